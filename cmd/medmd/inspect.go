@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/medmd/medmd/ingest"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect FILE...",
+		Short: "Show what medmd reads from a DICOM, NIfTI, JATS (.nxml) file or PMC package",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, path := range args {
+				in, err := sniff(path)
+				if err != nil {
+					return err
+				}
+				if err := in.Inspect(cmd.Context(), path, asJSON, os.Stdout); err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per file")
+	rootCmd.AddCommand(cmd)
+}
+
+// sniff picks the inspector that recognises path from its name and first
+// bytes.
+func sniff(path string) (ingest.Inspector, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ingest.Inspector{}, err
+	}
+	defer f.Close()
+	head := make([]byte, 1024)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return ingest.Inspector{}, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, in := range ingest.Inspectors() {
+		if in.Sniff(path, head[:n]) {
+			return in, nil
+		}
+	}
+	return ingest.Inspector{}, fmt.Errorf("%s: not a format medmd reads (DICOM, NIfTI, JATS .nxml, PMC .tar.gz)", path)
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/medmd/medmd/internal/perf"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var asJSON, quick bool
+	var repeats int
+	cmd := &cobra.Command{
+		Use:   "perf [WHAT...]",
+		Short: "Measure throughput as ratios against a baseline run in the same process",
+		Long: `perf times medmd against a baseline measured in the same run (memcpy, plain
+file writes, a reference tool) and prints ours/baseline, larger is better.
+With no arguments every registered group runs. Groups: ` + strings.Join(perf.Names(), ", ") + `
+
+--json prints one object per line:
+  {"name","unit","value","baseline_name","baseline_value","ratio","goal","meets_goal"}`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names := args
+			if len(names) == 0 {
+				names = perf.Names()
+			}
+			tmp, err := os.MkdirTemp("", "medmd-perf-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			if !asJSON {
+				fmt.Fprintln(tw, "NAME\tOURS\tBASELINE\tRATIO\tGOAL\tOK")
+			}
+			for _, name := range names {
+				f, _, ok := perf.Lookup(name)
+				if !ok {
+					return fmt.Errorf("perf: unknown group %q (have %s)", name, strings.Join(perf.Names(), ", "))
+				}
+				res, err := f(cmd.Context(), perf.Options{Quick: quick, TempDir: tmp, Repeats: repeats})
+				if err != nil {
+					return fmt.Errorf("perf %s: %w", name, err)
+				}
+				for _, r := range res {
+					if asJSON {
+						b, _ := json.Marshal(r)
+						fmt.Println(string(b))
+						continue
+					}
+					fmt.Fprintf(tw, "%s\t%.4g %s\t%.4g (%s)\t%.2f\t%.2f\t%v\n", r.Name, r.Value, r.Unit, r.BaselineValue, r.BaselineName, r.Ratio, r.Goal, r.MeetsGoal)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per measurement")
+	cmd.Flags().BoolVar(&quick, "quick", false, "small inputs, few repeats (smoke test)")
+	cmd.Flags().IntVar(&repeats, "repeats", 5, "timings per measurement; the median is reported")
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,75 @@
+// Package ingest plans inputs into work units, runs the staged pipelines
+// declared in pipelines.yaml, and holds the registry of sources and stages.
+//
+// A source is one file in a subpackage (ingest/nifti, ingest/dicom,
+// ingest/pmc, …) that calls RegisterSource from an init function; a stage
+// wraps a pure normalize transform and calls RegisterStage. The CLI imports
+// the subpackages for their side effect, so adding a component never edits
+// the runner.
+package ingest
+
+import (
+	"context"
+
+	"github.com/medmd/medmd/shards"
+)
+
+// Unit is one planned input: a NIfTI file, a DICOM series, a PMC article, a
+// range of dataset rows. Planning lists units in a stable order so that shard
+// assignment never depends on how many tasks run them.
+type Unit struct {
+	// ID is stable across runs and machines (e.g. a path relative to the
+	// source root, a series UID, a PMCID).
+	ID string
+	// Paths are the files the unit reads (for quarantine reports).
+	Paths []string
+	// Bytes estimates the unit's input size, for shard packing and progress.
+	Bytes int64
+	// Data is source-private planning state (e.g. parsed row, series file
+	// list). The runner never looks inside.
+	Data any
+}
+
+// Source plans and reads one kind of input.
+type Source interface {
+	// Plan lists the units in a stable order. It must not read bulk data
+	// (pixels, voxels): planning a million files has to stay cheap.
+	Plan(ctx context.Context) ([]Unit, error)
+	// Read turns one unit into samples. An error means the unit is bad
+	// input: the runner quarantines it (unit, stage "read", error) and goes
+	// on. Errors should name the file and the reason.
+	Read(ctx context.Context, u Unit) ([]shards.Sample, error)
+}
+
+// Stage transforms one sample in place. To drop a sample it returns a
+// *normalize.DropError (errors.As); any other error quarantines the sample.
+// Stages are called concurrently from several workers on different samples
+// and must not share mutable state.
+type Stage interface {
+	Apply(ctx context.Context, s *shards.Sample) error
+}
+
+// SourceFactory builds a source from validated, defaulted parameters.
+// baseDir is the folder of the pipelines file; relative paths in params are
+// resolved against it.
+type SourceFactory func(p Params, baseDir string) (Source, error)
+
+// StageFactory builds a stage from validated, defaulted parameters.
+type StageFactory func(p Params) (Stage, error)
+
+// Inspector prints what medmd reads from one input file (medmd inspect).
+type Inspector struct {
+	// Name is the format, e.g. "nifti", "dicom", "jats".
+	Name string
+	// Sniff reports whether the file is this format, from its path and its
+	// first bytes (at most 1024; fewer for short files).
+	Sniff func(path string, head []byte) bool
+	// Inspect writes a human summary, or one JSON object when asJSON.
+	Inspect func(ctx context.Context, path string, asJSON bool, w Writer) error
+}
+
+// Writer is the io.Writer subset inspectors use (kept local so inspectors
+// need not import io just for this).
+type Writer interface {
+	Write(p []byte) (int, error)
+}
