@@ -1,0 +1,176 @@
+// Package train is medmd's trainer: a RadFM-style model (3D ViT + Perceiver
+// resampler + causal decoder LM) written with GoMLX, the weighted loss, the
+// training loop with checkpoints and exact resume, and greedy generation.
+//
+// The same code runs on the pure-Go backend (tests, CI, the tiny preset) and
+// on XLA (GPU runs); only the preset's shapes and dtype differ.
+package train
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config holds every shape and training knob. Presets live in presets.yaml;
+// a user's --config file overrides any subset of keys.
+type Config struct {
+	Name string `yaml:"-" json:"name"`
+
+	// Images are resized on the host to ImageDepth×ImageHeight×ImageWidth
+	// (2D images keep depth 1 and are broadcast on the device).
+	ImageDepth  int    `yaml:"image_depth" json:"image_depth"`
+	ImageHeight int    `yaml:"image_height" json:"image_height"`
+	ImageWidth  int    `yaml:"image_width" json:"image_width"`
+	Patch       [3]int `yaml:"patch" json:"patch"` // depth, height, width
+
+	VisDim    int `yaml:"vis_dim" json:"vis_dim"`
+	VisLayers int `yaml:"vis_layers" json:"vis_layers"`
+	VisHeads  int `yaml:"vis_heads" json:"vis_heads"`
+	VisMLP    int `yaml:"vis_mlp" json:"vis_mlp"`
+
+	Latents    int `yaml:"latents" json:"latents"`
+	PercLayers int `yaml:"perc_layers" json:"perc_layers"`
+
+	LMDim     int    `yaml:"lm_dim" json:"lm_dim"`
+	LMLayers  int    `yaml:"lm_layers" json:"lm_layers"`
+	LMHeads   int    `yaml:"lm_heads" json:"lm_heads"`
+	LMMLP     int    `yaml:"lm_mlp" json:"lm_mlp"`
+	Vocab     int    `yaml:"vocab" json:"vocab"` // 0: the tokenizer's size
+	Context   int    `yaml:"context" json:"context"`
+	Positions string `yaml:"positions" json:"positions"` // learned | rope
+	Norm      string `yaml:"norm" json:"norm"`           // layernorm | rmsnorm (LM only)
+	MLP       string `yaml:"mlp" json:"mlp"`             // gelu | swiglu (LM only)
+	Bias      bool   `yaml:"bias" json:"bias"`           // LM dense biases
+	MaxImages int    `yaml:"max_images" json:"max_images"`
+
+	TokenizerVocab int `yaml:"tokenizer_vocab" json:"tokenizer_vocab"`
+
+	Batch       int     `yaml:"batch" json:"batch"`
+	Accum       int     `yaml:"accum" json:"accum"`
+	Steps       int     `yaml:"steps" json:"steps"`
+	Warmup      int     `yaml:"warmup" json:"warmup"`
+	LR          float64 `yaml:"lr" json:"lr"`
+	MinLR       float64 `yaml:"min_lr" json:"min_lr"`
+	WeightDecay float64 `yaml:"weight_decay" json:"weight_decay"`
+	ClipNorm    float64 `yaml:"clip_norm" json:"clip_norm"`
+	DType       string  `yaml:"dtype" json:"dtype"` // float32 | bfloat16 (compute; master weights stay float32)
+	EvalEvery   int     `yaml:"eval_every" json:"eval_every"`
+	CkptEvery   int     `yaml:"ckpt_every" json:"ckpt_every"`
+	EvalBatches int     `yaml:"eval_batches" json:"eval_batches"`
+	LogEvery    int     `yaml:"log_every" json:"log_every"`
+	Seed        int64   `yaml:"seed" json:"seed"`
+
+	TermWeight     float64 `yaml:"term_weight" json:"term_weight"`
+	ResponseWeight float64 `yaml:"response_weight" json:"response_weight"`
+	MaxNewTokens   int     `yaml:"max_new_tokens" json:"max_new_tokens"`
+}
+
+//go:embed presets.yaml
+var presetsYAML []byte
+
+func presets() (map[string]Config, error) {
+	var m map[string]Config
+	if err := yaml.Unmarshal(presetsYAML, &m); err != nil {
+		return nil, fmt.Errorf("train/presets.yaml: %w", err)
+	}
+	for k, c := range m {
+		c.Name = k
+		m[k] = c
+	}
+	return m, nil
+}
+
+// PresetNames lists the built-in presets, sorted.
+func PresetNames() []string {
+	m, _ := presets()
+	var names []string
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Preset returns a built-in preset by name.
+func Preset(name string) (Config, error) {
+	m, err := presets()
+	if err != nil {
+		return Config{}, err
+	}
+	c, ok := m[name]
+	if !ok {
+		return Config{}, fmt.Errorf("unknown preset %q (have %v)", name, PresetNames())
+	}
+	return c, c.Validate()
+}
+
+// LoadConfig starts from preset (default "tiny") and overlays the YAML file
+// at path (if not empty): keys the file omits keep the preset's values.
+func LoadConfig(preset, path string) (Config, error) {
+	if preset == "" {
+		preset = "tiny"
+	}
+	c, err := Preset(preset)
+	if err != nil {
+		return c, err
+	}
+	if path == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Grid is the number of patches along depth, height and width for the
+// configured image size.
+func (c *Config) Grid() [3]int {
+	return [3]int{c.ImageDepth / c.Patch[0], c.ImageHeight / c.Patch[1], c.ImageWidth / c.Patch[2]}
+}
+
+// ImageSlots is the number of LM positions one image occupies:
+// <image> + latents + </image> (34 with 32 latents, as in RadFM).
+func (c *Config) ImageSlots() int { return c.Latents + 2 }
+
+// Validate checks shapes fit together.
+func (c *Config) Validate() error {
+	switch {
+	case c.Patch[0] <= 0 || c.Patch[1] <= 0 || c.Patch[2] <= 0:
+		return fmt.Errorf("patch %v must be positive", c.Patch)
+	case c.ImageDepth%c.Patch[0] != 0 || c.ImageHeight%c.Patch[1] != 0 || c.ImageWidth%c.Patch[2] != 0:
+		return fmt.Errorf("image %dx%dx%d not divisible by patch %v", c.ImageDepth, c.ImageHeight, c.ImageWidth, c.Patch)
+	case c.VisHeads <= 0 || c.VisDim%c.VisHeads != 0:
+		return fmt.Errorf("vis_dim %d not divisible by vis_heads %d", c.VisDim, c.VisHeads)
+	case c.LMHeads <= 0 || c.LMDim%c.LMHeads != 0:
+		return fmt.Errorf("lm_dim %d not divisible by lm_heads %d", c.LMDim, c.LMHeads)
+	case c.Positions == "rope" && (c.LMDim/c.LMHeads)%2 != 0:
+		return fmt.Errorf("rope needs an even head size, got %d", c.LMDim/c.LMHeads)
+	case c.Positions != "learned" && c.Positions != "rope":
+		return fmt.Errorf("positions %q: want learned or rope", c.Positions)
+	case c.Norm != "layernorm" && c.Norm != "rmsnorm":
+		return fmt.Errorf("norm %q: want layernorm or rmsnorm", c.Norm)
+	case c.MLP != "gelu" && c.MLP != "swiglu":
+		return fmt.Errorf("mlp %q: want gelu or swiglu", c.MLP)
+	case c.DType != "float32" && c.DType != "bfloat16":
+		return fmt.Errorf("dtype %q: want float32 or bfloat16", c.DType)
+	case c.Latents <= 0 || c.MaxImages < 0:
+		return fmt.Errorf("latents %d / max_images %d", c.Latents, c.MaxImages)
+	case c.Context < c.ImageSlots()*c.MaxImages+4:
+		return fmt.Errorf("context %d too short for %d images of %d slots", c.Context, c.MaxImages, c.ImageSlots())
+	case c.Batch <= 0 || c.Accum <= 0 || c.Steps < 0:
+		return fmt.Errorf("batch %d, accum %d, steps %d", c.Batch, c.Accum, c.Steps)
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package train
+
+import (
+	"math"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// The model, as one graph:
+//
+//	images [N, Din, H, W] --(broadcast depth 1 → patch depth)--> patches
+//	  --reshape/transpose--> [N, P, pd] --LN, dense, LN, +pos--> ViT blocks
+//	  --> Perceiver (Latents learned queries) --> [N, L, vis] --(dense if widths differ)--> [N, L, lm]
+//	tokens [B, T] --embed--> [B, T, lm]; positions whose imgPos > 0 take the
+//	  latent imgPos-1 of the flattened [N*L, lm] table instead
+//	  --> causal decoder --> norm --> head --> logits.
+//
+// Patch embedding is reshape/transpose + dense rather than a convolution:
+// the pure-Go backend has no convolution gradient, and the two are the same
+// linear map when stride equals the patch size.
+//
+// Every variable is float32 (the master weights); with a bfloat16 compute
+// dtype each weight is cast at its use, so gradients flow back to float32.
+
+// model builds graphs for one Config and vocabulary size.
+type model struct {
+	cfg   Config
+	vocab int
+	cdt   dtypes.DType // compute dtype
+}
+
+func newModel(cfg Config, vocab int) *model {
+	m := &model{cfg: cfg, vocab: vocab, cdt: dtypes.Float32}
+	if cfg.DType == "bfloat16" {
+		m.cdt = dtypes.BFloat16
+	}
+	return m
+}
+
+// weight returns variable name in ctx's scope (shape dims, float32), cast to
+// the compute dtype.
+func (m *model) weight(ctx *context.Context, g *Graph, name string, dims ...int) *Node {
+	v := ctx.VariableWithShape(name, shapes.Make(dtypes.Float32, dims...))
+	x := v.ValueGraph(g)
+	if m.cdt != dtypes.Float32 {
+		x = ConvertDType(x, m.cdt)
+	}
+	return x
+}
+
+// dense applies x·w (+b) on the last axis of x.
+func (m *model) dense(ctx *context.Context, x *Node, in, out int, bias bool) *Node {
+	g := x.Graph()
+	dims := x.Shape().Dimensions
+	flat := Reshape(x, -1, in)
+	y := Dot(flat, m.weight(ctx, g, "w", in, out))
+	if bias {
+		y = Add(y, bcast(m.weight(ctx, g, "b", out), y.Shape().Dimensions))
+	}
+	nd := append(append([]int{}, dims[:len(dims)-1]...), out)
+	return Reshape(y, nd...)
+}
+
+// norm normalises over the last axis in float32: layernorm (gain, bias) or
+// rmsnorm (gain only).
+func (m *model) norm(ctx *context.Context, x *Node, kind string) *Node {
+	g := x.Graph()
+	dims := x.Shape().Dimensions
+	d := dims[len(dims)-1]
+	dt := x.DType()
+	xf := ConvertDType(x, dtypes.Float32)
+	last := len(dims) - 1
+	var y *Node
+	if kind == "rmsnorm" {
+		ms := ReduceAndKeep(Square(xf), ReduceMean, last)
+		y = Mul(xf, Rsqrt(AddScalar(ms, 1e-6)))
+	} else {
+		mean := ReduceAndKeep(xf, ReduceMean, last)
+		c := Sub(xf, mean)
+		vr := ReduceAndKeep(Square(c), ReduceMean, last)
+		y = Mul(c, Rsqrt(AddScalar(vr, 1e-5)))
+	}
+	gain := ctx.VariableWithShape("g", shapes.Make(dtypes.Float32, d)).ValueGraph(g)
+	y = Mul(y, bcast(gain, dims))
+	if kind != "rmsnorm" {
+		b := ctx.VariableWithShape("b", shapes.Make(dtypes.Float32, d)).ValueGraph(g)
+		y = Add(y, bcast(b, dims))
+	}
+	return ConvertDType(y, dt)
+}
+
+func gelu(x *Node) *Node {
+	// tanh approximation: cheap and differentiable on every backend.
+	c := math.Sqrt(2 / math.Pi)
+	inner := MulScalar(Add(x, MulScalar(Mul(Square(x), x), 0.044715)), c)
+	return Mul(MulScalar(x, 0.5), AddScalar(Tanh(inner), 1))
+}
+
+// attention is multi-head attention of q-input x over kv-input (x itself
+// when kv is nil). rope and causal apply to the LM only.
+func (m *model) attention(ctx *context.Context, x, kv *Node, d, heads int, bias, causal, rope bool) *Node {
+	if kv == nil {
+		kv = x
+	}
+	dims := x.Shape().Dimensions
+	b, tq := dims[0], dims[1]
+	tk := kv.Shape().Dimensions[1]
+	dh := d / heads
+	q := Reshape(m.dense(ctx.In("q"), x, d, d, bias), b, tq, heads, dh)
+	k := Reshape(m.dense(ctx.In("k"), kv, d, d, bias), b, tk, heads, dh)
+	v := Reshape(m.dense(ctx.In("v"), kv, d, d, bias), b, tk, heads, dh)
+	if rope {
+		q, k = applyRoPE(q), applyRoPE(k)
+	}
+	scores := Einsum("bqhd,bkhd->bhqk", q, k)
+	scores = ConvertDType(MulScalar(scores, 1/math.Sqrt(float64(dh))), dtypes.Float32)
+	if causal {
+		g := x.Graph()
+		qi := Iota(g, shapes.Make(dtypes.Int32, tq, tk), 0)
+		ki := Iota(g, shapes.Make(dtypes.Int32, tq, tk), 1)
+		mask := bcast(GreaterOrEqual(qi, ki), []int{b, heads, tq, tk})
+		scores = Where(mask, scores, bcast(Scalar(g, dtypes.Float32, -1e9), []int{b, heads, tq, tk}))
+	}
+	p := ConvertDType(Softmax(scores, -1), q.DType())
+	out := Einsum("bhqk,bkhd->bqhd", p, v)
+	out = Reshape(out, b, tq, d)
+	return m.dense(ctx.In("o"), out, d, d, bias)
+}
+
+// applyRoPE rotates x [B, T, H, dh] by position (rotate-half convention).
+func applyRoPE(x *Node) *Node {
+	g := x.Graph()
+	dims := x.Shape().Dimensions
+	t, dh := dims[1], dims[3]
+	half := dh / 2
+	cosv := make([]float32, t*half)
+	sinv := make([]float32, t*half)
+	for p := 0; p < t; p++ {
+		for i := 0; i < half; i++ {
+			f := float64(p) / math.Pow(10000, float64(2*i)/float64(dh))
+			cosv[p*half+i] = float32(math.Cos(f))
+			sinv[p*half+i] = float32(math.Sin(f))
+		}
+	}
+	c := ConvertDType(Reshape(Const(g, cosv), 1, t, 1, half), x.DType())
+	s := ConvertDType(Reshape(Const(g, sinv), 1, t, 1, half), x.DType())
+	hd := []int{dims[0], t, dims[2], half}
+	c, s = BroadcastToDims(c, hd...), BroadcastToDims(s, hd...)
+	x1 := SliceAxis(x, 3, AxisRange(0, half))
+	x2 := SliceAxis(x, 3, AxisRange(half, dh))
+	return Concatenate([]*Node{Sub(Mul(x1, c), Mul(x2, s)), Add(Mul(x1, s), Mul(x2, c))}, 3)
+}
+
+// mlp is the feed-forward block: gelu (w1, w2) or swiglu (w1, w3, w2).
+func (m *model) mlp(ctx *context.Context, x *Node, d, hidden int, kind string, bias bool) *Node {
+	if kind == "swiglu" {
+		a := m.dense(ctx.In("w1"), x, d, hidden, bias)
+		u := m.dense(ctx.In("w3"), x, d, hidden, bias)
+		return m.dense(ctx.In("w2"), Mul(Mul(a, Sigmoid(a)), u), hidden, d, bias)
+	}
+	return m.dense(ctx.In("w2"), gelu(m.dense(ctx.In("w1"), x, d, hidden, bias)), hidden, d, bias)
+}
+
+// block is a pre-norm transformer block. With kv != nil it is a Perceiver
+// block: the latents x attend to norm(concat(kv, x)).
+func (m *model) block(ctx *context.Context, x, kv *Node, d, heads, hidden int, norm, mlpKind string, bias, causal, rope bool) *Node {
+	h := m.norm(ctx.In("norm1"), x, norm)
+	var kvIn *Node
+	if kv != nil {
+		kvIn = m.norm(ctx.In("norm1"), Concatenate([]*Node{kv, x}, 1), norm)
+	}
+	x = Add(x, m.attention(ctx.In("attn"), h, kvIn, d, heads, bias, causal, rope))
+	return Add(x, m.mlp(ctx.In("mlp"), m.norm(ctx.In("norm2"), x, norm), d, hidden, mlpKind, bias))
+}
+
+// vision maps images [N, Din, H, W] (float32, Din 1 or ImageDepth) to
+// latents [N, Latents, LMDim] in the compute dtype.
+func (m *model) vision(ctx *context.Context, images *Node) *Node {
+	c := m.cfg
+	g := images.Graph()
+	dims := images.Shape().Dimensions
+	n, din, h, w := dims[0], dims[1], dims[2], dims[3]
+	pd, ph, pw := c.Patch[0], c.Patch[1], c.Patch[2]
+	x := ConvertDType(images, m.cdt)
+	if din == 1 && pd > 1 {
+		// 2D image: broadcast to one patch depth on the device (RadFM pads 2D to depth 4).
+		x = BroadcastToDims(x, n, pd, h, w)
+		din = pd
+	}
+	gd, gh, gw := din/pd, h/ph, w/pw
+	x = Reshape(x, n, gd, pd, gh, ph, gw, pw)
+	x = TransposeAllAxes(x, 0, 1, 3, 5, 2, 4, 6)
+	np, psz := gd*gh*gw, pd*ph*pw
+	x = Reshape(x, n, np, psz)
+	vctx := ctx.In("vit")
+	x = m.norm(vctx.In("patch_norm1"), x, "layernorm")
+	x = m.dense(vctx.In("patch"), x, psz, c.VisDim, true)
+	x = m.norm(vctx.In("patch_norm2"), x, "layernorm")
+	// Learned 3D positions for the configured grid, sliced to this batch's grid.
+	grid := c.Grid()
+	pos := m.weight(vctx, g, "pos", grid[0], grid[1], grid[2], c.VisDim)
+	pos = Slice(pos, AxisRange(0, gd), AxisRange(0, gh), AxisRange(0, gw))
+	pos = BroadcastToDims(Reshape(pos, 1, np, c.VisDim), n, np, c.VisDim)
+	x = Add(x, pos)
+	for i := 0; i < c.VisLayers; i++ {
+		x = m.block(vctx.Inf("block_%d", i), x, nil, c.VisDim, c.VisHeads, c.VisMLP, "layernorm", "gelu", true, false, false)
+	}
+	pctx := ctx.In("perceiver")
+	lat := m.weight(pctx, g, "latents", c.Latents, c.VisDim)
+	l := BroadcastToDims(Reshape(lat, 1, c.Latents, c.VisDim), n, c.Latents, c.VisDim)
+	for i := 0; i < c.PercLayers; i++ {
+		l = m.block(pctx.Inf("block_%d", i), l, x, c.VisDim, c.VisHeads, 4*c.VisDim, "layernorm", "gelu", true, false, false)
+	}
+	if c.VisDim != c.LMDim {
+		l = m.dense(ctx.In("proj"), l, c.VisDim, c.LMDim, true)
+	}
+	return l
+}
+
+// hidden runs the LM over tokens [B, T] with image latents spliced where
+// imgPos [B, T] > 0 (1-based index into the flattened latents); returns
+// the final-normed hidden states [B, T, LMDim].
+func (m *model) hidden(ctx *context.Context, images, tokens, imgPos *Node) *Node {
+	c := m.cfg
+	g := tokens.Graph()
+	dims := tokens.Shape().Dimensions
+	b, t := dims[0], dims[1]
+	lctx := ctx.In("lm")
+	emb := m.weight(lctx, g, "embed", m.vocab, c.LMDim)
+	x := Gather(emb, Reshape(tokens, b, t, 1))
+	if images != nil {
+		lat := m.vision(ctx, images)
+		ln := lat.Shape().Dimensions[0] * c.Latents
+		table := Concatenate([]*Node{Zeros(g, shapes.Make(lat.DType(), 1, c.LMDim)), Reshape(lat, ln, c.LMDim)}, 0)
+		fromImg := Gather(table, Reshape(imgPos, b, t, 1))
+		isImg := BroadcastToDims(Reshape(GreaterThan(imgPos, ScalarZero(g, imgPos.DType())), b, t, 1), b, t, c.LMDim)
+		x = Where(isImg, fromImg, x)
+	}
+	if c.Positions == "learned" {
+		pos := m.weight(lctx, g, "pos", c.Context, c.LMDim)
+		pos = SliceAxis(pos, 0, AxisRange(0, t))
+		x = Add(x, BroadcastToDims(Reshape(pos, 1, t, c.LMDim), b, t, c.LMDim))
+	}
+	rope := c.Positions == "rope"
+	for i := 0; i < c.LMLayers; i++ {
+		x = m.block(lctx.Inf("block_%d", i), x, nil, c.LMDim, c.LMHeads, c.LMMLP, c.Norm, c.MLP, c.Bias, true, rope)
+	}
+	return m.norm(lctx.In("norm"), x, c.Norm)
+}
+
+// logits applies the (untied) LM head to hidden states [..., LMDim],
+// returning float32 logits [..., vocab].
+func (m *model) logits(ctx *context.Context, h *Node) *Node {
+	y := m.dense(ctx.In("lm").In("head"), h, m.cfg.LMDim, m.vocab, false)
+	return ConvertDType(y, dtypes.Float32)
+}
+
+// weightedLoss returns (Σ w·CE, Σ w) over a batch: targets and weights are
+// [B, T]; the caller divides, so gradient accumulation stays exact.
+func weightedLoss(logits, targets, weights *Node) (sum, wsum *Node) {
+	v := logits.Shape().Dimensions[2]
+	mx := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))
+	lse := Add(Log(ReduceSum(Exp(Sub(logits, mx)), -1)), Squeeze(mx, -1))
+	onehot := OneHot(targets, v, dtypes.Float32)
+	picked := ReduceSum(Mul(logits, onehot), -1)
+	ce := Sub(lse, picked)
+	return ReduceAllSum(Mul(ce, weights)), ReduceAllSum(weights)
+}
+
+// bcast broadcasts v (a suffix of dims) to dims.
+func bcast(v *Node, dims []int) *Node {
+	return BroadcastToDims(ExpandLeftToRank(v, len(dims)), dims...)
+}
