@@ -1,0 +1,241 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// addedToken is one entry of tokenizer.json's "added_tokens".
+type addedToken struct {
+	ID         int    `json:"id"`
+	Content    string `json:"content"`
+	SingleWord bool   `json:"single_word"`
+	LStrip     bool   `json:"lstrip"`
+	RStrip     bool   `json:"rstrip"`
+	Normalized bool   `json:"normalized"`
+	Special    bool   `json:"special"`
+}
+
+// hfFile is the part of Hugging Face's tokenizer.json this package reads
+// and writes. Field order follows what the `tokenizers` library writes.
+type hfFile struct {
+	Version       string          `json:"version"`
+	Truncation    any             `json:"truncation"`
+	Padding       any             `json:"padding"`
+	AddedTokens   []addedToken    `json:"added_tokens"`
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
+	PostProcessor any             `json:"post_processor"`
+	Decoder       json.RawMessage `json:"decoder"`
+	Model         hfModel         `json:"model"`
+}
+
+type hfModel struct {
+	Type                    string          `json:"type"`
+	Dropout                 any             `json:"dropout"`
+	UnkToken                any             `json:"unk_token"`
+	ContinuingSubwordPrefix any             `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         any             `json:"end_of_word_suffix"`
+	FuseUnk                 bool            `json:"fuse_unk"`
+	ByteFallback            bool            `json:"byte_fallback"`
+	IgnoreMerges            bool            `json:"ignore_merges"`
+	Vocab                   orderedVocab    `json:"vocab"`
+	Merges                  json.RawMessage `json:"merges"`
+}
+
+// orderedVocab marshals token → id sorted by id, as `tokenizers` does.
+type orderedVocab map[string]int
+
+func (v orderedVocab) MarshalJSON() ([]byte, error) {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return v[keys[i]] < v[keys[j]] })
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		fmt.Fprintf(&b, "%s:%d", kb, v[k])
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
+const byteLevelJSON = `{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}`
+
+// Save writes the tokenizer as a Hugging Face tokenizer.json (atomically:
+// a temporary file renamed into place).
+func (t *Tokenizer) Save(path string) error {
+	f := hfFile{
+		Version:     "1.0",
+		AddedTokens: t.addedTokens,
+		Normalizer:  json.RawMessage("null"),
+		Model: hfModel{
+			Type:    "BPE",
+			Vocab:   orderedVocab(t.vocab),
+			FuseUnk: false,
+		},
+	}
+	if t.Mode == ByteLevel {
+		f.PreTokenizer = json.RawMessage(byteLevelJSON)
+		f.Decoder = json.RawMessage(byteLevelJSON)
+	} else {
+		f.PreTokenizer = json.RawMessage(`{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}`)
+		f.Decoder = json.RawMessage(`{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}`)
+		f.Model.ByteFallback = true
+	}
+	merges := make([]string, len(t.merges))
+	for i, m := range t.merges {
+		merges[i] = m[0] + " " + m[1]
+	}
+	mb, _ := json.Marshal(merges)
+	f.Model.Merges = mb
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tokenizer-*.json")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Load reads a Hugging Face tokenizer.json holding a BPE model: byte-level
+// (GPT-2, LLaMA-3, this package's own) or SentencePiece-style with "▁" and
+// byte fallback (LLaMA-2). Special tokens are found by their usual names;
+// <image> and </image> are appended to the vocabulary when missing.
+func Load(path string) (*Tokenizer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	t, err := parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	return t, nil
+}
+
+func parse(b []byte) (*Tokenizer, error) {
+	var f hfFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, err
+	}
+	if f.Model.Type != "BPE" && f.Model.Type != "" {
+		return nil, fmt.Errorf("model type %q: only BPE is supported", f.Model.Type)
+	}
+	if len(f.Model.Vocab) == 0 {
+		return nil, fmt.Errorf("empty vocabulary")
+	}
+	t := &Tokenizer{vocab: map[string]int{}, ranks: map[[2]string]int{}, special: map[int]bool{}}
+	pre := string(f.PreTokenizer) + string(f.Normalizer)
+	if strings.Contains(pre, "ByteLevel") {
+		t.Mode = ByteLevel
+	} else if strings.Contains(pre, "▁") || f.Model.ByteFallback {
+		t.Mode = Metaspace
+	} else {
+		return nil, fmt.Errorf("unsupported pre-tokenizer/normalizer (want ByteLevel or Metaspace): %s", pre)
+	}
+	maxID := -1
+	for tok, id := range f.Model.Vocab {
+		if id < 0 || id > 2_000_000 {
+			return nil, fmt.Errorf("token %q has id %d", tok, id)
+		}
+		maxID = max(maxID, id)
+	}
+	for _, a := range f.AddedTokens {
+		if a.ID < 0 || a.ID > 2_000_000 {
+			return nil, fmt.Errorf("added token %q has id %d", a.Content, a.ID)
+		}
+		maxID = max(maxID, a.ID)
+	}
+	t.tokens = make([]string, maxID+1)
+	for tok, id := range f.Model.Vocab {
+		t.vocab[tok] = id
+		t.tokens[id] = tok
+	}
+	for _, a := range f.AddedTokens {
+		t.vocab[a.Content] = a.ID
+		t.tokens[a.ID] = a.Content
+		if a.Special {
+			t.special[a.ID] = true
+		}
+		t.addedTokens = append(t.addedTokens, a)
+	}
+	// merges: ["a b", ...] (classic) or [["a","b"], ...] (tokenizers ≥ 0.20).
+	var ms []string
+	var mp [][2]string
+	if len(f.Model.Merges) > 0 && string(f.Model.Merges) != "null" {
+		if err := json.Unmarshal(f.Model.Merges, &ms); err != nil {
+			ms = nil
+			if err2 := json.Unmarshal(f.Model.Merges, &mp); err2 != nil {
+				return nil, fmt.Errorf("merges: %v", err)
+			}
+		}
+	}
+	for i, m := range ms {
+		a, b, ok := strings.Cut(m, " ")
+		if !ok {
+			return nil, fmt.Errorf("merge %d %q has no space", i, m)
+		}
+		mp = append(mp, [2]string{a, b})
+	}
+	for _, p := range mp {
+		if _, dup := t.ranks[p]; !dup {
+			t.ranks[p] = len(t.merges)
+			t.merges = append(t.merges, p)
+		}
+	}
+	find := func(names ...string) int {
+		for _, n := range names {
+			if id, ok := t.vocab[n]; ok {
+				return id
+			}
+		}
+		return -1
+	}
+	t.BOSID = find(BOS, "<|begin_of_text|>", "<|startoftext|>", "<|endoftext|>", "<bos>")
+	t.EOSID = find(EOS, "<|end_of_text|>", "<|endoftext|>", "<|eot_id|>", "<eos>")
+	t.PadID = find(Pad, "<|pad|>", "[PAD]", "<unk>")
+	if t.EOSID < 0 {
+		return nil, fmt.Errorf("no end-of-sequence token (looked for %s, <|end_of_text|>, <|endoftext|>)", EOS)
+	}
+	if t.BOSID < 0 {
+		t.BOSID = t.EOSID
+	}
+	if t.PadID < 0 {
+		t.PadID = t.EOSID
+	}
+	for _, s := range []string{ImageTok, ImageEnd} {
+		if _, ok := t.vocab[s]; !ok {
+			id := len(t.tokens)
+			t.vocab[s] = id
+			t.tokens = append(t.tokens, s)
+			t.addedTokens = append(t.addedTokens, addedToken{ID: id, Content: s, Special: true})
+		}
+		t.special[t.vocab[s]] = true
+	}
+	t.ImageID, t.ImageEndID = t.vocab[ImageTok], t.vocab[ImageEnd]
+	for _, id := range []int{t.PadID, t.BOSID, t.EOSID} {
+		t.special[id] = true
+	}
+	return t, nil
+}
