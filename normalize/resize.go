@@ -1,0 +1,425 @@
+package normalize
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"unsafe"
+
+	"github.com/medmd/medmd/shards"
+)
+
+// Default in-plane sizes, as RadFM trains: 512×512 for 2D images and
+// 256×256 for volumes.
+const (
+	Default2DSize = 512
+	Default3DSize = 256
+)
+
+// ResizeOptions configures Resize.
+type ResizeOptions struct {
+	// Depth, Height, Width are the target size; 0 keeps that axis. Depth is
+	// ignored for 2D images (Depth 1 stays 1).
+	Depth, Height, Width int
+	// Mode is the interpolation method (default Linear).
+	Mode Interp
+	// KeepAspect fits the in-plane image inside Height×Width preserving its
+	// physical aspect ratio (pixel counts × spacing; pixel counts where the
+	// spacing is unknown) and pads the rest, centred, with PadValue (or the
+	// image minimum when PadMin).
+	KeepAspect bool
+	PadValue   float64
+	PadMin     bool
+	// OutDType is the stored element type (default float32). Integer
+	// outputs round half away from zero and saturate.
+	OutDType shards.DType
+	// NonFinite replaces NaN/±Inf in float inputs before interpolation; the
+	// count goes into the transform's parameters and Meta["nonfinite"].
+	NonFinite float32
+}
+
+// Resize resamples im in place to the sizes in o and records a "resize"
+// transform. All computation is float32; the input may be any dtype.
+//
+// Memory: besides the input and the output it allocates the intermediate
+// passes (axes are processed most-shrinking first, so when downsampling
+// they total well under one input-sized float32 buffer) and, for
+// non-float32 outputs, one output-sized float32 buffer. Both cores are
+// used; there are no per-voxel allocations.
+//
+// The affine and spacing are updated for the pixel-centre convention: along
+// an axis scaled by s = n_in/n_out, new index i' sits at old index
+// (i'+0.5)·s−0.5, so the affine's column is multiplied by s and the origin
+// moves by column·(s−1)/2. Padding shifts the origin by −pad columns.
+func Resize(im *shards.Image, o ResizeOptions) error {
+	if err := checkVoxels(im); err != nil {
+		return err
+	}
+	mode, err := ParseInterp(string(o.Mode))
+	if err != nil {
+		return err
+	}
+	out := o.OutDType
+	if out == "" {
+		out = shards.Float32
+	}
+	if out.Size() == 0 {
+		return fmt.Errorf("resize: unknown output dtype %q", out)
+	}
+	td, th, tw := o.Depth, o.Height, o.Width
+	if td <= 0 || im.Depth == 1 {
+		td = im.Depth
+	}
+	if th <= 0 {
+		th = im.Height
+	}
+	if tw <= 0 {
+		tw = im.Width
+	}
+	// Inner size before padding.
+	ih, iw := th, tw
+	if o.KeepAspect {
+		ih, iw = fitAspect(im.Height, im.Width, im.Spacing[1], im.Spacing[0], th, tw)
+	}
+	src := [3]int{im.Depth, im.Height, im.Width}
+	dst := [3]int{td, ih, iw}
+	vals, nonfinite, err := resample(im, dst, mode, o.NonFinite)
+	if err != nil {
+		return err
+	}
+	orig := src
+	scaleGeometry(im, src, dst)
+	im.Depth, im.Height, im.Width = td, ih, iw
+	params := map[string]any{
+		"mode": string(mode), "depth": td, "height": th, "width": tw,
+		"from":       []int{orig[0], orig[1], orig[2]},
+		"convention": "pixel-centre",
+		"dtype":      string(out),
+	}
+	if nonfinite > 0 {
+		params["nonfinite"] = nonfinite
+		params["nonfinite_value"] = o.NonFinite
+		setMeta(im, "nonfinite", fmt.Sprint(nonfinite))
+	}
+	if o.KeepAspect {
+		params["keep_aspect"] = true
+		padv := o.PadValue
+		if o.PadMin {
+			padv = minFloat32(vals)
+			params["pad"] = "min"
+		} else {
+			params["pad"] = padv
+		}
+		if ih != th || iw != tw {
+			vals = padPlane(vals, im.Channels*td, ih, iw, th, tw, float32(padv))
+			top, left := (th-ih)/2, (tw-iw)/2
+			translateAffine(im, -float64(left), -float64(top), 0)
+			im.Height, im.Width = th, tw
+		}
+	}
+	if out == shards.Float32 {
+		im.Voxels = float32Bytes(vals)
+	} else if im.Voxels, err = fromFloat32(vals, out); err != nil {
+		return err
+	}
+	im.DType = out
+	return AddTransform(im, "resize", params)
+}
+
+// ResampleSpacing resizes im so that its voxels measure target mm along
+// (columns, rows, slices), like MONAI's Spacing: each axis becomes
+// round(n·spacing/target) samples (at least 1). Axes with an unknown (0)
+// spacing or a 0 target are left alone. It records "resample_spacing".
+func ResampleSpacing(im *shards.Image, target [3]float64, mode Interp, nonFinite float32) error {
+	if err := checkVoxels(im); err != nil {
+		return err
+	}
+	mode, err := ParseInterp(string(mode))
+	if err != nil {
+		return err
+	}
+	n := [3]int{im.Width, im.Height, im.Depth}
+	for a := 0; a < 3; a++ {
+		if im.Spacing[a] > 0 && target[a] > 0 && !(a == 2 && im.Depth == 1) {
+			n[a] = max(1, int(math.Round(float64(n[a])*im.Spacing[a]/target[a])))
+		}
+	}
+	src := [3]int{im.Depth, im.Height, im.Width}
+	dst := [3]int{n[2], n[1], n[0]}
+	from := im.Spacing
+	vals, nonfinite, err := resample(im, dst, mode, nonFinite)
+	if err != nil {
+		return err
+	}
+	scaleGeometry(im, src, dst)
+	im.Depth, im.Height, im.Width = dst[0], dst[1], dst[2]
+	im.Voxels, im.DType = float32Bytes(vals), shards.Float32
+	params := map[string]any{"mode": string(mode), "target_mm": target[:], "from_mm": from[:],
+		"from": src[:], "convention": "pixel-centre", "dtype": "float32"}
+	if nonfinite > 0 {
+		params["nonfinite"] = nonfinite
+		setMeta(im, "nonfinite", fmt.Sprint(nonfinite))
+	}
+	return AddTransform(im, "resample_spacing", params)
+}
+
+// fitAspect returns the largest (h, w) inside (th, tw) with the physical
+// aspect of an h0×w0 image whose pixels measure sy×sx (unknown = 1).
+func fitAspect(h0, w0 int, sy, sx float64, th, tw int) (int, int) {
+	if sy <= 0 || sx <= 0 {
+		sy, sx = 1, 1
+	}
+	eh, ew := float64(h0)*sy, float64(w0)*sx
+	scale := math.Min(float64(th)/eh, float64(tw)/ew)
+	h := min(th, max(1, int(math.Round(eh*scale))))
+	w := min(tw, max(1, int(math.Round(ew*scale))))
+	return h, w
+}
+
+// resample runs the separable passes and returns C·D'·H'·W' float32 values.
+func resample(im *shards.Image, dst [3]int, mode Interp, repl float32) ([]float32, int, error) {
+	src := [3]int{im.Depth, im.Height, im.Width}
+	var ks [3]*axisKernel
+	for a := 0; a < 3; a++ {
+		ks[a] = newAxisKernel(src[a], dst[a], mode)
+	}
+	// Float inputs with NaN/Inf, and float16, are converted up front (the
+	// passes read native types directly otherwise).
+	var pre []float32
+	nonfinite := 0
+	switch im.DType {
+	case shards.Float16, shards.Float32, shards.Float64:
+		if im.DType == shards.Float16 || countNonFinite(im.Voxels, im.DType) > 0 {
+			pre = make([]float32, im.NumVoxels())
+			var err error
+			if nonfinite, err = toFloat32(pre, im.Voxels, im.DType, repl); err != nil {
+				return nil, 0, err
+			}
+		}
+	}
+	// Order: most-shrinking axis first keeps intermediates small.
+	order := []int{}
+	for a := 0; a < 3; a++ {
+		if !ks[a].identity() {
+			order = append(order, a)
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		ri := float64(dst[order[i]]) / float64(src[order[i]])
+		rj := float64(dst[order[j]]) / float64(src[order[j]])
+		return ri < rj
+	})
+	shape := [4]int{im.Channels, src[0], src[1], src[2]}
+	if len(order) == 0 {
+		out := make([]float32, im.NumVoxels())
+		if pre != nil {
+			copy(out, pre)
+		} else if _, err := toFloat32(out, im.Voxels, im.DType, repl); err != nil {
+			return nil, 0, err
+		}
+		return out, nonfinite, nil
+	}
+	var cur []float32 // float32 source of the next pass (nil: read im.Voxels)
+	if pre != nil {
+		cur = pre
+	}
+	for _, a := range order {
+		outer, inner := 1, 1
+		for i := 0; i <= a; i++ {
+			outer *= shape[i]
+		}
+		for i := a + 2; i < 4; i++ {
+			inner *= shape[i]
+		}
+		n := outer * dst[a] * inner
+		next := make([]float32, n)
+		k := ks[a]
+		if cur != nil {
+			pass(next, cur, outer, inner, k)
+		} else if err := passFrom(next, im.Voxels, im.DType, outer, inner, k); err != nil {
+			return nil, 0, err
+		}
+		// INVARIANT: at most two pass buffers are live: the one just
+		// written and the one it was read from, which is released here.
+		cur = next
+		shape[a+1] = dst[a]
+	}
+	return cur, nonfinite, nil
+}
+
+func passFrom(dst []float32, b []byte, dt shards.DType, outer, inner int, k *axisKernel) error {
+	switch dt {
+	case shards.Uint8:
+		pass(dst, viewAs[uint8](b), outer, inner, k)
+	case shards.Int8:
+		pass(dst, viewAs[int8](b), outer, inner, k)
+	case shards.Uint16:
+		pass(dst, viewAs[uint16](b), outer, inner, k)
+	case shards.Int16:
+		pass(dst, viewAs[int16](b), outer, inner, k)
+	case shards.Uint32:
+		pass(dst, viewAs[uint32](b), outer, inner, k)
+	case shards.Int32:
+		pass(dst, viewAs[int32](b), outer, inner, k)
+	case shards.Uint64:
+		pass(dst, viewAs[uint64](b), outer, inner, k)
+	case shards.Int64:
+		pass(dst, viewAs[int64](b), outer, inner, k)
+	case shards.Float32:
+		pass(dst, viewAs[float32](b), outer, inner, k)
+	case shards.Float64:
+		pass(dst, viewAs[float64](b), outer, inner, k)
+	default:
+		return fmt.Errorf("resize: unsupported dtype %q", dt)
+	}
+	return nil
+}
+
+// pass resamples one axis: src is outer × k.in × inner, dst is
+// outer × k.out × inner. With inner == 1 (columns) each output is a dot
+// product along a row; otherwise each output row/plane is a weighted sum
+// of whole input rows/planes (contiguous, cache-friendly).
+func pass[T number](dst []float32, src []T, outer, inner int, k *axisKernel) {
+	L, Lo := k.in, k.out
+	if inner == 1 {
+		parallel(outer, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				s := src[r*L : (r+1)*L]
+				d := dst[r*Lo : (r+1)*Lo]
+				for o := range d {
+					st, w := k.taps(o)
+					ss := s[st : st+len(w)]
+					var acc float32
+					for t, wt := range w {
+						acc += wt * float32(ss[t])
+					}
+					d[o] = acc
+				}
+			}
+		})
+		return
+	}
+	parallel(outer*Lo, func(lo, hi int) {
+		for idx := lo; idx < hi; idx++ {
+			ou, o := idx/Lo, idx%Lo
+			st, w := k.taps(o)
+			d := dst[idx*inner : (idx+1)*inner]
+			base := (ou*L + st) * inner
+			s0 := src[base : base+inner]
+			switch len(w) {
+			case 1:
+				for i := range d {
+					d[i] = float32(s0[i])
+				}
+				if w[0] != 1 {
+					for i := range d {
+						d[i] *= w[0]
+					}
+				}
+			case 2:
+				s1 := src[base+inner : base+2*inner]
+				w0, w1 := w[0], w[1]
+				s1 = s1[:len(d)]
+				s0 = s0[:len(d)]
+				for i := range d {
+					d[i] = w0*float32(s0[i]) + w1*float32(s1[i])
+				}
+			default:
+				w0 := w[0]
+				for i := range d {
+					d[i] = w0 * float32(s0[i])
+				}
+				for t := 1; t < len(w); t++ {
+					s := src[base+t*inner : base+(t+1)*inner]
+					s = s[:len(d)]
+					wt := w[t]
+					for i := range d {
+						d[i] += wt * float32(s[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// scaleGeometry updates affine and spacing for src → dst sizes
+// (depth, height, width) under the pixel-centre convention.
+func scaleGeometry(im *shards.Image, src, dst [3]int) {
+	// affine column 0 ↔ width (i), 1 ↔ height (j), 2 ↔ depth (k)
+	for col, ax := range [3]int{2, 1, 0} {
+		if src[ax] == dst[ax] {
+			continue
+		}
+		s := float64(src[ax]) / float64(dst[ax])
+		shift := (s - 1) / 2
+		for r := 0; r < 3; r++ {
+			c := im.Affine[r*4+col]
+			im.Affine[r*4+3] += c * shift
+			im.Affine[r*4+col] = c * s
+		}
+		im.Spacing[col] *= s
+	}
+}
+
+// translateAffine moves the origin so that old index (i,j,k) becomes
+// (i−di, j−dj, k−dk), i.e. new index i' = i + (−di): new voxel 0 sits at
+// old index di.
+func translateAffine(im *shards.Image, di, dj, dk float64) {
+	for r := 0; r < 3; r++ {
+		im.Affine[r*4+3] += im.Affine[r*4+0]*di + im.Affine[r*4+1]*dj + im.Affine[r*4+2]*dk
+	}
+}
+
+func padPlane(v []float32, planes, h, w, th, tw int, pad float32) []float32 {
+	out := make([]float32, planes*th*tw)
+	for i := range out {
+		out[i] = pad
+	}
+	top, left := (th-h)/2, (tw-w)/2
+	for p := 0; p < planes; p++ {
+		for y := 0; y < h; y++ {
+			copy(out[(p*th+top+y)*tw+left:], v[(p*h+y)*w:(p*h+y+1)*w])
+		}
+	}
+	return out
+}
+
+func minFloat32(v []float32) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	m := v[0]
+	for _, x := range v {
+		if x < m {
+			m = x
+		}
+	}
+	return float64(m)
+}
+
+// float32Bytes views a float32 slice as its little-endian bytes (no copy).
+func float32Bytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*4)
+}
+
+// AddTransform appends a transform with params as canonical JSON (sorted
+// keys, as encoding/json writes maps).
+func AddTransform(im *shards.Image, name string, params map[string]any) error {
+	b, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("%s: encoding parameters: %w", name, err)
+	}
+	im.Transforms = append(im.Transforms, shards.Transform{Name: name, Params: string(b)})
+	return nil
+}
+
+func setMeta(im *shards.Image, k, v string) {
+	if im.Meta == nil {
+		im.Meta = map[string]string{}
+	}
+	im.Meta[k] = v
+}

@@ -1,0 +1,283 @@
+package normalize
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/medmd/medmd/shards"
+)
+
+// number is every voxel element type read natively (Float16 is converted
+// through float16ToFloat32 instead).
+type number interface {
+	~uint8 | ~int8 | ~uint16 | ~int16 | ~uint32 | ~int32 | ~uint64 | ~int64 | ~float32 | ~float64
+}
+
+// viewAs reinterprets little-endian voxel bytes as a []T without copying.
+// medmd only builds for little-endian hosts (amd64, arm64), so the stored
+// byte order is the host order. The result aliases b.
+func viewAs[T number](b []byte) []T {
+	var z T
+	n := len(b) / int(unsafe.Sizeof(z))
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
+
+// checkVoxels validates an image's dimensions against its buffer.
+func checkVoxels(im *shards.Image) error {
+	if im.Channels <= 0 || im.Depth <= 0 || im.Height <= 0 || im.Width <= 0 {
+		return fmt.Errorf("image has non-positive dimensions %d×%d×%d×%d", im.Channels, im.Depth, im.Height, im.Width)
+	}
+	sz := im.DType.Size()
+	if sz == 0 {
+		return fmt.Errorf("image has unknown dtype %q", im.DType)
+	}
+	if want := im.NumVoxels() * sz; len(im.Voxels) != want {
+		return fmt.Errorf("image has %d voxel bytes, want %d for %d×%d×%d×%d %s", len(im.Voxels), want, im.Channels, im.Depth, im.Height, im.Width, im.DType)
+	}
+	return nil
+}
+
+// parallel runs f over [0,n) split into contiguous blocks, one per worker
+// (GOMAXPROCS). Work is static: every block costs about the same.
+func parallel(n int, f func(lo, hi int)) {
+	w := runtime.GOMAXPROCS(0)
+	if w > n {
+		w = n
+	}
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < w; i++ {
+		lo, hi := i*n/w, (i+1)*n/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// toFloat32 converts any voxel buffer to float32 in dst (len = voxel
+// count), replacing non-finite values by repl and returning how many it
+// replaced.
+func toFloat32(dst []float32, src []byte, dt shards.DType, repl float32) (int, error) {
+	switch dt {
+	case shards.Uint8:
+		convertTo(dst, viewAs[uint8](src))
+	case shards.Int8:
+		convertTo(dst, viewAs[int8](src))
+	case shards.Uint16:
+		convertTo(dst, viewAs[uint16](src))
+	case shards.Int16:
+		convertTo(dst, viewAs[int16](src))
+	case shards.Uint32:
+		convertTo(dst, viewAs[uint32](src))
+	case shards.Int32:
+		convertTo(dst, viewAs[int32](src))
+	case shards.Uint64:
+		convertTo(dst, viewAs[uint64](src))
+	case shards.Int64:
+		convertTo(dst, viewAs[int64](src))
+	case shards.Float32:
+		convertTo(dst, viewAs[float32](src))
+		return replaceNonFinite(dst, repl), nil
+	case shards.Float64:
+		convertTo(dst, viewAs[float64](src))
+		return replaceNonFinite(dst, repl), nil
+	case shards.Float16:
+		h := viewAs[uint16](src)
+		for i, v := range h {
+			dst[i] = float16ToFloat32(v)
+		}
+		return replaceNonFinite(dst, repl), nil
+	default:
+		return 0, fmt.Errorf("unsupported dtype %q", dt)
+	}
+	return 0, nil
+}
+
+func convertTo[T number](dst []float32, src []T) {
+	parallel(len(dst)/4096+1, func(lo, hi int) {
+		a, b := lo*4096, hi*4096
+		if b > len(dst) {
+			b = len(dst)
+		}
+		d, s := dst[a:b], src[a:b]
+		for i := range d {
+			d[i] = float32(s[i])
+		}
+	})
+}
+
+func replaceNonFinite(x []float32, repl float32) int {
+	n := 0
+	for i, v := range x {
+		if v-v != 0 { // NaN or ±Inf
+			x[i] = repl
+			n++
+		}
+	}
+	return n
+}
+
+// countNonFinite counts NaN/±Inf in a float buffer of any float dtype.
+func countNonFinite(b []byte, dt shards.DType) int {
+	n := 0
+	switch dt {
+	case shards.Float32:
+		for _, v := range viewAs[float32](b) {
+			if v-v != 0 {
+				n++
+			}
+		}
+	case shards.Float64:
+		for _, v := range viewAs[float64](b) {
+			if v-v != 0 {
+				n++
+			}
+		}
+	case shards.Float16:
+		for _, v := range viewAs[uint16](b) {
+			if v&0x7c00 == 0x7c00 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// fromFloat32 writes x into a new buffer of dtype dt. Integer types round
+// half away from zero and saturate at the type's range; float16 rounds to
+// nearest even.
+func fromFloat32(x []float32, dt shards.DType) ([]byte, error) {
+	sz := dt.Size()
+	if sz == 0 {
+		return nil, fmt.Errorf("unsupported output dtype %q", dt)
+	}
+	out := make([]byte, len(x)*sz)
+	switch dt {
+	case shards.Float32:
+		copy(viewAs[float32](out), x)
+	case shards.Float64:
+		convertFloat(viewAs[float64](out), x)
+	case shards.Float16:
+		h := viewAs[uint16](out)
+		parallel(len(x)/4096+1, func(lo, hi int) {
+			a, b := lo*4096, min(hi*4096, len(x))
+			for i := a; i < b; i++ {
+				h[i] = float32ToFloat16(x[i])
+			}
+		})
+	case shards.Uint8:
+		roundSat(viewAs[uint8](out), x, 0, math.MaxUint8)
+	case shards.Int8:
+		roundSat(viewAs[int8](out), x, math.MinInt8, math.MaxInt8)
+	case shards.Uint16:
+		roundSat(viewAs[uint16](out), x, 0, math.MaxUint16)
+	case shards.Int16:
+		roundSat(viewAs[int16](out), x, math.MinInt16, math.MaxInt16)
+	case shards.Uint32:
+		roundSat(viewAs[uint32](out), x, 0, math.MaxUint32)
+	case shards.Int32:
+		roundSat(viewAs[int32](out), x, math.MinInt32, math.MaxInt32)
+	default:
+		return nil, fmt.Errorf("unsupported output dtype %q", dt)
+	}
+	return out, nil
+}
+
+func convertFloat(dst []float64, src []float32) {
+	for i, v := range src {
+		dst[i] = float64(v)
+	}
+}
+
+func roundSat[T number](dst []T, src []float32, lo, hi float64) {
+	parallel(len(src)/4096+1, func(a, b int) {
+		a, b = a*4096, min(b*4096, len(src))
+		for i := a; i < b; i++ {
+			v := float64(src[i])
+			if v >= 0 {
+				v = math.Floor(v + 0.5)
+			} else {
+				v = math.Ceil(v - 0.5)
+			}
+			if v < lo || v != v {
+				v = lo
+			} else if v > hi {
+				v = hi
+			}
+			dst[i] = T(v)
+		}
+	})
+}
+
+// float16ToFloat32 decodes an IEEE 754 binary16.
+func float16ToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h) & 0x3ff
+	switch {
+	case exp == 0 && man == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal
+		e := uint32(127 - 15 + 1)
+		for man&0x400 == 0 {
+			man <<= 1
+			e--
+		}
+		man &= 0x3ff
+		return math.Float32frombits(sign | e<<23 | man<<13)
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0xff<<23 | man<<13)
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
+}
+
+// float32ToFloat16 encodes f as binary16, rounding to nearest even and
+// overflowing to ±Inf (NaN stays NaN).
+func float32ToFloat16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int32(b>>23) & 0xff
+	man := b & 0x7fffff
+	if exp == 0xff {
+		if man != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	if e <= 0 {
+		if e < -10 {
+			return sign
+		}
+		man |= 0x800000
+		shift := uint32(14 - e)
+		half := uint32(1) << (shift - 1)
+		r := man >> shift
+		rem := man & (1<<shift - 1)
+		if rem > half || (rem == half && r&1 == 1) {
+			r++
+		}
+		return sign | uint16(r)
+	}
+	r := uint32(e)<<10 | man>>13
+	rem := man & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && r&1 == 1) {
+		r++ // may carry into the exponent, which is correct (up to Inf)
+	}
+	return sign | uint16(r)
+}
