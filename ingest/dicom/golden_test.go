@@ -1,0 +1,135 @@
+package dicom
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// golden is one record of testdata/golden.json (see make_golden.py).
+type golden struct {
+	TransferSyntax string `json:"transfer_syntax"`
+	Shape          []int  `json:"shape"`
+	DType          string `json:"dtype"`
+	SHA256         string `json:"sha256"`
+	Photometric    string `json:"photometric"`
+	Lossy          string `json:"lossy"`
+	Error          string `json:"error"`
+}
+
+func loadGolden(t testing.TB) map[string]golden {
+	t.Helper()
+	b, err := os.ReadFile("testdata/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g map[string]golden
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// lossyTolerance is the largest per-sample difference allowed between
+// image/jpeg's IDCT and libjpeg's (both conform to the T.81 accuracy test; chroma upsampling matches exactly).
+const lossyTolerance = 1
+
+// TestGoldenPixels decodes every test file and compares with pydicom+gdcm.
+func TestGoldenPixels(t *testing.T) {
+	for name, g := range loadGolden(t) {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("testdata", name)
+			f, err := ReadFile(path)
+			if g.Error != "" && g.SHA256 == "" {
+				// pydicom cannot decode it: we must not panic, and either
+				// decode or give a reason naming the file.
+				if err == nil {
+					_, err = f.Pixels()
+				}
+				if err != nil && !strings.Contains(err.Error(), name) {
+					t.Errorf("error does not name the file: %v", err)
+				}
+				t.Logf("pydicom: %s; medmd: %v", g.Error, err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			p, err := f.Pixels()
+			if !Decodable(f.TransferSyntax) && f.CanDecode() != nil {
+				if err == nil || !errors.Is(err, ErrUnsupportedSyntax) || !strings.Contains(err.Error(), f.TransferSyntax) {
+					t.Fatalf("want unsupported transfer syntax error, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("pixels: %v", err)
+			}
+			shape := []int{p.Frames, p.Rows, p.Cols, p.Samples}
+			if !equalInts(shape, g.Shape) || string(p.DType) != g.DType {
+				t.Fatalf("shape %v %s, want %v %s", shape, p.DType, g.Shape, g.DType)
+			}
+			if g.Lossy != "" {
+				ref := readGz(t, filepath.Join("testdata", g.Lossy))
+				if len(ref) != len(p.Data) {
+					t.Fatalf("lossy reference has %d bytes, want %d", len(ref), len(p.Data))
+				}
+				maxd, sum := 0, 0
+				for i := range ref {
+					d := int(ref[i]) - int(p.Data[i])
+					if d < 0 {
+						d = -d
+					}
+					sum += d
+					maxd = max(maxd, d)
+				}
+				t.Logf("lossy: max diff %d, mean %.3f", maxd, float64(sum)/float64(len(ref)))
+				if maxd > lossyTolerance {
+					t.Fatalf("lossy JPEG differs from libjpeg by up to %d (tolerance %d)", maxd, lossyTolerance)
+				}
+				return
+			}
+			sum := sha256.Sum256(p.Data)
+			if got := hex.EncodeToString(sum[:]); got != g.SHA256 {
+				t.Fatalf("sha256 %s, want %s", got, g.SHA256)
+			}
+		})
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func readGz(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,568 @@
+package dicom
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+
+	"github.com/medmd/medmd/ingest/dicom/jpegll"
+	"github.com/medmd/medmd/shards"
+)
+
+// maxPixelBytes bounds the decoded pixel data of one file.
+const maxPixelBytes = 4 << 30
+
+// PixelArray holds decoded stored pixel values exactly as pydicom's
+// pixel_array lays them out: frames × rows × columns × samples, samples
+// interleaved (planar data is interleaved), little-endian.
+//
+// Values are the stored values after the masking medmd applies everywhere
+// (and documents in testdata/make_golden.py): bits outside BitsStored
+// (below HighBit) are cleared and signed data are sign-extended from
+// BitsStored. DType follows BitsAllocated and PixelRepresentation:
+// 1 → uint8 (unpacked LSB first), 8 → (u)int8, 16 → (u)int16,
+// 32 → (u)int32. YBR_FULL_422 native data are upsampled to full YBR.
+// JPEG baseline colour frames come out as RGB (the JPEG decoder applies the
+// colour transform), as pydicom+gdcm does.
+type PixelArray struct {
+	Frames, Rows, Cols, Samples int
+	DType                       shards.DType
+	Data                        []byte
+	// Photometric is the interpretation of Data (RGB after a JPEG colour
+	// transform, YBR_FULL after 4:2:2 upsampling, else the header's).
+	Photometric string
+}
+
+// frameBytes is the size of one decoded frame.
+func (p *PixelArray) frameBytes() int { return p.Rows * p.Cols * p.Samples * p.DType.Size() }
+
+// Frame returns the bytes of frame i (aliasing Data).
+func (p *PixelArray) Frame(i int) []byte {
+	n := p.frameBytes()
+	return p.Data[i*n : (i+1)*n]
+}
+
+// storedDType maps BitsAllocated and PixelRepresentation to a dtype.
+func storedDType(bitsAlloc, pixelRep int) (shards.DType, error) {
+	signed := pixelRep == 1
+	switch bitsAlloc {
+	case 1:
+		return shards.Uint8, nil
+	case 8:
+		if signed {
+			return shards.Int8, nil
+		}
+		return shards.Uint8, nil
+	case 16:
+		if signed {
+			return shards.Int16, nil
+		}
+		return shards.Uint16, nil
+	case 32:
+		if signed {
+			return shards.Int32, nil
+		}
+		return shards.Uint32, nil
+	}
+	return "", fmt.Errorf("BitsAllocated %d not supported (1, 8, 16, 32)", bitsAlloc)
+}
+
+// CanDecode reports whether medmd can decode this file's pixels, and why
+// not.
+func (h *Header) CanDecode() error {
+	if !h.HasPixels {
+		return errors.New("no pixel data")
+	}
+	if !Decodable(h.TransferSyntax) {
+		if h.TransferSyntax == JPEGExtended12Bit && h.BitsAllocated == 8 {
+			return nil
+		}
+		return unsupported(h.TransferSyntax)
+	}
+	if h.Rows <= 0 || h.Columns <= 0 {
+		return fmt.Errorf("bad image size %dx%d", h.Columns, h.Rows)
+	}
+	if _, err := storedDType(h.BitsAllocated, h.PixelRep); err != nil {
+		return err
+	}
+	if h.SamplesPerPixel != 1 && h.SamplesPerPixel != 3 {
+		return fmt.Errorf("SamplesPerPixel %d not supported (1 or 3)", h.SamplesPerPixel)
+	}
+	return nil
+}
+
+// Pixels decodes every frame of the file.
+func (f *File) Pixels() (*PixelArray, error) {
+	p, err := f.pixels()
+	if err != nil {
+		return nil, &Error{Path: f.Path, Reason: "pixel data", Err: err}
+	}
+	return p, nil
+}
+
+func (f *File) pixels() (*PixelArray, error) {
+	if err := f.CanDecode(); err != nil {
+		return nil, err
+	}
+	dt, _ := storedDType(f.BitsAllocated, f.PixelRep)
+	p := &PixelArray{Frames: f.FrameCount(), Rows: f.Rows, Cols: f.Columns, Samples: f.SamplesPerPixel, DType: dt, Photometric: f.Photometric}
+	total := int64(p.Frames) * int64(p.Rows) * int64(p.Cols) * int64(p.Samples) * int64(dt.Size())
+	if total > maxPixelBytes || total <= 0 {
+		return nil, fmt.Errorf("%d frames of %dx%dx%d would need %d bytes (limit %d)", p.Frames, p.Cols, p.Rows, p.Samples, total, int64(maxPixelBytes))
+	}
+	if !f.Encapsulated {
+		if f.pix.vl == undefinedLength {
+			return nil, errors.New("native pixel data with undefined length")
+		}
+		end := f.pix.valueOff + int(f.pix.vl)
+		if end > len(f.ds) {
+			// Truncated: pydicom refuses too; say how much is missing.
+			return nil, fmt.Errorf("pixel data truncated: %d of %d bytes present: %w", len(f.ds)-f.pix.valueOff, f.pix.vl, errShort)
+		}
+		p.Data = make([]byte, total)
+		if err := decodeNative(f.ds[f.pix.valueOff:end], p, &f.Header, f.sx.bo); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	frames, err := encapsulatedFrames(f.ds[f.pix.valueOff:], f.FrameCount(), f.TransferSyntax)
+	if err != nil {
+		return nil, err
+	}
+	if len(frames) < p.Frames {
+		return nil, fmt.Errorf("encapsulated pixel data holds %d frames, header says %d", len(frames), p.Frames)
+	}
+	p.Data = make([]byte, total)
+	fb := p.frameBytes()
+	for i := 0; i < p.Frames; i++ {
+		dst := p.Data[i*fb : (i+1)*fb]
+		if err := decodeFrame(frames[i], dst, p, &f.Header); err != nil {
+			return nil, fmt.Errorf("frame %d: %w", i, err)
+		}
+	}
+	return p, nil
+}
+
+// decodeNative decodes uncompressed pixel data (PS3.5 §8.1.1).
+func decodeNative(raw []byte, p *PixelArray, h *Header, bo binary.ByteOrder) error {
+	npix := p.Frames * p.Rows * p.Cols
+	nsamp := npix * p.Samples
+	if h.BitsAllocated == 1 {
+		need := (nsamp + 7) / 8
+		if len(raw) < need {
+			return fmt.Errorf("1-bit pixel data has %d bytes, want %d", len(raw), need)
+		}
+		for i := 0; i < nsamp; i++ {
+			p.Data[i] = raw[i>>3] >> (i & 7) & 1
+		}
+		return nil
+	}
+	bps := h.BitsAllocated / 8
+	if h.Photometric == "YBR_FULL_422" && p.Samples == 3 {
+		// Two pixels share one Cb and Cr: Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2).
+		need := npix * 2 * bps
+		if len(raw) < need || p.Cols%2 != 0 || bps != 1 {
+			return fmt.Errorf("YBR_FULL_422 pixel data: %d bytes, want %d (even columns, 8-bit)", len(raw), need)
+		}
+		for i, o := 0, 0; i+1 < npix; i, o = i+2, o+4 {
+			y1, y2, cb, cr := raw[o], raw[o+1], raw[o+2], raw[o+3]
+			d := p.Data[3*i:]
+			d[0], d[1], d[2], d[3], d[4], d[5] = y1, cb, cr, y2, cb, cr
+		}
+		p.Photometric = "YBR_FULL"
+		return nil
+	}
+	need := nsamp * bps
+	if len(raw) < need {
+		return fmt.Errorf("pixel data has %d bytes, want %d", len(raw), need)
+	}
+	if p.Samples > 1 && h.PlanarConfiguration == 1 {
+		// Planar: each frame is RRR…GGG…BBB; interleave.
+		fp := p.Rows * p.Cols
+		for fr := 0; fr < p.Frames; fr++ {
+			src := raw[fr*fp*p.Samples*bps:]
+			dst := p.Data[fr*fp*p.Samples*bps:]
+			for s := 0; s < p.Samples; s++ {
+				for i := 0; i < fp; i++ {
+					copy(dst[(i*p.Samples+s)*bps:(i*p.Samples+s+1)*bps], src[(s*fp+i)*bps:(s*fp+i+1)*bps])
+				}
+			}
+		}
+	} else {
+		copy(p.Data, raw[:need])
+	}
+	if bo == binary.BigEndian && bps > 1 {
+		swapBytes(p.Data, bps)
+	}
+	maskSamples(p.Data, bps, h)
+	return nil
+}
+
+func swapBytes(b []byte, bps int) {
+	switch bps {
+	case 2:
+		for i := 0; i+1 < len(b); i += 2 {
+			b[i], b[i+1] = b[i+1], b[i]
+		}
+	case 4:
+		for i := 0; i+3 < len(b); i += 4 {
+			b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+		}
+	}
+}
+
+// maskParams returns the right shift and width that extract BitsStored
+// bits ending at HighBit (PS3.5 §8.1.1), falling back to the low bits when
+// the header's values are inconsistent.
+func maskParams(h *Header, bps int) (shift, width int) {
+	width = h.BitsStored
+	if width <= 0 || width > 8*bps {
+		width = 8 * bps
+	}
+	shift = h.HighBit + 1 - width
+	if shift < 0 || shift+width > 8*bps {
+		shift = 0
+	}
+	return shift, width
+}
+
+// maskSamples clears bits outside BitsStored and sign-extends signed data,
+// in place on little-endian samples.
+func maskSamples(b []byte, bps int, h *Header) {
+	shift, width := maskParams(h, bps)
+	if shift == 0 && width == 8*bps {
+		return
+	}
+	signed := h.PixelRep == 1
+	m := uint32(1)<<width - 1
+	if width == 32 {
+		m = 0xFFFFFFFF
+	}
+	ext := func(v uint32) uint32 {
+		v = v >> shift & m
+		if signed && width < 32 && v&(1<<(width-1)) != 0 {
+			v |= ^m
+		}
+		return v
+	}
+	switch bps {
+	case 1:
+		for i := range b {
+			b[i] = byte(ext(uint32(b[i])))
+		}
+	case 2:
+		for i := 0; i+1 < len(b); i += 2 {
+			v := ext(uint32(b[i]) | uint32(b[i+1])<<8)
+			b[i], b[i+1] = byte(v), byte(v>>8)
+		}
+	case 4:
+		for i := 0; i+3 < len(b); i += 4 {
+			v := ext(binary.LittleEndian.Uint32(b[i:]))
+			binary.LittleEndian.PutUint32(b[i:], v)
+		}
+	}
+}
+
+// encapsulatedFrames splits encapsulated pixel data (PS3.5 §A.4) into
+// frames: by the Basic Offset Table when it is present, else one frame per
+// fragment when the counts agree, else at JPEG SOI markers, else (one
+// frame) all fragments joined.
+func encapsulatedFrames(b []byte, nframes int, ts string) ([][]byte, error) {
+	type frag struct{ off, start, end int }
+	var frags []frag
+	var bot []uint32
+	off := 0
+	first := true
+	for {
+		if off+8 > len(b) {
+			return nil, fmt.Errorf("encapsulated pixel data ends without a sequence delimiter: %w", errShort)
+		}
+		tag := uint32(binary.LittleEndian.Uint16(b[off:]))<<16 | uint32(binary.LittleEndian.Uint16(b[off+2:]))
+		vl := int(binary.LittleEndian.Uint32(b[off+4:]))
+		if tag == tagSeqDelim {
+			break
+		}
+		if tag != tagItem {
+			return nil, fmt.Errorf("unexpected tag %08X in encapsulated pixel data", tag)
+		}
+		if vl < 0 || uint32(vl) == undefinedLength || off+8+vl > len(b) || off+8+vl < off {
+			if uint32(vl) != undefinedLength && off+8 <= len(b) && !first {
+				// A truncated last fragment: keep what is there.
+				frags = append(frags, frag{off, off + 8, len(b)})
+				break
+			}
+			return nil, fmt.Errorf("fragment of length %d overruns the pixel data", vl)
+		}
+		if first {
+			if vl%4 != 0 {
+				return nil, fmt.Errorf("basic offset table length %d is not a multiple of 4", vl)
+			}
+			for i := 0; i < vl; i += 4 {
+				bot = append(bot, binary.LittleEndian.Uint32(b[off+8+i:]))
+			}
+			first = false
+			off += 8 + vl
+			continue
+		}
+		frags = append(frags, frag{off, off + 8, off + 8 + vl})
+		off += 8 + vl
+	}
+	if len(frags) == 0 {
+		return nil, errors.New("encapsulated pixel data has no fragments")
+	}
+	base := frags[0].off
+	join := func(fs []frag) []byte {
+		if len(fs) == 1 {
+			return b[fs[0].start:fs[0].end]
+		}
+		var out []byte
+		for _, f := range fs {
+			out = append(out, b[f.start:f.end]...)
+		}
+		return out
+	}
+	switch {
+	case nframes == 1:
+		return [][]byte{join(frags)}, nil
+	case len(bot) >= nframes && len(bot) > 0 && bot[0] == 0:
+		// Offsets are relative to the first fragment's item tag.
+		var out [][]byte
+		k := 0
+		for i := 0; i < nframes; i++ {
+			start := base + int(bot[i])
+			end := len(b)
+			if i+1 < len(bot) {
+				end = base + int(bot[i+1])
+			}
+			var fs []frag
+			for k < len(frags) && frags[k].off < start {
+				k++
+			}
+			for k < len(frags) && frags[k].off < end {
+				fs = append(fs, frags[k])
+				k++
+			}
+			if len(fs) == 0 {
+				return nil, fmt.Errorf("basic offset table entry %d (%d) points at no fragment", i, bot[i])
+			}
+			out = append(out, join(fs))
+		}
+		return out, nil
+	case len(frags) == nframes:
+		out := make([][]byte, nframes)
+		for i, f := range frags {
+			out[i] = b[f.start:f.end]
+		}
+		return out, nil
+	case ts != RLELossless:
+		// Frame boundaries: each JPEG frame starts with SOI (FFD8).
+		var out [][]byte
+		var cur []frag
+		for _, f := range frags {
+			if len(cur) > 0 && f.end-f.start >= 2 && b[f.start] == 0xFF && b[f.start+1] == 0xD8 {
+				out = append(out, join(cur))
+				cur = nil
+			}
+			cur = append(cur, f)
+		}
+		out = append(out, join(cur))
+		if len(out) != nframes {
+			return nil, fmt.Errorf("found %d frames at JPEG boundaries in %d fragments, header says %d", len(out), len(frags), nframes)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%d fragments for %d RLE frames and no offset table", len(frags), nframes)
+}
+
+// decodeFrame decodes one compressed frame into dst.
+func decodeFrame(frame, dst []byte, p *PixelArray, h *Header) error {
+	bps := p.DType.Size()
+	switch h.TransferSyntax {
+	case RLELossless:
+		if h.BitsAllocated == 1 {
+			return errors.New("1-bit RLE not supported")
+		}
+		if err := decodeRLE(frame, dst, p.Rows, p.Cols, p.Samples, bps); err != nil {
+			return err
+		}
+		maskSamples(dst, bps, h)
+		return nil
+	case encapsulatedUncompresed:
+		if len(frame) < len(dst) {
+			return fmt.Errorf("uncompressed frame has %d bytes, want %d", len(frame), len(dst))
+		}
+		copy(dst, frame)
+		maskSamples(dst, bps, h)
+		return nil
+	case JPEGLosslessP14, JPEGLosslessSV1:
+		img, err := jpegll.Decode(frame)
+		if err != nil {
+			return err
+		}
+		if img.Width != p.Cols || img.Height != p.Rows || img.Components != p.Samples {
+			return fmt.Errorf("JPEG frame is %dx%dx%d, header says %dx%dx%d", img.Width, img.Height, img.Components, p.Cols, p.Rows, p.Samples)
+		}
+		switch bps {
+		case 1:
+			for i, v := range img.Pix {
+				dst[i] = byte(v)
+			}
+		case 2:
+			for i, v := range img.Pix {
+				dst[2*i], dst[2*i+1] = byte(v), byte(v>>8)
+			}
+		default:
+			for i, v := range img.Pix {
+				binary.LittleEndian.PutUint32(dst[4*i:], uint32(v))
+			}
+		}
+		maskSamples(dst, bps, h)
+		return nil
+	case JPEGBaseline8Bit, JPEGExtended12Bit:
+		if bps != 1 {
+			return unsupported(h.TransferSyntax)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(frame))
+		if err != nil {
+			return err
+		}
+		r := img.Bounds()
+		if r.Dx() != p.Cols || r.Dy() != p.Rows {
+			return fmt.Errorf("JPEG frame is %dx%d, header says %dx%d", r.Dx(), r.Dy(), p.Cols, p.Rows)
+		}
+		switch m := img.(type) {
+		case *image.Gray:
+			if p.Samples != 1 {
+				return fmt.Errorf("grey JPEG for %d samples per pixel", p.Samples)
+			}
+			for y := 0; y < p.Rows; y++ {
+				copy(dst[y*p.Cols:(y+1)*p.Cols], m.Pix[y*m.Stride:])
+			}
+		case *image.YCbCr:
+			// Keep the JPEG's own components (Y, Cb, Cr, chroma upsampled)
+			// as pydicom+gdcm does; the YBR_FULL→RGB conversion happens
+			// with the other colour conversions (Interpret).
+			if p.Samples != 3 {
+				return fmt.Errorf("colour JPEG for %d samples per pixel", p.Samples)
+			}
+			upsampleYCbCr(m, dst)
+			p.Photometric = "YBR_FULL"
+		case *image.RGBA:
+			// Adobe APP14 with no colour transform: components are RGB.
+			if p.Samples != 3 {
+				return fmt.Errorf("colour JPEG for %d samples per pixel", p.Samples)
+			}
+			for y := 0; y < p.Rows; y++ {
+				for x := 0; x < p.Cols; x++ {
+					s := m.Pix[y*m.Stride+4*x:]
+					d := dst[(y*p.Cols+x)*3:]
+					d[0], d[1], d[2] = s[0], s[1], s[2]
+				}
+			}
+			p.Photometric = "RGB"
+		default:
+			return fmt.Errorf("JPEG colour model %T not supported", img)
+		}
+		return nil
+	}
+	return unsupported(h.TransferSyntax)
+}
+
+// upsampleYCbCr writes the Y, Cb, Cr samples of m interleaved into dst.
+// Chroma subsampled 2:1 horizontally (4:2:2) or in both directions (4:2:0)
+// is upsampled with libjpeg 6b's "fancy" triangle filter (jdsample.c,
+// h2v1_fancy_upsample and h2v2_fancy_upsample), which gdcm's bundled IJG
+// code uses, so medmd matches pydicom+gdcm; other ratios replicate.
+func upsampleYCbCr(m *image.YCbCr, dst []byte) {
+	r := m.Bounds()
+	w, h := r.Dx(), r.Dy()
+	for y := 0; y < h; y++ {
+		yo := m.YOffset(r.Min.X, r.Min.Y+y)
+		for x := 0; x < w; x++ {
+			dst[(y*w+x)*3] = m.Y[yo+x]
+		}
+	}
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420:
+		cw := (w + 1) / 2
+		ch := h
+		if m.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+			ch = (h + 1) / 2
+		}
+		row := make([]byte, 2*cw)
+		for c, plane := range [2][]byte{m.Cb, m.Cr} {
+			for y := 0; y < h; y++ {
+				if m.SubsampleRatio == image.YCbCrSubsampleRatio422 {
+					h2v1(plane[y*m.CStride:y*m.CStride+cw], row)
+				} else {
+					cy := y / 2
+					other := cy - 1 // upper output row pairs with the row above
+					if y%2 == 1 {
+						other = cy + 1
+					}
+					other = min(max(other, 0), ch-1)
+					h2v2(plane[cy*m.CStride:cy*m.CStride+cw], plane[other*m.CStride:other*m.CStride+cw], row)
+				}
+				for x := 0; x < w; x++ {
+					dst[(y*w+x)*3+1+c] = row[x]
+				}
+			}
+		}
+	default:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				ci := m.COffset(r.Min.X+x, r.Min.Y+y)
+				d := dst[(y*w+x)*3:]
+				d[1], d[2] = m.Cb[ci], m.Cr[ci]
+			}
+		}
+	}
+}
+
+// h2v1 is libjpeg 6b's h2v1_fancy_upsample for one row.
+func h2v1(in, out []byte) {
+	n := len(in)
+	if n == 1 {
+		out[0], out[1] = in[0], in[0]
+		return
+	}
+	v := int(in[0])
+	out[0] = in[0]
+	out[1] = byte((v*3 + int(in[1]) + 2) >> 2)
+	for i := 1; i < n-1; i++ {
+		v = int(in[i]) * 3
+		out[2*i] = byte((v + int(in[i-1]) + 1) >> 2)
+		out[2*i+1] = byte((v + int(in[i+1]) + 2) >> 2)
+	}
+	v = int(in[n-1])
+	out[2*n-2] = byte((v*3 + int(in[n-2]) + 1) >> 2)
+	out[2*n-1] = in[n-1]
+}
+
+// h2v2 is libjpeg 6b's h2v2_fancy_upsample for one output row: in0 is the
+// nearest chroma row, in1 the next nearest (above or below).
+func h2v2(in0, in1, out []byte) {
+	n := len(in0)
+	col := func(i int) int { return int(in0[i])*3 + int(in1[i]) }
+	if n == 1 {
+		v := byte((col(0)*4 + 8) >> 4)
+		out[0], out[1] = v, v
+		return
+	}
+	this, next := col(0), col(1)
+	out[0] = byte((this*4 + 8) >> 4)
+	out[1] = byte((this*3 + next + 7) >> 4)
+	last := this
+	this = next
+	for i := 1; i < n-1; i++ {
+		next = col(i + 1)
+		out[2*i] = byte((this*3 + last + 8) >> 4)
+		out[2*i+1] = byte((this*3 + next + 7) >> 4)
+		last, this = this, next
+	}
+	out[2*n-2] = byte((this*3 + last + 8) >> 4)
+	out[2*n-1] = byte((this*4 + 7) >> 4)
+}
