@@ -1,0 +1,256 @@
+package shards
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// ManifestFile is the conventional manifest name inside a corpus folder.
+const ManifestFile = "manifest.json"
+
+// ErrChecksum reports a file whose bytes or size do not match the manifest.
+// Verify and the loader wrap it with the file name.
+var ErrChecksum = errors.New("checksum mismatch")
+
+// Manifest lists the done shards of a corpus folder. File names inside it
+// are relative to the folder holding manifest.json (Dir).
+type Manifest struct {
+	SchemaVersion int    `json:"schema_version"`
+	Pipeline      string `json:"pipeline"`
+	ConfigHash    string `json:"config_hash"`
+	Samples       int    `json:"samples"`
+	Images        int    `json:"images"`
+	Bytes         int64  `json:"bytes"`
+	// Sources and Tasks count samples over all shards.
+	Sources map[string]int `json:"sources"`
+	Tasks   map[string]int `json:"tasks"`
+	// Shards are sorted by name.
+	Shards []ShardStats `json:"shards"`
+
+	dir string
+}
+
+// Dir is the folder the manifest's file names are relative to.
+func (m *Manifest) Dir() string { return m.dir }
+
+// SetDir changes the folder the manifest's file names resolve against.
+func (m *Manifest) SetDir(dir string) { m.dir = dir }
+
+// Path returns the path of a file named in the manifest.
+func (m *Manifest) Path(file string) string { return filepath.Join(m.dir, file) }
+
+// ArrowPaths lists every Arrow IPC part in corpus order.
+func (m *Manifest) ArrowPaths() []string {
+	var out []string
+	for _, s := range m.Shards {
+		for _, p := range s.Parts {
+			out = append(out, m.Path(p.Arrow.File))
+		}
+	}
+	return out
+}
+
+// ParquetPaths lists every Parquet part in corpus order.
+func (m *Manifest) ParquetPaths() []string {
+	var out []string
+	for _, s := range m.Shards {
+		for _, p := range s.Parts {
+			out = append(out, m.Path(p.Parquet.File))
+		}
+	}
+	return out
+}
+
+// Hash is the SHA-256 of the manifest's canonical JSON (without Dir); the
+// loader stores it in its resume state.
+func (m *Manifest) Hash() string {
+	b, _ := json.Marshal(m)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (m *Manifest) recount() {
+	m.Samples, m.Images, m.Bytes = 0, 0, 0
+	m.Sources, m.Tasks = map[string]int{}, map[string]int{}
+	sort.Slice(m.Shards, func(i, j int) bool { return m.Shards[i].Name < m.Shards[j].Name })
+	for _, s := range m.Shards {
+		m.Samples += s.Samples
+		m.Images += s.Images
+		m.Bytes += s.Bytes
+		for k, v := range s.Sources {
+			m.Sources[k] += v
+		}
+		for k, v := range s.Tasks {
+			m.Tasks[k] += v
+		}
+	}
+}
+
+// BuildManifest collects every done shard (every *.stats.json) in dir,
+// sorted by name. Temp files (*.tmp) and parts without stats are ignored,
+// not deleted: another task may be writing them right now into the same
+// folder. CreateShard cleans its own leftovers.
+func BuildManifest(dir, pipeline, configHash string) (*Manifest, error) {
+	return buildManifest(OSFS, dir, pipeline, configHash)
+}
+
+func buildManifest(fs FS, dir, pipeline, configHash string) (*Manifest, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	m := &Manifest{SchemaVersion: SchemaVersion, Pipeline: pipeline, ConfigHash: configHash, Shards: []ShardStats{}, dir: dir}
+	for _, n := range names {
+		name, ok := strings.CutSuffix(n, ".stats.json")
+		if !ok {
+			continue
+		}
+		st, done, err := readShardStats(fs, dir, name)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: %w", err)
+		}
+		if done {
+			m.Shards = append(m.Shards, *st)
+		}
+	}
+	m.recount()
+	return m, nil
+}
+
+// Write publishes the manifest at path atomically (temp, fsync, rename,
+// fsync dir).
+func (m *Manifest) Write(path string) error { return m.write(OSFS, path) }
+
+func (m *Manifest) write(fs FS, path string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(fs, path, append(b, '\n')); err != nil {
+		return fmt.Errorf("manifest %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadManifest reads a manifest.json (or a folder containing one).
+func ReadManifest(path string) (*Manifest, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, ManifestFile)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", path, err)
+	}
+	if m.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("manifest %s: schema version %d, this medmd reads %d", path, m.SchemaVersion, SchemaVersion)
+	}
+	m.dir = filepath.Dir(path)
+	for _, s := range m.Shards {
+		for _, p := range s.Parts {
+			for _, f := range []string{p.Arrow.File, p.Parquet.File} {
+				if f == "" || filepath.IsAbs(f) || strings.Contains(f, "..") || strings.ContainsAny(f, `/\`) {
+					return nil, fmt.Errorf("manifest %s: shard %s: bad file name %q", path, s.Name, f)
+				}
+			}
+		}
+	}
+	return &m, nil
+}
+
+// MergeManifests joins manifests of parallel tasks over the same folder.
+// It refuses manifests of another schema version, config hash or pipeline,
+// or in another folder; a shard listed twice must be listed identically.
+func MergeManifests(ms ...*Manifest) (*Manifest, error) {
+	if len(ms) == 0 {
+		return nil, errors.New("merge: no manifests")
+	}
+	first := ms[0]
+	out := &Manifest{SchemaVersion: first.SchemaVersion, Pipeline: first.Pipeline, ConfigHash: first.ConfigHash, Shards: []ShardStats{}, dir: first.dir}
+	seen := map[string]ShardStats{}
+	for i, m := range ms {
+		switch {
+		case m.SchemaVersion != first.SchemaVersion:
+			return nil, fmt.Errorf("merge: manifest %d has schema version %d, manifest 0 has %d", i, m.SchemaVersion, first.SchemaVersion)
+		case m.ConfigHash != first.ConfigHash:
+			return nil, fmt.Errorf("merge: manifest %d has config hash %s, manifest 0 has %s", i, m.ConfigHash, first.ConfigHash)
+		case m.Pipeline != first.Pipeline:
+			return nil, fmt.Errorf("merge: manifest %d is pipeline %q, manifest 0 is %q", i, m.Pipeline, first.Pipeline)
+		case m.dir != "" && out.dir != "" && filepath.Clean(m.dir) != filepath.Clean(out.dir):
+			return nil, fmt.Errorf("merge: manifest %d is in %s, manifest 0 in %s", i, m.dir, out.dir)
+		}
+		if out.dir == "" {
+			out.dir = m.dir
+		}
+		for _, s := range m.Shards {
+			if prev, dup := seen[s.Name]; dup {
+				a, _ := json.Marshal(prev)
+				b, _ := json.Marshal(s)
+				if string(a) != string(b) {
+					return nil, fmt.Errorf("merge: shard %s listed differently by two manifests", s.Name)
+				}
+				continue
+			}
+			seen[s.Name] = s
+			out.Shards = append(out.Shards, s)
+		}
+	}
+	out.recount()
+	return out, nil
+}
+
+// Verify re-hashes every file a manifest lists. It returns an error
+// wrapping ErrChecksum and naming the file on the first mismatch, or the
+// I/O error of a missing file.
+func Verify(manifestPath string) error {
+	m, err := ReadManifest(manifestPath)
+	if err != nil {
+		return err
+	}
+	return m.Verify()
+}
+
+// Verify re-hashes every file of m; see the package function Verify.
+func (m *Manifest) Verify() error {
+	for _, s := range m.Shards {
+		for _, p := range s.Parts {
+			for _, f := range []FileStats{p.Arrow, p.Parquet} {
+				if err := verifyFile(m.Path(f.File), f); err != nil {
+					return fmt.Errorf("shard %s: %w", s.Name, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func verifyFile(path string, want FileStats) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if n != want.Bytes {
+		return fmt.Errorf("%s: %w: %d bytes, manifest says %d", path, ErrChecksum, n, want.Bytes)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want.SHA256 {
+		return fmt.Errorf("%s: %w: sha256 %s, manifest says %s", path, ErrChecksum, got, want.SHA256)
+	}
+	return nil
+}

@@ -1,0 +1,510 @@
+package shards
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// Defaults for WriteOptions' zero values.
+const (
+	DefaultMaxBytes   = 1 << 30
+	DefaultMaxSamples = 10000
+	// DefaultBatchBytes is the voxel payload at which a record batch is
+	// closed. Samples of one record batch have their voxels adjacent in
+	// the file, which lets the loader serve a batch as one slice.
+	DefaultBatchBytes = 16 << 20
+	// DefaultBatchSamples caps the rows of one record batch.
+	DefaultBatchSamples = 1024
+)
+
+// WriteOptions tune a ShardWriter. The zero value is ready to use.
+type WriteOptions struct {
+	// MaxBytes caps one part file (estimated Arrow bytes); when the next
+	// sample would cross it the writer rolls to a continuation part.
+	// A single sample larger than MaxBytes gets a part of its own.
+	MaxBytes int64
+	// MaxSamples caps the samples of one part file.
+	MaxSamples int
+	// FS is the filesystem written through; nil means OSFS.
+	FS FS
+	// BatchBytes and BatchSamples close a record batch (see
+	// DefaultBatchBytes); zero means the defaults.
+	BatchBytes   int64
+	BatchSamples int
+}
+
+func (o WriteOptions) withDefaults() WriteOptions {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = DefaultMaxSamples
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = DefaultBatchBytes
+	}
+	if o.BatchSamples <= 0 {
+		o.BatchSamples = DefaultBatchSamples
+	}
+	o.FS = orOS(o.FS)
+	return o
+}
+
+// FileStats describes one published file.
+type FileStats struct {
+	// File is the file name, relative to the shard's directory.
+	File   string `json:"file"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// PartStats describes one part of a shard: the same samples written as
+// Arrow IPC and as Parquet.
+type PartStats struct {
+	Samples int       `json:"samples"`
+	Arrow   FileStats `json:"arrow"`
+	Parquet FileStats `json:"parquet"`
+}
+
+// ShardStats is the content of "NAME.stats.json". Its presence marks the
+// shard as complete. Maps are written with sorted keys.
+type ShardStats struct {
+	SchemaVersion int            `json:"schema_version"`
+	Name          string         `json:"name"`
+	Samples       int            `json:"samples"`
+	Bytes         int64          `json:"bytes"` // Arrow + Parquet bytes of all parts
+	VoxelBytes    int64          `json:"voxel_bytes"`
+	Images        int            `json:"images"`
+	Parts         []PartStats    `json:"parts"`
+	Sources       map[string]int `json:"sources"`
+	Tasks         map[string]int `json:"tasks"`
+}
+
+// StatsFile returns the stats file name of shard name.
+func StatsFile(name string) string { return name + ".stats.json" }
+
+func partBase(name string, index int) string {
+	if index == 0 {
+		return name
+	}
+	return name + "." + strconv.Itoa(index)
+}
+
+// ShardWriter writes one shard: one or more parts, each as an Arrow IPC
+// file and a Parquet file. Nothing is visible under final names until
+// Close. A ShardWriter is not safe for concurrent use.
+type ShardWriter struct {
+	opts  WriteOptions
+	fs    FS
+	dir   string
+	name  string
+	bb    *batchBuilder
+	cur   *partWriter
+	done  []*partWriter
+	stats ShardStats
+	err   error // sticky
+	state int   // 0 open, 1 closed, 2 aborted
+}
+
+// CreateShard starts writing shard name (e.g. "shard-00003") into dir.
+// It first withdraws any earlier stats file of that name, so a shard being
+// rewritten is never seen as done, and removes stale temp files of it.
+func CreateShard(dir, name string, opts WriteOptions) (*ShardWriter, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) {
+		return nil, fmt.Errorf("shards: bad shard name %q", name)
+	}
+	opts = opts.withDefaults()
+	w := &ShardWriter{opts: opts, fs: opts.FS, dir: dir, name: name,
+		stats: ShardStats{SchemaVersion: SchemaVersion, Name: name, Sources: map[string]int{}, Tasks: map[string]int{}}}
+	if err := w.fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("shard %s: %w", name, err)
+	}
+	// INVARIANT: the stats file goes first; without it the shard is not
+	// done whatever part files remain.
+	if err := w.fs.Remove(filepath.Join(dir, StatsFile(name))); err != nil {
+		return nil, fmt.Errorf("shard %s: %w", name, err)
+	}
+	if err := w.removeStale(); err != nil {
+		return nil, fmt.Errorf("shard %s: %w", name, err)
+	}
+	w.bb = newBatchBuilder(memory.DefaultAllocator)
+	return w, nil
+}
+
+// removeStale deletes temp files left by an earlier, interrupted writer
+// of this shard.
+func (w *ShardWriter) removeStale() error {
+	names, err := w.fs.List(w.dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, tmpSuffix) && ownedBy(n, w.name) {
+			if err := w.fs.Remove(filepath.Join(w.dir, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ownedBy reports whether file n belongs to shard name: name.arrow,
+// name.parquet, name.K.arrow, name.stats.json, with an optional .tmp.
+func ownedBy(n, name string) bool {
+	rest, ok := strings.CutPrefix(n, name+".")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimSuffix(rest, tmpSuffix)
+	if i := strings.IndexByte(rest, '.'); i > 0 {
+		if _, err := strconv.Atoi(rest[:i]); err == nil {
+			rest = rest[i+1:]
+		}
+	}
+	return rest == "arrow" || rest == "parquet" || rest == "stats.json"
+}
+
+// Add appends s to the shard. The writer does not retain s or its voxel
+// slices after Add returns.
+func (w *ShardWriter) Add(s *Sample) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.state != 0 {
+		return fmt.Errorf("shard %s: Add after Close/Abort", w.name)
+	}
+	if err := validate(s); err != nil {
+		return fmt.Errorf("shard %s: %w", w.name, err)
+	}
+	sz := sampleSize(s)
+	if w.cur != nil && w.cur.samples > 0 &&
+		(w.cur.samples+1 > w.opts.MaxSamples || w.cur.bytes+sz > w.opts.MaxBytes) {
+		if err := w.finishPart(); err != nil {
+			return w.fail(err)
+		}
+	}
+	if w.cur == nil {
+		if err := w.startPart(); err != nil {
+			return w.fail(err)
+		}
+	}
+	vox := sampleVoxelBytes(s)
+	bb := w.bb
+	if bb.n > 0 && (bb.voxBytes+vox > w.opts.BatchBytes || bb.n+1 > w.opts.BatchSamples) {
+		if err := w.flush(); err != nil {
+			return w.fail(err)
+		}
+	}
+	if bb.n == 0 && vox >= w.opts.BatchBytes {
+		// A sample that fills a batch alone is written by reference and
+		// flushed before Add returns: its voxels are copied only by the
+		// kernel (single image) or once into the gather buffer.
+		bb.add(s, true)
+		if err := w.flush(); err != nil {
+			return w.fail(err)
+		}
+	} else {
+		bb.add(s, false)
+	}
+	w.cur.samples++
+	w.cur.bytes += sz
+	w.stats.Samples++
+	w.stats.VoxelBytes += vox
+	w.stats.Images += len(s.Images)
+	w.stats.Sources[s.Source]++
+	w.stats.Tasks[s.Task]++
+	return nil
+}
+
+func (w *ShardWriter) fail(err error) error {
+	w.err = fmt.Errorf("shard %s: %w", w.name, err)
+	return w.err
+}
+
+// Close flushes, publishes every part (temp → fsync → rename → fsync dir)
+// and then writes the stats file, which marks the shard done. On error
+// nothing is marked done; call Abort to remove what was written.
+func (w *ShardWriter) Close() (*ShardStats, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.state != 0 {
+		return nil, fmt.Errorf("shard %s: Close after Close/Abort", w.name)
+	}
+	if w.cur == nil && len(w.done) == 0 {
+		// An empty shard still gets one (empty) part so that every done
+		// shard has files to checksum.
+		if err := w.startPart(); err != nil {
+			return nil, w.fail(err)
+		}
+	}
+	if w.cur != nil {
+		if err := w.finishPart(); err != nil {
+			return nil, w.fail(err)
+		}
+	}
+	// INVARIANT: final names appear only after the temp file is complete
+	// and fsynced; the directory is synced before the stats file exists.
+	for _, p := range w.done {
+		for _, f := range p.files() {
+			if err := w.fs.Rename(f.tmp, f.final); err != nil {
+				return nil, w.fail(err)
+			}
+		}
+	}
+	if err := w.fs.SyncDir(w.dir); err != nil {
+		return nil, w.fail(err)
+	}
+	for _, p := range w.done {
+		w.stats.Parts = append(w.stats.Parts, p.stats)
+		w.stats.Bytes += p.stats.Arrow.Bytes + p.stats.Parquet.Bytes
+	}
+	js, err := json.MarshalIndent(&w.stats, "", "  ")
+	if err != nil {
+		return nil, w.fail(err)
+	}
+	// INVARIANT: the stats file is written last; it is the commit point.
+	if err := writeFileAtomic(w.fs, filepath.Join(w.dir, StatsFile(w.name)), append(js, '\n')); err != nil {
+		return nil, w.fail(err)
+	}
+	w.state = 1
+	w.bb.release()
+	st := w.stats
+	return &st, nil
+}
+
+// Abort abandons the shard: the stats file (if a failed Close got that
+// far), every part under its final or temp name. It is safe after a
+// failed Add or Close and a no-op after a successful Close.
+func (w *ShardWriter) Abort() error {
+	if w.state != 0 {
+		return nil
+	}
+	w.state = 2
+	var errs []error
+	if w.cur != nil {
+		w.cur.closeFiles()
+		w.done = append(w.done, w.cur)
+		w.cur = nil
+	}
+	// INVARIANT: stats first, so a crash inside Abort leaves at worst
+	// orphan parts, never a done shard with missing parts.
+	errs = append(errs, w.fs.Remove(filepath.Join(w.dir, StatsFile(w.name))))
+	for _, p := range w.done {
+		for _, f := range p.files() {
+			errs = append(errs, w.fs.Remove(f.tmp), w.fs.Remove(f.final))
+		}
+	}
+	errs = append(errs, w.removeStale())
+	w.bb.release()
+	return errors.Join(errs...)
+}
+
+func (w *ShardWriter) flush() error {
+	if w.bb.n == 0 {
+		return nil
+	}
+	rec := w.bb.build()
+	defer rec.Release()
+	if err := w.cur.ipc.Write(rec); err != nil {
+		return fmt.Errorf("%s: %w", w.cur.arrow.final, err)
+	}
+	if err := w.cur.pq.Write(rec); err != nil {
+		return fmt.Errorf("%s: %w", w.cur.parquet.final, err)
+	}
+	return nil
+}
+
+// parquetProps are the Parquet writer settings of every shard.
+//
+// Why pqarrow (arrow-go) rather than parquet-go: arrow-go is already
+// linked for the IPC format, so pqarrow adds the least code to the binary
+// and to build time (measured: see DEVELOPERS notes in doc.go), writes
+// directly from the record batches we already built (no second row
+// representation), and stores the Arrow schema so pyarrow/Polars restore
+// large_binary and fixed_size_list exactly. Statistics are off: min/max of
+// multi-megabyte voxel blobs bloat the footer, and readers have rejected
+// files with truncated blob statistics. Dictionary encoding is off: zstd
+// already removes the repetition of source/task strings, and dictionary
+// pages of unique blobs are pure cost.
+func parquetProps() (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+	return parquet.NewWriterProperties(
+			parquet.WithCompression(compress.Codecs.Zstd),
+			parquet.WithStats(false),
+			parquet.WithDictionaryDefault(false),
+			parquet.WithCreatedBy("medmd shards schema v"+strconv.Itoa(SchemaVersion)+" (arrow-go pqarrow)"),
+			parquet.WithMaxRowGroupLength(1<<20),
+		),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
+}
+
+type pubFile struct{ tmp, final string }
+
+type partWriter struct {
+	index            int
+	arrow, parquet   pubFile
+	af, pf           File
+	ah, ph           *hashWriter
+	ipc              *ipc.FileWriter
+	pq               *pqarrow.FileWriter
+	samples          int
+	bytes            int64
+	stats            PartStats
+	closedA, closedP bool
+}
+
+func (p *partWriter) files() []pubFile { return []pubFile{p.arrow, p.parquet} }
+
+func (p *partWriter) closeFiles() {
+	if p.af != nil && !p.closedA {
+		p.af.Close()
+		p.closedA = true
+	}
+	if p.pf != nil && !p.closedP {
+		p.pf.Close()
+		p.closedP = true
+	}
+}
+
+func (w *ShardWriter) startPart() error {
+	idx := len(w.done)
+	base := filepath.Join(w.dir, partBase(w.name, idx))
+	p := &partWriter{index: idx,
+		arrow:   pubFile{base + ".arrow" + tmpSuffix, base + ".arrow"},
+		parquet: pubFile{base + ".parquet" + tmpSuffix, base + ".parquet"},
+	}
+	w.cur = p
+	var err error
+	if p.af, err = w.fs.Create(p.arrow.tmp); err != nil {
+		return err
+	}
+	if p.pf, err = w.fs.Create(p.parquet.tmp); err != nil {
+		return err
+	}
+	p.ah = &hashWriter{w: p.af, h: sha256.New()}
+	p.ph = &hashWriter{w: p.pf, h: sha256.New()}
+	p.ipc, err = ipc.NewFileWriter(p.ah, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
+	if err != nil {
+		return err
+	}
+	props, aprops := parquetProps()
+	p.pq, err = pqarrow.NewFileWriter(schema, p.ph, props, aprops)
+	return err
+}
+
+// finishPart flushes the pending batch, writes both footers, fsyncs and
+// closes the temp files. Renaming happens in Close.
+func (w *ShardWriter) finishPart() error {
+	p := w.cur
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := p.ipc.Close(); err != nil {
+		return fmt.Errorf("%s: %w", p.arrow.final, err)
+	}
+	if err := p.pq.Close(); err != nil {
+		return fmt.Errorf("%s: %w", p.parquet.final, err)
+	}
+	for _, f := range []struct {
+		file   File
+		closed *bool
+		name   string
+	}{{p.af, &p.closedA, p.arrow.final}, {p.pf, &p.closedP, p.parquet.final}} {
+		if err := f.file.Sync(); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		*f.closed = true
+		if err := f.file.Close(); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	if p.ah.err != nil {
+		return p.ah.err
+	}
+	if p.ph.err != nil {
+		return p.ph.err
+	}
+	p.stats = PartStats{
+		Samples: p.samples,
+		Arrow:   FileStats{File: filepath.Base(p.arrow.final), Bytes: p.ah.n, SHA256: hex.EncodeToString(p.ah.h.Sum(nil))},
+		Parquet: FileStats{File: filepath.Base(p.parquet.final), Bytes: p.ph.n, SHA256: hex.EncodeToString(p.ph.h.Sum(nil))},
+	}
+	w.done = append(w.done, p)
+	w.cur = nil
+	return nil
+}
+
+// hashWriter hashes and counts what it forwards; its error is sticky.
+type hashWriter struct {
+	w   io.Writer
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (hw *hashWriter) Write(p []byte) (int, error) {
+	if hw.err != nil {
+		return 0, hw.err
+	}
+	n, err := hw.w.Write(p)
+	hw.h.Write(p[:n])
+	hw.n += int64(n)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	hw.err = err
+	return n, err
+}
+
+// ReadShardStats reads dir/NAME.stats.json. done is false (with a nil
+// error) when the shard has no stats file, i.e. it is not complete.
+func ReadShardStats(dir, name string) (*ShardStats, bool, error) {
+	return readShardStats(OSFS, dir, name)
+}
+
+func readShardStats(fs FS, dir, name string) (*ShardStats, bool, error) {
+	path := filepath.Join(dir, StatsFile(name))
+	b, err := readAll(fs, path)
+	if err != nil {
+		if errors.Is(err, errNotExist) || isNotExist(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	var st ShardStats
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
+	}
+	if st.Name != name {
+		return nil, false, fmt.Errorf("%s: stats name %q", path, st.Name)
+	}
+	if st.SchemaVersion != SchemaVersion {
+		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d", path, st.SchemaVersion, SchemaVersion)
+	}
+	return &st, true, nil
+}
+
+// sortedKeys returns m's keys sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
