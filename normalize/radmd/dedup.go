@@ -16,7 +16,7 @@ import (
 // takes part in exact but not near comparisons.
 type Fingerprint struct {
 	SHA256  []string
-	DHash   []uint64
+	DHash   []PHash
 	DHashOK []bool
 }
 
@@ -24,7 +24,7 @@ type Fingerprint struct {
 func FingerprintOf(s *shards.Sample) Fingerprint {
 	fp := Fingerprint{
 		SHA256:  make([]string, len(s.Images)),
-		DHash:   make([]uint64, len(s.Images)),
+		DHash:   make([]PHash, len(s.Images)),
 		DHashOK: make([]bool, len(s.Images)),
 	}
 	for i := range s.Images {
@@ -37,7 +37,7 @@ func FingerprintOf(s *shards.Sample) Fingerprint {
 }
 
 // allNear returns the dHashes if every image has one.
-func (fp Fingerprint) allNear() ([]uint64, bool) {
+func (fp Fingerprint) allNear() ([]PHash, bool) {
 	for _, ok := range fp.DHashOK {
 		if !ok {
 			return nil, false
@@ -99,7 +99,7 @@ func (d *Deduper) Check(s *shards.Sample, fp Fingerprint) *normalize.DropError {
 	if d.rules.Near && ok {
 		if kept, dist, found := d.near.query(scope, hashes); found {
 			return &normalize.DropError{Reason: ReasonNearDuplicate,
-				Detail: fmt.Sprintf("dhash %s within %d bits (threshold %d)", FormatHash(hashes[0]), dist, d.rules.HammingThreshold), KeptID: kept}
+				Detail: fmt.Sprintf("dhash %s within %d bits (threshold %d)", hashes[0].String()[:16]+"…", dist, d.rules.HammingThreshold), KeptID: kept}
 		}
 	}
 	d.exact[key] = s.ID
@@ -140,7 +140,7 @@ func (li *LeakIndex) Add(s *shards.Sample, fp Fingerprint) {
 			li.images[h] = s.ID
 		}
 		if fp.DHashOK[i] {
-			li.near.add(s.ID, "", []uint64{fp.DHash[i]})
+			li.near.add(s.ID, "", []PHash{fp.DHash[i]})
 		}
 	}
 }
@@ -160,9 +160,9 @@ func (li *LeakIndex) Check(s *shards.Sample, fp Fingerprint) *normalize.DropErro
 		if !fp.DHashOK[i] {
 			continue
 		}
-		if id, dist, ok := li.near.query("", []uint64{h}); ok {
+		if id, dist, ok := li.near.query("", []PHash{h}); ok {
 			return &normalize.DropError{Reason: ReasonLeakNearImage,
-				Detail: fmt.Sprintf("image %d dhash %s within %d bits of a test image (threshold %d)", i, FormatHash(h), dist, li.threshold), KeptID: id}
+				Detail: fmt.Sprintf("image %d dhash %s within %d bits of a test image (threshold %d)", i, h.String()[:16]+"…", dist, li.threshold), KeptID: id}
 		}
 	}
 	return nil

@@ -2,10 +2,10 @@ package radmd
 
 // nearIndex finds stored hash vectors within a Hamming distance of a query.
 //
-// It uses the pigeonhole principle (multi-index hashing): split the 64 bits
-// into t+1 disjoint bands; two hashes at distance ≤ t agree exactly on at
-// least one band, so only entries sharing a band value are compared. For
-// t ≥ 16 the bands get too narrow to help and it scans linearly.
+// It uses the pigeonhole principle (multi-index hashing): split the 256
+// bits into t+1 disjoint bands; two hashes at distance ≤ t agree exactly on
+// at least one band, so only entries sharing a band value are compared. For
+// t ≥ 32 the bands (< 8 bits) get too narrow to help and it scans linearly.
 //
 // Entries are keyed by scope (task, question…) and compared only within a
 // scope and only with the same number of images; a match needs every image
@@ -13,7 +13,7 @@ package radmd
 // in stable order" falls out of insertion order.
 type nearIndex struct {
 	t       int
-	bands   [][2]uint // bit ranges [lo, hi)
+	bands   []PHash // bit masks of the bands
 	entries []nearEntry
 	buckets map[bandKey][]int32
 }
@@ -21,33 +21,39 @@ type nearIndex struct {
 type nearEntry struct {
 	id     string
 	scope  string
-	hashes []uint64
+	hashes []PHash
 }
 
 type bandKey struct {
 	scope string
 	band  int
-	value uint64
+	value PHash
 }
 
 func newNearIndex(t int) *nearIndex {
 	ix := &nearIndex{t: t, buckets: map[bandKey][]int32{}}
-	if t < 16 {
-		n := uint(t + 1)
+	if t < 32 {
+		n := t + 1
 		for i := range n {
-			ix.bands = append(ix.bands, [2]uint{i * 64 / n, (i + 1) * 64 / n})
+			var m PHash
+			for b := i * 256 / n; b < (i+1)*256/n; b++ {
+				m[b/64] |= 1 << (b % 64)
+			}
+			ix.bands = append(ix.bands, m)
 		}
 	}
 	return ix
 }
 
-func bandValue(h uint64, b [2]uint) uint64 {
-	w := b[1] - b[0]
-	return (h >> b[0]) & (1<<w - 1)
+func bandValue(h, mask PHash) PHash {
+	for i := range h {
+		h[i] &= mask[i]
+	}
+	return h
 }
 
 // add stores hashes (hashes[0] is the indexed one) under id.
-func (ix *nearIndex) add(id, scope string, hashes []uint64) {
+func (ix *nearIndex) add(id, scope string, hashes []PHash) {
 	if len(hashes) == 0 {
 		return
 	}
@@ -61,7 +67,7 @@ func (ix *nearIndex) add(id, scope string, hashes []uint64) {
 
 // query returns the earliest entry within t of hashes, its largest image
 // distance, and whether one was found.
-func (ix *nearIndex) query(scope string, hashes []uint64) (string, int, bool) {
+func (ix *nearIndex) query(scope string, hashes []PHash) (string, int, bool) {
 	if len(hashes) == 0 {
 		return "", 0, false
 	}

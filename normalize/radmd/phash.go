@@ -20,32 +20,42 @@ func ImageSHA256(im *shards.Image) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// DHash returns the 64-bit difference hash of the image's representative
-// slice: channel 0 of the middle slice (Depth/2), box-averaged to 9×8
-// cells, bit (y·8+x) set when cell (y,x) is darker than cell (y,x+1).
+// HashSide is the side of the dHash grid: HashSide×HashSide bits.
+const HashSide = 16
+
+// PHash is a 256-bit perceptual hash (bit y·16+x in word (y·16+x)/64).
+type PHash [4]uint64
+
+// DHash returns the 256-bit difference hash of the image's representative
+// slice: channel 0 of the middle slice (Depth/2), box-averaged to 17×16
+// cells, bit (y,x) set when cell (y,x) is darker than cell (y,x+1).
+//
 // dHash ignores brightness and contrast changes and survives resizing and
 // recompression, which is what near-duplicate figures across articles and
-// re-exported volumes differ by. An image whose voxel buffer does not match
-// its shape is an error.
-func DHash(im *shards.Image) (uint64, error) {
+// re-exported volumes differ by. It is 256 bits rather than the common 64
+// because radiology slices share so much anatomy that 8×8 grids of two
+// different patients' slices often differ by only a few bits.
+// An image whose voxel buffer does not match its shape is an error.
+func DHash(im *shards.Image) (PHash, error) {
+	var h PHash
 	es := im.DType.Size()
 	if es == 0 {
-		return 0, fmt.Errorf("dhash: unknown dtype %q", im.DType)
+		return h, fmt.Errorf("dhash: unknown dtype %q", im.DType)
 	}
 	if im.Channels <= 0 || im.Depth <= 0 || im.Height <= 0 || im.Width <= 0 {
-		return 0, fmt.Errorf("dhash: empty image %dx%dx%dx%d", im.Channels, im.Depth, im.Height, im.Width)
+		return h, fmt.Errorf("dhash: empty image %dx%dx%dx%d", im.Channels, im.Depth, im.Height, im.Width)
 	}
 	plane := im.Height * im.Width
 	if want := im.NumVoxels() * es; len(im.Voxels) != want {
-		return 0, fmt.Errorf("dhash: %d voxel bytes, shape needs %d", len(im.Voxels), want)
+		return h, fmt.Errorf("dhash: %d voxel bytes, shape needs %d", len(im.Voxels), want)
 	}
 	off := (im.Depth / 2) * plane * es // channel 0, middle slice
 	slice := im.Voxels[off : off+plane*es]
-	var cells [8][9]float64
-	for y := range 8 {
-		y0, y1 := span(y, 8, im.Height)
-		for x := range 9 {
-			x0, x1 := span(x, 9, im.Width)
+	var cells [HashSide][HashSide + 1]float64
+	for y := range HashSide {
+		y0, y1 := span(y, HashSide, im.Height)
+		for x := range HashSide + 1 {
+			x0, x1 := span(x, HashSide+1, im.Width)
 			sum := 0.0
 			for r := y0; r < y1; r++ {
 				for c := x0; c < x1; c++ {
@@ -58,11 +68,11 @@ func DHash(im *shards.Image) (uint64, error) {
 			cells[y][x] = sum / float64((y1-y0)*(x1-x0))
 		}
 	}
-	var h uint64
-	for y := range 8 {
-		for x := range 8 {
+	for y := range HashSide {
+		for x := range HashSide {
 			if cells[y][x] < cells[y][x+1] {
-				h |= 1 << (y*8 + x)
+				b := y*HashSide + x
+				h[b/64] |= 1 << (b % 64)
 			}
 		}
 	}
@@ -133,8 +143,27 @@ func halfToFloat(h uint16) float32 {
 }
 
 // Hamming returns the number of differing bits of two hashes.
-func Hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
+func Hamming(a, b PHash) int {
+	n := 0
+	for i := range a {
+		n += bits.OnesCount64(a[i] ^ b[i])
+	}
+	return n
+}
 
-// FormatHash writes a dHash as 16 hex digits (the form stored in reports
-// and sample Meta).
-func FormatHash(h uint64) string { return fmt.Sprintf("%016x", h) }
+// String writes the hash as 64 hex digits, word 0 first.
+func (h PHash) String() string { return fmt.Sprintf("%016x%016x%016x%016x", h[0], h[1], h[2], h[3]) }
+
+// ParsePHash reads String's form.
+func ParsePHash(s string) (PHash, error) {
+	var h PHash
+	if len(s) != 64 {
+		return h, fmt.Errorf("phash %q: want 64 hex digits", s)
+	}
+	for i := range h {
+		if _, err := fmt.Sscanf(s[16*i:16*i+16], "%x", &h[i]); err != nil {
+			return h, fmt.Errorf("phash %q: %w", s, err)
+		}
+	}
+	return h, nil
+}

@@ -107,7 +107,7 @@ func DefaultRules() Rules {
 			MinResponseTasks:    []string{"caption", "inline", "report", "rationale"},
 			EnglishMinLatin:     0.9,
 			EnglishMinWords:     8,
-			EnglishMinStopwords: 0.05,
+			EnglishMinStopwords: 0.12,
 			Boilerplate: []string{
 				`(figure|fig\.?)\s*\d+[a-z]?\.?`,
 				`(image|picture|photo)(\s+\d+)?\.?`,
@@ -125,7 +125,7 @@ func DefaultRules() Rules {
 			HammingThreshold: 4,
 			TextKeyedTasks:   []string{"vqa"},
 		},
-		Leakage: LeakageRules{Enabled: true, HammingThreshold: 4},
+		Leakage: LeakageRules{Enabled: true, TestManifests: []string{}, HammingThreshold: 4},
 	}
 }
 

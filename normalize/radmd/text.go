@@ -11,10 +11,11 @@ import (
 // Radiology English is terse, but even "Axial CT shows a mass in the liver"
 // has four of them; other languages written in Latin script have almost
 // none (their articles and prepositions differ).
+// "in" is left out: German, Dutch and Italian share it.
 var englishStopwords = map[string]bool{}
 
 func init() {
-	for _, w := range strings.Fields(`the of and in with is are was were to on at for from by
+	for _, w := range strings.Fields(`the of and with is are was were to on at for from by
 	an a as or no not there this that these which be been has have had it its
 	shows show showing shown demonstrates demonstrating reveals revealing seen
 	after before into within without between left right than`) {

@@ -1,0 +1,431 @@
+package normalize
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/medmd/medmd/shards"
+)
+
+// Window is a CT display window in Hounsfield units: values in
+// [Level−Width/2, Level+Width/2] map linearly onto the output range.
+type Window struct {
+	Name  string  `json:"name,omitempty"`
+	Level float64 `json:"level"`
+	Width float64 `json:"width"`
+}
+
+// WindowPresets are the named CT windows (level, width in HU), from common
+// radiology practice (Radiopaedia "Windowing (CT)"): brain 40/80,
+// subdural 75/215, stroke 40/40, lung −600/1500, mediastinum 50/350,
+// abdomen (soft tissue) 40/400, liver 30/150, bone 400/1800.
+var WindowPresets = map[string]Window{
+	"brain":       {"brain", 40, 80},
+	"subdural":    {"subdural", 75, 215},
+	"stroke":      {"stroke", 40, 40},
+	"lung":        {"lung", -600, 1500},
+	"mediastinum": {"mediastinum", 50, 350},
+	"abdomen":     {"abdomen", 40, 400},
+	"liver":       {"liver", 30, 150},
+	"bone":        {"bone", 400, 1800},
+}
+
+// ParseWindow reads a preset name ("lung") or a custom "level/width"
+// ("40/400", "-600/1500"), optionally named "name=level/width".
+func ParseWindow(s string) (Window, error) {
+	s = strings.TrimSpace(s)
+	if w, ok := WindowPresets[strings.ToLower(s)]; ok {
+		return w, nil
+	}
+	name := ""
+	if i := strings.IndexByte(s, '='); i >= 0 {
+		name, s = s[:i], s[i+1:]
+	}
+	var w Window
+	if _, err := fmt.Sscanf(s, "%g/%g", &w.Level, &w.Width); err != nil || w.Width <= 0 {
+		names := make([]string, 0, len(WindowPresets))
+		for n := range WindowPresets {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return Window{}, fmt.Errorf("window %q: want a preset (%s) or level/width with width > 0", s, strings.Join(names, ", "))
+	}
+	w.Name = name
+	if w.Name == "" {
+		w.Name = "custom"
+	}
+	return w, nil
+}
+
+// Intensity methods.
+const (
+	MethodPercentile = "percentile" // clip to percentiles, scale to [0,1] (default, MR/other)
+	MethodMinMax     = "minmax"     // (x−min)/(max−min), as RadFM does
+	MethodWindow     = "window"     // CT HU windows
+)
+
+// IntensityOptions configures Intensity.
+type IntensityOptions struct {
+	// Method is MethodPercentile (default), MethodMinMax or MethodWindow.
+	Method string
+	// Windows, for MethodWindow: one window, or several to store as
+	// channels (the input must then have one channel).
+	Windows []Window
+	// PercentileLo/Hi, for MethodPercentile, default 0.5 and 99.5. They are
+	// computed like numpy.percentile's default "linear" method over all
+	// finite voxels of all channels.
+	PercentileLo, PercentileHi float64
+	// OutDType is Uint8 (default; scaled to 0…255, rounded half up),
+	// Float16 or Float32 (0…1).
+	OutDType shards.DType
+	// NonFinite is the output value, on the 0…1 scale, given to NaN/±Inf
+	// voxels (default 0). They are excluded from the statistics and counted
+	// in the transform's "nonfinite" and Meta["nonfinite"].
+	NonFinite float64
+}
+
+// Intensity maps im's voxels to [0,1] (window, percentile clip or min-max)
+// and stores them as OutDType, in place, recording an "intensity"
+// transform with the method, the bounds actually used and the non-finite
+// count. It reads the input in its own dtype (no float copy) and the
+// percentile selection is a two-pass radix histogram, so the only large
+// allocation is the output.
+func Intensity(im *shards.Image, o IntensityOptions) error {
+	if err := checkVoxels(im); err != nil {
+		return err
+	}
+	if o.Method == "" {
+		o.Method = MethodPercentile
+	}
+	if o.OutDType == "" {
+		o.OutDType = shards.Uint8
+	}
+	switch o.OutDType {
+	case shards.Uint8, shards.Float16, shards.Float32:
+	default:
+		return fmt.Errorf("intensity: output dtype %q (want uint8, float16 or float32)", o.OutDType)
+	}
+	if o.PercentileLo == 0 && o.PercentileHi == 0 {
+		o.PercentileLo, o.PercentileHi = 0.5, 99.5
+	}
+	params := map[string]any{"method": o.Method, "dtype": string(o.OutDType)}
+	var bounds [][2]float64 // per output channel group
+	switch o.Method {
+	case MethodWindow:
+		if len(o.Windows) == 0 {
+			return fmt.Errorf("intensity: method window needs at least one window")
+		}
+		if len(o.Windows) > 1 && im.Channels != 1 {
+			return fmt.Errorf("intensity: %d windows as channels need a 1-channel image, have %d", len(o.Windows), im.Channels)
+		}
+		for _, w := range o.Windows {
+			if !(w.Width > 0) {
+				return fmt.Errorf("intensity: window %q has width %g", w.Name, w.Width)
+			}
+			bounds = append(bounds, [2]float64{w.Level - w.Width/2, w.Level + w.Width/2})
+		}
+		params["windows"] = o.Windows
+	case MethodPercentile:
+		if !(0 <= o.PercentileLo && o.PercentileLo < o.PercentileHi && o.PercentileHi <= 100) {
+			return fmt.Errorf("intensity: percentiles %g–%g out of order or range", o.PercentileLo, o.PercentileHi)
+		}
+		p, err := Percentiles(im.Voxels, im.DType, o.PercentileLo, o.PercentileHi)
+		if err != nil {
+			return err
+		}
+		bounds = append(bounds, [2]float64{p[0], p[1]})
+		params["percentiles"] = []float64{o.PercentileLo, o.PercentileHi}
+		params["lo"], params["hi"] = p[0], p[1]
+	case MethodMinMax:
+		p, err := Percentiles(im.Voxels, im.DType, 0, 100)
+		if err != nil {
+			return err
+		}
+		bounds = append(bounds, [2]float64{p[0], p[1]})
+		params["lo"], params["hi"] = p[0], p[1]
+	default:
+		return fmt.Errorf("intensity: unknown method %q (want percentile, minmax or window)", o.Method)
+	}
+	n := im.NumVoxels()
+	outC := im.Channels
+	if len(bounds) > 1 {
+		outC = len(bounds)
+	}
+	out := make([]byte, outC*n/im.Channels*o.OutDType.Size())
+	nonfinite := 0
+	per := n / im.Channels * o.OutDType.Size()
+	for c, b := range bounds {
+		dst := out
+		if len(bounds) > 1 {
+			dst = out[c*per : (c+1)*per]
+		}
+		nf, err := mapIntensity(dst, o.OutDType, im.Voxels, im.DType, b[0], b[1], o.NonFinite)
+		if err != nil {
+			return err
+		}
+		nonfinite = nf
+	}
+	if nonfinite > 0 {
+		params["nonfinite"] = nonfinite
+		params["nonfinite_value"] = o.NonFinite
+		setMeta(im, "nonfinite", fmt.Sprint(nonfinite))
+	}
+	im.Voxels, im.DType, im.Channels = out, o.OutDType, outC
+	return AddTransform(im, "intensity", params)
+}
+
+// mapIntensity writes clamp((x−lo)/(hi−lo), 0, 1) for every voxel of src
+// into dst (Uint8: ⌊255y+0.5⌋; floats: y). hi ≤ lo maps everything to 0.
+func mapIntensity(dst []byte, odt shards.DType, src []byte, dt shards.DType, lo, hi, nf float64) (int, error) {
+	switch dt {
+	case shards.Uint8:
+		return mapT(dst, odt, viewAs[uint8](src), lo, hi, nf), nil
+	case shards.Int8:
+		return mapT(dst, odt, viewAs[int8](src), lo, hi, nf), nil
+	case shards.Uint16:
+		return mapT(dst, odt, viewAs[uint16](src), lo, hi, nf), nil
+	case shards.Int16:
+		return mapT(dst, odt, viewAs[int16](src), lo, hi, nf), nil
+	case shards.Uint32:
+		return mapT(dst, odt, viewAs[uint32](src), lo, hi, nf), nil
+	case shards.Int32:
+		return mapT(dst, odt, viewAs[int32](src), lo, hi, nf), nil
+	case shards.Uint64:
+		return mapT(dst, odt, viewAs[uint64](src), lo, hi, nf), nil
+	case shards.Int64:
+		return mapT(dst, odt, viewAs[int64](src), lo, hi, nf), nil
+	case shards.Float32:
+		return mapT(dst, odt, viewAs[float32](src), lo, hi, nf), nil
+	case shards.Float64:
+		return mapT(dst, odt, viewAs[float64](src), lo, hi, nf), nil
+	case shards.Float16:
+		h := viewAs[uint16](src)
+		f := make([]float32, len(h))
+		for i, v := range h {
+			f[i] = float16ToFloat32(v)
+		}
+		return mapT(dst, odt, f, lo, hi, nf), nil
+	}
+	return 0, fmt.Errorf("intensity: unsupported dtype %q", dt)
+}
+
+func mapT[T number](dst []byte, odt shards.DType, src []T, lo, hi, nf float64) int {
+	inv := 0.0
+	if hi > lo {
+		inv = 1 / (hi - lo)
+	}
+	const block = 8192
+	var mu sync.Mutex
+	total := 0
+	nb := (len(src) + block - 1) / block
+	parallel(nb, func(b0, b1 int) {
+		a, b := b0*block, min(b1*block, len(src))
+		bad := 0
+		y := func(v T) (float64, bool) {
+			x := float64(v)
+			if x-x != 0 {
+				return nf, false
+			}
+			if x <= lo {
+				return 0, true
+			}
+			if x >= hi {
+				if inv == 0 {
+					return 0, true
+				}
+				return 1, true
+			}
+			return (x - lo) * inv, true
+		}
+		switch odt {
+		case shards.Uint8:
+			d := dst[a:b]
+			for i, v := range src[a:b] {
+				f, ok := y(v)
+				if !ok {
+					bad++
+				}
+				d[i] = uint8(f*255 + 0.5)
+			}
+		case shards.Float16:
+			d := viewAs[uint16](dst)[a:b]
+			for i, v := range src[a:b] {
+				f, ok := y(v)
+				if !ok {
+					bad++
+				}
+				d[i] = float32ToFloat16(float32(f))
+			}
+		case shards.Float32:
+			d := viewAs[float32](dst)[a:b]
+			for i, v := range src[a:b] {
+				f, ok := y(v)
+				if !ok {
+					bad++
+				}
+				d[i] = float32(f)
+			}
+		}
+		mu.Lock()
+		total += bad
+		mu.Unlock()
+	})
+	return total
+}
+
+// Percentiles returns the q-th percentiles (0…100) of the finite values in
+// a voxel buffer, exactly as numpy.percentile(x[isfinite(x)], q) with its
+// default "linear" method: sorted index q/100·(n−1), interpolated between
+// its neighbours. It allocates no copy of the data: each order statistic
+// is found with a histogram of the top 16 bits of an order-preserving
+// 32-bit key, then of the low 16 bits within the chosen bin (values are
+// compared as float32, exact for every integer type up to 24 bits and for
+// float32 data).
+func Percentiles(b []byte, dt shards.DType, qs ...float64) ([]float64, error) {
+	switch dt {
+	case shards.Uint8:
+		return percentilesT(viewAs[uint8](b), qs), nil
+	case shards.Int8:
+		return percentilesT(viewAs[int8](b), qs), nil
+	case shards.Uint16:
+		return percentilesT(viewAs[uint16](b), qs), nil
+	case shards.Int16:
+		return percentilesT(viewAs[int16](b), qs), nil
+	case shards.Uint32:
+		return percentilesT(viewAs[uint32](b), qs), nil
+	case shards.Int32:
+		return percentilesT(viewAs[int32](b), qs), nil
+	case shards.Uint64:
+		return percentilesT(viewAs[uint64](b), qs), nil
+	case shards.Int64:
+		return percentilesT(viewAs[int64](b), qs), nil
+	case shards.Float32:
+		return percentilesT(viewAs[float32](b), qs), nil
+	case shards.Float64:
+		return percentilesT(viewAs[float64](b), qs), nil
+	case shards.Float16:
+		h := viewAs[uint16](b)
+		f := make([]float32, len(h))
+		for i, v := range h {
+			f[i] = float16ToFloat32(v)
+		}
+		return percentilesT(f, qs), nil
+	}
+	return nil, fmt.Errorf("percentile: unsupported dtype %q", dt)
+}
+
+// key maps a float32 to a uint32 whose unsigned order is the float order.
+func key(f float32) uint32 {
+	u := math.Float32bits(f)
+	if u&0x80000000 != 0 {
+		return ^u
+	}
+	return u | 0x80000000
+}
+
+func unkey(k uint32) float32 {
+	if k&0x80000000 != 0 {
+		return math.Float32frombits(k &^ 0x80000000)
+	}
+	return math.Float32frombits(^k)
+}
+
+func percentilesT[T number](x []T, qs []float64) []float64 {
+	const nb = 1 << 16
+	// Pass 1: histogram of the high 16 key bits, one per worker.
+	hist := histogram(x, func(k uint32) (int, bool) { return int(k >> 16), true })
+	total := 0
+	for _, c := range hist {
+		total += c
+	}
+	out := make([]float64, len(qs))
+	if total == 0 {
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	cache := map[int]float32{}
+	kth := func(k int) float32 {
+		if v, ok := cache[k]; ok {
+			return v
+		}
+		// find high bin
+		r := k
+		hb := 0
+		for ; hb < nb; hb++ {
+			if r < hist[hb] {
+				break
+			}
+			r -= hist[hb]
+		}
+		lo := histogram(x, func(kk uint32) (int, bool) { return int(kk & 0xffff), int(kk>>16) == hb })
+		lb := 0
+		for ; lb < nb; lb++ {
+			if r < lo[lb] {
+				break
+			}
+			r -= lo[lb]
+		}
+		v := unkey(uint32(hb)<<16 | uint32(lb))
+		cache[k] = v
+		return v
+	}
+	for i, q := range qs {
+		idx := q / 100 * float64(total-1)
+		i0 := int(math.Floor(idx))
+		if i0 >= total-1 {
+			out[i] = float64(kth(total - 1))
+			continue
+		}
+		t := idx - float64(i0)
+		a := float64(kth(i0))
+		if t == 0 {
+			out[i] = a
+			continue
+		}
+		b := float64(kth(i0 + 1))
+		// numpy's _lerp: a + (b−a)·t, computed from the nearer end
+		if t >= 0.5 {
+			out[i] = b - (b-a)*(1-t)
+		} else {
+			out[i] = a + (b-a)*t
+		}
+	}
+	return out
+}
+
+// histogram counts finite values of x by bin(key(float32(v))), skipping
+// those for which bin reports false; workers keep private tables.
+func histogram[T number](x []T, bin func(uint32) (int, bool)) []int {
+	const nb = 1 << 16
+	const block = 1 << 16
+	nblk := (len(x) + block - 1) / block
+	var parts [][]int
+	var mu sync.Mutex
+	parallel(nblk, func(b0, b1 int) {
+		h := make([]int, nb)
+		for i := b0 * block; i < min(b1*block, len(x)); i++ {
+			f := float32(x[i])
+			if f-f != 0 {
+				continue
+			}
+			if j, ok := bin(key(f)); ok {
+				h[j]++
+			}
+		}
+		mu.Lock()
+		parts = append(parts, h)
+		mu.Unlock()
+	})
+	out := parts[0]
+	for _, h := range parts[1:] {
+		for i, c := range h {
+			out[i] += c
+		}
+	}
+	return out
+}

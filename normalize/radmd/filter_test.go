@@ -1,0 +1,114 @@
+package radmd
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/medmd/medmd/normalize"
+	"github.com/medmd/medmd/shards"
+)
+
+func sample(id, source, task, group, instr, resp string, ims ...shards.Image) *shards.Sample {
+	return &shards.Sample{ID: id, Source: source, Task: task, Group: group, Instruction: instr, Response: resp, Images: ims}
+}
+
+func withMeta(s *shards.Sample, kv ...string) *shards.Sample {
+	s.Meta = map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		s.Meta[kv[i]] = kv[i+1]
+	}
+	return s
+}
+
+func withModality(im shards.Image, m string) shards.Image { im.Modality = m; return im }
+
+// TestFilterSequence feeds one stable-ordered corpus through the default
+// rules and checks every decision, including which kept id a duplicate
+// points at.
+func TestFilterSequence(t *testing.T) {
+	a := phantom(3, 48, 48, 0.4, 0.6, 0.1, 0, 0, 1)
+	aBright := phantom(3, 48, 48, 0.4, 0.6, 0.1, 150, 0, 1)
+	b := phantom(3, 48, 48, 0.7, 0.3, 0.15, 0, 0, 1)
+	c := phantom(1, 40, 40, 0.3, 0.3, 0.2, 0, 0, 1)
+	d := phantom(1, 40, 56, 0.6, 0.7, 0.12, 0, 0, 9)
+	testImg := phantom(1, 32, 32, 0.5, 0.2, 0.2, 0, 0, 1)
+	testNear := phantom(1, 32, 32, 0.5, 0.2, 0.2, 300, 0, 1)
+	e := phantom(1, 32, 32, 0.2, 0.8, 0.1, 0, 0, 1)
+
+	leak := NewLeakIndex(4)
+	for _, s := range []*shards.Sample{
+		sample("test-1", "vqa-rad", "vqa", "case-9", "Is there a mass?", "yes", testImg),
+	} {
+		leak.Add(s, FingerprintOf(s))
+	}
+	f, err := NewFilter(DefaultRules(), leak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const report = "Axial CT of the abdomen shows a hypodense lesion in the right lobe of the liver."
+	for _, tc := range []struct {
+		s          *shards.Sample
+		reason     string
+		kept       string
+		cue        string
+		detailPart string
+	}{
+		{s: withMeta(sample("pmc-1", "pmc-oa", "caption", "PMC1", "", "Axial CT shows a hypodense hepatic lesion with rim enhancement.", a), "caption", "Axial CT shows a hypodense hepatic lesion with rim enhancement."), cue: `ct:"CT"`},
+		{s: sample("pmc-2", "pmc-oa", "caption", "PMC1", "", "Histology of the resected lesion (H&E, x200).", b), reason: ReasonNotRadiology, detailPart: "pathology"},
+		{s: withMeta(sample("pmc-3", "pmc-oa", "caption", "PMC2", "", "Figure 2.", b), "caption", "Coronal T2-weighted MRI of the knee."), reason: ReasonBoilerplate},
+		{s: sample("dcm-1", "dicom", "report", "p1", "", report, withModality(b, "OT")), reason: ReasonNotRadiology, detailPart: "modality OT"},
+		{s: sample("dcm-2", "dicom", "report", "p1", "", "Normal.", withModality(b, "CT")), reason: ReasonShortResponse},
+		{s: sample("dcm-3", "dicom", "report", "p1", "", "Die Computertomographie zeigt eine große Raumforderung der Leber mit zentraler Nekrose.", withModality(b, "CT")), reason: ReasonNotEnglish},
+		{s: sample("dcm-4", "dicom", "report", "p1", "", report, withModality(b, "CT")), cue: "modality:CT"},
+		{s: sample("dcm-5", "dicom", "report", "p2", "", report, withModality(b, "CT")), reason: ReasonDuplicate, kept: "dcm-4"},
+		{s: sample("dcm-6", "dicom", "modality", "p1", "", "CT", withModality(b, "CT"))}, // other task: kept
+		{s: sample("nii-1", "nifti", "report", "p3", "", report, aBright), reason: ReasonNearDuplicate, kept: "pmc-1"},
+		{s: sample("vqa-1", "vqa-rad", "vqa", "c1", "Is there a fracture?", "no", withModality(c, "DX"))},
+		{s: sample("vqa-2", "vqa-rad", "vqa", "c1", "Which side is abnormal?", "left", withModality(c, "DX"))},
+		{s: sample("vqa-3", "vqa-rad", "vqa", "c2", "Is there a  FRACTURE?", "no", withModality(c, "DX")), reason: ReasonDuplicate, kept: "vqa-1"},
+		{s: sample("vqa-4", "vqa-rad", "vqa", "case-9", "Is this an MRI?", "no", withModality(d, "MR")), reason: ReasonLeakGroup, kept: "test-1"},
+		{s: sample("vqa-5", "vqa-rad", "vqa", "c3", "Is this an MRI?", "no", withModality(testImg, "MR")), reason: ReasonLeakImage, kept: "test-1"},
+		{s: sample("vqa-6", "vqa-rad", "vqa", "c4", "Is this an MRI?", "no", withModality(testNear, "MR")), reason: ReasonLeakNearImage, kept: "test-1"},
+		{s: sample("vqa-7", "vqa-rad", "vqa", "c5", "What is shown?", "none", withModality(e, "MR"))}, // "none" is fine for VQA
+	} {
+		err := f.Apply(tc.s)
+		var de *normalize.DropError
+		errors.As(err, &de)
+		switch {
+		case tc.reason == "" && err != nil:
+			t.Errorf("%s: dropped: %v", tc.s.ID, err)
+		case tc.reason != "" && de == nil:
+			t.Errorf("%s: kept, want %s", tc.s.ID, tc.reason)
+		case de != nil && (de.Reason != tc.reason || de.KeptID != tc.kept):
+			t.Errorf("%s: %s (kept %q), want %s (kept %q): %s", tc.s.ID, de.Reason, de.KeptID, tc.reason, tc.kept, de.Detail)
+		case de != nil && tc.detailPart != "" && !contains(de.Detail, tc.detailPart):
+			t.Errorf("%s: detail %q lacks %q", tc.s.ID, de.Detail, tc.detailPart)
+		case err == nil && tc.cue != "" && tc.s.Meta[MetaCue] != tc.cue:
+			t.Errorf("%s: cue %q, want %q", tc.s.ID, tc.s.Meta[MetaCue], tc.cue)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func TestFilterDisabledSections(t *testing.T) {
+	r := DefaultRules()
+	r.Radiology.Enabled, r.Text.Enabled, r.Dedup.Enabled, r.Leakage.Enabled = false, false, false, false
+	f, err := NewFilter(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := phantom(1, 16, 16, 0.5, 0.5, 0.2, 0, 0, 1)
+	for i := range 3 {
+		if err := f.Apply(sample("x", "pmc-oa", "caption", "g", "", "H&E stain", withModality(im, "OT"))); err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+	}
+}
