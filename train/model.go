@@ -76,12 +76,12 @@ func (m *model) norm(ctx *context.Context, x *Node, kind string) *Node {
 	var y *Node
 	if kind == "rmsnorm" {
 		ms := ReduceAndKeep(Square(xf), ReduceMean, last)
-		y = Mul(xf, Rsqrt(AddScalar(ms, 1e-6)))
+		y = Div(xf, Sqrt(AddScalar(ms, 1e-6)))
 	} else {
 		mean := ReduceAndKeep(xf, ReduceMean, last)
 		c := Sub(xf, mean)
 		vr := ReduceAndKeep(Square(c), ReduceMean, last)
-		y = Mul(c, Rsqrt(AddScalar(vr, 1e-5)))
+		y = Div(c, Sqrt(AddScalar(vr, 1e-5)))
 	}
 	gain := ctx.VariableWithShape("g", shapes.Make(dtypes.Float32, d)).ValueGraph(g)
 	y = Mul(y, bcast(gain, dims))
@@ -145,13 +145,28 @@ func applyRoPE(x *Node) *Node {
 			sinv[p*half+i] = float32(math.Sin(f))
 		}
 	}
-	c := ConvertDType(Reshape(Const(g, cosv), 1, t, 1, half), x.DType())
-	s := ConvertDType(Reshape(Const(g, sinv), 1, t, 1, half), x.DType())
-	hd := []int{dims[0], t, dims[2], half}
-	c, s = BroadcastToDims(c, hd...), BroadcastToDims(s, hd...)
-	x1 := SliceAxis(x, 3, AxisRange(0, half))
-	x2 := SliceAxis(x, 3, AxisRange(half, dh))
-	return Concatenate([]*Node{Sub(Mul(x1, c), Mul(x2, s)), Add(Mul(x1, s), Mul(x2, c))}, 3)
+	// Full-width cos/sin ([c, c] and [s, s]) and rotate-half as a constant
+	// signed permutation matmul: rot(x) = [-x2, x1]. (Slicing x in halves
+	// would need Pad for its gradient, which the pure-Go backend lacks.)
+	cf := make([]float32, t*dh)
+	sf := make([]float32, t*dh)
+	for p := 0; p < t; p++ {
+		for i := 0; i < half; i++ {
+			cf[p*dh+i], cf[p*dh+half+i] = cosv[p*half+i], cosv[p*half+i]
+			sf[p*dh+i], sf[p*dh+half+i] = sinv[p*half+i], sinv[p*half+i]
+		}
+	}
+	rot := make([]float32, dh*dh) // x·rot: out[i] = -x[i+half] (i < half), out[i] = x[i-half]
+	for i := 0; i < half; i++ {
+		rot[(i+half)*dh+i] = -1
+		rot[i*dh+i+half] = 1
+	}
+	c := ConvertDType(Reshape(Const(g, cf), 1, t, 1, dh), x.DType())
+	s := ConvertDType(Reshape(Const(g, sf), 1, t, 1, dh), x.DType())
+	c, s = BroadcastToDims(c, dims...), BroadcastToDims(s, dims...)
+	r := ConvertDType(Reshape(Const(g, rot), dh, dh), x.DType())
+	xr := Reshape(Dot(Reshape(x, -1, dh), r), dims...)
+	return Add(Mul(x, c), Mul(xr, s))
 }
 
 // mlp is the feed-forward block: gelu (w1, w2) or swiglu (w1, w3, w2).
@@ -202,7 +217,19 @@ func (m *model) vision(ctx *context.Context, images *Node) *Node {
 	// Learned 3D positions for the configured grid, sliced to this batch's grid.
 	grid := c.Grid()
 	pos := m.weight(vctx, g, "pos", grid[0], grid[1], grid[2], c.VisDim)
-	pos = Slice(pos, AxisRange(0, gd), AxisRange(0, gh), AxisRange(0, gw))
+	if gd != grid[0] || gh != grid[1] || gw != grid[2] {
+		// Adapt to a smaller grid (2D images: depth 1) by gathering its
+		// rows: Gather's gradient exists on every backend, Slice's needs Pad.
+		idx := make([]int32, 0, np)
+		for z := 0; z < gd; z++ {
+			for y := 0; y < gh; y++ {
+				for x := 0; x < gw; x++ {
+					idx = append(idx, int32((z*grid[1]+y)*grid[2]+x))
+				}
+			}
+		}
+		pos = Gather(Reshape(pos, -1, c.VisDim), Reshape(Const(g, idx), np, 1))
+	}
 	pos = BroadcastToDims(Reshape(pos, 1, np, c.VisDim), n, np, c.VisDim)
 	x = Add(x, pos)
 	for i := 0; i < c.VisLayers; i++ {
@@ -241,7 +268,13 @@ func (m *model) hidden(ctx *context.Context, images, tokens, imgPos *Node) *Node
 	}
 	if c.Positions == "learned" {
 		pos := m.weight(lctx, g, "pos", c.Context, c.LMDim)
-		pos = SliceAxis(pos, 0, AxisRange(0, t))
+		if t != c.Context {
+			idx := make([]int32, t)
+			for i := range idx {
+				idx[i] = int32(i)
+			}
+			pos = Gather(pos, Reshape(Const(g, idx), t, 1))
+		}
 		x = Add(x, BroadcastToDims(Reshape(pos, 1, t, c.LMDim), b, t, c.LMDim))
 	}
 	rope := c.Positions == "rope"

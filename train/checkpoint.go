@@ -1,0 +1,214 @@
+package train
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// A checkpoint is a folder OUT/ckpt-NNNNNNNN holding state.json (step,
+// loader state, config, variable index) and vars.bin (every context
+// variable — weights, AdamW moments, accumulators — as little-endian
+// float32 in index order). It is written under a temporary name and
+// renamed into place, then OUT/latest (the folder's name) is replaced by
+// rename too, so a crash or Ctrl-C at any moment leaves the previous
+// checkpoint intact and `latest` always names a complete one.
+
+// CheckpointState is state.json.
+type CheckpointState struct {
+	Step      int         `json:"step"`
+	Loader    LoaderState `json:"loader"`
+	Config    Config      `json:"config"`
+	Vocab     int         `json:"vocab"`
+	Tokens    int64       `json:"tokens_seen"`
+	Variables []varEntry  `json:"variables"`
+}
+
+type varEntry struct {
+	Scope string `json:"scope"`
+	Name  string `json:"name"`
+	Dims  []int  `json:"dims"`
+}
+
+const latestFile = "latest"
+
+// saveCheckpoint writes ctx's variables and st into out; keeps the newest
+// `keep` checkpoints.
+func saveCheckpoint(out string, ctx *context.Context, st CheckpointState, keep int) (string, error) {
+	var vars []*context.Variable
+	for v := range ctx.IterVariables() {
+		if v.DType() != dtypes.Float32 {
+			return "", fmt.Errorf("checkpoint: variable %s has dtype %s, want float32", v.ScopeAndName(), v.DType())
+		}
+		vars = append(vars, v)
+	}
+	sort.Slice(vars, func(i, j int) bool { return vars[i].ScopeAndName() < vars[j].ScopeAndName() })
+	st.Variables = st.Variables[:0]
+	for _, v := range vars {
+		st.Variables = append(st.Variables, varEntry{Scope: v.Scope(), Name: v.Name(), Dims: v.Shape().Dimensions})
+	}
+	name := fmt.Sprintf("ckpt-%08d", st.Step)
+	tmp, err := os.MkdirTemp(out, ".tmp-"+name+"-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp) // no-op after the rename
+	f, err := os.Create(filepath.Join(tmp, "vars.bin"))
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	buf := make([]byte, 0, 1<<16)
+	for _, v := range vars {
+		t, err := v.Value()
+		if err != nil {
+			f.Close()
+			return "", fmt.Errorf("checkpoint: %s: %w", v.ScopeAndName(), err)
+		}
+		err = tensors.ConstFlatData[float32](t, func(flat []float32) {
+			for i := 0; i < len(flat); {
+				buf = buf[:0]
+				for ; i < len(flat) && len(buf) < cap(buf); i++ {
+					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(flat[i]))
+				}
+				w.Write(buf)
+			}
+		})
+		if err != nil {
+			f.Close()
+			return "", err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	js, _ := json.MarshalIndent(st, "", " ")
+	if err := os.WriteFile(filepath.Join(tmp, "state.json"), js, 0o644); err != nil {
+		return "", err
+	}
+	final := filepath.Join(out, name)
+	os.RemoveAll(final)
+	if err := os.Rename(tmp, final); err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(filepath.Join(out, latestFile), []byte(name+"\n")); err != nil {
+		return "", err
+	}
+	// prune old checkpoints
+	ents, _ := os.ReadDir(out)
+	var ck []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "ckpt-") {
+			ck = append(ck, e.Name())
+		}
+	}
+	sort.Strings(ck)
+	for len(ck) > keep {
+		os.RemoveAll(filepath.Join(out, ck[0]))
+		ck = ck[1:]
+	}
+	return final, nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// LatestCheckpoint returns the folder `latest` names in dir ("" if none).
+// dir may also be a checkpoint folder itself.
+func LatestCheckpoint(dir string) (string, error) {
+	if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {
+		return dir, nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, latestFile))
+	if os.IsNotExist(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, strings.TrimSpace(string(b))), nil
+}
+
+// loadCheckpoint reads a checkpoint folder into a fresh context.
+func loadCheckpoint(dir string) (*context.Context, *CheckpointState, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	var st CheckpointState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s/state.json: %w", dir, err)
+	}
+	f, err := os.Open(filepath.Join(dir, "vars.bin"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	var total int64
+	for _, v := range st.Variables {
+		n := int64(1)
+		for _, d := range v.Dims {
+			if d < 0 || d > 1<<31 {
+				return nil, nil, fmt.Errorf("checkpoint %s: variable %s/%s has bad dims %v", dir, v.Scope, v.Name, v.Dims)
+			}
+			n *= int64(d)
+		}
+		total += 4 * n
+	}
+	if total != fi.Size() {
+		return nil, nil, fmt.Errorf("checkpoint %s: vars.bin has %d bytes, index needs %d", dir, fi.Size(), total)
+	}
+	r := bufio.NewReaderSize(f, 1<<20)
+	ctx := context.New().Checked(false).WithInitializer(noInit)
+	buf := make([]byte, 1<<16)
+	for _, v := range st.Variables {
+		t := tensors.FromShape(shapes.Make(dtypes.Float32, v.Dims...))
+		var rerr error
+		err := tensors.MutableFlatData[float32](t, func(flat []float32) {
+			for i := 0; i < len(flat); {
+				n := min(len(buf)/4, len(flat)-i)
+				if _, rerr = io.ReadFull(r, buf[:4*n]); rerr != nil {
+					return
+				}
+				for k := 0; k < n; k++ {
+					flat[i+k] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*k:]))
+				}
+				i += n
+			}
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("checkpoint %s: %s/%s: %w", dir, v.Scope, v.Name, err)
+		}
+		ctx.InAbsPath(v.Scope).VariableWithValue(v.Name, t)
+	}
+	return ctx, &st, nil
+}

@@ -1,0 +1,351 @@
+package train
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/medmd/medmd/shards"
+	"github.com/medmd/medmd/train/tokenizer"
+	"github.com/x448/float16"
+)
+
+// Source is random access to a corpus's samples. The trainer reads through
+// this small interface so the shard reader (or the shards.Loader, once it
+// lands) can stand behind it; tests use an in-memory SliceSource.
+type Source interface {
+	Len() int
+	Sample(i int) (*shards.Sample, error)
+}
+
+// SliceSource serves samples from memory.
+type SliceSource []shards.Sample
+
+func (s SliceSource) Len() int                             { return len(s) }
+func (s SliceSource) Sample(i int) (*shards.Sample, error) { return &s[i], nil }
+
+// LoaderState is the batching position saved in checkpoints: resuming
+// from it yields exactly the batches an uninterrupted run would have seen.
+type LoaderState struct {
+	Seed  int64 `json:"seed"`
+	Epoch int   `json:"epoch"`
+	Pos   int   `json:"pos"`
+}
+
+// batcher walks a Source in a seeded random order, one permutation per
+// epoch, deterministically from its LoaderState.
+type batcher struct {
+	src   Source
+	state LoaderState
+	perm  []int
+	permE int
+}
+
+func newBatcher(src Source, state LoaderState) *batcher {
+	return &batcher{src: src, state: state, permE: -1}
+}
+
+func (b *batcher) order() []int {
+	if b.permE != b.state.Epoch {
+		rng := rand.New(rand.NewPCG(uint64(b.state.Seed), uint64(b.state.Epoch)))
+		b.perm = rng.Perm(b.src.Len())
+		b.permE = b.state.Epoch
+	}
+	return b.perm
+}
+
+// next returns n samples, wrapping into the next epoch as needed.
+func (b *batcher) next(n int) ([]*shards.Sample, error) {
+	if b.src.Len() == 0 {
+		return nil, fmt.Errorf("empty corpus")
+	}
+	out := make([]*shards.Sample, 0, n)
+	for len(out) < n {
+		if b.state.Pos >= b.src.Len() {
+			b.state.Epoch++
+			b.state.Pos = 0
+		}
+		idx := b.order()[b.state.Pos]
+		b.state.Pos++
+		s, err := b.src.Sample(idx)
+		if err != nil {
+			return nil, fmt.Errorf("sample %d: %w", idx, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// encoder turns samples into token sequences with loss weights.
+type encoder struct {
+	cfg   Config
+	tok   *tokenizer.Tokenizer
+	terms *termMatcher
+}
+
+// seq is one encoded sample: tokens, the weight of predicting each token
+// (from the previous position), the latent slot each image position holds
+// (1-based within the sample: image k, latent j → k*Latents+j+1; 0 = text)
+// and the images used.
+type seq struct {
+	tokens []int32
+	weight []float32
+	slot   []int32
+	images []*shards.Image
+}
+
+func (s *seq) push(id int, w float32, slot int32) {
+	s.tokens = append(s.tokens, int32(id))
+	s.weight = append(s.weight, w)
+	s.slot = append(s.slot, slot)
+}
+
+// byteOffset converts a code-point offset in text to a byte offset
+// (clamped to the text).
+func byteOffset(text string, cp int) int {
+	if cp <= 0 {
+		return 0
+	}
+	n := 0
+	for i := range text {
+		if n == cp {
+			return i
+		}
+		n++
+	}
+	return len(text)
+}
+
+// field appends one text field with its images. respond marks response
+// text (weighted); instruction text has weight 0.
+func (e *encoder) field(s *seq, smp *shards.Sample, name, text string, respond bool) {
+	var pls []shards.Placement
+	for _, p := range smp.Placements {
+		if p.Field == name {
+			pls = append(pls, p)
+		}
+	}
+	sort.SliceStable(pls, func(i, j int) bool { return pls[i].Offset < pls[j].Offset })
+	var termSpans [][2]int
+	if respond {
+		termSpans = e.terms.spans(text)
+	}
+	pos := 0
+	emitText := func(end int) {
+		if end <= pos {
+			return
+		}
+		ids, spans := e.tok.Encode(text[pos:end])
+		for i, id := range ids {
+			w := float32(0)
+			if respond {
+				w = float32(e.cfg.ResponseWeight)
+				a, b := pos+spans[i][0], pos+spans[i][1]
+				for _, ts := range termSpans {
+					if a < ts[1] && ts[0] < b {
+						w = float32(e.cfg.TermWeight)
+						break
+					}
+				}
+			}
+			s.push(id, w, 0)
+		}
+		pos = end
+	}
+	for _, p := range pls {
+		emitText(byteOffset(text, p.Offset))
+		e.image(s, smp, p.Image)
+	}
+	emitText(len(text))
+}
+
+// image appends <image> + latent slots + </image> when the image exists
+// and the sample has room (MaxImages); weights are 0 throughout.
+func (e *encoder) image(s *seq, smp *shards.Sample, k int) {
+	if k < 0 || k >= len(smp.Images) || len(s.images) >= e.cfg.MaxImages {
+		return
+	}
+	im := &smp.Images[k]
+	if im.NumVoxels() == 0 || len(im.Voxels) < im.NumVoxels()*im.DType.Size() || im.DType.Size() == 0 {
+		return
+	}
+	idx := len(s.images)
+	s.images = append(s.images, im)
+	s.push(e.tok.ImageID, 0, 0)
+	for j := 0; j < e.cfg.Latents; j++ {
+		s.push(e.tok.PadID, 0, int32(idx*e.cfg.Latents+j+1))
+	}
+	s.push(e.tok.ImageEndID, 0, 0)
+}
+
+// encode builds the training sequence: <s> instruction response </s>.
+func (e *encoder) encode(smp *shards.Sample) *seq {
+	s := &seq{}
+	s.push(e.tok.BOSID, 0, 0)
+	e.field(s, smp, shards.FieldInstruction, smp.Instruction, false)
+	e.field(s, smp, shards.FieldResponse, smp.Response, true)
+	eosW := float32(0)
+	if smp.Response != "" {
+		eosW = float32(e.cfg.ResponseWeight)
+	}
+	s.push(e.tok.EOSID, eosW, 0)
+	return s
+}
+
+// prompt builds the generation prompt: <s> instruction, then the images
+// placed in the response (the model sees every image before answering).
+func (e *encoder) prompt(smp *shards.Sample) *seq {
+	s := &seq{}
+	s.push(e.tok.BOSID, 0, 0)
+	e.field(s, smp, shards.FieldInstruction, smp.Instruction, false)
+	for _, p := range smp.Placements {
+		if p.Field == shards.FieldResponse {
+			e.image(s, smp, p.Image)
+		}
+	}
+	return s
+}
+
+// batch assembles B encoded sequences into tensors of length Context.
+// Sequences longer than Context+1 are truncated.
+func (e *encoder) batch(seqs []*seq) *batchTensors {
+	c := e.cfg
+	b, t := len(seqs), c.Context
+	tok := make([]int32, b*t)
+	pos := make([]int32, b*t)
+	tgt := make([]int32, b*t)
+	wts := make([]float32, b*t)
+	for i := range tok {
+		tok[i], tgt[i] = int32(e.tok.PadID), int32(e.tok.PadID)
+	}
+	for bi, s := range seqs {
+		n := min(len(s.tokens), t+1)
+		for j := 0; j < n-1; j++ {
+			k := bi*t + j
+			tok[k] = s.tokens[j]
+			if s.slot[j] > 0 {
+				pos[k] = int32(bi*c.MaxImages*c.Latents) + s.slot[j]
+			}
+			tgt[k] = s.tokens[j+1]
+			wts[k] = s.weight[j+1]
+		}
+	}
+	bt := &batchTensors{
+		Tokens:  tensors.FromFlatDataAndDimensions(tok, b, t),
+		ImgPos:  tensors.FromFlatDataAndDimensions(pos, b, t),
+		Targets: tensors.FromFlatDataAndDimensions(tgt, b, t),
+		Weights: tensors.FromFlatDataAndDimensions(wts, b, t),
+	}
+	if c.MaxImages > 0 {
+		bt.Images = e.images(seqs)
+	}
+	return bt
+}
+
+// images resizes every used image to the configured size: [B*MaxImages,
+// Din, H, W] float32 in [0, 1]. Din is 1 when every image is 2D (the
+// device broadcasts it to the patch depth), else ImageDepth.
+func (e *encoder) images(seqs []*seq) *tensors.Tensor {
+	c := e.cfg
+	din := 1
+	for _, s := range seqs {
+		for _, im := range s.images {
+			if im.Depth > 1 {
+				din = c.ImageDepth
+			}
+		}
+	}
+	per := din * c.ImageHeight * c.ImageWidth
+	out := make([]float32, len(seqs)*c.MaxImages*per)
+	for bi, s := range seqs {
+		for k, im := range s.images {
+			off := (bi*c.MaxImages + k) * per
+			resizeInto(out[off:off+per], im, din, c.ImageHeight, c.ImageWidth)
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(out, len(seqs)*c.MaxImages, din, c.ImageHeight, c.ImageWidth)
+}
+
+// voxel decodes element i of an image as float64.
+func voxel(im *shards.Image, i int) float64 {
+	b := im.Voxels
+	switch im.DType {
+	case shards.Uint8:
+		return float64(b[i])
+	case shards.Int8:
+		return float64(int8(b[i]))
+	case shards.Uint16:
+		return float64(binary.LittleEndian.Uint16(b[2*i:]))
+	case shards.Int16:
+		return float64(int16(binary.LittleEndian.Uint16(b[2*i:])))
+	case shards.Uint32:
+		return float64(binary.LittleEndian.Uint32(b[4*i:]))
+	case shards.Int32:
+		return float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+	case shards.Uint64:
+		return float64(binary.LittleEndian.Uint64(b[8*i:]))
+	case shards.Int64:
+		return float64(int64(binary.LittleEndian.Uint64(b[8*i:])))
+	case shards.Float16:
+		return float64(float16.Frombits(binary.LittleEndian.Uint16(b[2*i:])).Float32())
+	case shards.Float32:
+		return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+	case shards.Float64:
+		return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return 0
+}
+
+// resizeInto writes im (channels averaged to grey, min-max scaled to
+// [0, 1]) resampled to d×h×w: nearest slice in depth, bilinear in plane.
+// A 2D image asked for depth d > 1 is repeated along depth.
+func resizeInto(dst []float32, im *shards.Image, d, h, w int) {
+	C, D, H, W := im.Channels, im.Depth, im.Height, im.Width
+	plane := D * H * W
+	grey := make([]float64, plane)
+	for c := 0; c < C; c++ {
+		for i := 0; i < plane; i++ {
+			grey[i] += voxel(im, c*plane+i) / float64(C)
+		}
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range grey {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	scale := 0.0
+	if hi > lo {
+		scale = 1 / (hi - lo)
+	}
+	at := func(z, y, x int) float64 {
+		v := grey[(z*H+y)*W+x]
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0
+		}
+		return (v - lo) * scale
+	}
+	for z := 0; z < d; z++ {
+		sz := min(D-1, int((float64(z)+0.5)*float64(D)/float64(d)))
+		for y := 0; y < h; y++ {
+			fy := math.Max(0, (float64(y)+0.5)*float64(H)/float64(h)-0.5)
+			y0 := min(H-1, int(fy))
+			y1 := min(H-1, y0+1)
+			ty := fy - float64(y0)
+			for x := 0; x < w; x++ {
+				fx := math.Max(0, (float64(x)+0.5)*float64(W)/float64(w)-0.5)
+				x0 := min(W-1, int(fx))
+				x1 := min(W-1, x0+1)
+				tx := fx - float64(x0)
+				v := (1-ty)*((1-tx)*at(sz, y0, x0)+tx*at(sz, y0, x1)) + ty*((1-tx)*at(sz, y1, x0)+tx*at(sz, y1, x1))
+				dst[(z*h+y)*w+x] = float32(v)
+			}
+		}
+	}
+}
+
+var _ = utf8.RuneLen

@@ -1,0 +1,402 @@
+package train
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	gmctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/medmd/medmd/bench"
+	"github.com/medmd/medmd/train/tokenizer"
+)
+
+// Options configure one training run.
+type Options struct {
+	Config Config
+	Train  Source
+	Val    Source // optional held-out samples for periodic validation loss
+	Out    string // output folder: checkpoints, tokenizer.json, metrics.jsonl, loss.png
+	// TokenizerPath is a tokenizer.json to use; empty: train a byte-level
+	// BPE of Config.TokenizerVocab tokens on the training text.
+	TokenizerPath string
+	Terms         *bench.TermList // nil: RadBench's bundled list
+	Backend       backends.Backend
+	// StopAfter ends the run after this many steps of this invocation, as
+	// an interruption would (checkpoint written); 0 = run to Config.Steps.
+	StopAfter int
+	Logger    *slog.Logger
+}
+
+// Result summarises a run.
+type Result struct {
+	StartStep, Step int
+	Losses          []float64 // per step of this invocation
+	ValLoss         float64   // last validation loss (NaN if none)
+	Params          int64
+	Checkpoint      string
+	StepSeconds     float64 // median wall time per optimizer step
+	Interrupted     bool
+}
+
+// Metric is one line of metrics.jsonl.
+type Metric struct {
+	Step      int      `json:"step"`
+	Loss      float64  `json:"loss"`
+	ValLoss   *float64 `json:"val_loss,omitempty"`
+	LR        float64  `json:"lr"`
+	GradNorm  float64  `json:"grad_norm"`
+	Tokens    int      `json:"tokens"`
+	StepSec   float64  `json:"step_s"`
+	TokPerSec float64  `json:"tokens_per_s"`
+}
+
+// LearningRate is linear warmup to cfg.LR over cfg.Warmup steps, then
+// cosine decay to cfg.MinLR at cfg.Steps. step is 1-based.
+func LearningRate(cfg Config, step int) float64 {
+	if cfg.Warmup > 0 && step <= cfg.Warmup {
+		return cfg.LR * float64(step) / float64(cfg.Warmup)
+	}
+	span := cfg.Steps - cfg.Warmup
+	if span <= 0 {
+		return cfg.LR
+	}
+	p := math.Min(1, float64(step-cfg.Warmup)/float64(span))
+	return cfg.MinLR + 0.5*(cfg.LR-cfg.MinLR)*(1+math.Cos(math.Pi*p))
+}
+
+// collectText returns the instruction and response text of up to limit
+// samples (for tokenizer training).
+func collectText(src Source, limit int) ([]string, error) {
+	var out []string
+	for i := 0; i < src.Len() && i < limit; i++ {
+		s, err := src.Sample(i)
+		if err != nil {
+			return nil, fmt.Errorf("sample %d: %w", i, err)
+		}
+		out = append(out, s.Instruction, s.Response)
+	}
+	return out, nil
+}
+
+// Run trains (or resumes, when Out holds a checkpoint) and returns when
+// Config.Steps are done, StopAfter steps ran, or ctx is cancelled — in
+// every case after writing a checkpoint, metrics and the loss PNG.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if o.Train == nil || o.Train.Len() == 0 {
+		return nil, errors.New("train: no training samples")
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	backend := o.Backend
+	if backend == nil {
+		var err error
+		if backend, err = NewBackend(); err != nil {
+			return nil, err
+		}
+	}
+	cfg := o.Config
+	// Tokenizer: the run's own copy lives in Out.
+	tokPath := filepath.Join(o.Out, "tokenizer.json")
+	ckptDir, err := LatestCheckpoint(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	var tok *tokenizer.Tokenizer
+	switch {
+	case ckptDir != "" || fileExists(tokPath):
+		tok, err = tokenizer.Load(tokPath)
+	case o.TokenizerPath != "":
+		if tok, err = tokenizer.Load(o.TokenizerPath); err == nil {
+			err = copyFile(o.TokenizerPath, tokPath)
+		}
+	default:
+		var texts []string
+		if texts, err = collectText(o.Train, 200_000); err == nil {
+			if tok, err = tokenizer.Train(texts, cfg.TokenizerVocab); err == nil {
+				err = tok.Save(tokPath)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train: tokenizer: %w", err)
+	}
+	vocab := cfg.Vocab
+	if vocab == 0 {
+		vocab = tok.VocabSize()
+	}
+	if tok.VocabSize() > vocab {
+		return nil, fmt.Errorf("train: tokenizer has %d tokens, model vocab is %d", tok.VocabSize(), vocab)
+	}
+	// Weights: fresh or from the checkpoint (whose shapes win).
+	st := &CheckpointState{Loader: LoaderState{Seed: cfg.Seed}}
+	var gctx = newContextOrNil(ckptDir == "", cfg, vocab)
+	if ckptDir != "" {
+		gctx, st, err = loadCheckpoint(ckptDir)
+		if err != nil {
+			return nil, err
+		}
+		if err := sameShapes(st.Config, cfg); err != nil {
+			return nil, fmt.Errorf("train: resume from %s: %w", ckptDir, err)
+		}
+		vocab = st.Vocab
+		log.Info("resuming", "checkpoint", ckptDir, "step", st.Step)
+	}
+	st.Config, st.Vocab = cfg, vocab
+	cj, _ := json.MarshalIndent(cfg, "", " ")
+	if err := writeFileAtomic(filepath.Join(o.Out, "config.json"), cj); err != nil {
+		return nil, err
+	}
+	m := newModel(cfg, vocab)
+	sp, err := newStepper(backend, gctx, m)
+	if err != nil {
+		return nil, err
+	}
+	enc := &encoder{cfg: cfg, tok: tok, terms: newTermMatcher(o.Terms)}
+	bat := newBatcher(o.Train, st.Loader)
+	res := &Result{StartStep: st.Step, Step: st.Step, ValLoss: math.NaN(), Params: ParamCount(cfg, vocab)}
+	log.Info("model", "preset", cfg.Name, "params", res.Params, "vocab", vocab, "backend", backend.Name())
+
+	metricsPath := filepath.Join(o.Out, "metrics.jsonl")
+	history, err := readMetrics(metricsPath, st.Step)
+	if err != nil {
+		return nil, err
+	}
+	mf, err := os.Create(metricsPath + ".tmp")
+	if err != nil {
+		return nil, err
+	}
+	mw := bufio.NewWriter(mf)
+	for _, h := range history {
+		b, _ := json.Marshal(h)
+		mw.Write(append(b, '\n'))
+	}
+	mw.Flush()
+	mf.Close()
+	if err := os.Rename(metricsPath+".tmp", metricsPath); err != nil {
+		return nil, err
+	}
+	mf, err = os.OpenFile(metricsPath, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer mf.Close()
+
+	save := func() error {
+		st.Step, st.Loader = res.Step, bat.state
+		dir, err := saveCheckpoint(o.Out, gctx, *st, 2)
+		if err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+		res.Checkpoint = dir
+		return writePlot(o.Out, history)
+	}
+	lastSaved := st.Step
+	var times []float64
+	t0 := time.Now()
+	for res.Step < cfg.Steps {
+		if ctx.Err() != nil {
+			res.Interrupted = true
+			break
+		}
+		if o.StopAfter > 0 && res.Step-res.StartStep >= o.StopAfter {
+			res.Interrupted = true
+			break
+		}
+		step := res.Step + 1
+		ts := time.Now()
+		micro := make([]*batchTensors, cfg.Accum)
+		ntok := 0
+		for k := range micro {
+			smps, err := bat.next(cfg.Batch)
+			if err != nil {
+				return res, fmt.Errorf("train: step %d: %w", step, err)
+			}
+			seqs := make([]*seq, len(smps))
+			for i, s := range smps {
+				seqs[i] = enc.encode(s)
+				ntok += min(len(seqs[i].tokens), cfg.Context)
+			}
+			micro[k] = enc.batch(seqs)
+		}
+		lr := LearningRate(cfg, step)
+		loss, _, gnorm, err := sp.trainStep(micro, lr, step)
+		if err != nil {
+			return res, fmt.Errorf("train: step %d: %w", step, err)
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return res, fmt.Errorf("train: step %d: loss is %v", step, loss)
+		}
+		res.Step = step
+		st.Tokens += int64(ntok)
+		dt := time.Since(ts).Seconds()
+		times = append(times, dt)
+		res.Losses = append(res.Losses, loss)
+		mt := Metric{Step: step, Loss: loss, LR: lr, GradNorm: gnorm, Tokens: ntok, StepSec: dt, TokPerSec: float64(ntok) / dt}
+		if o.Val != nil && o.Val.Len() > 0 && cfg.EvalEvery > 0 && (step%cfg.EvalEvery == 0 || step == cfg.Steps) {
+			v, err := validate(sp, enc, o.Val, cfg)
+			if err != nil {
+				return res, fmt.Errorf("train: validation at step %d: %w", step, err)
+			}
+			res.ValLoss = v
+			mt.ValLoss = &v
+		}
+		history = append(history, mt)
+		b, _ := json.Marshal(mt)
+		if _, err := mf.Write(append(b, '\n')); err != nil {
+			return res, err
+		}
+		if cfg.LogEvery > 0 && (step%cfg.LogEvery == 0 || step == cfg.Steps) {
+			el := time.Since(t0).Seconds()
+			done := step - res.StartStep
+			rate := float64(done) / el
+			eta := time.Duration(float64(cfg.Steps-step) / rate * float64(time.Second)).Round(time.Second)
+			args := []any{"step", fmt.Sprintf("%d/%d", step, cfg.Steps), "loss", fmt.Sprintf("%.4f", loss), "lr", fmt.Sprintf("%.2e", lr),
+				"step/s", fmt.Sprintf("%.2f", rate), "tok/s", fmt.Sprintf("%.0f", float64(ntok)/dt), "eta", eta.String()}
+			if mt.ValLoss != nil {
+				args = append(args, "val_loss", fmt.Sprintf("%.4f", *mt.ValLoss))
+			}
+			log.Info("train", args...)
+		}
+		if cfg.CkptEvery > 0 && step%cfg.CkptEvery == 0 {
+			if err := save(); err != nil {
+				return res, err
+			}
+			lastSaved = step
+		}
+	}
+	if res.Step != lastSaved || res.Checkpoint == "" {
+		if err := save(); err != nil {
+			return res, err
+		}
+	}
+	res.StepSeconds = median(times)
+	if res.Interrupted && ctx.Err() != nil {
+		return res, fmt.Errorf("train: interrupted at step %d (checkpoint %s): %w", res.Step, res.Checkpoint, ctx.Err())
+	}
+	return res, nil
+}
+
+func newContextOrNil(fresh bool, cfg Config, vocab int) *gmctx.Context {
+	if !fresh {
+		return nil
+	}
+	return newContext(cfg, vocab)
+}
+
+// validate returns the weighted loss over cfg.EvalBatches batches of val,
+// always the same samples (a fixed-order batcher restarted each time).
+func validate(sp *stepper, enc *encoder, val Source, cfg Config) (float64, error) {
+	b := newBatcher(val, LoaderState{Seed: cfg.Seed + 1})
+	n := max(1, min(cfg.EvalBatches, (val.Len()+cfg.Batch-1)/cfg.Batch))
+	var sum, w float64
+	for i := 0; i < n; i++ {
+		smps, err := b.next(cfg.Batch)
+		if err != nil {
+			return 0, err
+		}
+		seqs := make([]*seq, len(smps))
+		for k, s := range smps {
+			seqs[k] = enc.encode(s)
+		}
+		s, ww, err := sp.evalLoss(enc.batch(seqs))
+		if err != nil {
+			return 0, err
+		}
+		sum += s
+		w += ww
+	}
+	if w == 0 {
+		return math.NaN(), nil
+	}
+	return sum / w, nil
+}
+
+// sameShapes reports whether two configs build the same variables.
+func sameShapes(a, b Config) error {
+	x, y := a, b
+	for _, c := range []*Config{&x, &y} {
+		c.Name, c.Steps, c.Warmup, c.LR, c.MinLR, c.WeightDecay, c.ClipNorm = "", 0, 0, 0, 0, 0, 0
+		c.EvalEvery, c.CkptEvery, c.EvalBatches, c.LogEvery, c.MaxNewTokens, c.DType = 0, 0, 0, 0, 0, ""
+		c.TermWeight, c.ResponseWeight = 0, 0
+	}
+	if x != y {
+		return fmt.Errorf("config shapes differ from the checkpoint's")
+	}
+	return nil
+}
+
+// readMetrics returns metrics.jsonl lines with step <= upTo (a resumed run
+// rewrites what came after its checkpoint).
+func readMetrics(path string, upTo int) ([]Metric, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Metric
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m Metric
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m.Step <= upTo {
+			out = append(out, m)
+		}
+	}
+	return out, sc.Err()
+}
+
+func writePlot(out string, h []Metric) error {
+	var steps, vsteps []int
+	var loss, val []float64
+	for _, m := range h {
+		steps = append(steps, m.Step)
+		loss = append(loss, m.Loss)
+		if m.ValLoss != nil {
+			vsteps = append(vsteps, m.Step)
+			val = append(val, *m.ValLoss)
+		}
+	}
+	return writeLossPNG(filepath.Join(out, "loss.png"), steps, loss, vsteps, val)
+}
+
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	y := append([]float64{}, x...)
+	for i := 1; i < len(y); i++ {
+		for j := i; j > 0 && y[j] < y[j-1]; j-- {
+			y[j], y[j-1] = y[j-1], y[j]
+		}
+	}
+	return y[len(y)/2]
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(dst, b)
+}
