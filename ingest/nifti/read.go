@@ -74,7 +74,7 @@ func ReadFile(ctx context.Context, path string, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if h.Single {
-		return readData(ctx, path, h, hr, int64(h.HeaderSize()), streamCap(hsize, hgz), opt)
+		return readData(ctx, path, h, hr, int64(h.HeaderSize()), streamCap(hsize, hgz), hgz, opt)
 	}
 	img := pairedImage(path)
 	if img == "" {
@@ -89,7 +89,7 @@ func ReadFile(ctx context.Context, path string, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readData(ctx, img, h, dr, 0, streamCap(dsize, dgz), opt)
+	return readData(ctx, img, h, dr, 0, streamCap(dsize, dgz), dgz, opt)
 }
 
 // Decode reads a single-file image (.nii or gzipped .nii) held in memory;
@@ -106,7 +106,7 @@ func Decode(ctx context.Context, name string, data []byte, opt Options) (*Result
 	if !h.Single {
 		return nil, errf(name, 344, ErrUnsupported, "header of a .hdr/.img pair cannot be decoded on its own")
 	}
-	return readData(ctx, name, h, r, int64(h.HeaderSize()), streamCap(size, gz), opt)
+	return readData(ctx, name, h, r, int64(h.HeaderSize()), streamCap(size, gz), gz, opt)
 }
 
 // pairedImage maps x.hdr → x.img and x.hdr.gz → x.img.gz (keeping case).
@@ -222,7 +222,7 @@ func (h *Header) geometry(name string) (shape [3]int, nvols int, err error) {
 // readData validates the header's claims against limit and the stream size,
 // skips to vox_offset (consumed bytes were already read) and converts the
 // volumes.
-func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed, streamMax int64, opt Options) (*Result, error) {
+func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed, streamMax int64, gz bool, opt Options) (*Result, error) {
 	if !littleEndianHost {
 		return nil, errf(name, -1, ErrUnsupported, "medmd reads NIfTI on little-endian hosts only")
 	}
@@ -301,6 +301,13 @@ func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed
 		im.Affine = canonAff
 		im.Transforms = []shards.Transform{tr}
 		res.Images = append(res.Images, im)
+	}
+	if gz && readVols == nvols {
+		// Read on to the gzip trailer so a corrupt or cut stream (CRC,
+		// length) is caught; trailing bytes past 1 MiB are not inflated.
+		if _, err := io.Copy(io.Discard, io.LimitReader(r, 1<<20)); err != nil {
+			return nil, errf(name, -1, eofAsUnexpected(err), "gzip stream after the voxel data")
+		}
 	}
 	return res, nil
 }
