@@ -1,0 +1,215 @@
+package datasets
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/shards"
+)
+
+// NIH ChestX-ray14 (Wang et al. 2017, https://nihcc.app.box.com/v/ChestXray-NIHCC)
+// ships Data_Entry_2017.csv — Image Index, Finding Labels ("|"-separated,
+// or "No Finding"), Follow-up #, Patient ID, Patient Age, Patient Gender,
+// View Position, OriginalImage[Width,Height], OriginalImagePixelSpacing[x,y]
+// (the bracketed pairs are two columns each, and every line ends in a
+// comma) — the official split lists train_val_list.txt and test_list.txt,
+// and the 1024×1024 PNGs in images_001/images/ … images_012/images/ (or
+// one images/ folder once extracted together).
+
+const chestXray14Name = "chestxray14"
+
+// chestXray14Labels are the 14 findings of the dataset.
+var chestXray14Labels = []string{"Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Effusion",
+	"Emphysema", "Fibrosis", "Hernia", "Infiltration", "Mass", "Nodule", "Pleural_Thickening",
+	"Pneumonia", "Pneumothorax"}
+
+func init() {
+	fields := append(commonFields("datasets/ChestX-ray14", "CC0-1.0", true), labelFields()...)
+	fields = append(fields,
+		ingest.Field{Name: "file", Type: ingest.TypeString, Default: "Data_Entry_2017.csv",
+			Description: "label CSV, relative to root", Example: "Data_Entry_2017_v2020.csv"})
+	ingest.RegisterSource(ingest.Spec{
+		Name:    chestXray14Name,
+		Summary: "NIH ChestX-ray14 (Data_Entry_2017.csv + images_NNN/images/*.png) as diagnosis samples: open finding list and balanced yes/no per finding",
+		Fields:  fields,
+	}, newChestXray14)
+}
+
+type chestXray14 struct {
+	ls   *labelSet
+	file string
+}
+
+func newChestXray14(p ingest.Params, baseDir string) (ingest.Source, error) {
+	b, err := newBuilder(chestXray14Name, p, baseDir)
+	if err != nil {
+		return nil, err
+	}
+	return rowSource{&chestXray14{
+		ls:   &labelSet{b: b, vocab: chestXray14Labels, noFinding: "No finding", maxQuestions: p.Int("max_questions")},
+		file: filepath.Join(b.opts.Root, p.String("file")),
+	}}, nil
+}
+
+// imageIndex maps image file names to their paths under root/images and
+// root/images_*/images, the two ways the archives are extracted.
+func imageIndex(root string) (map[string]string, error) {
+	idx := map[string]string{}
+	dirs, _ := filepath.Glob(filepath.Join(root, "images_*", "images"))
+	sort.Strings(dirs)
+	dirs = append([]string{filepath.Join(root, "images")}, dirs...)
+	for _, d := range dirs {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return nil, err
+		}
+		for _, e := range ents {
+			if _, dup := idx[e.Name()]; !dup && !e.IsDir() {
+				idx[e.Name()] = filepath.Join(d, e.Name())
+			}
+		}
+	}
+	return idx, nil
+}
+
+// readList reads an official split list (one image name per line).
+func readList(path string) (map[string]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	m := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			m[l] = true
+		}
+	}
+	return m, sc.Err()
+}
+
+func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
+	b := s.ls.b
+	t, err := readCSV(s.file, ',')
+	if err != nil {
+		return nil, err
+	}
+	if err := t.require("Image Index", "Finding Labels", "Patient ID"); err != nil {
+		return nil, err
+	}
+	idx, err := imageIndex(b.opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	trainVal, err := readList(filepath.Join(b.opts.Root, "train_val_list.txt"))
+	if err != nil {
+		return nil, err
+	}
+	test, err := readList(filepath.Join(b.opts.Root, "test_list.txt"))
+	if err != nil {
+		return nil, err
+	}
+	rel := relPath(b.opts.Root, s.file)
+	var imgs []*labelledImage
+	var bad []ingest.Unit
+	for _, r := range t.Rows {
+		id := rel + ":" + strconv.Itoa(r.Line)
+		name := t.get(r, "Image Index")
+		key := name
+		if key == "" {
+			key = id
+		}
+		if !b.opts.keep(key) {
+			continue
+		}
+		fail := func(err error) { bad = append(bad, errUnit(key, []string{s.file}, err)) }
+		if r.Err != nil {
+			fail(r.Err)
+			continue
+		}
+		if name == "" {
+			fail(rowErrorf(s.file, r.Line, "no Image Index"))
+			continue
+		}
+		path, ok := idx[name]
+		if !ok {
+			fail(rowErrorf(s.file, r.Line, "image %s not found under images/ or images_*/images/", name))
+			continue
+		}
+		labels := t.get(r, "Finding Labels")
+		var pos []string
+		var unknown string
+		for _, l := range strings.Split(labels, "|") {
+			l = strings.TrimSpace(l)
+			switch {
+			case l == "No Finding" || l == "":
+			case contains(chestXray14Labels, l):
+				if !contains(pos, l) {
+					pos = append(pos, l)
+				}
+			default:
+				unknown = l
+			}
+		}
+		if unknown != "" || labels == "" {
+			fail(rowErrorf(s.file, r.Line, "unknown finding label %q in %q", unknown, labels))
+			continue
+		}
+		sort.Slice(pos, func(i, j int) bool { return indexOf(chestXray14Labels, pos[i]) < indexOf(chestXray14Labels, pos[j]) })
+		split := ""
+		switch {
+		case test[name]:
+			split = "test"
+		case trainVal[name]:
+			split = "train"
+		}
+		pid := t.get(r, "Patient ID")
+		if pid == "" {
+			fail(rowErrorf(s.file, r.Line, "no Patient ID"))
+			continue
+		}
+		im := &labelledImage{File: s.file, Line: r.Line, Image: path, Modality: "DX", Pos: pos,
+			Group: group(chestXray14Name, pid), Split: split, Key: name,
+			Meta: map[string]string{"row": id, "view": t.get(r, "View Position"),
+				"follow_up": t.get(r, "Follow-up #")}}
+		// The pixel spacing is that of the original image; the PNGs were
+		// resized to 1024 wide, so scale it by the width ratio.
+		ow, _ := strconv.ParseFloat(t.get(r, "OriginalImage[Width"), 64)
+		oh, _ := strconv.ParseFloat(t.get(r, "Height]"), 64)
+		sx, _ := strconv.ParseFloat(t.get(r, "OriginalImagePixelSpacing[x"), 64)
+		sy, _ := strconv.ParseFloat(t.get(r, "y]"), 64)
+		if ow > 0 && oh > 0 && sx > 0 && sy > 0 {
+			im.Spacing = func(w, h int) [3]float64 {
+				return [3]float64{sx * ow / float64(w), sy * oh / float64(h), 0}
+			}
+		}
+		imgs = append(imgs, im)
+	}
+	return s.ls.units(imgs, bad), nil
+}
+
+func (s *chestXray14) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
+	return s.ls.read(ctx, u)
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return len(list)
+}

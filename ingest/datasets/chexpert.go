@@ -1,0 +1,201 @@
+package datasets
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/shards"
+)
+
+// CheXpert (Irvin et al. 2019, https://aimi.stanford.edu/chexpert-chest-x-rays)
+// ships CheXpert-v1.0(-small)/train.csv and valid.csv with the columns
+// Path, Sex, Age, Frontal/Lateral, AP/PA and 14 observations, each 1.0
+// (positive), 0.0 (negative), -1.0 (uncertain) or blank (not mentioned).
+// Path is relative to the folder ABOVE the dataset folder
+// ("CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg").
+//
+// Uncertain labels follow the policy of the "uncertain" parameter, named
+// after the paper's U-Ignore, U-Ones and U-Zeros: ignore (default) asks no
+// yes/no question about them and lists them as uncertain in the open
+// answer; ones counts them positive; zeros negative. Blank (not mentioned)
+// counts as negative unless blank: ignore.
+
+const cheXpertName = "chexpert"
+
+var cheXpertLabels = []string{"Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity",
+	"Lung Lesion", "Edema", "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax",
+	"Pleural Effusion", "Pleural Other", "Fracture", "Support Devices"}
+
+func init() {
+	fields := append(commonFields("datasets/CheXpert-v1.0-small", "Stanford-University-Dataset-Research-Use-Agreement", true), labelFields()...)
+	fields = append(fields,
+		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: []string{"train.csv", "valid.csv"},
+			Description: "label CSVs, relative to root; the split is taken from each name", Example: "[train.csv]"},
+		ingest.Field{Name: "uncertain", Type: ingest.TypeString, Default: "ignore", Enum: []string{"ignore", "ones", "zeros"},
+			Description: "policy for -1 (uncertain): ignore = no yes/no question, listed as uncertain; ones = positive; zeros = negative",
+			Example:     "ones"},
+		ingest.Field{Name: "blank", Type: ingest.TypeString, Default: "negative", Enum: []string{"negative", "ignore"},
+			Description: "policy for a blank (not mentioned) label", Example: "ignore"},
+	)
+	ingest.RegisterSource(ingest.Spec{
+		Name:    cheXpertName,
+		Summary: "CheXpert (train.csv/valid.csv + patient folders of JPEGs) as diagnosis samples with a stated uncertain-label policy",
+		Fields:  fields,
+	}, newCheXpert)
+}
+
+type cheXpert struct {
+	ls               *labelSet
+	files            []string
+	uncertain, blank string
+}
+
+func newCheXpert(p ingest.Params, baseDir string) (ingest.Source, error) {
+	b, err := newBuilder(cheXpertName, p, baseDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &cheXpert{ls: &labelSet{b: b, vocab: cheXpertLabels, noFinding: "No finding", maxQuestions: p.Int("max_questions")},
+		uncertain: p.String("uncertain"), blank: p.String("blank")}
+	if s.uncertain == "" {
+		s.uncertain = "ignore"
+	}
+	if s.blank == "" {
+		s.blank = "negative"
+	}
+	files := p.Strings("files")
+	if len(files) == 0 {
+		files = []string{"train.csv", "valid.csv"}
+	}
+	for _, f := range files {
+		s.files = append(s.files, filepath.Join(b.opts.Root, f))
+	}
+	return rowSource{s}, nil
+}
+
+var patientRe = regexp.MustCompile(`(?:^|/)(patient\d+)/`)
+
+// resolve finds the image a Path names: relative to the folder above root
+// (as published), or to root itself.
+func (s *cheXpert) resolve(p string) (string, error) {
+	root := s.ls.b.opts.Root
+	var first string
+	for _, dir := range []string{filepath.Dir(root), root} {
+		full, err := safeJoin(dir, p)
+		if err != nil {
+			return "", err
+		}
+		if first == "" {
+			first = full
+		}
+		if exists(full) {
+			return full, nil
+		}
+	}
+	// Path without its leading dataset folder, under root.
+	if i := strings.IndexByte(p, '/'); i > 0 {
+		full, err := safeJoin(root, p[i+1:])
+		if err == nil && exists(full) {
+			return full, nil
+		}
+	}
+	return first, nil
+}
+
+func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
+	b := s.ls.b
+	var imgs []*labelledImage
+	var bad []ingest.Unit
+	for _, file := range s.files {
+		t, err := readCSV(file, ',')
+		if err != nil {
+			return nil, err
+		}
+		if err := t.require(append([]string{"Path", "No Finding"}, cheXpertLabels...)...); err != nil {
+			return nil, err
+		}
+		rel := relPath(b.opts.Root, file)
+		split := splitFromName(file)
+		for _, r := range t.Rows {
+			id := rel + ":" + strconv.Itoa(r.Line)
+			p := t.get(r, "Path")
+			key := p
+			if key == "" {
+				key = id
+			}
+			if !b.opts.keep(key) {
+				continue
+			}
+			fail := func(err error) { bad = append(bad, errUnit(key, []string{file}, err)) }
+			if r.Err != nil {
+				fail(r.Err)
+				continue
+			}
+			if p == "" {
+				fail(rowErrorf(file, r.Line, "no Path"))
+				continue
+			}
+			img, err := s.resolve(p)
+			if err != nil {
+				fail(rowErrorf(file, r.Line, "%v", err))
+				continue
+			}
+			im := &labelledImage{File: file, Line: r.Line, Image: img, Modality: "DX", Split: split, Key: p,
+				Meta: map[string]string{"row": id, "view": t.get(r, "Frontal/Lateral"), "projection": t.get(r, "AP/PA"),
+					"uncertain_policy": s.uncertain}}
+			var perr error
+			for _, l := range cheXpertLabels {
+				v, err := parseCheXpertValue(t.get(r, l))
+				if err != nil {
+					perr = rowErrorf(file, r.Line, "column %q: %v", l, err)
+					break
+				}
+				switch {
+				case v == 1 || v == -1 && s.uncertain == "ones":
+					im.Pos = append(im.Pos, l)
+				case v == -1 && s.uncertain == "ignore":
+					im.Skip = append(im.Skip, l)
+					im.Uncertain = append(im.Uncertain, l)
+				case v == blankValue && s.blank == "ignore":
+					im.Skip = append(im.Skip, l)
+				}
+			}
+			if perr != nil {
+				fail(perr)
+				continue
+			}
+			if m := patientRe.FindStringSubmatch(p); m != nil {
+				im.Group = group(cheXpertName, m[1])
+			} else {
+				fail(rowErrorf(file, r.Line, "no patient folder in Path %q", p))
+				continue
+			}
+			imgs = append(imgs, im)
+		}
+	}
+	return s.ls.units(imgs, bad), nil
+}
+
+const blankValue = 2
+
+// parseCheXpertValue reads one observation cell: 1, 0, -1 (with or without
+// ".0") or blank (returned as blankValue).
+func parseCheXpertValue(s string) (int, error) {
+	if s == "" {
+		return blankValue, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || (f != 1 && f != 0 && f != -1) {
+		return 0, fmt.Errorf("value %q is not 1, 0, -1 or blank", s)
+	}
+	return int(f), nil
+}
+
+func (s *cheXpert) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
+	return s.ls.read(ctx, u)
+}

@@ -1,0 +1,168 @@
+package datasets
+
+import (
+	"context"
+	"encoding/json"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/shards"
+)
+
+// SLAKE (Liu et al. 2021, https://www.med-vqa.com/slake/) ships
+// Slake1.0/{train,validate,test}.json — each a JSON list of records with
+// img_id, img_name ("xmlab1/source.jpg", relative to imgs/), question,
+// answer, q_lang ("en" or "zh"), location, modality ("MRI", "CT",
+// "X-Ray"), answer_type (OPEN/CLOSED), base_type, content_type and qid —
+// and the images under Slake1.0/imgs/xmlabN/.
+
+const slakeName = "slake"
+
+func init() {
+	fields := append(commonFields("datasets/Slake1.0", "CC-BY-4.0", false),
+		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: []string{"train.json", "validate.json", "test.json"},
+			Description: "question lists, relative to root; the split is taken from each name", Example: "[train.json]"},
+		ingest.Field{Name: "images", Type: ingest.TypeString, Default: "imgs",
+			Description: "image folder, relative to root", Example: "imgs"},
+		ingest.Field{Name: "languages", Type: ingest.TypeStrings, Default: []string{"en"},
+			Description: "q_lang values to keep (SLAKE is bilingual: en, zh)", Example: "[en, zh]"},
+	)
+	ingest.RegisterSource(ingest.Spec{
+		Name:    slakeName,
+		Summary: "SLAKE bilingual radiology VQA (train/validate/test JSON + imgs/) as vqa samples, English only by default",
+		Fields:  fields,
+	}, newSLAKE)
+}
+
+type slake struct {
+	b      *builder
+	files  []string
+	images string
+	langs  []string
+}
+
+type slakeRow struct {
+	File     string
+	Entry    int
+	Image    string
+	Modality string
+	Sample   draft
+}
+
+func newSLAKE(p ingest.Params, baseDir string) (ingest.Source, error) {
+	b, err := newBuilder(slakeName, p, baseDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &slake{b: b, images: filepath.Join(b.opts.Root, p.String("images")), langs: p.Strings("languages")}
+	files := p.Strings("files")
+	if len(files) == 0 {
+		files = []string{"train.json", "validate.json", "test.json"}
+	}
+	for _, f := range files {
+		s.files = append(s.files, filepath.Join(b.opts.Root, f))
+	}
+	if len(s.langs) == 0 {
+		s.langs = []string{"en"}
+	}
+	return rowSource{s}, nil
+}
+
+// slakeModality maps SLAKE's modality names to DICOM codes.
+func slakeModality(m string) string {
+	switch strings.ToLower(strings.TrimSpace(m)) {
+	case "mri":
+		return "MR"
+	case "ct":
+		return "CT"
+	case "x-ray", "xray":
+		return "DX"
+	}
+	return ""
+}
+
+func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
+	var units []ingest.Unit
+	for _, file := range s.files {
+		list, err := readJSONList(file)
+		if err != nil {
+			return nil, err
+		}
+		rel := relPath(s.b.opts.Root, file)
+		split := splitFromName(file)
+		for i, raw := range list {
+			entry := i + 1
+			id := rel + ":" + strconv.Itoa(entry)
+			var rec struct {
+				ImgID       json.RawMessage `json:"img_id"`
+				ImgName     string          `json:"img_name"`
+				Question    string          `json:"question"`
+				Answer      json.RawMessage `json:"answer"`
+				QLang       string          `json:"q_lang"`
+				Location    string          `json:"location"`
+				Modality    string          `json:"modality"`
+				AnswerType  string          `json:"answer_type"`
+				ContentType string          `json:"content_type"`
+				QID         json.RawMessage `json:"qid"`
+			}
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				units = append(units, errUnit(id, []string{file}, rowErrorf(file, entry, "bad record: %v", err)))
+				continue
+			}
+			if !slices.Contains(s.langs, rec.QLang) || !s.b.opts.keep(id) {
+				continue
+			}
+			answer, ok := jsonText(rec.Answer)
+			switch {
+			case strings.TrimSpace(rec.ImgName) == "":
+				err = rowErrorf(file, entry, "no img_name")
+			case strings.TrimSpace(rec.Question) == "":
+				err = rowErrorf(file, entry, "no question")
+			case !ok || strings.TrimSpace(answer) == "":
+				err = rowErrorf(file, entry, "no answer")
+			}
+			img, jerr := safeJoin(s.images, rec.ImgName)
+			if err == nil && jerr != nil {
+				err = rowErrorf(file, entry, "%v", jerr)
+			}
+			if err != nil {
+				units = append(units, errUnit(id, []string{file}, err))
+				continue
+			}
+			// Each xmlabN folder is one source image (with its masks); its
+			// questions must stay in one split.
+			caseKey := path.Dir(filepath.ToSlash(rec.ImgName))
+			if caseKey == "." {
+				caseKey = rec.ImgName
+			}
+			qid, _ := jsonText(rec.QID)
+			row := &slakeRow{File: file, Entry: entry, Image: img, Modality: slakeModality(rec.Modality), Sample: draft{
+				Task: shards.TaskVQA, Set: "vqa",
+				Vars:     map[string]string{"question": strings.TrimSpace(rec.Question)},
+				Response: strings.TrimSpace(answer),
+				Group:    group(slakeName, caseKey),
+				Split:    split,
+				Key:      []string{rec.ImgName, rec.Question, answer, qid},
+				Meta: map[string]string{"qid": qid, "answer_type": rec.AnswerType, "content_type": rec.ContentType,
+					"location": rec.Location, "modality": rec.Modality, "lang": rec.QLang, "row": id},
+			}}
+			units = append(units, ingest.Unit{ID: id, Paths: []string{file, img}, Bytes: fileSize(img), Data: row})
+		}
+	}
+	return units, nil
+}
+
+func (s *slake) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
+	row := u.Data.(*slakeRow)
+	ims, err := loadImages(row.Image, relPath(s.b.opts.Root, row.Image), row.Modality)
+	if err != nil {
+		return nil, rowErrorf(row.File, row.Entry, "image: %v", err)
+	}
+	d := row.Sample
+	d.Images = ims
+	return s.b.buildAll([]draft{d})
+}
