@@ -132,17 +132,17 @@ func (f *Filter) radiology(s *shards.Sample) *normalize.DropError {
 func (f *Filter) text(s *shards.Sample) *normalize.DropError {
 	t := f.rules.Text
 	resp := strings.TrimSpace(s.Response)
-	if f.minRespTasks[s.Task] && t.MinResponseWords > 0 {
-		if n := wordCount(resp); n < t.MinResponseWords {
-			return &normalize.DropError{Reason: ReasonShortResponse, Detail: fmt.Sprintf("%d words (< %d)", n, t.MinResponseWords)}
-		}
-	}
 	for _, re := range f.boilerplate {
 		if f.boilerTasks[s.Task] && re.MatchString(resp) {
 			return &normalize.DropError{Reason: ReasonBoilerplate, Detail: fmt.Sprintf("response %q matches %s", clip(resp, 60), re)}
 		}
 	}
-	if why := EnglishCheck(s.Instruction+" "+s.Response, t.EnglishMinLatin, t.EnglishMinWords, t.EnglishMinStopwords); why != "" {
+	if f.minRespTasks[s.Task] && t.MinResponseWords > 0 {
+		if n := wordCount(resp); n < t.MinResponseWords {
+			return &normalize.DropError{Reason: ReasonShortResponse, Detail: fmt.Sprintf("%d words (< %d)", n, t.MinResponseWords)}
+		}
+	}
+	if why := EnglishCheck(s.Instruction+" "+s.Response, t.EnglishMinLatin, t.EnglishMinWords); why != "" {
 		return &normalize.DropError{Reason: ReasonNotEnglish, Detail: why}
 	}
 	return nil

@@ -62,7 +62,8 @@ func TestFilterSequence(t *testing.T) {
 		{s: sample("dcm-4", "dicom", "report", "p1", "", report, withModality(b, "CT")), cue: "modality:CT"},
 		{s: sample("dcm-5", "dicom", "report", "p2", "", report, withModality(b, "CT")), reason: ReasonDuplicate, kept: "dcm-4"},
 		{s: sample("dcm-6", "dicom", "modality", "p1", "", "CT", withModality(b, "CT"))}, // other task: kept
-		{s: sample("nii-1", "nifti", "report", "p3", "", report, aBright), reason: ReasonNearDuplicate, kept: "pmc-1"},
+		{s: sample("pmc-4", "pmc-casereport", "caption", "PMC3", "", "Contrast-enhanced CT: hypodense liver lesion with rim enhancement.", aBright), reason: ReasonNearDuplicate, kept: "pmc-1"},
+		{s: sample("nii-1", "nifti", "report", "p3", "", report, aBright)}, // same image, other task: kept
 		{s: sample("vqa-1", "vqa-rad", "vqa", "c1", "Is there a fracture?", "no", withModality(c, "DX"))},
 		{s: sample("vqa-2", "vqa-rad", "vqa", "c1", "Which side is abnormal?", "left", withModality(c, "DX"))},
 		{s: sample("vqa-3", "vqa-rad", "vqa", "c2", "Is there a  FRACTURE?", "no", withModality(c, "DX")), reason: ReasonDuplicate, kept: "vqa-1"},

@@ -23,12 +23,17 @@ func ImageSHA256(im *shards.Image) string {
 // HashSide is the side of the dHash grid: HashSide×HashSide bits.
 const HashSide = 16
 
+// flatFraction of the slice's intensity range is the smallest step between
+// neighbouring cells that sets a hash bit.
+const flatFraction = 0.02
+
 // PHash is a 256-bit perceptual hash (bit y·16+x in word (y·16+x)/64).
 type PHash [4]uint64
 
 // DHash returns the 256-bit difference hash of the image's representative
 // slice: channel 0 of the middle slice (Depth/2), box-averaged to 17×16
-// cells, bit (y,x) set when cell (y,x) is darker than cell (y,x+1).
+// cells, bit (y,x) set when cell (y,x+1) is brighter than cell (y,x) by
+// more than 2% of the slice's range (flatFraction).
 //
 // dHash ignores brightness and contrast changes and survives resizing and
 // recompression, which is what near-duplicate figures across articles and
@@ -68,9 +73,19 @@ func DHash(im *shards.Image) (PHash, error) {
 			cells[y][x] = sum / float64((y1-y0)*(x1-x0))
 		}
 	}
+	// A bit is set only when the step exceeds a small fraction of the
+	// slice's range: flat regions (air, background, padding) then give
+	// stable zeros instead of bits decided by noise.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for y := range HashSide {
+		for x := range HashSide + 1 {
+			lo, hi = math.Min(lo, cells[y][x]), math.Max(hi, cells[y][x])
+		}
+	}
+	eps := flatFraction * (hi - lo)
 	for y := range HashSide {
 		for x := range HashSide {
-			if cells[y][x] < cells[y][x+1] {
+			if cells[y][x]+eps < cells[y][x+1] {
 				b := y*HashSide + x
 				h[b/64] |= 1 << (b % 64)
 			}

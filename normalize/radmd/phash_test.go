@@ -2,6 +2,7 @@ package radmd
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -49,15 +50,19 @@ func TestDHashNearDuplicates(t *testing.T) {
 		minDist int
 	}{
 		{"brighter", phantom(3, 64, 64, 0.4, 0.6, 0.1, 200, 0, 1), 0, 0},
-		{"noisy", phantom(3, 64, 64, 0.4, 0.6, 0.1, 0, 5, 2), 4, 0},
-		{"resized", phantom(3, 96, 96, 0.4, 0.6, 0.1, 0, 0, 1), 4, 0},
-		{"other lesion", phantom(3, 64, 64, 0.7, 0.3, 0.15, 0, 0, 1), 64, 6},
+		{"noisy", phantom(3, 64, 64, 0.4, 0.6, 0.1, 0, 5, 2), 2, 0},
+		{"noisy σ=10", phantom(3, 64, 64, 0.4, 0.6, 0.1, 0, 10, 3), 10, 0},
+		{"resized", phantom(3, 96, 96, 0.4, 0.6, 0.1, 0, 0, 1), 10, 0},
+		{"other lesion", phantom(3, 64, 64, 0.7, 0.3, 0.15, 0, 0, 1), 256, 12},
+		{"other lesion, same place", phantom(3, 64, 64, 0.4, 0.6, 0.2, 0, 0, 1), 256, 12},
 	} {
 		h, err := DHash(&tc.im)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := Hamming(h0, h); d > tc.maxDist || d < tc.minDist {
+		d := Hamming(h0, h)
+		t.Logf("%s: distance %d", tc.name, d)
+		if d > tc.maxDist || d < tc.minDist {
 			t.Errorf("%s: distance %d, want %d..%d", tc.name, d, tc.minDist, tc.maxDist)
 		}
 	}
@@ -87,7 +92,7 @@ func TestDHashDTypesAgree(t *testing.T) {
 			}
 		}
 		if got, err := DHash(&im); err != nil || got != want {
-			t.Errorf("%s: dhash %x (%v), want %x", dt, got, err, want)
+			t.Errorf("%s: dhash %v (%v), want %v", dt, got, err, want)
 		}
 	}
 }
@@ -127,26 +132,33 @@ func TestDHashErrors(t *testing.T) {
 		}
 	}
 	tiny := shards.Image{DType: shards.Uint8, Channels: 1, Depth: 1, Height: 1, Width: 1, Voxels: []byte{7}}
-	if h, err := DHash(&tiny); err != nil || h != 0 {
+	if h, err := DHash(&tiny); err != nil || h != (PHash{}) {
 		t.Errorf("1x1 image: %x, %v", h, err)
 	}
 }
 
 func TestNearIndexMatchesLinearScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, thr := range []int{0, 3, 7, 20} {
+	for _, thr := range []int{0, 3, 12, 40} {
 		ix := newNearIndex(thr)
-		var stored []uint64
+		var stored []PHash
+		flip := func(h PHash, k int) PHash {
+			for range k {
+				b := rng.IntN(256)
+				h[b/64] ^= 1 << (b % 64)
+			}
+			return h
+		}
 		for i := range 300 {
-			h := rng.Uint64()
+			h := PHash{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
 			if i%3 == 0 && len(stored) > 0 { // plant near copies
-				h = stored[rng.IntN(len(stored))] ^ (1 << rng.IntN(64)) ^ (1 << rng.IntN(64))
+				h = flip(stored[rng.IntN(len(stored))], 1+rng.IntN(thr+3))
 			}
 			stored = append(stored, h)
-			ix.add(string(rune('a'+i%26))+string(rune(i)), "", []uint64{h})
+			ix.add(fmt.Sprint("e", i), "", []PHash{h})
 		}
 		for q := range 200 {
-			h := stored[rng.IntN(len(stored))] ^ (uint64(1) << (q % 64))
+			h := flip(stored[rng.IntN(len(stored))], q%(thr+4))
 			want := -1
 			for i, s := range stored {
 				if Hamming(s, h) <= thr {
@@ -154,10 +166,21 @@ func TestNearIndexMatchesLinearScan(t *testing.T) {
 					break
 				}
 			}
-			id, _, ok := ix.query("", []uint64{h})
+			id, _, ok := ix.query("", []PHash{h})
 			if ok != (want >= 0) || (ok && id != ix.entries[want].id) {
 				t.Fatalf("t=%d: query %x = %q %v, linear scan says entry %d", thr, h, id, ok, want)
 			}
 		}
+	}
+}
+
+func TestPHashString(t *testing.T) {
+	h := PHash{1, 2, 0xdeadbeef, 1 << 63}
+	got, err := ParsePHash(h.String())
+	if err != nil || got != h {
+		t.Errorf("round trip %v -> %v, %v", h, got, err)
+	}
+	if _, err := ParsePHash("xyz"); err == nil {
+		t.Error("bad hash accepted")
 	}
 }

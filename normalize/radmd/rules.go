@@ -54,13 +54,12 @@ type TextRules struct {
 	// MinResponseTasks (short answers are right for VQA and labels).
 	MinResponseWords int      `yaml:"min_response_words"`
 	MinResponseTasks []string `yaml:"min_response_tasks"`
-	// English heuristic: among letters at least EnglishMinLatin must be
-	// Latin script, and a text of at least EnglishMinWords words must have
-	// at least EnglishMinStopwords of them in a list of English function
-	// words. 0 disables each test.
-	EnglishMinLatin     float64 `yaml:"english_min_latin"`
-	EnglishMinWords     int     `yaml:"english_min_words"`
-	EnglishMinStopwords float64 `yaml:"english_min_stopwords"`
+	// English heuristic (EnglishCheck): among letters at least
+	// EnglishMinLatin must be Latin script, and a text of at least
+	// EnglishMinWords words must not have more foreign than English
+	// function words. 0 disables each test.
+	EnglishMinLatin float64 `yaml:"english_min_latin"`
+	EnglishMinWords int     `yaml:"english_min_words"`
 	// Boilerplate are case-insensitive regular expressions; a response of a
 	// task in BoilerplateTasks that matches one entirely (after trimming) is
 	// dropped. ("None" is a fine VQA answer but no figure caption.)
@@ -72,7 +71,7 @@ type TextRules struct {
 type DedupRules struct {
 	Enabled bool `yaml:"enabled"`
 	// Near enables the perceptual-hash comparison; HammingThreshold is the
-	// largest dHash distance (of 64 bits) still called a near duplicate.
+	// largest dHash distance (of 256 bits) still called a near duplicate.
 	Near             bool `yaml:"near"`
 	HammingThreshold int  `yaml:"hamming_threshold"`
 	// TextKeyedTasks are tasks where one image legitimately carries many
@@ -102,12 +101,11 @@ func DefaultRules() Rules {
 			UnknownModality: "keep",
 		},
 		Text: TextRules{
-			Enabled:             true,
-			MinResponseWords:    3,
-			MinResponseTasks:    []string{"caption", "inline", "report", "rationale"},
-			EnglishMinLatin:     0.9,
-			EnglishMinWords:     8,
-			EnglishMinStopwords: 0.12,
+			Enabled:          true,
+			MinResponseWords: 3,
+			MinResponseTasks: []string{"caption", "inline", "report", "rationale"},
+			EnglishMinLatin:  0.9,
+			EnglishMinWords:  6,
 			Boilerplate: []string{
 				`(figure|fig\.?)\s*\d+[a-z]?\.?`,
 				`(image|picture|photo)(\s+\d+)?\.?`,
@@ -122,10 +120,10 @@ func DefaultRules() Rules {
 		Dedup: DedupRules{
 			Enabled:          true,
 			Near:             true,
-			HammingThreshold: 4,
+			HammingThreshold: 10,
 			TextKeyedTasks:   []string{"vqa"},
 		},
-		Leakage: LeakageRules{Enabled: true, TestManifests: []string{}, HammingThreshold: 4},
+		Leakage: LeakageRules{Enabled: true, TestManifests: []string{}, HammingThreshold: 10},
 	}
 }
 
@@ -169,7 +167,7 @@ func (r *Rules) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    float64
-	}{{"text.english_min_latin", r.Text.EnglishMinLatin}, {"text.english_min_stopwords", r.Text.EnglishMinStopwords}} {
+	}{{"text.english_min_latin", r.Text.EnglishMinLatin}} {
 		if f.v < 0 || f.v > 1 {
 			return fmt.Errorf("%s: %g is outside 0..1", f.name, f.v)
 		}

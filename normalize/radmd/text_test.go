@@ -12,14 +12,19 @@ func TestEnglishCheck(t *testing.T) {
 	}{
 		{"Axial CT shows a hypodense lesion in the right lobe of the liver.", true},
 		{"No acute intracranial abnormality.", true}, // short: stopword test not applied
-		{"Sagittal T2 image, L4-L5 disc herniation, severe canal stenosis, nerve root compression", false},
+		{"Sagittal T2 image, L4-L5 disc herniation, severe canal stenosis, nerve root compression", true},
+		{"Contrast-enhanced CT: hypodense liver lesion with rim enhancement.", true},
+		{"Le scanner montre une masse hépatique avec une nécrose centrale.", false},
+		{"A TC mostra uma massa hepática com necrose central e realce periférico.", false},
+		{"La TC mostra una massa epatica con necrosi centrale.", false},
+		{"Die CT zeigt eine Raumforderung in der Leber.", false},
 		{"Die Computertomographie zeigt eine große Raumforderung in der Leber mit zentraler Nekrose.", false},
 		{"La tomografía computarizada muestra una masa hepática de gran tamaño con necrosis central.", false},
 		{"胸部CT显示右肺下叶有一个结节，边缘不规则。", false},
 		{"Рентгенограмма грудной клетки: инфильтрат в нижней доле правого легкого.", false},
 		{"Chest radiograph demonstrating bilateral infiltrates, more pronounced on the left, with small effusions.", true},
 	} {
-		why := EnglishCheck(tc.text, 0.9, 8, 0.12)
+		why := EnglishCheck(tc.text, 0.9, 6)
 		if (why == "") != tc.english {
 			t.Errorf("EnglishCheck(%q) = %q, want english=%v", tc.text, why, tc.english)
 		}
@@ -50,6 +55,19 @@ func TestBoilerplate(t *testing.T) {
 	} {
 		if got := match(tc.text); got != tc.want {
 			t.Errorf("boilerplate(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
+
+// TestEnglishCheckOnRealCaptions: every caption of the evaluation sets
+// (real PMC captions and written ones, all English) passes.
+func TestEnglishCheckOnRealCaptions(t *testing.T) {
+	r := DefaultRules().Text
+	for _, file := range []string{"testdata/captions.jsonl", "testdata/captions_holdout.jsonl"} {
+		for _, l := range readCaptions(t, file) {
+			if why := EnglishCheck(l.Text, r.EnglishMinLatin, r.EnglishMinWords); why != "" {
+				t.Errorf("%s: %q judged not English: %s", l.Origin, l.Text, why)
+			}
 		}
 	}
 }
