@@ -37,3 +37,57 @@ func TestTrainLossDrops(t *testing.T) {
 		}
 	}
 }
+
+// Resume is exact: 3 steps, stop (checkpoint), resume for 3 more gives the
+// same losses, bit for bit, as 6 uninterrupted steps.
+func TestResumeExact(t *testing.T) {
+	backend := testBackend(t)
+	cfg := tinyConfig(t, 6)
+	cfg.CkptEvery, cfg.EvalEvery = 0, 0
+	train := SliceSource(testSamples(10))
+	full, err := Run(context.Background(), Options{Config: cfg, Train: train, Out: t.TempDir(), Backend: backend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	first, err := Run(context.Background(), Options{Config: cfg, Train: train, Out: out, Backend: backend, StopAfter: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Step != 3 || !first.Interrupted {
+		t.Fatalf("first run stopped at %d", first.Step)
+	}
+	second, err := Run(context.Background(), Options{Config: cfg, Train: train, Out: out, Backend: backend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.StartStep != 3 || second.Step != 6 {
+		t.Fatalf("resumed %d..%d", second.StartStep, second.Step)
+	}
+	got := append(append([]float64{}, first.Losses...), second.Losses...)
+	for i := range full.Losses {
+		if got[i] != full.Losses[i] {
+			t.Errorf("step %d: resumed loss %v, uninterrupted %v", i+1, got[i], full.Losses[i])
+		}
+	}
+	ms, err := readMetrics(filepath.Join(out, "metrics.jsonl"), 1<<30)
+	if err != nil || len(ms) != 6 {
+		t.Errorf("metrics.jsonl: %d lines, %v", len(ms), err)
+	}
+}
+
+// Cancelling the context stops training after a step with a checkpoint.
+func TestCancelWritesCheckpoint(t *testing.T) {
+	backend := testBackend(t)
+	cfg := tinyConfig(t, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := t.TempDir()
+	res, err := Run(ctx, Options{Config: cfg, Train: SliceSource(testSamples(4)), Out: out, Backend: backend})
+	if err == nil || !res.Interrupted {
+		t.Fatalf("err %v", err)
+	}
+	if dir, _ := LatestCheckpoint(out); dir == "" {
+		t.Fatal("no checkpoint after cancel")
+	}
+}
