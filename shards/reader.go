@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -200,7 +201,7 @@ func (s *Shard) ID(i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return b.str[colID].Value(r), nil
+	return cstr(b.str[colID], r), nil
 }
 
 // Sample decodes sample i. Strings are copied onto the Go heap; each
@@ -212,14 +213,14 @@ func (s *Shard) Sample(i int) (Sample, error) {
 		return Sample{}, err
 	}
 	out := Sample{
-		ID:          b.str[colID].Value(r),
-		Source:      b.str[colSource].Value(r),
-		Task:        b.str[colTask].Value(r),
-		Group:       b.str[colGroup].Value(r),
-		Split:       b.str[colSplit].Value(r),
-		License:     b.str[colLicense].Value(r),
-		Instruction: b.str[colInstruction].Value(r),
-		Response:    b.str[colResponse].Value(r),
+		ID:          cstr(b.str[colID], r),
+		Source:      cstr(b.str[colSource], r),
+		Task:        cstr(b.str[colTask], r),
+		Group:       cstr(b.str[colGroup], r),
+		Split:       cstr(b.str[colSplit], r),
+		License:     cstr(b.str[colLicense], r),
+		Instruction: cstr(b.str[colInstruction], r),
+		Response:    cstr(b.str[colResponse], r),
 	}
 	if out.Meta, err = parseMeta(b.str[colMeta].Value(r)); err != nil {
 		return Sample{}, fmt.Errorf("%s: sample %d meta: %w", s.path, i, err)
@@ -229,7 +230,7 @@ func (s *Shard) Sample(i int) (Sample, error) {
 		out.Placements = make([]Placement, 0, p1-p0)
 		for p := int(p0); p < int(p1); p++ {
 			out.Placements = append(out.Placements, Placement{
-				Image: int(b.plcImage.Value(p)), Field: b.plcField.Value(p), Offset: int(b.plcOffset.Value(p)),
+				Image: int(b.plcImage.Value(p)), Field: cstr(b.plcField, p), Offset: int(b.plcOffset.Value(p)),
 			})
 		}
 	}
@@ -247,9 +248,9 @@ func (s *Shard) Sample(i int) (Sample, error) {
 
 // image decodes image row k of the batch into im.
 func (b *batchCols) image(k int, im *Image) error {
-	im.Modality = b.imStr[imModality].Value(k)
-	im.Plane = b.imStr[imPlane].Value(k)
-	im.DType = DType(b.imStr[imDType].Value(k))
+	im.Modality = cstr(b.imStr[imModality], k)
+	im.Plane = cstr(b.imStr[imPlane], k)
+	im.DType = internDType(b.imStr[imDType].Value(k))
 	im.Channels = int(b.imInt[imChannels].Value(k))
 	im.Depth = int(b.imInt[imDepth].Value(k))
 	im.Height = int(b.imInt[imHeight].Value(k))
@@ -260,10 +261,10 @@ func (b *batchCols) image(k int, im *Image) error {
 	copy(im.Affine[:], b.affine.Float64Values()[16*k:16*k+16])
 	t0, t1 := b.tfm.ValueOffsets(k)
 	for t := int(t0); t < int(t1); t++ {
-		im.Transforms = append(im.Transforms, Transform{Name: b.tfmName.Value(t), Params: b.tfmParams.Value(t)})
+		im.Transforms = append(im.Transforms, Transform{Name: cstr(b.tfmName, t), Params: cstr(b.tfmParams, t)})
 	}
-	im.SourcePath = b.imStr[imSourcePath].Value(k)
-	im.SourceSHA256 = b.imStr[imSourceSHA256].Value(k)
+	im.SourcePath = cstr(b.imStr[imSourcePath], k)
+	im.SourceSHA256 = cstr(b.imStr[imSourceSHA256], k)
 	var err error
 	if im.Meta, err = parseMeta(b.imStr[imMeta].Value(k)); err != nil {
 		return fmt.Errorf("meta: %w", err)
@@ -273,6 +274,21 @@ func (b *batchCols) image(k int, im *Image) error {
 		return fmt.Errorf("dims %dx%dx%dx%d %s do not match %d voxel bytes", im.Channels, im.Depth, im.Height, im.Width, im.DType, len(im.Voxels))
 	}
 	return nil
+}
+
+// cstr copies a string out of the mapping: arrow-go's String.Value
+// aliases the buffer, and strings must outlive Close.
+func cstr(a *array.String, i int) string { return strings.Clone(a.Value(i)) }
+
+// internDType maps a stored dtype name to the package constant without
+// allocating (the stored string aliases the mapping).
+func internDType(s string) DType {
+	for _, d := range []DType{Uint8, Int8, Uint16, Int16, Uint32, Int32, Uint64, Int64, Float16, Float32, Float64} {
+		if string(d) == s {
+			return d
+		}
+	}
+	return DType(strings.Clone(s))
 }
 
 func parseMeta(s string) (map[string]string, error) {
@@ -305,4 +321,48 @@ func (s *Shard) Close() error {
 		return unix.Munmap(s.data)
 	}
 	return nil
+}
+
+// ImageView is the header and voxel bytes of one stored image, read
+// without allocating. Voxels aliases the mapping: valid until Close.
+type ImageView struct {
+	DType                          DType
+	Channels, Depth, Height, Width int
+	Voxels                         []byte
+}
+
+// NumImages returns how many images sample i has.
+func (s *Shard) NumImages(i int) (int, error) {
+	b, r, err := s.locate(i)
+	if err != nil {
+		return 0, err
+	}
+	i0, i1 := b.images.ValueOffsets(r)
+	return int(i1 - i0), nil
+}
+
+// Image returns image k of sample i as a view; it does not allocate.
+func (s *Shard) Image(i, k int) (ImageView, error) {
+	b, r, err := s.locate(i)
+	if err != nil {
+		return ImageView{}, err
+	}
+	i0, i1 := b.images.ValueOffsets(r)
+	if k < 0 || int64(k) >= i1-i0 {
+		return ImageView{}, fmt.Errorf("%s: sample %d has no image %d", s.path, i, k)
+	}
+	j := int(i0) + k
+	v := ImageView{
+		DType:    internDType(b.imStr[imDType].Value(j)),
+		Channels: int(b.imInt[imChannels].Value(j)),
+		Depth:    int(b.imInt[imDepth].Value(j)),
+		Height:   int(b.imInt[imHeight].Value(j)),
+		Width:    int(b.imInt[imWidth].Value(j)),
+		Voxels:   b.voxels.Value(j),
+	}
+	if v.DType.Size() == 0 || v.Channels < 1 || v.Depth < 1 || v.Height < 1 || v.Width < 1 ||
+		len(v.Voxels) != v.Channels*v.Depth*v.Height*v.Width*v.DType.Size() {
+		return ImageView{}, fmt.Errorf("%s: sample %d image %d: dims do not match %d voxel bytes", s.path, i, k, len(v.Voxels))
+	}
+	return v, nil
 }
