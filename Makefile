@@ -1,0 +1,33 @@
+# The README's two commands are `go run ./cmd/medmd run` and `make test`.
+# `make test` installs what the tests compare against (reference tools from
+# Debian, interop clients from npm) and then runs every Go test.
+
+APT_PACKAGES := python3-numpy python3-pydicom python3-gdcm python3-nibabel \
+	python3-scipy python3-skimage python3-lxml python3-nltk dcm2niix dcmtk
+
+export GOMLX_BACKEND ?= go:parallelism=-1
+
+.PHONY: test deps deps-apt deps-npm build
+
+test: deps
+	go vet ./...
+	go test -timeout 40m ./...
+
+build:
+	go build -o medmd ./cmd/medmd
+
+deps: deps-apt deps-npm
+
+# Reference tools for golden tests. Skipped when they are all present, or
+# when apt is unavailable (the tests that need them then say so and skip).
+deps-apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+		echo "installing: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# DuckDB and apache-arrow for the shard interop test.
+deps-npm:
+	@if [ -f interop/package-lock.json ]; then npm ci --prefix interop --no-audit --no-fund --silent; fi

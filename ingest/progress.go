@@ -1,0 +1,88 @@
+package ingest
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// progress draws "name: 120/400 units  35.2 units/s  48.1 MB/s  ETA 8s" on
+// a terminal, redrawn in place a few times a second. Off a terminal it
+// stays silent: the caller prints one summary line per pipeline instead.
+type progress struct {
+	w          io.Writer
+	name       string
+	totalUnits int
+	totalBytes int64
+	start      time.Time
+	mu         sync.Mutex
+	doneUnits  int
+	doneBytes  int64
+	stopOnce   sync.Once
+	quit       chan struct{}
+	wg         sync.WaitGroup
+}
+
+func newProgress(w io.Writer, interactive bool, name string, todo []PlannedShard, units []Unit) *progress {
+	p := &progress{name: name, start: time.Now(), quit: make(chan struct{})}
+	for _, s := range todo {
+		p.totalUnits += s.End - s.First
+		for _, u := range units[s.First:s.End] {
+			p.totalBytes += u.Bytes
+		}
+	}
+	if w == nil || !interactive || p.totalUnits == 0 {
+		return p
+	}
+	p.w = w
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.draw(false)
+			case <-p.quit:
+				p.draw(true)
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) add(bytes int64) {
+	p.mu.Lock()
+	p.doneUnits++
+	p.doneBytes += bytes
+	p.mu.Unlock()
+}
+
+func (p *progress) draw(final bool) {
+	p.mu.Lock()
+	units, bytes := p.doneUnits, p.doneBytes
+	p.mu.Unlock()
+	el := time.Since(p.start).Seconds()
+	rate := float64(units) / max(el, 1e-9)
+	eta := "?"
+	if rate > 0 {
+		eta = (time.Duration(float64(p.totalUnits-units)/rate) * time.Second).Round(time.Second).String()
+	}
+	end := ""
+	if final {
+		end = "\n"
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s: %d/%d units  %.1f units/s  %.1f MB/s  ETA %s%s",
+		p.name, units, p.totalUnits, rate, float64(bytes)/1e6/max(el, 1e-9), eta, end)
+}
+
+// stop ends the redraw loop; safe to call more than once.
+func (p *progress) stop() {
+	p.stopOnce.Do(func() {
+		close(p.quit)
+		p.wg.Wait()
+	})
+}

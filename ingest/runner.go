@@ -1,0 +1,469 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/medmd/medmd/normalize"
+	"github.com/medmd/medmd/shards"
+)
+
+// RunOptions controls one task's run of a pipeline.
+type RunOptions struct {
+	// Task and Tasks select this task's shards (Task in [0, Tasks)).
+	Task, Tasks int
+	// Workers is the number of units read concurrently (default: cores).
+	Workers int
+	// Progress receives progress lines; nil is silent.
+	Progress io.Writer
+	// Interactive redraws one progress line in place (a terminal); otherwise
+	// only a summary is printed.
+	Interactive bool
+}
+
+// Summary is what one task did.
+type Summary struct {
+	Pipeline      string
+	Task, Tasks   int
+	ShardsBuilt   int
+	ShardsSkipped int
+	Units         int // units processed this run (excludes skipped shards)
+	FailedUnits   int
+	Samples       int
+	FailedSamples int
+	Dropped       map[string]int // by reason
+	InputBytes    int64
+	Elapsed       time.Duration
+	// Manifest is the path of manifest.json when this task found every
+	// planned shard done and wrote it; "" otherwise.
+	Manifest string
+}
+
+func (s *Summary) String() string {
+	var drops []string
+	for r, n := range s.Dropped {
+		drops = append(drops, fmt.Sprintf("%s=%d", r, n))
+	}
+	sort.Strings(drops)
+	line := fmt.Sprintf("%s: task %d/%d: %d shards built, %d already done; %d units (%d quarantined), %d samples, %d dropped",
+		s.Pipeline, s.Task, s.Tasks, s.ShardsBuilt, s.ShardsSkipped, s.Units, s.FailedUnits, s.Samples, sumCounts(s.Dropped))
+	if len(drops) > 0 {
+		line += " [" + strings.Join(drops, " ") + "]"
+	}
+	if s.FailedSamples > 0 {
+		line += fmt.Sprintf(", %d samples quarantined by stages", s.FailedSamples)
+	}
+	line += fmt.Sprintf(" in %s (%.1f MB/s)", s.Elapsed.Round(time.Millisecond), float64(s.InputBytes)/1e6/max(s.Elapsed.Seconds(), 1e-9))
+	if s.Manifest != "" {
+		line += "; wrote " + s.Manifest
+	}
+	return line
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// ErrTooManyFailures is returned (wrapped) when the quarantined fraction of
+// units exceeds the pipeline's max_failure_fraction. The shards are written.
+var ErrTooManyFailures = errors.New("too many inputs failed")
+
+// QuarantineRecord is one line of a quarantine file: which unit (and
+// sample) failed at which stage, and why.
+type QuarantineRecord struct {
+	Unit   string   `json:"unit"`
+	Paths  []string `json:"paths,omitempty"`
+	Sample string   `json:"sample,omitempty"`
+	Stage  string   `json:"stage"`
+	Error  string   `json:"error"`
+}
+
+// Run builds this task's shards of the plan: shards already done are
+// skipped, the others are built with a worker pool and published
+// atomically. When every planned shard is done (always the case for a
+// single task), it writes manifest.json and quarantine.jsonl.
+//
+// Cancelling ctx aborts the shard in progress: nothing partial becomes
+// visible and a rerun completes the work.
+func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o RunOptions) (*Summary, error) {
+	p := plan.Pipeline
+	if o.Tasks <= 0 {
+		o.Tasks = 1
+	}
+	if o.Task < 0 || o.Task >= o.Tasks {
+		return nil, fmt.Errorf("task %d out of range [0,%d)", o.Task, o.Tasks)
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	dir := p.OutputDir()
+	if err := os.MkdirAll(filepath.Join(dir, quarantineDir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := reconcilePlan(dir, plan); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	sum := &Summary{Pipeline: p.Name, Task: o.Task, Tasks: o.Tasks, Dropped: map[string]int{}}
+	mine := plan.TaskShards(o.Task, o.Tasks)
+	var todo []PlannedShard
+	for _, ps := range mine {
+		_, done, err := shards.ReadShardStats(dir, ps.Name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ps.Name, err)
+		}
+		if done {
+			sum.ShardsSkipped++
+			continue
+		}
+		todo = append(todo, ps)
+	}
+	prog := newProgress(o.Progress, o.Interactive, p.Name, todo, plan.Units)
+	defer prog.stop()
+	for _, ps := range todo {
+		if err := buildShard(ctx, plan, ps, src, stages, o.Workers, sum, prog); err != nil {
+			return sum, err
+		}
+		sum.ShardsBuilt++
+	}
+	prog.stop()
+	sum.Elapsed = time.Since(start)
+	if done, err := allShardsDone(dir, plan); err != nil {
+		return sum, err
+	} else if done {
+		if sum.Manifest, err = WriteManifest(plan); err != nil {
+			return sum, err
+		}
+	}
+	if sum.Units > 0 && float64(sum.FailedUnits)/float64(sum.Units) > p.MaxFailureFraction {
+		return sum, fmt.Errorf("pipeline %q: %d of %d units quarantined (max_failure_fraction %.2f; see %s): %w",
+			p.Name, sum.FailedUnits, sum.Units, p.MaxFailureFraction, filepath.Join(dir, "quarantine.jsonl"), ErrTooManyFailures)
+	}
+	return sum, nil
+}
+
+const quarantineDir = "quarantine"
+
+// unitResult is everything one unit produced, kept until it is written in
+// plan order.
+type unitResult struct {
+	samples    []*shards.Sample
+	quarantine []QuarantineRecord
+	dropped    map[string]int
+	failed     bool
+}
+
+// buildShard reads the shard's units concurrently and writes their samples
+// in plan order, so the shard's bytes never depend on scheduling.
+func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, stages []NamedStage, workers int, sum *Summary, prog *progress) (err error) {
+	p := plan.Pipeline
+	dir := p.OutputDir()
+	w, err := shards.CreateShard(dir, ps.Name, shards.WriteOptions{MaxBytes: p.Output.MaxShardBytes, MaxSamples: p.Output.MaxShardSamples})
+	if err != nil {
+		return fmt.Errorf("%s: %w", ps.Name, err)
+	}
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	units := plan.Units[ps.First:ps.End]
+	var quarantine []QuarantineRecord
+	err = orderedMap(ctx, len(units), workers,
+		func(i int) unitResult { return processUnit(ctx, units[i], src, stages) },
+		func(i int, r unitResult) error {
+			sum.Units++
+			sum.InputBytes += units[i].Bytes
+			if r.failed {
+				sum.FailedUnits++
+			} else {
+				sum.FailedSamples += len(r.quarantine)
+			}
+			for k, v := range r.dropped {
+				sum.Dropped[k] += v
+			}
+			quarantine = append(quarantine, r.quarantine...)
+			for _, s := range r.samples {
+				if err := w.Add(s); err != nil {
+					return fmt.Errorf("%s: unit %s: %w", ps.Name, units[i].ID, err)
+				}
+				sum.Samples++
+			}
+			prog.add(units[i].Bytes)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	// INVARIANT: the quarantine file is published before the stats file, so
+	// a done shard always has its quarantine records.
+	if err := writeQuarantine(filepath.Join(dir, quarantineDir, ps.Name+".jsonl"), quarantine); err != nil {
+		return err
+	}
+	if _, err := w.Close(); err != nil {
+		return fmt.Errorf("%s: %w", ps.Name, err)
+	}
+	return nil
+}
+
+// processUnit reads one unit and runs every sample through the stages.
+// Bad input becomes quarantine records, never an error.
+func processUnit(ctx context.Context, u Unit, src Source, stages []NamedStage) (r unitResult) {
+	r.dropped = map[string]int{}
+	defer func() {
+		// A panicking parser must not take the run down: the unit is
+		// quarantined like any other bad input.
+		if v := recover(); v != nil {
+			r = unitResult{failed: true, dropped: map[string]int{},
+				quarantine: []QuarantineRecord{{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: fmt.Sprintf("panic: %v", v)}}}
+		}
+	}()
+	samples, err := src.Read(ctx, u)
+	if err != nil {
+		r.failed = true
+		r.quarantine = append(r.quarantine, QuarantineRecord{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: err.Error()})
+		return r
+	}
+next:
+	for i := range samples {
+		s := &samples[i]
+		for _, st := range stages {
+			if err := st.Apply(ctx, s); err != nil {
+				var drop *normalize.DropError
+				if errors.As(err, &drop) {
+					r.dropped[drop.Reason]++
+				} else {
+					r.quarantine = append(r.quarantine, QuarantineRecord{Unit: u.ID, Paths: u.Paths, Sample: s.ID, Stage: st.Name, Error: err.Error()})
+				}
+				continue next
+			}
+		}
+		r.samples = append(r.samples, s)
+	}
+	return r
+}
+
+// orderedMap runs work(i) for i in [0,n) on `workers` goroutines and calls
+// consume(i, result) in index order from the calling goroutine. At most
+// 2×workers results are held at once, so memory does not grow with n.
+func orderedMap[R any](ctx context.Context, n, workers int, work func(int) R, consume func(int, R) error) error {
+	if n == 0 {
+		return nil
+	}
+	window := 2 * workers
+	slots := make([]chan R, n)
+	for i := range slots {
+		slots[i] = make(chan R, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idx := make(chan int)
+	sem := make(chan struct{}, window)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				slots[i] <- work(i)
+			}
+		}()
+	}
+	go func() {
+		defer close(idx)
+		for i := range n {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case idx <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+	for i := range n {
+		var r R
+		select {
+		case r = <-slots[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-sem
+		if err := consume(i, r); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeQuarantine(path string, recs []QuarantineRecord) error {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	for _, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return writeFileAtomic(path, []byte(b.String()))
+}
+
+// writeFileAtomic publishes data at path: temp file, fsync, rename, fsync
+// the folder. Readers see the old file or the new one, never a mix.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// planRecord is plan.json: what each shard of the output folder was planned
+// to hold. A rerun compares it with the new plan, so a shard planned over
+// other inputs is rebuilt, never silently reused.
+type planRecord struct {
+	Pipeline   string        `json:"pipeline"`
+	ConfigHash string        `json:"config_hash"`
+	Shards     []plannedJSON `json:"shards"`
+}
+
+type plannedJSON struct {
+	Name     string `json:"name"`
+	Units    int    `json:"units"`
+	UnitHash string `json:"unit_hash"`
+}
+
+func (pl *Plan) record() planRecord {
+	rec := planRecord{Pipeline: pl.Pipeline.Name, ConfigHash: pl.Pipeline.Hash()}
+	for _, s := range pl.Shards {
+		h := sha256.New()
+		for _, u := range pl.Units[s.First:s.End] {
+			fmt.Fprintf(h, "%d:%s:%d\n", len(u.ID), u.ID, u.Bytes)
+		}
+		rec.Shards = append(rec.Shards, plannedJSON{Name: s.Name, Units: s.End - s.First, UnitHash: hex.EncodeToString(h.Sum(nil))})
+	}
+	return rec
+}
+
+// reconcilePlan refuses an output folder built under another config,
+// invalidates done shards whose planned units changed, and records the plan.
+func reconcilePlan(dir string, plan *Plan) error {
+	path := filepath.Join(dir, "plan.json")
+	now := plan.record()
+	if data, err := os.ReadFile(path); err == nil {
+		var old planRecord
+		if err := json.Unmarshal(data, &old); err != nil {
+			return fmt.Errorf("%s: %w (delete the folder to start over)", path, err)
+		}
+		if old.ConfigHash != now.ConfigHash {
+			return fmt.Errorf("%s holds shards built under another configuration of pipeline %q; delete it or set another output.dir", dir, old.Pipeline)
+		}
+		nowByName := map[string]plannedJSON{}
+		for _, s := range now.Shards {
+			nowByName[s.Name] = s
+		}
+		// A shard that is no longer planned, or planned over other units,
+		// loses its done mark; the build below replaces it.
+		for _, o := range old.Shards {
+			if n, ok := nowByName[o.Name]; !ok || n.UnitHash != o.UnitHash {
+				if err := os.Remove(filepath.Join(dir, o.Name+".stats.json")); err != nil && !os.IsNotExist(err) {
+					return err
+				}
+			}
+		}
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	data, err := json.MarshalIndent(now, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(data, '\n'))
+}
+
+func allShardsDone(dir string, plan *Plan) (bool, error) {
+	for _, s := range plan.Shards {
+		_, done, err := shards.ReadShardStats(dir, s.Name)
+		if err != nil || !done {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// WriteManifest writes manifest.json and quarantine.jsonl for a plan whose
+// shards are all done, and returns the manifest's path. It is the merge step
+// after a multi-task run, and safe to repeat.
+func WriteManifest(plan *Plan) (string, error) {
+	dir := plan.Pipeline.OutputDir()
+	var missing []string
+	for _, s := range plan.Shards {
+		if _, done, err := shards.ReadShardStats(dir, s.Name); err != nil {
+			return "", err
+		} else if !done {
+			missing = append(missing, s.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%s: %d of %d shards not built yet (%s…); run the remaining tasks first", dir, len(missing), len(plan.Shards), missing[0])
+	}
+	m, err := shards.BuildManifest(dir, plan.Pipeline.Name, plan.Pipeline.Hash())
+	if err != nil {
+		return "", err
+	}
+	var q []byte
+	for _, s := range plan.Shards {
+		b, err := os.ReadFile(filepath.Join(dir, quarantineDir, s.Name+".jsonl"))
+		if err != nil && !os.IsNotExist(err) {
+			return "", err
+		}
+		q = append(q, b...)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "quarantine.jsonl"), q); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "manifest.json")
+	return path, m.Write(path)
+}
