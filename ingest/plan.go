@@ -25,7 +25,6 @@ type PlannedShard struct {
 	InputBytes int64
 }
 
-
 // Build constructs the pipeline's source and stages from the registry.
 func (p *Pipeline) Build(baseDir string) (Source, []NamedStage, error) {
 	e, ok := lookupSource(p.Source.Type)
