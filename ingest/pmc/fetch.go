@@ -1,0 +1,420 @@
+package pmc
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultBaseURL is where PMC serves OA packages (the File column of the OA
+// list is relative to it).
+const DefaultBaseURL = "https://ftp.ncbi.nlm.nih.gov/pub/pmc/"
+
+// Fetcher downloads files politely and resumably. Base is an http(s) URL,
+// a file:// URL or a local directory; for the latter two nothing is copied.
+//
+// Downloads go to a temporary file beside the destination and are renamed
+// into place only after the body was complete and verified; a sidecar
+// "<file>.ok" (size and SHA-256) then marks the file done, so a later run
+// skips it and a partial file is never taken for a finished one.
+//
+// A Fetcher is safe for concurrent use; Concurrency bounds the requests in
+// flight and RPS the rate at which they start.
+type Fetcher struct {
+	Base        string
+	CacheDir    string
+	Client      *http.Client
+	Concurrency int
+	RPS         float64
+	// Timeout bounds one attempt (headers and body).
+	Timeout time.Duration
+	// Retries is the number of retries after the first attempt, on
+	// timeouts, connection errors, truncated bodies, 408, 429 and 5xx.
+	Retries int
+	// Backoff is the first retry delay; it doubles per retry (with jitter:
+	// each delay is uniform in [d/2, d]) up to MaxBackoff. A Retry-After
+	// header overrides it (capped at MaxRetryAfter).
+	Backoff, MaxBackoff, MaxRetryAfter time.Duration
+	Limits                             Limits
+	UserAgent                          string
+
+	once sync.Once
+	sem  chan struct{}
+	lim  *limiter
+
+	// Counters, for logs and tests.
+	Downloads, CacheHits, RetryCount atomic.Int64
+}
+
+func (f *Fetcher) init() {
+	f.once.Do(func() {
+		if f.Concurrency <= 0 {
+			f.Concurrency = 4
+		}
+		f.sem = make(chan struct{}, f.Concurrency)
+		if f.RPS > 0 {
+			f.lim = &limiter{interval: time.Duration(float64(time.Second) / f.RPS)}
+		}
+		if f.Client == nil {
+			f.Client = &http.Client{}
+		}
+		if f.Timeout <= 0 {
+			f.Timeout = 2 * time.Minute
+		}
+		if f.Backoff <= 0 {
+			f.Backoff = time.Second
+		}
+		if f.MaxBackoff <= 0 {
+			f.MaxBackoff = time.Minute
+		}
+		if f.MaxRetryAfter <= 0 {
+			f.MaxRetryAfter = 10 * time.Minute
+		}
+		if f.UserAgent == "" {
+			f.UserAgent = "medmd-pmc/1 (+https://github.com/medmd/medmd)"
+		}
+	})
+}
+
+// localBase returns the directory Base names, if it is not an http(s) URL.
+func localBase(base string) (string, bool) {
+	if strings.HasPrefix(base, "http://") || strings.HasPrefix(base, "https://") {
+		return "", false
+	}
+	if strings.HasPrefix(base, "file://") {
+		u, err := url.Parse(base)
+		if err == nil {
+			return filepath.FromSlash(u.Path), true
+		}
+	}
+	return base, true
+}
+
+// safeRel checks that a relative path from the OA list stays below its
+// base: no absolute path, no "..".
+func safeRel(rel string) (string, error) {
+	if rel == "" || strings.HasPrefix(rel, "/") || strings.ContainsRune(rel, '\\') || strings.Contains(rel, ":") {
+		return "", fmt.Errorf("unsafe package path %q", rel)
+	}
+	for _, p := range strings.Split(rel, "/") {
+		if p == ".." {
+			return "", fmt.Errorf("unsafe package path %q", rel)
+		}
+	}
+	return path.Clean(rel), nil
+}
+
+// Package returns the local path of a verified copy of the package rel
+// (relative to Base), downloading it unless a verified copy is cached.
+func (f *Fetcher) Package(ctx context.Context, rel string) (string, error) {
+	f.init()
+	rel, err := safeRel(rel)
+	if err != nil {
+		return "", err
+	}
+	if dir, ok := localBase(f.Base); ok {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("package %s: %w", rel, err)
+		}
+		return p, nil
+	}
+	return f.download(ctx, joinURL(f.Base, rel), filepath.Join(f.CacheDir, filepath.FromSlash(rel)), f.verifyPackage)
+}
+
+// File returns a local copy of src: src itself when it is a local path,
+// else a cached download (no content verification beyond its length).
+func (f *Fetcher) File(ctx context.Context, src string) (string, error) {
+	f.init()
+	if dir, ok := localBase(src); ok {
+		return dir, nil
+	}
+	u, err := url.Parse(src)
+	if err != nil {
+		return "", err
+	}
+	name := path.Base(u.Path)
+	if name == "" || name == "/" || name == "." {
+		name = "download"
+	}
+	return f.download(ctx, src, filepath.Join(f.CacheDir, "lists", u.Host, name), nil)
+}
+
+func joinURL(base, rel string) string {
+	return strings.TrimRight(base, "/") + "/" + rel
+}
+
+func (f *Fetcher) verifyPackage(p string) error {
+	fh, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	_, err = ReadPackage(fh, p, f.Limits, false)
+	return err
+}
+
+// doneMark is the sidecar that marks a finished download.
+type doneMark struct {
+	URL    string `json:"url"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// cached reports whether dest is a finished, intact download.
+func cached(dest string) bool {
+	b, err := os.ReadFile(dest + ".ok")
+	if err != nil {
+		return false
+	}
+	var m doneMark
+	if json.Unmarshal(b, &m) != nil {
+		return false
+	}
+	fh, err := os.Open(dest)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	return err == nil && n == m.Bytes && hex.EncodeToString(h.Sum(nil)) == m.SHA256
+}
+
+// retryable marks an attempt error worth retrying, with the server's
+// requested delay if it sent one.
+type retryable struct {
+	err        error
+	retryAfter time.Duration
+}
+
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() error { return r.err }
+
+func (f *Fetcher) download(ctx context.Context, src, dest string, verify func(string) error) (string, error) {
+	if cached(dest) {
+		f.CacheHits.Add(1)
+		return dest, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return "", err
+	}
+	for attempt := 0; ; attempt++ {
+		err := f.attempt(ctx, src, dest, verify)
+		if err == nil {
+			f.Downloads.Add(1)
+			return dest, nil
+		}
+		var re *retryable
+		if !errors.As(err, &re) || attempt >= f.Retries || ctx.Err() != nil {
+			if re != nil {
+				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
+			}
+			return "", fmt.Errorf("GET %s: %w", src, err)
+		}
+		delay := f.backoff(attempt)
+		if re.retryAfter > 0 {
+			delay = min(re.retryAfter, f.MaxRetryAfter)
+		}
+		f.RetryCount.Add(1)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is the delay before retry number attempt+1: Backoff·2^attempt,
+// capped, with equal jitter so that many clients do not retry in step.
+func (f *Fetcher) backoff(attempt int) time.Duration {
+	d := f.Backoff << min(attempt, 30)
+	if d <= 0 || d > f.MaxBackoff {
+		d = f.MaxBackoff
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(string) error) error {
+	if err := f.lim.wait(ctx); err != nil {
+		return err
+	}
+	select {
+	case f.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-f.sem }()
+
+	actx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, src, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", f.UserAgent)
+	resp, err := f.Client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &retryable{err: err}
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return &retryable{err: fmt.Errorf("HTTP %s", resp.Status), retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	default:
+		return fmt.Errorf("HTTP %s", resp.Status)
+	}
+
+	tmp, err := os.CreateTemp(filepath.Dir(dest), filepath.Base(dest)+".part-*")
+	if err != nil {
+		return err
+	}
+	tmpName := tmp.Name()
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), resp.Body)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &retryable{err: fmt.Errorf("body after %d bytes: %w", n, err)}
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return &retryable{err: fmt.Errorf("body of %d bytes, want %d: %w", n, resp.ContentLength, io.ErrUnexpectedEOF)}
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if verify != nil {
+		if err := verify(tmpName); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) {
+				return &retryable{err: fmt.Errorf("verify: %w", err)}
+			}
+			return fmt.Errorf("verify: %w", err)
+		}
+	}
+	// INVARIANT: dest appears only complete and verified, and is marked
+	// done only after it is in place.
+	if err := os.Rename(tmpName, dest); err != nil {
+		return err
+	}
+	done = true
+	syncDir(filepath.Dir(dest))
+	mark, _ := json.Marshal(doneMark{URL: src, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	return writeAtomic(dest+".ok", mark)
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an
+// HTTP-date (RFC 9110 §10.2.3). Zero when absent or unparseable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func writeAtomic(p string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), filepath.Base(p)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	tmp.Close()
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	syncDir(filepath.Dir(p))
+	return nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// limiter spaces request starts at least interval apart.
+type limiter struct {
+	mu       sync.Mutex
+	interval time.Duration
+	next     time.Time
+}
+
+func (l *limiter) wait(ctx context.Context) error {
+	if l == nil || l.interval <= 0 {
+		return nil
+	}
+	l.mu.Lock()
+	now := time.Now()
+	t := l.next
+	if t.Before(now) {
+		t = now
+	}
+	l.next = t.Add(l.interval)
+	l.mu.Unlock()
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
