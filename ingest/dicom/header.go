@@ -64,6 +64,9 @@ type Header struct {
 	Frames []FrameInfo
 
 	Palette *Palette
+	// FrameOffsets is Grid Frame Offset Vector (3004,000C): frame positions
+	// along the normal relative to ImagePositionPatient (RT Dose).
+	FrameOffsets []float64
 }
 
 // Palette is a PALETTE COLOR lookup table (PS3.3 §C.7.6.3.1.5).
@@ -303,6 +306,7 @@ func (h *Header) fill(els []*sdicom.Element, sx syntax) {
 		}
 	}
 
+	h.FrameOffsets = ix.floats(0x3004000C)
 	if h.Photometric == "PALETTE COLOR" {
 		h.Palette = readPalette(ix, sx.bo)
 	}

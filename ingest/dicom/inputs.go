@@ -1,0 +1,300 @@
+package dicom
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Limits for archive members (zip bombs, hostile tars).
+const (
+	maxMemberBytes  = 2 << 30
+	maxMemberCount  = 1 << 20
+	maxArchiveDepth = 1 // archives inside archives are not opened
+)
+
+// Ref names one input file: a plain path, or a member of a zip or tar
+// archive (Archive set, Member the cleaned name inside it).
+type Ref struct {
+	Path   string // the file, or the archive holding it
+	Member string // "" for a plain file
+	Size   int64
+}
+
+// String is the name used in reports: path, or archive!member.
+func (r Ref) String() string {
+	if r.Member == "" {
+		return r.Path
+	}
+	return r.Path + "!" + r.Member
+}
+
+func isZip(name string) bool { return strings.HasSuffix(strings.ToLower(name), ".zip") }
+func isTar(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasSuffix(n, ".tar") || strings.HasSuffix(n, ".tar.gz") || strings.HasSuffix(n, ".tgz")
+}
+
+// safeMember cleans an archive member name and rejects absolute paths,
+// parent escapes and empty names (the name is only used as a label, but a
+// label like "../../x" would mislead whoever extracts by it).
+func safeMember(name string) (string, bool) {
+	name = strings.ReplaceAll(name, `\`, "/")
+	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, ":") && len(name) > 1 && name[1] == ':' {
+		return "", false
+	}
+	c := path.Clean(name)
+	if c == "." || c == ".." || strings.HasPrefix(c, "../") {
+		return "", false
+	}
+	return c, true
+}
+
+// candidate reports whether a file name might be DICOM; names are not
+// trusted (DICOM files often have no extension), so only names that are
+// clearly something else are skipped.
+func candidate(name string) bool {
+	base := strings.ToLower(filepath.Base(name))
+	if strings.HasPrefix(base, ".") {
+		return false
+	}
+	switch strings.ToLower(filepath.Ext(base)) {
+	case ".json", ".txt", ".md", ".nii", ".gz", ".xml", ".jpg", ".jpeg", ".png", ".csv", ".py", ".html", ".pdf", ".bval", ".bvec":
+		return false
+	}
+	return base != "dicomdir"
+}
+
+// Walk lists the inputs under roots (files, folders searched recursively,
+// zip and tar archives) in a stable order and calls fn for each with a
+// function that opens it. Entries that cannot be DICOM by name are skipped.
+// Archive members are visited in archive order, streamed: a tar is read
+// once.
+func Walk(ctx context.Context, roots []string, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
+	var files []string
+	for _, root := range roots {
+		st, err := os.Stat(root)
+		if err != nil {
+			return err
+		}
+		if !st.IsDir() {
+			files = append(files, root)
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != root && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && (isZip(p) || isTar(p) || candidate(p)) {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	sort.Strings(files)
+	for _, p := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var err error
+		switch {
+		case isZip(p):
+			err = walkZip(p, fn)
+		case isTar(p):
+			err = walkTar(p, func(ref Ref, r io.Reader) error {
+				return fn(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
+			})
+		default:
+			st, serr := os.Stat(p)
+			if serr != nil {
+				return serr
+			}
+			pp := p
+			err = fn(Ref{Path: p, Size: st.Size()}, func() (io.ReadCloser, error) { return os.Open(pp) })
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func walkZip(p string, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	defer zr.Close()
+	n := 0
+	for _, zf := range zr.File {
+		if zf.FileInfo().IsDir() || !zf.Mode().IsRegular() {
+			continue
+		}
+		name, ok := safeMember(zf.Name)
+		if !ok || !candidate(name) || zf.UncompressedSize64 > maxMemberBytes {
+			continue
+		}
+		if n++; n > maxMemberCount {
+			return fmt.Errorf("%s: more than %d members", p, maxMemberCount)
+		}
+		zf := zf
+		open := func() (io.ReadCloser, error) {
+			rc, err := zf.Open()
+			if err != nil {
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{io.LimitReader(rc, maxMemberBytes), rc}, nil
+		}
+		if err := fn(Ref{Path: p, Member: name, Size: int64(zf.UncompressedSize64)}, open); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkTar streams a (gzipped) tar once, calling fn with a reader for each
+// regular member; links and devices are skipped.
+func walkTar(p string, fn func(ref Ref, r io.Reader) error) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
+	if n := strings.ToLower(p); strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".tgz") {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	tr := tar.NewReader(r)
+	n := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		name, ok := safeMember(h.Name)
+		if !ok || !candidate(name) || h.Size > maxMemberBytes {
+			continue
+		}
+		if n++; n > maxMemberCount {
+			return fmt.Errorf("%s: more than %d members", p, maxMemberCount)
+		}
+		if err := fn(Ref{Path: p, Member: name, Size: h.Size}, io.LimitReader(tr, h.Size)); err != nil {
+			return err
+		}
+	}
+}
+
+// readRef reads a whole input into memory.
+func readRef(ref Ref, open func() (io.ReadCloser, error)) ([]byte, error) {
+	if ref.Size > maxFileBytes {
+		return nil, &Error{Path: ref.String(), Reason: fmt.Sprintf("file of %d bytes exceeds the %d-byte limit", ref.Size, int64(maxFileBytes))}
+	}
+	rc, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, ref.Size+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(rc, maxFileBytes)); err != nil {
+		return nil, &Error{Path: ref.String(), Err: err}
+	}
+	return buf.Bytes(), nil
+}
+
+// ReadRefs reads the given inputs, calling fn with each one's bytes (or
+// the error reading it), in a single pass per archive; plain files are read
+// in the order given. The bytes passed to fn are only valid during the call.
+// An error returned by fn stops the reading.
+func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err error) error) error {
+	byArchive := map[string]map[string]bool{}
+	var archives []string
+	for _, r := range refs {
+		if r.Member == "" {
+			continue
+		}
+		if byArchive[r.Path] == nil {
+			byArchive[r.Path] = map[string]bool{}
+			archives = append(archives, r.Path)
+		}
+		byArchive[r.Path][r.Member] = true
+	}
+	for _, r := range refs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if r.Member != "" {
+			continue
+		}
+		data, err := readRef(r, func() (io.ReadCloser, error) { return os.Open(r.Path) })
+		if err := fn(r, data, err); err != nil {
+			return err
+		}
+	}
+	for _, a := range archives {
+		want := byArchive[a]
+		visit := func(ref Ref, open func() (io.ReadCloser, error)) error {
+			if !want[ref.Member] {
+				return nil
+			}
+			delete(want, ref.Member)
+			data, err := readRef(ref, open)
+			return fn(ref, data, err)
+		}
+		var err error
+		if isZip(a) {
+			err = walkZip(a, visit)
+		} else {
+			err = walkTar(a, func(ref Ref, r io.Reader) error {
+				return visit(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
+			})
+		}
+		if err != nil {
+			return err
+		}
+		missing := make([]string, 0, len(want))
+		for m := range want {
+			missing = append(missing, m)
+		}
+		sort.Strings(missing)
+		for _, m := range missing {
+			if err := fn(Ref{Path: a, Member: m}, nil, fmt.Errorf("%s!%s: member not found", a, m)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+package dicom
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// sniffBytes reports whether head (the first bytes of a file) looks like
+// DICOM: "DICM" at offset 128 (PS3.10 §7.1), or, for files without the
+// preamble, a name ending in .dcm whose first element is a plausible group
+// 0002 or 0008 tag.
+func sniffBytes(name string, head []byte) bool {
+	if len(head) >= 132 && string(head[128:132]) == "DICM" {
+		return true
+	}
+	if len(head) < 8 {
+		return false
+	}
+	ext := strings.ToLower(filepath.Ext(name))
+	if ext != ".dcm" && ext != ".dicom" && ext != "" {
+		return false
+	}
+	le := uint16(head[0]) | uint16(head[1])<<8
+	be := uint16(head[1]) | uint16(head[0])<<8
+	return le == 0x0002 || le == 0x0008 || be == 0x0008
+}
+
+// looksDICOM sniffs a file on disk.
+func looksDICOM(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 132)
+	n, _ := io.ReadFull(f, head)
+	return sniffBytes(path, head[:n])
+}

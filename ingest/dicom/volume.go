@@ -1,0 +1,493 @@
+package dicom
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/medmd/medmd/normalize"
+	"github.com/medmd/medmd/shards"
+)
+
+// ReadOptions control how a series becomes images.
+type ReadOptions struct {
+	// Canonical reorients each volume to closest-canonical RAS (as
+	// nibabel.as_closest_canonical) after assembly.
+	Canonical bool
+	// MaxVoxels rejects a series with more voxels (all volumes, channels)
+	// before allocating; 0 means DefaultMaxVoxels.
+	MaxVoxels int64
+}
+
+// DefaultMaxVoxels bounds one series (2 Gi voxels).
+const DefaultMaxVoxels = 1 << 31
+
+// ReadSeries decodes a scanned series into one image per volume (several
+// for 4D series). Files are read one at a time (archives in one pass) and
+// decoded straight into the volume buffer, so peak memory is the volume in
+// its stored type, plus its output type when that is wider (float32 for
+// varying rescale), plus one copy for canonical reorientation.
+//
+// Monochrome values are rescaled (RescaleSlope/Intercept: Hounsfield units
+// for CT) into the smallest integer type holding the result when every
+// slice shares an integral rescale, else float32. PALETTE COLOR and YBR are
+// converted to RGB channels. MONOCHROME1 is kept as stored and recorded in
+// Meta["photometric"] (display code inverts it).
+func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image, error) {
+	h0 := s.Header()
+	rows, cols, spp := h0.Rows, h0.Columns, h0.SamplesPerPixel
+	dt, err := storedDType(h0.BitsAllocated, h0.PixelRep)
+	if err != nil {
+		return nil, err
+	}
+	bps := dt.Size()
+	n := len(s.Slices)
+	limit := o.MaxVoxels
+	if limit <= 0 {
+		limit = DefaultMaxVoxels
+	}
+	if int64(n)*int64(rows)*int64(cols)*int64(spp) > limit {
+		return nil, fmt.Errorf("series %s: %d×%d×%d×%d voxels exceed the limit %d", s.ID, n, rows, cols, spp, limit)
+	}
+	fb := rows * cols * spp * bps
+	stored := make([]byte, n*fb)
+	slots := map[string][][2]int{} // ref → (frame, slot)
+	for i, sl := range s.Slices {
+		k := sl.Ref.String()
+		slots[k] = append(slots[k], [2]int{sl.Frame, i})
+	}
+	photometric := ""
+	err = ReadRefs(ctx, s.Refs(), func(ref Ref, data []byte, err error) error {
+		if err != nil {
+			return err
+		}
+		f, err := parse(ref.String(), data, true)
+		if err != nil {
+			return err
+		}
+		if f.Rows != rows || f.Columns != cols || f.SamplesPerPixel != spp || f.BitsAllocated != h0.BitsAllocated || f.PixelRep != h0.PixelRep {
+			return &Error{Path: ref.String(), Reason: fmt.Sprintf("image %dx%dx%d/%d bits differs from the series' %dx%dx%d/%d", f.Columns, f.Rows, f.SamplesPerPixel, f.BitsAllocated, cols, rows, spp, h0.BitsAllocated)}
+		}
+		p, err := f.Pixels()
+		if err != nil {
+			return err
+		}
+		if photometric == "" {
+			photometric = p.Photometric
+		}
+		for _, fs := range slots[ref.String()] {
+			if fs[0] >= p.Frames {
+				return &Error{Path: ref.String(), Reason: fmt.Sprintf("frame %d missing", fs[0])}
+			}
+			copy(stored[fs[1]*fb:(fs[1]+1)*fb], p.Frame(fs[0]))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("series %s: %w", s.ID, err)
+	}
+	plane := rows * cols
+	vox := s.Depth * plane // voxels per channel per volume
+	var imgs []*shards.Image
+	switch {
+	case photometric == "PALETTE COLOR" && spp == 1:
+		if h0.Palette == nil {
+			return nil, fmt.Errorf("series %s: PALETTE COLOR without a usable palette", s.ID)
+		}
+		for v := 0; v < s.Volumes; v++ {
+			im := s.newImage(h0, 3)
+			im.DType, im.Voxels = applyPalette(stored[v*vox*bps:(v+1)*vox*bps], dt, h0.Palette)
+			imgs = append(imgs, im)
+		}
+	case spp == 3:
+		if photometric == "YBR_FULL" {
+			if dt != shards.Uint8 {
+				return nil, fmt.Errorf("series %s: YBR_FULL with %s samples not supported", s.ID, dt)
+			}
+			ybrToRGB(stored)
+		}
+		for v := 0; v < s.Volumes; v++ {
+			im := s.newImage(h0, 3)
+			im.DType = dt
+			im.Voxels = deinterleave(stored[v*vox*3*bps:(v+1)*vox*3*bps], 3, bps)
+			imgs = append(imgs, im)
+		}
+	case spp == 1:
+		odt, out, err := s.rescale(stored, dt)
+		if err != nil {
+			return nil, err
+		}
+		for v := 0; v < s.Volumes; v++ {
+			im := s.newImage(h0, 1)
+			im.DType = odt
+			sz := odt.Size()
+			im.Voxels = out[v*vox*sz : (v+1)*vox*sz : (v+1)*vox*sz]
+			imgs = append(imgs, im)
+		}
+	default:
+		return nil, fmt.Errorf("series %s: %d samples per pixel not supported", s.ID, spp)
+	}
+	for v, im := range imgs {
+		if photometric != "" {
+			im.Meta["photometric"] = photometric
+		}
+		if s.Volumes > 1 {
+			im.Meta["volume"] = strconv.Itoa(v)
+			im.Meta["volumes"] = strconv.Itoa(s.Volumes)
+			// Slices of volume v carry their own positions; the affine of
+			// volume 0 applies (same positions by construction).
+		}
+		if o.Canonical {
+			if err := normalize.Canonical(im); err != nil {
+				return nil, fmt.Errorf("series %s: %w", s.ID, err)
+			}
+		}
+	}
+	return imgs, nil
+}
+
+// newImage fills the geometry and metadata common to every volume.
+func (s *Series) newImage(h *Header, channels int) *shards.Image {
+	im := &shards.Image{
+		Modality: h.Modality,
+		Plane:    s.Plane(),
+		Channels: channels,
+		Depth:    s.Depth,
+		Height:   h.Rows,
+		Width:    h.Columns,
+		Spacing:  s.Spacing,
+		Affine:   s.Affine,
+		Meta:     s.Meta(),
+	}
+	if len(s.Slices) > 0 {
+		im.SourcePath = s.Slices[0].Ref.String()
+	}
+	return im
+}
+
+// Meta is the series metadata stored on images and in sidecars. Patient
+// names are never included; the patient id only hashed.
+func (s *Series) Meta() map[string]string {
+	h := s.Header()
+	m := map[string]string{}
+	set := func(k, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			m[k] = v
+		}
+	}
+	num := func(k string, v float64) {
+		if v != 0 {
+			m[k] = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+	}
+	set("modality", h.Modality)
+	set("body_part", h.BodyPart)
+	set("series_description", h.SeriesDescription)
+	set("protocol_name", h.ProtocolName)
+	set("manufacturer", h.Manufacturer)
+	set("manufacturer_model", h.ManufacturerModel)
+	set("kvp", h.KVP)
+	set("window_center", h.WindowCenter)
+	set("window_width", h.WindowWidth)
+	set("convolution_kernel", h.ConvolutionKernel)
+	set("study_instance_uid", h.StudyInstanceUID)
+	set("series_instance_uid", h.SeriesInstanceUID)
+	set("frame_of_reference_uid", h.FrameOfReferenceUID)
+	set("transfer_syntax", h.TransferSyntax)
+	set("image_type", strings.Join(h.ImageType, `\`))
+	set("rescale_type", h.RescaleType)
+	if h.PatientID != "" {
+		m["patient_id_sha256"] = shards.HashString(h.PatientID)
+	}
+	if h.SeriesNumber != 0 {
+		m["series_number"] = strconv.Itoa(h.SeriesNumber)
+	}
+	num("slice_thickness", h.SliceThickness)
+	num("spacing_between_slices", h.SpacingBetweenSlices)
+	num("echo_time", h.EchoTime)
+	num("repetition_time", h.RepetitionTime)
+	num("flip_angle", h.FlipAngle)
+	num("magnetic_field_strength", h.MagneticField)
+	num("gantry_tilt", h.GantryTilt)
+	if h.HasRescale {
+		m["rescale_slope"] = strconv.FormatFloat(h.RescaleSlope, 'g', -1, 64)
+		m["rescale_intercept"] = strconv.FormatFloat(h.RescaleIntercept, 'g', -1, 64)
+	}
+	m["images"] = strconv.Itoa(len(s.Refs()))
+	if len(s.Warnings) > 0 {
+		m["warnings"] = strings.Join(s.Warnings, "; ")
+	}
+	return m
+}
+
+// rescale applies each slice's RescaleSlope/Intercept. With one integral
+// rescale for all slices it stays integer (in place when the result fits a
+// type of the stored size), else the output is float32.
+func (s *Series) rescale(stored []byte, dt shards.DType) (shards.DType, []byte, error) {
+	slope, inter := s.Slices[0].Geom.Slope, s.Slices[0].Geom.Intercept
+	uniform := true
+	for _, sl := range s.Slices {
+		if sl.Geom.Slope != slope || sl.Geom.Intercept != inter {
+			uniform = false
+			break
+		}
+	}
+	if uniform && slope == 1 && inter == math.Trunc(inter) && math.Abs(inter) < 1<<30 {
+		b := int64(inter)
+		lo, hi := minMax(stored, dt)
+		lo, hi = lo+b, hi+b
+		for _, cand := range candidates(dt) {
+			cl, ch := rangeOf(cand)
+			if lo < cl || hi > ch {
+				continue
+			}
+			if cand.Size() == dt.Size() {
+				addInPlace(stored, dt, b)
+				return cand, stored, nil
+			}
+			return cand, widen(stored, dt, cand, b), nil
+		}
+	}
+	if !uniform && len(s.Slices) > 1 {
+		s.warn("rescale slope/intercept vary between slices: float32 volume")
+	}
+	plane := len(stored) / len(s.Slices) / dt.Size()
+	out := make([]byte, len(s.Slices)*plane*4)
+	for i, sl := range s.Slices {
+		toFloat32(out[i*plane*4:(i+1)*plane*4], stored[i*plane*dt.Size():(i+1)*plane*dt.Size()], dt, sl.Geom.Slope, sl.Geom.Intercept)
+	}
+	return shards.Float32, out, nil
+}
+
+// candidates lists output types to try, smallest first, stored type first.
+func candidates(dt shards.DType) []shards.DType {
+	switch dt {
+	case shards.Uint8:
+		return []shards.DType{shards.Uint8, shards.Int8, shards.Int16, shards.Int32}
+	case shards.Int8:
+		return []shards.DType{shards.Int8, shards.Uint8, shards.Int16, shards.Int32}
+	case shards.Uint16:
+		return []shards.DType{shards.Uint16, shards.Int16, shards.Int32}
+	case shards.Int16:
+		return []shards.DType{shards.Int16, shards.Uint16, shards.Int32}
+	case shards.Uint32:
+		return []shards.DType{shards.Uint32, shards.Int32, shards.Int64}
+	}
+	return []shards.DType{shards.Int32, shards.Uint32, shards.Int64}
+}
+
+func rangeOf(dt shards.DType) (int64, int64) {
+	switch dt {
+	case shards.Uint8:
+		return 0, math.MaxUint8
+	case shards.Int8:
+		return math.MinInt8, math.MaxInt8
+	case shards.Uint16:
+		return 0, math.MaxUint16
+	case shards.Int16:
+		return math.MinInt16, math.MaxInt16
+	case shards.Uint32:
+		return 0, math.MaxUint32
+	case shards.Int32:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+// at reads element i of a little-endian buffer of type dt.
+func at(b []byte, dt shards.DType, i int) int64 {
+	switch dt {
+	case shards.Uint8:
+		return int64(b[i])
+	case shards.Int8:
+		return int64(int8(b[i]))
+	case shards.Uint16:
+		return int64(binary.LittleEndian.Uint16(b[2*i:]))
+	case shards.Int16:
+		return int64(int16(binary.LittleEndian.Uint16(b[2*i:])))
+	case shards.Uint32:
+		return int64(binary.LittleEndian.Uint32(b[4*i:]))
+	default:
+		return int64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+	}
+}
+
+// isLE is true on little-endian hosts, where typed views of the buffers
+// are valid.
+var isLE = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+func view[T any](b []byte) []T {
+	var z T
+	n := len(b) / int(unsafe.Sizeof(z))
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
+}
+
+func minMax(b []byte, dt shards.DType) (int64, int64) {
+	if isLE {
+		switch dt {
+		case shards.Int16:
+			return minMaxT(view[int16](b))
+		case shards.Uint16:
+			return minMaxT(view[uint16](b))
+		case shards.Uint8:
+			return minMaxT(b)
+		}
+	}
+	n := len(b) / dt.Size()
+	if n == 0 {
+		return 0, 0
+	}
+	lo, hi := at(b, dt, 0), at(b, dt, 0)
+	for i := 1; i < n; i++ {
+		v := at(b, dt, i)
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+type integer interface {
+	~int8 | ~uint8 | ~int16 | ~uint16 | ~int32 | ~uint32
+}
+
+func minMaxT[T integer](x []T) (int64, int64) {
+	if len(x) == 0 {
+		return 0, 0
+	}
+	lo, hi := x[0], x[0]
+	for _, v := range x {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return int64(lo), int64(hi)
+}
+
+// addInPlace adds b to every element, reinterpreting to a type of the
+// same size (the caller checked the results fit).
+func addInPlace(buf []byte, dt shards.DType, b int64) {
+	if b == 0 {
+		return
+	}
+	if isLE && (dt == shards.Int16 || dt == shards.Uint16) {
+		x := view[uint16](buf)
+		d := uint16(b)
+		for i := range x {
+			x[i] += d
+		}
+		return
+	}
+	switch dt.Size() {
+	case 1:
+		for i := range buf {
+			buf[i] = byte(int64(at(buf, dt, i)) + b)
+		}
+	case 2:
+		for i := 0; i < len(buf)/2; i++ {
+			binary.LittleEndian.PutUint16(buf[2*i:], uint16(at(buf, dt, i)+b))
+		}
+	case 4:
+		for i := 0; i < len(buf)/4; i++ {
+			binary.LittleEndian.PutUint32(buf[4*i:], uint32(at(buf, dt, i)+b))
+		}
+	}
+}
+
+// widen converts to a larger integer type adding b.
+func widen(buf []byte, dt, out shards.DType, b int64) []byte {
+	n := len(buf) / dt.Size()
+	o := make([]byte, n*out.Size())
+	for i := 0; i < n; i++ {
+		v := at(buf, dt, i) + b
+		switch out.Size() {
+		case 2:
+			binary.LittleEndian.PutUint16(o[2*i:], uint16(v))
+		case 4:
+			binary.LittleEndian.PutUint32(o[4*i:], uint32(v))
+		case 8:
+			binary.LittleEndian.PutUint64(o[8*i:], uint64(v))
+		}
+	}
+	return o
+}
+
+func toFloat32(dst, src []byte, dt shards.DType, slope, inter float64) {
+	n := len(src) / dt.Size()
+	for i := 0; i < n; i++ {
+		f := float32(float64(at(src, dt, i))*slope + inter)
+		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(f))
+	}
+}
+
+// deinterleave turns pixel-interleaved samples into channel planes.
+func deinterleave(b []byte, ch, bps int) []byte {
+	n := len(b) / (ch * bps)
+	out := make([]byte, len(b))
+	for i := 0; i < n; i++ {
+		for c := 0; c < ch; c++ {
+			copy(out[(c*n+i)*bps:(c*n+i+1)*bps], b[(i*ch+c)*bps:(i*ch+c+1)*bps])
+		}
+	}
+	return out
+}
+
+// ybrToRGB converts YBR_FULL 8-bit samples to RGB in place with the
+// equations of PS3.3 §C.7.6.3.1.2, in float32 with floor(x+0.5) and
+// clipping, exactly as pydicom's convert_color_space.
+func ybrToRGB(b []byte) {
+	const (
+		gcb = float32(-0.114 * 1.772 / 0.587)
+		gcr = float32(-0.299 * 1.402 / 0.587)
+	)
+	for i := 0; i+2 < len(b); i += 3 {
+		y := float32(b[i])
+		cb := float32(b[i+1]) - 128
+		cr := float32(b[i+2]) - 128
+		b[i] = clip8(y + float32(1.402)*cr)
+		b[i+1] = clip8(y + gcb*cb + gcr*cr)
+		b[i+2] = clip8(y + float32(1.772)*cb)
+	}
+}
+
+func clip8(v float32) byte {
+	v = float32(math.Floor(float64(v + 0.5)))
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return byte(v)
+}
+
+// applyPalette maps stored indices through a PALETTE COLOR LUT into RGB
+// channel planes: uint8 for 8-bit tables, uint16 otherwise (as pydicom's
+// apply_color_lut). Indices below the first mapped value take the first
+// entry, above the table the last (PS3.3 §C.7.6.3.1.5).
+func applyPalette(b []byte, dt shards.DType, p *Palette) (shards.DType, []byte) {
+	n := len(b) / dt.Size()
+	out8 := p.Bits == 8
+	odt := shards.Uint16
+	if out8 {
+		odt = shards.Uint8
+	}
+	out := make([]byte, 3*n*odt.Size())
+	luts := [3][]uint16{p.R, p.G, p.B}
+	for i := 0; i < n; i++ {
+		idx := int(at(b, dt, i)) - p.First
+		for c, lut := range luts {
+			j := min(max(idx, 0), len(lut)-1)
+			v := lut[j]
+			if out8 {
+				out[c*n+i] = byte(v)
+			} else {
+				binary.LittleEndian.PutUint16(out[2*(c*n+i):], v)
+			}
+		}
+	}
+	return odt, out
+}
