@@ -1,18 +1,14 @@
 package datasets
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"image"
-	"image/color"
-	_ "image/jpeg" // the datasets ship JPEG and PNG
-	_ "image/png"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -56,11 +52,13 @@ func loadImages(path, rel, modality string) ([]shards.Image, error) {
 		ims, err = decodeNpyImages(data)
 	case ext == ".dcm" || ext == ".dicom" || isDICOM(data):
 		var im shards.Image
-		im, err = decodeDICOM(path, data)
+		im, err = decodeDICOM(path)
 		ims = []shards.Image{im}
 	default:
 		var im shards.Image
-		im, err = decode2D(data)
+		// Dataset images are whole radiographs and slices: no figure-size
+		// or aspect filtering, only the pixel-count bound.
+		im, err = normalize.DecodeImage(data, normalize.Image2DOptions{MinSize: -1, MaxAspect: -1, MaxPixels: maxPixels})
 		ims = []shards.Image{im}
 	}
 	if err != nil {
@@ -82,98 +80,4 @@ func loadImages(path, rel, modality string) ([]shards.Image, error) {
 // isDICOM sniffs the DICM magic at offset 128.
 func isDICOM(data []byte) bool {
 	return len(data) >= 132 && string(data[128:132]) == "DICM"
-}
-
-// decode2D decodes a PNG or JPEG into the project layout: grey images keep
-// one channel (8- or 16-bit), colour images become 3 planar uint8 channels
-// (alpha dropped). Channels are planes, not interleaved: channel, then
-// rows, then columns.
-func decode2D(data []byte) (shards.Image, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return shards.Image{}, fmt.Errorf("not a PNG or JPEG image: %w", err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return shards.Image{}, fmt.Errorf("%s image of %d×%d pixels is out of range", format, cfg.Width, cfg.Height)
-	}
-	src, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return shards.Image{}, fmt.Errorf("%s: %w", format, err)
-	}
-	b := src.Bounds()
-	w, h := b.Dx(), b.Dy()
-	im := shards.Image{Depth: 1, Height: h, Width: w, Affine: shards.IdentityAffine(),
-		Meta: map[string]string{"format": format}}
-	switch s := src.(type) {
-	case *image.Gray:
-		im.DType, im.Channels = shards.Uint8, 1
-		im.Voxels = make([]byte, w*h)
-		for y := 0; y < h; y++ {
-			copy(im.Voxels[y*w:(y+1)*w], s.Pix[y*s.Stride:y*s.Stride+w])
-		}
-	case *image.Gray16:
-		im.DType, im.Channels = shards.Uint16, 1
-		im.Voxels = make([]byte, 2*w*h)
-		for y := 0; y < h; y++ {
-			row := s.Pix[y*s.Stride:]
-			for x := 0; x < w; x++ {
-				// Gray16 is big-endian; voxels are little-endian.
-				im.Voxels[2*(y*w+x)] = row[2*x+1]
-				im.Voxels[2*(y*w+x)+1] = row[2*x]
-			}
-		}
-	default:
-		if isGrey(src) {
-			im.DType, im.Channels = shards.Uint8, 1
-			im.Voxels = make([]byte, w*h)
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					g := color.GrayModel.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.Gray)
-					im.Voxels[y*w+x] = g.Y
-				}
-			}
-			break
-		}
-		im.DType, im.Channels = shards.Uint8, 3
-		im.Voxels = make([]byte, 3*w*h)
-		plane := w * h
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				c := color.NRGBAModel.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-				i := y*w + x
-				im.Voxels[i] = c.R
-				im.Voxels[plane+i] = c.G
-				im.Voxels[2*plane+i] = c.B
-			}
-		}
-	}
-	return im, nil
-}
-
-// isGrey reports whether a decoded image is greyscale in disguise (a
-// palette or YCbCr JPEG whose chroma is neutral everywhere).
-func isGrey(src image.Image) bool {
-	switch s := src.(type) {
-	case *image.YCbCr:
-		for _, v := range s.Cb {
-			if v != 128 {
-				return false
-			}
-		}
-		for _, v := range s.Cr {
-			if v != 128 {
-				return false
-			}
-		}
-		return true
-	case *image.Paletted:
-		for _, c := range s.Palette {
-			r, g, b, _ := c.RGBA()
-			if r != g || g != b {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }

@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+"""Builds the dataset fixtures under ingest/datasets/testdata/.
+
+Each folder holds a few rows of one dataset in the layout its publisher
+distributes (file names, columns, folder tree), with real medical images
+converted from the pydicom and nibabel test data shipped by Debian
+(python3-pydicom, python3-nibabel). Run with Debian's /usr/bin/python3 from
+this folder; the output is deterministic.
+
+Image origins (see README.md for licences):
+  CT_small.dcm        pydicom test file, CT 128x128 -> ct.png (W400/L40)
+  MR_small.dcm        pydicom test file, MR 64x64   -> mr.jpg / .dicom copy
+  ExplVR_BigEnd.dcm   pydicom test file, US RGB 80x60 -> us.jpg (colour)
+  JPEG-lossy.dcm      pydicom test file, NM 1024x256 -> nm.png (16-bit)
+  anatomical.nii      nibabel test file, MR volume -> Radiopaedia .npy
+"""
+import csv, gzip, io, json, os, shutil
+
+import numpy as np
+import nibabel as nib
+import pydicom
+from PIL import Image
+
+PYDICOM = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
+NIBABEL = "/usr/lib/python3/dist-packages/nibabel/tests/data"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def u8(a, lo=None, hi=None):
+    a = a.astype(np.float64)
+    lo = a.min() if lo is None else lo
+    hi = a.max() if hi is None else hi
+    return np.clip((a - lo) / max(hi - lo, 1e-9) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def ct():
+    d = pydicom.dcmread(os.path.join(PYDICOM, "CT_small.dcm"))
+    hu = d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept)
+    return Image.fromarray(u8(hu, 40 - 200, 40 + 200), "L")
+
+
+def mr():
+    return Image.fromarray(u8(pydicom.dcmread(os.path.join(PYDICOM, "MR_small.dcm")).pixel_array), "L")
+
+
+def us():
+    return Image.fromarray(pydicom.dcmread(os.path.join(PYDICOM, "ExplVR_BigEnd.dcm")).pixel_array.astype(np.uint8), "RGB")
+
+
+def nm16():
+    a = pydicom.dcmread(os.path.join(PYDICOM, "JPEG-lossy.dcm")).pixel_array[::4, ::4]
+    return Image.fromarray(a.astype(np.uint16) * 16, "I;16")
+
+
+def save(img, path, **kw):
+    path = os.path.join(HERE, path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    img.save(path, **kw)
+
+
+def write(path, text):
+    path = os.path.join(HERE, path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        f.write(text)
+
+
+def write_csv(path, header, rows):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    write(path, buf.getvalue())
+
+
+def reset(d):
+    shutil.rmtree(os.path.join(HERE, d), ignore_errors=True)
+
+
+# --- VQA-RAD: "VQA_RAD Dataset Public.json" + "VQA_RAD Image Folder" ------
+reset("vqa-rad")
+save(mr(), "vqa-rad/VQA_RAD Image Folder/synpic54610.jpg", quality=90)
+save(ct(), "vqa-rad/VQA_RAD Image Folder/synpic29265.jpg", quality=90)
+rec = lambda qid, img, url, q, a, at, qt, pt, organ: {
+    "qid": qid, "phrase_type": pt, "qid_linked_id": "03f451ca-de62-4617-9679-e836026a7642",
+    "image_case_url": url, "image_name": img, "image_organ": organ, "evaluation": "not evaluated",
+    "question": q, "question_rephrase": "NULL", "question_relation": "NULL", "question_frame": "NULL",
+    "question_type": qt, "answer": a, "answer_type": at}
+vqarad = [
+    rec(0, "synpic54610.jpg", "https://medpix.nlm.nih.gov/case?id=48e1dd0e-8552-46ad-a354-5eb55be86de6",
+        "Are regions of the brain infarcted?", "Yes", "CLOSED", "PRES", "freeform", "HEAD"),
+    rec(1, "synpic54610.jpg", "https://medpix.nlm.nih.gov/case?id=48e1dd0e-8552-46ad-a354-5eb55be86de6",
+        "How many lesions are seen?", 2, "OPEN", "COUNT", "para", "HEAD"),
+    rec(2, "synpic29265.jpg", "https://medpix.nlm.nih.gov/case?id=b197277b-6a2a-4d7b-b6b5-6bbc4f2a7b6f",
+        "What is the imaging modality?", "CT", "OPEN", "MODALITY", "test_freeform", "CHEST"),
+    # malformed: no question
+    {"qid": 3, "image_name": "synpic29265.jpg", "answer": "No", "answer_type": "CLOSED",
+     "question_type": "PRES", "phrase_type": "freeform", "image_organ": "CHEST", "image_case_url": ""},
+]
+write("vqa-rad/VQA_RAD Dataset Public.json", json.dumps(vqarad, indent=4))
+
+# --- SLAKE: Slake1.0/{train,validate,test}.json + imgs/xmlabN/source.jpg ---
+reset("slake")
+save(mr(), "slake/Slake1.0/imgs/xmlab1/source.jpg", quality=90)
+save(ct(), "slake/Slake1.0/imgs/xmlab2/source.jpg", quality=90)
+sl = lambda img_id, img, q, a, lang, loc, mod, at, ct_, qid: {
+    "img_id": img_id, "img_name": img, "question": q, "answer": a, "q_lang": lang, "location": loc,
+    "modality": mod, "answer_type": at, "base_type": "vqa", "content_type": ct_,
+    "triple": ["vhead", "_", "_"], "qid": qid}
+write("slake/Slake1.0/train.json", json.dumps([
+    sl(1, "xmlab1/source.jpg", "What modality is used to take this image?", "MRI", "en", "Brain", "MRI", "OPEN", "Modality", 0),
+    sl(1, "xmlab1/source.jpg", "这张图片采用的是什么成像方式?", "核磁共振", "zh", "Brain", "MRI", "OPEN", "Modality", 1),
+    sl(2, "xmlab2/source.jpg", "Does the picture contain liver?", "No", "en", "Chest_lung", "CT", "CLOSED", "Organ", 2),
+    # malformed: no img_name
+    {"img_id": 2, "question": "Where is the lesion?", "answer": "Left Lung", "q_lang": "en", "qid": 3},
+], ensure_ascii=False, indent=1))
+write("slake/Slake1.0/validate.json", json.dumps([
+    sl(2, "xmlab2/source.jpg", "Which organ is abnormal?", "Lung", "en", "Chest_lung", "CT", "OPEN", "Abnormality", 4),
+], indent=1))
+write("slake/Slake1.0/test.json", json.dumps([
+    sl(1, "xmlab1/source.jpg", "Is this a T1 weighted image?", "Yes", "en", "Brain", "MRI", "CLOSED", "Modality", 5),
+], indent=1))
+
+# --- PMC-VQA: train.csv / test.csv + images/ --------------------------------
+reset("pmc-vqa")
+save(us(), "pmc-vqa/images/PMC8253867_Fig1_41.jpg", quality=90)
+save(ct(), "pmc-vqa/images/PMC7125455_F2_6.jpg", quality=90)
+hdr = ["Figure_path", "Question", "Answer", "Choice A", "Choice B", "Choice C", "Choice D", "Answer_label"]
+write_csv("pmc-vqa/train.csv", hdr, [
+    ["PMC8253867_Fig1_41.jpg", "What imaging modality was used to acquire this image?", "Ultrasound",
+     " A:CT scan ", " B:Ultrasound ", " C:MRI ", " D:X-ray ", "B"],
+    ["PMC7125455_F2_6.jpg", "Which organ shows the abnormality?", "Lung", " A:Liver", " B:Heart", " C:Lung", " D:Kidney", "C"],
+    ["PMC7125455_F2_6.jpg", "What is seen in the right lobe?", "Nodule", " A:Nodule", " B:Cyst", " C:Mass", " D:None", "E"],
+])
+write_csv("pmc-vqa/test.csv", hdr, [
+    ["PMC7125455_F2_6.jpg", "What is the plane of this image?", "Axial", " A:Axial", " B:Sagittal", " C:Coronal", " D:Oblique", "A"],
+])
+
+# --- MIMIC-CXR reports + MIMIC-CXR-JPG images + split CSV -------------------
+reset("mimic-cxr")
+write("mimic-cxr/files/p10/p10000032/s50414267.txt", """                                 FINAL REPORT
+ EXAMINATION:  CHEST (PA AND LAT)
+ 
+ INDICATION:  ___F with new onset ascites  // eval for infection
+ 
+ TECHNIQUE:  Chest PA and lateral
+ 
+ COMPARISON:  None.
+ 
+ FINDINGS: 
+ 
+ There is no focal consolidation, pleural effusion or pneumothorax.  Bilateral
+ nodular opacities that most likely represent nipple shadows. The
+ cardiomediastinal silhouette is normal.  Clips project over the left lung,
+ potentially within the breast. The imaged upper abdomen is unremarkable.
+ Chronic deformity of the posterior left sixth and seventh ribs are noted.
+ 
+ IMPRESSION: 
+ 
+ No acute cardiopulmonary process.
+""")
+save(mr(), "mimic-cxr/files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg", quality=90)
+save(ct(), "mimic-cxr/files/p10/p10000032/s50414267/174413ec-4ec4c1f7-34ea26b7-c5f994f8-79ef1962.jpg", quality=90)
+write("mimic-cxr/files/p10/p10000032/s53189527.txt", """                                 FINAL REPORT
+ EXAMINATION:  CHEST (PORTABLE AP)
+ 
+ INDICATION:  ___ year old woman with cirrhosis  // ?pna
+ 
+ IMPRESSION:  
+ 
+ Compared to prior chest radiographs ___ through ___.
+ 
+ Previous mild pulmonary edema has resolved.  Heart size is normal.
+""")
+save(ct(), "mimic-cxr/files/p10/p10000032/s53189527/2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab.jpg", quality=90)
+# malformed: no FINDINGS / IMPRESSION section
+write("mimic-cxr/files/p10/p10000764/s57375967.txt", """                                 FINAL REPORT
+ EXAMINATION:  CHEST (PA AND LAT)
+ 
+ INDICATION:  ___M with hypoxia
+ 
+ Wet read only: no final sections.
+""")
+save(mr(), "mimic-cxr/files/p10/p10000764/s57375967/096052b7-d256dc40-453a102b-fa7d01c6-1b22c6b4.jpg", quality=90)
+buf = io.StringIO()
+w = csv.writer(buf, lineterminator="\n")
+w.writerow(["dicom_id", "study_id", "subject_id", "split"])
+w.writerows([
+    ["02aa804e-bde0afdd-112c0b34-7bc16630-4e384014", "50414267", "10000032", "train"],
+    ["174413ec-4ec4c1f7-34ea26b7-c5f994f8-79ef1962", "50414267", "10000032", "train"],
+    ["2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab", "53189527", "10000032", "validate"],
+    ["096052b7-d256dc40-453a102b-fa7d01c6-1b22c6b4", "57375967", "10000764", "test"],
+])
+with open(os.path.join(HERE, "mimic-cxr/mimic-cxr-2.0.0-split.csv.gz"), "wb") as f:
+    with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as z:
+        z.write(buf.getvalue().encode())
+
+# --- NIH ChestX-ray14: Data_Entry_2017.csv + images_001/images/*.png --------
+reset("chestxray14")
+save(ct(), "chestxray14/images_001/images/00000001_000.png")
+save(mr(), "chestxray14/images_001/images/00000001_001.png")
+save(nm16(), "chestxray14/images_002/images/00000002_000.png")
+save(ct(), "chestxray14/images_002/images/00000003_000.png")
+save(mr(), "chestxray14/images_002/images/00000004_000.png")
+write("chestxray14/Data_Entry_2017.csv",
+      "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],\n"
+      "00000001_000.png,Cardiomegaly,0,1,58,M,PA,2682,2749,0.143,0.143,\n"
+      "00000001_001.png,Cardiomegaly|Emphysema,1,1,58,M,PA,2894,2729,0.143,0.143,\n"
+      "00000002_000.png,No Finding,0,2,81,M,PA,2500,2048,0.171,0.171,\n"
+      "00000003_000.png,Hernia,0,3,81,F,PA,2582,2991,0.143,0.143,\n"
+      "00000004_000.png,Mass|Nodule,0,4,82,M,AP,2500,2048,0.168,0.168,\n"
+      "00000005_000.png,Cardiomegally,0,5,69,F,PA,2048,2500,0.168,0.168,\n"
+      "00000006_000.png,No Finding,0,6,60,F,PA,2048,2500,0.168,0.168,\n")
+write("chestxray14/train_val_list.txt", "00000001_000.png\n00000001_001.png\n00000002_000.png\n00000004_000.png\n")
+write("chestxray14/test_list.txt", "00000003_000.png\n")
+
+# --- CheXpert: CheXpert-v1.0-small/{train,valid}.csv + patient folders -------
+reset("chexpert")
+labels = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
+          "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other",
+          "Fracture", "Support Devices"]
+hdr = ["Path", "Sex", "Age", "Frontal/Lateral", "AP/PA"] + labels
+def row(path, sex, age, fl, ap, vals):
+    v = {k: "" for k in labels}
+    v.update(vals)
+    return [path, sex, age, fl, ap] + [v[k] for k in labels]
+save(mr(), "chexpert/CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg", quality=90)
+save(ct(), "chexpert/CheXpert-v1.0-small/train/patient00002/study2/view1_frontal.jpg", quality=90)
+save(mr(), "chexpert/CheXpert-v1.0-small/train/patient00002/study2/view2_lateral.jpg", quality=90)
+save(ct(), "chexpert/CheXpert-v1.0-small/valid/patient64541/study1/view1_frontal.jpg", quality=90)
+write_csv("chexpert/CheXpert-v1.0-small/train.csv", hdr, [
+    row("CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg", "Female", "68", "Frontal", "AP",
+        {"No Finding": "1.0", "Support Devices": "1.0"}),
+    row("CheXpert-v1.0-small/train/patient00002/study2/view1_frontal.jpg", "Female", "87", "Frontal", "AP",
+        {"Cardiomegaly": "-1.0", "Lung Opacity": "1.0", "Edema": "-1.0", "Fracture": "1.0", "Pleural Effusion": "0.0"}),
+    row("CheXpert-v1.0-small/train/patient00002/study2/view2_lateral.jpg", "Female", "87", "Lateral", "",
+        {"Cardiomegaly": "-1.0", "Lung Opacity": "1.0", "Edema": "-1.0", "Fracture": "1.0"}),
+    row("CheXpert-v1.0-small/train/patient00003/study1/view1_frontal.jpg", "Male", "41", "Frontal", "AP",
+        {"Edema": "2.0"}),
+])
+write_csv("chexpert/CheXpert-v1.0-small/valid.csv", hdr, [
+    row("CheXpert-v1.0-small/valid/patient64541/study1/view1_frontal.jpg", "Male", "73", "Frontal", "AP",
+        {k: "0.0" for k in labels} | {"Cardiomegaly": "1.0", "Lung Opacity": "1.0", "Support Devices": "1.0"}),
+])
+
+# --- VinDr-CXR: annotations/image_labels_train.csv + train/<id>.dicom -------
+reset("vindr-cxr")
+vl = ["Aortic enlargement", "Atelectasis", "Calcification", "Cardiomegaly", "Clavicle fracture", "Consolidation",
+      "Edema", "Emphysema", "Enlarged PA", "ILD", "Infiltration", "Lung Opacity", "Lung cavity", "Lung cyst",
+      "Mediastinal shift", "Nodule/Mass", "Pleural effusion", "Pleural thickening", "Pneumothorax",
+      "Pulmonary fibrosis", "Rib fracture", "Other lesion", "COPD", "Lung tumor", "Pneumonia", "Tuberculosis",
+      "Other diseases", "No finding"]
+def vrow(iid, rad, pos):
+    return [iid, rad] + ["1" if l in pos else "0" for l in vl]
+ids = ["000434271f63a053c4128a0ba6352c7f", "00053190460d56c53cc3e57321387478", "0005e8e3701dfb1dd93d53e2ff537b6e"]
+os.makedirs(os.path.join(HERE, "vindr-cxr/1.0.0/train"), exist_ok=True)
+shutil.copy(os.path.join(PYDICOM, "CT_small.dcm"), os.path.join(HERE, "vindr-cxr/1.0.0/train", ids[0] + ".dicom"))
+shutil.copy(os.path.join(PYDICOM, "MR_small.dcm"), os.path.join(HERE, "vindr-cxr/1.0.0/train", ids[1] + ".dicom"))
+shutil.copy(os.path.join(PYDICOM, "MR_small.dcm"), os.path.join(HERE, "vindr-cxr/1.0.0/train", ids[2] + ".dicom"))
+rows = [
+    vrow(ids[0], "R10", {"No finding"}), vrow(ids[0], "R8", {"No finding"}), vrow(ids[0], "R9", {"No finding"}),
+    vrow(ids[1], "R10", {"Aortic enlargement", "Cardiomegaly"}), vrow(ids[1], "R9", {"Cardiomegaly"}),
+    vrow(ids[1], "R8", {"Cardiomegaly", "Pleural thickening"}),
+    vrow(ids[2], "R11", {"Nodule/Mass"}), vrow(ids[2], "R12", {"Nodule/Mass"}),
+]
+rows.append([ids[2], "R13"] + ["x"] + ["0"] * (len(vl) - 1))
+write_csv("vindr-cxr/1.0.0/annotations/image_labels_train.csv", ["image_id", "rad_id"] + vl, rows)
+
+# --- Radiopaedia-style cases (RadFM JSON shape) with npy volumes -------------
+reset("radiopaedia")
+vol = np.asarray(nib.load(os.path.join(NIBABEL, "anatomical.nii")).dataobj).astype(np.float32)
+def rp_npy(path, arrays):
+    """(S, C=3, H, W, D) float32, each image min-max scaled, as RadFM stores them."""
+    out = []
+    for a in arrays:
+        a = (a - a.min()) / max(a.max() - a.min(), 1e-9)
+        out.append(np.stack([a, a, a]))
+    p = os.path.join(HERE, path)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    np.save(p, np.stack(out).astype(np.float32))
+# one 3D series (24x20 in-plane, 4 slices) and one 2D image (depth 1)
+rp_npy("radiopaedia/npy/12345_0.npy", [vol[4:28, 10:30, 10:14]])
+mri = np.asarray(mr(), dtype=np.float32)[::4, ::4]
+rp_npy("radiopaedia/npy/67890_0.npy", [mri[:, :, None], mri[::-1, :, None]])
+rp_npy("radiopaedia/npy/24680_0.npy", [vol[4:20, 10:26, 12:16]])
+cases = [
+    {"pre": "Headache for two weeks.", "pat": "45 years old, female.", "npy_path": "npy/12345_0.npy",
+     "finding": "Large heterogeneously enhancing mass in the right frontal lobe with surrounding vasogenic oedema.",
+     "impression": "Appearances are most consistent with a high-grade glioma.",
+     "articles": ["Glioblastoma is the most common primary malignant brain tumour in adults."],
+     "title": "Glioblastoma",
+     "radiographic_features": ["Thick irregular enhancing margin.", "Central necrosis."]},
+    {"pre": "Cough and fever.", "pat": "30 years old, male.", "npy_path": "npy/67890_0.npy",
+     "finding": "Right lower lobe consolidation with air bronchograms.", "impression": "",
+     "articles": [], "title": "Lobar pneumonia", "radiographic_features": ["Air bronchograms."]},
+    {"pre": "Seizure.", "pat": "60 years old, male.", "npy_path": "npy/24680_0.npy",
+     "finding": "Ring-enhancing lesion in the left parietal lobe.", "impression": "Glioblastoma likely.",
+     "articles": [], "title": "Glioblastoma", "radiographic_features": []},
+    {"pre": "Trauma.", "pat": "22 years old, male.", "finding": "Fracture.", "impression": "",
+     "articles": [], "title": "Rib fracture", "radiographic_features": []},
+]
+# golden probes of the npy layout, read back by npy_test.go: value of
+# array[s, c, h, w, d] at a few coordinates.
+probes = []
+for path in ["radiopaedia/npy/12345_0.npy", "radiopaedia/npy/67890_0.npy"]:
+    a = np.load(os.path.join(HERE, path))
+    rng = np.random.RandomState(7)
+    for _ in range(8):
+        idx = tuple(int(rng.randint(0, n)) for n in a.shape)
+        probes.append({"file": path, "shape": list(a.shape), "index": list(idx), "value": float(a[idx])})
+os.makedirs(os.path.join(HERE, "golden"), exist_ok=True)
+write("golden/npy_probes.json", json.dumps(probes, indent=1))
+write("radiopaedia/cases.json", json.dumps(cases, indent=2))
+write_csv("radiopaedia/modality.csv", ["image_path", "answer"], [
+    ["npy/12345_0.npy", "MRI"], ["npy/67890_0.npy", "X-ray"], ["npy/24680_0.npy", "MRI"], ["", "CT"]])
+write_csv("radiopaedia/vqa.csv", ["image_path", "question", "answer"], [
+    ["npy/12345_0.npy", "Which lobe is involved?", "The right frontal lobe."]])
+
+# --- MedPix-style cases (RadFM CSV shapes) -----------------------------------
+reset("medpix")
+save(ct(), "medpix/images/MPX1009_synpic46283.png")
+save(mr(), "medpix/images/MPX1009_synpic46284.png")
+save(mr(), "medpix/images/MPX2231_synpic51234.png")
+save(us(), "medpix/images/MPX3010_synpic60001.png")
+write_csv("medpix/MedPix_single_train.csv", ["type", "context", "name"], [
+    ["modality", "CT - noncontrast", "MPX1009_synpic46283.png"],
+    ["modality", "MR - T2 weighted", "MPX2231_synpic51234.png"],
+    ["modality", "US - Ultrasound", "MPX3010_synpic60001.png"],
+    ["plane", "Axial", "MPX1009_synpic46283.png"],
+    ["plane", "Sagittal", "MPX2231_synpic51234.png"],
+    ["caption", "Axial non-contrast CT shows a hyperdense lesion in the right basal ganglia.", "MPX1009_synpic46283.png"],
+    ["colour", "red", "MPX1009_synpic46283.png"],
+])
+write_csv("medpix/MedPix_multi_train.csv", ["type", "context", "history", "name"], [
+    ["findings", "• Hyperdense right basal ganglia haemorrhage.\n• Mild mass effect.", "65 year old man with sudden left weakness.",
+     "MPX1009_synpic46283.png,MPX1009_synpic46284.png"],
+    ["ddx", "Hypertensive haemorrhage, amyloid angiopathy, haemorrhagic tumour", "65 year old man with sudden left weakness.",
+     "MPX1009_synpic46283.png,MPX1009_synpic46284.png"],
+    ["discussion", "Hypertensive haemorrhages typically occur in the basal ganglia and thalamus.", "",
+     "MPX1009_synpic46283.png"],
+])
+write_csv("medpix/MedPix_questions_train.csv", ["question", "answer", "explanation", "name"], [
+    ["Where is the haemorrhage located?", "Right basal ganglia", "The hyperdense focus lies lateral to the internal capsule.",
+     "MPX1009_synpic46283.png"],
+])
+print("fixtures written")

@@ -1,0 +1,125 @@
+package datasets
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/medmd/medmd/shards"
+)
+
+func TestVQARAD(t *testing.T) {
+	r := runPipeline(t, "vqa-rad")
+	if len(r.units) != 4 || len(r.samples) != 3 || len(r.failed) != 1 {
+		t.Fatalf("units %d samples %d failed %v; want 4, 3, 1", len(r.units), len(r.samples), r.failed)
+	}
+	r.failure(t, "VQA_RAD Dataset Public.json:4: no question")
+	byQ := map[string]shards.Sample{}
+	for _, s := range r.samples {
+		byQ[s.Meta["qid"]] = s
+		if s.Source != "vqa-rad" || s.Task != shards.TaskVQA || s.License != "CC0-1.0" {
+			t.Errorf("%s: %s %s %s", s.ID, s.Source, s.Task, s.License)
+		}
+		if !strings.HasPrefix(s.Meta["template"], "vqa/") {
+			t.Errorf("template %q", s.Meta["template"])
+		}
+		if s.Placements[0].Offset != 0 {
+			t.Errorf("default image_position start: offset %d", s.Placements[0].Offset)
+		}
+	}
+	s0, s1, s2 := byQ["0"], byQ["1"], byQ["2"]
+	if !strings.Contains(s0.Instruction, "Are regions of the brain infarcted?") || s0.Response != "Yes" {
+		t.Errorf("qid 0: %q → %q", s0.Instruction, s0.Response)
+	}
+	if s1.Response != "2" {
+		t.Errorf("numeric answer: %q", s1.Response)
+	}
+	if s0.Split != "train" || s2.Split != "test" {
+		t.Errorf("splits %q %q", s0.Split, s2.Split)
+	}
+	if s0.Group != s1.Group || s0.Group == s2.Group || strings.Contains(s0.Group, "medpix") {
+		t.Errorf("groups %q %q %q: same case must share a hashed group", s0.Group, s1.Group, s2.Group)
+	}
+	im := s0.Images[0]
+	if im.Width != 64 || im.Height != 64 || im.Channels != 1 || im.DType != shards.Uint8 || im.SourcePath != "VQA_RAD Image Folder/synpic54610.jpg" {
+		t.Errorf("image %+v", im.SourcePath)
+	}
+}
+
+func TestSLAKE(t *testing.T) {
+	r := runPipeline(t, "slake")
+	if len(r.units) != 5 || len(r.samples) != 4 {
+		t.Fatalf("units %d samples %d; want 5, 4 (English only)", len(r.units), len(r.samples))
+	}
+	r.failure(t, "train.json:4: no img_name")
+	splits := map[string]int{}
+	for _, s := range r.samples {
+		splits[s.Split]++
+		if s.Meta["lang"] != "en" {
+			t.Errorf("language %q kept", s.Meta["lang"])
+		}
+		switch s.Meta["modality"] {
+		case "MRI":
+			if s.Images[0].Modality != "MR" {
+				t.Errorf("modality %q", s.Images[0].Modality)
+			}
+		case "CT":
+			if s.Images[0].Modality != "CT" || s.Images[0].Width != 128 {
+				t.Errorf("CT image %s %d", s.Images[0].Modality, s.Images[0].Width)
+			}
+		}
+	}
+	if splits["train"] != 2 || splits["val"] != 1 || splits["test"] != 1 {
+		t.Errorf("splits %v", splits)
+	}
+	both := runPipeline(t, "slake", "languages: [en, zh]")
+	if len(both.samples) != 5 {
+		t.Errorf("en+zh: %d samples, want 5", len(both.samples))
+	}
+	zh := both.find(func(s shards.Sample) bool { return s.Meta["lang"] == "zh" })
+	if len(zh) != 1 || zh[0].Response != "核磁共振" {
+		t.Errorf("zh sample %+v", zh)
+	}
+	// Questions on one image (xmlab1) share a group across files.
+	g := map[string]map[string]bool{}
+	for _, s := range both.samples {
+		k := s.Images[0].SourcePath
+		if g[k] == nil {
+			g[k] = map[string]bool{}
+		}
+		g[k][s.Group] = true
+	}
+	for k, gs := range g {
+		if len(gs) != 1 {
+			t.Errorf("%s in %d groups", k, len(gs))
+		}
+	}
+}
+
+func TestPMCVQA(t *testing.T) {
+	r := runPipeline(t, "pmc-vqa")
+	if len(r.units) != 4 || len(r.samples) != 3 {
+		t.Fatalf("units %d samples %d; want 4, 3", len(r.units), len(r.samples))
+	}
+	r.failure(t, `train.csv:4: answer label "E" is not A, B, C or D`)
+	var us shards.Sample
+	for _, s := range r.samples {
+		if s.Meta["pmcid"] == "PMC8253867" {
+			us = s
+		}
+	}
+	if us.Response != "B: Ultrasound" || !strings.Contains(us.Instruction, "A: CT scan\nB: Ultrasound\nC: MRI\nD: X-ray") {
+		t.Errorf("choice sample: %q → %q", us.Instruction, us.Response)
+	}
+	if us.Group != "PMC8253867" || us.Split != "train" || !strings.HasPrefix(us.Meta["template"], "vqa_choice/") {
+		t.Errorf("group %q split %q template %q", us.Group, us.Split, us.Meta["template"])
+	}
+	if im := us.Images[0]; im.Channels != 3 || im.Width != 80 || im.Height != 60 {
+		t.Errorf("colour figure decoded as %d×%d×%d", im.Channels, im.Height, im.Width)
+	}
+	open := runPipeline(t, "pmc-vqa", "format: open")
+	for _, s := range open.samples {
+		if s.Meta["pmcid"] == "PMC8253867" && (s.Response != "Ultrasound" || strings.Contains(s.Instruction, "CT scan")) {
+			t.Errorf("open format: %q → %q", s.Instruction, s.Response)
+		}
+	}
+}
