@@ -21,11 +21,11 @@ var OAHeader = []string{"File", "Article Citation", "Accession ID", "Last Update
 type OARow struct {
 	// File is the package path relative to the base URL, e.g.
 	// "oa_package/08/e0/PMC13900.tar.gz".
-	File     string `json:"file"`
-	Citation string `json:"citation"`
-	PMCID    string `json:"pmcid"`
+	File     string    `json:"file"`
+	Citation string    `json:"citation"`
+	PMCID    string    `json:"pmcid"`
 	Updated  time.Time `json:"updated"`
-	PMID     string `json:"pmid,omitempty"`
+	PMID     string    `json:"pmid,omitempty"`
 	// License is the list's code ("CC BY", "CC BY-NC", "CC0", "NO-CC CODE").
 	License string `json:"license"`
 	// Journal is the abbreviation the citation starts with.
