@@ -53,7 +53,6 @@ type stepper struct {
 	micro   *context.Exec       // accumulate grads (Accum > 1)
 	apply   *context.Exec       // (accumulate +) clip + AdamW
 	eval    *context.Exec       // Σ w·CE, Σ w
-	next    *context.Exec       // next-token logits at given positions
 }
 
 // Batch inputs, host side. Images is nil when the config has no images.
@@ -193,13 +192,6 @@ func newStepper(backend backends.Backend, ctx *context.Context, m *model) (*step
 	if err != nil {
 		return nil, err
 	}
-	// next: images?, tokens, imgPos, at [B, 2] (batch, position) → logits [B, V].
-	s.next, err = context.NewExec(backend, ctx, func(ctx *context.Context, in []*Node) []*Node {
-		images, r := split(in)
-		h := m.hidden(ctx, images, r[0], r[1])
-		picked := Gather(h, r[2])
-		return []*Node{m.logits(ctx, picked)}
-	})
 	return s, err
 }
 

@@ -1,10 +1,14 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/medmd/medmd/shards"
 )
 
 func tinyConfig(t testing.TB, steps int) Config {
@@ -22,7 +26,21 @@ func TestTrainLossDrops(t *testing.T) {
 	cfg := tinyConfig(t, 40)
 	cfg.EvalEvery = 20
 	out := t.TempDir()
-	res, err := Run(context.Background(), Options{Config: cfg, Train: SliceSource(testSamples(24)), Val: SliceSource(testSamples(6)), Out: out, Backend: backend})
+	// A real corpus on disk: shards written by the shards package, read
+	// back zero-copy through ManifestSource.
+	corpus := t.TempDir()
+	if _, err := shards.WriteCorpus(corpus, "test", "h", shards.SamplesOf(testSamples(24)), shards.WriteOptions{MaxSamples: 10}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenManifest(filepath.Join(corpus, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if src.Len() != 24 {
+		t.Fatalf("manifest has %d samples", src.Len())
+	}
+	res, err := Run(context.Background(), Options{Config: cfg, Train: src, Val: SliceSource(testSamples(6)), Out: out, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +53,31 @@ func TestTrainLossDrops(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
+	}
+	// Generation from the trained checkpoint: one JSON line per sample.
+	var buf bytes.Buffer
+	val := SliceSource(testSamples(5))
+	n, err := Generate(context.Background(), GenerateOptions{Checkpoint: out, Source: val, Out: &buf, Backend: backend, MaxNewTokens: 12, Batch: 4})
+	if err != nil || n != 5 {
+		t.Fatalf("generate: %d, %v", n, err)
+	}
+	dec := json.NewDecoder(&buf)
+	nonEmpty := 0
+	for i := 0; i < 5; i++ {
+		var p Prediction
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		if p.ID != val[i].ID {
+			t.Errorf("prediction %d id %q, want %q", i, p.ID, val[i].ID)
+		}
+		if p.Prediction != "" {
+			nonEmpty++
+		}
+		t.Logf("%s: %q", p.ID, p.Prediction)
+	}
+	if nonEmpty == 0 {
+		t.Error("every prediction is empty")
 	}
 }
 

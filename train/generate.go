@@ -1,0 +1,269 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	gmctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/medmd/medmd/train/tokenizer"
+)
+
+// GenerateOptions configure Generate.
+type GenerateOptions struct {
+	// Checkpoint is a training output folder (its latest checkpoint is
+	// used) or one checkpoint folder.
+	Checkpoint string
+	Source     Source
+	Out        io.Writer // predictions JSONL: {"id": …, "prediction": …}
+	// TopK > 0 samples from the K most likely tokens (at Temperature);
+	// 0 is greedy.
+	TopK         int
+	Temperature  float64
+	Seed         int64
+	MaxNewTokens int // 0: the checkpoint config's max_new_tokens
+	Batch        int // 0: the checkpoint config's batch
+	Backend      backends.Backend
+	Logger       *slog.Logger
+}
+
+// Prediction is one line of the predictions file `medmd radbench score`
+// reads.
+type Prediction struct {
+	ID         string `json:"id"`
+	Prediction string `json:"prediction"`
+}
+
+// newNextExec compiles "logits of the next token": inputs images?, tokens
+// [B, T], imgPos [B, T], at [B, 2] (row, position) → logits [B, vocab].
+func newNextExec(backend backends.Backend, ctx *gmctx.Context, m *model) (*gmctx.Exec, error) {
+	return gmctx.NewExec(backend, ctx, func(ctx *gmctx.Context, in []*Node) []*Node {
+		var images *Node
+		if m.cfg.MaxImages > 0 {
+			images, in = in[0], in[1:]
+		}
+		h := m.hidden(ctx, images, in[0], in[1])
+		return []*Node{m.logits(ctx, Gather(h, in[2]))}
+	})
+}
+
+// loadRun loads the checkpoint and the run's tokenizer.
+func loadRun(path string) (*gmctx.Context, *CheckpointState, *tokenizer.Tokenizer, error) {
+	dir, err := LatestCheckpoint(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if dir == "" {
+		return nil, nil, nil, fmt.Errorf("%s: no checkpoint (no 'latest' file or state.json)", path)
+	}
+	ctx, st, err := loadCheckpoint(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tp := filepath.Join(filepath.Dir(dir), "tokenizer.json")
+	if !fileExists(tp) {
+		tp = filepath.Join(dir, "tokenizer.json")
+	}
+	tok, err := tokenizer.Load(tp)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ctx, st, tok, nil
+}
+
+// Generate writes one prediction per sample of o.Source, in order: the
+// prompt is <s>, the instruction with its images, then the images placed in
+// the response; decoding stops at </s>, MaxNewTokens or the context length.
+// Each new token re-runs the full forward pass at fixed shape [B, Context]
+// (one compiled graph, no KV cache).
+func Generate(ctx context.Context, o GenerateOptions) (int, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	gctx, st, tok, err := loadRun(o.Checkpoint)
+	if err != nil {
+		return 0, err
+	}
+	cfg := st.Config
+	backend := o.Backend
+	if backend == nil {
+		if backend, err = NewBackend(); err != nil {
+			return 0, err
+		}
+	}
+	m := newModel(cfg, st.Vocab)
+	next, err := newNextExec(backend, gctx, m)
+	if err != nil {
+		return 0, err
+	}
+	enc := &encoder{cfg: cfg, tok: tok, terms: newTermMatcher(nil)}
+	B := o.Batch
+	if B <= 0 {
+		B = cfg.Batch
+	}
+	maxNew := o.MaxNewTokens
+	if maxNew <= 0 {
+		maxNew = cfg.MaxNewTokens
+	}
+	temp := o.Temperature
+	if temp <= 0 {
+		temp = 1
+	}
+	rng := rand.New(rand.NewPCG(uint64(o.Seed), 7))
+	allowed := func(id int) bool {
+		return id < tok.VocabSize() && (id == tok.EOSID || !tok.IsSpecial(id))
+	}
+	T := cfg.Context
+	n := o.Source.Len()
+	jw := json.NewEncoder(o.Out)
+	t0 := time.Now()
+	for start := 0; start < n; start += B {
+		if err := ctx.Err(); err != nil {
+			return start, err
+		}
+		cnt := min(B, n-start)
+		seqs := make([]*seq, B)
+		ids := make([]string, cnt)
+		for i := 0; i < B; i++ {
+			smp, err := o.Source.Sample(start + min(i, cnt-1)) // pad the last batch with repeats
+			if err != nil {
+				return start, err
+			}
+			if i < cnt {
+				ids[i] = smp.ID
+			}
+			s := enc.prompt(smp)
+			if len(s.tokens) > T-1 {
+				s.tokens, s.slot = s.tokens[:T-1], s.slot[:T-1]
+			}
+			seqs[i] = s
+		}
+		tokA := make([]int32, B*T)
+		posA := make([]int32, B*T)
+		lens := make([]int, B)
+		for i, s := range seqs {
+			for j := range tokA[i*T : (i+1)*T] {
+				tokA[i*T+j] = int32(tok.PadID)
+			}
+			copy(tokA[i*T:], s.tokens)
+			for j, sl := range s.slot {
+				if sl > 0 {
+					posA[i*T+j] = int32(i*cfg.MaxImages*cfg.Latents) + sl
+				}
+			}
+			lens[i] = len(s.tokens)
+		}
+		var images *tensors.Tensor
+		if cfg.MaxImages > 0 {
+			images = enc.images(seqs)
+		}
+		gen := make([][]int, B)
+		done := make([]bool, B)
+		for i := cnt; i < B; i++ {
+			done[i] = true
+		}
+		for step := 0; step < maxNew; step++ {
+			active := false
+			at := make([]int32, 2*B)
+			for i := 0; i < B; i++ {
+				at[2*i], at[2*i+1] = int32(i), int32(lens[i]-1)
+				active = active || !done[i]
+			}
+			if !active {
+				break
+			}
+			args := []any{tensors.FromFlatDataAndDimensions(tokA, B, T), tensors.FromFlatDataAndDimensions(posA, B, T), tensors.FromFlatDataAndDimensions(at, B, 2)}
+			if images != nil {
+				args = append([]any{images}, args...)
+			}
+			out, err := next.Exec(args...)
+			if err != nil {
+				return start, fmt.Errorf("generate: %w", err)
+			}
+			logits := tensors.MustCopyFlatData[float32](out[0])
+			V := len(logits) / B
+			for i := 0; i < B; i++ {
+				if done[i] {
+					continue
+				}
+				ok := allowed
+				if step == 0 {
+					// At least one token: RadBench answers are never empty.
+					ok = func(id int) bool { return id != tok.EOSID && allowed(id) }
+				}
+				id := pick(logits[i*V:(i+1)*V], ok, o.TopK, temp, rng)
+				if id == tok.EOSID || lens[i] >= T {
+					done[i] = true
+					continue
+				}
+				tokA[i*T+lens[i]] = int32(id)
+				lens[i]++
+				gen[i] = append(gen[i], id)
+				if lens[i] >= T {
+					done[i] = true
+				}
+			}
+		}
+		for i := 0; i < cnt; i++ {
+			if err := jw.Encode(Prediction{ID: ids[i], Prediction: tok.Decode(gen[i])}); err != nil {
+				return start, err
+			}
+		}
+		log.Debug("generate", "done", start+cnt, "of", n, "elapsed", time.Since(t0).Round(time.Millisecond))
+	}
+	return n, nil
+}
+
+// pick returns the argmax (topK <= 0) or a sample from the topK most
+// likely allowed tokens at temperature temp.
+func pick(logits []float32, allowed func(int) bool, topK int, temp float64, rng *rand.Rand) int {
+	type cand struct {
+		id int
+		l  float64
+	}
+	var cs []cand
+	best := -1
+	for id, l := range logits {
+		if !allowed(id) {
+			continue
+		}
+		if best < 0 || l > logits[best] {
+			best = id
+		}
+		if topK > 0 {
+			cs = append(cs, cand{id, float64(l)})
+		}
+	}
+	if topK <= 0 || best < 0 {
+		return max(best, 0)
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].l > cs[j].l || cs[i].l == cs[j].l && cs[i].id < cs[j].id })
+	cs = cs[:min(topK, len(cs))]
+	var z float64
+	ps := make([]float64, len(cs))
+	for i, c := range cs {
+		ps[i] = math.Exp((c.l - cs[0].l) / temp)
+		z += ps[i]
+	}
+	r := rng.Float64() * z
+	for i, p := range ps {
+		if r -= p; r <= 0 {
+			return cs[i].id
+		}
+	}
+	return cs[len(cs)-1].id
+}
+
+var _ = os.Stdout
