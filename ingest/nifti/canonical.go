@@ -1,8 +1,11 @@
 package nifti
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
+	"math/bits"
+	"unsafe"
 )
 
 // AxisMap says where one input voxel axis goes: to output axis Axis, with
@@ -230,10 +233,7 @@ func reorient[T any](dst, src []T, o Orientation, in [3]int) {
 			case 1:
 				copy(row, src[p:p+n0])
 			case -1:
-				s := src[p-n0+1 : p+1]
-				for x := range row {
-					row[x] = s[n0-1-x]
-				}
+				reverseCopy(row, src[p-n0+1:p+1])
 			default:
 				s0 := step[0]
 				for x := range row {
@@ -243,5 +243,84 @@ func reorient[T any](dst, src []T, o Orientation, in [3]int) {
 			}
 			d += n0
 		}
+	}
+}
+
+// isFlipOnly reports whether o keeps every axis in place (only flips).
+func (o Orientation) isFlipOnly() bool {
+	return o[0].Axis == 0 && o[1].Axis == 1 && o[2].Axis == 2
+}
+
+// flipInPlace applies a flip-only orientation to buf (shape in, i fastest)
+// without a second volume buffer: rows reversed in place, rows and slices
+// swapped through one temporary slice.
+func flipInPlace[T any](buf []T, o Orientation, in [3]int) {
+	n0, n1, n2 := in[0], in[1], in[2]
+	if o[0].Flip {
+		for r := 0; r < n1*n2; r++ {
+			reverseInPlace(buf[r*n0 : (r+1)*n0])
+		}
+	}
+	if o[1].Flip {
+		tmp := make([]T, n0)
+		for k := 0; k < n2; k++ {
+			sl := buf[k*n0*n1 : (k+1)*n0*n1]
+			for j := 0; j < n1/2; j++ {
+				a, b := sl[j*n0:(j+1)*n0], sl[(n1-1-j)*n0:(n1-j)*n0]
+				copy(tmp, a)
+				copy(a, b)
+				copy(b, tmp)
+			}
+		}
+	}
+	if o[2].Flip {
+		m := n0 * n1
+		tmp := make([]T, m)
+		for k := 0; k < n2/2; k++ {
+			a, b := buf[k*m:(k+1)*m], buf[(n2-1-k)*m:(n2-k)*m]
+			copy(tmp, a)
+			copy(a, b)
+			copy(b, tmp)
+		}
+	}
+}
+
+// reverseCopy sets dst[x] = src[len-1-x]; bytes go eight at a time.
+func reverseCopy[T any](dst, src []T) {
+	n := len(dst)
+	var z T
+	if unsafe.Sizeof(z) == 1 && n > 0 {
+		d := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), n)
+		s := unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), n)
+		x := 0
+		for ; x+8 <= n; x += 8 {
+			binary.LittleEndian.PutUint64(d[x:], bits.ReverseBytes64(binary.LittleEndian.Uint64(s[n-8-x:])))
+		}
+		for ; x < n; x++ {
+			d[x] = s[n-1-x]
+		}
+		return
+	}
+	for x := range dst {
+		dst[x] = src[n-1-x]
+	}
+}
+
+// reverseInPlace reverses s; bytes go eight at a time from both ends.
+func reverseInPlace[T any](s []T) {
+	n := len(s)
+	var z T
+	a, b := 0, n
+	if unsafe.Sizeof(z) == 1 && n > 0 {
+		p := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n)
+		for ; b-a >= 16; a, b = a+8, b-8 {
+			wa := binary.LittleEndian.Uint64(p[a:])
+			wb := binary.LittleEndian.Uint64(p[b-8:])
+			binary.LittleEndian.PutUint64(p[a:], bits.ReverseBytes64(wb))
+			binary.LittleEndian.PutUint64(p[b-8:], bits.ReverseBytes64(wa))
+		}
+	}
+	for b--; a < b; a, b = a+1, b-1 {
+		s[a], s[b] = s[b], s[a]
 	}
 }

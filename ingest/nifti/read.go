@@ -378,10 +378,24 @@ func swapBytes(b []byte, size int) {
 	}
 }
 
-// reorientBytes reorients raw (elements of size bytes) into a new buffer;
-// an identity orientation returns raw itself.
+// reorientBytes reorients raw (elements of size bytes), which it may
+// modify: an identity orientation returns raw itself, flips only are done
+// in place in raw, and permutations go to a new buffer.
 func reorientBytes(raw []byte, size int, o Orientation, shape [3]int) []byte {
 	if o.IsIdentity() {
+		return raw
+	}
+	if o.isFlipOnly() {
+		switch size {
+		case 1:
+			flipInPlace(raw, o, shape)
+		case 2:
+			flipInPlace(asSlice[uint16](raw), o, shape)
+		case 4:
+			flipInPlace(asSlice[uint32](raw), o, shape)
+		case 8:
+			flipInPlace(asSlice[uint64](raw), o, shape)
+		}
 		return raw
 	}
 	dst := make([]byte, len(raw))
