@@ -25,7 +25,7 @@ const HashSide = 16
 
 // flatFraction of the slice's intensity range is the smallest step between
 // neighbouring cells that sets a hash bit.
-const flatFraction = 0.02
+const flatFraction = 0.0075
 
 // PHash is a 256-bit perceptual hash (bit y·16+x in word (y·16+x)/64).
 type PHash [4]uint64
@@ -33,7 +33,7 @@ type PHash [4]uint64
 // DHash returns the 256-bit difference hash of the image's representative
 // slice: channel 0 of the middle slice (Depth/2), box-averaged to 17×16
 // cells, bit (y,x) set when cell (y,x+1) is brighter than cell (y,x) by
-// more than 2% of the slice's range (flatFraction).
+// more than 0.75% of the slice's range (flatFraction).
 //
 // dHash ignores brightness and contrast changes and survives resizing and
 // recompression, which is what near-duplicate figures across articles and

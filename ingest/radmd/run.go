@@ -1,0 +1,252 @@
+// Package radmd runs the RadMD filter (normalize/radmd) over a MedMD
+// corpus: it reads the input manifest and any RadBench test manifests,
+// applies the rules to every sample in corpus order, and writes the kept
+// samples as a new corpus plus the exclusion report and summary.
+//
+// normalize/radmd holds the rules and does no I/O; this package is the
+// thin I/O driver around it.
+package radmd
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/medmd/medmd/normalize"
+	rules "github.com/medmd/medmd/normalize/radmd"
+	"github.com/medmd/medmd/shards"
+)
+
+// Output file names inside OUT_DIR, beside manifest.json and the shards.
+const (
+	ExclusionsFile  = "exclusions.parquet"
+	SummaryJSONFile = "summary.json"
+	SummaryMDFile   = "summary.md"
+	// Pipeline is the pipeline name written into the RadMD manifest.
+	Pipeline = "radmd"
+)
+
+// Options configure Run. The zero value uses the built-in default rules.
+type Options struct {
+	// RulesPath is a rules YAML file; "" means radmd.DefaultRules().
+	RulesPath string
+	// TestManifests are RadBench test manifests checked for leakage in
+	// addition to those the rules file lists.
+	TestManifests []string
+	// Write tunes the output shards.
+	Write shards.WriteOptions
+}
+
+// Result is what Run wrote.
+type Result struct {
+	Manifest *shards.Manifest
+	Summary  *Summary
+}
+
+// LoadRules reads the rules file (or the defaults) and resolves its test
+// manifests relative to the file's folder.
+func LoadRules(path string) (rules.Rules, error) {
+	if path == "" {
+		return rules.DefaultRules(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return rules.Rules{}, fmt.Errorf("rules: %w", err)
+	}
+	r, err := rules.ParseRules(path, b)
+	if err != nil {
+		return rules.Rules{}, err
+	}
+	for i, m := range r.Leakage.TestManifests {
+		if !filepath.IsAbs(m) {
+			r.Leakage.TestManifests[i] = filepath.Join(filepath.Dir(path), m)
+		}
+	}
+	return r, nil
+}
+
+// BuildLeakIndex indexes every sample of the given test manifests.
+func BuildLeakIndex(ctx context.Context, threshold int, manifests []string) (*rules.LeakIndex, error) {
+	li := rules.NewLeakIndex(threshold)
+	for _, path := range manifests {
+		m, err := shards.ReadManifest(path)
+		if err != nil {
+			return nil, fmt.Errorf("test manifest: %w", err)
+		}
+		for s, err := range m.Iter(ctx) {
+			if err != nil {
+				return nil, fmt.Errorf("test manifest %s: %w", path, err)
+			}
+			li.Add(&s, rules.FingerprintOf(&s))
+		}
+	}
+	return li, nil
+}
+
+// Run filters the corpus of inManifest into outDir. outDir must not already
+// hold shards (a RadMD corpus is rebuilt, not appended to). On error no
+// manifest.json is published in outDir.
+func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result, error) {
+	r, err := LoadRules(opts.RulesPath)
+	if err != nil {
+		return nil, err
+	}
+	r.Leakage.TestManifests = append(r.Leakage.TestManifests, opts.TestManifests...)
+	in, err := shards.ReadManifest(inManifest)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEmptyOut(outDir); err != nil {
+		return nil, err
+	}
+	var leak *rules.LeakIndex
+	if r.Leakage.Enabled && len(r.Leakage.TestManifests) > 0 {
+		if leak, err = BuildLeakIndex(ctx, r.Leakage.HammingThreshold, r.Leakage.TestManifests); err != nil {
+			return nil, err
+		}
+	}
+	f, err := rules.NewFilter(r, leak)
+	if err != nil {
+		return nil, err
+	}
+	rj, _ := json.Marshal(r)
+	h := sha256.New()
+	h.Write(rj)
+	h.Write([]byte(in.Hash()))
+	configHash := hex.EncodeToString(h.Sum(nil))
+
+	sum := newSummary()
+	sum.Rules = opts.RulesPath
+	sum.TestManifests = append(sum.TestManifests, r.Leakage.TestManifests...)
+	var excl []Exclusion
+	var iterErr error
+	start, last := time.Now(), time.Now()
+	kept := func(yield func(*shards.Sample) bool) {
+		for s, err := range in.Iter(ctx) {
+			if err != nil {
+				iterErr = fmt.Errorf("%s: %w", inManifest, err)
+				return
+			}
+			reason := ""
+			if err := f.Apply(&s); err != nil {
+				var de *normalize.DropError
+				if !errors.As(err, &de) {
+					iterErr = fmt.Errorf("sample %s: %w", s.ID, err)
+					return
+				}
+				reason = de.Reason
+				excl = append(excl, Exclusion{ID: s.ID, Source: s.Source, Task: s.Task, Reason: de.Reason, Detail: de.Detail, KeptID: de.KeptID})
+			}
+			sum.add(s.Source, reason)
+			if time.Since(last) > 5*time.Second {
+				last = time.Now()
+				slog.Info("radmd", "samples", sum.Input, "kept", sum.Kept, "per_s", float64(sum.Input)/time.Since(start).Seconds())
+			}
+			if reason == "" && !yield(&s) {
+				return
+			}
+		}
+	}
+	m, err := writeCorpus(outDir, configHash, kept, opts.Write)
+	if err == nil && iterErr != nil {
+		err = iterErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteExclusions(filepath.Join(outDir, ExclusionsFile), excl); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(outDir, SummaryJSONFile), sum.JSON()); err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(outDir, SummaryMDFile), []byte(sum.Markdown())); err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	// The manifest is published last: a folder with manifest.json is a
+	// complete RadMD corpus with its report.
+	if err := m.Write(filepath.Join(outDir, shards.ManifestFile)); err != nil {
+		return nil, err
+	}
+	return &Result{Manifest: m, Summary: sum}, nil
+}
+
+// writeCorpus writes the kept samples as shards and returns their manifest
+// without publishing it (unlike shards.WriteCorpus), so that an input error
+// found mid-way never leaves a manifest of a partial corpus.
+func writeCorpus(dir, configHash string, samples func(func(*shards.Sample) bool), opts shards.WriteOptions) (*shards.Manifest, error) {
+	max := opts.MaxSamples
+	if max <= 0 {
+		max = shards.DefaultMaxSamples
+	}
+	var w *shards.ShardWriter
+	n, inShard := 0, 0
+	var werr error
+	for s := range samples {
+		if w == nil {
+			if w, werr = shards.CreateShard(dir, shards.ShardName(n), opts); werr != nil {
+				return nil, werr
+			}
+		}
+		if werr = w.Add(s); werr != nil {
+			w.Abort()
+			return nil, werr
+		}
+		if inShard++; inShard >= max {
+			if _, werr = w.Close(); werr != nil {
+				w.Abort()
+				return nil, werr
+			}
+			w, inShard = nil, 0
+			n++
+		}
+	}
+	if w == nil && n == 0 {
+		// An empty corpus still has one empty shard, so readers see the schema.
+		if w, werr = shards.CreateShard(dir, shards.ShardName(0), opts); werr != nil {
+			return nil, werr
+		}
+	}
+	if w != nil {
+		if _, werr = w.Close(); werr != nil {
+			w.Abort()
+			return nil, werr
+		}
+	}
+	return shards.BuildManifest(dir, Pipeline, configHash)
+}
+
+// checkEmptyOut refuses a folder holding a published RadMD corpus and
+// removes shard files a failed earlier run left behind (no manifest.json
+// was published, so nothing refers to them).
+func checkEmptyOut(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.Name() == shards.ManifestFile {
+			return fmt.Errorf("%s already holds a corpus (manifest.json); remove it or choose another folder", dir)
+		}
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "shard-") {
+			slog.Warn("radmd: removing leftover of an unfinished run", "file", filepath.Join(dir, e.Name()))
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
