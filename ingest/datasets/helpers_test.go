@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -40,7 +41,15 @@ func runPipeline(t *testing.T, name string, extra ...string) result {
 			t.Fatalf("no pipeline %s", name)
 		}
 		j := i + strings.Index(text[i:], "}")
-		text = text[:j] + ", " + strings.Join(extra, ", ") + text[j:]
+		line := text[i:j]
+		for _, e := range extra {
+			key, _, _ := strings.Cut(e, ":")
+			// An extra parameter replaces the fixture's value of the same key.
+			re := regexp.MustCompile(`, ` + regexp.QuoteMeta(key) + `: [^,]*`)
+			line = re.ReplaceAllString(line, "")
+			line += ", " + e
+		}
+		text = text[:i] + line + text[j:]
 	}
 	cfg, err := ingest.ParseConfig("testdata/pipelines.yaml", []byte(text))
 	if err != nil {

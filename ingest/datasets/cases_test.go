@@ -1,0 +1,211 @@
+package datasets
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/medmd/medmd/shards"
+)
+
+func TestMIMICCXR(t *testing.T) {
+	r := runPipeline(t, "mimic-cxr")
+	if len(r.units) != 3 || len(r.samples) != 2 || len(r.failed) != 1 {
+		t.Fatalf("units %d samples %d failed %v", len(r.units), len(r.samples), r.failed)
+	}
+	r.failure(t, "s57375967.txt:1: report has neither a FINDINGS nor an IMPRESSION section")
+	var full, imp shards.Sample
+	for _, s := range r.samples {
+		switch s.Meta["study"] {
+		case "s50414267":
+			full = s
+		case "s53189527":
+			imp = s
+		}
+		if s.Task != shards.TaskReport {
+			t.Errorf("task %q", s.Task)
+		}
+	}
+	wantFull := "Findings: There is no focal consolidation, pleural effusion or pneumothorax. Bilateral nodular opacities that most likely represent nipple shadows. The cardiomediastinal silhouette is normal. Clips project over the left lung, potentially within the breast. The imaged upper abdomen is unremarkable. Chronic deformity of the posterior left sixth and seventh ribs are noted.\nImpression: No acute cardiopulmonary process."
+	if full.Response != wantFull {
+		t.Errorf("response:\n%q\nwant\n%q", full.Response, wantFull)
+	}
+	if !strings.HasPrefix(full.Instruction, "Indication: ___F with new onset ascites // eval for infection\n") ||
+		!strings.HasPrefix(full.Meta["template"], "report_full/") {
+		t.Errorf("instruction %q template %q", full.Instruction, full.Meta["template"])
+	}
+	if len(full.Images) != 2 || len(full.Placements) != 2 || full.Split != "train" {
+		t.Errorf("%d images, split %q", len(full.Images), full.Split)
+	}
+	if full.Images[0].SourcePath != "files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg" {
+		t.Errorf("image order: %s", full.Images[0].SourcePath)
+	}
+	if imp.Response != "Compared to prior chest radiographs ___ through ___.\nPrevious mild pulmonary edema has resolved. Heart size is normal." ||
+		!strings.HasPrefix(imp.Meta["template"], "report_impression/") || imp.Split != "val" {
+		t.Errorf("impression-only: %q %q %q", imp.Response, imp.Meta["template"], imp.Split)
+	}
+	if full.Group != imp.Group || len(full.Group) != 64 {
+		t.Errorf("subject groups %q %q", full.Group, imp.Group)
+	}
+	if r := runPipeline(t, "mimic-cxr", "max_images: 1"); len(r.samples[0].Images) != 1 {
+		t.Errorf("max_images 1: %d images", len(r.samples[0].Images))
+	}
+}
+
+func TestParseReport(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		want       ReportSections
+	}{
+		{"both", " FINDINGS:  Lungs clear.\n\n IMPRESSION: Normal.\n", ReportSections{Findings: "Lungs clear.", Impression: "Normal."}},
+		{"conclusion", "EXAMINATION: CT\nCONCLUSION:\n  No change.\n", ReportSections{Impression: "No change."}},
+		{"combined", "FINDINGS AND IMPRESSION:\nNo acute\n  process.\n", ReportSections{Findings: "No acute process."}},
+		{"wrapped paragraphs", "IMPRESSION:\n1. Effusion\n  on the left.\n \n2. No pneumothorax.", ReportSections{Impression: "1. Effusion on the left.\n2. No pneumothorax."}},
+		{"history", "INDICATION: Fever.\nFINDINGS: Clear.", ReportSections{Indication: "Fever.", Findings: "Clear."}},
+		{"mid-line colon is not a heading", "FINDINGS: Tube tip: in the SVC.\n", ReportSections{Findings: "Tube tip: in the SVC."}},
+		{"none", "Wet read: normal.", ReportSections{}},
+		{"crlf", "FINDINGS:\r\nClear.\r\nIMPRESSION:\r\nNormal.\r\n", ReportSections{Findings: "Clear.", Impression: "Normal."}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := ParseReport(c.text); got != c.want {
+				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestRadiopaedia(t *testing.T) {
+	r := runPipeline(t, "radiopaedia")
+	r.failure(t, "cases.json:4: no npy_path")
+	r.failure(t, "modality.csv:5: no image_path")
+	if len(r.failed) != 2 {
+		t.Errorf("failed %v", keysOf(r.failed))
+	}
+	tasks := r.byTask()
+	// Cases 1 and 3 have findings + impression, case 2 findings only: 3
+	// reports; rationale needs features or articles: cases 1, 2.
+	if tasks[shards.TaskReport] != 3 || tasks[shards.TaskRationale] != 2 || tasks[shards.TaskVQA] != 1 {
+		t.Errorf("tasks %v", tasks)
+	}
+	var report, rationale shards.Sample
+	for _, s := range r.samples {
+		if s.Meta["diagnosis"] == "Glioblastoma" && strings.Contains(s.Instruction, "45 years old") {
+			switch s.Task {
+			case shards.TaskReport:
+				report = s
+			case shards.TaskRationale:
+				rationale = s
+			}
+		}
+		if s.Split != "train" {
+			t.Errorf("split %q", s.Split)
+		}
+	}
+	if !strings.HasPrefix(report.Instruction, "45 years old, female. Headache for two weeks.\n") ||
+		report.Response != "Findings: Large heterogeneously enhancing mass in the right frontal lobe with surrounding vasogenic oedema.\nImpression: Appearances are most consistent with a high-grade glioma." {
+		t.Errorf("report %q → %q", report.Instruction, report.Response)
+	}
+	if rationale.Response != "Diagnosis: Glioblastoma.\nGlioblastoma is the most common primary malignant brain tumour in adults.\nRadiographic features: Thick irregular enhancing margin. Central necrosis." {
+		t.Errorf("rationale %q", rationale.Response)
+	}
+	// The volume: (1, 3, 24, 20, 4) float32 → one image C3 D4 H24 W20.
+	im := report.Images[0]
+	if len(report.Images) != 1 || im.Channels != 3 || im.Depth != 4 || im.Height != 24 || im.Width != 20 || im.DType != shards.Float32 {
+		t.Errorf("volume %d images, %d×%d×%d×%d %s", len(report.Images), im.Channels, im.Depth, im.Height, im.Width, im.DType)
+	}
+	// Case 2's npy holds two 2D images.
+	for _, s := range r.samples {
+		if s.Meta["diagnosis"] == "Lobar pneumonia" && len(s.Images) != 2 {
+			t.Errorf("pneumonia case: %d images", len(s.Images))
+		}
+	}
+	// Diagnosis yes/no: Glioblastoma has two cases and only one other case
+	// to be asked "no" about it; never "no" about a case's own diagnosis.
+	yes, no := yesNoBalance(t, r.samples, func(s shards.Sample) []string {
+		if s.Task == shards.TaskModality {
+			return []string{s.Meta["modality"]}
+		}
+		return []string{s.Meta["diagnosis"]}
+	})
+	if yes["Glioblastoma"] != 2 || no["Glioblastoma"] != 1 || yes["Lobar pneumonia"] != 1 || no["Lobar pneumonia"] != 1 {
+		t.Errorf("diagnosis yes %v no %v", yes, no)
+	}
+	if yes["MRI"] != 2 || no["MRI"] != 1 || yes["X-ray"] != 1 || no["X-ray"] != 1 {
+		t.Errorf("modality yes %v no %v", yes, no)
+	}
+	if r.samples[0].Group == "" {
+		t.Error("no group")
+	}
+	// Groups follow the case id in the npy name: modality rows of case
+	// 12345 share the case's group.
+	g := map[string]map[string]bool{}
+	for _, s := range r.samples {
+		p := s.Images[0].SourcePath
+		if g[p] == nil {
+			g[p] = map[string]bool{}
+		}
+		g[p][s.Group] = true
+	}
+	for p, gs := range g {
+		if len(gs) != 1 {
+			t.Errorf("%s: %d groups", p, len(gs))
+		}
+	}
+}
+
+func TestMedPix(t *testing.T) {
+	r := runPipeline(t, "medpix")
+	r.failure(t, `MedPix_single_train.csv:8: unknown type "colour"`)
+	if len(r.failed) != 1 || len(r.units) != 11 {
+		t.Fatalf("units %d failed %v", len(r.units), keysOf(r.failed))
+	}
+	tasks := r.byTask()
+	// modality: 3 open + 3 yes + 3 no; dxHow none; plane (vqa): 2 open + 2
+	// yes + 2 no, txFollowup none, question 1 → vqa 7.
+	if tasks[shards.TaskModality] != 9 || tasks[shards.TaskVQA] != 7 || tasks[shards.TaskCaption] != 1 ||
+		tasks[shards.TaskReport] != 1 || tasks[shards.TaskDiagnosis] != 1 || tasks[shards.TaskRationale] != 1 {
+		t.Errorf("tasks %v", tasks)
+	}
+	yes, no := yesNoBalance(t, r.samples, func(s shards.Sample) []string {
+		ans := strings.TrimSuffix(r.openAnswer(s), ".")
+		return []string{ans}
+	})
+	for _, l := range []string{"CT - noncontrast", "MR - T2 weighted", "US - Ultrasound", "Axial", "Sagittal"} {
+		if yes[l] != 1 || no[l] != 1 {
+			t.Errorf("%s: %d yes %d no", l, yes[l], no[l])
+		}
+	}
+	for _, s := range r.samples {
+		switch s.Meta["type"] {
+		case "findings":
+			if s.Response != "Hyperdense right basal ganglia haemorrhage.\nMild mass effect." ||
+				!strings.HasPrefix(s.Instruction, "65 year old man with sudden left weakness.\n") || len(s.Images) != 2 {
+				t.Errorf("findings %q → %q (%d images)", s.Instruction, s.Response, len(s.Images))
+			}
+		}
+		if strings.Contains(s.Instruction, "Where is the haemorrhage") &&
+			s.Response != "Right basal ganglia. The hyperdense focus lies lateral to the internal capsule." {
+			t.Errorf("qa %q", s.Response)
+		}
+	}
+	// Two rows of case MPX1009 and its QA share one hashed group.
+	gs := map[string]bool{}
+	for _, s := range r.samples {
+		if strings.HasPrefix(s.Images[0].SourcePath, "images/MPX1009") {
+			gs[s.Group] = true
+		}
+	}
+	if len(gs) != 1 {
+		t.Errorf("MPX1009 in %d groups", len(gs))
+	}
+}
+
+// openAnswer finds the open-question answer of the row a yes/no sample
+// came from (same images, same type).
+func (r result) openAnswer(s shards.Sample) string {
+	for _, o := range r.samples {
+		if o.Meta["type"] == s.Meta["type"] && o.Meta["answer"] == "" && o.Images[0].SourcePath == s.Images[0].SourcePath {
+			return o.Response
+		}
+	}
+	return ""
+}
