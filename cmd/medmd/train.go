@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/medmd/medmd/train"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var a train.TrainArgs
+	cmd := &cobra.Command{
+		Use:   "train --manifest M [--config FILE] [--preset tiny|small|radfm] [--out DIR]",
+		Short: "Train the 3D-ViT + Perceiver + LM model on a shard manifest (resumes from --out)",
+		Long: `Trains the RadFM-style model with GoMLX. The backend is $GOMLX_BACKEND
+(e.g. xla:<cuda plugin> on a GPU, see train/gpu/); by default the pure-Go CPU
+backend (go:parallelism=-1). Writes OUT/tokenizer.json (trained byte-level BPE
+unless --tokenizer is given), OUT/ckpt-N checkpoints (every ckpt_every steps
+and at exit, Ctrl-C included), OUT/metrics.jsonl and OUT/loss.png.
+Rerunning with the same --out resumes exactly where it stopped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := train.TrainFromManifest(cmd.Context(), a)
+			if err != nil {
+				return err
+			}
+			last := 0.0
+			if len(res.Losses) > 0 {
+				last = res.Losses[len(res.Losses)-1]
+			}
+			fmt.Printf("trained steps %d..%d, loss %.4f, %d params, %.3f s/step, checkpoint %s\n",
+				res.StartStep, res.Step, last, res.Params, res.StepSeconds, res.Checkpoint)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&a.Manifest, "manifest", "", "training corpus manifest.json (required)")
+	f.StringVar(&a.Val, "val", "", "held-out manifest.json for periodic validation loss")
+	f.StringVar(&a.ConfigFile, "config", "", "YAML config overriding preset keys (see train/presets.yaml)")
+	f.StringVar(&a.Preset, "preset", "tiny", "model preset: tiny, small or radfm")
+	f.StringVar(&a.Out, "out", "out/train", "output folder (checkpoints, metrics, tokenizer)")
+	f.StringVar(&a.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json to use instead of training one")
+	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps")
+	cmd.MarkFlagRequired("manifest")
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,89 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+)
+
+// TrainArgs are the `medmd train` flags.
+type TrainArgs struct {
+	Manifest, Val, ConfigFile, Preset, Out, Tokenizer string
+	Steps                                             int // > 0 overrides the config
+}
+
+// TrainFromManifest runs `medmd train`: config = preset overlaid with the
+// config file; samples from the manifest (and the optional validation
+// manifest); resumes when Out holds a checkpoint.
+func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
+	cfg, err := LoadConfig(a.Preset, a.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	if a.Steps > 0 {
+		cfg.Steps = a.Steps
+	}
+	src, err := OpenManifest(a.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	if src.Len() == 0 {
+		return nil, fmt.Errorf("%s: no samples", a.Manifest)
+	}
+	o := Options{Config: cfg, Train: src, Out: a.Out, TokenizerPath: a.Tokenizer}
+	if a.Val != "" {
+		val, err := OpenManifest(a.Val)
+		if err != nil {
+			return nil, err
+		}
+		defer val.Close()
+		o.Val = val
+	}
+	slog.Info("train", "manifest", a.Manifest, "samples", src.Len(), "preset", cfg.Name, "out", a.Out)
+	return Run(ctx, o)
+}
+
+// GenerateArgs are the `medmd generate` flags.
+type GenerateArgs struct {
+	Checkpoint, Manifest, Output string
+	TopK, MaxNewTokens, Batch    int
+	Temperature                  float64
+	Seed                         int64
+}
+
+// GenerateFromManifest runs `medmd generate`: predictions for every sample
+// of the manifest, written atomically to Output ("-" = stdout).
+func GenerateFromManifest(ctx context.Context, a GenerateArgs) (int, error) {
+	src, err := OpenManifest(a.Manifest)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	var w io.Writer = os.Stdout
+	var f *os.File
+	if a.Output != "-" && a.Output != "" {
+		if f, err = os.Create(a.Output + ".tmp"); err != nil {
+			return 0, err
+		}
+		defer os.Remove(a.Output + ".tmp")
+		defer f.Close()
+		w = f
+	}
+	n, err := Generate(ctx, GenerateOptions{Checkpoint: a.Checkpoint, Source: src, Out: w, TopK: a.TopK,
+		Temperature: a.Temperature, Seed: a.Seed, MaxNewTokens: a.MaxNewTokens, Batch: a.Batch})
+	if err != nil {
+		return n, err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return n, err
+		}
+		if err := os.Rename(a.Output+".tmp", a.Output); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
