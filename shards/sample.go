@@ -1,8 +1,3 @@
-// Package shards owns medmd's on-disk corpus format: the sample type, the
-// shard writers (Arrow IPC for training, Parquet for interchange), the
-// manifest, verification and the zero-copy readers.
-//
-// It is the foundation of the project and imports nothing else of it.
 package shards
 
 // SchemaVersion is the version of the sample schema written into every shard

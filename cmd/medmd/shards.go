@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/medmd/medmd/ingest/nifti"
+	"github.com/medmd/medmd/shards"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	root := &cobra.Command{
+		Use:   "shards",
+		Short: "Inspect, verify and export a shard corpus (ls, stats, verify, head, export)",
+	}
+	root.AddCommand(&cobra.Command{
+		Use:   "ls MANIFEST",
+		Short: "List the shards and part files of a corpus",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := shards.ReadManifest(args[0])
+			if err != nil {
+				return err
+			}
+			return m.WriteListing(os.Stdout)
+		},
+	})
+	var statsJSON bool
+	stats := &cobra.Command{
+		Use:   "stats MANIFEST",
+		Short: "Totals and sample counts per source and per task",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := shards.ReadManifest(args[0])
+			if err != nil {
+				return err
+			}
+			if statsJSON {
+				return json.NewEncoder(os.Stdout).Encode(map[string]any{
+					"pipeline": m.Pipeline, "config_hash": m.ConfigHash, "schema_version": m.SchemaVersion,
+					"shards": len(m.Shards), "samples": m.Samples, "images": m.Images, "bytes": m.Bytes,
+					"sources": m.Sources, "tasks": m.Tasks,
+				})
+			}
+			return m.WriteStats(os.Stdout)
+		},
+	}
+	stats.Flags().BoolVar(&statsJSON, "json", false, "print one JSON object")
+	root.AddCommand(stats)
+	root.AddCommand(&cobra.Command{
+		Use:   "verify MANIFEST",
+		Short: "Re-hash every shard file and compare with the manifest",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := shards.ReadManifest(args[0])
+			if err != nil {
+				return err
+			}
+			if err := m.Verify(); err != nil {
+				return fmt.Errorf("verify %s: %w", args[0], err)
+			}
+			fmt.Printf("ok: %d shards, %d files, %d samples verified\n", len(m.Shards), 2*len(m.ArrowPaths()), m.Samples)
+			return nil
+		},
+	})
+	var headJSON bool
+	var headN int
+	head := &cobra.Command{
+		Use:   "head MANIFEST",
+		Short: "Print the first samples without voxel bytes (--json: one object per line)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := shards.ReadManifest(args[0])
+			if err != nil {
+				return err
+			}
+			n := 0
+			enc := json.NewEncoder(os.Stdout)
+			for s, err := range m.Iter(cmd.Context()) {
+				if err != nil {
+					return err
+				}
+				if headN >= 0 && n >= headN {
+					break
+				}
+				n++
+				sum := shards.Summarize(&s)
+				if headJSON {
+					if err := enc.Encode(sum); err != nil {
+						return err
+					}
+					continue
+				}
+				fmt.Printf("%s  %s/%s  group=%s split=%s\n", sum.ID, sum.Source, sum.Task, sum.Group, sum.Split)
+				for k, im := range sum.Images {
+					fmt.Printf("  image %d: %s %s %s %v sha256=%.16s…\n", k, im.Modality, im.Plane, im.DType, im.Shape, im.VoxelSHA256)
+				}
+				if sum.Instruction != "" {
+					fmt.Printf("  instruction: %q\n", shardsClip(sum.Instruction, 160))
+				}
+				if sum.Response != "" {
+					fmt.Printf("  response:    %q\n", shardsClip(sum.Response, 160))
+				}
+			}
+			return nil
+		},
+	}
+	head.Flags().BoolVar(&headJSON, "json", false, "print one JSON object per sample")
+	head.Flags().IntVarP(&headN, "n", "n", 10, "number of samples (-1: all)")
+	root.AddCommand(head)
+	var id, out string
+	var image int
+	export := &cobra.Command{
+		Use:   "export MANIFEST --id ID [--image K] -o OUT.nii.gz",
+		Short: "Write one stored image back out as NIfTI with its affine",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if id == "" || out == "" {
+				return fmt.Errorf("export: --id and -o are required")
+			}
+			m, err := shards.ReadManifest(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := m.FindSample(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if image < 0 || image >= len(s.Images) {
+				return fmt.Errorf("export: sample %s has %d images, no image %d", id, len(s.Images), image)
+			}
+			if err := nifti.WriteFile(out, &s.Images[image]); err != nil {
+				return err
+			}
+			fmt.Printf("wrote %s (sample %s image %d)\n", out, id, image)
+			return nil
+		},
+	}
+	export.Flags().StringVar(&id, "id", "", "sample id")
+	export.Flags().IntVar(&image, "image", 0, "image index within the sample")
+	export.Flags().StringVarP(&out, "out", "o", "", "output .nii or .nii.gz")
+	root.AddCommand(export)
+	rootCmd.AddCommand(root)
+}
+
+// shardsClip shortens s to at most n runes for terminal output.
+func shardsClip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

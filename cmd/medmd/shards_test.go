@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/medmd/medmd/ingest/nifti"
+	"github.com/medmd/medmd/shards"
+)
+
+// runShards runs `medmd shards ARGS...` in-process.
+func runShards(args ...string) error {
+	rootCmd.SetArgs(append([]string{"shards"}, args...))
+	return rootCmd.ExecuteContext(context.Background())
+}
+
+func TestShardsCLI(t *testing.T) {
+	dir := t.TempDir()
+	var ss []shards.Sample
+	for i := 0; i < 5; i++ {
+		im := shards.Image{Modality: "MR", DType: shards.Int16, Channels: 1, Depth: 3, Height: 4, Width: 5,
+			Spacing: [3]float64{1, 1, 2}, Affine: shards.IdentityAffine()}
+		im.Affine[3] = -10
+		im.Voxels = make([]byte, im.NumVoxels()*2)
+		for j := range im.Voxels {
+			im.Voxels[j] = byte(i + j)
+		}
+		ss = append(ss, shards.Sample{ID: fmt.Sprintf("s%d", i), Source: "nifti", Task: shards.TaskReport, Images: []shards.Image{im}})
+	}
+	if _, err := shards.WriteCorpus(dir, "test", "cfg", shards.SamplesOf(ss), shards.WriteOptions{MaxSamples: 2}); err != nil {
+		t.Fatal(err)
+	}
+	mp := filepath.Join(dir, shards.ManifestFile)
+	for _, args := range [][]string{{"ls", mp}, {"stats", mp}, {"stats", "--json", mp}, {"verify", mp}, {"head", mp}, {"head", "--json", "-n", "2", mp}} {
+		if err := runShards(args...); err != nil {
+			t.Fatalf("shards %v: %v", args, err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "s3.nii.gz")
+	if err := runShards("export", mp, "--id", "s3", "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	back, err := nifti.ReadFile(context.Background(), out, nifti.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := back.Images[0]
+	if string(got.Voxels) != string(ss[3].Images[0].Voxels) || got.Affine != ss[3].Images[0].Affine || got.DType != shards.Int16 {
+		t.Fatalf("exported image differs: %+v", got)
+	}
+	// verify must fail after one flipped byte.
+	arrow := filepath.Join(dir, "shard-00001.arrow")
+	b, _ := os.ReadFile(arrow)
+	b[len(b)/3] ^= 0x40
+	os.WriteFile(arrow, b, 0o644)
+	if err := runShards("verify", mp); !errors.Is(err, shards.ErrChecksum) {
+		t.Fatalf("verify after a flipped byte: %v", err)
+	}
+}
