@@ -117,6 +117,7 @@ func Parse(data []byte, opt Options) (*Article, error) {
 // ParseString is Parse over a string (the tree aliases src, no copy).
 func ParseString(src string, opt Options) (*Article, error) {
 	d := parseTree(src)
+	defer d.release()
 	root := d.find(0, "article")
 	if root < 0 {
 		return nil, ErrNoArticle
@@ -416,7 +417,7 @@ func (b *builder) block(n int32, level int) {
 	for c := d.nodes[n].first; c >= 0; c = d.nodes[c].next {
 		nd := &d.nodes[c]
 		if nd.kind == kindText {
-			b.text(nd.text)
+			b.text(nd.name)
 			continue
 		}
 		name := nd.name
@@ -470,7 +471,7 @@ func (b *builder) inline(n int32, mentions bool) {
 	for c := d.nodes[n].first; c >= 0; c = d.nodes[c].next {
 		nd := &d.nodes[c]
 		if nd.kind == kindText {
-			b.text(nd.text)
+			b.text(nd.name)
 			continue
 		}
 		if mentions && blockElems[nd.name] && nd.name != "title" {
@@ -528,7 +529,8 @@ func (b *builder) figsFor(rid string) []int {
 }
 
 func (b *builder) text(s string) {
-	if strings.Contains(s, "\uE000") || strings.Contains(s, "\uE001") {
+	// Both markers start with byte 0xEE; only then look closer.
+	if strings.IndexByte(s, 0xEE) >= 0 && (strings.Contains(s, markFig) || strings.Contains(s, markCite)) {
 		s = strings.NewReplacer("\uE000", "", "\uE001", "").Replace(s)
 	}
 	b.para.WriteString(s)

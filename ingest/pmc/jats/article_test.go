@@ -192,3 +192,27 @@ func TestMentionOffsetsRealArticle(t *testing.T) {
 		t.Errorf("mention = %+v", m)
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	paths, _ := filepath.Glob("testdata/*.nxml")
+	var docs [][]byte
+	var total int64
+	for _, p := range paths {
+		d, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, d)
+		total += int64(len(d))
+	}
+	b.SetBytes(total)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, d := range docs {
+			if _, err := Parse(d, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(docs))/b.Elapsed().Seconds(), "articles/s")
+}

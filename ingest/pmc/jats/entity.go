@@ -87,26 +87,48 @@ type textBuf struct {
 }
 
 func (t *textBuf) WriteString(s string) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
-			t.pendSpace = true
-			continue
-		}
-		if c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0 { // NBSP
-			t.pendSpace = true
+	for len(s) > 0 {
+		// Copy the run up to the next whitespace byte in one append.
+		i := 0
+		for i < len(s) && !wsByte[s[i]] {
 			i++
+		}
+		if i > 0 {
+			if t.pendSpace {
+				if len(t.b) > 0 {
+					t.b = append(t.b, ' ')
+				}
+				t.pendSpace = false
+			}
+			t.b = append(t.b, s[:i]...)
+			s = s[i:]
 			continue
 		}
-		if t.pendSpace {
-			if len(t.b) > 0 {
-				t.b = append(t.b, ' ')
+		switch c := s[0]; {
+		case c == 0xc2:
+			if len(s) > 1 && s[1] == 0xa0 { // NBSP counts as space
+				t.pendSpace = true
+				s = s[2:]
+				continue
 			}
-			t.pendSpace = false
+			if t.pendSpace {
+				if len(t.b) > 0 {
+					t.b = append(t.b, ' ')
+				}
+				t.pendSpace = false
+			}
+			t.b = append(t.b, c)
+			s = s[1:]
+		default:
+			t.pendSpace = true
+			s = s[1:]
 		}
-		t.b = append(t.b, c)
 	}
 }
+
+// wsByte marks the bytes WriteString treats specially: XML whitespace and
+// 0xC2, the first byte of NBSP.
+var wsByte = [256]bool{' ': true, '\n': true, '\t': true, '\r': true, 0xc2: true}
 
 // Space requests a word break (e.g. between block children).
 func (t *textBuf) Space() { t.pendSpace = true }

@@ -35,42 +35,44 @@ func SplitSentences(s string) []Span {
 	start := 0 // code points
 	r := 0     // code point index of byte i
 	for i := 0; i < len(s); {
-		c, w := utf8.DecodeRuneInString(s[i:])
-		if c == '.' || c == '!' || c == '?' {
-			// Include closing punctuation.
-			j, rj := i+w, r+1
-			for j < len(s) {
-				c2, w2 := utf8.DecodeRuneInString(s[j:])
-				if !strings.ContainsRune(")]\"'”’", c2) {
-					break
-				}
-				j += w2
-				rj++
+		c := s[i]
+		if c != '.' && c != '!' && c != '?' {
+			// Count code points by their first bytes; no decoding needed.
+			if c < 0x80 || c >= 0xC0 {
+				r++
 			}
-			if j < len(s) && s[j] == ' ' {
-				k := j
-				for k < len(s) && s[k] == ' ' {
-					k++
-				}
-				next, _ := utf8.DecodeRuneInString(s[k:])
-				if k < len(s) && (unicode.IsUpper(next) || unicode.IsDigit(next) || strings.ContainsRune("([\"“‘", next)) &&
-					(c != '.' || !isAbbrevBefore(s[:i])) {
-					out = append(out, Span{start, rj})
-					start = rj + (k - j)
-					r = start
-					i = k
-					continue
-				}
-			}
-			i, r = j, rj
+			i++
 			continue
 		}
-		i += w
-		r++
+		// Include closing punctuation.
+		j, rj := i+1, r+1
+		for j < len(s) {
+			c2, w2 := utf8.DecodeRuneInString(s[j:])
+			if !strings.ContainsRune(")]\"'”’", c2) {
+				break
+			}
+			j += w2
+			rj++
+		}
+		if j < len(s) && s[j] == ' ' {
+			k := j
+			for k < len(s) && s[k] == ' ' {
+				k++
+			}
+			next, _ := utf8.DecodeRuneInString(s[k:])
+			if k < len(s) && (unicode.IsUpper(next) || unicode.IsDigit(next) || strings.ContainsRune("([\"“‘", next)) &&
+				(c != '.' || !isAbbrevBefore(s[:i])) {
+				out = append(out, Span{start, rj})
+				start = rj + (k - j)
+				r = start
+				i = k
+				continue
+			}
+		}
+		i, r = j, rj
 	}
-	total := r
-	if start < total {
-		out = append(out, Span{start, total})
+	if start < r {
+		out = append(out, Span{start, r})
 	}
 	return out
 }

@@ -14,6 +14,7 @@ package jats
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -53,13 +54,33 @@ type doc struct {
 // bound: depth beyond maxDepth is flattened into the deepest open element.
 const maxDepth = 512
 
+// docPool recycles trees: the node and attribute slices are the bulk of a
+// parse's allocation, and no string in an Article points into them.
+var docPool = sync.Pool{New: func() any { return new(doc) }}
+
+// release returns d to the pool. d must not be used afterwards.
+func (d *doc) release() {
+	if cap(d.nodes) > 1<<20 { // keep pathological trees out of the pool
+		return
+	}
+	clear(d.nodes[:cap(d.nodes)])
+	clear(d.attrs[:cap(d.attrs)])
+	docPool.Put(d)
+}
+
 // parseTree builds a tree from src. It never fails: unclosed elements are
 // closed at the end, stray end tags are ignored, a '<' that starts no markup
 // is text, and unknown entities are kept literally. Node 0 is a synthetic
 // root.
 func parseTree(src string) *doc {
 	est := strings.Count(src, "<")
-	d := &doc{nodes: make([]node, 0, 2*est+2), attrs: make([]attr, 0, est/2+4)}
+	// Start tags, end tags and text alternate, so est+2 nodes is a close
+	// upper bound for real files; append grows it for odd ones.
+	d := docPool.Get().(*doc)
+	if cap(d.nodes) < est+2 {
+		d.nodes = make([]node, 0, est+2)
+	}
+	d.nodes, d.attrs = d.nodes[:0], d.attrs[:0]
 	d.nodes = append(d.nodes, node{kind: kindElem, name: "#root", parent: -1, first: -1, last: -1, next: -1})
 	stack := make([]int32, 1, 64)
 	stack[0] = 0
@@ -253,10 +274,10 @@ func (d *doc) addText(parent int32, s string, decode bool) {
 	}
 	// Merge with a preceding text sibling (CDATA next to text).
 	if l := d.nodes[parent].last; l >= 0 && d.nodes[l].kind == kindText {
-		d.nodes[l].text += s
+		d.nodes[l].name += s
 		return
 	}
-	d.appendChild(parent, node{kind: kindText, text: s, first: -1, last: -1, next: -1})
+	d.appendChild(parent, node{kind: kindText, name: s, first: -1, last: -1, next: -1})
 }
 
 // attr returns the value of the attribute whose local name is name.
@@ -321,7 +342,7 @@ func (d *doc) textOf(n int32) string {
 func (d *doc) rawText(n int32, b *textBuf) {
 	nd := &d.nodes[n]
 	if nd.kind == kindText {
-		b.WriteString(nd.text)
+		b.WriteString(nd.name)
 		return
 	}
 	for c := nd.first; c >= 0; c = d.nodes[c].next {
