@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"bytes"
+	"context"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,8 @@ type golden struct {
 	SHA256         string `json:"sha256"`
 	Photometric    string `json:"photometric"`
 	Lossy          string `json:"lossy"`
+	RGBDType       string `json:"rgb_dtype"`
+	RGBSHA256      string `json:"rgb_sha256"`
 	Error          string `json:"error"`
 }
 
@@ -132,4 +135,33 @@ func readGz(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestGoldenColour builds images from the colour test files (PALETTE
+// COLOR, YBR) and compares their RGB channels with pydicom's
+// apply_color_lut / convert_color_space.
+func TestGoldenColour(t *testing.T) {
+	for name, g := range loadGolden(t) {
+		if g.RGBSHA256 == "" || g.Lossy != "" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			res, err := Scan(context.Background(), []string{filepath.Join("testdata", name)}, ScanOptions{IncludeDerived: true, IncludeLocalizers: true})
+			if err != nil || len(res.Series) != 1 {
+				t.Fatalf("scan: %v %+v", err, res)
+			}
+			imgs, err := ReadSeries(context.Background(), res.Series[0], ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			im := imgs[0]
+			if im.Channels != 3 || string(im.DType) != g.RGBDType {
+				t.Fatalf("%d channels %s, want 3 %s", im.Channels, im.DType, g.RGBDType)
+			}
+			sum := sha256.Sum256(im.Voxels)
+			if got := hex.EncodeToString(sum[:]); got != g.RGBSHA256 {
+				t.Fatalf("rgb sha256 %s, want %s", got, g.RGBSHA256)
+			}
+		})
+	}
 }

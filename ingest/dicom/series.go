@@ -488,8 +488,8 @@ func (s *Series) geometry(hasGeom bool) {
 	var A [16]float64
 	for w := 0; w < 3; w++ {
 		sign := 1.0
-		if w < 2 {
-			sign = -1 // LPS → RAS
+		if w < 2 && hasGeom {
+			sign = -1 // LPS → RAS (unknown geometry stays identity-like)
 		}
 		A[w*4+0] = sign * row[w] * ps[1]
 		A[w*4+1] = sign * col[w] * ps[0]

@@ -2,7 +2,9 @@ package dicom
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
@@ -21,6 +23,10 @@ type ReadOptions struct {
 	// MaxVoxels rejects a series with more voxels (all volumes, channels)
 	// before allocating; 0 means DefaultMaxVoxels.
 	MaxVoxels int64
+	// Hash sets SourceSHA256 to the SHA-256 of the series' file bytes in
+	// reading order (files in slice order, archive members in archive
+	// order).
+	Hash bool
 }
 
 // DefaultMaxVoxels bounds one series (2 Gi voxels).
@@ -61,9 +67,13 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		slots[k] = append(slots[k], [2]int{sl.Frame, i})
 	}
 	photometric := ""
+	hash := sha256.New()
 	err = ReadRefs(ctx, s.Refs(), func(ref Ref, data []byte, err error) error {
 		if err != nil {
 			return err
+		}
+		if o.Hash {
+			hash.Write(data)
 		}
 		f, err := parse(ref.String(), data, true)
 		if err != nil {
@@ -131,7 +141,12 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 	default:
 		return nil, fmt.Errorf("series %s: %d samples per pixel not supported", s.ID, spp)
 	}
+	sum := ""
+	if o.Hash {
+		sum = hex.EncodeToString(hash.Sum(nil))
+	}
 	for v, im := range imgs {
+		im.SourceSHA256 = sum
 		if photometric != "" {
 			im.Meta["photometric"] = photometric
 		}
@@ -145,6 +160,12 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			if err := normalize.Canonical(im); err != nil {
 				return nil, fmt.Errorf("series %s: %w", s.ID, err)
 			}
+			// In canonical RAS the k slices are axial whatever the
+			// acquisition plane, which stays in Meta.
+			if im.Plane != "" {
+				im.Meta["acquisition_plane"] = im.Plane
+			}
+			im.Plane = "axial"
 		}
 	}
 	return imgs, nil

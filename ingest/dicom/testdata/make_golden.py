@@ -19,7 +19,10 @@ documented normalisation, which the Go test reproduces exactly:
   are sign-extended from BitsStored (pydicom 2.3 leaves the unused high bits
   of native data as they are in the file; the DICOM standard says to ignore
   them);
-* sha256 is over the C-contiguous little-endian bytes.
+* sha256 is over the C-contiguous little-endian bytes;
+* rgb_sha256 (PALETTE COLOR, YBR_FULL, YBR_FULL_422) is pydicom's
+  apply_color_lut / convert_color_space result, channels first
+  (C, frames, rows, columns) as medmd stores images.
 
 Files pydicom cannot decode record its error; lossy JPEG files also record
 the raw reference pixels (lossy/<name>.u8.gz) since two conforming IDCTs may
@@ -29,6 +32,7 @@ import gzip, hashlib, json, os, subprocess, sys
 import numpy as np
 import pydicom
 from pydicom.pixel_data_handlers import gdcm_handler, numpy_handler, rle_handler
+from pydicom.pixel_data_handlers.util import apply_color_lut, convert_color_space
 
 pydicom.config.pixel_data_handlers = [numpy_handler, gdcm_handler, rle_handler]
 
@@ -96,6 +100,18 @@ def main():
             rec["dtype"] = str(arr.dtype.name)
             rec["sha256"] = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
             rec["photometric"] = str(ds.PhotometricInterpretation)
+            # Colour conversions medmd applies when it builds images
+            # (channels first: C, frames, rows, columns).
+            rgb = None
+            if rec["photometric"] == "PALETTE COLOR":
+                rgb = apply_color_lut(ds.pixel_array, ds)
+            elif rec["photometric"] in ("YBR_FULL", "YBR_FULL_422") and ds.BitsAllocated == 8:
+                rgb = convert_color_space(arr.reshape(-1, ds.Columns, 3), "YBR_FULL", "RGB")
+            if rgb is not None:
+                rgb = np.moveaxis(rgb.reshape(arr.shape[0], ds.Rows, ds.Columns, 3), -1, 0)
+                rgb = np.ascontiguousarray(rgb.astype(rgb.dtype.newbyteorder("<")))
+                rec["rgb_dtype"] = rgb.dtype.name
+                rec["rgb_sha256"] = hashlib.sha256(rgb.tobytes()).hexdigest()
             if rec["transfer_syntax"] in LOSSY and arr.dtype == np.uint8:
                 p = os.path.join(HERE, "lossy", name[:-4] + ".u8.gz")
                 with gzip.GzipFile(p, "wb", mtime=0) as f:

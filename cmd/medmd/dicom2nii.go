@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/medmd/medmd/ingest/dicom"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var o dicom.ConvertOptions
+	var native bool
+	cmd := &cobra.Command{
+		Use:   "dicom2nii IN_DIR OUT_DIR",
+		Short: "Convert every DICOM series under IN_DIR to a .nii.gz plus JSON sidecar, like dcm2niix",
+		Long: `dicom2nii scans IN_DIR (folders, .zip and .tar/.tar.gz archives) reading only
+headers, groups images into series by dcm2niix's rules (series UID, orientation,
+size, echo, image type), orders slices along the slice normal, and writes one
+NIfTI-1 volume and one JSON sidecar per volume into OUT_DIR. CT values are in
+Hounsfield units. Localizers and derived secondary captures are skipped unless
+asked for. Files in unsupported transfer syntaxes (JPEG-LS, JPEG 2000, 12-bit
+JPEG) and broken files are listed by name with the reason.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Canonical = !native
+			rep, err := dicom.Convert(cmd.Context(), args[0], args[1], o)
+			if rep != nil {
+				rep.Print(os.Stdout)
+			}
+			if err != nil {
+				return fmt.Errorf("dicom2nii %s: %w", args[0], err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&o.Scan.IncludeLocalizers, "localizers", false, "also convert localizer/scout images")
+	cmd.Flags().BoolVar(&o.Scan.IncludeDerived, "derived", false, "also convert derived secondary captures")
+	cmd.Flags().BoolVar(&native, "native", false, "keep the acquisition voxel order (default: canonical RAS)")
+	cmd.Flags().BoolVar(&o.NoGzip, "no-gzip", false, "write .nii instead of .nii.gz")
+	rootCmd.AddCommand(cmd)
+}

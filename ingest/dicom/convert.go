@@ -1,0 +1,214 @@
+package dicom
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/medmd/medmd/ingest/nifti"
+	"github.com/medmd/medmd/shards"
+)
+
+// ConvertOptions control Convert (medmd dicom2nii).
+type ConvertOptions struct {
+	Scan ScanOptions
+	// Canonical reorients volumes to closest-canonical RAS before writing.
+	Canonical bool
+	// Gzip writes .nii.gz (default) rather than .nii.
+	NoGzip bool
+}
+
+// Converted is one written volume.
+type Converted struct {
+	Series   string   `json:"series"`
+	NIfTI    string   `json:"nifti"`
+	Sidecar  string   `json:"sidecar"`
+	Shape    [4]int   `json:"shape"` // channels, depth, height, width
+	DType    string   `json:"dtype"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ConvertReport says what Convert did.
+type ConvertReport struct {
+	Files     int
+	Written   []Converted
+	Skipped   []Skipped // not DICOM, no pixels, excluded
+	Failed    []Skipped // unsupported syntax, broken files, series that failed
+	SeriesN   int
+	VolumeN   int
+	FailedSer int
+}
+
+// Convert writes one NIfTI-1 file plus a JSON sidecar per assembled
+// volume of the DICOM files under inDir (folders, zip and tar archives),
+// like dcm2niix. Series are processed one at a time: only one volume is in
+// memory. A series that fails is reported and the rest go on.
+func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*ConvertReport, error) {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	res, err := Scan(ctx, []string{inDir}, o.Scan)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ConvertReport{Files: res.Files, SeriesN: len(res.Series)}
+	for _, sk := range res.Skipped {
+		if sk.Kind == "unsupported" || sk.Kind == "error" {
+			rep.Failed = append(rep.Failed, sk)
+		} else {
+			rep.Skipped = append(rep.Skipped, sk)
+		}
+	}
+	used := map[string]int{}
+	for _, se := range res.Series {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		imgs, err := ReadSeries(ctx, se, ReadOptions{Canonical: o.Canonical})
+		if err != nil {
+			rep.FailedSer++
+			rep.Failed = append(rep.Failed, Skipped{Ref: se.ID, Reason: err.Error(), Kind: "series"})
+			continue
+		}
+		base := outputName(se)
+		if n := used[base]; n > 0 {
+			used[base]++
+			base += "_" + strconv.Itoa(n+1)
+		} else {
+			used[base] = 1
+		}
+		for v, im := range imgs {
+			name := base
+			if len(imgs) > 1 {
+				name += fmt.Sprintf("_t%03d", v+1)
+			}
+			ext := ".nii.gz"
+			if o.NoGzip {
+				ext = ".nii"
+			}
+			nii := filepath.Join(outDir, name+ext)
+			note := ""
+			if im.Channels == 3 && im.DType == shards.Uint16 {
+				// NIfTI's colour type is RGB24: keep the high byte of
+				// 16-bit palette or RGB samples.
+				rgb16to8(im)
+				note = "16-bit RGB written as 8-bit (high byte)"
+			}
+			if err := nifti.WriteFile(nii, im); err != nil {
+				rep.FailedSer++
+				rep.Failed = append(rep.Failed, Skipped{Ref: se.ID, Reason: err.Error(), Kind: "series"})
+				continue
+			}
+			side := filepath.Join(outDir, name+".json")
+			sc := map[string]any{
+				"SeriesID":  se.ID,
+				"Shape":     []int{im.Channels, im.Depth, im.Height, im.Width},
+				"DType":     string(im.DType),
+				"Spacing":   im.Spacing,
+				"Affine":    im.Affine,
+				"Plane":     im.Plane,
+				"Volume":    v,
+				"Volumes":   len(imgs),
+				"Meta":      im.Meta,
+				"Warnings":  se.Warnings,
+				"Files":     len(se.Refs()),
+				"Modality":  im.Modality,
+				"Converter": "medmd dicom2nii",
+			}
+			if note != "" {
+				sc["Note"] = note
+			}
+			if err := writeJSON(side, sc); err != nil {
+				return rep, err
+			}
+			rep.VolumeN++
+			rep.Written = append(rep.Written, Converted{Series: se.ID, NIfTI: nii, Sidecar: side,
+				Shape: [4]int{im.Channels, im.Depth, im.Height, im.Width}, DType: string(im.DType), Warnings: se.Warnings})
+		}
+	}
+	return rep, nil
+}
+
+// rgb16to8 keeps the high byte of each 16-bit sample.
+func rgb16to8(im *shards.Image) {
+	n := len(im.Voxels) / 2
+	out := make([]byte, n)
+	for i := 0; i < n; i++ {
+		out[i] = im.Voxels[2*i+1]
+	}
+	im.Voxels, im.DType = out, shards.Uint8
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// outputName is <SeriesNumber>_<SeriesDescription or Protocol>_<8 hex of
+// the series ID>: readable and unique.
+func outputName(se *Series) string {
+	h := se.Header()
+	desc := h.SeriesDescription
+	if desc == "" {
+		desc = h.ProtocolName
+	}
+	if desc == "" {
+		desc = h.Modality
+	}
+	desc = strings.Trim(unsafeName.ReplaceAllString(desc, "_"), "_.")
+	if len(desc) > 48 {
+		desc = desc[:48]
+	}
+	parts := []string{}
+	if h.SeriesNumber != 0 {
+		parts = append(parts, strconv.Itoa(h.SeriesNumber))
+	}
+	if desc != "" {
+		parts = append(parts, desc)
+	}
+	sum := shortHash(se.ID)
+	parts = append(parts, sum)
+	return strings.Join(parts, "_")
+}
+
+func shortHash(s string) string {
+	var h uint32 = 2166136261 // FNV-1a
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return fmt.Sprintf("%08x", h)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Print writes the report's summary: counts, then each failed file or
+// series by name with its reason.
+func (r *ConvertReport) Print(w io.Writer) {
+	unsup := 0
+	for _, f := range r.Failed {
+		if f.Kind == "unsupported" {
+			unsup++
+		}
+	}
+	fmt.Fprintf(w, "%d files: %d series → %d volumes written; %d skipped (not DICOM, no pixels, localizers); %d quarantined (%d unsupported transfer syntax, %d failed series)\n",
+		r.Files, r.SeriesN, r.VolumeN, len(r.Skipped), len(r.Failed), unsup, r.FailedSer)
+	for _, c := range r.Written {
+		fmt.Fprintf(w, "  wrote %s %v %s\n", c.NIfTI, c.Shape, c.DType)
+		for _, wn := range c.Warnings {
+			fmt.Fprintf(w, "    warning: %s\n", wn)
+		}
+	}
+	for _, f := range r.Failed {
+		fmt.Fprintf(w, "  quarantined %s: %s\n", f.Ref, f.Reason)
+	}
+}

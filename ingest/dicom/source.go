@@ -1,0 +1,182 @@
+package dicom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+
+	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/shards"
+)
+
+// SourceName is the name the source registers under in pipelines.yaml.
+const SourceName = "dicom"
+
+// modalityPhrases is what a modality-task response says for each code.
+var modalityPhrases = map[string]string{
+	"CT": "CT", "MR": "MRI", "PT": "PET", "NM": "nuclear medicine", "US": "ultrasound",
+	"CR": "X-ray", "DX": "X-ray", "MG": "mammography", "XA": "angiography", "RF": "fluoroscopy", "OT": "other",
+}
+
+// Spec is the "dicom" source's parameter spec.
+var Spec = ingest.Spec{
+	Name:    SourceName,
+	Summary: "DICOM folders, zip or tar archives: images grouped into series by dcm2niix's rules, one sample per volume (HU for CT), canonical RAS",
+	Fields: []ingest.Field{
+		{Name: "paths", Type: ingest.TypeStrings, Required: true,
+			Description: "files, folders (searched recursively), .zip or .tar(.gz) archives, relative to the pipelines file's folder",
+			Example:     "[testdata/dicom]"},
+		{Name: "include_localizers", Type: ingest.TypeBool, Default: false,
+			Description: "keep localizer/scout images as their own series",
+			Example:     "true"},
+		{Name: "include_derived", Type: ingest.TypeBool, Default: false,
+			Description: "keep derived secondary captures (SC SOP class, ImageType DERIVED\\SECONDARY)",
+			Example:     "true"},
+		{Name: "canonical", Type: ingest.TypeBool, Default: true,
+			Description: "reorient every volume to closest-canonical RAS (nibabel's as_closest_canonical)",
+			Example:     "false"},
+		{Name: "max_voxels", Type: ingest.TypeInt, Default: DefaultMaxVoxels,
+			Description: "reject a series with more voxels (all volumes and channels) before allocating",
+			Example:     "268435456"},
+		{Name: "task", Type: ingest.TypeString, Default: shards.TaskModality,
+			Description: "the task of the samples", Example: "modality"},
+		{Name: "instruction", Type: ingest.TypeString, Default: "What imaging modality is shown in this image?",
+			Description: "the instruction text; the image is placed at its start",
+			Example:     "Which modality is this?"},
+		{Name: "license", Type: ingest.TypeString, Default: "",
+			Description: "licence of the input data, copied to every sample", Example: "CC-BY-4.0"},
+	},
+}
+
+func init() {
+	ingest.RegisterSource(Spec, newSource)
+}
+
+// Source plans DICOM series and reads them into samples.
+type Source struct {
+	base        string
+	paths       []string
+	scan        ScanOptions
+	read        ReadOptions
+	task        string
+	instruction string
+	license     string
+}
+
+func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
+	s := &Source{
+		base:        baseDir,
+		paths:       p.Strings("paths"),
+		scan:        ScanOptions{IncludeLocalizers: p.Bool("include_localizers"), IncludeDerived: p.Bool("include_derived")},
+		read:        ReadOptions{Canonical: p.Bool("canonical"), MaxVoxels: int64(p.Int("max_voxels")), Hash: true},
+		task:        p.String("task"),
+		instruction: p.String("instruction"),
+		license:     p.String("license"),
+	}
+	if _, ok := p["canonical"]; !ok {
+		s.read.Canonical = true
+	}
+	if len(s.paths) == 0 {
+		return nil, errors.New("dicom: paths is empty")
+	}
+	if s.task == "" {
+		s.task = shards.TaskModality
+	}
+	return s, nil
+}
+
+// Plan scans every header (no pixel data) and returns one unit per
+// assembled series, ordered by series ID (the SeriesInstanceUID, with a
+// suffix where dcm2niix's rules split it). Files that cannot be decoded
+// (unsupported transfer syntax, broken) become units of their own that
+// fail in Read, so the runner quarantines them by name; files that are not
+// DICOM, carry no pixels or are excluded (localizers) are only logged.
+func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
+	roots := make([]string, len(s.paths))
+	for i, p := range s.paths {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.base, p)
+		}
+		roots[i] = p
+	}
+	res, err := Scan(ctx, roots, s.scan)
+	if err != nil {
+		return nil, fmt.Errorf("dicom: %w", err)
+	}
+	var units []ingest.Unit
+	for _, se := range res.Series {
+		var paths []string
+		for _, r := range se.Refs() {
+			paths = append(paths, r.String())
+		}
+		units = append(units, ingest.Unit{ID: se.ID, Paths: paths, Bytes: se.Bytes(), Data: se})
+	}
+	for _, sk := range res.Skipped {
+		switch sk.Kind {
+		case "unsupported", "error":
+			units = append(units, ingest.Unit{ID: "file:" + s.rel(sk.Ref), Paths: []string{sk.Ref}, Data: sk})
+		default:
+			slog.Debug("dicom: skipped", "file", sk.Ref, "reason", sk.Reason)
+		}
+	}
+	return units, nil
+}
+
+func (s *Source) rel(p string) string {
+	if r, err := filepath.Rel(s.base, p); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
+// Read assembles one series into samples, one per volume; a skipped-file
+// unit returns its reason as the error.
+func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
+	switch d := u.Data.(type) {
+	case Skipped:
+		return nil, errors.New(d.Reason)
+	case *Series:
+		return s.readSeries(ctx, u, d)
+	}
+	return nil, fmt.Errorf("dicom: unit %s was not planned by this source", u.ID)
+}
+
+func (s *Source) readSeries(ctx context.Context, u ingest.Unit, se *Series) ([]shards.Sample, error) {
+	imgs, err := ReadSeries(ctx, se, s.read)
+	if err != nil {
+		return nil, err
+	}
+	h := se.Header()
+	group := "dicom:" + groupKey2(h, se)
+	out := make([]shards.Sample, 0, len(imgs))
+	for v, im := range imgs {
+		out = append(out, shards.Sample{
+			ID:          shards.MakeID(SourceName, u.ID, strconv.Itoa(v)),
+			Source:      SourceName,
+			Task:        s.task,
+			Group:       group,
+			License:     s.license,
+			Instruction: s.instruction,
+			Response:    modalityPhrases[h.Modality],
+			Placements:  []shards.Placement{{Image: 0, Field: shards.FieldInstruction, Offset: 0}},
+			Images:      []shards.Image{*im},
+			Meta:        map[string]string{"series": u.ID, "volume": strconv.Itoa(v), "volumes": strconv.Itoa(len(imgs))},
+		})
+	}
+	return out, nil
+}
+
+// groupKey2 is the split group: the hashed PatientID, else the hashed
+// study, else the series (never a raw identifier).
+func groupKey2(h *Header, se *Series) string {
+	switch {
+	case h.PatientID != "":
+		return shards.HashString(h.PatientID)
+	case h.StudyInstanceUID != "":
+		return shards.HashString("study:" + h.StudyInstanceUID)
+	}
+	return shards.HashString("series:" + se.ID)
+}
