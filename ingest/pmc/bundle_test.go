@@ -1,0 +1,51 @@
+package pmc
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/medmd/medmd/ingest"
+)
+
+// TestBundledSampleCorpus reads testdata/pmc (the input of the pmc-sample
+// pipeline) through the registered source with a local folder as base URL,
+// as `medmd run` does: no network, default licence filter.
+func TestBundledSampleCorpus(t *testing.T) {
+	src, err := newSource(ingest.Params{
+		"oa_list": "oa_file_list.csv", "base_url": ".", "cache_dir": t.TempDir(),
+		"licences": DefaultLicences, "max_images_inline": 3, "max_images_case": 8,
+		"max_image_pixels": 1 << 20, "timeout": time.Minute, "retries": 1,
+	}, "../../testdata/pmc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	units, err := src.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(units) != 6 {
+		t.Fatalf("%d units, want 6 (the CC BY-NC article filtered out)", len(units))
+	}
+	counts := map[string]int{}
+	licences := map[string]string{}
+	for _, u := range units {
+		ss, err := src.Read(context.Background(), u)
+		if err != nil {
+			t.Fatalf("%s: %v", u.ID, err)
+		}
+		for _, s := range ss {
+			counts[s.Source]++
+			licences[s.Group] = s.License
+			if len(s.Images) == 0 {
+				t.Errorf("%s %s: no images", s.Group, s.Source)
+			}
+		}
+	}
+	if counts[SourceOA] != 17 || counts[SourceInline] != 6 || counts[SourceCaseReport] != 1 {
+		t.Errorf("samples %v, want 17 pmc-oa, 6 pmc-inline, 1 pmc-casereport", counts)
+	}
+	if licences["PMC2599765"] != "public domain" || licences["PMC3166277"] != "CC BY" {
+		t.Errorf("licences %v", licences)
+	}
+}
