@@ -167,3 +167,67 @@ func (li *LeakIndex) Check(s *shards.Sample, fp Fingerprint) *normalize.DropErro
 	}
 	return nil
 }
+
+// Leak is one way a training sample touches the test split.
+type Leak struct {
+	Reason string // ReasonLeakGroup, ReasonLeakImage or ReasonLeakNearImage
+	TestID string // the first test sample it touches
+	Image  int    // the training sample's image index (-1 for a group leak)
+	Dist   int    // dHash distance for near-image leaks
+}
+
+// Leaks returns every leak of s (group, then each image: identical, else
+// near), for reports that list them all; Check stops at the first.
+func (li *LeakIndex) Leaks(s *shards.Sample, fp Fingerprint) []Leak {
+	var out []Leak
+	if id, ok := li.groups[s.Group]; ok && s.Group != "" {
+		out = append(out, Leak{Reason: ReasonLeakGroup, TestID: id, Image: -1})
+	}
+	for i, h := range fp.SHA256 {
+		if id, ok := li.images[h]; ok {
+			out = append(out, Leak{Reason: ReasonLeakImage, TestID: id, Image: i})
+			continue
+		}
+		if fp.DHashOK[i] {
+			if id, dist, ok := li.near.query("", []PHash{fp.DHash[i]}); ok {
+				out = append(out, Leak{Reason: ReasonLeakNearImage, TestID: id, Image: i, Dist: dist})
+			}
+		}
+	}
+	return out
+}
+
+// NearGroups links images across samples: Link(id, fp) returns the ids of
+// earlier samples with an identical or near-duplicate image (any task), so
+// a split builder can keep such samples on the same side.
+type NearGroups struct {
+	images map[string]string
+	near   *nearIndex
+}
+
+// NewNearGroups returns an empty linker with the given dHash threshold.
+func NewNearGroups(threshold int) *NearGroups {
+	return &NearGroups{images: map[string]string{}, near: newNearIndex(threshold)}
+}
+
+// Link records the images of sample id and returns the earlier samples
+// (at most one per image) they duplicate.
+func (ng *NearGroups) Link(id string, fp Fingerprint) []string {
+	var out []string
+	for i, h := range fp.SHA256 {
+		if other, ok := ng.images[h]; ok {
+			out = append(out, other)
+		} else if fp.DHashOK[i] {
+			if other, _, ok := ng.near.query("", []PHash{fp.DHash[i]}); ok {
+				out = append(out, other)
+			}
+		}
+		if _, ok := ng.images[h]; !ok {
+			ng.images[h] = id
+			if fp.DHashOK[i] {
+				ng.near.add(id, "", []PHash{fp.DHash[i]})
+			}
+		}
+	}
+	return out
+}
