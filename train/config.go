@@ -63,6 +63,9 @@ type Config struct {
 	EvalBatches int     `yaml:"eval_batches" json:"eval_batches"`
 	LogEvery    int     `yaml:"log_every" json:"log_every"`
 	Seed        int64   `yaml:"seed" json:"seed"`
+	// SkipFinalCheckpoint leaves out the checkpoint at exit (benchmarks
+	// such as train/gpu/check.sh; periodic checkpoints still happen).
+	SkipFinalCheckpoint bool `yaml:"skip_final_checkpoint" json:"skip_final_checkpoint"`
 
 	TermWeight     float64 `yaml:"term_weight" json:"term_weight"`
 	ResponseWeight float64 `yaml:"response_weight" json:"response_weight"`

@@ -277,8 +277,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			lastSaved = step
 		}
 	}
-	if res.Step != lastSaved || res.Checkpoint == "" {
+	if (res.Step != lastSaved || res.Checkpoint == "") && !cfg.SkipFinalCheckpoint {
 		if err := save(); err != nil {
+			return res, err
+		}
+	}
+	if cfg.SkipFinalCheckpoint {
+		if err := writePlot(o.Out, history); err != nil {
 			return res, err
 		}
 	}
@@ -330,7 +335,7 @@ func sameShapes(a, b Config) error {
 	for _, c := range []*Config{&x, &y} {
 		c.Name, c.Steps, c.Warmup, c.LR, c.MinLR, c.WeightDecay, c.ClipNorm = "", 0, 0, 0, 0, 0, 0
 		c.EvalEvery, c.CkptEvery, c.EvalBatches, c.LogEvery, c.MaxNewTokens, c.DType = 0, 0, 0, 0, 0, ""
-		c.TermWeight, c.ResponseWeight = 0, 0
+		c.TermWeight, c.ResponseWeight, c.SkipFinalCheckpoint = 0, 0, false
 	}
 	if x != y {
 		return fmt.Errorf("config shapes differ from the checkpoint's")

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run on the development machine, from the repository root: builds what
+# train/gpu/check.sh needs into .gpu/ (git-ignored), so the GPU machine (no Go,
+# no network) only runs it.
+#   .gpu/medmd            cgo build with the XLA backend, stripped (< 64 MiB)
+#   .gpu/env.sh           points GoMLX at the machine's JAX CUDA PJRT plugin
+#   .gpu/corpus/          a small shard corpus (the README's NIfTI sample)
+# Then, on the GPU machine: bash train/gpu/check.sh
+set -euo pipefail
+mkdir -p .gpu
+CGO_ENABLED=1 go build -trimpath -ldflags='-s -w' -o .gpu/medmd ./cmd/medmd
+cp "${SHARED_GPU:-../shared/gpu}/env.sh" .gpu/env.sh
+rm -rf .gpu/work && mkdir -p .gpu/work
+# The bundled sample pipelines write under out/; build only the NIfTI sample.
+(cd .gpu/work && cp ../../pipelines.yaml . && ln -sfn ../../testdata testdata && ../medmd run nifti-sample -f pipelines.yaml)
+rm -rf .gpu/corpus && mv .gpu/work/out/nifti-sample .gpu/corpus && rm -rf .gpu/work
+ls -la .gpu .gpu/corpus
+du -sh .gpu
