@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medmd/medmd/bench"
+)
+
+func init() {
+	cmd := &cobra.Command{
+		Use:   "radbench",
+		Short: "Build leakage-free RadBench splits, check leakage, score predictions",
+	}
+
+	var o bench.BuildOptions
+	build := &cobra.Command{
+		Use:   "build IN_MANIFEST OUT_DIR",
+		Short: "Build deterministic group-aware splits, one manifest per task and split",
+		Long: `build assigns every group (patient, case, article — joined with any group that
+shares an identical or near-duplicate image) to train, val or test as a
+function of hash(seed, group), stratified by source and task, and writes
+OUT_DIR/TASK/SPLIT/manifest.json for the tasks modality, diagnosis, vqa,
+report and rationale, plus OUT_DIR/radbench.json with the counts. The same
+input and flags give byte-identical outputs.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := bench.Build(cmd.Context(), args[0], args[1], o)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "| task | train | val | test |\n|---|---:|---:|---:|\n")
+			for _, t := range bench.Tasks {
+				n := func(sp string) int {
+					s := 0
+					for _, c := range rep.Counts[t][sp] {
+						s += c
+					}
+					return s
+				}
+				fmt.Fprintf(w, "| %s | %d | %d | %d |\n", t, n("train"), n("val"), n("test"))
+			}
+			fmt.Fprintf(w, "\n%d split units (%d groups joined by shared images); wrote %s\n", rep.Units, rep.LinkedGroups, filepath.Join(args[1], "radbench.json"))
+			return nil
+		},
+	}
+	build.Flags().StringVar(&o.Seed, "seed", bench.DefaultSeed, "seed of the group hash")
+	build.Flags().Float64Var(&o.Test, "test", 0.1, "fraction of groups (per stratum) in test")
+	build.Flags().Float64Var(&o.Val, "val", 0.1, "fraction of groups (per stratum) in val")
+	build.Flags().BoolVar(&o.Unstratified, "unstratified", false, "threshold each group's hash alone (a group's split never changes as data is added; fractions only approximate)")
+	build.Flags().IntVar(&o.NearThreshold, "near-threshold", 10, "dHash bits (of 256) under which images join their groups; -1 disables")
+
+	var threshold, examples int
+	var leakJSON bool
+	check := &cobra.Command{
+		Use:   "check-leakage TRAIN_MANIFEST TEST_MANIFEST...",
+		Short: "Report shared groups, identical and near-duplicate images; exit 2 if any",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := bench.CheckLeakage(cmd.Context(), args[0], args[1:], threshold, examples)
+			if err != nil {
+				return err
+			}
+			if leakJSON {
+				b, _ := json.Marshal(rep)
+				fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			} else {
+				fmt.Fprint(cmd.OutOrStdout(), rep.Markdown())
+			}
+			if rep.Total() > 0 {
+				return &bench.LeakError{Report: rep}
+			}
+			return nil
+		},
+	}
+	check.Flags().IntVar(&threshold, "threshold", 10, "dHash distance (bits of 256) that counts as a near duplicate")
+	check.Flags().IntVar(&examples, "examples", 20, "how many leaking samples to list")
+	check.Flags().BoolVar(&leakJSON, "json", false, "print the report as one JSON object")
+
+	var termsPath string
+	var scoreJSON bool
+	score := &cobra.Command{
+		Use:   "score SPLIT_MANIFEST PREDICTIONS.jsonl",
+		Short: "Score {\"id\", \"prediction\"} lines against a split, per task",
+		Long: `score compares each prediction with the sample's response: accuracy with
+answer normalisation (closed yes/no and open questions) for vqa; accuracy and
+macro-F1 for diagnosis and modality; corpus BLEU-1..4 (sacrebleu 13a
+tokenisation, exp smoothing), ROUGE-L F1 and medical-term precision/recall/F1
+for report and rationale. Missing predictions count as wrong (empty) and are
+reported. All metrics are in [0, 1].`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var terms *bench.TermList
+			if termsPath != "" {
+				b, err := os.ReadFile(termsPath)
+				if err != nil {
+					return err
+				}
+				if terms, err = bench.ParseTermList(string(b)); err != nil {
+					return fmt.Errorf("%s: %w", termsPath, err)
+				}
+			}
+			rep, err := bench.Score(cmd.Context(), args[0], args[1], terms)
+			if err != nil {
+				return err
+			}
+			if scoreJSON {
+				fmt.Fprint(cmd.OutOrStdout(), rep.JSONLines())
+			} else {
+				fmt.Fprint(cmd.OutOrStdout(), rep.Markdown())
+			}
+			return nil
+		},
+	}
+	score.Flags().StringVar(&termsPath, "terms", "", "medical term list, one term a line (default: the bundled radiology starter list)")
+	score.Flags().BoolVar(&scoreJSON, "json", false, "print one JSON object per task per line")
+
+	cmd.AddCommand(build, check, score)
+	rootCmd.AddCommand(cmd)
+}
