@@ -142,6 +142,35 @@ for preset, (level, width) in {"brain": (40, 80), "lung": (-600, 1500), "bone": 
     cases.append(dict(name="ct_" + preset, op="window", input="ct_small_hu.i16", preset=preset,
                       level=level, width=width, file=dump("ct_" + preset, np.floor(y * 255 + 0.5), "u1")))
 
+# 2D decoding (PIL as the reference decoder): planes C×H×W after EXIF
+# transpose, alpha over white, grey-in-RGB folded to one channel.
+import glob
+import hashlib
+from PIL import Image, ImageOps
+
+for path in sorted(glob.glob(os.path.join(HERE, "images", "*"))):
+    fn = os.path.basename(path)
+    if fn.endswith(".md"):
+        continue
+    im = ImageOps.exif_transpose(Image.open(path))
+    if im.mode in ("I;16", "I;16B", "I;16L"):
+        a = np.array(im).astype("<u2")[None]
+    elif im.mode in ("1", "L"):
+        a = np.array(im.convert("L"))[None]
+    else:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        a = np.array(Image.alpha_composite(white, rgba).convert("RGB")).transpose(2, 0, 1)
+        if (a[0] == a[1]).all() and (a[1] == a[2]).all():
+            a = a[:1]
+    c, h, w = a.shape
+    grid = [float(a[:, y * h // 4:(y + 1) * h // 4, x * w // 4:(x + 1) * w // 4].mean())
+            for y in range(4) for x in range(4)]
+    cases.append(dict(name="img_" + fn, op="decode2d", input="images/" + fn, channels=c,
+                      height=h, width=w, dtype=str(a.dtype), mode=im.mode,
+                      sha256=hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest(),
+                      grid=grid))
+
 with open(os.path.join(OUT, "golden.json"), "w") as f:
     json.dump(dict(generator="make_golden.py", numpy=np.__version__,
                    scipy=__import__("scipy").__version__, skimage=skimage.__version__,
