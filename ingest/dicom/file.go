@@ -229,6 +229,10 @@ func parse(path string, data []byte, complete bool) (f *File, err error) {
 	if pix.found {
 		hdrBytes = ds[:pix.hdrOff]
 	}
+	hdrBytes, dropped, err := sanitizeHeader(hdrBytes, sx)
+	if err != nil {
+		return nil, &Error{Path: path, Reason: "walking header", Err: err}
+	}
 	parsed, err := parseElements(hdrBytes, sx)
 	if err != nil {
 		return nil, &Error{Path: path, Reason: "parsing header", Err: err}
@@ -239,6 +243,9 @@ func parse(path string, data []byte, complete bool) (f *File, err error) {
 	f.TransferSyntax = ts
 	f.SyntaxGuessed = guessed
 	f.HasMeta = m.present
+	for _, t := range dropped {
+		f.Dropped = append(f.Dropped, fmt.Sprintf("(%04X,%04X)", t>>16, t&0xFFFF))
+	}
 	if f.SOPClassUID == "" {
 		f.SOPClassUID = m.sopClass
 	}

@@ -36,6 +36,10 @@ type Header struct {
 	HasMeta        bool
 	HasPixels      bool
 	Encapsulated   bool
+	// Dropped lists elements left out of parsing because their encoding
+	// could not be parsed safely (undefined-length private sequences in
+	// implicit VR, undefined-length UN).
+	Dropped []string
 
 	SOPClassUID, SOPInstanceUID                                  string
 	StudyInstanceUID, SeriesInstanceUID, FrameOfReferenceUID     string

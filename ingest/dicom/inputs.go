@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -218,8 +217,9 @@ func walkTar(p string, fn func(ref Ref, r io.Reader) error) error {
 	}
 }
 
-// readRef reads a whole input into memory.
-func readRef(ref Ref, open func() (io.ReadCloser, error)) ([]byte, error) {
+// readRef reads a whole input into memory, reusing *buf's capacity when
+// buf is not nil (the bytes are then only valid until the next call).
+func readRef(ref Ref, open func() (io.ReadCloser, error), buf *[]byte) ([]byte, error) {
 	if ref.Size > maxFileBytes {
 		return nil, &Error{Path: ref.String(), Reason: fmt.Sprintf("file of %d bytes exceeds the %d-byte limit", ref.Size, int64(maxFileBytes))}
 	}
@@ -228,11 +228,33 @@ func readRef(ref Ref, open func() (io.ReadCloser, error)) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, ref.Size+bytes.MinRead))
-	if _, err := buf.ReadFrom(io.LimitReader(rc, maxFileBytes)); err != nil {
-		return nil, &Error{Path: ref.String(), Err: err}
+	var b []byte
+	if buf != nil {
+		b = (*buf)[:0]
 	}
-	return buf.Bytes(), nil
+	if int64(cap(b)) < ref.Size+1 {
+		b = make([]byte, 0, ref.Size+1)
+	}
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) >= maxFileBytes {
+				return nil, &Error{Path: ref.String(), Reason: "file exceeds the size limit"}
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rc.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &Error{Path: ref.String(), Err: err}
+		}
+	}
+	if buf != nil {
+		*buf = b
+	}
+	return b, nil
 }
 
 // ReadRefs reads the given inputs, calling fn with each one's bytes (or
@@ -252,6 +274,7 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 		}
 		byArchive[r.Path][r.Member] = true
 	}
+	var buf []byte
 	for _, r := range refs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -259,7 +282,7 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 		if r.Member != "" {
 			continue
 		}
-		data, err := readRef(r, func() (io.ReadCloser, error) { return os.Open(r.Path) })
+		data, err := readRef(r, func() (io.ReadCloser, error) { return os.Open(r.Path) }, &buf)
 		if err := fn(r, data, err); err != nil {
 			return err
 		}
@@ -271,7 +294,7 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 				return nil
 			}
 			delete(want, ref.Member)
-			data, err := readRef(ref, open)
+			data, err := readRef(ref, open, &buf)
 			return fn(ref, data, err)
 		}
 		var err error

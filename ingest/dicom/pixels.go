@@ -15,6 +15,21 @@ import (
 // maxPixelBytes bounds the decoded pixel data of one file.
 const maxPixelBytes = 4 << 30
 
+// maxExpansion bounds decoded/compressed size for encapsulated data.
+const maxExpansion = 1024
+
+// nativeBytes is the size native pixel data must have (PS3.5 §8.1.1).
+func nativeBytes(p *PixelArray, h *Header) int64 {
+	n := int64(p.Frames) * int64(p.Rows) * int64(p.Cols) * int64(p.Samples)
+	switch {
+	case h.BitsAllocated == 1:
+		return (n + 7) / 8
+	case h.Photometric == "YBR_FULL_422" && p.Samples == 3:
+		return n / 3 * 2 * int64(h.BitsAllocated/8)
+	}
+	return n * int64(h.BitsAllocated/8)
+}
+
 // PixelArray holds decoded stored pixel values exactly as pydicom's
 // pixel_array lays them out: frames × rows × columns × samples, samples
 // interleaved (planar data is interleaved), little-endian.
@@ -122,11 +137,19 @@ func (f *File) pixels() (*PixelArray, error) {
 			// Truncated: pydicom refuses too; say how much is missing.
 			return nil, fmt.Errorf("pixel data truncated: %d of %d bytes present: %w", len(f.ds)-f.pix.valueOff, f.pix.vl, errShort)
 		}
+		if need := nativeBytes(p, &f.Header); int64(end-f.pix.valueOff) < need {
+			return nil, fmt.Errorf("pixel data has %d bytes, the header implies %d", end-f.pix.valueOff, need)
+		}
 		p.Data = make([]byte, total)
 		if err := decodeNative(f.ds[f.pix.valueOff:end], p, &f.Header, f.sx.bo); err != nil {
 			return nil, err
 		}
 		return p, nil
+	}
+	// No codec here expands data more than ~1000× (JPEG's best case is one
+	// bit per 8×8 block); a header claiming more is lying.
+	if total > int64(len(f.ds)-f.pix.valueOff)*maxExpansion+1<<20 {
+		return nil, fmt.Errorf("%d compressed bytes cannot hold %d decoded bytes", len(f.ds)-f.pix.valueOff, total)
 	}
 	frames, err := encapsulatedFrames(f.ds[f.pix.valueOff:], f.FrameCount(), f.TransferSyntax)
 	if err != nil {
@@ -144,6 +167,39 @@ func (f *File) pixels() (*PixelArray, error) {
 		}
 	}
 	return p, nil
+}
+
+// decodeInto decodes every frame into dst, which must hold exactly
+// frames×rows×columns×samples stored values; it avoids the allocation of
+// Pixels when the caller owns the destination (volume assembly).
+func (f *File) decodeInto(dst []byte) (photometric string, err error) {
+	if err := f.CanDecode(); err != nil {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: err}
+	}
+	if f.Encapsulated || f.pix.vl == undefinedLength {
+		p, err := f.Pixels()
+		if err != nil {
+			return "", err
+		}
+		if len(p.Data) != len(dst) {
+			return "", &Error{Path: f.Path, Reason: "decoded size differs"}
+		}
+		copy(dst, p.Data)
+		return p.Photometric, nil
+	}
+	dt, _ := storedDType(f.BitsAllocated, f.PixelRep)
+	p := &PixelArray{Frames: f.FrameCount(), Rows: f.Rows, Cols: f.Columns, Samples: f.SamplesPerPixel, DType: dt, Photometric: f.Photometric, Data: dst}
+	if p.Frames*p.frameBytes() != len(dst) {
+		return "", &Error{Path: f.Path, Reason: "decoded size differs"}
+	}
+	end := f.pix.valueOff + int(f.pix.vl)
+	if end > len(f.ds) {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: fmt.Errorf("pixel data truncated: %d of %d bytes present: %w", len(f.ds)-f.pix.valueOff, f.pix.vl, errShort)}
+	}
+	if err := decodeNative(f.ds[f.pix.valueOff:end], p, &f.Header, f.sx.bo); err != nil {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: err}
+	}
+	return p.Photometric, nil
 }
 
 // decodeNative decodes uncompressed pixel data (PS3.5 §8.1.1).

@@ -174,7 +174,7 @@ func scanHeader(ref Ref, open func() (io.ReadCloser, error)) (*Header, error) {
 		}
 		return ReadHeader(ref.Path)
 	}
-	data, err := readRef(ref, open)
+	data, err := readRef(ref, open, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -82,6 +82,18 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		if f.Rows != rows || f.Columns != cols || f.SamplesPerPixel != spp || f.BitsAllocated != h0.BitsAllocated || f.PixelRep != h0.PixelRep {
 			return &Error{Path: ref.String(), Reason: fmt.Sprintf("image %dx%dx%d/%d bits differs from the series' %dx%dx%d/%d", f.Columns, f.Rows, f.SamplesPerPixel, f.BitsAllocated, cols, rows, spp, h0.BitsAllocated)}
 		}
+		fs := slots[ref.String()]
+		if f.FrameCount() == 1 && len(fs) == 1 && fs[0][0] == 0 {
+			// The common case: decode straight into the volume.
+			ph, err := f.decodeInto(stored[fs[0][1]*fb : (fs[0][1]+1)*fb])
+			if err != nil {
+				return err
+			}
+			if photometric == "" {
+				photometric = ph
+			}
+			return nil
+		}
 		p, err := f.Pixels()
 		if err != nil {
 			return err
@@ -89,7 +101,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		if photometric == "" {
 			photometric = p.Photometric
 		}
-		for _, fs := range slots[ref.String()] {
+		for _, fs := range fs {
 			if fs[0] >= p.Frames {
 				return &Error{Path: ref.String(), Reason: fmt.Sprintf("frame %d missing", fs[0])}
 			}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	sdtag "github.com/suyashkumar/dicom/pkg/tag"
 )
 
 // This file is a minimal element walker (DICOM PS3.5 §7.1, §7.5): it does
@@ -188,4 +190,110 @@ func skipValue(b []byte, off int, h elemHeader, sx syntax, depth int) (int, erro
 			return 0, fmt.Errorf("unexpected tag %08X inside undefined-length element %08X at offset %d", ih.tag, h.tag, off-8)
 		}
 	}
+}
+
+// libVR is the VR suyashkumar/dicom will use for an element: the explicit
+// one, or its dictionary's in implicit syntax.
+func libVR(h elemHeader, sx syntax) string {
+	if !sx.implicit {
+		return string(h.vr[:])
+	}
+	info, err := sdtag.Find(sdtag.Tag{Group: uint16(h.tag >> 16), Element: uint16(h.tag)})
+	if err != nil {
+		return "UN"
+	}
+	return info.VR
+}
+
+// libSafe reports whether suyashkumar/dicom can parse the element whose
+// value is b[off:end] without trusting a length it cannot check: the
+// library allocates an element's declared length up front, so an
+// undefined length (0xFFFFFFFF) on anything but a sequence it recognises —
+// a private sequence in implicit VR, an undefined-length UN — would make it
+// allocate 4 GiB. Sequences are checked recursively.
+func libSafe(b []byte, off int, h elemHeader, sx syntax, depth int) bool {
+	if depth > maxNesting {
+		return false
+	}
+	if libVR(h, sx) != "SQ" {
+		return h.vl != undefinedLength
+	}
+	end := len(b)
+	if h.vl != undefinedLength {
+		end = off + int(h.vl)
+		if end > len(b) {
+			return false
+		}
+	}
+	for off+8 <= end {
+		ih, err := readHeader(b, off, syntax{bo: sx.bo, implicit: true})
+		if err != nil {
+			return false
+		}
+		off += 8
+		switch ih.tag {
+		case tagSeqDelim:
+			return h.vl == undefinedLength
+		case tagItem:
+		default:
+			return false
+		}
+		itemEnd := end
+		if ih.vl != undefinedLength {
+			itemEnd = off + int(ih.vl)
+			if itemEnd > end {
+				return false
+			}
+		}
+		for off < itemEnd {
+			eh, err := readHeader(b, off, sx)
+			if err != nil {
+				return false
+			}
+			if eh.tag == tagItemDelim {
+				off += eh.hdrLen
+				break
+			}
+			if !libSafe(b, off+eh.hdrLen, eh, sx, depth+1) {
+				return false
+			}
+			next, err := skipValue(b, off+eh.hdrLen, eh, sx, depth+1)
+			if err != nil {
+				return false
+			}
+			off = next
+		}
+	}
+	return h.vl != undefinedLength && off == end
+}
+
+// sanitizeHeader returns the header bytes with every top-level element the
+// library cannot parse safely (see libSafe) left out, and the tags left
+// out. It returns hdr itself when nothing is dropped.
+func sanitizeHeader(hdr []byte, sx syntax) ([]byte, []uint32, error) {
+	var out []byte
+	var dropped []uint32
+	for off := 0; off < len(hdr); {
+		h, err := readHeader(hdr, off, sx)
+		if err != nil {
+			return nil, nil, err
+		}
+		end, err := skipValue(hdr, off+h.hdrLen, h, sx, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !libSafe(hdr, off+h.hdrLen, h, sx, 0) {
+			if out == nil {
+				out = append(make([]byte, 0, len(hdr)), hdr[:off]...)
+			}
+			dropped = append(dropped, h.tag)
+		} else if out != nil {
+			out = append(out, hdr[off:end]...)
+		}
+		off = end
+	}
+	if out == nil {
+		return hdr, nil, nil
+	}
+	return out, dropped, nil
 }

@@ -219,7 +219,8 @@ func (d *decoder) readSOF() error {
 	if d.width == 0 || d.height == 0 {
 		return &Error{d.pos, "zero image size (DNL not supported)"}
 	}
-	if d.width*d.height*nf > MaxPixels {
+	// Every sample costs at least one bit of Huffman code.
+	if d.width*d.height*nf > MaxPixels || d.width*d.height*nf > 8*len(d.data)+64 {
 		return &Error{d.pos, fmt.Sprintf("image %dx%dx%d exceeds the size limit", d.width, d.height, nf)}
 	}
 	for i := 0; i < nf; i++ {
