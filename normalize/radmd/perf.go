@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/medmd/medmd/internal/perf"
@@ -35,7 +36,7 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	bytes := float64(len(im.Voxels))
 	fp := median(reps, func() { FingerprintOf(s) })
 	base := median(reps, func() { sha256.Sum256(im.Voxels) })
-	r1 := perf.Result{Name: "radmd/fingerprint/256x256x" + itoa(d), Unit: "MB/s", Value: bytes / fp / 1e6,
+	r1 := perf.Result{Name: "radmd/fingerprint/256x256x" + strconv.Itoa(d), Unit: "MB/s", Value: bytes / fp / 1e6,
 		BaselineName: "sha256 of the voxels", BaselineValue: bytes / base / 1e6, Goal: 0.8}
 	r1.Finish(true)
 
@@ -43,7 +44,7 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	hs := make([]PHash, n)
 	for i := range hs {
 		hs[i] = PHash{rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()}
-		ix.add(itoa(i), "", []PHash{hs[i]})
+		ix.add(strconv.Itoa(i), "", []PHash{hs[i]})
 	}
 	queries := make([]PHash, 200)
 	for i := range queries {
@@ -66,7 +67,7 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		}
 	})
 	nq := float64(len(queries))
-	r2 := perf.Result{Name: "radmd/near-index/" + itoa(n) + "-hashes", Unit: "queries/s", Value: nq / tIdx,
+	r2 := perf.Result{Name: "radmd/near-index/" + strconv.Itoa(n) + "-hashes", Unit: "queries/s", Value: nq / tIdx,
 		BaselineName: "linear Hamming scan", BaselineValue: nq / tLin, Goal: 10}
 	r2.Finish(true)
 	return []perf.Result{r1, r2}, ctx.Err()
@@ -81,15 +82,4 @@ func median(reps int, f func()) float64 {
 	}
 	sort.Float64s(ts)
 	return ts[reps/2]
-}
-
-func itoa(i int) string {
-	b := []byte{}
-	if i == 0 {
-		return "0"
-	}
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
 }

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"github.com/medmd/medmd/internal/perf"
+	"github.com/medmd/medmd/normalize/radmd"
+)
+
+func init() {
+	perf.Register("radmd", "RadMD fingerprint (SHA-256 + dHash) vs SHA-256 alone; near-duplicate index vs linear scan", radmd.Perf)
+}

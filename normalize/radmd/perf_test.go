@@ -1,0 +1,22 @@
+package radmd
+
+import (
+	"context"
+	"testing"
+
+	"github.com/medmd/medmd/internal/perf"
+)
+
+// TestPerfQuick runs the perf group in quick mode; it asserts shape, never
+// timings.
+func TestPerfQuick(t *testing.T) {
+	rs, err := Perf(context.Background(), perf.Options{Quick: true, Repeats: 1})
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("%v, %v", rs, err)
+	}
+	for _, r := range rs {
+		if r.Value <= 0 || r.BaselineValue <= 0 {
+			t.Errorf("%+v", r)
+		}
+	}
+}
