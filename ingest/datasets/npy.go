@@ -67,7 +67,7 @@ func ParseNpy(data []byte) (*Npy, error) {
 		}
 		hi, lo := bits.Mul64(uint64(n), uint64(d))
 		if hi != 0 || lo > uint64(len(data)) {
-			return nil, fmt.Errorf("npy: shape %v larger than the file", shape)
+			return nil, fmt.Errorf("npy: shape %v larger than the file: %w", shape, errTruncated)
 		}
 		n = int(lo)
 	}
