@@ -226,6 +226,9 @@ func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u.ID, err)
 	}
+	// Provenance names the package by its OA-list path, not where this
+	// machine keeps it, so shards stay identical across checkouts.
+	pkg.Name = row.File
 	for _, r := range pkg.Refused {
 		slog.Warn("pmc: refused package member", "pmcid", u.ID, "package", p, "member", r.Member, "reason", r.Reason)
 	}

@@ -3,6 +3,7 @@ package jats
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -180,13 +181,14 @@ func (f *Figure) captionBody() string {
 // figure reference starts, markCite where a numeric citation was removed.
 // They come from the Private Use Area, and are stripped from input text.
 const (
-	markFig  = "\uE000"
-	markCite = "\uE001"
+	markFig    = "\uE000"
+	markCite   = "\uE001"
+	markFigEnd = "\uE002"
 )
 
 type pendingMention struct {
-	figs    []int
-	refText string
+	figs       []int
+	start, end int // code points in the cleaned paragraph
 }
 
 type builder struct {
@@ -500,7 +502,10 @@ func (b *builder) inlineElem(c int32, mentions bool) {
 			figs := b.figsFor(rid)
 			if len(figs) > 0 || rt == "fig" {
 				b.para.Raw(markFig)
-				b.pend = append(b.pend, pendingMention{figs: figs, refText: d.textOf(c)})
+				b.pend = append(b.pend, pendingMention{figs: figs})
+				b.inline(c, mentions)
+				b.para.Raw(markFigEnd)
+				return
 			}
 		}
 		b.inline(c, mentions)
@@ -530,8 +535,8 @@ func (b *builder) figsFor(rid string) []int {
 
 func (b *builder) text(s string) {
 	// Both markers start with byte 0xEE; only then look closer.
-	if strings.IndexByte(s, 0xEE) >= 0 && (strings.Contains(s, markFig) || strings.Contains(s, markCite)) {
-		s = strings.NewReplacer("\uE000", "", "\uE001", "").Replace(s)
+	if strings.IndexByte(s, 0xEE) >= 0 && (strings.Contains(s, markFig) || strings.Contains(s, markCite) || strings.Contains(s, markFigEnd)) {
+		s = strings.NewReplacer(markFig, "", markCite, "", markFigEnd, "").Replace(s)
 	}
 	b.para.WriteString(s)
 }
@@ -563,25 +568,38 @@ func (b *builder) flush(heading bool) {
 	if strings.Contains(raw, markCite) {
 		raw = cleanCitations(raw)
 	}
-	// Strip figure markers, remembering their code-point positions.
-	var refPos []int
+	// Strip figure markers, remembering where each reference starts and
+	// ends (a stack: fuzzed input can nest references).
 	clean := raw
-	if strings.Contains(raw, markFig) {
+	if strings.Contains(raw, markFig) || strings.Contains(raw, markFigEnd) {
 		var sb strings.Builder
 		sb.Grow(len(raw))
-		r := 0
+		r, k := 0, 0
+		var open []int
 		for _, ch := range raw {
-			if ch == '\uE000' {
-				refPos = append(refPos, r)
+			switch ch {
+			case '\uE000':
+				if k < len(pend) {
+					pend[k].start, pend[k].end = r, -1
+					open = append(open, k)
+				}
+				k++
+				continue
+			case '\uE002':
+				if len(open) > 0 {
+					pend[open[len(open)-1]].end = r
+					open = open[:len(open)-1]
+				}
 				continue
 			}
 			sb.WriteRune(ch)
 			r++
 		}
 		clean = sb.String()
+		pend = pend[:min(k, len(pend))]
 	}
 	// Trim, shifting positions.
-	lead := len(clean) - len(strings.TrimLeft(clean, " "))
+	lead := utf8.RuneCountInString(clean) - utf8.RuneCountInString(strings.TrimLeft(clean, " "))
 	clean = strings.TrimSpace(clean)
 	if clean == "" {
 		return
@@ -605,29 +623,31 @@ func (b *builder) flush(heading bool) {
 		}
 	}
 	sents := a.Sentences[firstSent:]
-	for k, pm := range pend {
-		if k >= len(refPos) {
-			break
+	clamp := func(x int) int { return max(0, min(n, x-lead)) }
+	// byteAt maps code-point offsets of clean to byte offsets, built once
+	// per paragraph so that many mentions stay linear.
+	var byteAt []int
+	if len(pend) > 0 {
+		byteAt = make([]int, 0, n+1)
+		for i := range clean {
+			byteAt = append(byteAt, i)
 		}
-		pos := refPos[k] - lead
-		if pos < 0 {
-			pos = 0
+		byteAt = append(byteAt, len(clean))
+	}
+	for _, pm := range pend {
+		pos, end := clamp(pm.start), clamp(pm.end)
+		if pm.end < 0 || end < pos {
+			end = pos
 		}
-		if pos > n {
-			pos = n
-		}
-		si := 0
-		for j, s := range sents {
-			if s.Start-start <= pos {
-				si = j
-			}
-		}
+		// The sentence holding pos: the last one starting at or before it.
+		si := sort.Search(len(sents), func(j int) bool { return sents[j].Start-start > pos }) - 1
+		si = max(si, 0)
 		s := sents[si]
 		m := Mention{
 			Offset:    s.Start,
-			Sentence:  substrRunes(clean, s.Start-start, s.End-start),
+			Sentence:  clean[byteAt[s.Start-start]:byteAt[s.End-start]],
 			RefOffset: start + pos,
-			RefText:   pm.refText,
+			RefText:   strings.TrimRight(clean[byteAt[pos]:byteAt[end]], " "),
 		}
 		for _, fi := range pm.figs {
 			a.Figures[fi].Mentions = append(a.Figures[fi].Mentions, m)
@@ -647,9 +667,6 @@ func substrRunes(s string, from, to int) string {
 			break
 		}
 		r++
-	}
-	if from >= r && bf == len(s) && from == r {
-		bf = len(s)
 	}
 	if bf > bt {
 		return ""
