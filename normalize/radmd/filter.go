@@ -13,6 +13,7 @@ import (
 const (
 	MetaCue      = "radmd.cue"      // the cue that made the sample radiology
 	MetaModality = "radmd.modality" // modality from the caption classifier
+	MetaRemoved  = "radmd.removed"  // non-radiology figures taken out of a multi-figure sample
 )
 
 // Filter applies Rules to samples one at a time, in the corpus's stable
@@ -85,33 +86,86 @@ func (f *Filter) Apply(s *shards.Sample) error {
 	return nil
 }
 
-// CaptionText is what the classifier reads for a caption-source sample:
-// the figure title and caption when the PMC source recorded them in Meta
-// ("figure_title", "caption"), else the response and instruction.
+// CaptionText is what the classifier reads for a single-figure
+// caption-source sample (pmc-oa): the figure label/title/caption when the
+// source recorded them in Meta ("label", "figure_title", "caption"), plus
+// the response (the caption itself for caption samples).
 func CaptionText(s *shards.Sample) string {
 	var parts []string
-	for _, k := range []string{"figure_label", "figure_title", "caption"} {
+	for _, k := range []string{"label", "figure_label", "figure_title", "caption"} {
 		if v := s.Meta[k]; v != "" {
 			parts = append(parts, v)
 		}
 	}
-	if len(parts) == 0 {
-		parts = append(parts, s.Response, s.Instruction)
+	if s.Meta["caption"] == "" {
+		parts = append(parts, s.Response)
 	}
 	return strings.Join(parts, " ")
 }
 
+// ImageCaptionText is what the classifier reads for image k of a
+// multi-figure sample (pmc-inline, pmc-casereport, whose text is a whole
+// article or case): the image's own caption when the source stored it in
+// the image Meta ("caption"), else the sentence(s) around the image's
+// placement, which is where the text mentions the figure.
+func ImageCaptionText(s *shards.Sample, k int) string {
+	im := &s.Images[k]
+	if c := im.Meta["caption"]; c != "" {
+		return strings.TrimSpace(im.Meta["label"] + " " + c)
+	}
+	for _, p := range s.Placements {
+		if p.Image != k {
+			continue
+		}
+		text := s.Response
+		if p.Field == shards.FieldInstruction {
+			text = s.Instruction
+		}
+		return sentenceAround([]rune(text), p.Offset)
+	}
+	return ""
+}
+
+// sentenceAround returns the sentence holding code point off and the one
+// before it (a figure mention often closes the sentence that describes
+// it), at most 600 code points.
+func sentenceAround(r []rune, off int) string {
+	off = min(max(off, 0), len(r))
+	isEnd := func(i int) bool {
+		return i >= 0 && i+1 < len(r) && (r[i] == '.' || r[i] == '!' || r[i] == '?') && r[i+1] == ' '
+	}
+	lo, ends := off-1, 0
+	for ; lo > 0 && off-lo < 400; lo-- {
+		if isEnd(lo - 1) {
+			if ends++; ends == 2 {
+				break
+			}
+		}
+	}
+	hi := off
+	for ; hi < len(r) && hi-off < 200; hi++ {
+		if isEnd(hi) {
+			hi++
+			break
+		}
+	}
+	return string(r[max(lo, 0):hi])
+}
+
 func (f *Filter) radiology(s *shards.Sample) *normalize.DropError {
 	if f.captionSources[s.Source] {
-		v := ClassifyCaption(CaptionText(s))
-		if !v.Radiology {
-			return &normalize.DropError{Reason: ReasonNotRadiology, Detail: v.Category + ": " + v.Cue}
+		if len(s.Images) <= 1 {
+			v := ClassifyCaption(CaptionText(s))
+			if !v.Radiology {
+				return &normalize.DropError{Reason: ReasonNotRadiology, Detail: v.Category + ": " + v.Cue}
+			}
+			setMeta(s, MetaCue, v.Cue)
+			if v.Modality != "" {
+				setMeta(s, MetaModality, v.Modality)
+			}
+			return nil
 		}
-		setMeta(s, MetaCue, v.Cue)
-		if v.Modality != "" {
-			setMeta(s, MetaModality, v.Modality)
-		}
-		return nil
+		return f.keepRadiologyImages(s)
 	}
 	for i := range s.Images {
 		m := s.Images[i].Modality
@@ -126,6 +180,53 @@ func (f *Filter) radiology(s *shards.Sample) *normalize.DropError {
 	if len(s.Images) > 0 {
 		setMeta(s, MetaCue, "modality:"+s.Images[0].Modality)
 	}
+	return nil
+}
+
+// keepRadiologyImages classifies every image of a multi-figure sample and
+// removes the non-radiology ones with their placements (a radiology
+// article's chart or histology figure must not enter RadMD); the removed
+// figures and why are listed in Meta[MetaRemoved]. With no radiology image
+// left the sample is dropped.
+func (f *Filter) keepRadiologyImages(s *shards.Sample) *normalize.DropError {
+	keep := make([]bool, len(s.Images))
+	var cues, removed []string
+	for k := range s.Images {
+		v := ClassifyCaption(ImageCaptionText(s, k))
+		name := s.Images[k].Meta["figure_id"]
+		if name == "" {
+			name = fmt.Sprintf("image %d", k)
+		}
+		if v.Radiology {
+			keep[k] = true
+			cues = append(cues, name+" "+v.Cue)
+		} else {
+			removed = append(removed, name+" "+v.Category+": "+v.Cue)
+		}
+	}
+	if len(cues) == 0 {
+		return &normalize.DropError{Reason: ReasonNotRadiology, Detail: "no radiology figure: " + strings.Join(removed, "; ")}
+	}
+	if len(removed) > 0 {
+		newIndex := make([]int, len(s.Images))
+		var ims []shards.Image
+		for k, ok := range keep {
+			newIndex[k] = len(ims)
+			if ok {
+				ims = append(ims, s.Images[k])
+			}
+		}
+		var pls []shards.Placement
+		for _, p := range s.Placements {
+			if p.Image >= 0 && p.Image < len(keep) && keep[p.Image] {
+				p.Image = newIndex[p.Image]
+				pls = append(pls, p)
+			}
+		}
+		s.Images, s.Placements = ims, pls
+		setMeta(s, MetaRemoved, strings.Join(removed, "; "))
+	}
+	setMeta(s, MetaCue, strings.Join(cues, "; "))
 	return nil
 }
 

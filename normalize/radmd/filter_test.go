@@ -2,6 +2,8 @@ package radmd
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/medmd/medmd/normalize"
@@ -111,5 +113,57 @@ func TestFilterDisabledSections(t *testing.T) {
 		if err := f.Apply(sample("x", "pmc-oa", "caption", "g", "", "H&E stain", withModality(im, "OT"))); err != nil {
 			t.Fatalf("%d: %v", i, err)
 		}
+	}
+}
+
+// TestMultiFigureSamples: in a case report, figures are judged one by one
+// from their own caption (image Meta) or the sentence that mentions them;
+// the non-radiology ones are removed with their placements.
+func TestMultiFigureSamples(t *testing.T) {
+	text := "A 54-year-old man presented with abdominal pain. Contrast-enhanced CT of the abdomen showed a 5 cm mass in the pancreatic head (Figure 1). " +
+		"Biopsy was performed. Histology revealed a moderately differentiated adenocarcinoma (H&E, original magnification x200) (Figure 2). " +
+		"He received chemotherapy. Tumour marker levels over time are plotted in Figure 3. A mass was seen (Figure 4)."
+	mention := func(fig string) int {
+		i := strings.Index(text, fig)
+		return len([]rune(text[:i]))
+	}
+	ims := make([]shards.Image, 4)
+	for k := range ims {
+		ims[k] = phantom(1, 16, 16, 0.2*float64(k+1), 0.5, 0.1, 0, 0, uint64(k))
+		ims[k].Meta = map[string]string{"figure_id": fmt.Sprintf("F%d", k+1)}
+	}
+	ims[3].Meta["caption"] = "Coronal T2-weighted MR image showing the mass."
+	s := &shards.Sample{ID: "cr", Source: "pmc-casereport", Task: "report", Group: "PMC1", Response: text, Images: ims}
+	for k := range ims {
+		s.Placements = append(s.Placements, shards.Placement{Image: k, Field: shards.FieldResponse, Offset: mention(fmt.Sprintf("Figure %d", k+1))})
+	}
+	r := DefaultRules()
+	r.Dedup.Enabled = false
+	f, err := NewFilter(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Apply(s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Images) != 2 || s.Images[0].Meta["figure_id"] != "F1" || s.Images[1].Meta["figure_id"] != "F4" {
+		t.Fatalf("kept images %v", s.Images)
+	}
+	if len(s.Placements) != 2 || s.Placements[0].Image != 0 || s.Placements[1].Image != 1 || s.Placements[1].Offset != mention("Figure 4") {
+		t.Errorf("placements %+v", s.Placements)
+	}
+	if rm := s.Meta[MetaRemoved]; !strings.Contains(rm, "F2 pathology") || !strings.Contains(rm, "F3 chart") {
+		t.Errorf("removed: %q", rm)
+	}
+	if cue := s.Meta[MetaCue]; !strings.Contains(cue, `F1 ct:"CT"`) || !strings.Contains(cue, `F4 mr:"T2-weighted"`) {
+		t.Errorf("cue: %q", cue)
+	}
+
+	// No radiology figure at all: the sample is dropped.
+	s2 := &shards.Sample{ID: "cr2", Source: "pmc-inline", Task: "inline", Group: "PMC2", Response: text, Images: []shards.Image{ims[1], ims[2]},
+		Placements: []shards.Placement{{Image: 0, Field: shards.FieldResponse, Offset: mention("Figure 2")}, {Image: 1, Field: shards.FieldResponse, Offset: mention("Figure 3")}}}
+	var de *normalize.DropError
+	if err := f.Apply(s2); !errors.As(err, &de) || de.Reason != ReasonNotRadiology {
+		t.Errorf("all-non-radiology inline sample: %v", err)
 	}
 }
