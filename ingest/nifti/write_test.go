@@ -5,11 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/medmd/medmd/shards"
 )
 
 // TestWriteRoundTrip writes canonical images of several real files back out
@@ -69,43 +73,53 @@ func TestWriteNibabelReads(t *testing.T) {
 		t.Skip("nibabel not importable by /usr/bin/python3")
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"aniso_vox.nii.gz", "derived/rgb24.nii.gz", "derived/qform_only_oblique.nii", "derived/scaled_int32.nii.gz"} {
+	names := []string{"aniso_vox.nii.gz", "derived/rgb24.nii.gz", "derived/qform_only_oblique.nii", "derived/scaled_int32.nii.gz"}
+	var ims = map[string]*shards.Image{}
+	var outs []string
+	for i, name := range names {
 		res, err := ReadFile(ctx, filepath.Join("testdata", name), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		im := res.Images[0]
-		out := filepath.Join(dir, "out.nii.gz")
-		if err := WriteFile(out, im); err != nil {
+		out := filepath.Join(dir, fmt.Sprintf("out%d.nii.gz", i))
+		if err := WriteFile(out, res.Images[0]); err != nil {
 			t.Fatal(err)
 		}
-		script := `
+		ims[out] = res.Images[0]
+		outs = append(outs, out)
+	}
+	script := `
 import sys, json, hashlib, numpy as np, nibabel as nib
-img = nib.load(sys.argv[1])
-a = np.asanyarray(img.dataobj)
-if a.dtype.names:
-    chans = [a[n] for n in a.dtype.names]
-else:
-    chans = [a]
-h = hashlib.sha256()
-for c in chans:
-    h.update(np.ascontiguousarray(c.transpose(2, 1, 0)).astype(c.dtype.newbyteorder("<")).tobytes())
-print(json.dumps({"sha": h.hexdigest(), "affine": img.affine.ravel().tolist(), "qform": img.get_qform().ravel().tolist(),
-  "zooms": [float(z) for z in img.header.get_zooms()]}))
+for path in sys.argv[1:]:
+    img = nib.load(path)
+    a = np.asanyarray(img.dataobj)
+    chans = [a[n] for n in a.dtype.names] if a.dtype.names else [a]
+    h = hashlib.sha256()
+    for c in chans:
+        h.update(np.ascontiguousarray(c.transpose(2, 1, 0)).astype(c.dtype.newbyteorder("<")).tobytes())
+    print(json.dumps({"path": path, "sha": h.hexdigest(), "affine": img.affine.ravel().tolist(),
+        "qform": img.get_qform().ravel().tolist()}))
 `
-		b, err := exec.Command(py, "-c", script, out).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: nibabel: %v\n%s", name, err, b)
-		}
+	b, err := exec.Command(py, append([]string{"-c", script}, outs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nibabel: %v\n%s", err, b)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != len(outs) {
+		t.Fatalf("nibabel printed %d lines for %d files:\n%s", len(lines), len(outs), b)
+	}
+	for _, line := range lines {
 		var got struct {
+			Path   string
 			SHA    string
 			Affine [16]float64
 			Qform  [16]float64
-			Zooms  []float64
 		}
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%s: %v: %s", name, err, b)
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatalf("%v: %s", err, line)
 		}
+		im := ims[got.Path]
+		name := got.Path
 		sum := sha256.Sum256(im.Voxels)
 		if got.SHA != hex.EncodeToString(sum[:]) {
 			t.Errorf("%s: nibabel reads different voxels", name)
