@@ -349,3 +349,68 @@ func parseFile(t *testing.T, p string) *jats.Article {
 	}
 	return a
 }
+
+// TestFetchPoliteness checks the concurrency bound, the request rate, a
+// per-attempt timeout and a body cut short without Content-Length.
+func TestFetchPoliteness(t *testing.T) {
+	pkg := buildPackage(t, testArticles[2])
+	var mu sync.Mutex
+	inFlight, maxInFlight := 0, 0
+	var starts []time.Time
+	calls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		maxInFlight = max(maxInFlight, inFlight)
+		starts = append(starts, time.Now())
+		calls[r.URL.Path]++
+		n := calls[r.URL.Path]
+		mu.Unlock()
+		defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+		switch {
+		case strings.Contains(r.URL.Path, "hang") && n == 1:
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		case strings.Contains(r.URL.Path, "short") && n == 1:
+			w.Write(pkg[:len(pkg)/3]) // chunked, cleanly ended, but short
+			w.(http.Flusher).Flush()
+			return
+		}
+		time.Sleep(30 * time.Millisecond)
+		w.Write(pkg)
+	}))
+	defer srv.Close()
+	f := &Fetcher{Base: srv.URL, CacheDir: t.TempDir(), Concurrency: 2, RPS: 50, Timeout: 300 * time.Millisecond,
+		Retries: 2, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+	var wg sync.WaitGroup
+	names := []string{"hang.tar.gz", "short.tar.gz"}
+	for i := 0; i < 6; i++ {
+		names = append(names, fmt.Sprintf("p%d.tar.gz", i))
+	}
+	for _, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.Package(context.Background(), n); err != nil {
+				t.Errorf("%s: %v", n, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if maxInFlight > 2 {
+		t.Errorf("%d requests in flight, limit 2", maxInFlight)
+	}
+	if calls["/hang.tar.gz"] != 2 || calls["/short.tar.gz"] != 2 {
+		t.Errorf("calls %v: timeout and short body must each be retried once", calls)
+	}
+	// 10 requests at 50/s need at least 9 intervals of 20ms.
+	if span := starts[len(starts)-1].Sub(starts[0]); span < 170*time.Millisecond {
+		t.Errorf("10 requests within %v: rate limit not applied", span)
+	}
+	if f.RetryCount.Load() != 2 || f.Downloads.Load() != 8 {
+		t.Errorf("retries %d downloads %d", f.RetryCount.Load(), f.Downloads.Load())
+	}
+}

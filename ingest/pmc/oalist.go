@@ -39,6 +39,22 @@ var citationJournalRe = regexp.MustCompile(`^(.*?)\.\s+(1[89]|20)\d\d\b`)
 // ReadOAList parses an OA file list. It checks the header, tolerates a
 // UTF-8 BOM and blank lines, and fails on a malformed row naming its line.
 func ReadOAList(r io.Reader, name string) ([]OARow, error) {
+	return readOAList(r, name, nil)
+}
+
+// ReadFiltered streams an OA file list through f and returns f.Apply of
+// the rows that pass, holding only those in memory: PMC's full list has
+// millions of rows.
+func (f Filter) ReadFiltered(r io.Reader, name string) ([]OARow, error) {
+	ids := f.idSet()
+	rows, err := readOAList(r, name, func(row *OARow) bool { return f.keep(row, ids) })
+	if err != nil {
+		return nil, err
+	}
+	return f.Apply(rows), nil
+}
+
+func readOAList(r io.Reader, name string, keep func(*OARow) bool) ([]OARow, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
 		br.Discard(3)
@@ -98,7 +114,9 @@ func ReadOAList(r io.Reader, name string) ([]OARow, error) {
 		if m := citationJournalRe.FindStringSubmatch(row.Citation); m != nil {
 			row.Journal = strings.TrimSpace(m[1])
 		}
-		rows = append(rows, row)
+		if keep == nil || keep(&row) {
+			rows = append(rows, row)
+		}
 	}
 	return rows, nil
 }
@@ -148,28 +166,10 @@ func (f Filter) Allows(license string) bool {
 // Apply returns the rows that pass, one per PMCID (the latest update wins),
 // in ascending numeric PMCID order, at most MaxArticles of them.
 func (f Filter) Apply(rows []OARow) []OARow {
-	ids := map[string]bool{}
-	for _, id := range f.PMCIDs {
-		id = strings.ToUpper(strings.TrimSpace(id))
-		if !strings.HasPrefix(id, "PMC") {
-			id = "PMC" + id
-		}
-		ids[id] = true
-	}
+	ids := f.idSet()
 	byID := map[string]OARow{}
 	for _, r := range rows {
-		if len(ids) > 0 && !ids[r.PMCID] {
-			continue
-		}
-		if !f.Since.IsZero() && r.Updated.Before(f.Since) {
-			continue
-		}
-		if len(f.Journals) > 0 && !f.matchJournal(r) {
-			continue
-		}
-		// A row without a licence code is decided after parsing, from the
-		// article's own <license>.
-		if r.License != "" && !strings.EqualFold(r.License, "NO-CC CODE") && !f.Allows(r.License) {
+		if !f.keep(&r, ids) {
 			continue
 		}
 		if old, ok := byID[r.PMCID]; ok && !r.Updated.After(old.Updated) {
@@ -188,7 +188,38 @@ func (f Filter) Apply(rows []OARow) []OARow {
 	return out
 }
 
-func (f Filter) matchJournal(r OARow) bool {
+func (f Filter) idSet() map[string]bool {
+	ids := map[string]bool{}
+	for _, id := range f.PMCIDs {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		if !strings.HasPrefix(id, "PMC") {
+			id = "PMC" + id
+		}
+		ids[id] = true
+	}
+	return ids
+}
+
+// keep applies the per-row filters (everything but dedupe and the cap).
+func (f Filter) keep(r *OARow, ids map[string]bool) bool {
+	if len(ids) > 0 && !ids[r.PMCID] {
+		return false
+	}
+	if !f.Since.IsZero() && r.Updated.Before(f.Since) {
+		return false
+	}
+	if len(f.Journals) > 0 && !f.matchJournal(r) {
+		return false
+	}
+	// A row without a licence code is decided after parsing, from the
+	// article's own <license>.
+	if r.License != "" && !strings.EqualFold(r.License, "NO-CC CODE") && !f.Allows(r.License) {
+		return false
+	}
+	return true
+}
+
+func (f Filter) matchJournal(r *OARow) bool {
 	for _, j := range f.Journals {
 		if strings.EqualFold(strings.TrimSpace(j), r.Journal) {
 			return true

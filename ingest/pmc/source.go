@@ -194,12 +194,11 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		return nil, fmt.Errorf("pmc: oa_list: %w", err)
 	}
 	defer f.Close()
-	rows, err := ReadOAList(f, p)
+	kept, err := s.filter.ReadFiltered(f, p)
 	if err != nil {
 		return nil, err
 	}
-	kept := s.filter.Apply(rows)
-	slog.Debug("pmc plan", "listed", len(rows), "kept", len(kept))
+	slog.Debug("pmc plan", "kept", len(kept))
 	units := make([]ingest.Unit, len(kept))
 	for i, r := range kept {
 		units[i] = ingest.Unit{ID: r.PMCID, Paths: []string{r.File}, Data: r}
