@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -214,4 +215,28 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadAllocations: a flip-only volume is reoriented in place, so a read
+// allocates little more than the voxels themselves.
+func TestReadAllocations(t *testing.T) {
+	const path = "testdata/anatomical.nii" // LAS: flips i only
+	res, err := ReadFile(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vox := uint64(len(res.Images[0].Voxels))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 5
+	for range n {
+		if _, err := ReadFile(ctx, path, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	per := (after.TotalAlloc - before.TotalAlloc) / n
+	if per > vox+128<<10 {
+		t.Errorf("read allocates %d bytes for %d voxel bytes", per, vox)
+	}
 }
