@@ -1,0 +1,186 @@
+package normalize
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// NFCRule rewrites text to Unicode Normalization Form C. It edits only the
+// normalisation segments that change (a segment runs from one starter with
+// a boundary before it to the next), so placements elsewhere stay put.
+var NFCRule = TextRule{Name: "nfc", Edits: func(s string) []Edit {
+	if norm.NFC.IsNormalString(s) {
+		return nil
+	}
+	var out []Edit
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			seg := s[start:end]
+			if n := norm.NFC.String(seg); n != seg {
+				out = append(out, Edit{start, end, n})
+			}
+		}
+		start = end
+	}
+	for i := 0; i < len(s); {
+		if i > start && norm.NFC.PropertiesString(s[i:]).BoundaryBefore() {
+			flush(i)
+		}
+		_, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+	}
+	flush(len(s))
+	return out
+}}
+
+var (
+	reCRLF      = regexp.MustCompile(`\r\n?`)
+	reZeroWidth = regexp.MustCompile(`[\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}\x{00AD}]+`)
+	reHSpace    = regexp.MustCompile(`[ \t\f\v\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}\x{2028}\x{2029}]+`)
+	reLineEdge  = regexp.MustCompile(` ?\n ?`)
+	reManyNL    = regexp.MustCompile(`\n{3,}`)
+	reEnds      = regexp.MustCompile(`^[ \n]+|[ \n]+$`)
+	reSpacePunc = regexp.MustCompile(` +([.,;:!?)\]])`)
+	reEmptyPar  = regexp.MustCompile(` ?\(\s*\)| ?\[\s*\]`)
+	reOpenSpace = regexp.MustCompile(`([(\[]) +`)
+)
+
+// WhitespaceRules normalise whitespace: CR/CRLF → LF; zero-width
+// characters and soft hyphens removed; runs of spaces, tabs and Unicode
+// spaces → one space; spaces around line breaks dropped; 3+ line breaks →
+// one blank line; no space before closing punctuation; empty brackets left
+// by other rules removed; text trimmed.
+var WhitespaceRules = []TextRule{
+	regexRule("crlf", reCRLF, constRepl("\n")),
+	regexRule("zero_width", reZeroWidth, constRepl("")),
+	regexRule("space_run", reHSpace, constRepl(" ")),
+	regexRule("empty_brackets", reEmptyPar, constRepl("")),
+	regexRule("space_run", regexp.MustCompile(` {2,}`), constRepl(" ")),
+	regexRule("open_space", reOpenSpace, func(s string, m []int) string { return s[m[2]:m[3]] }),
+	regexRule("space_punct", reSpacePunc, func(s string, m []int) string { return s[m[2]:m[3]] }),
+	regexRule("line_edge", reLineEdge, constRepl("\n")),
+	regexRule("blank_lines", reManyNL, constRepl("\n\n")),
+	regexRule("trim", reEnds, constRepl("")),
+}
+
+// BulletRule strips list markers at the start of a line: •, ◦, ▪, ‣, ⁃,
+// ∙, ·, -, –, —, * and "1." / "1)" numbering.
+var BulletRule = regexRule("bullet",
+	regexp.MustCompile(`(?m)^[ \t]*(?:[•◦▪▫‣⁃∙·●○■□➢►▶✓✔*\-–—]|\d{1,2}[.)])[ \t]+`), constRepl(""))
+
+// QAPrefixRule strips "Q:", "A:", "Question:" and "Answer:" at the start of
+// a line (VQA sources put them in the text; medmd's instruction/response
+// fields already say which is which).
+var QAPrefixRule = regexRule("qa_prefix",
+	regexp.MustCompile(`(?mi)^[ \t]*(?:Q|A|Question|Answer)[ \t]*[:：][ \t]*`), constRepl(""))
+
+// MeasurementRule removes size measurements ("3.2 x 2.1 cm",
+// "measuring 5 mm", "approximately 12mm") as RadFM does for MedPix
+// captions: sizes cannot be read off a resized image, so a model trained
+// on them learns to invent numbers.
+var MeasurementRule = regexRule("measurement", regexp.MustCompile(
+	`(?i)[ \t]*(?:\b(?:measuring|measures|measured|measurement of|sized|size of|approximately|approx\.|about|up to)[ \t]+)?`+
+		`\b\d+(?:[.,]\d+)?(?:[ \t]*(?:-|–|to)[ \t]*\d+(?:[.,]\d+)?)?`+
+		`(?:[ \t]*(?:x|×|\*|by)[ \t]*\d+(?:[.,]\d+)?){0,2}[ \t]*`+
+		`(?:mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b`), constRepl(""))
+
+// refAtom is one figure/table reference: "Fig. 2A", "Figure 3A–C",
+// "Table S1", "Supplementary Figure 2".
+const refAtom = `(?:(?:Supplementary|Suppl\.?|Additional)[ \t]+)?(?:Fig(?:ure)?s?\.?|Tab(?:le)?s?\.?|File)[ \t]*S?\d+[A-Za-z]?(?:[ \t]*[-–][ \t]*S?\d*[A-Za-z]?)?`
+const refList = refAtom + `(?:[ \t]*(?:,|and|&)[ \t]*(?:` + refAtom + `|S?\d+[A-Za-z]?(?:[-–][A-Za-z0-9]+)?|[A-Za-z]\b))*`
+
+var (
+	reCalloutParen  = regexp.MustCompile(`[ \t]*\([ \t]*(?:see[ \t]+)?` + refList + `(?:,[ \t]*[^()\[\];]{1,40})?[ \t]*\)`)
+	reCalloutPrefix = regexp.MustCompile(`\([ \t]*(?:see[ \t]+)?` + refList + `[ \t]*;[ \t]*`)
+	reCitation      = regexp.MustCompile(`[ \t]*\[\d+(?:[ \t]*[-–,][ \t]*\d+)*\](?:[ \t]*,?[ \t]*\[\d+(?:[ \t]*[-–,][ \t]*\d+)*\])*`)
+)
+
+// CalloutRules remove figure/table call-outs and numeric citations from
+// captions and text: "(Fig. 2A)", "(Figure 3B and 3D)", "(Table S1)",
+// "(Figure 1, dark arrows)" go entirely; "(Figure 2; p = 0.0043)" keeps
+// "(p = 0.0043)"; "[12]", "[1-9]", "[9], [28]" go. Running text such as
+// "as shown in Figure 2" is left alone (removing it breaks the sentence).
+var CalloutRules = []TextRule{
+	regexRule("callout", reCalloutPrefix, constRepl("(")),
+	regexRule("callout", reCalloutParen, constRepl("")),
+	regexRule("citation", reCitation, constRepl("")),
+}
+
+// TextOptions selects the cleaning rules of CleanRules.
+type TextOptions struct {
+	Bullets, QAPrefixes, Measurements, Callouts bool
+}
+
+// CleanRules returns the rules in the order they must run: NFC first, the
+// optional removals, whitespace normalisation last (it tidies the spaces
+// the removals leave).
+func CleanRules(o TextOptions) []TextRule {
+	rules := []TextRule{NFCRule}
+	if o.Bullets {
+		rules = append(rules, BulletRule)
+	}
+	if o.QAPrefixes {
+		rules = append(rules, QAPrefixRule)
+	}
+	if o.Callouts {
+		rules = append(rules, CalloutRules...)
+	}
+	if o.Measurements {
+		rules = append(rules, MeasurementRule)
+	}
+	return append(rules, WhitespaceRules...)
+}
+
+// De-identification tokens.
+const (
+	TokDate  = "[DATE]"
+	TokPhone = "[PHONE]"
+	TokEmail = "[EMAIL]"
+	TokID    = "[ID]"
+	TokName  = "[NAME]"
+)
+
+const month = `(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)`
+
+var (
+	reEmail = regexp.MustCompile(`\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b`)
+	rePhone = regexp.MustCompile(`(?:^|[^\w(])((?:\+\d{1,3}[ .\-]?\(?\d{1,4}\)?(?:[ .\-]\d{2,4}){2,3}|\(\d{2,4}\)[ ]?\d{3,4}[ .\-]\d{4}|\d{3}[.\-]\d{3,4}[.\-]\d{4}))\b`)
+	reDate  = regexp.MustCompile(`\b(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{2}-\d{2}|\d{4}/\d{2}/\d{2}` +
+		`|` + month + `\.?[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}` +
+		`|\d{1,2}(?:st|nd|rd|th)?[ \t]+` + month + `\.?,?[ \t]+\d{4})\b`)
+	reMRN = regexp.MustCompile(`(?i)\b(?:MRN|medical[ \t]+record(?:[ \t]+(?:number|no\.?))?|patient[ \t]+(?:id|number|no\.?)|hospital[ \t]+(?:id|number|no\.?))[ \t]*(?:#|:|is)?[ \t]*[A-Z]*\d[A-Z0-9\-]{3,}\b` +
+		`|\b\d{7,}\b`)
+	reTitleName = regexp.MustCompile(`\b(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+[A-Z][a-zA-Z'’\-]+(?:[ \t]+[A-Z][a-zA-Z'’\-]+)?`)
+)
+
+// DeidRules replace obvious identifiers with tokens: e-mail addresses,
+// phone numbers, dates (numeric, ISO and "March 3, 2019" / "3 March 2019";
+// a bare year is not a date), MRN-like numbers (a record/patient/accession
+// keyword followed by an alphanumeric id with a digit, or any run of 7+
+// digits not inside a DOI-like dotted/slashed identifier) and titled names ("Dr. Smith", "Mrs Jane Doe"). RewriteSample's
+// counts per rule name ("email", "phone", "date", "id", "name") are what
+// the deidentify stage stores in Meta.
+var DeidRules = []TextRule{
+	regexRule("email", reEmail, constRepl(TokEmail)),
+	regexRule("date", reDate, constRepl(TokDate)),
+	{Name: "phone", Edits: func(s string) []Edit {
+		var out []Edit
+		for _, m := range rePhone.FindAllStringSubmatchIndex(s, -1) {
+			out = append(out, Edit{m[2], m[3], TokPhone})
+		}
+		return out
+	}},
+	regexRule("id", reMRN, func(s string, m []int) string {
+		// A digit run inside a DOI or dotted/slashed identifier
+		// ("10.1371/journal.pone.0046493") is not a record number.
+		if m[0] > 0 && strings.IndexByte("./-", s[m[0]-1]) >= 0 && s[m[0]] >= '0' && s[m[0]] <= '9' {
+			return s[m[0]:m[1]]
+		}
+		return TokID
+	}),
+	regexRule("name", reTitleName, constRepl(TokName)),
+}
