@@ -382,3 +382,32 @@ func splitFromName(name string) string {
 	}
 	return ""
 }
+
+// modalityCode maps a dataset's modality name ("MRI", "CT - noncontrast",
+// "X-Ray", "US - Ultrasound", "XR - Plain Film"…) to the DICOM code stored
+// on images; "" when the name is not a recognisable imaging modality.
+func modalityCode(name string) string {
+	n := strings.ToUpper(strings.TrimSpace(name))
+	switch {
+	case n == "":
+		return ""
+	case strings.HasPrefix(n, "PET"):
+		return "PT"
+	case strings.HasPrefix(n, "CT"), strings.Contains(n, "COMPUTED TOMOGRAPHY"):
+		return "CT"
+	case strings.HasPrefix(n, "MR"), strings.Contains(n, "MAGNETIC RESONANCE"):
+		return "MR"
+	case strings.HasPrefix(n, "US"), strings.Contains(n, "ULTRASOUND"):
+		return "US"
+	case strings.HasPrefix(n, "MAMMO"):
+		return "MG"
+	case strings.HasPrefix(n, "NM"), strings.Contains(n, "NUCLEAR"), strings.HasPrefix(n, "SPECT"):
+		return "NM"
+	case strings.HasPrefix(n, "AN "), strings.HasPrefix(n, "AN-"), strings.Contains(n, "ANGIOGRAM"):
+		return "XA"
+	case strings.HasPrefix(n, "X-RAY"), strings.HasPrefix(n, "XRAY"), strings.HasPrefix(n, "XR"),
+		strings.Contains(n, "PLAIN FILM"), strings.Contains(n, "RADIOGRAPH"):
+		return "DX"
+	}
+	return ""
+}

@@ -215,9 +215,13 @@ func (s *medPix) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	row := u.Data.(*medPixRow)
 	var ims []shards.Image
 	var rels []string
+	mod := ""
+	if row.Kind == "modality" {
+		mod = modalityCode(row.Text)
+	}
 	for _, p := range row.Images {
 		rel := relPath(s.b.opts.Root, p)
-		im, err := loadImages(p, rel, "")
+		im, err := loadImages(p, rel, mod)
 		if err != nil {
 			return nil, rowErrorf(row.File, row.Line, "image: %v", err)
 		}

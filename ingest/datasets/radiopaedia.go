@@ -366,7 +366,7 @@ func (s *radiopaedia) readCase(c *rpCase) ([]shards.Sample, error) {
 }
 
 func (s *radiopaedia) readRow(r *rpImageRow) ([]shards.Sample, error) {
-	ims, err := loadImages(r.Image, relPath(s.b.opts.Root, r.Image), "")
+	ims, err := loadImages(r.Image, relPath(s.b.opts.Root, r.Image), modalityCode(r.Label))
 	if err != nil {
 		return nil, rowErrorf(r.File, r.Line, "image: %v", err)
 	}

@@ -72,19 +72,6 @@ func newSLAKE(p ingest.Params, baseDir string) (ingest.Source, error) {
 	return rowSource{s}, nil
 }
 
-// slakeModality maps SLAKE's modality names to DICOM codes.
-func slakeModality(m string) string {
-	switch strings.ToLower(strings.TrimSpace(m)) {
-	case "mri":
-		return "MR"
-	case "ct":
-		return "CT"
-	case "x-ray", "xray":
-		return "DX"
-	}
-	return ""
-}
-
 func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
 	var units []ingest.Unit
 	for _, file := range s.files {
@@ -140,7 +127,7 @@ func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
 				caseKey = rec.ImgName
 			}
 			qid, _ := jsonText(rec.QID)
-			row := &slakeRow{File: file, Entry: entry, Image: img, Modality: slakeModality(rec.Modality), Sample: draft{
+			row := &slakeRow{File: file, Entry: entry, Image: img, Modality: modalityCode(rec.Modality), Sample: draft{
 				Task: shards.TaskVQA, Set: "vqa",
 				Vars:     map[string]string{"question": strings.TrimSpace(rec.Question)},
 				Response: strings.TrimSpace(answer),

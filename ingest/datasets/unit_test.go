@@ -362,3 +362,76 @@ func FuzzParseReport(f *testing.F) {
 		}
 	})
 }
+
+func TestModalityCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"MRI": "MR", "CT": "CT", "X-Ray": "DX", "CT - noncontrast": "CT", "MR - T2 weighted": "MR",
+		"US - Ultrasound": "US", "XR - Plain Film": "DX", "PET-CT Fusion": "PT", "Mammograph": "MG",
+		"NM - Nuclear Medicine": "NM", "AN - Angiogram": "XA", "Photograph": "", "": "",
+	} {
+		if got := modalityCode(in); got != want {
+			t.Errorf("modalityCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestReadCSVQuarantinesBadRows: a row the CSV parser rejects is kept as an
+// error naming its line; the rows after it still parse.
+func TestReadCSVQuarantinesBadRows(t *testing.T) {
+	p := t.TempDir() + "/t.csv"
+	os.WriteFile(p, []byte("a,b,c\n1,2,3\n4,\"5,6\n7,8,9\n"), 0o644)
+	tb, err := readCSV(p, ',')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tb.Rows) == 0 || tb.Rows[0].Err != nil || tb.get(tb.Rows[0], "c") != "3" {
+		t.Fatalf("rows %+v", tb.Rows)
+	}
+	bad := 0
+	for _, r := range tb.Rows[1:] {
+		if r.Err != nil {
+			bad++
+			if !strings.Contains(r.Err.Error(), "t.csv:3:") {
+				t.Errorf("error %v does not name line 3", r.Err)
+			}
+		}
+	}
+	if bad == 0 {
+		t.Error("bad quoting not reported")
+	}
+	os.WriteFile(p, []byte("a,b,c\n1,2\n"), 0o644)
+	if tb, _ := readCSV(p, ','); len(tb.Rows) != 1 || tb.Rows[0].Err == nil || !strings.Contains(tb.Rows[0].Err.Error(), "t.csv:2: 2 fields, header has 3") {
+		t.Errorf("short row: %+v", tb.Rows)
+	}
+}
+
+func TestTemplatesOverride(t *testing.T) {
+	// A templates file with one prompt per set: every sample must use it.
+	var b strings.Builder
+	for set, ph := range requiredSets {
+		fmt.Fprintf(&b, "%s:\n  - \"OVERRIDE %s\"\n", set, strings.Join(ph, " "))
+	}
+	p := t.TempDir() + "/mine.yaml"
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	r := runPipeline(t, "vqa-rad", "templates: "+p)
+	if len(r.samples) == 0 {
+		t.Fatal("no samples")
+	}
+	for _, s := range r.samples {
+		if s.Meta["template"] != "vqa/1" || !strings.HasPrefix(s.Instruction, "OVERRIDE ") {
+			t.Errorf("override not used: %s %q", s.Meta["template"], s.Instruction)
+		}
+	}
+}
+
+func TestSafeJoin(t *testing.T) {
+	for _, c := range []struct {
+		rel string
+		ok  bool
+	}{{"a/b.jpg", true}, {"../x.jpg", false}, {"/etc/passwd", false}, {"a/../../x", false}, {"", false}, {"a/../b.jpg", true}} {
+		_, err := safeJoin("/root", c.rel)
+		if (err == nil) != c.ok {
+			t.Errorf("safeJoin(%q): err %v", c.rel, err)
+		}
+	}
+}
