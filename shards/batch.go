@@ -208,13 +208,26 @@ func (b *batchBuilder) add(s *Sample, byRef bool) {
 		if byRef {
 			b.voxRefs = append(b.voxRefs, im.Voxels)
 		} else {
-			b.data = append(b.data, im.Voxels...)
+			b.gather(im.Voxels)
 		}
 		b.voxBytes += int64(len(im.Voxels))
 	}
 	b.imgOffsets = append(b.imgOffsets, b.imgOffsets[len(b.imgOffsets)-1]+int32(len(s.Images)))
 	b.n++
 }
+
+// gather appends p to the gather buffer, growing it at least to
+// minGather at once rather than by repeated doubling.
+func (b *batchBuilder) gather(p []byte) {
+	if need := len(b.data) + len(p); need > cap(b.data) {
+		nb := make([]byte, len(b.data), max(need, 2*cap(b.data), minGather))
+		copy(nb, b.data)
+		b.data = nb
+	}
+	b.data = append(b.data, p...)
+}
+
+const minGather = 1 << 20
 
 // build returns the pending samples as one record batch and resets the
 // builder. The record borrows b's gather buffer (or the referenced voxel
@@ -228,7 +241,7 @@ func (b *batchBuilder) build() arrow.RecordBatch {
 		vox = memory.NewBufferBytes(b.voxRefs[0])
 	case len(b.voxRefs) > 1:
 		for _, r := range b.voxRefs {
-			b.data = append(b.data, r...)
+			b.gather(r)
 		}
 		vox = memory.NewBufferBytes(b.data)
 	default:

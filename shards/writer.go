@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"iter"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -31,6 +32,12 @@ const (
 	DefaultBatchBytes = 16 << 20
 	// DefaultBatchSamples caps the rows of one record batch.
 	DefaultBatchSamples = 1024
+	// DefaultRefBytes: a sample with at least this many voxel bytes gets
+	// a record batch of its own, written straight from the caller's slice
+	// (no user-space copy for a single-image sample). Smaller samples are
+	// gathered so that many small 2D images share one batch and sit
+	// adjacent in the file.
+	DefaultRefBytes = 1 << 20
 )
 
 // WriteOptions tune a ShardWriter. The zero value is ready to use.
@@ -47,6 +54,8 @@ type WriteOptions struct {
 	// DefaultBatchBytes); zero means the defaults.
 	BatchBytes   int64
 	BatchSamples int
+	// RefBytes: see DefaultRefBytes; zero means the default.
+	RefBytes int64
 }
 
 func (o WriteOptions) withDefaults() WriteOptions {
@@ -61,6 +70,9 @@ func (o WriteOptions) withDefaults() WriteOptions {
 	}
 	if o.BatchSamples <= 0 {
 		o.BatchSamples = DefaultBatchSamples
+	}
+	if o.RefBytes <= 0 {
+		o.RefBytes = DefaultRefBytes
 	}
 	o.FS = orOS(o.FS)
 	return o
@@ -208,22 +220,8 @@ func (w *ShardWriter) Add(s *Sample) error {
 		}
 	}
 	vox := sampleVoxelBytes(s)
-	bb := w.bb
-	if bb.n > 0 && (bb.voxBytes+vox > w.opts.BatchBytes || bb.n+1 > w.opts.BatchSamples) {
-		if err := w.flush(); err != nil {
-			return w.fail(err)
-		}
-	}
-	if bb.n == 0 && vox >= w.opts.BatchBytes {
-		// A sample that fills a batch alone is written by reference and
-		// flushed before Add returns: its voxels are copied only by the
-		// kernel (single image) or once into the gather buffer.
-		bb.add(s, true)
-		if err := w.flush(); err != nil {
-			return w.fail(err)
-		}
-	} else {
-		bb.add(s, false)
+	if err := addBatched(w.bb, s, vox, w.opts, w.flush); err != nil {
+		return w.fail(err)
 	}
 	w.cur.samples++
 	w.cur.bytes += sz
@@ -526,3 +524,67 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// addBatched applies the record batching rules: close the pending batch
+// when s would overflow it; a sample of at least RefBytes of voxels is
+// written alone, by reference, and flushed before returning (so nothing
+// of s is retained); smaller ones are copied into the gather buffer.
+func addBatched(bb *batchBuilder, s *Sample, vox int64, o WriteOptions, flush func() error) error {
+	big := vox >= o.RefBytes
+	if bb.n > 0 && (big || bb.voxBytes+vox > o.BatchBytes || bb.n+1 > o.BatchSamples) {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	if big {
+		bb.add(s, true)
+		return flush()
+	}
+	bb.add(s, false)
+	return nil
+}
+
+// WriteIPC writes samples as one Arrow IPC file to w with the same record
+// batching as a shard part, without Parquet, hashing or publishing. It is
+// the training-format write path on its own: `medmd perf shards` times it
+// against plain file writes, and tools can stream a shard to a pipe.
+func WriteIPC(w io.Writer, samples iter.Seq[*Sample], opts WriteOptions) (int64, error) {
+	opts = opts.withDefaults()
+	bb := newBatchBuilder(memory.DefaultAllocator)
+	defer bb.release()
+	cw := &hashWriter{w: w, h: nopHash{}}
+	iw, err := ipc.NewFileWriter(cw, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
+	if err != nil {
+		return 0, err
+	}
+	flush := func() error {
+		if bb.n == 0 {
+			return nil
+		}
+		rec := bb.build()
+		defer rec.Release()
+		return iw.Write(rec)
+	}
+	for s := range samples {
+		if err := validate(s); err != nil {
+			return cw.n, err
+		}
+		if err := addBatched(bb, s, sampleVoxelBytes(s), opts, flush); err != nil {
+			return cw.n, err
+		}
+	}
+	if err := flush(); err != nil {
+		return cw.n, err
+	}
+	err = iw.Close()
+	return cw.n, err
+}
+
+// nopHash lets WriteIPC reuse hashWriter's counting without hashing.
+type nopHash struct{}
+
+func (nopHash) Write(p []byte) (int, error) { return len(p), nil }
+func (nopHash) Sum(b []byte) []byte         { return b }
+func (nopHash) Reset()                      {}
+func (nopHash) Size() int                   { return 0 }
+func (nopHash) BlockSize() int              { return 1 }
