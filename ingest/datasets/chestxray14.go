@@ -125,6 +125,7 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 	rel := relPath(b.opts.Root, s.file)
 	var imgs []*labelledImage
 	var bad []ingest.Unit
+	seenAt := map[string]int{}
 	for _, r := range t.Rows {
 		id := rel + ":" + strconv.Itoa(r.Line)
 		name := t.get(r, "Image Index")
@@ -135,7 +136,12 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 		if !b.opts.keep(key) {
 			continue
 		}
-		fail := func(err error) { bad = append(bad, errUnit(key, []string{s.file}, err)) }
+		fail := func(err error) { bad = append(bad, errUnit(id, []string{s.file}, err)) }
+		if first, dup := seenAt[key]; dup && name != "" {
+			fail(rowErrorf(s.file, r.Line, "duplicate image %s (first at line %d)", key, first))
+			continue
+		}
+		seenAt[key] = r.Line
 		if r.Err != nil {
 			fail(r.Err)
 			continue

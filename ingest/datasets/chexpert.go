@@ -111,6 +111,7 @@ func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
 	b := s.ls.b
 	var imgs []*labelledImage
 	var bad []ingest.Unit
+	seenAt := map[string]int{}
 	for _, file := range s.files {
 		t, err := readCSV(file, ',')
 		if err != nil {
@@ -131,7 +132,12 @@ func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
 			if !b.opts.keep(key) {
 				continue
 			}
-			fail := func(err error) { bad = append(bad, errUnit(key, []string{file}, err)) }
+			fail := func(err error) { bad = append(bad, errUnit(id, []string{file}, err)) }
+			if first, dup := seenAt[key]; dup && p != "" {
+				fail(rowErrorf(file, r.Line, "duplicate image %s (first at line %d)", key, first))
+				continue
+			}
+			seenAt[key] = r.Line
 			if r.Err != nil {
 				fail(r.Err)
 				continue
