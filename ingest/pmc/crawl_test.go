@@ -15,6 +15,7 @@ import (
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/pmc/jats"
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -89,7 +90,7 @@ func newTestSource(srv *httptest.Server, cache string, filter Filter) *Source {
 	fetch := &Fetcher{Base: srv.URL, CacheDir: cache, Concurrency: 3, RPS: 200, Timeout: 10 * time.Second,
 		Retries: 3, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
 	return NewSource(srv.URL+"/oa_file_list.csv", filter, fetch,
-		SampleOptions{OA: true, Inline: true, CaseReport: true, MaxImagesInline: 3, MaxImagesCase: 8, MaxImagePixels: 1 << 20})
+		SampleOptions{OA: true, Inline: true, CaseReport: true, MaxImagesInline: 3, MaxImagesCase: 8, Image: normalize.Image2DOptions{MaxPixels: 1 << 20}})
 }
 
 func readAll(t *testing.T, s *Source) ([]ingest.Unit, map[string][]shards.Sample) {

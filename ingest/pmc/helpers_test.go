@@ -35,7 +35,7 @@ var hrefRe = regexp.MustCompile(`<graphic[^>]*xlink:href="([^"]+)"`)
 // figureImage draws a small deterministic picture: RGB for even i, gray
 // for odd i, so both decoder paths run.
 func figureImage(t testing.TB, i int, asPNG bool) []byte {
-	w, h := 24+i%5, 16+i%3
+	w, h := 40+i%5, 34+i%3
 	var img image.Image
 	if i%2 == 0 {
 		rgb := image.NewRGBA(image.Rect(0, 0, w, h))

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/medmd/medmd/ingest/pmc/jats"
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -34,17 +35,21 @@ type SampleOptions struct {
 	SplitPanels     bool
 	MaxImagesInline int
 	MaxImagesCase   int
-	MaxImagePixels  int
+	// Image bounds figures must meet (normalize.DecodeImage's checks).
+	Image normalize.Image2DOptions
 }
 
 // figureImages decodes figure images on demand, once each.
 type figureImages struct {
 	art    *jats.Article
 	pkg    *Package
-	max    int
+	opt    normalize.Image2DOptions
 	done   map[int]bool
 	images map[int]shards.Image
 	errs   []error
+	// dropped are figures normalize refused (too small, banner-shaped, too
+	// large): a decision, not bad input.
+	dropped []string
 }
 
 // get returns figure i's image. Each call returns its own Meta map and
@@ -66,10 +71,18 @@ func (fi *figureImages) get(i int) (shards.Image, bool) {
 		fi.errs = append(fi.errs, fmt.Errorf("figure %s: graphic %q not in package", f.ID, f.Href))
 		return shards.Image{}, false
 	}
-	im, err := decodeFigure(data, f.Graphic, fi.max)
+	im, err := normalize.DecodeImage(data, fi.opt)
 	if err != nil {
-		fi.errs = append(fi.errs, fmt.Errorf("figure %s: %w", f.ID, err))
+		var drop *normalize.DropError
+		if errors.As(err, &drop) {
+			fi.dropped = append(fi.dropped, f.ID+": "+drop.Reason)
+			return shards.Image{}, false
+		}
+		fi.errs = append(fi.errs, fmt.Errorf("figure %s (%s): %w", f.ID, f.Graphic, err))
 		return shards.Image{}, false
+	}
+	if im.Meta == nil {
+		im.Meta = map[string]string{}
 	}
 	sum := sha256.Sum256(data)
 	im.SourcePath = path.Join(fi.pkg.Name, f.Graphic)
@@ -90,7 +103,7 @@ func (fi *figureImages) get(i int) (shards.Image, bool) {
 // image is missing or undecodable are skipped with a warning; the article
 // fails only when it yields nothing and images were the reason.
 func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt SampleOptions) ([]shards.Sample, error) {
-	fi := &figureImages{art: a, pkg: pkg, max: opt.MaxImagePixels, done: map[int]bool{}, images: map[int]shards.Image{}}
+	fi := &figureImages{art: a, pkg: pkg, opt: opt.Image, done: map[int]bool{}, images: map[int]shards.Image{}}
 	meta := articleMeta(a, row)
 	if len(pkg.Refused) > 0 {
 		b, _ := json.Marshal(pkg.Refused)
@@ -219,6 +232,12 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 	}
 	for _, err := range fi.errs {
 		slog.Warn("pmc: figure skipped", "pmcid", a.PMCID, "err", err)
+	}
+	if len(fi.dropped) > 0 {
+		slog.Debug("pmc: figures dropped by image checks", "pmcid", a.PMCID, "figures", fi.dropped)
+		for i := range out {
+			out[i].Meta["dropped_figures"] = strings.Join(fi.dropped, "; ")
+		}
 	}
 	if len(out) == 0 && len(fi.errs) > 0 {
 		return nil, fmt.Errorf("%s: no samples: %w", a.PMCID, errors.Join(fi.errs...))

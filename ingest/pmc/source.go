@@ -12,6 +12,7 @@ import (
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/pmc/jats"
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -75,8 +76,12 @@ var Spec = ingest.Spec{
 			Description: "bytes one package may extract; beyond it the article is quarantined", Example: "512MiB"},
 		{Name: "max_member_bytes", Type: ingest.TypeInt, Default: int(DefaultLimits.MaxMemberBytes),
 			Description: "larger package members are refused and reported", Example: "64MiB"},
-		{Name: "max_image_pixels", Type: ingest.TypeInt, Default: 50_000_000,
-			Description: "figures whose declared size exceeds this are skipped before decoding", Example: "25000000"},
+		{Name: "max_image_pixels", Type: ingest.TypeInt, Default: 64 << 20,
+			Description: "figures whose declared width×height exceeds this are dropped before decoding", Example: "25000000"},
+		{Name: "min_image_size", Type: ingest.TypeInt, Default: 32,
+			Description: "figures narrower or shorter than this many pixels are dropped (icons, spacers); -1 disables", Example: "64"},
+		{Name: "max_image_aspect", Type: ingest.TypeFloat, Default: 10.0,
+			Description: "figures whose long/short side ratio exceeds this are dropped (banners); -1 disables", Example: "5"},
 		{Name: "emit", Type: ingest.TypeStrings, Default: []string{EmitOA, EmitInline, EmitCaseReport},
 			Description: "sample kinds: oa (one per figure), inline (one per article), casereport (case reports only)",
 			Example:     "[oa]"},
@@ -140,7 +145,11 @@ func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 			SplitPanels:     p.Bool("split_panels"),
 			MaxImagesInline: p.Int("max_images_inline"),
 			MaxImagesCase:   p.Int("max_images_case"),
-			MaxImagePixels:  p.Int("max_image_pixels"),
+			Image: normalize.Image2DOptions{
+				MaxPixels: p.Int("max_image_pixels"),
+				MinSize:   p.Int("min_image_size"),
+				MaxAspect: p.Float("max_image_aspect"),
+			},
 		},
 	}
 	if s.oaList == "" {

@@ -1,0 +1,69 @@
+package pmc
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/medmd/medmd/ingest/pmc/jats"
+	"github.com/medmd/medmd/normalize"
+	"github.com/medmd/medmd/shards"
+)
+
+// TestBuildSamplesDropsSmallFigure: a figure normalize refuses (an icon)
+// is dropped with its reason recorded, not a failure of the article.
+func TestBuildSamplesDropsSmallFigure(t *testing.T) {
+	var icon bytes.Buffer
+	png.Encode(&icon, image.NewGray(image.Rect(0, 0, 8, 8)))
+	xml, err := os.ReadFile("testdata/casereport.nxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := &Package{Name: "oa_package/01/00/PMC9000001.tar.gz", Files: map[string][]byte{
+		"PMC9000001/casereport.nxml":     xml,
+		"PMC9000001/cr-9000001-g001.jpg": figureImage(t, 0, false),
+		"PMC9000001/cr-9000001-g002.png": icon.Bytes(),
+	}}
+	for n := range pkg.Files {
+		pkg.Names = append(pkg.Names, n)
+	}
+	a, err := jats.Parse(xml, jats.Options{Files: pkg.Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := buildSamples(a, pkg, OARow{File: pkg.Name}, "CC0", SampleOptions{OA: true, Inline: true, CaseReport: true,
+		MaxImagesInline: 3, MaxImagesCase: 8, CaptionPrompt: "Describe the figure.", Image: normalize.Image2DOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, s := range ss {
+		kinds = append(kinds, s.Source)
+		if !strings.Contains(s.Meta["dropped_figures"], "f2: image-too-small") {
+			t.Errorf("%s: dropped_figures %q", s.Source, s.Meta["dropped_figures"])
+		}
+		if s.Meta["citation"] == "" || s.Group != "PMC9000001" {
+			t.Errorf("%s: meta %v", s.Source, s.Meta)
+		}
+		for _, im := range s.Images {
+			if im.SourcePath != "oa_package/01/00/PMC9000001.tar.gz/PMC9000001/cr-9000001-g001.jpg" || len(im.Transforms) == 0 {
+				t.Errorf("image provenance %q %v", im.SourcePath, im.Transforms)
+			}
+		}
+	}
+	if strings.Join(kinds, ",") != "pmc-oa,pmc-inline,pmc-casereport" {
+		t.Fatalf("samples %v", kinds)
+	}
+	if oa := ss[0]; oa.Instruction != "Describe the figure." || oa.Task != shards.TaskCaption ||
+		oa.Placements[0] != (shards.Placement{Image: 0, Field: shards.FieldInstruction, Offset: 0}) || oa.Meta["compound"] != "true" {
+		t.Errorf("pmc-oa sample %+v", oa)
+	}
+	// Panels as separate samples when asked.
+	ss, _ = buildSamples(a, pkg, OARow{}, "CC0", SampleOptions{OA: true, SplitPanels: true})
+	if len(ss) != 2 || ss[0].Meta["panel"] != "A" || ss[1].Response != "Portal venous phase shows no enhancement." || ss[0].ID == ss[1].ID {
+		t.Errorf("panel samples %+v", ss)
+	}
+}
