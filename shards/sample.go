@@ -55,9 +55,9 @@ const (
 // "response") before the code point at Offset (0 = start of the field,
 // len([]rune(field)) = end).
 type Placement struct {
-	Image  int
-	Field  string
-	Offset int
+	Image  int    `json:"image"`
+	Field  string `json:"field"`
+	Offset int    `json:"offset"`
 }
 
 // DType names the element type of an image's voxels. Voxels are always
@@ -142,8 +142,8 @@ func (im *Image) Is3D() bool { return im.Depth > 1 }
 // parameters as canonical JSON (sorted keys), e.g.
 // {Name: "resize", Params: `{"depth":32,"height":256,"mode":"linear","width":256}`}.
 type Transform struct {
-	Name   string
-	Params string
+	Name   string `json:"name"`
+	Params string `json:"params"`
 }
 
 // IdentityAffine returns the 4×4 identity, row-major.
