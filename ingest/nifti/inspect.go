@@ -33,31 +33,30 @@ func Sniff(path string, head []byte) bool {
 
 // Summary is what `medmd inspect --json` prints for a NIfTI file.
 type Summary struct {
-	File         string      `json:"file"`
-	Format       string      `json:"format"` // "nifti1" or "nifti2"
-	Pair         bool        `json:"pair"`
-	ByteOrder    string      `json:"byte_order"`
-	Datatype     string      `json:"datatype"`
-	Bitpix       int         `json:"bitpix"`
-	Shape        []int64     `json:"shape"`
-	Pixdim       []float64   `json:"pixdim"`
-	VoxOffset    int64       `json:"vox_offset"`
-	SclSlope     float64     `json:"scl_slope"`
-	SclInter     float64     `json:"scl_inter"`
-	QformCode    int         `json:"qform_code"`
-	SformCode    int         `json:"sform_code"`
-	Affine       [16]float64 `json:"affine"`
-	Orientation  string      `json:"orientation"`
-	Canonical    [3]int      `json:"canonical_shape"`
-	CanonAffine  [16]float64 `json:"canonical_affine"`
-	OutputDType  string      `json:"output_dtype"`
-	Channels     int         `json:"channels"`
-	Volumes      int         `json:"volumes"`
-	Descrip      string      `json:"descrip"`
-	XYZTUnits    int         `json:"xyzt_units"`
-	IntentCode   int         `json:"intent_code"`
-	ReadError    string      `json:"read_error,omitempty"`
-	VoxelSHA256s []string    `json:"-"`
+	File        string      `json:"file"`
+	Format      string      `json:"format"` // "nifti1" or "nifti2"
+	Pair        bool        `json:"pair"`
+	ByteOrder   string      `json:"byte_order"`
+	Datatype    string      `json:"datatype"`
+	Bitpix      int         `json:"bitpix"`
+	Shape       []int64     `json:"shape"`
+	Pixdim      []float64   `json:"pixdim"`
+	VoxOffset   int64       `json:"vox_offset"`
+	SclSlope    float64     `json:"scl_slope"`
+	SclInter    float64     `json:"scl_inter"`
+	QformCode   int         `json:"qform_code"`
+	SformCode   int         `json:"sform_code"`
+	Affine      [16]float64 `json:"affine"`
+	Orientation string      `json:"orientation"`
+	Canonical   [3]int      `json:"canonical_shape"`
+	CanonAffine [16]float64 `json:"canonical_affine"`
+	OutputDType string      `json:"output_dtype"`
+	Channels    int         `json:"channels"`
+	Volumes     int         `json:"volumes"`
+	Descrip     string      `json:"descrip"`
+	XYZTUnits   int         `json:"xyzt_units"`
+	IntentCode  int         `json:"intent_code"`
+	ReadError   string      `json:"read_error,omitempty"`
 }
 
 // Inspect reads path fully (first volume) and summarises the header, the

@@ -192,8 +192,9 @@ func eofAsUnexpected(err error) error {
 	return err
 }
 
-// geometry validates dims and returns the 3D shape, number of volumes and
-// voxels per volume, all bounded.
+// geometry validates dims and returns the 3D shape and the number of
+// volumes along t, each dimension bounded. 1D/2D images get trailing axes
+// of length 1 (nibabel cannot canonicalise those at all); dims 5–7 must be 1.
 func (h *Header) geometry(name string) (shape [3]int, nvols int, err error) {
 	n := h.Dim[0]
 	if n < 1 || n > 7 {
