@@ -37,6 +37,7 @@ const edgeArticle = `<?xml version="1.0" encoding="UTF-8"?>
 <graphic id="f2" xlink:href="standalone.png"/>
 </body>
 <back><ref-list><ref id="b1"><mixed-citation>REFERENCE TEXT</mixed-citation></ref></ref-list></back>
+<sub-article article-type="reply"><body><p>Reply text.</p><fig id="rf1"><graphic xlink:href="reply1"/></fig></body></sub-article>
 </j:article>`
 
 func TestEdgeCases(t *testing.T) {
@@ -49,7 +50,7 @@ func TestEdgeCases(t *testing.T) {
 		a.Title != "Cystic mass of the liver: a case report" || !a.CaseReport {
 		t.Errorf("meta: %+v", a)
 	}
-	for _, bad := range []string{"TABLECELL", "E=mc", "REFERENCE", "Doe", "[", "1–3"} {
+	for _, bad := range []string{"TABLECELL", "E=mc", "REFERENCE", "Doe", "[", "1–3", "Reply text"} {
 		if strings.Contains(a.BodyText, bad) {
 			t.Errorf("body text holds %q:\n%s", bad, a.BodyText)
 		}

@@ -12,6 +12,9 @@ var figureSkip = map[string]bool{
 	"inline-formula": true, "disp-formula-group": true, "chem-struct-wrap": true,
 	"chem-struct": true, "supplementary-material": true, "inline-graphic": true,
 	"front": true, "ref-list": true, "media": true, "table": true,
+	// Figures of peer-review documents and replies belong to those, not to
+	// the article whose body text we extract.
+	"sub-article": true, "response": true,
 }
 
 // collectFigures walks the article in document order and appends every
