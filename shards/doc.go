@@ -77,14 +77,24 @@
 //
 // # Why pqarrow for Parquet
 //
-// Measured on this project's dev machine (2 cores) with a 64 MiB blob
-// column, zstd, statistics off, binary also linking Arrow IPC:
-// arrow-go pqarrow gave the smaller binary and the shorter
-// clean build, and needs no second row representation: it writes the
-// record batches already built for the IPC file. parquet-go was not
-// faster on blob columns and would add a second large dependency. pqarrow
-// also stores the Arrow schema so pyarrow and Polars restore large_binary
-// and fixed_size_list exactly. See parquetProps for the settings and why
-// statistics are off (min/max of blob columns bloat footers and have
-// produced files that Arrow readers reject).
+// Measured on the 2-core dev machine (heavily shared, so times are rough),
+// two standalone programs that link Arrow IPC and write 16 rows × 4 MiB
+// blobs with zstd and statistics off:
+//
+//	                     binary    clean build   write 64 MiB (2 runs)
+//	arrow-go pqarrow     50.7 MB   790 s *       0.89 s, 1.89 s
+//	parquet-go v0.32     18.8 MB   130 s **      0.44 s, 1.16 s
+//	* includes arrow-go itself; ** with arrow-go already in the build cache
+//
+// parquet-go wins standalone, but medmd links pqarrow anyway (the RadMD
+// exclusion report and the Parquet read-back tests use it), so parquet-go
+// would add 10+ MB and a second Parquet implementation rather than save
+// anything. pqarrow writes the record batches already built for the IPC
+// file (no second row representation, no reflection), stores the Arrow
+// schema so pyarrow and Polars restore large_binary and fixed_size_list
+// exactly, and its files pass the DuckDB/apache-arrow interop test as
+// written. Parquet is the interchange copy: its write speed does not
+// limit training. Statistics are off (see parquetProps): min/max of blob
+// columns bloat footers, and parquet-go's blob statistics are a known
+// source of files Arrow readers reject.
 package shards

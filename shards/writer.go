@@ -336,7 +336,7 @@ func (w *ShardWriter) flush() error {
 //
 // Why pqarrow (arrow-go) rather than parquet-go: arrow-go is already
 // linked for the IPC format, so pqarrow adds the least code to the binary
-// and to build time (measured: see DEVELOPERS notes in doc.go), writes
+// and to build time (numbers in doc.go, "Why pqarrow"), writes
 // directly from the record batches we already built (no second row
 // representation), and stores the Arrow schema so pyarrow/Polars restore
 // large_binary and fixed_size_list exactly. Statistics are off: min/max of
