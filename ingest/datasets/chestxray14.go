@@ -34,7 +34,7 @@ func init() {
 	fields = append(fields,
 		ingest.Field{Name: "file", Type: ingest.TypeString, Default: "Data_Entry_2017.csv",
 			Description: "label CSV, relative to root", Example: "Data_Entry_2017_v2020.csv"})
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    chestXray14Name,
 		Summary: "NIH ChestX-ray14 (Data_Entry_2017.csv + images_NNN/images/*.png) as diagnosis samples: open finding list and balanced yes/no per finding",
 		Fields:  fields,

@@ -42,7 +42,7 @@ func init() {
 		ingest.Field{Name: "blank", Type: ingest.TypeString, Default: "negative", Enum: []string{"negative", "ignore"},
 			Description: "policy for a blank (not mentioned) label", Example: "ignore"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    cheXpertName,
 		Summary: "CheXpert (train.csv/valid.csv + patient folders of JPEGs) as diagnosis samples with a stated uncertain-label policy",
 		Fields:  fields,

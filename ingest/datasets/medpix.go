@@ -38,7 +38,7 @@ func init() {
 		ingest.Field{Name: "images", Type: ingest.TypeString, Default: "images",
 			Description: "image folder, relative to root", Example: "images"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    medPixName,
 		Summary: "MedPix-style cases in RadFM's CSV shapes (single image, case, question) as modality, caption, report, diagnosis, rationale and vqa samples",
 		Fields:  fields,

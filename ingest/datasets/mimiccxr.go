@@ -35,7 +35,7 @@ func init() {
 		ingest.Field{Name: "max_images", Type: ingest.TypeInt, Default: 4,
 			Description: "at most this many images per study (in dicom_id order); 0 = all", Example: "2"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    mimicName,
 		Summary: "MIMIC-CXR reports (files/pXX/pNNN/sNNN.txt) with their DICOM or MIMIC-CXR-JPG images as report samples (findings + impression)",
 		Fields:  fields,

@@ -32,7 +32,7 @@ func init() {
 			Description: "choice: the question lists the four options and the answer is \"B: option\"; open: the bare question and answer text",
 			Example:     "open"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    pmcVQAName,
 		Summary: "PMC-VQA multiple-choice figure VQA (train.csv/test.csv + images/) as vqa samples",
 		Fields:  fields,

@@ -39,7 +39,7 @@ func init() {
 		ingest.Field{Name: "split", Type: ingest.TypeString, Default: "",
 			Description: "split recorded on every sample (the files are per split)", Example: "train"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    radiopaediaName,
 		Summary: "Radiopaedia-style cases in RadFM's JSON shape (npy volumes) as report, rationale, diagnosis, modality and vqa samples",
 		Fields:  fields,

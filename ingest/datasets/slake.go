@@ -31,7 +31,7 @@ func init() {
 		ingest.Field{Name: "languages", Type: ingest.TypeStrings, Default: []string{"en"},
 			Description: "q_lang values to keep (SLAKE is bilingual: en, zh)", Example: "[en, zh]"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    slakeName,
 		Summary: "SLAKE bilingual radiology VQA (train/validate/test JSON + imgs/) as vqa samples, English only by default",
 		Fields:  fields,

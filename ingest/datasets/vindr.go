@@ -34,7 +34,7 @@ func init() {
 			Description: "image file extension: .dicom as published, or .png/.jpg for a converted copy",
 			Example:     ".png"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    vinDrName,
 		Summary: "VinDr-CXR (image_labels_*.csv, several readers per image, DICOM images) as diagnosis samples",
 		Fields:  fields,

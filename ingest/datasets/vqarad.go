@@ -28,7 +28,7 @@ func init() {
 		ingest.Field{Name: "images", Type: ingest.TypeString, Default: "VQA_RAD Image Folder",
 			Description: "image folder, relative to root", Example: "VQA_RAD Image Folder"},
 	)
-	ingest.RegisterSource(ingest.Spec{
+	register(ingest.Spec{
 		Name:    vqaRADName,
 		Summary: "VQA-RAD radiology VQA (JSON question list + image folder) as vqa samples",
 		Fields:  fields,

@@ -1,0 +1,57 @@
+package datasets
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestMix: the mixed pipeline yields exactly the union of the per-dataset
+// pipelines, each sample keeping its own source.
+func TestMix(t *testing.T) {
+	r := runPipeline(t, "labelled-mix")
+	want := map[string]int{}
+	total := 0
+	for _, name := range []string{"vqa-rad", "slake", "pmc-vqa", "mimic-cxr", "chestxray14", "chexpert", "vindr-cxr", "radiopaedia", "medpix"} {
+		one := runPipeline(t, name)
+		want[name] = len(one.samples)
+		total += len(one.samples)
+	}
+	got := map[string]int{}
+	for _, s := range r.samples {
+		got[s.Source]++
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %d samples in the mix, %d alone", k, got[k], v)
+		}
+	}
+	if len(r.samples) != total {
+		t.Errorf("%d samples, want %d", len(r.samples), total)
+	}
+	if len(r.failed) != 11 {
+		t.Errorf("%d quarantined, want 11", len(r.failed))
+	}
+}
+
+func TestMixParams(t *testing.T) {
+	for _, c := range []struct {
+		over    map[string]string
+		wantErr string
+	}{
+		{map[string]string{"uncertain": "maybe"}, "not one of"},
+		{map[string]string{"max_questions": "x"}, "max_questions"},
+		{map[string]string{"nope": "1"}, "unknown field"},
+		{map[string]string{"files": "a.csv, b.csv", "yes_no": "false", "sample_ratio": "0.5"}, ""},
+	} {
+		p, err := specParams(local["chexpert"].spec, c.over)
+		if c.wantErr == "" {
+			if err != nil || len(p.Strings("files")) != 2 || p.Bool("yes_no") || p.Float("sample_ratio") != 0.5 {
+				t.Errorf("%v: %v %v", c.over, p, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+			t.Errorf("%v: err %v, want %q", c.over, err, c.wantErr)
+		}
+	}
+}
