@@ -209,8 +209,18 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 	}
 	slog.Debug("pmc plan", "kept", len(kept))
 	units := make([]ingest.Unit, len(kept))
+	dir, local := localBase(s.fetcher.Base)
 	for i, r := range kept {
 		units[i] = ingest.Unit{ID: r.PMCID, Paths: []string{r.File}, Data: r}
+		// A local package's size is one stat away; remote sizes are unknown
+		// until downloaded.
+		if local {
+			if rel, err := safeRel(r.File); err == nil {
+				if st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(rel))); err == nil {
+					units[i].Bytes = st.Size()
+				}
+			}
+		}
 	}
 	return units, nil
 }
