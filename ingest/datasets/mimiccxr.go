@@ -54,6 +54,7 @@ type mimicStudy struct {
 	Subject string // pNNN
 	Study   string // sNNN
 	Split   string
+	Images  []string // the study's image files, dicom_id order
 }
 
 func newMIMIC(p ingest.Params, baseDir string) (ingest.Source, error) {
@@ -121,7 +122,21 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 			return nil
 		}
 		st := &mimicStudy{Report: path, Subject: subj, Study: "s" + m[1], Split: split[m[1]]}
-		units = append(units, ingest.Unit{ID: rel, Paths: []string{path}, Bytes: fileSize(path), Data: st})
+		// Listing the study folder is one directory read: cheap enough to
+		// plan, and it lets the plan name (and size) every image.
+		imgs, err := s.studyImages(st)
+		if err != nil {
+			return err
+		}
+		if s.maxImages > 0 && len(imgs) > s.maxImages {
+			imgs = imgs[:s.maxImages]
+		}
+		st.Images = imgs
+		size := fileSize(path)
+		for _, p := range imgs {
+			size += fileSize(p)
+		}
+		units = append(units, ingest.Unit{ID: rel, Paths: append([]string{path}, imgs...), Bytes: size, Data: st})
 		return nil
 	})
 	if err != nil {
@@ -168,15 +183,9 @@ func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 	if sec.Findings == "" && sec.Impression == "" {
 		return nil, &RowError{File: st.Report, Row: 1, Reason: "report has neither a FINDINGS nor an IMPRESSION section"}
 	}
-	paths, err := s.studyImages(st)
-	if err != nil {
-		return nil, err
-	}
+	paths := st.Images
 	if len(paths) == 0 {
 		return nil, &RowError{File: st.Report, Row: 1, Reason: "study " + st.Study + " has no images (.dcm, .jpg, .png) beside the report"}
-	}
-	if s.maxImages > 0 && len(paths) > s.maxImages {
-		paths = paths[:s.maxImages]
 	}
 	var ims []shards.Image
 	var ids []string
