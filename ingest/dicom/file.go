@@ -187,6 +187,13 @@ func guessSyntax(ds []byte) string {
 // parse does the work of Parse and ReadHeader; complete says whether data
 // is the whole file (else errShort asks for more).
 func parse(path string, data []byte, complete bool) (f *File, err error) {
+	return parseWith(path, data, complete, nil)
+}
+
+// parseWith is parse; when known is not nil (the header of this same file
+// from an earlier scan) the header is not parsed again: only the meta and
+// the element walk to the pixel data are done.
+func parseWith(path string, data []byte, complete bool, known *Header) (f *File, err error) {
 	defer func() {
 		// The header parser is third-party code fed untrusted bytes; a
 		// panic there must quarantine the file, not stop the run.
@@ -225,6 +232,15 @@ func parse(path string, data []byte, complete bool) (f *File, err error) {
 		}
 		return nil, &Error{Path: path, Reason: "walking dataset", Err: err}
 	}
+	if known != nil {
+		if known.TransferSyntax != ts {
+			return nil, &Error{Path: path, Reason: "file changed since it was scanned"}
+		}
+		f = &File{Header: *known, ds: ds, pix: pix, sx: sx}
+		f.HasPixels = pix.found && !pix.float
+		f.Encapsulated = encapsulated && pix.vl == undefinedLength
+		return f, nil
+	}
 	hdrBytes := ds
 	if pix.found {
 		hdrBytes = ds[:pix.hdrOff]
@@ -238,6 +254,10 @@ func parse(path string, data []byte, complete bool) (f *File, err error) {
 		return nil, &Error{Path: path, Reason: "parsing header", Err: err}
 	}
 	f = &File{ds: ds, pix: pix, sx: sx}
+	f.PixelOffset = -1
+	if pix.found && !deflated {
+		f.PixelOffset, f.PixelLength = int64(off+pix.valueOff), pix.vl
+	}
 	f.Header.fill(parsed, sx)
 	f.Path = path
 	f.TransferSyntax = ts

@@ -36,6 +36,12 @@ type Header struct {
 	HasMeta        bool
 	HasPixels      bool
 	Encapsulated   bool
+	// PixelOffset is the file offset of the Pixel Data value and
+	// PixelLength its length, when the dataset is stored as is (not
+	// deflated); -1 otherwise. Volume assembly reads native frames
+	// straight into the volume from there.
+	PixelOffset int64
+	PixelLength uint32
 	// Dropped lists elements left out of parsing because their encoding
 	// could not be parsed safely (undefined-length private sequences in
 	// implicit VR, undefined-length UN).

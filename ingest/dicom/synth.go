@@ -29,9 +29,9 @@ type SynthOptions struct {
 
 // WriteSynthSeries writes o.Slices copies of the real slice template
 // (any syntax with native pixel data, rewritten as implicit VR little
-// endian) into dir, each with its own SOPInstanceUID, InstanceNumber and
-// ImagePositionPatient stepping along the slice normal. Element values are
-// otherwise copied byte for byte.
+// endian) into dir as CT Image Storage, each with its own SOPInstanceUID,
+// InstanceNumber and ImagePositionPatient stepping along the slice normal.
+// Element values are otherwise copied byte for byte.
 func WriteSynthSeries(dir string, template []byte, o SynthOptions) error {
 	f, err := Parse("template", template)
 	if err != nil {
@@ -67,14 +67,17 @@ func WriteSynthSeries(dir string, template []byte, o SynthOptions) error {
 			0x00280030: dsList([]float64{o.PixelSpacing, o.PixelSpacing}),
 			0x00180050: dsList([]float64{o.SliceStep}),
 			0x00201041: dsList([]float64{z}),
+			0x00080016: ctImageStorage, // the template may be a secondary capture
+			0x00080060: "CT",
 		}
+		over[0x00080008] = `ORIGINAL\PRIMARY\AXIAL`
 		if o.ImageType != "" {
 			over[0x00080008] = o.ImageType
 		}
 		var buf bytes.Buffer
 		buf.Write(make([]byte, 128))
 		buf.WriteString("DICM")
-		writeMeta(&buf, f.SOPClassUID, sop)
+		writeMeta(&buf, ctImageStorage, sop)
 		writeImplicit(&buf, elems, over)
 		// Names in scrambled order: (i*7919) mod n is a permutation when
 		// n is not a multiple of 7919.
@@ -85,6 +88,8 @@ func WriteSynthSeries(dir string, template []byte, o SynthOptions) error {
 	}
 	return nil
 }
+
+const ctImageStorage = "1.2.840.10008.5.1.4.1.1.2"
 
 func dsList(v []float64) string {
 	s := make([]string, len(v))

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -62,20 +63,52 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 	fb := rows * cols * spp * bps
 	stored := make([]byte, n*fb)
 	slots := map[string][][2]int{} // ref → (frame, slot)
+	hdrs := map[string]*Header{}
 	for i, sl := range s.Slices {
 		k := sl.Ref.String()
 		slots[k] = append(slots[k], [2]int{sl.Frame, i})
+		hdrs[k] = sl.Hdr
 	}
+	// Per-slice value range, taken while each slice is hot in cache, so
+	// rescaling can pick its output type without another pass.
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	photometric := ""
 	hash := sha256.New()
-	err = ReadRefs(ctx, s.Refs(), func(ref Ref, data []byte, err error) error {
+	refs := s.Refs()
+	if !o.Hash {
+		// Fast path: native single-frame files whose stored values need no
+		// masking or swapping are read straight into the volume.
+		var rest []Ref
+		for _, r := range refs {
+			k := r.String()
+			h := hdrs[k]
+			fs := slots[k]
+			if r.Member != "" || len(fs) != 1 || fs[0][0] != 0 || !directReadable(h, fb) {
+				rest = append(rest, r)
+				continue
+			}
+			dst := stored[fs[0][1]*fb : (fs[0][1]+1)*fb]
+			if err := readAt(r.Path, h.PixelOffset, dst); err != nil {
+				return nil, fmt.Errorf("series %s: %w", s.ID, err)
+			}
+			if photometric == "" {
+				photometric = h.Photometric
+			}
+			if spp == 1 {
+				l, h := minMax(dst, dt)
+				lo, hi = min(lo, l), max(hi, h)
+			}
+		}
+		refs = rest
+	}
+	err = ReadRefs(ctx, refs, func(ref Ref, data []byte, err error) error {
 		if err != nil {
 			return err
 		}
 		if o.Hash {
 			hash.Write(data)
 		}
-		f, err := parse(ref.String(), data, true)
+		f, err := parseWith(ref.String(), data, true, hdrs[ref.String()])
 		if err != nil {
 			return err
 		}
@@ -85,9 +118,14 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		fs := slots[ref.String()]
 		if f.FrameCount() == 1 && len(fs) == 1 && fs[0][0] == 0 {
 			// The common case: decode straight into the volume.
-			ph, err := f.decodeInto(stored[fs[0][1]*fb : (fs[0][1]+1)*fb])
+			dst := stored[fs[0][1]*fb : (fs[0][1]+1)*fb]
+			ph, err := f.decodeInto(dst)
 			if err != nil {
 				return err
+			}
+			if spp == 1 {
+				l, h := minMax(dst, dt)
+				lo, hi = min(lo, l), max(hi, h)
 			}
 			if photometric == "" {
 				photometric = ph
@@ -105,7 +143,12 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			if fs[0] >= p.Frames {
 				return &Error{Path: ref.String(), Reason: fmt.Sprintf("frame %d missing", fs[0])}
 			}
-			copy(stored[fs[1]*fb:(fs[1]+1)*fb], p.Frame(fs[0]))
+			dst := stored[fs[1]*fb : (fs[1]+1)*fb]
+			copy(dst, p.Frame(fs[0]))
+			if spp == 1 {
+				l, h := minMax(dst, dt)
+				lo, hi = min(lo, l), max(hi, h)
+			}
 		}
 		return nil
 	})
@@ -139,7 +182,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			imgs = append(imgs, im)
 		}
 	case spp == 1:
-		odt, out, err := s.rescale(stored, dt)
+		odt, out, err := s.rescale(stored, dt, lo, hi)
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +224,32 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		}
 	}
 	return imgs, nil
+}
+
+// directReadable reports whether a file's pixel data can be read as is
+// into the volume: native little-endian single frame, grey or interleaved
+// colour, 8/16/32 bits with nothing to mask.
+func directReadable(h *Header, fb int) bool {
+	if h == nil || h.PixelOffset < 0 || h.Encapsulated || h.FrameCount() != 1 || int64(h.PixelLength) < int64(fb) ||
+		h.TransferSyntax == ExplicitVRBigEndian || h.BitsAllocated < 8 || h.Photometric == "YBR_FULL_422" ||
+		(h.SamplesPerPixel > 1 && h.PlanarConfiguration == 1) || h.CanDecode() != nil {
+		return false
+	}
+	shift, width := maskParams(h, h.BitsAllocated/8)
+	return shift == 0 && width == h.BitsAllocated
+}
+
+// readAt reads len(dst) bytes at off of the file at path.
+func readAt(path string, off int64, dst []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(dst, off); err != nil {
+		return &Error{Path: path, Reason: "reading pixel data", Err: err}
+	}
+	return nil
 }
 
 // newImage fills the geometry and metadata common to every volume.
@@ -260,7 +329,7 @@ func (s *Series) Meta() map[string]string {
 // rescale applies each slice's RescaleSlope/Intercept. With one integral
 // rescale for all slices it stays integer (in place when the result fits a
 // type of the stored size), else the output is float32.
-func (s *Series) rescale(stored []byte, dt shards.DType) (shards.DType, []byte, error) {
+func (s *Series) rescale(stored []byte, dt shards.DType, lo, hi int64) (shards.DType, []byte, error) {
 	slope, inter := s.Slices[0].Geom.Slope, s.Slices[0].Geom.Intercept
 	uniform := true
 	for _, sl := range s.Slices {
@@ -271,7 +340,6 @@ func (s *Series) rescale(stored []byte, dt shards.DType) (shards.DType, []byte, 
 	}
 	if uniform && slope == 1 && inter == math.Trunc(inter) && math.Abs(inter) < 1<<30 {
 		b := int64(inter)
-		lo, hi := minMax(stored, dt)
 		lo, hi = lo+b, hi+b
 		for _, cand := range candidates(dt) {
 			cl, ch := rangeOf(cand)
@@ -393,11 +461,22 @@ func minMaxT[T integer](x []T) (int64, int64) {
 	if len(x) == 0 {
 		return 0, 0
 	}
-	lo, hi := x[0], x[0]
-	for _, v := range x {
-		lo, hi = min(lo, v), max(hi, v)
+	// Four independent accumulators let the loop run without a
+	// dependency chain per element.
+	l0, l1, l2, l3 := x[0], x[0], x[0], x[0]
+	h0, h1, h2, h3 := x[0], x[0], x[0], x[0]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		a, b, c, d := x[i], x[i+1], x[i+2], x[i+3]
+		l0, h0 = min(l0, a), max(h0, a)
+		l1, h1 = min(l1, b), max(h1, b)
+		l2, h2 = min(l2, c), max(h2, c)
+		l3, h3 = min(l3, d), max(h3, d)
 	}
-	return int64(lo), int64(hi)
+	for ; i < len(x); i++ {
+		l0, h0 = min(l0, x[i]), max(h0, x[i])
+	}
+	return int64(min(l0, l1, l2, l3)), int64(max(h0, h1, h2, h3))
 }
 
 // addInPlace adds b to every element, reinterpreting to a type of the
@@ -407,10 +486,16 @@ func addInPlace(buf []byte, dt shards.DType, b int64) {
 		return
 	}
 	if isLE && (dt == shards.Int16 || dt == shards.Uint16) {
-		x := view[uint16](buf)
-		d := uint16(b)
+		// SWAR: four 16-bit lanes per 64-bit word, carries kept in lane.
+		const hb = 0x8000800080008000
+		d := uint64(uint16(b)) * 0x0001000100010001
+		w := view[uint64](buf)
+		for i, x := range w {
+			w[i] = ((x &^ hb) + (d &^ hb)) ^ ((x ^ d) & hb)
+		}
+		x := view[uint16](buf[len(w)*8:])
 		for i := range x {
-			x[i] += d
+			x[i] += uint16(b)
 		}
 		return
 	}

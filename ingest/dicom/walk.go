@@ -282,11 +282,15 @@ func sanitizeHeader(hdr []byte, sx syntax) ([]byte, []uint32, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if !libSafe(hdr, off+h.hdrLen, h, sx, 0) {
+		// Private elements (odd groups) are dropped too: medmd reads none
+		// of them, and vendors put hundreds there that cost parse time.
+		if h.tag>>16&1 == 1 || !libSafe(hdr, off+h.hdrLen, h, sx, 0) {
 			if out == nil {
 				out = append(make([]byte, 0, len(hdr)), hdr[:off]...)
 			}
-			dropped = append(dropped, h.tag)
+			if h.tag>>16&1 == 0 {
+				dropped = append(dropped, h.tag)
+			}
 		} else if out != nil {
 			out = append(out, hdr[off:end]...)
 		}
