@@ -229,6 +229,25 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 		}
 		s.Meta["figure_ids"] = strings.Join(ids, ",")
 		out = append(out, s)
+		// Questions the case report asks about its images: one vqa sample
+		// each, the figures (in the same order) before the question.
+		for k, qa := range a.QA {
+			v := base(SourceCaseReport, shards.TaskVQA, "qa", strconv.Itoa(k))
+			v.Instruction, v.Response = qa.Question, qa.Answer
+			for _, c := range cand {
+				if len(v.Images) >= opt.MaxImagesCase {
+					break
+				}
+				if im, ok := fi.get(c.fig); ok {
+					v.Placements = append(v.Placements, shards.Placement{Image: len(v.Images), Field: shards.FieldInstruction, Offset: 0})
+					v.Images = append(v.Images, im)
+				}
+			}
+			if len(v.Images) > 0 {
+				v.Meta["figure_ids"] = s.Meta["figure_ids"]
+				out = append(out, v)
+			}
+		}
 	}
 	for _, err := range fi.errs {
 		slog.Warn("pmc: figure skipped", "pmcid", a.PMCID, "err", err)

@@ -67,3 +67,31 @@ func TestBuildSamplesDropsSmallFigure(t *testing.T) {
 		t.Errorf("panel samples %+v", ss)
 	}
 }
+
+func TestCaseReportVQA(t *testing.T) {
+	xml, err := os.ReadFile("testdata/casereport.nxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := &Package{Files: map[string][]byte{
+		"P/cr-9000001-g001.jpg": figureImage(t, 0, false),
+		"P/cr-9000001-g002.jpg": figureImage(t, 1, false),
+	}, Names: []string{"P/cr-9000001-g001.jpg", "P/cr-9000001-g002.jpg"}}
+	a, err := jats.Parse(xml, jats.Options{Files: pkg.Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.QA = []jats.QA{{Question: "What is the lesion?", Answer: "A simple hepatic cyst."}}
+	ss, err := buildSamples(a, pkg, OARow{}, "CC0", SampleOptions{CaseReport: true, MaxImagesCase: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 2 || ss[0].Task != shards.TaskReport || ss[1].Task != shards.TaskVQA {
+		t.Fatalf("samples %d", len(ss))
+	}
+	v := ss[1]
+	if v.Instruction != "What is the lesion?" || v.Response != "A simple hepatic cyst." || len(v.Images) != 2 ||
+		v.Placements[1] != (shards.Placement{Image: 1, Field: shards.FieldInstruction, Offset: 0}) || v.Group != "PMC9000001" {
+		t.Errorf("vqa sample %+v", v)
+	}
+}

@@ -44,6 +44,16 @@ type Article struct {
 	// BodyText, in order.
 	CaseText  string `json:"case_text,omitempty"`
 	CaseSpans []Span `json:"-"`
+	// QA are the article's question–answer pairs: JATS <question-wrap>
+	// elements, or a section titled "Question(s)" followed by one titled
+	// "Answer(s)" (image quizzes).
+	QA []QA `json:"qa,omitempty"`
+}
+
+// QA is one question and its answer.
+type QA struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
 }
 
 // Span is a [Start, End) range of code points.
@@ -157,6 +167,7 @@ func ParseString(src string, opt Options) (*Article, error) {
 	if a.Figures == nil {
 		a.Figures = []Figure{}
 	}
+	b.collectQA(root)
 	a.CaseReport = isCaseReport(a)
 	if a.CaseReport {
 		a.CaseSpans = caseSpans(a)
@@ -544,6 +555,9 @@ func (b *builder) text(s string) {
 // inlineString renders n's inline content as a standalone string (titles,
 // captions, abstract paragraphs): citations removed, no mentions.
 func (b *builder) inlineString(n int32) string {
+	if n < 0 {
+		return ""
+	}
 	saved := b.para
 	b.para = textBuf{}
 	b.inline(n, false)

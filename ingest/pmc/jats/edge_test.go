@@ -254,3 +254,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestQuestionAnswer(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []QA
+	}{
+		{"question-wrap", `<question-wrap id="q1"><question><p>What is the most likely diagnosis?</p>
+			<option correct="no"><p>A. Abscess</p></option><option correct="yes"><p>B. Hydatid cyst</p></option></question>
+			<answer><p>Hydatid cyst, given the daughter cysts.</p></answer></question-wrap>`,
+			[]QA{{"What is the most likely diagnosis?\nA. Abscess\nB. Hydatid cyst", "Hydatid cyst, given the daughter cysts."}}},
+		{"options only", `<question-wrap><question><p>Which sign?</p><option><p>Halo</p></option><option correct="yes"><p>Target</p></option></question></question-wrap>`,
+			[]QA{{"Which sign?\nHalo\nTarget", "Target"}}},
+		{"sections", `<sec><title>Case</title><p>A man.</p></sec><sec><title>Question</title><p>What do the images show?</p></sec>
+			<sec><title>Answer</title><p>Situs inversus.</p></sec>`,
+			[]QA{{"What do the images show?", "Situs inversus."}}},
+		{"none", `<sec><title>Answer</title><p>Orphan.</p></sec>`, nil},
+	}
+	for _, tc := range tests {
+		a, err := ParseString(`<article article-type="case-report"><body>`+tc.body+`</body></article>`, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a.QA, tc.want) {
+			t.Errorf("%s: QA = %q, want %q", tc.name, a.QA, tc.want)
+		}
+	}
+}
