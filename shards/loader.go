@@ -1,0 +1,750 @@
+package shards
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Tokenizer turns text into token ids. When LoaderConfig.Tokenizer is
+// set, batches carry token ids beside the strings.
+type Tokenizer interface {
+	Encode(string) []int
+}
+
+// LoaderConfig configures a Loader. Zero values mean the defaults noted.
+type LoaderConfig struct {
+	// Seed and the epoch number alone decide the global order.
+	Seed uint64
+	// Shuffle enables the three-level shuffle (parts, blocks, window);
+	// false serves corpus order.
+	Shuffle bool
+	// BlockSize is the run of consecutive rows of a part kept together
+	// by the block shuffle (default 64).
+	BlockSize int
+	// Window is the sample-level shuffle window after the block shuffle
+	// (default 256). Window 1 keeps rows of a block adjacent, so batches
+	// of adjacent same-shape images are served as views (no copy) at the
+	// cost of fixed batch companions; a larger window mixes batches
+	// better but makes most batches a gather (one copy).
+	Window int
+	// BatchSize2D and BatchSize3D are samples per batch (defaults 4 and
+	// 1, RadFM's); text-only samples use BatchSize2D.
+	BatchSize2D, BatchSize3D int
+	// Rank and World shard the global batch sequence: rank r gets
+	// batches r, r+World, r+2·World… (World 0 means 1).
+	Rank, World int
+	// PadTail serves a short last round by repeating batches from the
+	// start of the epoch so every rank gets the same count; otherwise the
+	// tail that does not fill a round is dropped.
+	PadTail bool
+	// Epochs stops Next with io.EOF after that many epochs; 0 = forever.
+	Epochs int
+	// Prefetch is the number of batches prepared ahead (default 2);
+	// Workers the goroutines preparing them (default 2). Neither changes
+	// the order.
+	Prefetch, Workers int
+	// SourceWeights resamples sources: weight w serves each sample of that
+	// source ⌊w⌋ times plus once more with probability w−⌊w⌋ (drawn from
+	// the seed and epoch). Missing sources have weight 1.
+	SourceWeights map[string]float64
+	// Tokenizer, if set, fills Batch.InstructionTokens/ResponseTokens.
+	Tokenizer Tokenizer
+	// NoVerify skips the lazy checksum guard.
+	NoVerify bool
+}
+
+func (c LoaderConfig) withDefaults() LoaderConfig {
+	if c.BlockSize <= 0 {
+		c.BlockSize = 64
+	}
+	if c.Window <= 0 {
+		c.Window = 256
+	}
+	if c.BatchSize2D <= 0 {
+		c.BatchSize2D = 4
+	}
+	if c.BatchSize3D <= 0 {
+		c.BatchSize3D = 1
+	}
+	if c.World <= 0 {
+		c.World = 1
+	}
+	if c.Prefetch <= 0 {
+		c.Prefetch = 2
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	return c
+}
+
+// LoaderState is everything needed to continue a stream exactly: the
+// next batch served is batch Position of this rank in epoch Epoch.
+type LoaderState struct {
+	Epoch        int    `json:"epoch"`
+	Position     int    `json:"position"`
+	Seed         uint64 `json:"seed"`
+	Rank         int    `json:"rank"`
+	World        int    `json:"world"`
+	ManifestHash string `json:"manifest_hash"`
+}
+
+// Batch kinds.
+const (
+	Kind2D   = "2d"
+	Kind3D   = "3d"
+	KindText = "text"
+	// KindMixed is a sample whose images differ in shape: served alone,
+	// with Views only (no Voxels tensor).
+	KindMixed = "mixed"
+)
+
+// Batch is a set of samples of one kind and one image shape.
+//
+// Voxels from disk to the device: the kernel pages the shard file into
+// the page cache (disk → memory, DMA), and the mapping shares those
+// pages, so Views cost no copy. Voxels is either one of those views too
+// (Contiguous: every sample has N images, adjacent in the file) or the
+// one user-space copy, a gather into a reused 64-byte-aligned buffer.
+// Handing Voxels to the device is the next and last copy. So: 0 copies
+// for Views and contiguous batches, 1 for gathered ones, +1 host→device.
+//
+// Voxels, Views and Mask are valid until Release (views: until the
+// Loader is closed); copy voxels that must live longer. Strings and token
+// ids are ordinary heap values.
+type Batch struct {
+	// Epoch and Index locate the batch: Index is its position in the
+	// global (all-rank) batch sequence of the epoch.
+	Epoch, Index int
+	Kind         string
+	IDs          []string
+	Sources      []string
+	Tasks        []string
+	Instructions []string
+	Responses    []string
+	Placements   [][]Placement
+	// InstructionTokens and ResponseTokens are set when a Tokenizer is.
+	InstructionTokens, ResponseTokens [][]int
+
+	// DType and Shape describe Voxels: Shape is [B, N, C, D, H, W] with N
+	// the most images any sample of the batch has (0 for text batches).
+	DType DType
+	Shape [6]int
+	// Voxels holds B·N images of C·D·H·W elements, C-contiguous,
+	// little-endian; slots of missing images (Mask false) are zero.
+	Voxels []byte
+	// Mask[b*N+k] says whether sample b has image k.
+	Mask []bool
+	// Views[b][k] is image k of sample b, a view of the mapped shard.
+	Views [][][]byte
+	// Contiguous reports that Voxels is a view of the mapping (no copy).
+	Contiguous bool
+
+	release func()
+}
+
+// Release returns the batch's gather buffer to the loader. The batch must
+// not be used afterwards. Calling it twice is harmless.
+func (b *Batch) Release() {
+	if b.release != nil {
+		b.release()
+		b.release = nil
+	}
+}
+
+// sampleRef locates one sample and its bucket.
+type sampleRef struct {
+	part   int32
+	row    int32
+	bucket int32
+}
+
+type bucketKey struct {
+	kind    string
+	dtype   DType
+	c, d, h int
+	w       int
+}
+
+type loaderPart struct {
+	path  string
+	want  FileStats
+	shard *Shard
+	once  sync.Once
+	err   error
+}
+
+// Loader serves batches from one or more manifests. Next is for one
+// goroutine; preparation runs on Workers background goroutines.
+type Loader struct {
+	cfg     LoaderConfig
+	parts   []*loaderPart
+	refs    []sampleRef // corpus order
+	sources []string    // per ref
+	buckets []bucketKey
+	hash    string
+
+	mu      sync.Mutex
+	state   LoaderState
+	plan    [][]sampleRef // this epoch's global batches
+	planFor int           // epoch plan was built for (-1 none)
+	rankLen int
+
+	pool    sync.Pool
+	pipe    *pipeline
+	err     error // sticky: a failed batch ends the stream
+	closed  bool
+	closeMu sync.Mutex
+}
+
+// NewLoader opens every Arrow part of the manifests (memory-mapped; only
+// metadata is read) and prepares epoch 0, or the position in resume when
+// it is non-nil. It refuses a resume state of another manifest, seed or
+// rank layout.
+func NewLoader(ms []*Manifest, cfg LoaderConfig, resume *LoaderState) (*Loader, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Rank < 0 || cfg.Rank >= cfg.World {
+		return nil, fmt.Errorf("loader: rank %d outside world %d", cfg.Rank, cfg.World)
+	}
+	if len(ms) == 0 {
+		return nil, errors.New("loader: no manifest")
+	}
+	l := &Loader{cfg: cfg, planFor: -1}
+	h := sha256.New()
+	for _, m := range ms {
+		h.Write([]byte(m.Hash()))
+		for _, s := range m.Shards {
+			for _, p := range s.Parts {
+				l.parts = append(l.parts, &loaderPart{path: m.Path(p.Arrow.File), want: p.Arrow})
+			}
+		}
+	}
+	l.hash = hex.EncodeToString(h.Sum(nil))
+	l.state = LoaderState{Seed: cfg.Seed, Rank: cfg.Rank, World: cfg.World, ManifestHash: l.hash}
+	if resume != nil {
+		switch {
+		case resume.ManifestHash != l.hash:
+			return nil, fmt.Errorf("loader: resume state is for manifest %.12s…, these manifests hash to %.12s…", resume.ManifestHash, l.hash)
+		case resume.Seed != cfg.Seed:
+			return nil, fmt.Errorf("loader: resume state has seed %d, config %d", resume.Seed, cfg.Seed)
+		case resume.World != cfg.World || resume.Rank != cfg.Rank:
+			return nil, fmt.Errorf("loader: resume state is rank %d/%d, config %d/%d", resume.Rank, resume.World, cfg.Rank, cfg.World)
+		case resume.Epoch < 0 || resume.Position < 0:
+			return nil, fmt.Errorf("loader: bad resume position %d/%d", resume.Epoch, resume.Position)
+		}
+		l.state.Epoch, l.state.Position = resume.Epoch, resume.Position
+	}
+	if err := l.scan(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	l.pool.New = func() any { return new(gatherBuf) }
+	return l, nil
+}
+
+// scan opens every part and records each sample's bucket.
+func (l *Loader) scan() error {
+	index := map[bucketKey]int32{}
+	for pi, p := range l.parts {
+		sh, err := OpenShard(p.path)
+		if err != nil {
+			return fmt.Errorf("loader: %w", err)
+		}
+		p.shard = sh
+		for r := 0; r < sh.Len(); r++ {
+			key, err := sampleKey(sh, r)
+			if err != nil {
+				return fmt.Errorf("loader: %w", err)
+			}
+			b, ok := index[key]
+			if !ok {
+				b = int32(len(l.buckets))
+				index[key] = b
+				l.buckets = append(l.buckets, key)
+			}
+			l.refs = append(l.refs, sampleRef{part: int32(pi), row: int32(r), bucket: b})
+			if l.cfg.SourceWeights != nil {
+				bc, row, _ := sh.locate(r)
+				l.sources = append(l.sources, bc.str[colSource].Value(row))
+			}
+		}
+	}
+	return nil
+}
+
+// sampleKey is the bucket of sample r: text-only, or the shape all its
+// images share. A sample whose images differ in shape gets a key of its
+// shape class KindMixed and is served alone with views only.
+func sampleKey(sh *Shard, r int) (bucketKey, error) {
+	n, err := sh.NumImages(r)
+	if err != nil || n == 0 {
+		return bucketKey{kind: KindText}, err
+	}
+	v0, err := sh.Image(r, 0)
+	if err != nil {
+		return bucketKey{}, err
+	}
+	k := bucketKey{kind: Kind2D, dtype: v0.DType, c: v0.Channels, d: v0.Depth, h: v0.Height, w: v0.Width}
+	if v0.Depth > 1 {
+		k.kind = Kind3D
+	}
+	for i := 1; i < n; i++ {
+		v, err := sh.Image(r, i)
+		if err != nil {
+			return bucketKey{}, err
+		}
+		if v.DType != v0.DType || v.Channels != v0.Channels || v.Depth != v0.Depth || v.Height != v0.Height || v.Width != v0.Width {
+			return bucketKey{kind: KindMixed}, nil
+		}
+	}
+	return k, nil
+}
+
+// State returns the position of the next batch Next will serve.
+func (l *Loader) State() LoaderState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state
+}
+
+// Len returns this rank's batches per epoch.
+func (l *Loader) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ensurePlan(l.state.Epoch)
+	return l.rankLen
+}
+
+// GlobalOrder returns the sample ids of epoch's global batch sequence
+// (all ranks, before rank sharding). Tests and audits use it.
+func (l *Loader) GlobalOrder(epoch int) [][]string {
+	plan := l.buildPlan(epoch)
+	out := make([][]string, len(plan))
+	for i, b := range plan {
+		for _, r := range b {
+			id, _ := l.parts[r.part].shard.ID(int(r.row))
+			out[i] = append(out[i], id)
+		}
+	}
+	return out
+}
+
+func (l *Loader) ensurePlan(epoch int) {
+	if l.planFor != epoch {
+		l.plan = l.buildPlan(epoch)
+		l.planFor = epoch
+		n := len(l.plan) / l.cfg.World
+		if l.cfg.PadTail && len(l.plan)%l.cfg.World != 0 {
+			n++
+		}
+		if len(l.plan) == 0 {
+			n = 0
+		}
+		l.rankLen = n
+	}
+}
+
+// buildPlan computes epoch's global batch sequence. It depends only on
+// the manifests, the seed and epoch, and the batch/shuffle settings —
+// never on rank, world or workers.
+//
+// Shuffle levels: (1) the order of parts, (2) blocks of BlockSize rows
+// within each part, (3) samples within a sliding window of Window. Levels
+// 1–2 keep reads sequential within a block (good for page-cache readahead
+// on a cold cache); level 3 decorrelates neighbours. Batches are then
+// formed per bucket in stream order, so a batch holds the next samples of
+// one shape; partial batches left at the end are served last, in bucket
+// order.
+func (l *Loader) buildPlan(epoch int) [][]sampleRef {
+	rng := rand.New(rand.NewPCG(l.cfg.Seed, uint64(epoch)*0x9E3779B97F4A7C15+1))
+	// Parts in corpus order, each as its run of refs.
+	starts := make([]int, len(l.parts)+1)
+	for i, p := range l.parts {
+		starts[i+1] = starts[i] + p.shard.Len()
+	}
+	order := make([]int, len(l.parts))
+	for i := range order {
+		order[i] = i
+	}
+	if l.cfg.Shuffle {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	stream := make([]sampleRef, 0, len(l.refs))
+	for _, pi := range order {
+		rows := l.refs[starts[pi]:starts[pi+1]]
+		nb := (len(rows) + l.cfg.BlockSize - 1) / l.cfg.BlockSize
+		blocks := make([]int, nb)
+		for i := range blocks {
+			blocks[i] = i
+		}
+		if l.cfg.Shuffle {
+			rng.Shuffle(nb, func(i, j int) { blocks[i], blocks[j] = blocks[j], blocks[i] })
+		}
+		for _, b := range blocks {
+			end := min((b+1)*l.cfg.BlockSize, len(rows))
+			stream = append(stream, rows[b*l.cfg.BlockSize:end]...)
+		}
+	}
+	if l.cfg.SourceWeights != nil {
+		wrng := rand.New(rand.NewPCG(l.cfg.Seed^0x5EED, uint64(epoch)))
+		out := stream[:0:0]
+		for _, r := range stream {
+			w, ok := l.cfg.SourceWeights[l.sources[starts[r.part]+int(r.row)]]
+			if !ok {
+				w = 1
+			}
+			n := int(math.Floor(w))
+			if wrng.Float64() < w-math.Floor(w) {
+				n++
+			}
+			for ; n > 0; n-- {
+				out = append(out, r)
+			}
+		}
+		stream = out
+	}
+	if l.cfg.Shuffle && l.cfg.Window > 1 {
+		for s := 0; s < len(stream); s += l.cfg.Window {
+			win := stream[s:min(s+l.cfg.Window, len(stream))]
+			rng.Shuffle(len(win), func(i, j int) { win[i], win[j] = win[j], win[i] })
+		}
+	}
+	pending := make([][]sampleRef, len(l.buckets))
+	var plan [][]sampleRef
+	for _, r := range stream {
+		k := l.buckets[r.bucket]
+		size := l.cfg.BatchSize2D
+		switch k.kind {
+		case Kind3D:
+			size = l.cfg.BatchSize3D
+		case KindMixed:
+			size = 1
+		}
+		pending[r.bucket] = append(pending[r.bucket], r)
+		if len(pending[r.bucket]) >= size {
+			plan = append(plan, pending[r.bucket])
+			pending[r.bucket] = nil
+		}
+	}
+	for _, p := range pending {
+		if len(p) > 0 {
+			plan = append(plan, p)
+		}
+	}
+	return plan
+}
+
+// Next returns the next batch of this rank, prefetching ahead. At the
+// end of the last epoch (Epochs > 0) it returns io.EOF. The caller must
+// Release each batch.
+func (l *Loader) Next(ctx context.Context) (*Batch, error) {
+	l.mu.Lock()
+	if l.err != nil {
+		l.mu.Unlock()
+		return nil, l.err
+	}
+	if l.pipe == nil {
+		l.pipe = l.startPipeline(l.state)
+	}
+	p := l.pipe
+	l.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case job, ok := <-p.out:
+		if !ok {
+			if p.err == nil {
+				return nil, errors.New("loader: closed")
+			}
+			return nil, p.err
+		}
+		<-job.done
+		if job.err != nil {
+			l.mu.Lock()
+			l.err = job.err
+			l.mu.Unlock()
+			return nil, job.err
+		}
+		l.mu.Lock()
+		l.state.Epoch, l.state.Position = job.nextEpoch, job.nextPos
+		l.mu.Unlock()
+		return job.batch, nil
+	}
+}
+
+// globalIndex maps this rank's position to an index into the epoch plan.
+func (l *Loader) globalIndex(pos int) int {
+	g := pos*l.cfg.World + l.cfg.Rank
+	if g >= len(l.plan) { // padded tail
+		g %= len(l.plan)
+	}
+	return g
+}
+
+type job struct {
+	epoch, index       int
+	refs               []sampleRef
+	nextEpoch, nextPos int
+	batch              *Batch
+	err                error
+	done               chan struct{}
+}
+
+type pipeline struct {
+	out  chan *job
+	stop chan struct{}
+	wg   sync.WaitGroup
+	err  error
+}
+
+// startPipeline launches the producer (which walks the plan from st and
+// queues jobs in order, at most Prefetch ahead) and the workers.
+func (l *Loader) startPipeline(st LoaderState) *pipeline {
+	p := &pipeline{out: make(chan *job, l.cfg.Prefetch), stop: make(chan struct{})}
+	work := make(chan *job)
+	for w := 0; w < l.cfg.Workers; w++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for j := range work {
+				j.batch, j.err = l.assemble(j.epoch, j.index, j.refs)
+				close(j.done)
+			}
+		}()
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer close(work)
+		defer close(p.out)
+		epoch, pos := st.Epoch, st.Position
+		for {
+			if l.cfg.Epochs > 0 && epoch >= l.cfg.Epochs {
+				p.err = io.EOF
+				return
+			}
+			l.mu.Lock()
+			l.ensurePlan(epoch)
+			if pos >= l.rankLen {
+				empty := l.rankLen == 0
+				l.mu.Unlock()
+				if empty {
+					p.err = errors.New("loader: no batches for this rank")
+					return
+				}
+				epoch, pos = epoch+1, 0
+				continue
+			}
+			g := l.globalIndex(pos)
+			refs := l.plan[g]
+			l.mu.Unlock()
+			j := &job{epoch: epoch, index: g, refs: refs, nextEpoch: epoch, nextPos: pos + 1, done: make(chan struct{})}
+			// Queue in order first (bounded by Prefetch), then hand to
+			// a worker; Next waits on j.done in queue order.
+			select {
+			case p.out <- j:
+			case <-p.stop:
+				return
+			}
+			select {
+			case work <- j:
+			case <-p.stop:
+				j.err = errors.New("loader: closed")
+				close(j.done)
+				return
+			}
+			pos++
+		}
+	}()
+	return p
+}
+
+// verifyPart checks a part's checksum once; the result is cached.
+func (l *Loader) verifyPart(p *loaderPart) error {
+	if l.cfg.NoVerify {
+		return nil
+	}
+	p.once.Do(func() {
+		if err := verifyFile(p.path, p.want); err != nil {
+			p.err = fmt.Errorf("loader: refusing shard: %w", err)
+		}
+	})
+	return p.err
+}
+
+type gatherBuf struct{ raw, aligned []byte }
+
+// get returns an n-byte, 64-byte-aligned slice, reusing the allocation.
+func (g *gatherBuf) get(n int) []byte {
+	if cap(g.aligned) < n {
+		g.raw = make([]byte, n+64)
+		off := 0
+		if r := int(uintptr(unsafe.Pointer(unsafe.SliceData(g.raw))) % 64); r != 0 {
+			off = 64 - r
+		}
+		g.aligned = g.raw[off : off+n : off+n]
+	}
+	return g.aligned[:n]
+}
+
+// assemble builds the batch for refs.
+func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
+	b := &Batch{Epoch: epoch, Index: index, Kind: l.buckets[refs[0].bucket].kind}
+	n := len(refs)
+	b.IDs = make([]string, n)
+	b.Sources = make([]string, n)
+	b.Tasks = make([]string, n)
+	b.Instructions = make([]string, n)
+	b.Responses = make([]string, n)
+	b.Placements = make([][]Placement, n)
+	b.Views = make([][][]byte, n)
+	maxN := 0
+	for i, r := range refs {
+		p := l.parts[r.part]
+		if err := l.verifyPart(p); err != nil {
+			return nil, err
+		}
+		bc, row, err := p.shard.locate(int(r.row))
+		if err != nil {
+			return nil, err
+		}
+		// Strings are copied: aliasing the mapping would save an
+		// allocation per field but leave strings that fault after Close.
+		b.IDs[i] = cstr(bc.str[colID], row)
+		b.Sources[i] = cstr(bc.str[colSource], row)
+		b.Tasks[i] = cstr(bc.str[colTask], row)
+		b.Instructions[i] = cstr(bc.str[colInstruction], row)
+		b.Responses[i] = cstr(bc.str[colResponse], row)
+		p0, p1 := bc.placements.ValueOffsets(row)
+		for q := int(p0); q < int(p1); q++ {
+			b.Placements[i] = append(b.Placements[i], Placement{Image: int(bc.plcImage.Value(q)), Field: internField(bc.plcField.Value(q)), Offset: int(bc.plcOffset.Value(q))})
+		}
+		k, _ := p.shard.NumImages(int(r.row))
+		views := make([][]byte, k)
+		for j := range views {
+			v, err := p.shard.Image(int(r.row), j)
+			if err != nil {
+				return nil, err
+			}
+			views[j] = v.Voxels
+			if i == 0 && j == 0 {
+				b.DType = v.DType
+				b.Shape = [6]int{n, 0, v.Channels, v.Depth, v.Height, v.Width}
+			}
+		}
+		b.Views[i] = views
+		maxN = max(maxN, k)
+	}
+	if l.cfg.Tokenizer != nil {
+		b.InstructionTokens = make([][]int, n)
+		b.ResponseTokens = make([][]int, n)
+		for i := range refs {
+			b.InstructionTokens[i] = l.cfg.Tokenizer.Encode(b.Instructions[i])
+			b.ResponseTokens[i] = l.cfg.Tokenizer.Encode(b.Responses[i])
+		}
+	}
+	if maxN == 0 || b.Kind == KindMixed {
+		if b.Kind == KindMixed {
+			b.Shape = [6]int{}
+			b.DType = ""
+		}
+		return b, nil
+	}
+	b.Shape[1] = maxN
+	b.Mask = make([]bool, n*maxN)
+	contiguous := true
+	var prevEnd uintptr
+	for i, views := range b.Views {
+		if len(views) != maxN || refs[i].part != refs[0].part {
+			contiguous = false
+		}
+		for k, v := range views {
+			b.Mask[i*maxN+k] = true
+			start := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+			if prevEnd != 0 && start != prevEnd {
+				contiguous = false
+			}
+			prevEnd = start + uintptr(len(v))
+		}
+	}
+	imgBytes := len(b.Views[0][0])
+	total := n * maxN * imgBytes
+	if contiguous {
+		// INVARIANT: the views are adjacent slices of one part's mapping,
+		// so the span from the first to the last is inside it.
+		b.Voxels = unsafe.Slice(unsafe.SliceData(b.Views[0][0]), total)
+		b.Contiguous = true
+		return b, nil
+	}
+	g := l.pool.Get().(*gatherBuf)
+	buf := g.get(total)
+	for i, views := range b.Views {
+		for k := 0; k < maxN; k++ {
+			dst := buf[(i*maxN+k)*imgBytes : (i*maxN+k+1)*imgBytes]
+			if k < len(views) {
+				copy(dst, views[k])
+			} else {
+				clear(dst)
+			}
+		}
+	}
+	b.Voxels = buf
+	b.release = func() { l.pool.Put(g) }
+	return b, nil
+}
+
+// Close stops prefetching and unmaps every shard. Batches and strings
+// obtained from the loader must not be used afterwards.
+func (l *Loader) Close() error {
+	l.closeMu.Lock()
+	defer l.closeMu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	l.mu.Lock()
+	p := l.pipe
+	l.mu.Unlock()
+	if p != nil {
+		close(p.stop)
+		// Drain so the producer and workers can exit.
+		go func() {
+			for j := range p.out {
+				<-j.done
+				if j.batch != nil {
+					j.batch.Release()
+				}
+			}
+		}()
+		p.wg.Wait()
+	}
+	var errs []error
+	for _, part := range l.parts {
+		if part.shard != nil {
+			errs = append(errs, part.shard.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+
+// internField returns the placement field constant for s without keeping
+// a reference to the mapping.
+func internField(s string) string {
+	switch s {
+	case FieldInstruction:
+		return FieldInstruction
+	case FieldResponse:
+		return FieldResponse
+	}
+	return strings.Clone(s)
+}
