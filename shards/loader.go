@@ -736,7 +736,6 @@ func (l *Loader) Close() error {
 	return errors.Join(errs...)
 }
 
-
 // internField returns the placement field constant for s without keeping
 // a reference to the mapping.
 func internField(s string) string {
