@@ -83,7 +83,7 @@ var Spec = ingest.Spec{
 		{Name: "max_image_aspect", Type: ingest.TypeFloat, Default: 10.0,
 			Description: "figures whose long/short side ratio exceeds this are dropped (banners); -1 disables", Example: "5"},
 		{Name: "emit", Type: ingest.TypeStrings, Default: []string{EmitOA, EmitInline, EmitCaseReport},
-			Description: "sample kinds: oa (one per figure), inline (one per article), casereport (case reports only)",
+			Description: "sample kinds: oa (one per figure), inline (one per article), casereport (case reports: the case text as a report, plus one vqa sample per question–answer pair)",
 			Example:     "[oa]"},
 		{Name: "caption_prompt", Type: ingest.TypeString, Default: "",
 			Description: "instruction of pmc-oa samples (the figure sits at its start); empty leaves it empty",
