@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
@@ -106,8 +108,9 @@ func CaptionText(s *shards.Sample) string {
 // ImageCaptionText is what the classifier reads for image k of a
 // multi-figure sample (pmc-inline, pmc-casereport, whose text is a whole
 // article or case): the image's own caption when the source stored it in
-// the image Meta ("caption"), else the sentence(s) around the image's
-// placement, which is where the text mentions the figure.
+// the image Meta ("caption"); else the sentence of the text that mentions
+// the figure by its label ("Figure 2", "Fig. 2B"), the mention nearest the
+// image's placement; else the sentence at the placement.
 func ImageCaptionText(s *shards.Sample, k int) string {
 	im := &s.Images[k]
 	if c := im.Meta["caption"]; c != "" {
@@ -121,35 +124,74 @@ func ImageCaptionText(s *shards.Sample, k int) string {
 		if p.Field == shards.FieldInstruction {
 			text = s.Instruction
 		}
-		return sentenceAround([]rune(text), p.Offset)
+		r := []rune(text)
+		if at, ok := nearestMention(r, im.Meta["label"], p.Offset); ok {
+			return sentenceAt(r, at)
+		}
+		return sentenceAt(r, p.Offset)
 	}
 	return ""
 }
 
-// sentenceAround returns the sentence holding code point off and the one
-// before it (a figure mention often closes the sentence that describes
-// it), at most 600 code points.
-func sentenceAround(r []rune, off int) string {
+var (
+	labelNumber = regexp.MustCompile(`(\d+)\s*$`)
+	mentionRe   = regexp.MustCompile(`(?i)\b(fig\.?|figs\.?|figure|figures)\s*(\d+)`)
+)
+
+// nearestMention finds, in code points, the mention of the figure whose
+// label ends in a number ("Figure 2") closest to off.
+func nearestMention(r []rune, label string, off int) (int, bool) {
+	m := labelNumber.FindStringSubmatch(label)
+	if m == nil {
+		return 0, false
+	}
+	text := string(r)
+	best, found := 0, false
+	for _, loc := range mentionRe.FindAllStringSubmatchIndex(text, -1) {
+		if text[loc[4]:loc[5]] != m[1] {
+			continue
+		}
+		at := utf8.RuneCountInString(text[:loc[0]])
+		if !found || abs(at-off) < abs(best-off) {
+			best, found = at, true
+		}
+	}
+	return best, found
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// sentenceAt returns the sentence holding code point off: bounded by a
+// line break or by ". ", "! ", "? " followed by a capital letter (so
+// "Fig. 2" does not end a sentence), at most 300 code points either way.
+func sentenceAt(r []rune, off int) string {
 	off = min(max(off, 0), len(r))
 	isEnd := func(i int) bool {
-		return i >= 0 && i+1 < len(r) && (r[i] == '.' || r[i] == '!' || r[i] == '?') && r[i+1] == ' '
-	}
-	lo, ends := off-1, 0
-	for ; lo > 0 && off-lo < 400; lo-- {
-		if isEnd(lo - 1) {
-			if ends++; ends == 2 {
-				break
-			}
+		if i < 0 || i >= len(r) {
+			return false
 		}
+		if r[i] == '\n' {
+			return true
+		}
+		return (r[i] == '.' || r[i] == '!' || r[i] == '?') && i+2 < len(r) && r[i+1] == ' ' && unicode.IsUpper(r[i+2])
+	}
+	lo := off
+	for lo > 0 && off-lo < 300 && !isEnd(lo-1) {
+		lo--
 	}
 	hi := off
-	for ; hi < len(r) && hi-off < 200; hi++ {
-		if isEnd(hi) {
-			hi++
-			break
-		}
+	for hi < len(r) && hi-off < 300 && !isEnd(hi) {
+		hi++
 	}
-	return string(r[max(lo, 0):hi])
+	if hi < len(r) {
+		hi++
+	}
+	return strings.TrimSpace(string(r[lo:hi]))
 }
 
 func (f *Filter) radiology(s *shards.Sample) *normalize.DropError {

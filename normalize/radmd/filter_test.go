@@ -130,12 +130,14 @@ func TestMultiFigureSamples(t *testing.T) {
 	ims := make([]shards.Image, 4)
 	for k := range ims {
 		ims[k] = phantom(1, 16, 16, 0.2*float64(k+1), 0.5, 0.1, 0, 0, uint64(k))
-		ims[k].Meta = map[string]string{"figure_id": fmt.Sprintf("F%d", k+1)}
+		ims[k].Meta = map[string]string{"figure_id": fmt.Sprintf("F%d", k+1), "label": fmt.Sprintf("Figure %d", k+1)}
 	}
 	ims[3].Meta["caption"] = "Coronal T2-weighted MR image showing the mass."
 	s := &shards.Sample{ID: "cr", Source: "pmc-casereport", Task: "report", Group: "PMC1", Response: text, Images: ims}
+	// Placements at the start of the text: the figure labels find the
+	// mentioning sentences wherever the source placed the images.
 	for k := range ims {
-		s.Placements = append(s.Placements, shards.Placement{Image: k, Field: shards.FieldResponse, Offset: mention(fmt.Sprintf("Figure %d", k+1))})
+		s.Placements = append(s.Placements, shards.Placement{Image: k, Field: shards.FieldResponse, Offset: 0})
 	}
 	r := DefaultRules()
 	r.Dedup.Enabled = false
@@ -149,7 +151,7 @@ func TestMultiFigureSamples(t *testing.T) {
 	if len(s.Images) != 2 || s.Images[0].Meta["figure_id"] != "F1" || s.Images[1].Meta["figure_id"] != "F4" {
 		t.Fatalf("kept images %v", s.Images)
 	}
-	if len(s.Placements) != 2 || s.Placements[0].Image != 0 || s.Placements[1].Image != 1 || s.Placements[1].Offset != mention("Figure 4") {
+	if len(s.Placements) != 2 || s.Placements[0].Image != 0 || s.Placements[1].Image != 1 {
 		t.Errorf("placements %+v", s.Placements)
 	}
 	if rm := s.Meta[MetaRemoved]; !strings.Contains(rm, "F2 pathology") || !strings.Contains(rm, "F3 chart") {
@@ -159,11 +161,29 @@ func TestMultiFigureSamples(t *testing.T) {
 		t.Errorf("cue: %q", cue)
 	}
 
-	// No radiology figure at all: the sample is dropped.
-	s2 := &shards.Sample{ID: "cr2", Source: "pmc-inline", Task: "inline", Group: "PMC2", Response: text, Images: []shards.Image{ims[1], ims[2]},
+	// No radiology figure at all: the sample is dropped. Without labels the
+	// sentence at each placement is read.
+	noLabel := func(im shards.Image) shards.Image { im.Meta = map[string]string{}; return im }
+	s2 := &shards.Sample{ID: "cr2", Source: "pmc-inline", Task: "inline", Group: "PMC2", Response: text, Images: []shards.Image{noLabel(ims[1]), noLabel(ims[2])},
 		Placements: []shards.Placement{{Image: 0, Field: shards.FieldResponse, Offset: mention("Figure 2")}, {Image: 1, Field: shards.FieldResponse, Offset: mention("Figure 3")}}}
 	var de *normalize.DropError
 	if err := f.Apply(s2); !errors.As(err, &de) || de.Reason != ReasonNotRadiology {
 		t.Errorf("all-non-radiology inline sample: %v", err)
+	}
+}
+
+func TestSentenceAt(t *testing.T) {
+	r := []rune("First one. CT showed a mass (Fig. 1).\nUltrasound confirmed a cyst (Fig. 2). End")
+	for _, tc := range []struct {
+		label string
+		want  string
+	}{{"Figure 1", "CT showed a mass (Fig. 1)."}, {"Fig. 2", "Ultrasound confirmed a cyst (Fig. 2)."}} {
+		at, ok := nearestMention(r, tc.label, 0)
+		if got := sentenceAt(r, at); !ok || got != tc.want {
+			t.Errorf("%s: %q (%v), want %q", tc.label, got, ok, tc.want)
+		}
+	}
+	if _, ok := nearestMention(r, "Figure 3", 0); ok {
+		t.Error("found a mention of figure 3")
 	}
 }
