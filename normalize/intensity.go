@@ -335,8 +335,29 @@ func unkey(k uint32) float32 {
 
 func percentilesT[T number](x []T, qs []float64) []float64 {
 	const nb = 1 << 16
-	// Pass 1: histogram of the high 16 key bits, one per worker.
-	hist := histogram(x, func(k uint32) (int, bool) { return int(k >> 16), true })
+	// Pass 1: histogram of the high 16 key bits.
+	hist := make([]int, nb)
+	merge := func(dst []int, part []uint32) {
+		for i, c := range part {
+			dst[i] += int(c)
+		}
+	}
+	var mu sync.Mutex
+	const block = 1 << 16
+	nblk := (len(x) + block - 1) / block
+	parallel(nblk, func(b0, b1 int) {
+		h := make([]uint32, nb)
+		for _, v := range x[b0*block : min(b1*block, len(x))] {
+			f := float32(v)
+			if f-f != 0 {
+				continue
+			}
+			h[key(f)>>16]++
+		}
+		mu.Lock()
+		merge(hist, h)
+		mu.Unlock()
+	})
 	total := 0
 	for _, c := range hist {
 		total += c
@@ -348,12 +369,10 @@ func percentilesT[T number](x []T, qs []float64) []float64 {
 		}
 		return out
 	}
-	cache := map[int]float32{}
-	kth := func(k int) float32 {
-		if v, ok := cache[k]; ok {
-			return v
-		}
-		// find high bin
+	// The order statistics needed: for each q, ranks i0 and i0+1.
+	type need struct{ rank, bin, rest int }
+	var needs []need
+	rankOf := func(k int) need {
 		r := k
 		hb := 0
 		for ; hb < nb; hb++ {
@@ -362,69 +381,79 @@ func percentilesT[T number](x []T, qs []float64) []float64 {
 			}
 			r -= hist[hb]
 		}
-		lo := histogram(x, func(kk uint32) (int, bool) { return int(kk & 0xffff), int(kk>>16) == hb })
-		lb := 0
-		for ; lb < nb; lb++ {
-			if r < lo[lb] {
-				break
-			}
-			r -= lo[lb]
-		}
-		v := unkey(uint32(hb)<<16 | uint32(lb))
-		cache[k] = v
-		return v
+		return need{k, hb, r}
 	}
-	for i, q := range qs {
+	for _, q := range qs {
 		idx := q / 100 * float64(total-1)
-		i0 := int(math.Floor(idx))
-		if i0 >= total-1 {
-			out[i] = float64(kth(total - 1))
-			continue
+		i0 := min(int(math.Floor(idx)), total-1)
+		needs = append(needs, rankOf(i0), rankOf(min(i0+1, total-1)))
+	}
+	// Pass 2: low 16 bits within each needed high bin (at most 2·len(qs)
+	// distinct bins), all in one scan.
+	var bins []int
+	for _, n := range needs {
+		found := false
+		for _, b := range bins {
+			found = found || b == n.bin
 		}
-		t := idx - float64(i0)
-		a := float64(kth(i0))
-		if t == 0 {
-			out[i] = a
-			continue
-		}
-		b := float64(kth(i0 + 1))
-		// numpy's _lerp: a + (b−a)·t, computed from the nearer end
-		if t >= 0.5 {
-			out[i] = b - (b-a)*(1-t)
-		} else {
-			out[i] = a + (b-a)*t
+		if !found {
+			bins = append(bins, n.bin)
 		}
 	}
-	return out
-}
-
-// histogram counts finite values of x by bin(key(float32(v))), skipping
-// those for which bin reports false; workers keep private tables.
-func histogram[T number](x []T, bin func(uint32) (int, bool)) []int {
-	const nb = 1 << 16
-	const block = 1 << 16
-	nblk := (len(x) + block - 1) / block
-	var parts [][]int
-	var mu sync.Mutex
+	lo := make([][]int, len(bins))
+	for i := range lo {
+		lo[i] = make([]int, nb)
+	}
 	parallel(nblk, func(b0, b1 int) {
-		h := make([]int, nb)
-		for i := b0 * block; i < min(b1*block, len(x)); i++ {
-			f := float32(x[i])
+		h := make([][]uint32, len(bins))
+		for i := range h {
+			h[i] = make([]uint32, nb)
+		}
+		for _, v := range x[b0*block : min(b1*block, len(x))] {
+			f := float32(v)
 			if f-f != 0 {
 				continue
 			}
-			if j, ok := bin(key(f)); ok {
-				h[j]++
+			k := key(f)
+			hb := int(k >> 16)
+			for j, b := range bins {
+				if hb == b {
+					h[j][k&0xffff]++
+					break
+				}
 			}
 		}
 		mu.Lock()
-		parts = append(parts, h)
+		for j := range h {
+			merge(lo[j], h[j])
+		}
 		mu.Unlock()
 	})
-	out := parts[0]
-	for _, h := range parts[1:] {
-		for i, c := range h {
-			out[i] += c
+	value := func(n need) float64 {
+		j := 0
+		for bins[j] != n.bin {
+			j++
+		}
+		r, lb := n.rest, 0
+		for ; lb < nb; lb++ {
+			if r < lo[j][lb] {
+				break
+			}
+			r -= lo[j][lb]
+		}
+		return float64(unkey(uint32(n.bin)<<16 | uint32(lb)))
+	}
+	for i, q := range qs {
+		idx := q / 100 * float64(total-1)
+		t := idx - math.Floor(idx)
+		a, b := value(needs[2*i]), value(needs[2*i+1])
+		switch {
+		case t == 0 || needs[2*i].rank == total-1:
+			out[i] = a
+		case t >= 0.5: // numpy's _lerp computes from the nearer end
+			out[i] = b - (b-a)*(1-t)
+		default:
+			out[i] = a + (b-a)*t
 		}
 	}
 	return out

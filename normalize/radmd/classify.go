@@ -35,8 +35,11 @@ type cue struct {
 	re       *regexp.Regexp
 }
 
+// c compiles a cue. Patterns are written in lower case and matched against
+// the lower-cased caption: Go's (?i) makes every literal a character class
+// and costs several times more.
 func c(name, category, modality, pattern string) cue {
-	return cue{name, category, modality, regexp.MustCompile(`(?i)` + pattern)}
+	return cue{name, category, modality, regexp.MustCompile(pattern)}
 }
 
 // modalityCues name an imaging modality; any of them makes a caption a
@@ -99,11 +102,18 @@ type hit struct {
 
 func (h hit) String() string { return h.cue.name + ":" + `"` + h.text + `"` }
 
-func firstHit(text string, cues []cue) []hit {
+// firstHit runs cues over lower (the lower-cased text) and reports the
+// matched span from orig when lower-casing kept byte offsets (it does for
+// all but a few non-ASCII letters).
+func firstHit(orig, lower string, cues []cue) []hit {
+	src := orig
+	if len(orig) != len(lower) {
+		src = lower
+	}
 	var hs []hit
 	for i := range cues {
-		if loc := cues[i].re.FindStringIndex(text); loc != nil {
-			hs = append(hs, hit{&cues[i], loc[0], text[loc[0]:loc[1]]})
+		if loc := cues[i].re.FindStringIndex(lower); loc != nil {
+			hs = append(hs, hit{&cues[i], loc[0], src[loc[0]:loc[1]]})
 		}
 	}
 	// Earliest in the text first; ties keep table order.
@@ -129,9 +139,10 @@ func firstHit(text string, cues []cue) []hit {
 //     or CategoryNoCue.
 func ClassifyCaption(text string) Verdict {
 	text = strings.Join(strings.Fields(text), " ")
-	mods := firstHit(text, modalityCues)
-	finds := firstHit(text, findingCues)
-	excl := firstHit(text, excludeCues)
+	lower := strings.ToLower(text)
+	mods := firstHit(text, lower, modalityCues)
+	finds := firstHit(text, lower, findingCues)
+	excl := firstHit(text, lower, excludeCues)
 	var also []string
 	for _, group := range [][]hit{mods, finds, excl} {
 		for _, h := range group {
