@@ -153,6 +153,13 @@ func (s *Source) readSeries(ctx context.Context, u ingest.Unit, se *Series) ([]s
 	group := "dicom:" + groupKey2(h, se)
 	out := make([]shards.Sample, 0, len(imgs))
 	for v, im := range imgs {
+		// Paths relative to the pipelines file keep shards identical
+		// across checkouts and machines.
+		if r := se.Slices[0].Ref; r.Member != "" {
+			im.SourcePath = s.rel(r.Path) + "!" + r.Member
+		} else {
+			im.SourcePath = s.rel(r.Path)
+		}
 		out = append(out, shards.Sample{
 			ID:          shards.MakeID(SourceName, u.ID, strconv.Itoa(v)),
 			Source:      SourceName,
