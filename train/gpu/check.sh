@@ -16,8 +16,15 @@ BIN=${BIN:-.gpu/medmd}
 MANIFEST=${MANIFEST:-.gpu/corpus/manifest.json}
 LOGS=${OUT:-.gpu/out}
 mkdir -p "$LOGS"
-source .gpu/env.sh || exit 1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$LOGS/gpu.txt"
+# DRY_RUN=1 checks the script's plumbing on a CPU: tiny preset, pure-Go
+# backend, no twin.
+PRESET=small
+if [ -n "${DRY_RUN:-}" ]; then
+  PRESET=tiny; export GOMLX_BACKEND=go:parallelism=-1
+else
+  source .gpu/env.sh || exit 1
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$LOGS/gpu.txt"
+fi
 declare -A GO_MS TORCH_MS
 for B in 8 32; do
   cat > "$LOGS/small-b$B.yaml" <<YAML
@@ -31,7 +38,7 @@ skip_final_checkpoint: true
 YAML
   rm -rf "$LOGS/run-b$B"
   echo "== GoMLX small B=$B"
-  timeout 400 "$BIN" train --preset small --config "$LOGS/small-b$B.yaml" --manifest "$MANIFEST" \
+  timeout 400 "$BIN" train --preset "$PRESET" --config "$LOGS/small-b$B.yaml" --manifest "$MANIFEST" \
     --out "$LOGS/run-b$B" 2>&1 | tee "$LOGS/gomlx-b$B.log" | tail -4
   GO_MS[$B]=$(python3 - "$LOGS/run-b$B/metrics.jsonl" <<'PY'
 import json, sys, statistics
@@ -44,7 +51,11 @@ except Exception as e:
 PY
 )
   echo "== PyTorch eager B=$B"
-  timeout 300 python3 train/gpu/torch_small.py "$B" nocompile 2>&1 | tee "$LOGS/torch-b$B.log" | tail -2
+  if [ -z "${DRY_RUN:-}" ]; then
+    timeout 300 python3 train/gpu/torch_small.py "$B" nocompile 2>&1 | tee "$LOGS/torch-b$B.log" | tail -2
+  else
+    echo "torch eager: step_median=nan (dry run)" > "$LOGS/torch-b$B.log"
+  fi
   TORCH_MS[$B]=$(grep -o 'step_median=[0-9.]*' "$LOGS/torch-b$B.log" | head -1 | cut -d= -f2)
   TORCH_MS[$B]=${TORCH_MS[$B]:-nan}
 done

@@ -8,7 +8,7 @@
 # Then, on the GPU machine: bash train/gpu/check.sh
 set -euo pipefail
 mkdir -p .gpu
-CGO_ENABLED=1 go build -trimpath -ldflags='-s -w' -o .gpu/medmd ./cmd/medmd
+CGO_ENABLED=1 go build -ldflags='-s -w' -o .gpu/medmd ./cmd/medmd
 cp "${SHARED_GPU:-../shared/gpu}/env.sh" .gpu/env.sh
 rm -rf .gpu/work && mkdir -p .gpu/work
 # The bundled sample pipelines write under out/; build only the NIfTI sample.
