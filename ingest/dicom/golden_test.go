@@ -25,6 +25,10 @@ type golden struct {
 	Lossy          string `json:"lossy"`
 	RGBDType       string `json:"rgb_dtype"`
 	RGBSHA256      string `json:"rgb_sha256"`
+	ModalityLUT    *struct {
+		DType  string `json:"dtype"`
+		SHA256 string `json:"sha256"`
+	} `json:"modality_lut"`
 	Error          string `json:"error"`
 }
 
@@ -161,6 +165,32 @@ func TestGoldenColour(t *testing.T) {
 			sum := sha256.Sum256(im.Voxels)
 			if got := hex.EncodeToString(sum[:]); got != g.RGBSHA256 {
 				t.Fatalf("rgb sha256 %s, want %s", got, g.RGBSHA256)
+			}
+		})
+	}
+}
+
+// TestGoldenModalityLUT builds single-slice grey images and compares their
+// rescaled values (HU for CT) with pydicom's apply_modality_lut, stored in
+// the type medmd documents (see make_golden.py).
+func TestGoldenModalityLUT(t *testing.T) {
+	for name, g := range loadGolden(t) {
+		if g.ModalityLUT == nil || !Decodable(g.TransferSyntax) {
+			continue // unsupported syntaxes are covered by TestGoldenPixels
+		}
+		t.Run(name, func(t *testing.T) {
+			res, err := Scan(context.Background(), []string{filepath.Join("testdata", name)}, ScanOptions{IncludeDerived: true, IncludeLocalizers: true})
+			if err != nil || len(res.Series) != 1 {
+				t.Fatalf("scan: %v %+v", err, res)
+			}
+			imgs, err := ReadSeries(context.Background(), res.Series[0], ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			im := imgs[0]
+			sum := sha256.Sum256(im.Voxels)
+			if string(im.DType) != g.ModalityLUT.DType || hex.EncodeToString(sum[:]) != g.ModalityLUT.SHA256 {
+				t.Fatalf("%s %x, want %s %s", im.DType, sum, g.ModalityLUT.DType, g.ModalityLUT.SHA256)
 			}
 		})
 	}

@@ -2,7 +2,9 @@ package dicom
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -63,6 +65,76 @@ func TestAgainstDcm2niix(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareImages(t, imgs[0], ref.Images[0])
+}
+
+// TestEnhancedAgainstDcm2niix reads a Philips enhanced MR multi-frame
+// object (176 sagittal frames, geometry in per-frame functional groups)
+// and compares geometry and values with dcm2niix after canonicalisation.
+func TestEnhancedAgainstDcm2niix(t *testing.T) {
+	dir := t.TempDir()
+	gunzipTo(t, "testdata/nibabel_philips_mprage.dcm.gz", filepath.Join(dir, "in", "mprage.dcm"))
+	res, err := Scan(context.Background(), []string{filepath.Join(dir, "in")}, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Series) != 1 || res.Series[0].Depth != 176 {
+		t.Fatalf("series %+v skipped %v", res.Series, res.Skipped)
+	}
+	s := res.Series[0]
+	if g := s.Slices[1].Geom; !g.HasPosition || g.Slope == 1 {
+		t.Fatalf("per-frame geometry not read: %+v", g)
+	}
+	imgs, err := ReadSeries(context.Background(), s, ReadOptions{Canonical: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imgs[0].DType != shards.Float32 {
+		t.Fatalf("Philips rescale slope should give float32, got %s", imgs[0].DType)
+	}
+	bin, err := exec.LookPath("dcm2niix")
+	if err != nil {
+		t.Skip("dcm2niix not installed")
+	}
+	if out, err := exec.Command(bin, "-z", "n", "-f", "ref", "-o", dir, filepath.Join(dir, "in")).CombinedOutput(); err != nil {
+		t.Fatalf("dcm2niix: %v\n%s", err, out)
+	}
+	ref, err := nifti.ReadFile(context.Background(), filepath.Join(dir, "ref.nii"), nifti.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareGeometry(t, imgs[0], ref.Images[0], 1e-3)
+}
+
+func gunzipTo(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	if err := os.WriteFile(dst, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func compareGeometry(t *testing.T, got, want *shards.Image, tol float64) {
+	t.Helper()
+	if got.Width != want.Width || got.Height != want.Height || got.Depth != want.Depth {
+		t.Fatalf("dims %dx%dx%d, dcm2niix %dx%dx%d", got.Width, got.Height, got.Depth, want.Width, want.Height, want.Depth)
+	}
+	for i := 0; i < 12; i++ {
+		if math.Abs(got.Affine[i]-want.Affine[i]) > tol {
+			t.Fatalf("affine\n%v\ndcm2niix\n%v", got.Affine, want.Affine)
+		}
+	}
 }
 
 func compareImages(t *testing.T, got, want *shards.Image) {

@@ -143,4 +143,3 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
-

@@ -77,12 +77,40 @@ def normalise(ds, arr):
     return u.view(dt).astype(dt.newbyteorder("<"))
 
 
+CANDIDATES = {
+    "uint8": ["uint8", "int8", "int16", "int32"], "int8": ["int8", "uint8", "int16", "int32"],
+    "uint16": ["uint16", "int16", "int32"], "int16": ["int16", "uint16", "int32"],
+    "uint32": ["uint32", "int32", "int64"], "int32": ["int32", "uint32", "int64"],
+}
+
+
+def modality_lut(ds, arr):
+    """pydicom's apply_modality_lut, stored the way medmd stores volumes:
+    with slope 1 and an integral intercept, in the first type of
+    CANDIDATES that holds the rescaled range; otherwise float32."""
+    from pydicom.pixel_data_handlers.util import apply_modality_lut
+    out = apply_modality_lut(arr, ds)
+    slope = float(getattr(ds, "RescaleSlope", 1) or 1)
+    inter = float(getattr(ds, "RescaleIntercept", 0) or 0)
+    if slope == 1 and inter == int(inter):
+        lo, hi = int(out.min()), int(out.max())
+        for c in CANDIDATES[arr.dtype.name]:
+            info = np.iinfo(c)
+            if info.min <= lo and hi <= info.max:
+                v = out.astype(np.int64).astype(c)
+                break
+    else:
+        v = out.astype(np.float64).astype(np.float32)
+    v = np.ascontiguousarray(v.reshape(arr.shape[1], arr.shape[2]))
+    return {"dtype": v.dtype.name, "sha256": hashlib.sha256(v.astype(v.dtype.newbyteorder("<")).tobytes()).hexdigest()}
+
+
 def main():
     gen_dcmtk()
     out = {}
     os.makedirs(os.path.join(HERE, "lossy"), exist_ok=True)
     for name in sorted(os.listdir(HERE)):
-        if not name.endswith(".dcm"):
+        if not name.endswith(".dcm"):  # (.dcm.gz files are tested separately)
             continue
         rec = {}
         try:
@@ -107,6 +135,9 @@ def main():
                 rgb = apply_color_lut(ds.pixel_array, ds)
             elif rec["photometric"] in ("YBR_FULL", "YBR_FULL_422") and ds.BitsAllocated == 8:
                 rgb = convert_color_space(arr.reshape(-1, ds.Columns, 3), "YBR_FULL", "RGB")
+            if (rec["photometric"].startswith("MONOCHROME") and arr.shape[0] == 1
+                    and ds.BitsAllocated > 1 and rec["transfer_syntax"] not in LOSSY):
+                rec["modality_lut"] = modality_lut(ds, arr)
             if rgb is not None:
                 rgb = np.moveaxis(rgb.reshape(arr.shape[0], ds.Rows, ds.Columns, 3), -1, 0)
                 rgb = np.ascontiguousarray(rgb.astype(rgb.dtype.newbyteorder("<")))
