@@ -590,24 +590,40 @@ func (b *builder) flush(heading bool) {
 		sb.Grow(len(raw))
 		r, k := 0, 0
 		var open []int
-		for _, ch := range raw {
-			switch ch {
-			case '\uE000':
+		rest := raw
+		for {
+			// Copy the run before the next marker (both start with 0xEE).
+			i := strings.IndexByte(rest, 0xEE)
+			if i < 0 || !strings.HasPrefix(rest[i:], markFig) && !strings.HasPrefix(rest[i:], markFigEnd) {
+				if i < 0 {
+					i = len(rest)
+				} else {
+					i += 1 // a 0xEE that starts some other character
+					for i < len(rest) && rest[i]&0xC0 == 0x80 {
+						i++
+					}
+				}
+				sb.WriteString(rest[:i])
+				r += utf8.RuneCountInString(rest[:i])
+				rest = rest[i:]
+				if rest == "" {
+					break
+				}
+				continue
+			}
+			sb.WriteString(rest[:i])
+			r += utf8.RuneCountInString(rest[:i])
+			if strings.HasPrefix(rest[i:], markFig) {
 				if k < len(pend) {
 					pend[k].start, pend[k].end = r, -1
 					open = append(open, k)
 				}
 				k++
-				continue
-			case '\uE002':
-				if len(open) > 0 {
-					pend[open[len(open)-1]].end = r
-					open = open[:len(open)-1]
-				}
-				continue
+			} else if len(open) > 0 {
+				pend[open[len(open)-1]].end = r
+				open = open[:len(open)-1]
 			}
-			sb.WriteRune(ch)
-			r++
+			rest = rest[i+len(markFig):]
 		}
 		clean = sb.String()
 		pend = pend[:min(k, len(pend))]

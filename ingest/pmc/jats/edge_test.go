@@ -152,6 +152,10 @@ func TestSplitPanels(t *testing.T) {
 		{"a) before b) after treatment", []Panel{{"a", "before"}, {"b", "after treatment"}}},
 		{"Left: pre-contrast. Right: post-contrast.", []Panel{{"Left", "pre-contrast."}, {"Right", "post-contrast."}}},
 		{"(A, B) Axial CT. (C) MRI.", []Panel{{"A", "Axial CT."}, {"B", "Axial CT."}, {"C", "MRI."}}},
+		{"MRI. (a to c) T1 images; (d) T2 image.", []Panel{{"a", "T1 images"}, {"b", "T1 images"}, {"c", "T1 images"}, {"d", "T2 image."}}},
+		{"Chest film before (left) and after (right) drainage.", []Panel{{"Left", "Chest film before"}, {"Right", "after"}}},
+		{"Top panel: axial. Bottom panel: coronal.", []Panel{{"Top", "axial."}, {"Bottom", "coronal."}}},
+		{"(A549 cells) and (B16 cells)", nil},
 		// Not compound: a single label, a skipped letter, a list of letters.
 		{"Vitamin A levels (A).", nil},
 		{"Panels (A) and (C) only.", nil},

@@ -1,7 +1,6 @@
 package jats
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 )
@@ -16,12 +15,6 @@ type panelTok struct {
 	// label closes the text it follows ("Axial CT (A).").
 	atSegStart bool
 }
-
-var (
-	parenLetterRe = regexp.MustCompile(`\(([A-Za-z])((?:\s*(?:,|and|&|–|-|—|to)\s*[A-Za-z])*)\)`)
-	rangeSepRe    = regexp.MustCompile(`\s*(,|and|&|–|-|—|to)\s*`)
-	panelWordRe   = regexp.MustCompile(`(?i)(\()?\b(left|right|top|bottom|upper|lower|middle|center|centre)\b(\))?(\s+(panels?|images?|column|row|side))?([:,.)])?`)
-)
 
 // SplitPanels detects panel labels in a figure caption — "(A)", "(a–c)",
 // "A,", "B.", "a)", "Left:"/"(right)" — and splits the caption into one
@@ -51,36 +44,69 @@ func segStart(s string, at int) bool {
 	return last == '.' || last == ';' || last == ':'
 }
 
+// parenPanels finds "(A)", "(a, b)", "(C–E)", "(A and B)" by hand: a
+// regexp here was a tenth of the parser's time.
 func parenPanels(s string) []panelTok {
 	var out []panelTok
-	for _, m := range parenLetterRe.FindAllStringSubmatchIndex(s, -1) {
-		first := s[m[2]:m[3]]
-		labels := []string{first}
-		if m[4] < m[5] {
-			rest := s[m[4]:m[5]]
-			seps := rangeSepRe.FindAllStringSubmatchIndex(rest, -1)
-			var letters []string
-			for k, sp := range seps {
-				end := len(rest)
-				if k+1 < len(seps) {
-					end = seps[k+1][0]
-				}
-				letters = append(letters, strings.TrimSpace(rest[sp[1]:end]))
-				isRange := strings.ContainsAny(rest[sp[2]:sp[3]], "–-—") || rest[sp[2]:sp[3]] == "to"
-				if isRange && len(letters[len(letters)-1]) == 1 {
-					prev := labels[len(labels)-1][0]
-					to := letters[len(letters)-1][0]
-					for c := prev + 1; c < to; c++ {
-						labels = append(labels, string(c))
-					}
-				}
-				labels = append(labels, letters[len(letters)-1])
-			}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '(' {
+			continue
 		}
-		out = append(out, panelTok{labels: labels, start: m[0], end: m[1], atSegStart: segStart(s, m[0])})
+		labels, end, ok := parenLabels(s, i+1)
+		if !ok {
+			continue
+		}
+		out = append(out, panelTok{labels: labels, start: i, end: end, atSegStart: segStart(s, i)})
+		i = end - 1
 	}
 	return out
 }
+
+// parenLabels parses letters and separators after "(" up to ")"; ranges
+// ("C–E", "C to E") are expanded.
+func parenLabels(s string, k int) ([]string, int, bool) {
+	var labels []string
+	isRange := false
+	for {
+		if k >= len(s) || !isASCIILetter(s[k]) || k+1 < len(s) && isASCIILetter(s[k+1]) {
+			return nil, 0, false
+		}
+		c := s[k]
+		if isRange && len(labels) > 0 {
+			for x := labels[len(labels)-1][0] + 1; x < c; x++ {
+				labels = append(labels, string(x))
+			}
+		}
+		labels = append(labels, s[k:k+1])
+		k++
+		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+		if k < len(s) && s[k] == ')' {
+			return labels, k + 1, true
+		}
+		isRange = false
+		switch rest := s[k:]; {
+		case strings.HasPrefix(rest, ","), strings.HasPrefix(rest, "&"):
+			k++
+		case strings.HasPrefix(rest, "and "):
+			k += 3
+		case strings.HasPrefix(rest, "to "):
+			k, isRange = k+2, true
+		case strings.HasPrefix(rest, "-"):
+			k, isRange = k+1, true
+		case strings.HasPrefix(rest, "–"), strings.HasPrefix(rest, "—"):
+			k, isRange = k+len("–"), true
+		default:
+			return nil, 0, false
+		}
+		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+	}
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // letterPanels finds unbracketed single letters used as labels: "a)" anywhere,
 // "A." / "A:" at the start of a sentence or clause, and "A," followed by a
@@ -123,18 +149,54 @@ func letterPanels(s string) []panelTok {
 	return out
 }
 
+var panelWords = map[string]string{
+	"left": "Left", "right": "Right", "top": "Top", "bottom": "Bottom", "upper": "Upper",
+	"lower": "Lower", "middle": "Middle", "center": "Center", "centre": "Centre",
+}
+
+// wordPanels finds position words used as labels: "(left)", or at the start
+// of a clause followed by ":", ",", ".", ")" or "panel"/"image"/"column"/
+// "row"/"side".
 func wordPanels(s string) []panelTok {
 	var out []panelTok
-	for _, m := range panelWordRe.FindAllStringSubmatchIndex(s, -1) {
-		paren := m[2] >= 0 && m[6] >= 0
-		at := segStart(s, m[0])
-		delim := m[12] >= 0 || m[8] >= 0
-		if !(paren || at && delim) {
+	for i := 0; i < len(s); i++ {
+		if !isASCIILetter(s[i]) || i > 0 && isASCIILetter(s[i-1]) {
 			continue
 		}
-		w := s[m[4]:m[5]]
-		w = strings.ToUpper(w[:1]) + strings.ToLower(w[1:])
-		out = append(out, panelTok{labels: []string{w}, start: m[0], end: m[1], atSegStart: at})
+		j := i
+		for j < len(s) && isASCIILetter(s[j]) {
+			j++
+		}
+		w, ok := panelWords[strings.ToLower(s[i:j])]
+		if !ok || j-i > 6 {
+			i = j
+			continue
+		}
+		paren := i > 0 && s[i-1] == '(' && j < len(s) && s[j] == ')'
+		start, end := i, j
+		if paren {
+			start, end = i-1, j+1
+		}
+		at := segStart(s, start)
+		rest := s[end:]
+		delim := len(rest) > 0 && strings.IndexByte(":,.)", rest[0]) >= 0
+		for _, suf := range []string{" panel", " image", " column", " row", " side"} {
+			if strings.HasPrefix(strings.ToLower(rest), suf) {
+				delim = true
+				end += len(suf)
+				if end < len(s) && s[end] == 's' {
+					end++
+				}
+				break
+			}
+		}
+		if !paren && delim && end < len(s) && strings.IndexByte(":,.)", s[end]) >= 0 {
+			end++
+		}
+		if paren || at && delim {
+			out = append(out, panelTok{labels: []string{w}, start: start, end: end, atSegStart: at})
+		}
+		i = j
 	}
 	return out
 }
