@@ -8,10 +8,9 @@ import (
 	"unicode/utf8"
 )
 
-// runeSlice returns s[from:to] in code points, failing on bad bounds.
-func runeSlice(t *testing.T, s string, from, to int) string {
+// runeSlice returns r[from:to] as a string, failing on bad bounds.
+func runeSlice(t *testing.T, r []rune, from, to int) string {
 	t.Helper()
-	r := []rune(s)
 	if from < 0 || to > len(r) || from > to {
 		t.Fatalf("span [%d,%d) outside text of %d code points", from, to, len(r))
 	}
@@ -21,10 +20,11 @@ func runeSlice(t *testing.T, s string, from, to int) string {
 // checkInvariants asserts what every parse must satisfy, whatever the input.
 func checkInvariants(t *testing.T, a *Article) {
 	t.Helper()
-	n := utf8.RuneCountInString(a.BodyText)
+	body := []rune(a.BodyText)
+	n := len(body)
 	for _, f := range a.Figures {
 		for _, m := range f.Mentions {
-			got := runeSlice(t, a.BodyText, m.Offset, m.Offset+utf8.RuneCountInString(m.Sentence))
+			got := runeSlice(t, body, m.Offset, m.Offset+utf8.RuneCountInString(m.Sentence))
 			if got != m.Sentence {
 				t.Errorf("fig %s: body_text[%d:] = %q, want sentence %q", f.ID, m.Offset, got, m.Sentence)
 			}
@@ -32,7 +32,7 @@ func checkInvariants(t *testing.T, a *Article) {
 				t.Errorf("fig %s: ref offset %d outside its sentence at %d", f.ID, m.RefOffset, m.Offset)
 			}
 			if m.RefText != "" {
-				got := runeSlice(t, a.BodyText, m.RefOffset, min(n, m.RefOffset+utf8.RuneCountInString(m.RefText)))
+				got := runeSlice(t, body, m.RefOffset, min(n, m.RefOffset+utf8.RuneCountInString(m.RefText)))
 				if got != m.RefText {
 					t.Errorf("fig %s: body_text[%d:] = %q, want ref %q", f.ID, m.RefOffset, got, m.RefText)
 				}
