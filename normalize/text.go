@@ -116,8 +116,8 @@ type TextOptions struct {
 }
 
 // CleanRules returns the rules in the order they must run: NFC first, the
-// optional removals, whitespace normalisation last (it tidies the spaces
-// the removals leave).
+// optional removals, whitespace normalisation (it tidies the spaces the
+// removals leave), and NFC once more.
 func CleanRules(o TextOptions) []TextRule {
 	rules := []TextRule{NFCRule}
 	if o.Bullets {
@@ -132,7 +132,10 @@ func CleanRules(o TextOptions) []TextRule {
 	if o.Measurements {
 		rules = append(rules, MeasurementRule)
 	}
-	return append(rules, WhitespaceRules...)
+	rules = append(rules, WhitespaceRules...)
+	// Removing a character between a base and its combining mark (a
+	// zero-width space, say) can make the text non-NFC again.
+	return append(rules, NFCRule)
 }
 
 // De-identification tokens.

@@ -3,6 +3,9 @@ package normalize
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/medmd/medmd/shards"
 )
@@ -150,5 +153,57 @@ func TestDeidOnRealArticlesIsQuiet(t *testing.T) {
 		if total*1000 > words { // at most 0.1% of words
 			t.Errorf("%s: %v replacements in %d words", f, c, words)
 		}
+	}
+}
+
+// FuzzRewriteSample checks the edit machinery on arbitrary text: rules
+// never panic, placements stay inside their field, keep their order, and
+// the result is valid UTF-8 in NFC.
+func FuzzRewriteSample(f *testing.F) {
+	for _, s := range []string{
+		"Q: What?\nA: • A 3 x 2 cm mass (Fig. 2A) [1-3], Dr. Smith 03/14/2019",
+		"e\u0301\u0323 (Table S1; p = 0.01)\r\n\r\n\r\n x",
+		"tel +1 555 123 4567 a@b.co MRN 1234567",
+	} {
+		f.Add(s, 3, 10)
+	}
+	rules := append(CleanRules(TextOptions{Bullets: true, QAPrefixes: true, Callouts: true, Measurements: true}), DeidRules...)
+	f.Fuzz(func(t *testing.T, text string, a, b int) {
+		n := len([]rune(text))
+		if n == 0 {
+			return
+		}
+		a, b = abs(a)%(n+1), abs(b)%(n+1)
+		if a > b {
+			a, b = b, a
+		}
+		s := shards.Sample{Response: text, Placements: []shards.Placement{
+			{Image: 0, Field: shards.FieldResponse, Offset: a}, {Image: 1, Field: shards.FieldResponse, Offset: b}}}
+		RewriteSample(&s, rules)
+		m := len([]rune(s.Response))
+		p0, p1 := s.Placements[0].Offset, s.Placements[1].Offset
+		if p0 < 0 || p1 > m || p0 > p1 {
+			t.Fatalf("placements %d, %d outside/out of order in %d code points", p0, p1, m)
+		}
+		if !utf8.ValidString(text) {
+			return
+		}
+		if !norm.NFC.IsNormalString(s.Response) && !strings.ContainsRune(s.Response, utf8.RuneError) {
+			t.Fatalf("result not NFC: %q", s.Response)
+		}
+	})
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func TestNFCAfterRemoval(t *testing.T) {
+	got, _ := RewriteText("cafe\u200b\u0301", CleanRules(TextOptions{}))
+	if got != "café" {
+		t.Errorf("got %q", got)
 	}
 }

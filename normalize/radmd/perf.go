@@ -21,7 +21,7 @@ import (
 //   - near-duplicate lookups in the multi-index (pigeonhole) index against a
 //     linear scan over the same hashes, in queries/s (goal 10×).
 func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
-	reps := max(o.Repeats, 3)
+	reps := max(o.Repeats, 5)
 	d, n := 64, 20000
 	if o.Quick {
 		d, n = 8, 2000
@@ -34,8 +34,7 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	}
 	s := &shards.Sample{ID: "perf", Images: []shards.Image{im}}
 	bytes := float64(len(im.Voxels))
-	fp := median(reps, func() { FingerprintOf(s) })
-	base := median(reps, func() { sha256.Sum256(im.Voxels) })
+	fp, base := medianPair(reps, func() { FingerprintOf(s) }, func() { sha256.Sum256(im.Voxels) })
 	r1 := perf.Result{Name: "radmd/fingerprint/256x256x" + strconv.Itoa(d), Unit: "MB/s", Value: bytes / fp / 1e6,
 		BaselineName: "sha256 of the voxels", BaselineValue: bytes / base / 1e6, Goal: 0.8}
 	r1.Finish(true)
@@ -52,12 +51,11 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		q[0] ^= 0b1011 // 3 bits away: a hit
 		queries[i] = q
 	}
-	tIdx := median(reps, func() {
+	tIdx, tLin := medianPair(reps, func() {
 		for _, q := range queries {
 			ix.query("", []PHash{q})
 		}
-	})
-	tLin := median(reps, func() {
+	}, func() {
 		for _, q := range queries {
 			for _, h := range hs {
 				if Hamming(h, q) <= 10 {
@@ -73,13 +71,20 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	return []perf.Result{r1, r2}, ctx.Err()
 }
 
-func median(reps int, f func()) float64 {
-	ts := make([]float64, reps)
-	for i := range ts {
+// medianPair times f and baseline alternately, reps times each, and
+// returns their median seconds; alternating spreads the noise of a shared
+// machine over both.
+func medianPair(reps int, f, baseline func()) (float64, float64) {
+	a, b := make([]float64, reps), make([]float64, reps)
+	for i := range reps {
 		t0 := time.Now()
 		f()
-		ts[i] = time.Since(t0).Seconds()
+		a[i] = time.Since(t0).Seconds()
+		t0 = time.Now()
+		baseline()
+		b[i] = time.Since(t0).Seconds()
 	}
-	sort.Float64s(ts)
-	return ts[reps/2]
+	sort.Float64s(a)
+	sort.Float64s(b)
+	return a[reps/2], b[reps/2]
 }
