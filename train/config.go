@@ -7,8 +7,10 @@
 package train
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 
@@ -128,7 +130,9 @@ func LoadConfig(preset, path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := yaml.Unmarshal(b, &c); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true) // a misspelt key is an error, not a silent default
+	if err := dec.Decode(&c); err != nil && err != io.EOF {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := c.Validate(); err != nil {
