@@ -1,0 +1,86 @@
+package radmd
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/medmd/medmd/internal/perf"
+	"github.com/medmd/medmd/shards"
+)
+
+// Perf measures `medmd radmd` end to end (read, filter, fingerprint,
+// write RadMD, report) against the same corpus copied unfiltered
+// (read + shards.WriteCorpus) in the same run, in samples/s. Goal 0.7: the
+// rules may cost at most ~30% over the I/O a derived corpus needs anyway.
+func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
+	n, d := 64, 16
+	if o.Quick {
+		n, d = 16, 4
+	}
+	dir, err := os.MkdirTemp(o.TempDir, "radmd-perf-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	rng := rand.New(rand.NewPCG(7, 7))
+	ss := make([]shards.Sample, n)
+	for i := range ss {
+		im := shards.Image{Modality: "CT", DType: shards.Int16, Channels: 1, Depth: d, Height: 128, Width: 128}
+		im.Voxels = make([]byte, im.NumVoxels()*2)
+		for j := 0; j < len(im.Voxels); j += 2 {
+			binary.LittleEndian.PutUint16(im.Voxels[j:], uint16(rng.IntN(2000)))
+		}
+		ss[i] = shards.Sample{ID: fmt.Sprintf("ct-%04d", i), Source: "dicom", Task: shards.TaskReport, Group: fmt.Sprintf("p%04d", i),
+			Response: "Axial CT shows a small hypodense lesion in the right lobe of the liver.", Images: []shards.Image{im}}
+	}
+	in := filepath.Join(dir, "in")
+	if _, err := shards.WriteCorpus(in, "perf", "perf", shards.SamplesOf(ss), shards.WriteOptions{}); err != nil {
+		return nil, err
+	}
+	reps := max(o.Repeats, 3)
+	var tRun, tCopy []float64
+	for r := range reps {
+		out := filepath.Join(dir, fmt.Sprint("run", r))
+		t0 := time.Now()
+		if _, err := Run(ctx, filepath.Join(in, shards.ManifestFile), out, Options{}); err != nil {
+			return nil, err
+		}
+		tRun = append(tRun, time.Since(t0).Seconds())
+		cp := filepath.Join(dir, fmt.Sprint("copy", r))
+		t0 = time.Now()
+		m, err := shards.ReadManifest(in)
+		if err != nil {
+			return nil, err
+		}
+		var iterErr error
+		seq := func(yield func(*shards.Sample) bool) {
+			for s, err := range m.Iter(ctx) {
+				if err != nil {
+					iterErr = err
+					return
+				}
+				if !yield(&s) {
+					return
+				}
+			}
+		}
+		if _, err := shards.WriteCorpus(cp, "copy", "copy", seq, shards.WriteOptions{}); err != nil || iterErr != nil {
+			return nil, fmt.Errorf("copy: %v %v", err, iterErr)
+		}
+		tCopy = append(tCopy, time.Since(t0).Seconds())
+		os.RemoveAll(out)
+		os.RemoveAll(cp)
+	}
+	sort.Float64s(tRun)
+	sort.Float64s(tCopy)
+	res := perf.Result{Name: fmt.Sprintf("radmd/run/%d-ct-128x128x%d", n, d), Unit: "samples/s", Value: float64(n) / tRun[reps/2],
+		BaselineName: "unfiltered copy (read + WriteCorpus)", BaselineValue: float64(n) / tCopy[reps/2], Goal: 0.7}
+	res.Finish(true)
+	return []perf.Result{res}, nil
+}
