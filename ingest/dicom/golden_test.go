@@ -29,7 +29,7 @@ type golden struct {
 		DType  string `json:"dtype"`
 		SHA256 string `json:"sha256"`
 	} `json:"modality_lut"`
-	Error          string `json:"error"`
+	Error string `json:"error"`
 }
 
 func loadGolden(t testing.TB) map[string]golden {

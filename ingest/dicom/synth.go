@@ -25,6 +25,12 @@ type SynthOptions struct {
 	// NamePrefix names the files <prefix><index>.dcm; files are written in
 	// a shuffled order of names so no one can rely on name order.
 	NamePrefix string
+	// FirstInstance offsets InstanceNumber and the SOPInstanceUID suffix
+	// (to write a second time point of the same series).
+	FirstInstance int
+	// Shear moves each slice origin this many mm along the column
+	// direction per slice (a gantry-tilted stack).
+	Shear float64
 }
 
 // WriteSynthSeries writes o.Slices copies of the real slice template
@@ -55,13 +61,16 @@ func WriteSynthSeries(dir string, template []byte, o SynthOptions) error {
 	}
 	n := normalOf(o.Orientation)
 	for i := 0; i < o.Slices; i++ {
-		sop := fmt.Sprintf("%s.%d", o.SeriesUID, i+1)
+		sop := fmt.Sprintf("%s.%d", o.SeriesUID, o.FirstInstance+i+1)
 		z := float64(i) * o.SliceStep
 		pos := [3]float64{-180 + z*n[0], -180 + z*n[1], -100 + z*n[2]}
+		for a := 0; a < 3; a++ {
+			pos[a] += float64(i) * o.Shear * o.Orientation[3+a]
+		}
 		over := map[uint32]string{
 			0x00080018: sop,
 			0x0020000E: o.SeriesUID,
-			0x00200013: strconv.Itoa(i + 1),
+			0x00200013: strconv.Itoa(o.FirstInstance + i + 1),
 			0x00200032: dsList(pos[:]),
 			0x00200037: dsList(o.Orientation[:]),
 			0x00280030: dsList([]float64{o.PixelSpacing, o.PixelSpacing}),

@@ -3,6 +3,8 @@ package dicom
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +47,76 @@ func TestSynthSeries(t *testing.T) {
 	}
 	if imgs[0].DType != "int16" || imgs[0].Depth != 7 {
 		t.Fatalf("%s depth %d", imgs[0].DType, imgs[0].Depth)
+	}
+}
+
+// TestSeriesWarnings builds series with the defects dcm2niix warns about
+// and checks each is detected and recorded, never silently fixed.
+func TestSeriesWarnings(t *testing.T) {
+	tmpl, err := os.ReadFile("testdata/octave_CT-MONO2-16-ankle.dcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		build    func(dir string) error
+		depth    int
+		volumes  int
+		wantWarn string
+	}{
+		{"clean", func(d string) error {
+			return WriteSynthSeries(d, tmpl, SynthOptions{Slices: 5, SeriesUID: "1.9.1"})
+		}, 5, 1, ""},
+		{"4D", func(d string) error {
+			if err := WriteSynthSeries(d, tmpl, SynthOptions{Slices: 4, SeriesUID: "1.9.2", NamePrefix: "t0_"}); err != nil {
+				return err
+			}
+			return WriteSynthSeries(d, tmpl, SynthOptions{Slices: 4, SeriesUID: "1.9.2", NamePrefix: "t1_", FirstInstance: 100})
+		}, 4, 2, "4D: 2 volumes"},
+		{"duplicates", func(d string) error {
+			if err := WriteSynthSeries(d, tmpl, SynthOptions{Slices: 4, SeriesUID: "1.9.3"}); err != nil {
+				return err
+			}
+			return WriteSynthSeries(d, tmpl, SynthOptions{Slices: 4, SeriesUID: "1.9.3", NamePrefix: "copy_"})
+		}, 4, 1, "4 duplicate images"},
+		{"missing slice", func(d string) error {
+			if err := WriteSynthSeries(d, tmpl, SynthOptions{Slices: 6, SeriesUID: "1.9.4"}); err != nil {
+				return err
+			}
+			return os.Remove(filepath.Join(d, "00003.dcm"))
+		}, 5, 1, "non-uniform slice spacing"},
+		{"gantry tilt", func(d string) error {
+			return WriteSynthSeries(d, tmpl, SynthOptions{Slices: 5, SeriesUID: "1.9.5", SliceStep: 2, Shear: 0.5})
+		}, 5, 1, "gantry tilt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := tc.build(dir); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Scan(context.Background(), []string{dir}, ScanOptions{})
+			if err != nil || len(res.Series) != 1 {
+				t.Fatalf("scan: %v, %d series", err, len(res.Series))
+			}
+			s := res.Series[0]
+			warns := strings.Join(s.Warnings, "; ")
+			if s.Depth != tc.depth || s.Volumes != tc.volumes {
+				t.Fatalf("depth %d volumes %d (warnings %q)", s.Depth, s.Volumes, warns)
+			}
+			if tc.wantWarn == "" && warns != "" || !strings.Contains(warns, tc.wantWarn) {
+				t.Fatalf("warnings %q, want %q", warns, tc.wantWarn)
+			}
+			imgs, err := ReadSeries(context.Background(), s, ReadOptions{Canonical: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(imgs) != tc.volumes || imgs[0].Depth != tc.depth {
+				t.Fatalf("%d images of depth %d", len(imgs), imgs[0].Depth)
+			}
+			if tc.wantWarn != "" && !strings.Contains(imgs[0].Meta["warnings"], tc.wantWarn) {
+				t.Fatalf("image meta warnings %q", imgs[0].Meta["warnings"])
+			}
+		})
 	}
 }

@@ -1,0 +1,86 @@
+package dicom
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/medmd/medmd/ingest/nifti"
+)
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConvertMixedFolder runs dicom2nii's engine on a folder of mixed
+// series, an unsupported file, a non-image object and junk, then compares
+// the written MR volume with dcm2niix's conversion of the same folder.
+func TestConvertMixedFolder(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in")
+	names, _ := filepath.Glob(filepath.Join(brainDir, "*.dcm"))
+	for _, n := range names {
+		// Names without extension, in a folder of their own: DICOM is
+		// recognised by content.
+		copyFile(t, n, filepath.Join(in, "mr", strings.TrimSuffix(filepath.Base(n), ".dcm")))
+	}
+	for _, n := range []string{"pydicom_CT_small.dcm", "pydicom_JPGExtended.dcm", "pydicom_rtstruct.dcm"} {
+		copyFile(t, filepath.Join("testdata", n), filepath.Join(in, "misc", n))
+	}
+	os.WriteFile(filepath.Join(in, "misc", "junk.bin"), []byte("not dicom"), 0o644)
+	out := t.TempDir()
+	rep, err := Convert(context.Background(), in, out, ConvertOptions{Canonical: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rep.Print(&buf)
+	msg := buf.String()
+	if rep.VolumeN != 2 || len(rep.Failed) != 1 || !strings.Contains(msg, "pydicom_JPGExtended.dcm: unsupported transfer syntax 1.2.840.10008.1.2.4.51") {
+		t.Fatalf("report:\n%s", msg)
+	}
+	var mr string
+	for _, c := range rep.Written {
+		if c.Shape == [4]int{1, 20, 256, 256} {
+			mr = c.NIfTI
+		}
+		if _, err := os.Stat(c.Sidecar); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mr == "" {
+		t.Fatalf("no MR volume written:\n%s", msg)
+	}
+	got, err := nifti.ReadFile(context.Background(), mr, nifti.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := exec.LookPath("dcm2niix")
+	if err != nil {
+		t.Skip("dcm2niix not installed")
+	}
+	ref := t.TempDir()
+	if b, err := exec.Command(bin, "-z", "y", "-f", "%s_%d", "-o", ref, filepath.Join(in, "mr")).CombinedOutput(); err != nil {
+		t.Fatalf("dcm2niix: %v\n%s", err, b)
+	}
+	refs, _ := filepath.Glob(filepath.Join(ref, "*.nii.gz"))
+	if len(refs) != 1 {
+		t.Fatalf("dcm2niix wrote %v", refs)
+	}
+	want, err := nifti.ReadFile(context.Background(), refs[0], nifti.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareImages(t, got.Images[0], want.Images[0])
+}
