@@ -1,7 +1,7 @@
 package pmc
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -236,11 +236,13 @@ func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u.ID, err)
 	}
-	data, err := os.ReadFile(p)
+	fh, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u.ID, err)
 	}
-	pkg, err := ReadPackage(bytes.NewReader(data), p, s.fetcher.Limits, true)
+	// Streamed: only the article and its images are held in memory.
+	pkg, err := ReadPackage(bufio.NewReaderSize(fh, 1<<16), p, s.fetcher.Limits, true)
+	fh.Close()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u.ID, err)
 	}
