@@ -2,7 +2,6 @@ package radmd
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -58,13 +57,13 @@ func (fp Fingerprint) allNear() ([]PHash, bool) {
 type Deduper struct {
 	rules     DedupRules
 	textKeyed map[string]bool
-	exact     map[string]string
+	exact     map[[32]byte]string // SHA-256 of scope + image hashes → kept id
 	near      *nearIndex
 }
 
 // NewDeduper returns an empty Deduper.
 func NewDeduper(r DedupRules) *Deduper {
-	d := &Deduper{rules: r, textKeyed: map[string]bool{}, exact: map[string]string{}, near: newNearIndex(r.HammingThreshold)}
+	d := &Deduper{rules: r, textKeyed: map[string]bool{}, exact: map[[32]byte]string{}, near: newNearIndex(r.HammingThreshold)}
 	for _, t := range r.TextKeyedTasks {
 		d.textKeyed[t] = true
 	}
@@ -91,7 +90,8 @@ func (d *Deduper) Check(s *shards.Sample, fp Fingerprint) *normalize.DropError {
 		h.Write([]byte{0})
 		h.Write([]byte(x))
 	}
-	key := hex.EncodeToString(h.Sum(nil))
+	var key [32]byte
+	h.Sum(key[:0])
 	if kept, ok := d.exact[key]; ok {
 		return &normalize.DropError{Reason: ReasonDuplicate, Detail: "identical voxels (sha256 " + fp.SHA256[0][:16] + "…)", KeptID: kept}
 	}
