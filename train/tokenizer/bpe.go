@@ -12,6 +12,7 @@
 package tokenizer
 
 import (
+	"container/heap"
 	"fmt"
 	"sort"
 	"strings"
@@ -365,12 +366,21 @@ func Train(texts []string, vocabSize int) (*Tokenizer, error) {
 		freq[i] = counts[w]
 		addWord(i, 1)
 	}
+	// Most frequent pair first from a max-heap with lazy deletion: an entry
+	// is live only while its count equals the pair's current count.
+	h := &pairHeap{}
+	for p, c := range pairs {
+		heap.Push(h, pairCount{p, c})
+	}
+	touched := map[[2]string]bool{}
 	for len(t.tokens) < vocabSize {
 		var best [2]string
 		bc := 0
-		for p, c := range pairs {
-			if c > bc || (c == bc && c > 0 && (p[0]+"\x00"+p[1]) < (best[0]+"\x00"+best[1])) {
-				best, bc = p, c
+		for h.Len() > 0 {
+			top := heap.Pop(h).(pairCount)
+			if c := pairs[top.p]; c == top.c && c > 0 {
+				best, bc = top.p, c
+				break
 			}
 		}
 		if bc < 2 {
@@ -383,9 +393,13 @@ func Train(texts []string, vocabSize int) (*Tokenizer, error) {
 			affected = append(affected, wi)
 		}
 		sort.Ints(affected)
+		clear(touched)
 		for _, wi := range affected {
-			addWord(wi, -1)
 			s := syms[wi]
+			for i := 0; i+1 < len(s); i++ {
+				touched[[2]string{s[i], s[i+1]}] = true
+			}
+			addWord(wi, -1)
 			out := make([]string, 0, len(s))
 			for i := 0; i < len(s); i++ {
 				if i+1 < len(s) && s[i] == best[0] && s[i+1] == best[1] {
@@ -397,11 +411,16 @@ func Train(texts []string, vocabSize int) (*Tokenizer, error) {
 			}
 			syms[wi] = out
 			addWord(wi, 1)
+			for i := 0; i+1 < len(out); i++ {
+				touched[[2]string{out[i], out[i+1]}] = true
+			}
 		}
 		delete(pairs, best)
 		delete(where, best)
-		for p, c := range pairs {
-			if c <= 0 {
+		for p := range touched {
+			if c := pairs[p]; c > 0 {
+				heap.Push(h, pairCount{p, c})
+			} else {
 				delete(pairs, p)
 			}
 		}
@@ -437,4 +456,31 @@ func (t *Tokenizer) addMerge(p [2]string) {
 	t.ranks[p] = len(t.merges)
 	t.merges = append(t.merges, p)
 	t.add(p[0] + p[1])
+}
+
+type pairCount struct {
+	p [2]string
+	c int
+}
+
+// pairHeap orders by count, then by the pair's text (deterministic ties).
+type pairHeap []pairCount
+
+func (h pairHeap) Len() int { return len(h) }
+func (h pairHeap) Less(i, j int) bool {
+	if h[i].c != h[j].c {
+		return h[i].c > h[j].c
+	}
+	if h[i].p[0] != h[j].p[0] {
+		return h[i].p[0] < h[j].p[0]
+	}
+	return h[i].p[1] < h[j].p[1]
+}
+func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairCount)) }
+func (h *pairHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
