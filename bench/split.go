@@ -151,6 +151,7 @@ func splitOf(q, test, val float64) string {
 // k-th of n takes quantile (k+½)/n, so every stratum gets the requested
 // fractions to within one unit, and the split of a unit is a function of
 // hash(seed, unit) and of its stratum's other hashes. With unstratified,
+// and in strata too small to give the smaller held-out split one unit,
 // the quantile is unitHash itself.
 func AssignSplits(seed string, test, val float64, stratified bool, strata map[string]string) map[string]string {
 	byStratum := map[string][]string{}
@@ -169,9 +170,15 @@ func AssignSplits(seed string, test, val float64, stratified bool, strata map[st
 			}
 			return units[i] < units[j]
 		})
+		// A stratum too small to hold one unit of the smaller held-out
+		// split would never reach it by rank; there the hash decides alone.
+		byRank := stratified
+		if f := min(test, val); f > 0 && float64(len(units))*f < 1 {
+			byRank = false
+		}
 		for k, u := range units {
 			q := hs[u]
-			if stratified {
+			if byRank {
 				q = (float64(k) + 0.5) / float64(len(units))
 			}
 			out[u] = splitOf(q, test, val)

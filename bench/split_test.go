@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/medmd/medmd/bench"
@@ -196,5 +197,26 @@ func TestAssignSplitsUnstratifiedIsPerUnit(t *testing.T) {
 	}
 	if n < 60 || n > 140 {
 		t.Errorf("%d of 1000 units in test at fraction 0.1", n)
+	}
+}
+
+func TestAssignSplitsStratified(t *testing.T) {
+	strata := map[string]string{}
+	for i := range 50 {
+		strata["big-"+string(rune('a'+i%26))+string(rune('0'+i/26))] = "big"
+	}
+	for i := range 200 { // 200 singleton strata: decided by their hash
+		strata["tiny-"+string(rune(i+100))] = "tiny-" + string(rune(i+100))
+	}
+	got := bench.AssignSplits("s", 0.1, 0.2, true, strata)
+	count := map[string]map[string]int{"big": {}, "tiny": {}}
+	for u, sp := range got {
+		count[u[:strings.Index(u, "-")]][sp]++
+	}
+	if c := count["big"]; c["test"] != 5 || c["val"] != 10 || c["train"] != 35 {
+		t.Errorf("big stratum: %v", c)
+	}
+	if c := count["tiny"]; c["test"] < 5 || c["val"] < 15 {
+		t.Errorf("singleton strata never held out: %v", c)
 	}
 }
