@@ -47,7 +47,12 @@ type BuildOptions struct {
 	// groups are treated as one unit (so a republished figure cannot sit in
 	// train and test). Negative disables the linking. Default 10.
 	NearThreshold int
-	Write         shards.WriteOptions
+	// MaxSharedGroups: an image found in more groups than this is taken
+	// for boilerplate (a journal logo, a placeholder) and joins nothing;
+	// otherwise one such image would fuse thousands of articles into one
+	// unit. Default 8.
+	MaxSharedGroups int
+	Write           shards.WriteOptions
 }
 
 // DefaultSeed is the seed used when none is given.
@@ -66,6 +71,9 @@ func (o BuildOptions) withDefaults() (BuildOptions, error) {
 	if o.NearThreshold == 0 {
 		o.NearThreshold = 10
 	}
+	if o.MaxSharedGroups <= 0 {
+		o.MaxSharedGroups = 8
+	}
 	return o, nil
 }
 
@@ -79,6 +87,9 @@ type BuildReport struct {
 	Input        string  `json:"input_manifest_hash"`
 	Units        int     `json:"units"`
 	LinkedGroups int     `json:"groups_linked_by_shared_images"`
+	// BoilerplateImages counts images shared by more than MaxSharedGroups
+	// groups, which were not used to join groups.
+	BoilerplateImages int `json:"boilerplate_images"`
 	// Counts[task][split][source] = samples.
 	Counts map[string]map[string]map[string]int `json:"counts"`
 	// Manifests[task][split] = path of the split manifest, relative to OUT_DIR.
@@ -205,7 +216,8 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 		return nil, fmt.Errorf("%s already holds a RadBench build; remove it or choose another folder", outDir)
 	}
 
-	// Pass 1: groups, strata, image links.
+	// Pass 1: groups, strata, and which groups share each image (keyed by
+	// the first sample that had it).
 	uf := unionFind{}
 	var ng *rules.NearGroups
 	if o.NearThreshold >= 0 {
@@ -213,7 +225,7 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 	}
 	groupOfID := map[string]string{}
 	groupInfo := map[string]map[string]bool{} // group → {"source\x00task"}
-	linked := 0
+	shared := map[string]map[string]bool{}    // first sample id → groups with its image
 	for s, err := range in.Iter(ctx) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", inManifest, err)
@@ -232,10 +244,26 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 		}
 		groupInfo[g][s.Source+"\x00"+s.Task] = true
 		if ng != nil {
-			for _, other := range ng.Link(s.ID, rules.FingerprintOf(&s)) {
-				if uf.union(g, groupOfID[other]) {
-					linked++
+			for _, first := range ng.Link(s.ID, rules.FingerprintOf(&s)) {
+				if shared[first] == nil {
+					shared[first] = map[string]bool{groupOfID[first]: true}
 				}
+				shared[first][g] = true
+			}
+		}
+	}
+	linked, boilerplate := 0, 0
+	for _, groups := range shared {
+		if len(groups) > o.MaxSharedGroups {
+			boilerplate++
+			continue
+		}
+		var first string
+		for g := range groups {
+			if first == "" {
+				first = g
+			} else if uf.union(first, g) {
+				linked++
 			}
 		}
 	}
@@ -263,15 +291,16 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 
 	// Pass 2: write every task × split.
 	rep := &BuildReport{Seed: o.Seed, Test: o.Test, Val: o.Val, Stratified: !o.Unstratified, Input: in.Hash(),
-		Units: len(unitParts), LinkedGroups: linked,
+		Units: len(unitParts), LinkedGroups: linked, BoilerplateImages: boilerplate,
 		Counts: map[string]map[string]map[string]int{}, Manifests: map[string]map[string]string{}}
 	cfg, _ := json.Marshal(struct {
 		Seed       string
 		Test, Val  float64
 		Stratified bool
 		Near       int
+		MaxShared  int
 		Input      string
-	}{o.Seed, o.Test, o.Val, !o.Unstratified, o.NearThreshold, in.Hash()})
+	}{o.Seed, o.Test, o.Val, !o.Unstratified, o.NearThreshold, o.MaxSharedGroups, in.Hash()})
 	sum := sha256.Sum256(cfg)
 	configHash := fmt.Sprintf("%x", sum)
 	writers := map[string]*corpusWriter{}

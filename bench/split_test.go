@@ -220,3 +220,30 @@ func TestAssignSplitsStratified(t *testing.T) {
 		t.Errorf("singleton strata never held out: %v", c)
 	}
 }
+
+// TestBuildIgnoresBoilerplateImages: an image in more groups than
+// MaxSharedGroups (a journal logo) joins nothing.
+func TestBuildIgnoresBoilerplateImages(t *testing.T) {
+	logo := benchtest.Phantom(1, 24, 24, 0.5, 0.5, 0.3, 0, 0, 42)
+	var ss []shards.Sample
+	for i := range 12 {
+		ss = append(ss, shards.Sample{ID: "logo-" + string(rune('a'+i)), Source: "pmc-casereport", Task: shards.TaskReport,
+			Group: "PMC" + string(rune('a'+i)), Response: "Axial CT shows a mass in the liver.", Images: []shards.Image{logo}})
+	}
+	tmp := t.TempDir()
+	in := writeCorpus(t, filepath.Join(tmp, "in"), ss)
+	rep, err := bench.Build(context.Background(), in, filepath.Join(tmp, "out"), bench.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Units != 12 || rep.BoilerplateImages != 1 || rep.LinkedGroups != 0 {
+		t.Errorf("units %d, boilerplate %d, linked %d", rep.Units, rep.BoilerplateImages, rep.LinkedGroups)
+	}
+	rep, err = bench.Build(context.Background(), in, filepath.Join(tmp, "out2"), bench.BuildOptions{MaxSharedGroups: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Units != 1 || rep.LinkedGroups != 11 {
+		t.Errorf("with a higher cap: units %d, linked %d", rep.Units, rep.LinkedGroups)
+	}
+}

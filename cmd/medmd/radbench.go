@@ -54,6 +54,7 @@ input and flags give byte-identical outputs.`,
 	build.Flags().Float64Var(&o.Val, "val", 0.1, "fraction of groups (per stratum) in val")
 	build.Flags().BoolVar(&o.Unstratified, "unstratified", false, "threshold each group's hash alone (a group's split never changes as data is added; fractions only approximate)")
 	build.Flags().IntVar(&o.NearThreshold, "near-threshold", 10, "dHash bits (of 256) under which images join their groups; -1 disables")
+	build.Flags().IntVar(&o.MaxSharedGroups, "max-shared-groups", 8, "an image in more groups than this is boilerplate (a logo) and joins nothing")
 
 	var threshold, examples int
 	var leakJSON bool
