@@ -45,16 +45,23 @@ type Prediction struct {
 	Prediction string `json:"prediction"`
 }
 
-// newNextExec compiles "logits of the next token": inputs images?, tokens
-// [B, T], imgPos [B, T], at [B, 2] (row, position) → logits [B, vocab].
+// newNextExec compiles "logits of the next token": inputs latents?,
+// tokens [B, T], imgPos [B, T], at [B, 2] (row, position) → logits
+// [B, vocab]. newVisionExec compiles images → latents, run once per batch.
 func newNextExec(backend backends.Backend, ctx *gmctx.Context, m *model) (*gmctx.Exec, error) {
 	return gmctx.NewExec(backend, ctx, func(ctx *gmctx.Context, in []*Node) []*Node {
-		var images *Node
+		var lat *Node
 		if m.cfg.MaxImages > 0 {
-			images, in = in[0], in[1:]
+			lat, in = in[0], in[1:]
 		}
-		h := m.hidden(ctx, images, in[0], in[1])
+		h := m.hiddenFromLatents(ctx, lat, in[0], in[1])
 		return []*Node{m.logits(ctx, Gather(h, in[2]))}
+	})
+}
+
+func newVisionExec(backend backends.Backend, ctx *gmctx.Context, m *model) (*gmctx.Exec, error) {
+	return gmctx.NewExec(backend, ctx, func(ctx *gmctx.Context, images *Node) *Node {
+		return m.vision(ctx, images)
 	})
 }
 
@@ -105,6 +112,10 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 	}
 	m := newModel(cfg, st.Vocab)
 	next, err := newNextExec(backend, gctx, m)
+	if err != nil {
+		return 0, err
+	}
+	vision, err := newVisionExec(backend, gctx, m)
 	if err != nil {
 		return 0, err
 	}
@@ -165,9 +176,11 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 			}
 			lens[i] = len(s.tokens)
 		}
-		var images *tensors.Tensor
+		var latents *tensors.Tensor
 		if cfg.MaxImages > 0 {
-			images = enc.images(seqs)
+			if latents, err = vision.Exec1(enc.images(seqs)); err != nil {
+				return start, fmt.Errorf("generate: vision: %w", err)
+			}
 		}
 		gen := make([][]int, B)
 		done := make([]bool, B)
@@ -185,8 +198,8 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 				break
 			}
 			args := []any{tensors.FromFlatDataAndDimensions(tokA, B, T), tensors.FromFlatDataAndDimensions(posA, B, T), tensors.FromFlatDataAndDimensions(at, B, 2)}
-			if images != nil {
-				args = append([]any{images}, args...)
+			if latents != nil {
+				args = append([]any{latents}, args...)
 			}
 			out, err := next.Exec(args...)
 			if err != nil {

@@ -251,6 +251,17 @@ func (m *model) vision(ctx *context.Context, images *Node) *Node {
 // imgPos [B, T] > 0 (1-based index into the flattened latents); returns
 // the final-normed hidden states [B, T, LMDim].
 func (m *model) hidden(ctx *context.Context, images, tokens, imgPos *Node) *Node {
+	var lat *Node
+	if images != nil {
+		lat = m.vision(ctx, images)
+	}
+	return m.hiddenFromLatents(ctx, lat, tokens, imgPos)
+}
+
+// hiddenFromLatents is hidden with the image latents [N, Latents, LMDim]
+// already computed (nil: no images); generation computes them once per
+// batch instead of once per token.
+func (m *model) hiddenFromLatents(ctx *context.Context, lat, tokens, imgPos *Node) *Node {
 	c := m.cfg
 	g := tokens.Graph()
 	dims := tokens.Shape().Dimensions
@@ -258,8 +269,8 @@ func (m *model) hidden(ctx *context.Context, images, tokens, imgPos *Node) *Node
 	lctx := ctx.In("lm")
 	emb := m.weight(lctx, g, "embed", m.vocab, c.LMDim)
 	x := Gather(emb, Reshape(tokens, b, t, 1))
-	if images != nil {
-		lat := m.vision(ctx, images)
+	if lat != nil {
+		lat = ConvertDType(lat, x.DType())
 		ln := lat.Shape().Dimensions[0] * c.Latents
 		table := Concatenate([]*Node{Zeros(g, shapes.Make(lat.DType(), 1, c.LMDim)), Reshape(lat, ln, c.LMDim)}, 0)
 		fromImg := Gather(table, Reshape(imgPos, b, t, 1))
