@@ -102,3 +102,58 @@ func benchDir(b *testing.B) string {
 	}
 	return b.TempDir()
 }
+
+// BenchmarkLoader2D serves epochs of 64×64 uint8 images in batches of 4,
+// shuffled (gather) and sequential (views).
+func BenchmarkLoader2D(b *testing.B) {
+	dir := benchDir(b)
+	ss := make([]Sample, 4000)
+	for i := range ss {
+		ss[i] = testSample(i, 1, 1, 64, 64, Uint8)
+	}
+	m, err := WriteCorpus(dir, "p", "h", SamplesOf(ss), WriteOptions{MaxSamples: 400})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, shuffle := range []bool{true, false} {
+		b.Run(fmt.Sprintf("shuffle=%v", shuffle), func(b *testing.B) {
+			l, err := NewLoader([]*Manifest{m}, LoaderConfig{Shuffle: shuffle, Workers: 1, Prefetch: 8}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			b.SetBytes(4 * 64 * 64)
+			b.ReportAllocs()
+			for b.Loop() {
+				bt, err := l.Next(b.Context())
+				if err != nil {
+					b.Fatal(err)
+				}
+				bt.Release()
+			}
+		})
+	}
+}
+
+// BenchmarkLoader3D serves 3D batches of two 8 MiB volumes (gathers).
+func BenchmarkLoader3D(b *testing.B) {
+	dir := benchDir(b)
+	m, err := WriteCorpus(dir, "p", "h", SamplesOf(benchVolumes(8, 64)), WriteOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := NewLoader([]*Manifest{m}, LoaderConfig{Shuffle: true, BatchSize3D: 2, Workers: 1}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.SetBytes(2 * 64 * 256 * 256 * 2)
+	b.ReportAllocs()
+	for b.Loop() {
+		bt, err := l.Next(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		bt.Release()
+	}
+}

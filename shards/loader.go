@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -149,16 +151,31 @@ type Batch struct {
 	// Contiguous reports that Voxels is a view of the mapping (no copy).
 	Contiguous bool
 
-	release func()
+	// Recycled with the Batch (see Release).
+	loader    *Loader
+	gbuf      *gatherBuf
+	strs      []string
+	viewsBack [][]byte
+	plcBack   []Placement
+	locs      []batchLoc
 }
 
-// Release returns the batch's gather buffer to the loader. The batch must
-// not be used afterwards. Calling it twice is harmless.
+// Release hands the batch back to its loader: the gather buffer and the
+// Batch itself (its slices) are reused for a later batch, so the batch
+// must not be used afterwards. Strings and token ids taken from it stay
+// valid. Calling Release twice is harmless.
 func (b *Batch) Release() {
-	if b.release != nil {
-		b.release()
-		b.release = nil
+	l := b.loader
+	if l == nil {
+		return
 	}
+	b.loader = nil
+	if b.gbuf != nil {
+		l.pool.Put(b.gbuf)
+		b.gbuf = nil
+	}
+	b.Voxels = nil
+	l.batches.Put(b)
 }
 
 // sampleRef locates one sample and its bucket.
@@ -193,13 +210,14 @@ type Loader struct {
 	buckets []bucketKey
 	hash    string
 
-	mu      sync.Mutex
-	state   LoaderState
-	plan    [][]sampleRef // this epoch's global batches
-	planFor int           // epoch plan was built for (-1 none)
-	rankLen int
+	mu    sync.Mutex
+	state LoaderState
 
-	pool    sync.Pool
+	planMu sync.Mutex
+	plans  map[int]*epochPlan
+
+	pool    sync.Pool // *gatherBuf
+	batches sync.Pool // *Batch
 	pipe    *pipeline
 	err     error // sticky: a failed batch ends the stream
 	closed  bool
@@ -218,7 +236,7 @@ func NewLoader(ms []*Manifest, cfg LoaderConfig, resume *LoaderState) (*Loader, 
 	if len(ms) == 0 {
 		return nil, errors.New("loader: no manifest")
 	}
-	l := &Loader{cfg: cfg, planFor: -1}
+	l := &Loader{cfg: cfg, plans: map[int]*epochPlan{}}
 	h := sha256.New()
 	for _, m := range ms {
 		h.Write([]byte(m.Hash()))
@@ -248,6 +266,7 @@ func NewLoader(ms []*Manifest, cfg LoaderConfig, resume *LoaderState) (*Loader, 
 		return nil, err
 	}
 	l.pool.New = func() any { return new(gatherBuf) }
+	l.batches.New = func() any { return new(Batch) }
 	return l, nil
 }
 
@@ -316,18 +335,19 @@ func (l *Loader) State() LoaderState {
 	return l.state
 }
 
-// Len returns this rank's batches per epoch.
+// Len returns this rank's batches per epoch (of the current epoch: with
+// SourceWeights the count can differ between epochs).
 func (l *Loader) Len() int {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.ensurePlan(l.state.Epoch)
-	return l.rankLen
+	e := l.state.Epoch
+	l.mu.Unlock()
+	return l.planOf(e).rankLen
 }
 
 // GlobalOrder returns the sample ids of epoch's global batch sequence
 // (all ranks, before rank sharding). Tests and audits use it.
 func (l *Loader) GlobalOrder(epoch int) [][]string {
-	plan := l.buildPlan(epoch)
+	plan := l.planOf(epoch).batches
 	out := make([][]string, len(plan))
 	for i, b := range plan {
 		for _, r := range b {
@@ -338,19 +358,33 @@ func (l *Loader) GlobalOrder(epoch int) [][]string {
 	return out
 }
 
-func (l *Loader) ensurePlan(epoch int) {
-	if l.planFor != epoch {
-		l.plan = l.buildPlan(epoch)
-		l.planFor = epoch
-		n := len(l.plan) / l.cfg.World
-		if l.cfg.PadTail && len(l.plan)%l.cfg.World != 0 {
-			n++
-		}
-		if len(l.plan) == 0 {
-			n = 0
-		}
-		l.rankLen = n
+// epochPlan is one epoch's global batch sequence and this rank's share.
+type epochPlan struct {
+	batches [][]sampleRef
+	rankLen int
+}
+
+// planOf returns epoch's plan, built once and cached (a few epochs are
+// kept: workers may straddle an epoch boundary).
+func (l *Loader) planOf(epoch int) *epochPlan {
+	l.planMu.Lock()
+	defer l.planMu.Unlock()
+	if p, ok := l.plans[epoch]; ok {
+		return p
 	}
+	p := &epochPlan{batches: l.buildPlan(epoch)}
+	n := len(p.batches) / l.cfg.World
+	if l.cfg.PadTail && len(p.batches)%l.cfg.World != 0 {
+		n++
+	}
+	p.rankLen = n
+	for e := range l.plans {
+		if e < epoch-2 || e > epoch+2 {
+			delete(l.plans, e)
+		}
+	}
+	l.plans[epoch] = p
+	return p
 }
 
 // buildPlan computes epoch's global batch sequence. It depends only on
@@ -444,128 +478,144 @@ func (l *Loader) buildPlan(epoch int) [][]sampleRef {
 }
 
 // Next returns the next batch of this rank, prefetching ahead. At the
-// end of the last epoch (Epochs > 0) it returns io.EOF. The caller must
-// Release each batch.
+// end of the last epoch (Epochs > 0) it returns io.EOF. Errors are
+// sticky. The caller must Release each batch. Next is for one goroutine.
 func (l *Loader) Next(ctx context.Context) (*Batch, error) {
 	l.mu.Lock()
 	if l.err != nil {
 		l.mu.Unlock()
 		return nil, l.err
 	}
+	if l.closed {
+		l.mu.Unlock()
+		return nil, errors.New("loader: closed")
+	}
 	if l.pipe == nil {
 		l.pipe = l.startPipeline(l.state)
 	}
 	p := l.pipe
 	l.mu.Unlock()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case job, ok := <-p.out:
-		if !ok {
-			if p.err == nil {
+	if len(p.pending) == 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case grp, ok := <-p.out[p.groups%len(p.out)]:
+			if !ok {
 				return nil, errors.New("loader: closed")
 			}
-			return nil, p.err
+			p.groups++
+			p.pending = grp
 		}
-		<-job.done
-		if job.err != nil {
-			l.mu.Lock()
-			l.err = job.err
-			l.mu.Unlock()
-			return nil, job.err
-		}
-		l.mu.Lock()
-		l.state.Epoch, l.state.Position = job.nextEpoch, job.nextPos
-		l.mu.Unlock()
-		return job.batch, nil
 	}
-}
-
-// globalIndex maps this rank's position to an index into the epoch plan.
-func (l *Loader) globalIndex(pos int) int {
-	g := pos*l.cfg.World + l.cfg.Rank
-	if g >= len(l.plan) { // padded tail
-		g %= len(l.plan)
+	res := p.pending[0]
+	p.pending[0] = result{}
+	p.pending = p.pending[1:]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if res.err != nil {
+		l.err = res.err
+		return nil, res.err
 	}
-	return g
+	l.state.Epoch, l.state.Position = res.epoch, res.pos+1
+	return res.batch, nil
 }
 
-type job struct {
-	epoch, index       int
-	refs               []sampleRef
-	nextEpoch, nextPos int
-	batch              *Batch
-	err                error
-	done               chan struct{}
+type result struct {
+	epoch, pos int
+	batch      *Batch
+	err        error
 }
 
+// pipeline: this rank's batch stream is cut into groups of G consecutive
+// batches; worker w prepares groups w, w+Workers, … into its own channel
+// and Next takes groups from the channels round robin. The order thus
+// never depends on Workers, and a handoff between goroutines costs one
+// channel operation per G batches. G = Prefetch/(2·Workers) (at least
+// 1), so at most Prefetch batches are prepared ahead: one group queued
+// and one being assembled per worker.
 type pipeline struct {
-	out  chan *job
-	stop chan struct{}
-	wg   sync.WaitGroup
-	err  error
+	out     []chan []result
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	groups  int      // groups taken by Next
+	pending []result // rest of the current group
 }
 
-// startPipeline launches the producer (which walks the plan from st and
-// queues jobs in order, at most Prefetch ahead) and the workers.
 func (l *Loader) startPipeline(st LoaderState) *pipeline {
-	p := &pipeline{out: make(chan *job, l.cfg.Prefetch), stop: make(chan struct{})}
-	work := make(chan *job)
-	for w := 0; w < l.cfg.Workers; w++ {
+	nw := l.cfg.Workers
+	G := max(1, l.cfg.Prefetch/(2*nw))
+	p := &pipeline{out: make([]chan []result, nw), stop: make(chan struct{})}
+	for w := 0; w < nw; w++ {
+		p.out[w] = make(chan []result, 1)
 		p.wg.Add(1)
-		go func() {
+		go func(w int) {
 			defer p.wg.Done()
-			for j := range work {
-				j.batch, j.err = l.assemble(j.epoch, j.index, j.refs)
-				close(j.done)
+			var grp []result
+			send := func() bool {
+				select {
+				case p.out[w] <- grp:
+					grp = nil
+					return true
+				case <-p.stop:
+					releaseResults(grp)
+					return false
+				}
 			}
-		}()
-	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer close(work)
-		defer close(p.out)
-		epoch, pos := st.Epoch, st.Position
-		for {
-			if l.cfg.Epochs > 0 && epoch >= l.cfg.Epochs {
-				p.err = io.EOF
-				return
-			}
-			l.mu.Lock()
-			l.ensurePlan(epoch)
-			if pos >= l.rankLen {
-				empty := l.rankLen == 0
-				l.mu.Unlock()
-				if empty {
-					p.err = errors.New("loader: no batches for this rank")
+			epoch, pos := st.Epoch, st.Position
+			var ep *epochPlan
+			for k, planEpoch := 0, -1; ; {
+				if l.cfg.Epochs > 0 && epoch >= l.cfg.Epochs {
+					grp = append(grp, result{err: io.EOF})
+					send()
 					return
 				}
-				epoch, pos = epoch+1, 0
-				continue
+				if planEpoch != epoch {
+					ep, planEpoch = l.planOf(epoch), epoch
+				}
+				if ep.rankLen == 0 {
+					grp = append(grp, result{err: errors.New("loader: no batches for this rank")})
+					send()
+					return
+				}
+				if pos >= ep.rankLen {
+					epoch, pos = epoch+1, 0
+					continue
+				}
+				if (k/G)%nw == w {
+					select {
+					case <-p.stop:
+						releaseResults(grp)
+						return
+					default:
+					}
+					g := pos*l.cfg.World + l.cfg.Rank
+					if g >= len(ep.batches) { // padded tail repeats the start
+						g %= len(ep.batches)
+					}
+					b, err := l.assemble(epoch, g, ep.batches[g])
+					grp = append(grp, result{epoch: epoch, pos: pos, batch: b, err: err})
+					if err != nil {
+						send()
+						return
+					}
+					if len(grp) == G && !send() {
+						return
+					}
+				}
+				k++
+				pos++
 			}
-			g := l.globalIndex(pos)
-			refs := l.plan[g]
-			l.mu.Unlock()
-			j := &job{epoch: epoch, index: g, refs: refs, nextEpoch: epoch, nextPos: pos + 1, done: make(chan struct{})}
-			// Queue in order first (bounded by Prefetch), then hand to
-			// a worker; Next waits on j.done in queue order.
-			select {
-			case p.out <- j:
-			case <-p.stop:
-				return
-			}
-			select {
-			case work <- j:
-			case <-p.stop:
-				j.err = errors.New("loader: closed")
-				close(j.done)
-				return
-			}
-			pos++
-		}
-	}()
+		}(w)
+	}
 	return p
+}
+
+func releaseResults(rs []result) {
+	for _, r := range rs {
+		if r.batch != nil {
+			r.batch.Release()
+		}
+	}
 }
 
 // verifyPart checks a part's checksum once; the result is cached.
@@ -596,58 +646,93 @@ func (g *gatherBuf) get(n int) []byte {
 	return g.aligned[:n]
 }
 
-// assemble builds the batch for refs.
+// batchLoc is where one sample of a batch lives.
+type batchLoc struct {
+	bc  *batchCols
+	row int
+}
+
+// assemble builds the batch for refs, reusing a released Batch's slices.
+// Per batch it allocates only the string arena (and token slices when a
+// Tokenizer is set); the gather buffer comes from a pool.
 func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
-	b := &Batch{Epoch: epoch, Index: index, Kind: l.buckets[refs[0].bucket].kind}
+	b := l.batches.Get().(*Batch)
+	*b = Batch{strs: b.strs[:0], viewsBack: b.viewsBack[:0], plcBack: b.plcBack[:0], locs: b.locs[:0],
+		Placements: b.Placements[:0], Views: b.Views[:0], Mask: b.Mask[:0], loader: l}
+	b.Epoch, b.Index, b.Kind = epoch, index, l.buckets[refs[0].bucket].kind
 	n := len(refs)
-	b.IDs = make([]string, n)
-	b.Sources = make([]string, n)
-	b.Tasks = make([]string, n)
-	b.Instructions = make([]string, n)
-	b.Responses = make([]string, n)
-	b.Placements = make([][]Placement, n)
-	b.Views = make([][][]byte, n)
-	maxN := 0
-	for i, r := range refs {
+	arenaLen, nViews, nPlc := 0, 0, 0
+	for _, r := range refs {
 		p := l.parts[r.part]
 		if err := l.verifyPart(p); err != nil {
+			b.Release()
 			return nil, err
 		}
 		bc, row, err := p.shard.locate(int(r.row))
 		if err != nil {
+			b.Release()
 			return nil, err
 		}
-		// Strings are copied: aliasing the mapping would save an
-		// allocation per field but leave strings that fault after Close.
-		b.IDs[i] = cstr(bc.str[colID], row)
-		b.Sources[i] = cstr(bc.str[colSource], row)
-		b.Tasks[i] = cstr(bc.str[colTask], row)
-		b.Instructions[i] = cstr(bc.str[colInstruction], row)
-		b.Responses[i] = cstr(bc.str[colResponse], row)
+		b.locs = append(b.locs, batchLoc{bc, row})
+		for _, c := range [...]int{colID, colSource, colTask, colInstruction, colResponse} {
+			arenaLen += len(bc.str[c].Value(row))
+		}
+		i0, i1 := bc.images.ValueOffsets(row)
+		nViews += int(i1 - i0)
 		p0, p1 := bc.placements.ValueOffsets(row)
+		nPlc += int(p1 - p0)
+	}
+	// Strings are copied into a fresh heap arena: aliasing the mapping
+	// would leave strings that fault after Close, and reusing the arena
+	// would change strings a caller kept.
+	arena := make([]byte, 0, arenaLen)
+	str := func(a *array.String, row int) string {
+		v := a.Value(row)
+		if v == "" {
+			return ""
+		}
+		off := len(arena)
+		arena = append(arena, v...)
+		return unsafe.String(&arena[off], len(v))
+	}
+	b.strs = grow(b.strs, 5*n)
+	strs := b.strs
+	b.IDs, b.Sources, b.Tasks, b.Instructions, b.Responses = strs[:n:n], strs[n:2*n:2*n], strs[2*n:3*n:3*n], strs[3*n:4*n:4*n], strs[4*n:5*n:5*n]
+	b.viewsBack = slices.Grow(b.viewsBack, nViews)
+	b.plcBack = slices.Grow(b.plcBack, nPlc)
+	b.Placements = grow(b.Placements, n)
+	b.Views = grow(b.Views, n)
+	maxN := 0
+	for i, lc := range b.locs {
+		bc, row := lc.bc, lc.row
+		b.IDs[i] = str(bc.str[colID], row)
+		b.Sources[i] = str(bc.str[colSource], row)
+		b.Tasks[i] = str(bc.str[colTask], row)
+		b.Instructions[i] = str(bc.str[colInstruction], row)
+		b.Responses[i] = str(bc.str[colResponse], row)
+		p0, p1 := bc.placements.ValueOffsets(row)
+		first := len(b.plcBack)
 		for q := int(p0); q < int(p1); q++ {
-			b.Placements[i] = append(b.Placements[i], Placement{Image: int(bc.plcImage.Value(q)), Field: internField(bc.plcField.Value(q)), Offset: int(bc.plcOffset.Value(q))})
+			b.plcBack = append(b.plcBack, Placement{Image: int(bc.plcImage.Value(q)), Field: internField(bc.plcField.Value(q)), Offset: int(bc.plcOffset.Value(q))})
 		}
-		k, _ := p.shard.NumImages(int(r.row))
-		views := make([][]byte, k)
-		for j := range views {
-			v, err := p.shard.Image(int(r.row), j)
-			if err != nil {
-				return nil, err
-			}
-			views[j] = v.Voxels
-			if i == 0 && j == 0 {
-				b.DType = v.DType
-				b.Shape = [6]int{n, 0, v.Channels, v.Depth, v.Height, v.Width}
+		b.Placements[i] = b.plcBack[first:len(b.plcBack):len(b.plcBack)]
+		i0, i1 := bc.images.ValueOffsets(row)
+		first = len(b.viewsBack)
+		for k := int(i0); k < int(i1); k++ {
+			// Shapes were checked by the scan (sampleKey → Shard.Image).
+			b.viewsBack = append(b.viewsBack, bc.voxels.Value(k))
+			if i == 0 && k == int(i0) {
+				b.DType = internDType(bc.imStr[imDType].Value(k))
+				b.Shape = [6]int{n, 0, int(bc.imInt[imChannels].Value(k)), int(bc.imInt[imDepth].Value(k)), int(bc.imInt[imHeight].Value(k)), int(bc.imInt[imWidth].Value(k))}
 			}
 		}
-		b.Views[i] = views
-		maxN = max(maxN, k)
+		b.Views[i] = b.viewsBack[first:len(b.viewsBack):len(b.viewsBack)]
+		maxN = max(maxN, int(i1-i0))
 	}
 	if l.cfg.Tokenizer != nil {
 		b.InstructionTokens = make([][]int, n)
 		b.ResponseTokens = make([][]int, n)
-		for i := range refs {
+		for i := 0; i < n; i++ {
 			b.InstructionTokens[i] = l.cfg.Tokenizer.Encode(b.Instructions[i])
 			b.ResponseTokens[i] = l.cfg.Tokenizer.Encode(b.Responses[i])
 		}
@@ -657,10 +742,12 @@ func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
 			b.Shape = [6]int{}
 			b.DType = ""
 		}
+		b.Mask = b.Mask[:0]
 		return b, nil
 	}
 	b.Shape[1] = maxN
-	b.Mask = make([]bool, n*maxN)
+	b.Mask = grow(b.Mask, n*maxN)
+	clear(b.Mask)
 	contiguous := true
 	var prevEnd uintptr
 	for i, views := range b.Views {
@@ -698,34 +785,41 @@ func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
 		}
 	}
 	b.Voxels = buf
-	b.release = func() { l.pool.Put(g) }
+	b.gbuf = g
 	return b, nil
 }
 
-// Close stops prefetching and unmaps every shard. Batches and strings
-// obtained from the loader must not be used afterwards.
+// grow returns s with length n, reusing its capacity.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// Close stops prefetching and unmaps every shard. Batches obtained from
+// the loader must not be used afterwards.
 func (l *Loader) Close() error {
 	l.closeMu.Lock()
 	defer l.closeMu.Unlock()
+	l.mu.Lock()
 	if l.closed {
+		l.mu.Unlock()
 		return nil
 	}
 	l.closed = true
-	l.mu.Lock()
 	p := l.pipe
 	l.mu.Unlock()
 	if p != nil {
 		close(p.stop)
-		// Drain so the producer and workers can exit.
-		go func() {
-			for j := range p.out {
-				<-j.done
-				if j.batch != nil {
-					j.batch.Release()
-				}
-			}
-		}()
 		p.wg.Wait()
+		releaseResults(p.pending)
+		for _, ch := range p.out {
+			close(ch)
+			for grp := range ch {
+				releaseResults(grp)
+			}
+		}
 	}
 	var errs []error
 	for _, part := range l.parts {

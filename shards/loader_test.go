@@ -87,7 +87,7 @@ func TestLoaderOrderIndependentOfWorkers(t *testing.T) {
 	m := loaderCorpus(t, 97)
 	var ref []served
 	for _, workers := range []int{1, 2, 4} {
-		l, err := NewLoader([]*Manifest{m}, LoaderConfig{Seed: 7, Shuffle: true, Workers: workers, Prefetch: 3, BlockSize: 8, Window: 16}, nil)
+		l, err := NewLoader([]*Manifest{m}, LoaderConfig{Seed: 7, Shuffle: true, Workers: workers, Prefetch: 16, BlockSize: 8, Window: 16}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func TestLoaderRanksUnionIsGlobalOrder(t *testing.T) {
 
 func TestLoaderResumeExact(t *testing.T) {
 	m := loaderCorpus(t, 60)
-	cfg := LoaderConfig{Seed: 11, Shuffle: true, BlockSize: 4, Window: 8, Workers: 3}
+	cfg := LoaderConfig{Seed: 11, Shuffle: true, BlockSize: 4, Window: 8, Workers: 3, Prefetch: 12}
 	l, _ := NewLoader([]*Manifest{m}, cfg, nil)
 	want := drain(t, l, 40)
 	l.Close()
