@@ -87,3 +87,24 @@ func GenerateFromManifest(ctx context.Context, a GenerateArgs) (int, error) {
 	}
 	return n, nil
 }
+
+// ParamReport describes a preset's parameter count, computed from shapes
+// (nothing is allocated, so radfm's 13B report is instant).
+func ParamReport(preset, configFile string) (string, error) {
+	cfg, err := LoadConfig(preset, configFile)
+	if err != nil {
+		return "", err
+	}
+	vocab := cfg.Vocab
+	note := ""
+	if vocab == 0 {
+		vocab = cfg.TokenizerVocab
+		note = " (vocab = tokenizer_vocab; a trained tokenizer may be smaller)"
+	}
+	b := ParamBreakdown(cfg, vocab)
+	g := cfg.Grid()
+	return fmt.Sprintf("preset %s: %d parameters%s\n  vit %d, perceiver %d, proj %d, lm %d\n  image %dx%dx%d, patch %v -> %d patches, %d latents, context %d, vocab %d, dtype %s",
+		cfg.Name, ParamCount(cfg, vocab), note, b["vit"], b["perceiver"], b["proj"], b["lm"],
+		cfg.ImageDepth, cfg.ImageHeight, cfg.ImageWidth, cfg.Patch, g[0]*g[1]*g[2],
+		cfg.Latents, cfg.Context, vocab, cfg.DType), nil
+}

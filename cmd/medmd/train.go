@@ -9,6 +9,7 @@ import (
 
 func init() {
 	var a train.TrainArgs
+	var params bool
 	cmd := &cobra.Command{
 		Use:   "train --manifest M [--config FILE] [--preset tiny|small|radfm] [--out DIR]",
 		Short: "Train the 3D-ViT + Perceiver + LM model on a shard manifest (resumes from --out)",
@@ -20,6 +21,17 @@ and at exit, Ctrl-C included), OUT/metrics.jsonl and OUT/loss.png.
 Rerunning with the same --out resumes exactly where it stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if params {
+				rep, err := train.ParamReport(a.Preset, a.ConfigFile)
+				if err != nil {
+					return err
+				}
+				fmt.Println(rep)
+				return nil
+			}
+			if a.Manifest == "" {
+				return fmt.Errorf("--manifest is required")
+			}
 			res, err := train.TrainFromManifest(cmd.Context(), a)
 			if err != nil {
 				return err
@@ -34,13 +46,13 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&a.Manifest, "manifest", "", "training corpus manifest.json (required)")
+	f.StringVar(&a.Manifest, "manifest", "", "training corpus manifest.json (required unless --params)")
 	f.StringVar(&a.Val, "val", "", "held-out manifest.json for periodic validation loss")
 	f.StringVar(&a.ConfigFile, "config", "", "YAML config overriding preset keys (see train/presets.yaml)")
 	f.StringVar(&a.Preset, "preset", "tiny", "model preset: tiny, small or radfm")
 	f.StringVar(&a.Out, "out", "out/train", "output folder (checkpoints, metrics, tokenizer)")
 	f.StringVar(&a.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json to use instead of training one")
 	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps")
-	cmd.MarkFlagRequired("manifest")
+	f.BoolVar(&params, "params", false, "print the preset's parameter count (from shapes) and exit")
 	rootCmd.AddCommand(cmd)
 }
