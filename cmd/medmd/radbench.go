@@ -45,7 +45,8 @@ input and flags give byte-identical outputs.`,
 				}
 				fmt.Fprintf(w, "| %s | %d | %d | %d |\n", t, n("train"), n("val"), n("test"))
 			}
-			fmt.Fprintf(w, "\n%d split units (%d groups joined by shared images); wrote %s\n", rep.Units, rep.LinkedGroups, filepath.Join(args[1], "radbench.json"))
+			fmt.Fprintf(w, "\n%d split units (%d groups joined by shared images, %d boilerplate images ignored); wrote %s\n",
+				rep.Units, rep.LinkedGroups, rep.BoilerplateImages, filepath.Join(args[1], "radbench.json"))
 			return nil
 		},
 	}
