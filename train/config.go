@@ -1,9 +1,3 @@
-// Package train is medmd's trainer: a RadFM-style model (3D ViT + Perceiver
-// resampler + causal decoder LM) written with GoMLX, the weighted loss, the
-// training loop with checkpoints and exact resume, and greedy generation.
-//
-// The same code runs on the pure-Go backend (tests, CI, the tiny preset) and
-// on XLA (GPU runs); only the preset's shapes and dtype differ.
 package train
 
 import (
