@@ -550,6 +550,7 @@ func (l *Loader) startPipeline(st LoaderState) *pipeline {
 		p.wg.Add(1)
 		go func(w int) {
 			defer p.wg.Done()
+			var ar strArena
 			var grp []result
 			send := func() bool {
 				select {
@@ -592,7 +593,7 @@ func (l *Loader) startPipeline(st LoaderState) *pipeline {
 					if g >= len(ep.batches) { // padded tail repeats the start
 						g %= len(ep.batches)
 					}
-					b, err := l.assemble(epoch, g, ep.batches[g])
+					b, err := l.assemble(&ar, epoch, g, ep.batches[g])
 					grp = append(grp, result{epoch: epoch, pos: pos, batch: b, err: err})
 					if err != nil {
 						send()
@@ -655,10 +656,14 @@ type batchLoc struct {
 // assemble builds the batch for refs, reusing a released Batch's slices.
 // Per batch it allocates only the string arena (and token slices when a
 // Tokenizer is set); the gather buffer comes from a pool.
-func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
+func (l *Loader) assemble(ar *strArena, epoch, index int, refs []sampleRef) (*Batch, error) {
 	b := l.batches.Get().(*Batch)
-	*b = Batch{strs: b.strs[:0], viewsBack: b.viewsBack[:0], plcBack: b.plcBack[:0], locs: b.locs[:0],
-		Placements: b.Placements[:0], Views: b.Views[:0], Mask: b.Mask[:0], loader: l}
+	// Reset field by field, keeping the slices' capacity (a whole-struct
+	// assignment costs a write barrier per pointer field).
+	b.strs, b.viewsBack, b.plcBack, b.locs = b.strs[:0], b.viewsBack[:0], b.plcBack[:0], b.locs[:0]
+	b.Placements, b.Views, b.Mask = b.Placements[:0], b.Views[:0], b.Mask[:0]
+	b.InstructionTokens, b.ResponseTokens = nil, nil
+	b.Contiguous, b.DType, b.Shape, b.Voxels, b.loader = false, "", [6]int{}, nil, l
 	b.Epoch, b.Index, b.Kind = epoch, index, l.buckets[refs[0].bucket].kind
 	n := len(refs)
 	arenaLen, nViews, nPlc := 0, 0, 0
@@ -682,10 +687,11 @@ func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
 		p0, p1 := bc.placements.ValueOffsets(row)
 		nPlc += int(p1 - p0)
 	}
-	// Strings are copied into a fresh heap arena: aliasing the mapping
-	// would leave strings that fault after Close, and reusing the arena
-	// would change strings a caller kept.
-	arena := make([]byte, 0, arenaLen)
+	// Strings are copied into heap memory carved from the worker's
+	// arena chunk: aliasing the mapping would leave strings that fault
+	// after Close. A chunk is never written twice, so strings a caller
+	// keeps stay intact; the GC frees a chunk when no string uses it.
+	arena := ar.take(arenaLen)
 	str := func(a *array.String, row int) string {
 		v := a.Value(row)
 		if v == "" {
@@ -787,6 +793,23 @@ func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
 	b.Voxels = buf
 	b.gbuf = g
 	return b, nil
+}
+
+// strArena hands out never-reused byte ranges from 64 KiB chunks, one
+// allocation per chunk instead of one per batch. One per worker.
+type strArena struct{ buf []byte }
+
+// take returns an empty slice with capacity n backed by fresh memory.
+func (a *strArena) take(n int) []byte {
+	if n > 16<<10 {
+		return make([]byte, 0, n)
+	}
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, 64<<10)
+	}
+	out := a.buf[len(a.buf) : len(a.buf) : len(a.buf)+n]
+	a.buf = a.buf[:len(a.buf)+n]
+	return out
 }
 
 // grow returns s with length n, reusing its capacity.

@@ -197,7 +197,7 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg2 := shards.LoaderConfig{Seed: 1, Shuffle: true, Prefetch: 8, Workers: 1}
+	cfg2 := shards.LoaderConfig{Seed: 1, Shuffle: true, Prefetch: 64, Workers: 1}
 	seq := cfg2
 	seq.Shuffle = false
 	ours, base = ours[:0], base[:0]
