@@ -16,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/medmd/medmd/shards"
 )
 
 // A checkpoint is a folder OUT/ckpt-NNNNNNNN holding state.json (step,
@@ -28,12 +29,14 @@ import (
 
 // CheckpointState is state.json.
 type CheckpointState struct {
-	Step      int         `json:"step"`
-	Loader    LoaderState `json:"loader"`
-	Config    Config      `json:"config"`
-	Vocab     int         `json:"vocab"`
-	Tokens    int64       `json:"tokens_seen"`
-	Variables []varEntry  `json:"variables"`
+	Step   int         `json:"step"`
+	Loader LoaderState `json:"loader"`
+	// ShardLoader is the shards.Loader's position when it serves batches.
+	ShardLoader *shards.LoaderState `json:"shard_loader,omitempty"`
+	Config      Config              `json:"config"`
+	Vocab       int                 `json:"vocab"`
+	Tokens      int64               `json:"tokens_seen"`
+	Variables   []varEntry          `json:"variables"`
 }
 
 type varEntry struct {

@@ -25,15 +25,7 @@ func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
 	if a.Steps > 0 {
 		cfg.Steps = a.Steps
 	}
-	src, err := OpenManifest(a.Manifest)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	if src.Len() == 0 {
-		return nil, fmt.Errorf("%s: no samples", a.Manifest)
-	}
-	o := Options{Config: cfg, Train: src, Out: a.Out, TokenizerPath: a.Tokenizer}
+	o := Options{Config: cfg, TrainManifest: a.Manifest, Out: a.Out, TokenizerPath: a.Tokenizer}
 	if a.Val != "" {
 		val, err := OpenManifest(a.Val)
 		if err != nil {
@@ -42,7 +34,7 @@ func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
 		defer val.Close()
 		o.Val = val
 	}
-	slog.Info("train", "manifest", a.Manifest, "samples", src.Len(), "preset", cfg.Name, "out", a.Out)
+	slog.Info("train", "manifest", a.Manifest, "preset", cfg.Name, "out", a.Out)
 	return Run(ctx, o)
 }
 

@@ -22,8 +22,11 @@ import (
 type Options struct {
 	Config Config
 	Train  Source
-	Val    Source // optional held-out samples for periodic validation loss
-	Out    string // output folder: checkpoints, tokenizer.json, metrics.jsonl, loss.png
+	// TrainManifest, when set, serves training batches through the
+	// shards.Loader over that manifest (Train is then ignored).
+	TrainManifest string
+	Val           Source // optional held-out samples for periodic validation loss
+	Out           string // output folder: checkpoints, tokenizer.json, metrics.jsonl, loss.png
 	// TokenizerPath is a tokenizer.json to use; empty: train a byte-level
 	// BPE of Config.TokenizerVocab tokens on the training text.
 	TokenizerPath string
@@ -93,6 +96,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if o.TrainManifest != "" {
+		src, err := OpenManifest(o.TrainManifest)
+		if err != nil {
+			return nil, err
+		}
+		defer src.Close()
+		o.Train = src
 	}
 	if o.Train == nil || o.Train.Len() == 0 {
 		return nil, errors.New("train: no training samples")
@@ -165,7 +176,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	enc := &encoder{cfg: cfg, tok: tok, terms: newTermMatcher(o.Terms)}
-	bat := newBatcher(o.Train, st.Loader)
+	var stream batchStream
+	if o.TrainManifest != "" {
+		ls, err := newLoaderStream(o.TrainManifest, o.Train.(*ManifestSource), cfg, st.ShardLoader)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		defer ls.close()
+		stream = ls
+	} else {
+		stream = &permStream{b: newBatcher(o.Train, st.Loader), batch: cfg.Batch}
+	}
 	res := &Result{StartStep: st.Step, Step: st.Step, ValLoss: math.NaN(), Params: ParamCount(cfg, vocab)}
 	log.Info("model", "preset", cfg.Name, "params", res.Params, "vocab", vocab, "backend", backend.Name())
 
@@ -194,8 +215,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer mf.Close()
 
+	var snap *CheckpointState // stream position at the start of an interrupted step
 	save := func() error {
-		st.Step, st.Loader = res.Step, bat.state
+		st.Step = res.Step
+		if snap != nil {
+			st.Loader, st.ShardLoader = snap.Loader, snap.ShardLoader
+		} else {
+			stream.save(st)
+		}
 		dir, err := saveCheckpoint(o.Out, gctx, *st, 2)
 		if err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
@@ -217,19 +244,37 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		step := res.Step + 1
 		ts := time.Now()
+		before := *st
+		stream.save(&before)
 		micro := make([]*batchTensors, cfg.Accum)
 		ntok := 0
 		for k := range micro {
-			smps, err := bat.next(cfg.Batch)
+			smps, err := stream.next(ctx)
 			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
 				return res, fmt.Errorf("train: step %d: %w", step, err)
 			}
-			seqs := make([]*seq, len(smps))
-			for i, s := range smps {
-				seqs[i] = enc.encode(s)
-				ntok += min(len(seqs[i].tokens), cfg.Context)
+			seqs := make([]*seq, 0, cfg.Batch)
+			for _, s := range smps {
+				sq := enc.encode(s)
+				seqs = append(seqs, sq)
+				ntok += min(len(sq.tokens), cfg.Context)
+			}
+			for len(seqs) < cfg.Batch {
+				// A short batch (a bucket's tail) is padded to the
+				// compiled shape with zero-weight copies.
+				seqs = append(seqs, zeroWeight(seqs[len(seqs)%max(1, len(smps))]))
 			}
 			micro[k] = enc.batch(seqs)
+		}
+		if ctx.Err() != nil {
+			// Interrupted while reading this step's batches: the checkpoint
+			// keeps the position from before them, so resume stays exact.
+			res.Interrupted = true
+			snap = &before
+			break
 		}
 		lr := LearningRate(cfg, step)
 		loss, _, gnorm, err := sp.trainStep(micro, lr, step)

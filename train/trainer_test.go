@@ -32,15 +32,7 @@ func TestTrainLossDrops(t *testing.T) {
 	if _, err := shards.WriteCorpus(corpus, "test", "h", shards.SamplesOf(testSamples(24)), shards.WriteOptions{MaxSamples: 10}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := OpenManifest(filepath.Join(corpus, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if src.Len() != 24 {
-		t.Fatalf("manifest has %d samples", src.Len())
-	}
-	res, err := Run(context.Background(), Options{Config: cfg, Train: src, Val: SliceSource(testSamples(6)), Out: out, Backend: backend})
+	res, err := Run(context.Background(), Options{Config: cfg, TrainManifest: filepath.Join(corpus, "manifest.json"), Val: SliceSource(testSamples(6)), Out: out, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +49,7 @@ func TestTrainLossDrops(t *testing.T) {
 	// Generation from the trained checkpoint: one JSON line per sample.
 	var buf bytes.Buffer
 	val := SliceSource(testSamples(5))
-	n, err := Generate(context.Background(), GenerateOptions{Checkpoint: out, Source: val, Out: &buf, Backend: backend, MaxNewTokens: 12, Batch: 4})
+	n, err := Generate(context.Background(), GenerateOptions{Checkpoint: out, Source: val, Out: &buf, Backend: backend, MaxNewTokens: 8, Batch: 4})
 	if err != nil || n != 5 {
 		t.Fatalf("generate: %d, %v", n, err)
 	}
@@ -82,25 +74,47 @@ func TestTrainLossDrops(t *testing.T) {
 }
 
 // Resume is exact: 3 steps, stop (checkpoint), resume for 3 more gives the
-// same losses, bit for bit, as 6 uninterrupted steps.
+// same losses, bit for bit, as 6 uninterrupted steps — with batches from
+// the shards.Loader (its state in the checkpoint) and from the in-memory
+// permutation batcher.
 func TestResumeExact(t *testing.T) {
+	corpus := t.TempDir()
+	if _, err := shards.WriteCorpus(corpus, "test", "h", shards.SamplesOf(testSamples(10)), shards.WriteOptions{MaxSamples: 4}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		opt  Options
+	}{
+		{"shards.Loader", Options{TrainManifest: filepath.Join(corpus, "manifest.json")}},
+		{"permutation", Options{Train: SliceSource(testSamples(10))}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testResumeExact(t, c.opt) })
+	}
+}
+
+func testResumeExact(t *testing.T, base Options) {
 	backend := testBackend(t)
 	cfg := tinyConfig(t, 6)
 	cfg.CkptEvery, cfg.EvalEvery = 0, 0
-	train := SliceSource(testSamples(10))
-	full, err := Run(context.Background(), Options{Config: cfg, Train: train, Out: t.TempDir(), Backend: backend})
+	opts := func(out string, stop int) Options {
+		o := base
+		o.Config, o.Out, o.Backend, o.StopAfter = cfg, out, backend, stop
+		return o
+	}
+	full, err := Run(context.Background(), opts(t.TempDir(), 0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	first, err := Run(context.Background(), Options{Config: cfg, Train: train, Out: out, Backend: backend, StopAfter: 3})
+	first, err := Run(context.Background(), opts(out, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.Step != 3 || !first.Interrupted {
 		t.Fatalf("first run stopped at %d", first.Step)
 	}
-	second, err := Run(context.Background(), Options{Config: cfg, Train: train, Out: out, Backend: backend})
+	second, err := Run(context.Background(), opts(out, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
