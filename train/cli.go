@@ -26,6 +26,14 @@ func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
 		cfg.Steps = a.Steps
 	}
 	o := Options{Config: cfg, TrainManifest: a.Manifest, Out: a.Out, TokenizerPath: a.Tokenizer}
+	if cfg.Batching == "shuffle" {
+		src, err := OpenManifest(a.Manifest)
+		if err != nil {
+			return nil, err
+		}
+		defer src.Close()
+		o.TrainManifest, o.Train = "", src
+	}
 	if a.Val != "" {
 		val, err := OpenManifest(a.Val)
 		if err != nil {

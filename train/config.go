@@ -59,6 +59,12 @@ type Config struct {
 	EvalBatches int     `yaml:"eval_batches" json:"eval_batches"`
 	LogEvery    int     `yaml:"log_every" json:"log_every"`
 	Seed        int64   `yaml:"seed" json:"seed"`
+	// Batching is "loader" (shards.Loader: batches of one stored image
+	// shape, short at bucket tails and padded with zero-weight rows) or
+	// "shuffle" (a seeded permutation per epoch, every batch full: better
+	// for corpora of many image shapes, since images are resized on the
+	// host anyway). Both resume exactly.
+	Batching string `yaml:"batching" json:"batching"`
 	// SkipFinalCheckpoint leaves out the checkpoint at exit (benchmarks
 	// such as train/gpu/check.sh; periodic checkpoints still happen).
 	SkipFinalCheckpoint bool `yaml:"skip_final_checkpoint" json:"skip_final_checkpoint"`
@@ -170,6 +176,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("latents %d / max_images %d", c.Latents, c.MaxImages)
 	case c.Context < c.ImageSlots()*c.MaxImages+4:
 		return fmt.Errorf("context %d too short for %d images of %d slots", c.Context, c.MaxImages, c.ImageSlots())
+	case c.Batching != "" && c.Batching != "loader" && c.Batching != "shuffle":
+		return fmt.Errorf("batching %q: want loader or shuffle", c.Batching)
 	case c.Batch <= 0 || c.Accum <= 0 || c.Steps < 0:
 		return fmt.Errorf("batch %d, accum %d, steps %d", c.Batch, c.Accum, c.Steps)
 	}
