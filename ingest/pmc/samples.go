@@ -94,6 +94,12 @@ func (fi *figureImages) get(i int) (shards.Image, bool) {
 	if f.Label != "" {
 		im.Meta["label"] = f.Label
 	}
+	// The figure's own caption travels with its image, so a consumer of a
+	// multi-figure sample (RadMD's per-figure radiology filter) reads what
+	// the figure shows rather than the article text around it.
+	if f.Caption != "" {
+		im.Meta["caption"] = f.Caption
+	}
 	fi.images[i] = im
 	im.Meta = maps.Clone(im.Meta)
 	return im, true

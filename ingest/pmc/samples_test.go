@@ -95,3 +95,58 @@ func TestCaseReportVQA(t *testing.T) {
 		t.Errorf("vqa sample %+v", v)
 	}
 }
+
+// TestImageCarriesCaption: every figure image carries its own caption in
+// Meta["caption"] (with the label in Meta["label"]) in every sample kind,
+// so a multi-figure sample's figures can be judged one by one; images that
+// several samples share do not share one Meta map.
+func TestImageCarriesCaption(t *testing.T) {
+	xml, err := os.ReadFile("testdata/casereport.nxml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := &Package{Files: map[string][]byte{
+		"P/cr-9000001-g001.jpg": figureImage(t, 0, false),
+		"P/cr-9000001-g002.jpg": figureImage(t, 1, false),
+	}, Names: []string{"P/cr-9000001-g001.jpg", "P/cr-9000001-g002.jpg"}}
+	a, err := jats.Parse(xml, jats.Options{Files: pkg.Names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, f := range a.Figures {
+		want[f.ID] = f.Caption
+	}
+	if !strings.HasPrefix(want["f1"], "Abdominal CT.") || !strings.HasPrefix(want["f2"], "Ultrasound of the right liver lobe") {
+		t.Fatalf("parsed captions %q", want)
+	}
+	ss, err := buildSamples(a, pkg, OARow{}, "CC0", SampleOptions{OA: true, Inline: true, CaseReport: true,
+		MaxImagesInline: 3, MaxImagesCase: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, s := range ss {
+		for k, im := range s.Images {
+			id := im.Meta["figure_id"]
+			if got := im.Meta["caption"]; got == "" || got != want[id] {
+				t.Errorf("%s image %d (%s): caption %q, want %q", s.Source, k, id, got, want[id])
+			}
+			if im.Meta["label"] == "" {
+				t.Errorf("%s image %d: no label", s.Source, k)
+			}
+			seen++
+		}
+	}
+	if seen < 5 { // 2 pmc-oa + 2 inline + 2 case report
+		t.Fatalf("only %d images in %d samples", seen, len(ss))
+	}
+	ss[0].Images[0].Meta["caption"] = "changed"
+	for _, s := range ss[1:] {
+		for _, im := range s.Images {
+			if im.Meta["caption"] == "changed" {
+				t.Fatalf("%s shares its image Meta with another sample", s.Source)
+			}
+		}
+	}
+}
