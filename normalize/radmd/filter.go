@@ -196,7 +196,13 @@ func sentenceAt(r []rune, off int) string {
 
 func (f *Filter) radiology(s *shards.Sample) *normalize.DropError {
 	if f.captionSources[s.Source] {
-		if len(s.Images) <= 1 {
+		// A caption sample (pmc-oa: one figure, the caption is the
+		// response) is judged by its caption. Every other sample of a
+		// caption source (pmc-inline, pmc-casereport) is judged figure by
+		// figure, even with one figure: its response is a whole article
+		// or case, and a CT mentioned anywhere in it says nothing about a
+		// histology figure.
+		if len(s.Images) == 0 || (len(s.Images) == 1 && s.Task == shards.TaskCaption) {
 			v := ClassifyCaption(CaptionText(s))
 			if !v.Radiology {
 				return &normalize.DropError{Reason: ReasonNotRadiology, Detail: v.Category + ": " + v.Cue}

@@ -187,3 +187,47 @@ func TestSentenceAt(t *testing.T) {
 		t.Error("found a mention of figure 3")
 	}
 }
+
+// TestSingleFigureArticleJudgedByFigure: a pmc-inline (or case report)
+// sample with one figure is judged by that figure's caption, not by the
+// whole article text: an article full of CT talk whose only figure is a
+// histology slide must not enter RadMD, and a radiology figure in an
+// article that never names a modality must.
+func TestSingleFigureArticleJudgedByFigure(t *testing.T) {
+	body := "Contrast-enhanced CT of the abdomen showed a mass. MRI confirmed it. The CT findings are discussed (Figure 1)."
+	tests := []struct {
+		name, source, caption, text string
+		drop                        bool
+	}{
+		{"histology figure in a CT article", "pmc-inline", "Histology of the resected lesion (H&E, x200).", body, true},
+		{"histology figure in a CT case", "pmc-casereport", "Histology of the resected lesion (H&E, x200).", body, true},
+		{"MR figure, article without modality words", "pmc-inline", "Axial T2-weighted MR image of the brain.",
+			"The patient recovered well after surgery and was discharged home (Figure 1).", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			im := phantom(1, 16, 16, 0.5, 0.5, 0.1, 0, 0, 1)
+			im.Meta = map[string]string{"figure_id": "F1", "label": "Figure 1", "caption": tc.caption}
+			task := "inline"
+			if tc.source == "pmc-casereport" {
+				task = "report"
+			}
+			s := &shards.Sample{ID: "s", Source: tc.source, Task: task, Group: "PMC1", Response: tc.text, Images: []shards.Image{im},
+				Placements: []shards.Placement{{Image: 0, Field: shards.FieldResponse, Offset: 0}}}
+			f, err := NewFilter(DefaultRules(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = f.Apply(s)
+			var de *normalize.DropError
+			switch {
+			case tc.drop && (!errors.As(err, &de) || de.Reason != ReasonNotRadiology):
+				t.Errorf("kept (err %v, cue %q), want not-radiology", err, s.Meta[MetaCue])
+			case !tc.drop && err != nil:
+				t.Errorf("dropped: %v", err)
+			case !tc.drop && !strings.Contains(s.Meta[MetaCue], "F1 mr:"):
+				t.Errorf("cue %q does not name the figure's MR cue", s.Meta[MetaCue])
+			}
+		})
+	}
+}
