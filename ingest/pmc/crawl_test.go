@@ -384,7 +384,10 @@ func TestFetchPoliteness(t *testing.T) {
 		w.Write(pkg)
 	}))
 	defer srv.Close()
-	f := &Fetcher{Base: srv.URL, CacheDir: t.TempDir(), Concurrency: 2, RPS: 50, Timeout: 300 * time.Millisecond,
+	// The per-attempt timeout must cut the hanging request but never a
+	// healthy one, even on a loaded 2-core CI machine: 300ms did cut the
+	// retried download now and then (three calls of short.tar.gz).
+	f := &Fetcher{Base: srv.URL, CacheDir: t.TempDir(), Concurrency: 2, RPS: 50, Timeout: 1500 * time.Millisecond,
 		Retries: 2, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 	var wg sync.WaitGroup
 	names := []string{"hang.tar.gz", "short.tar.gz"}
