@@ -3,6 +3,7 @@ package normalize
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/medmd/medmd/shards"
@@ -113,14 +114,29 @@ func BenchmarkDecodeImage(b *testing.B) {
 }
 
 func BenchmarkTextRules(b *testing.B) {
-	text := ""
+	dense := ""
 	for i := 0; i < 20; i++ {
-		text += "  • The directly observed MLTs (Table 1) were longer than those reported previously [46], measuring 3.2 x 2.1 cm. Seen by Dr. Smith on 03/14/2019.\n"
+		dense += "  • The directly observed MLTs (Table 1) were longer than those reported previously [46], measuring 3.2 x 2.1 cm. Seen by Dr. Smith on 03/14/2019.\n"
+	}
+	texts := map[string]string{"dense": dense}
+	if raw, err := readShared("pmc/pone.0046493.nxml"); err == nil {
+		body := string(raw)
+		if i, j := strings.Index(body, "<body>"), strings.Index(body, "</body>"); i >= 0 && j > i {
+			texts["pmc_body"] = stripTags(body[i:j])
+		}
 	}
 	rules := append(CleanRules(TextOptions{Bullets: true, QAPrefixes: true, Callouts: true, Measurements: true}), DeidRules...)
-	b.SetBytes(int64(len(text)))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		RewriteText(text, rules)
+	for _, name := range []string{"dense", "pmc_body"} {
+		text, ok := texts[name]
+		if !ok {
+			continue
+		}
+		b.Run("text="+name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				RewriteText(text, rules)
+			}
+		})
 	}
 }

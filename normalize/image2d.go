@@ -132,15 +132,34 @@ func toPlanes(img image.Image) ([]byte, int, shards.DType, bool) {
 		return out, 1, shards.Uint16, false
 	}
 	// 16-bit colour: keep 16 bits.
-	switch img.(type) {
+	switch m := img.(type) {
 	case *image.RGBA64, *image.NRGBA64:
+		var pix []uint8
+		var stride int
+		premul := false
+		if p, ok := m.(*image.RGBA64); ok {
+			pix, stride, premul = p.Pix, p.Stride, true
+		} else {
+			q := m.(*image.NRGBA64)
+			pix, stride = q.Pix, q.Stride
+		}
 		rgb := make([]uint16, 3*n)
 		for y := 0; y < h; y++ {
+			row := pix[y*stride:]
 			for x := 0; x < w; x++ {
-				r, g, bb, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA() // premultiplied
-				bg := 0xffff - a
+				p := row[8*x : 8*x+8]
+				// big-endian 16-bit samples R, G, B, A
+				a := uint32(p[6])<<8 | uint32(p[7])
 				i := y*w + x
-				rgb[i], rgb[n+i], rgb[2*n+i] = uint16(r+bg), uint16(g+bg), uint16(bb+bg)
+				for c, dst := range [3][]uint16{rgb[:n], rgb[n : 2*n], rgb[2*n:]} {
+					v := uint32(p[2*c])<<8 | uint32(p[2*c+1])
+					if premul {
+						v += 0xffff - a
+					} else if a != 0xffff {
+						v = (v*a + 0xffff*(0xffff-a) + 0x7fff) / 0xffff
+					}
+					dst[i] = uint16(v)
+				}
 			}
 		}
 		if isGray16(rgb, n) {
@@ -173,6 +192,25 @@ func toPlanes(img image.Image) ([]byte, int, shards.DType, bool) {
 				r[i], g[i], bl[i] = over(p[0], p[3]), over(p[1], p[3]), over(p[2], p[3])
 			}
 		}
+	case *image.RGBA: // premultiplied: over white adds 255−a
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				p := row[4*x : 4*x+4]
+				bg := 255 - p[3]
+				r[i], g[i], bl[i] = p[0]+bg, p[1]+bg, p[2]+bg
+			}
+		}
+	case *image.CMYK:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				p := row[4*x : 4*x+4]
+				r[i], g[i], bl[i] = color.CMYKToRGB(p[0], p[1], p[2], p[3])
+			}
+		}
 	case *image.Paletted:
 		var pal [256][3]uint8
 		for k, c := range m.Palette {
@@ -188,7 +226,7 @@ func toPlanes(img image.Image) ([]byte, int, shards.DType, bool) {
 				r[i], g[i], bl[i] = p[0], p[1], p[2]
 			}
 		}
-	default: // RGBA (premultiplied), CMYK, …: through the colour model
+	default: // any other model, through its colour conversion
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
 				cr, cg, cb, ca := img.At(b.Min.X+x, b.Min.Y+y).RGBA()

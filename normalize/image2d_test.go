@@ -139,6 +139,12 @@ func TestDecodeImageRules(t *testing.T) {
 			alpha.Pix[i] = 128
 		}
 	}
+	alpha16 := image.NewNRGBA64(image.Rect(0, 0, 40, 40))
+	for i := range alpha16.Pix {
+		if i%8 == 6 {
+			alpha16.Pix[i] = 0x80 // alpha 0x8000, colour black
+		}
+	}
 	for _, tc := range []struct {
 		name      string
 		data      []byte
@@ -150,6 +156,7 @@ func TestDecodeImageRules(t *testing.T) {
 		{"gray in RGB", encodePNG(t, grayRGB), Image2DOptions{}, 1, "", ""},
 		{"colour", encodePNG(t, colour), Image2DOptions{}, 3, "", ""},
 		{"alpha over white", encodePNG(t, alpha), Image2DOptions{}, 1, "", ""},
+		{"alpha16 over white", encodePNG(t, alpha16), Image2DOptions{}, 1, "", ""},
 		{"too small", encodePNG(t, image.NewGray(image.Rect(0, 0, 20, 200))), Image2DOptions{}, 0, DropImageTooSmall, ""},
 		{"aspect", encodePNG(t, image.NewGray(image.Rect(0, 0, 40, 800))), Image2DOptions{}, 0, DropImageAspect, ""},
 		{"aspect allowed", encodePNG(t, image.NewGray(image.Rect(0, 0, 40, 800))), Image2DOptions{MaxAspect: -1}, 1, "", ""},
@@ -177,6 +184,11 @@ func TestDecodeImageRules(t *testing.T) {
 				}
 				if tc.name == "alpha over white" && (im.Voxels[0] < 126 || im.Voxels[0] > 128) {
 					t.Errorf("alpha composite = %d, want 127", im.Voxels[0])
+				}
+				if tc.name == "alpha16 over white" {
+					if v := viewAs[uint16](im.Voxels)[0]; im.DType != shards.Uint16 || v < 0x7ffe || v > 0x8000 {
+						t.Errorf("16-bit alpha composite = %s %#x, want uint16 0x7fff", im.DType, v)
+					}
 				}
 			}
 		})

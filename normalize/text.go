@@ -40,12 +40,12 @@ var NFCRule = TextRule{Name: "nfc", Edits: func(s string) []Edit {
 var (
 	reCRLF      = regexp.MustCompile(`\r\n?`)
 	reZeroWidth = regexp.MustCompile(`[\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}\x{00AD}]+`)
-	reHSpace    = regexp.MustCompile(`[ \t\f\v\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}\x{2028}\x{2029}]+`)
+	// reHSpace matches whitespace runs other than a lone ASCII space (so the
+	// common case, one space between words, costs no match).
+	reHSpace    = regexp.MustCompile(`(?: [ \t\f\v\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}\x{2028}\x{2029}]+|[\t\f\v\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}\x{2028}\x{2029}][ \t\f\v\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}\x{2028}\x{2029}]*)`)
 	reLineEdge  = regexp.MustCompile(` ?\n ?`)
 	reManyNL    = regexp.MustCompile(`\n{3,}`)
-	reEnds      = regexp.MustCompile(`^[ \n]+|[ \n]+$`)
 	reSpacePunc = regexp.MustCompile(` +([.,;:!?)\]])`)
-	reEmptyPar  = regexp.MustCompile(` ?\(\s*\)| ?\[\s*\]`)
 	reOpenSpace = regexp.MustCompile(`([(\[]) +`)
 )
 
@@ -58,13 +58,13 @@ var WhitespaceRules = []TextRule{
 	regexRule("crlf", reCRLF, constRepl("\n")),
 	regexRule("zero_width", reZeroWidth, constRepl("")),
 	regexRule("space_run", reHSpace, constRepl(" ")),
-	regexRule("empty_brackets", reEmptyPar, constRepl("")),
+	{Name: "empty_brackets", Edits: emptyBrackets},
 	regexRule("space_run", regexp.MustCompile(` {2,}`), constRepl(" ")),
 	regexRule("open_space", reOpenSpace, func(s string, m []int) string { return s[m[2]:m[3]] }),
 	regexRule("space_punct", reSpacePunc, func(s string, m []int) string { return s[m[2]:m[3]] }),
 	regexRule("line_edge", reLineEdge, constRepl("\n")),
 	regexRule("blank_lines", reManyNL, constRepl("\n\n")),
-	regexRule("trim", reEnds, constRepl("")),
+	{Name: "trim", Edits: trimEdits},
 }
 
 // BulletRule strips list markers at the start of a line: •, ◦, ▪, ‣, ⁃,
@@ -82,11 +82,64 @@ var QAPrefixRule = regexRule("qa_prefix",
 // "measuring 5 mm", "approximately 12mm") as RadFM does for MedPix
 // captions: sizes cannot be read off a resized image, so a model trained
 // on them learns to invent numbers.
-var MeasurementRule = regexRule("measurement", regexp.MustCompile(
-	`(?i)[ \t]*(?:\b(?:measuring|measures|measured|measurement of|sized|size of|approximately|approx\.|about|up to)[ \t]+)?`+
-		`\b\d+(?:[.,]\d+)?(?:[ \t]*(?:-|–|to)[ \t]*\d+(?:[.,]\d+)?)?`+
-		`(?:[ \t]*(?:x|×|\*|by)[ \t]*\d+(?:[.,]\d+)?){0,2}[ \t]*`+
-		`(?:mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b`), constRepl(""))
+var reMeasurement = regexp.MustCompile(
+	`(?i)[ \t]?(?:\b(?:measuring|measures|measured|measurement of|sized|size of|approximately|approx\.|about|up to)[ \t]{1,3})?` +
+		`\b\d{1,6}(?:[.,]\d{1,6})?(?:[ \t]{0,3}(?:-|–|to)[ \t]{0,3}\d{1,6}(?:[.,]\d{1,6})?)?` +
+		`(?:[ \t]{0,3}(?:x|×|\*|by)[ \t]{0,3}\d{1,6}(?:[.,]\d{1,6})?){0,2}[ \t]{0,3}` +
+		`(?:mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b`)
+
+var MeasurementRule = TextRule{Name: "measurement", Edits: measurementEdits}
+
+// measurementEdits runs reMeasurement (whose matches are bounded: at most
+// 6 digits per number, 3 blanks per gap) only on windows around unit tokens
+// that follow a digit (the regexp has no literal prefix, so scanning the
+// whole text with it is slow). Windows start after whitespace (or at the
+// text start) and end at a non-word byte, so \b matches as in the whole
+// text; overlapping windows merge.
+func measurementEdits(s string) []Edit {
+	if !hasUnit(s) {
+		return nil
+	}
+	var wins [][2]int
+	for i := 1; i+1 < len(s); i++ {
+		c0, c1 := s[i]|0x20, s[i+1]|0x20
+		if !((c0 == 'm' || c0 == 'c') && c1 == 'm') && !(c0 == 'm' && c1 == 'e') {
+			continue
+		}
+		// a digit before the unit, possibly across blanks
+		j := i - 1
+		for j >= 0 && (s[j] == ' ' || s[j] == '\t') {
+			j--
+		}
+		if j < 0 || s[j] < '0' || s[j] > '9' {
+			continue
+		}
+		a := max(0, j-100)
+		for a > 0 && s[a-1] != ' ' && s[a-1] != '\n' && s[a-1] != '\t' {
+			a--
+		}
+		b := min(len(s), i+16)
+		for b < len(s) && isWordByte(s[b]) {
+			b++
+		}
+		if n := len(wins); n > 0 && a <= wins[n-1][1] {
+			wins[n-1][1] = b
+		} else {
+			wins = append(wins, [2]int{a, b})
+		}
+	}
+	var out []Edit
+	for _, w := range wins {
+		for _, m := range reMeasurement.FindAllStringIndex(s[w[0]:w[1]], -1) {
+			out = append(out, Edit{w[0] + m[0], w[0] + m[1], ""})
+		}
+	}
+	return out
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z' || c >= 0x80
+}
 
 // refAtom is one figure/table reference: "Fig. 2A", "Figure 3A–C",
 // "Table S1", "Supplementary Figure 2".
@@ -105,9 +158,9 @@ var (
 // "(p = 0.0043)"; "[12]", "[1-9]", "[9], [28]" go. Running text such as
 // "as shown in Figure 2" is left alone (removing it breaks the sentence).
 var CalloutRules = []TextRule{
-	regexRule("callout", reCalloutPrefix, constRepl("(")),
-	regexRule("callout", reCalloutParen, constRepl("")),
-	regexRule("citation", reCitation, constRepl("")),
+	only(hasRefWord, regexRule("callout", reCalloutPrefix, constRepl("("))),
+	only(hasRefWord, regexRule("callout", reCalloutParen, constRepl(""))),
+	only(func(s string) bool { return strings.IndexByte(s, '[') >= 0 }, regexRule("citation", reCitation, constRepl(""))),
 }
 
 // TextOptions selects the cleaning rules of CleanRules.
@@ -168,22 +221,121 @@ var (
 // counts per rule name ("email", "phone", "date", "id", "name") are what
 // the deidentify stage stores in Meta.
 var DeidRules = []TextRule{
-	regexRule("email", reEmail, constRepl(TokEmail)),
-	regexRule("date", reDate, constRepl(TokDate)),
-	{Name: "phone", Edits: func(s string) []Edit {
+	only(func(s string) bool { return strings.IndexByte(s, '@') >= 0 }, regexRule("email", reEmail, constRepl(TokEmail))),
+	only(hasDigit, regexRule("date", reDate, constRepl(TokDate))),
+	only(hasDigit, TextRule{Name: "phone", Edits: func(s string) []Edit {
 		var out []Edit
 		for _, m := range rePhone.FindAllStringSubmatchIndex(s, -1) {
 			out = append(out, Edit{m[2], m[3], TokPhone})
 		}
 		return out
-	}},
-	regexRule("id", reMRN, func(s string, m []int) string {
+	}}),
+	only(hasDigit, regexRule("id", reMRN, func(s string, m []int) string {
 		// A digit run inside a DOI or dotted/slashed identifier
 		// ("10.1371/journal.pone.0046493") is not a record number.
 		if m[0] > 0 && strings.IndexByte("./-", s[m[0]-1]) >= 0 && s[m[0]] >= '0' && s[m[0]] <= '9' {
 			return s[m[0]:m[1]]
 		}
 		return TokID
-	}),
-	regexRule("name", reTitleName, constRepl(TokName)),
+	})),
+	only(hasTitle, regexRule("name", reTitleName, constRepl(TokName))),
+}
+
+// only skips rule on texts for which need is false: a cheap scan that
+// rules out a match saves running the regular expression (Go's regexp
+// runs at a few MB/s on patterns without a literal prefix).
+func only(need func(string) bool, rule TextRule) TextRule {
+	edits := rule.Edits
+	rule.Edits = func(s string) []Edit {
+		if !need(s) {
+			return nil
+		}
+		return edits(s)
+	}
+	return rule
+}
+
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasUnit(s string) bool {
+	return hasDigit(s) && (containsFold(s, "mm") || containsFold(s, "cm") || containsFold(s, "met"))
+}
+
+func hasRefWord(s string) bool {
+	return strings.IndexByte(s, '(') >= 0 && (containsFold(s, "fig") || containsFold(s, "tab") || containsFold(s, "file"))
+}
+
+func hasTitle(s string) bool {
+	return strings.Contains(s, "Dr") || strings.Contains(s, "Mr") || strings.Contains(s, "Ms") || strings.Contains(s, "Prof")
+}
+
+// emptyBrackets removes "()" / "[ ]" pairs holding only whitespace, with
+// one space before them (what call-out removal can leave behind).
+func emptyBrackets(s string) []Edit {
+	var out []Edit
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '(' && c != '[' {
+			continue
+		}
+		want := byte(')')
+		if c == '[' {
+			want = ']'
+		}
+		j := i + 1
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n') {
+			j++
+		}
+		if j < len(s) && s[j] == want {
+			start := i
+			if start > 0 && s[start-1] == ' ' && (len(out) == 0 || out[len(out)-1].End < start) {
+				start--
+			}
+			out = append(out, Edit{start, j + 1, ""})
+			i = j
+		}
+	}
+	return out
+}
+
+// trimEdits removes leading and trailing spaces and line breaks.
+func trimEdits(s string) []Edit {
+	a := 0
+	for a < len(s) && (s[a] == ' ' || s[a] == '\n') {
+		a++
+	}
+	if a == len(s) {
+		if a == 0 {
+			return nil
+		}
+		return []Edit{{0, a, ""}}
+	}
+	b := len(s)
+	for b > a && (s[b-1] == ' ' || s[b-1] == '\n') {
+		b--
+	}
+	var out []Edit
+	if a > 0 {
+		out = append(out, Edit{0, a, ""})
+	}
+	if b < len(s) {
+		out = append(out, Edit{b, len(s), ""})
+	}
+	return out
 }

@@ -207,3 +207,26 @@ func TestNFCAfterRemoval(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// FuzzMeasurementWindows checks that scanning windows around units finds
+// exactly what the regular expression finds on the whole text.
+func FuzzMeasurementWindows(f *testing.F) {
+	for _, s := range []string{"a 3.2 x 2.1 cm mass, measuring 5 mm", "12mm;3 Centimetres 1 to 2 cm", "é4 mmé 5cm_x 6 met", "approx. 3mm"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := measurementEdits(s)
+		var want []Edit
+		for _, m := range reMeasurement.FindAllStringIndex(s, -1) {
+			want = append(want, Edit{m[0], m[1], ""})
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: windows %v, whole text %v", s, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%q: windows %v, whole text %v", s, got, want)
+			}
+		}
+	})
+}
