@@ -67,10 +67,10 @@ func TestWriteRoundTrip(t *testing.T) {
 func TestWriteNibabelReads(t *testing.T) {
 	py := "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
-		t.Skip("no /usr/bin/python3")
+		t.Skip("no /usr/bin/python3: install Debian python3-nibabel (`make deps-apt`) to enable this test")
 	}
 	if err := exec.Command(py, "-c", "import nibabel").Run(); err != nil {
-		t.Skip("nibabel not importable by /usr/bin/python3")
+		t.Skip("nibabel not importable by /usr/bin/python3: install Debian python3-nibabel (`make deps-apt`) to enable this test")
 	}
 	dir := t.TempDir()
 	names := []string{"aniso_vox.nii.gz", "derived/rgb24.nii.gz", "derived/qform_only_oblique.nii", "derived/scaled_int32.nii.gz"}

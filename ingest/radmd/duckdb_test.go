@@ -17,7 +17,7 @@ import (
 func duckdbModules(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node not installed")
+		t.Skip("node not on PATH: install Node.js (apt-get install nodejs), then `make deps-npm` (or .ci/run) to enable this DuckDB test")
 	}
 	for _, dir := range []string{os.Getenv("MEDMD_NODE_MODULES"), "../../interop/node_modules"} {
 		if dir == "" {
@@ -28,7 +28,7 @@ func duckdbModules(t *testing.T) string {
 			return abs
 		}
 	}
-	t.Skip("@duckdb/node-api not installed (make deps-npm, or set MEDMD_NODE_MODULES)")
+	t.Skip("@duckdb/node-api not installed: run `make deps-npm` (npm ci into interop/node_modules; .ci/run does it) or set MEDMD_NODE_MODULES to a node_modules holding it, to enable this DuckDB test")
 	return ""
 }
 
