@@ -73,8 +73,8 @@ func TestTrainLossDrops(t *testing.T) {
 	}
 }
 
-// Resume is exact: 3 steps, stop (checkpoint), resume for 3 more gives the
-// same losses, bit for bit, as 6 uninterrupted steps — with batches from
+// Resume is exact: 2 steps, stop (checkpoint), resume for 2 more gives the
+// same losses, bit for bit, as 4 uninterrupted steps — with batches from
 // the shards.Loader (its state in the checkpoint) and from the in-memory
 // permutation batcher.
 func TestResumeExact(t *testing.T) {
@@ -95,7 +95,7 @@ func TestResumeExact(t *testing.T) {
 
 func testResumeExact(t *testing.T, base Options) {
 	backend := testBackend(t)
-	cfg := tinyConfig(t, 6)
+	cfg := tinyConfig(t, 4)
 	cfg.CkptEvery, cfg.EvalEvery = 0, 0
 	opts := func(out string, stop int) Options {
 		o := base
@@ -107,18 +107,18 @@ func testResumeExact(t *testing.T, base Options) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	first, err := Run(context.Background(), opts(out, 3))
+	first, err := Run(context.Background(), opts(out, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Step != 3 || !first.Interrupted {
+	if first.Step != 2 || !first.Interrupted {
 		t.Fatalf("first run stopped at %d", first.Step)
 	}
 	second, err := Run(context.Background(), opts(out, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.StartStep != 3 || second.Step != 6 {
+	if second.StartStep != 2 || second.Step != 4 {
 		t.Fatalf("resumed %d..%d", second.StartStep, second.Step)
 	}
 	got := append(append([]float64{}, first.Losses...), second.Losses...)
@@ -128,7 +128,7 @@ func testResumeExact(t *testing.T, base Options) {
 		}
 	}
 	ms, err := readMetrics(filepath.Join(out, "metrics.jsonl"), 1<<30)
-	if err != nil || len(ms) != 6 {
+	if err != nil || len(ms) != 4 {
 		t.Errorf("metrics.jsonl: %d lines, %v", len(ms), err)
 	}
 }
