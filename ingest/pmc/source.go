@@ -38,7 +38,7 @@ var Spec = ingest.Spec{
 			Description: "where the list's File paths live: an http(s) URL, a file:// URL or a local folder (read in place, no network)",
 			Example:     "testdata/pmc"},
 		{Name: "cache_dir", Type: ingest.TypeString, Default: ".cache/pmc",
-			Description: "download cache; a package with a verified <file>.ok sidecar is never downloaded again",
+			Description: "download cache (relative to the pipelines file); a package with a verified <file>.ok sidecar is never downloaded again",
 			Example:     "/scratch/pmc-cache"},
 		{Name: "licences", Type: ingest.TypeStrings, Default: append([]string(nil), DefaultLicences...),
 			Description: "licence families allowed (versions ignored); rows outside it are dropped before download. Empty: all",
