@@ -27,8 +27,9 @@ summary of kept/dropped samples by reason × source (summary.md, summary.json).`
 				return err
 			}
 			fmt.Fprint(cmd.OutOrStdout(), res.Summary.Markdown())
-			fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s, %s, %s\n", filepath.Join(args[1], "manifest.json"),
-				filepath.Join(args[1], radmd.ExclusionsFile), filepath.Join(args[1], radmd.SummaryMDFile))
+			fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s, %s, %s, %s\n", filepath.Join(args[1], "manifest.json"),
+				filepath.Join(args[1], radmd.ExclusionsFile), filepath.Join(args[1], radmd.SummaryMDFile),
+				filepath.Join(args[1], radmd.SummaryJSONFile))
 			return nil
 		},
 	}

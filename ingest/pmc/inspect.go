@@ -108,7 +108,13 @@ func printArticle(w ingest.Writer, a *jats.Article, pkg *Package, asJSON bool) e
 		return err
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s  PMID %s  doi:%s\n%s\n%s %d · %s · licence %q\n", a.PMCID, a.PMID, a.DOI, a.Title, a.Journal, a.Year, a.ArticleType, a.License)
+	orDash := func(s string) string { // an absent identifier reads "-", not a gap
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	fmt.Fprintf(&sb, "%s  PMID %s  doi:%s\n%s\n%s %d · %s · licence %q\n", orDash(a.PMCID), orDash(a.PMID), orDash(a.DOI), a.Title, a.Journal, a.Year, a.ArticleType, a.License)
 	fmt.Fprintf(&sb, "body: %d sections, %d paragraphs, %d sentences, %d characters\n", len(a.Sections), len(a.Paragraphs), len(a.Sentences), len([]rune(a.BodyText)))
 	if a.CaseReport {
 		fmt.Fprintf(&sb, "case report: %d characters of case text\n", len([]rune(a.CaseText)))
