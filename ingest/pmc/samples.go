@@ -105,6 +105,30 @@ func (fi *figureImages) get(i int) (shards.Image, bool) {
 	return im, true
 }
 
+// placed is a figure (index into Article.Figures) and the response offset,
+// in code points, where its image goes.
+type placed struct{ fig, offset int }
+
+// place puts the images of cand, in order, into s's response at their
+// offsets, at most max of them, skipping figures whose image is missing or
+// was dropped; it returns the ids of the figures placed.
+func (fi *figureImages) place(s *shards.Sample, cand []placed, max int) []string {
+	var ids []string
+	for _, c := range cand {
+		if len(s.Images) >= max {
+			break
+		}
+		im, ok := fi.get(c.fig)
+		if !ok {
+			continue
+		}
+		s.Placements = append(s.Placements, shards.Placement{Image: len(s.Images), Field: shards.FieldResponse, Offset: c.offset})
+		s.Images = append(s.Images, im)
+		ids = append(ids, fi.art.Figures[c.fig].ID)
+	}
+	return ids
+}
+
 // buildSamples turns one parsed article into its samples. Figures whose
 // image is missing or undecodable are skipped with a warning; the article
 // fails only when it yields nothing and images were the reason.
@@ -172,7 +196,6 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 		}
 	}
 	if opt.Inline && a.BodyText != "" {
-		type placed struct{ fig, offset int }
 		var cand []placed
 		for i, f := range a.Figures {
 			if len(f.Mentions) > 0 {
@@ -182,19 +205,7 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 		sort.SliceStable(cand, func(x, y int) bool { return cand[x].offset < cand[y].offset })
 		s := base(SourceInline, shards.TaskInline)
 		s.Response = a.BodyText
-		var ids []string
-		for _, c := range cand {
-			if len(s.Images) >= opt.MaxImagesInline {
-				break
-			}
-			im, ok := fi.get(c.fig)
-			if !ok {
-				continue
-			}
-			s.Placements = append(s.Placements, shards.Placement{Image: len(s.Images), Field: shards.FieldResponse, Offset: c.offset})
-			s.Images = append(s.Images, im)
-			ids = append(ids, a.Figures[c.fig].ID)
-		}
+		ids := fi.place(&s, cand, opt.MaxImagesInline)
 		if len(s.Images) > 0 {
 			s.Meta["figure_ids"] = strings.Join(ids, ",")
 			out = append(out, s)
@@ -204,7 +215,6 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 		s := base(SourceCaseReport, shards.TaskReport)
 		s.Response = a.CaseText
 		caseLen := len([]rune(a.CaseText))
-		type placed struct{ fig, offset int }
 		var cand []placed
 		for i, f := range a.Figures {
 			off := -1
@@ -220,19 +230,7 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 			cand = append(cand, placed{i, off})
 		}
 		sort.SliceStable(cand, func(x, y int) bool { return cand[x].offset < cand[y].offset })
-		var ids []string
-		for _, c := range cand {
-			if len(s.Images) >= opt.MaxImagesCase {
-				break
-			}
-			im, ok := fi.get(c.fig)
-			if !ok {
-				continue
-			}
-			s.Placements = append(s.Placements, shards.Placement{Image: len(s.Images), Field: shards.FieldResponse, Offset: c.offset})
-			s.Images = append(s.Images, im)
-			ids = append(ids, a.Figures[c.fig].ID)
-		}
+		ids := fi.place(&s, cand, opt.MaxImagesCase)
 		s.Meta["figure_ids"] = strings.Join(ids, ",")
 		out = append(out, s)
 		// Questions the case report asks about its images: one vqa sample
