@@ -192,9 +192,13 @@ func (o *options) keep(id string) bool {
 	return float64(hash64(o.Seed, "keep", id)>>11)/float64(1<<53) < o.SampleRatio
 }
 
-// group pseudonymises a patient or case id: the raw id never reaches a
-// sample. The dataset name is part of the hash so that patient "1" of two
-// datasets do not collide.
+// group pseudonymises a patient or case id for Sample.Group: the raw id is
+// never stored as the group. The dataset name is part of the hash so that
+// patient "1" of two datasets do not collide. Note that the hash is
+// unsalted and that an image's SourcePath keeps the publisher's file name,
+// which in MIMIC-CXR (files/pXX/pNNNNNNNN/…), CheXpert (patientNNNNN/…)
+// and ChestX-ray14 (NNNNNNNN_NNN.png) embeds the dataset's own (already
+// pseudonymous) patient id.
 func group(dataset, id string) string {
 	if id == "" {
 		return ""
