@@ -84,6 +84,9 @@ func (s *Shard) init() (err error) {
 			err = fmt.Errorf("malformed Arrow file: %v", r)
 		}
 	}()
+	if err := checkFooter(s.data); err != nil {
+		return err
+	}
 	s.r, err = ipc.NewMappedFileReader(s.data)
 	if err != nil {
 		return err
@@ -102,6 +105,19 @@ func (s *Shard) init() (err error) {
 		rec, err := s.r.RecordBatchAt(i)
 		if err != nil {
 			return fmt.Errorf("record batch %d: %w", i, err)
+		}
+		// Every row costs at least a 4-byte offset in the id column, so
+		// a row count above len/4 is a lie (and would make loops over
+		// Len spin on errors).
+		if rec.NumRows() < 0 || rec.NumRows() > int64(len(s.data)/4) {
+			rec.Release()
+			return fmt.Errorf("record batch %d: %d rows in a %d-byte file", i, rec.NumRows(), len(s.data))
+		}
+		for c := 0; c < int(rec.NumCols()); c++ {
+			if int64(rec.Column(c).Len()) != rec.NumRows() {
+				rec.Release()
+				return fmt.Errorf("record batch %d: column %d has %d rows, batch %d", i, c, rec.Column(c).Len(), rec.NumRows())
+			}
 		}
 		if err := s.batches[i].bind(rec); err != nil {
 			return fmt.Errorf("record batch %d: %w", i, err)
@@ -162,12 +178,43 @@ func (b *batchCols) bind(rec arrow.RecordBatch) (err error) {
 			}
 		}
 	}
+	if err := checkLengths(rec.Column(colPlacements)); err != nil {
+		return err
+	}
+	if err := checkLengths(rec.Column(colImages)); err != nil {
+		return err
+	}
 	if b.spacing.Len() < 3*b.voxels.Len() || b.affine.Len() < 16*b.voxels.Len() {
 		return errors.New("spacing/affine shorter than the image count")
 	}
 	for _, a := range b.imInt {
 		if a != nil && a.Len() < b.voxels.Len() {
 			return errors.New("image dims shorter than the image count")
+		}
+	}
+	return nil
+}
+
+// checkLengths checks that nested children are at least as long as
+// their parents claim, so that row access cannot index past them.
+func checkLengths(a arrow.Array) error {
+	switch a := a.(type) {
+	case *array.List:
+		return checkLengths(a.ListValues())
+	case *array.FixedSizeList:
+		n := int(a.DataType().(*arrow.FixedSizeListType).Len())
+		if a.ListValues().Len() < (a.Data().Offset()+a.Len())*n {
+			return errors.New("fixed-size list values too short")
+		}
+		return checkLengths(a.ListValues())
+	case *array.Struct:
+		for f := 0; f < a.NumField(); f++ {
+			if a.Field(f).Len() < a.Len() {
+				return fmt.Errorf("struct field %d has %d rows, struct %d", f, a.Field(f).Len(), a.Len())
+			}
+			if err := checkLengths(a.Field(f)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -207,7 +254,14 @@ func (s *Shard) ID(i int) (string, error) {
 // Sample decodes sample i. Strings are copied onto the Go heap; each
 // Image.Voxels aliases the mapping and is valid until Close (copy it to
 // keep it longer). Image and placement slices are freshly allocated.
-func (s *Shard) Sample(i int) (Sample, error) {
+func (s *Shard) Sample(i int) (_ Sample, err error) {
+	defer func() {
+		// Lengths and offsets were validated at open; this is a last
+		// guard so a corrupt shard is an error, not a crash.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: sample %d: malformed shard: %v", s.path, i, r)
+		}
+	}()
 	b, r, err := s.locate(i)
 	if err != nil {
 		return Sample{}, err
