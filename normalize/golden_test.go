@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -112,52 +113,56 @@ func readRaw(t testing.TB, name string) []byte {
 // accumulate in float32, so |ours−ref| ≤ 1e-5·max|ref| + 1e-4.
 func TestResizeGolden(t *testing.T) {
 	cases := loadGolden(t)
-	for _, c := range cases {
-		if c.Op != "resize" {
-			continue
-		}
-		t.Run(c.Name, func(t *testing.T) {
-			im := readNIfTI1(t, c.Input)
-			copy(im.Affine[:], c.SrcAffine)
-			if err := Resize(im, ResizeOptions{Depth: c.Depth, Height: c.Height, Width: c.Width, Mode: Interp(c.Mode)}); err != nil {
-				t.Fatal(err)
+	defer func() { resamplePath = pathAuto }()
+	for _, path := range []int{pathGeneric, pathFused} {
+		resamplePath = path
+		for _, c := range cases {
+			if c.Op != "resize" {
+				continue
 			}
-			if im.Depth != c.Depth || im.Height != c.Height || im.Width != c.Width || im.DType != shards.Float32 {
-				t.Fatalf("got %d×%d×%d %s", im.Depth, im.Height, im.Width, im.DType)
-			}
-			want := viewAs[float32](readRaw(t, c.File))
-			got := viewAs[float32](im.Voxels)
-			var maxRef float64
-			for _, v := range want {
-				maxRef = math.Max(maxRef, math.Abs(float64(v)))
-			}
-			tol := 1e-5*maxRef + 1e-4
-			bad := 0
-			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); d > tol {
-					if bad < 5 {
-						t.Errorf("voxel %d: got %g want %g", i, got[i], want[i])
+			t.Run(fmt.Sprintf("%s/path=%d", c.Name, path), func(t *testing.T) {
+				im := readNIfTI1(t, c.Input)
+				copy(im.Affine[:], c.SrcAffine)
+				if err := Resize(im, ResizeOptions{Depth: c.Depth, Height: c.Height, Width: c.Width, Mode: Interp(c.Mode)}); err != nil {
+					t.Fatal(err)
+				}
+				if im.Depth != c.Depth || im.Height != c.Height || im.Width != c.Width || im.DType != shards.Float32 {
+					t.Fatalf("got %d×%d×%d %s", im.Depth, im.Height, im.Width, im.DType)
+				}
+				want := viewAs[float32](readRaw(t, c.File))
+				got := viewAs[float32](im.Voxels)
+				var maxRef float64
+				for _, v := range want {
+					maxRef = math.Max(maxRef, math.Abs(float64(v)))
+				}
+				tol := 1e-5*maxRef + 1e-4
+				bad := 0
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); d > tol {
+						if bad < 5 {
+							t.Errorf("voxel %d: got %g want %g", i, got[i], want[i])
+						}
+						bad++
 					}
-					bad++
 				}
-			}
-			if bad > 0 {
-				t.Errorf("%d of %d voxels beyond tolerance %g", bad, len(want), tol)
-			}
-			for i, v := range c.Affine {
-				if math.Abs(im.Affine[i]-v) > 1e-9*(1+math.Abs(v)) {
-					t.Errorf("affine[%d] = %g, want %g (A·[diag(s)|(s−1)/2])", i, im.Affine[i], v)
+				if bad > 0 {
+					t.Errorf("%d of %d voxels beyond tolerance %g", bad, len(want), tol)
 				}
-			}
-			for a := 0; a < 3; a++ {
-				if math.Abs(im.Spacing[a]-c.Spacing[a]) > 1e-6 {
-					t.Errorf("spacing[%d] = %g, want %g", a, im.Spacing[a], c.Spacing[a])
+				for i, v := range c.Affine {
+					if math.Abs(im.Affine[i]-v) > 1e-9*(1+math.Abs(v)) {
+						t.Errorf("affine[%d] = %g, want %g (A·[diag(s)|(s−1)/2])", i, im.Affine[i], v)
+					}
 				}
-			}
-			if len(im.Transforms) != 1 || im.Transforms[0].Name != "resize" {
-				t.Errorf("transforms = %+v", im.Transforms)
-			}
-		})
+				for a := 0; a < 3; a++ {
+					if math.Abs(im.Spacing[a]-c.Spacing[a]) > 1e-6 {
+						t.Errorf("spacing[%d] = %g, want %g", a, im.Spacing[a], c.Spacing[a])
+					}
+				}
+				if len(im.Transforms) != 1 || im.Transforms[0].Name != "resize" {
+					t.Errorf("transforms = %+v", im.Transforms)
+				}
+			})
+		}
 	}
 }
 

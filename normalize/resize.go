@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"unsafe"
 
@@ -177,6 +178,15 @@ func fitAspect(h0, w0 int, sy, sx float64, th, tw int) (int, int) {
 	return h, w
 }
 
+// resamplePath lets tests force one of the two implementations.
+var resamplePath = pathAuto
+
+const (
+	pathAuto = iota
+	pathGeneric
+	pathFused
+)
+
 // resample runs the separable passes and returns C·D'·H'·W' float32 values.
 func resample(im *shards.Image, dst [3]int, mode Interp, repl float32) ([]float32, int, error) {
 	src := [3]int{im.Depth, im.Height, im.Width}
@@ -216,6 +226,24 @@ func resample(im *shards.Image, dst [3]int, mode Interp, repl float32) ([]float3
 		if pre != nil {
 			copy(out, pre)
 		} else if _, err := toFloat32(out, im.Voxels, im.DType, repl); err != nil {
+			return nil, 0, err
+		}
+		return out, nonfinite, nil
+	}
+	// Slice-by-slice path: enough output slices for every core, depth not
+	// growing, and the in-plane size changing (else one pass is all).
+	useFused := ks[0].out <= ks[0].in && !(ks[1].identity() && ks[2].identity())
+	switch resamplePath {
+	case pathAuto:
+		useFused = useFused && im.Channels*dst[0] >= 2*runtime.GOMAXPROCS(0)
+	case pathGeneric:
+		useFused = false
+	}
+	if useFused {
+		out := make([]float32, im.Channels*dst[0]*dst[1]*dst[2])
+		if pre != nil {
+			fused(out, pre, im.Channels, src[0], src[1], src[2], ks[0], ks[1], ks[2])
+		} else if err := fusedFrom(out, im.Voxels, im.DType, im.Channels, src[0], src[1], src[2], ks[0], ks[1], ks[2]); err != nil {
 			return nil, 0, err
 		}
 		return out, nonfinite, nil
@@ -279,68 +307,151 @@ func passFrom(dst []float32, b []byte, dt shards.DType, outer, inner int, k *axi
 // pass resamples one axis: src is outer × k.in × inner, dst is
 // outer × k.out × inner. With inner == 1 (columns) each output is a dot
 // product along a row; otherwise each output row/plane is a weighted sum
-// of whole input rows/planes (contiguous, cache-friendly).
+// of whole input rows/planes (contiguous, cache-friendly). Work is split
+// over the available cores.
 func pass[T number](dst []float32, src []T, outer, inner int, k *axisKernel) {
-	L, Lo := k.in, k.out
 	if inner == 1 {
-		parallel(outer, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				s := src[r*L : (r+1)*L]
-				d := dst[r*Lo : (r+1)*Lo]
-				for o := range d {
-					st, w := k.taps(o)
-					ss := s[st : st+len(w)]
-					var acc float32
-					for t, wt := range w {
-						acc += wt * float32(ss[t])
-					}
-					d[o] = acc
-				}
-			}
-		})
+		parallel(outer, func(lo, hi int) { passRange(dst, src, outer, inner, k, lo, hi) })
 		return
 	}
-	parallel(outer*Lo, func(lo, hi int) {
-		for idx := lo; idx < hi; idx++ {
-			ou, o := idx/Lo, idx%Lo
-			st, w := k.taps(o)
-			d := dst[idx*inner : (idx+1)*inner]
-			base := (ou*L + st) * inner
-			s0 := src[base : base+inner]
-			switch len(w) {
-			case 1:
-				for i := range d {
-					d[i] = float32(s0[i])
+	parallel(outer*k.out, func(lo, hi int) { passRange(dst, src, outer, inner, k, lo, hi) })
+}
+
+// passRange is pass, serially, over rows [lo,hi) (inner == 1) or output
+// rows/planes [lo,hi) of outer×k.out (inner > 1).
+func passRange[T number](dst []float32, src []T, outer, inner int, k *axisKernel, lo, hi int) {
+	L, Lo := k.in, k.out
+	if inner == 1 {
+		for r := lo; r < hi; r++ {
+			s := src[r*L : (r+1)*L]
+			d := dst[r*Lo : (r+1)*Lo]
+			for o := range d {
+				st, w := k.taps(o)
+				ss := s[st : st+len(w)]
+				var acc float32
+				for t, wt := range w {
+					acc += wt * float32(ss[t])
 				}
-				if w[0] != 1 {
-					for i := range d {
-						d[i] *= w[0]
-					}
-				}
-			case 2:
-				s1 := src[base+inner : base+2*inner]
-				w0, w1 := w[0], w[1]
-				s1 = s1[:len(d)]
-				s0 = s0[:len(d)]
-				for i := range d {
-					d[i] = w0*float32(s0[i]) + w1*float32(s1[i])
-				}
-			default:
-				w0 := w[0]
-				for i := range d {
-					d[i] = w0 * float32(s0[i])
-				}
-				for t := 1; t < len(w); t++ {
-					s := src[base+t*inner : base+(t+1)*inner]
-					s = s[:len(d)]
-					wt := w[t]
-					for i := range d {
-						d[i] += wt * float32(s[i])
-					}
-				}
+				d[o] = acc
 			}
 		}
+		return
+	}
+	for idx := lo; idx < hi; idx++ {
+		ou, o := idx/Lo, idx%Lo
+		st, w := k.taps(o)
+		combine(dst[idx*inner:(idx+1)*inner], src[(ou*L+st)*inner:], inner, w)
+	}
+}
+
+// combine writes d = Σ_t w[t]·src[t·inner : (t+1)·inner], len(d) = inner.
+func combine[T number](d []float32, src []T, inner int, w []float32) {
+	s0 := src[:inner]
+	switch len(w) {
+	case 1:
+		w0 := w[0]
+		for i := range d {
+			d[i] = w0 * float32(s0[i])
+		}
+	case 2:
+		s1 := src[inner : 2*inner]
+		w0, w1 := w[0], w[1]
+		s1 = s1[:len(d)]
+		s0 = s0[:len(d)]
+		for i := range d {
+			d[i] = w0*float32(s0[i]) + w1*float32(s1[i])
+		}
+	default:
+		w0 := w[0]
+		for i := range d {
+			d[i] = w0 * float32(s0[i])
+		}
+		for t := 1; t < len(w); t++ {
+			s := src[t*inner : (t+1)*inner]
+			s = s[:len(d)]
+			wt := w[t]
+			for i := range d {
+				d[i] += wt * float32(s[i])
+			}
+		}
+	}
+}
+
+// fused resamples slice by slice when the volume has enough output slices
+// to keep every core busy and depth does not grow: each worker combines
+// the input slices an output slice needs into one plane, then runs the two
+// in-plane passes through a small buffer and writes the output slice. No
+// volume-sized intermediate exists, and the working set per worker is a
+// few planes (cache-resident for typical sizes).
+func fused[T number](out []float32, src []T, C, D, H, W int, kD, kH, kW *axisKernel) {
+	Do, Ho, Wo := kD.out, kH.out, kW.out
+	// In-plane order: the cheaper of rows-first and columns-first.
+	costHW := Ho*W*(len(kH.w)/max(Ho, 1)) + Ho*Wo*(len(kW.w)/max(Wo, 1))
+	costWH := H*Wo*(len(kW.w)/max(Wo, 1)) + Ho*Wo*(len(kH.w)/max(Ho, 1))
+	rowsFirst := costHW <= costWH
+	dIdentity := kD.identity()
+	parallel(C*Do, func(lo, hi int) {
+		var plane []float32
+		if !dIdentity {
+			plane = make([]float32, H*W)
+		}
+		var mid []float32
+		if rowsFirst {
+			mid = make([]float32, Ho*W)
+		} else {
+			mid = make([]float32, H*Wo)
+		}
+		for p := lo; p < hi; p++ {
+			c, d := p/Do, p%Do
+			dst := out[p*Ho*Wo : (p+1)*Ho*Wo]
+			if dIdentity {
+				inPlane(dst, mid, src[(c*D+d)*H*W:(c*D+d+1)*H*W], H, W, kH, kW, rowsFirst)
+				continue
+			}
+			// plane = Σ w_t · slice(st+t), read straight from the input type
+			st, w := kD.taps(d)
+			combine(plane, src[(c*D+st)*H*W:], H*W, w)
+			inPlane(dst, mid, plane, H, W, kH, kW, rowsFirst)
+		}
 	})
+}
+
+func inPlane[T number](dst, mid []float32, plane []T, H, W int, kH, kW *axisKernel, rowsFirst bool) {
+	if rowsFirst {
+		passRange(mid, plane, 1, W, kH, 0, kH.out)    // H×W → Ho×W
+		passRange(dst, mid, kH.out, 1, kW, 0, kH.out) // Ho×W → Ho×Wo
+		return
+	}
+	passRange(mid, plane, H, 1, kW, 0, H)         // H×W → H×Wo
+	passRange(dst, mid, 1, kW.out, kH, 0, kH.out) // H×Wo → Ho×Wo
+}
+
+func fusedFrom(out []float32, b []byte, dt shards.DType, C, D, H, W int, kD, kH, kW *axisKernel) error {
+	switch dt {
+	case shards.Uint8:
+		fused(out, viewAs[uint8](b), C, D, H, W, kD, kH, kW)
+	case shards.Int8:
+		fused(out, viewAs[int8](b), C, D, H, W, kD, kH, kW)
+	case shards.Uint16:
+		fused(out, viewAs[uint16](b), C, D, H, W, kD, kH, kW)
+	case shards.Int16:
+		fused(out, viewAs[int16](b), C, D, H, W, kD, kH, kW)
+	case shards.Uint32:
+		fused(out, viewAs[uint32](b), C, D, H, W, kD, kH, kW)
+	case shards.Int32:
+		fused(out, viewAs[int32](b), C, D, H, W, kD, kH, kW)
+	case shards.Uint64:
+		fused(out, viewAs[uint64](b), C, D, H, W, kD, kH, kW)
+	case shards.Int64:
+		fused(out, viewAs[int64](b), C, D, H, W, kD, kH, kW)
+	case shards.Float32:
+		fused(out, viewAs[float32](b), C, D, H, W, kD, kH, kW)
+	case shards.Float64:
+		fused(out, viewAs[float64](b), C, D, H, W, kD, kH, kW)
+	default:
+		return fmt.Errorf("resize: unsupported dtype %q", dt)
+	}
+	return nil
 }
 
 // scaleGeometry updates affine and spacing for src → dst sizes

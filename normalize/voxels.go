@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/medmd/medmd/shards"
@@ -43,8 +44,10 @@ func checkVoxels(im *shards.Image) error {
 	return nil
 }
 
-// parallel runs f over [0,n) split into contiguous blocks, one per worker
-// (GOMAXPROCS). Work is static: every block costs about the same.
+// parallel runs f over [0,n) split into contiguous chunks, about four per
+// worker (GOMAXPROCS), which workers take in turn: a worker that the OS
+// descheduled (a shared machine) or that got slower chunks does not hold
+// the others up. f must be safe to call concurrently on disjoint ranges.
 func parallel(n int, f func(lo, hi int)) {
 	w := runtime.GOMAXPROCS(0)
 	if w > n {
@@ -54,15 +57,26 @@ func parallel(n int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
+	chunks := min(n, 4*w)
+	var next atomic.Int64
+	work := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			f(c*n/chunks, (c+1)*n/chunks)
+		}
+	}
 	var wg sync.WaitGroup
-	for i := 0; i < w; i++ {
-		lo, hi := i*n/w, (i+1)*n/w
+	for i := 1; i < w; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f(lo, hi)
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 }
 
