@@ -481,6 +481,15 @@ func decodeFrame(frame, dst []byte, p *PixelArray, h *Header) error {
 		if bps != 1 {
 			return unsupported(h.TransferSyntax)
 		}
+		// Check the stream's own size first: image/jpeg allocates what its
+		// SOF says, which need not be what the DICOM header says.
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(frame))
+		if err != nil {
+			return err
+		}
+		if cfg.Width != p.Cols || cfg.Height != p.Rows {
+			return fmt.Errorf("JPEG frame is %dx%d, header says %dx%d", cfg.Width, cfg.Height, p.Cols, p.Rows)
+		}
 		img, err := jpeg.Decode(bytes.NewReader(frame))
 		if err != nil {
 			return err
