@@ -28,6 +28,11 @@ type SynthOptions struct {
 	// FirstInstance offsets InstanceNumber and the SOPInstanceUID suffix
 	// (to write a second time point of the same series).
 	FirstInstance int
+	// SlopeStep makes RescaleSlope 1 + i×SlopeStep on slice i (per-slice
+	// varying scaling, as some PET and Philips series have).
+	SlopeStep float64
+	// Photometric overrides (0028,0004), e.g. MONOCHROME1.
+	Photometric string
 	// Shear moves each slice origin this many mm along the column
 	// direction per slice (a gantry-tilted stack).
 	Shear float64
@@ -78,6 +83,12 @@ func WriteSynthSeries(dir string, template []byte, o SynthOptions) error {
 			0x00201041: dsList([]float64{z}),
 			0x00080016: ctImageStorage, // the template may be a secondary capture
 			0x00080060: "CT",
+		}
+		if o.SlopeStep != 0 {
+			over[0x00281053] = dsList([]float64{1 + float64(i)*o.SlopeStep})
+		}
+		if o.Photometric != "" {
+			over[0x00280004] = o.Photometric
 		}
 		over[0x00080008] = `ORIGINAL\PRIMARY\AXIAL`
 		if o.ImageType != "" {

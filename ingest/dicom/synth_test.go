@@ -2,6 +2,8 @@ package dicom
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +120,41 @@ func TestSeriesWarnings(t *testing.T) {
 				t.Fatalf("image meta warnings %q", imgs[0].Meta["warnings"])
 			}
 		})
+	}
+}
+
+// TestRescaleVariants: per-slice varying slopes give a float32 volume with
+// a warning; MONOCHROME1 is kept as stored and flagged for display.
+func TestRescaleVariants(t *testing.T) {
+	tmpl, err := os.ReadFile("testdata/octave_CT-MONO2-16-ankle.dcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := WriteSynthSeries(dir, tmpl, SynthOptions{Slices: 3, SeriesUID: "1.9.9", SlopeStep: 0.5, Photometric: "MONOCHROME1"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Scan(context.Background(), []string{dir}, ScanOptions{})
+	if err != nil || len(res.Series) != 1 {
+		t.Fatalf("scan: %v", err)
+	}
+	imgs, err := ReadSeries(context.Background(), res.Series[0], ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := imgs[0]
+	if im.DType != "float32" || !strings.Contains(im.Meta["warnings"], "vary between slices") || im.Meta["invert_for_display"] != "true" {
+		t.Fatalf("%s meta %v", im.DType, im.Meta)
+	}
+	// Slice k = stored×(1+k/2) − 1024: the same stored voxel across slices.
+	plane := im.Width * im.Height
+	v := func(k int) float32 {
+		return math.Float32frombits(binary.LittleEndian.Uint32(im.Voxels[4*(k*plane+1000):]))
+	}
+	stored := (v(0) + 1024)
+	for k := 0; k < 3; k++ {
+		if want := stored*float32(1+0.5*float64(k)) - 1024; math.Abs(float64(v(k)-want)) > 1e-3 {
+			t.Fatalf("slice %d: %v, want %v", k, v(k), want)
+		}
 	}
 }

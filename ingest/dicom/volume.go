@@ -205,6 +205,11 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		if photometric != "" {
 			im.Meta["photometric"] = photometric
 		}
+		if photometric == "MONOCHROME1" {
+			// Values stay as stored (rescaled); whatever maps them to
+			// display intensities must invert (min is white).
+			im.Meta["invert_for_display"] = "true"
+		}
 		if s.Volumes > 1 {
 			im.Meta["volume"] = strconv.Itoa(v)
 			im.Meta["volumes"] = strconv.Itoa(s.Volumes)
