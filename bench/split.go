@@ -96,11 +96,6 @@ type BuildReport struct {
 	Manifests map[string]map[string]string `json:"manifests"`
 }
 
-// sampleKey is what pass 1 keeps of each sample.
-type sampleKey struct {
-	group, source, task string
-}
-
 // unionFind joins groups that must share a split.
 type unionFind map[string]string
 

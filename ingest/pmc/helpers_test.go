@@ -72,7 +72,6 @@ type member struct {
 	data     []byte
 	typeflag byte
 	linkname string
-	size     int64 // declared size when data is nil
 }
 
 // buildPackage makes a PMC-style .tar.gz: folder PMCID/ with the article,

@@ -153,7 +153,7 @@ func ReadPackage(r io.Reader, name string, lim Limits, keep bool) (*Package, err
 // path, or a reason to refuse it.
 func memberPath(hdr *tar.Header) (string, string) {
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeDir:
+	case tar.TypeReg, tar.TypeDir: // archive/tar reports old TypeRegA members as TypeReg
 	case tar.TypeSymlink, tar.TypeLink:
 		return "", "link member (to " + hdr.Linkname + ") refused"
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:

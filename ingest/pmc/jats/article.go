@@ -211,8 +211,6 @@ type builder struct {
 	runes int
 	para  textBuf
 	pend  []pendingMention
-	// heading marks the paragraph being built as a section title.
-	heading bool
 }
 
 func (b *builder) meta(root int32) {

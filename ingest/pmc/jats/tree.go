@@ -29,10 +29,9 @@ const (
 // allocation per node.
 type node struct {
 	kind uint8
-	// name is the element's local name ("math" for "mml:math").
-	name string
-	// text is the decoded character data of a text node.
-	text                      string
+	// name is the element's local name ("math" for "mml:math"), or the
+	// decoded character data of a text node.
+	name                      string
 	attrLo, attrHi            int32
 	parent, first, last, next int32
 }
