@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Slice is one 2D frame of a series as the header scan found it.
@@ -99,20 +102,19 @@ type ScanResult struct {
 func Scan(ctx context.Context, roots []string, o ScanOptions) (*ScanResult, error) {
 	res := &ScanResult{}
 	groups := map[string][]Slice{}
-	err := Walk(ctx, roots, func(ref Ref, open func() (io.ReadCloser, error)) error {
+	add := func(ref Ref, h *Header, err error) {
 		res.Files++
-		h, err := scanHeader(ref, open)
 		if err != nil {
 			kind := "error"
 			if errors.Is(err, errNotDICOM) {
 				kind = "not-dicom"
 			}
 			res.Skipped = append(res.Skipped, Skipped{ref.String(), err.Error(), kind})
-			return nil
+			return
 		}
 		if !h.HasPixels {
 			res.Skipped = append(res.Skipped, Skipped{ref.String(), "no pixel data (" + sopName(h.SOPClassUID) + ")", "no-pixels"})
-			return nil
+			return
 		}
 		if err := h.CanDecode(); err != nil {
 			kind := "error"
@@ -120,22 +122,64 @@ func Scan(ctx context.Context, roots []string, o ScanOptions) (*ScanResult, erro
 				kind = "unsupported"
 			}
 			res.Skipped = append(res.Skipped, Skipped{ref.String(), err.Error(), kind})
-			return nil
+			return
 		}
 		if why := excluded(h, o); why != "" {
 			res.Skipped = append(res.Skipped, Skipped{ref.String(), why, "excluded"})
-			return nil
+			return
 		}
 		for fr := 0; fr < h.FrameCount(); fr++ {
 			sl := Slice{Ref: ref, Frame: fr, Hdr: h, Geom: frameGeom(h, fr)}
 			k := groupKey(h, sl.Geom)
 			groups[k] = append(groups[k], sl)
 		}
+	}
+	// Plain files are scanned by a worker pool (header reads are small
+	// random reads: parallelism hides their latency); archive members are
+	// scanned as their archive streams past. Results are merged in input
+	// order, so the outcome does not depend on scheduling.
+	var plain []Ref
+	err := Walk(ctx, roots, func(ref Ref, open func() (io.ReadCloser, error)) error {
+		if ref.Member == "" {
+			plain = append(plain, ref)
+			return nil
+		}
+		h, err := scanHeader(ref, open)
+		add(ref, h, err)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	type result struct {
+		h   *Header
+		err error
+	}
+	out := make([]result, len(plain))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0)*2, len(plain), 32); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(plain) || ctx.Err() != nil {
+					return
+				}
+				h, err := scanHeader(plain[i], nil)
+				out[i] = result{h, err}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, r := range out {
+		add(plain[i], r.h, r.err)
+	}
+	sort.SliceStable(res.Skipped, func(i, j int) bool { return res.Skipped[i].Ref < res.Skipped[j].Ref })
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/medmd/medmd/normalize"
@@ -78,7 +81,13 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 	if !o.Hash {
 		// Fast path: native single-frame files whose stored values need no
 		// masking or swapping are read straight into the volume.
+		type job struct {
+			path string
+			off  int64
+			dst  []byte
+		}
 		var rest []Ref
+		var jobs []job
 		for _, r := range refs {
 			k := r.String()
 			h := hdrs[k]
@@ -87,17 +96,51 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 				rest = append(rest, r)
 				continue
 			}
-			dst := stored[fs[0][1]*fb : (fs[0][1]+1)*fb]
-			if err := readAt(r.Path, h.PixelOffset, dst); err != nil {
-				return nil, fmt.Errorf("series %s: %w", s.ID, err)
-			}
+			jobs = append(jobs, job{r.Path, h.PixelOffset, stored[fs[0][1]*fb : (fs[0][1]+1)*fb]})
 			if photometric == "" {
 				photometric = h.Photometric
 			}
-			if spp == 1 {
-				l, h := minMax(dst, dt)
+		}
+		// Independent reads into disjoint slots: a small worker pool.
+		var mu sync.Mutex
+		var firstErr error
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for w := 0; w < min(runtime.GOMAXPROCS(0)*2, len(jobs), 16); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l, h := int64(math.MaxInt64), int64(math.MinInt64)
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(jobs) || ctx.Err() != nil {
+						break
+					}
+					j := jobs[i]
+					if err := readAt(j.path, j.off, j.dst); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						break
+					}
+					if spp == 1 {
+						a, b := minMax(j.dst, dt)
+						l, h = min(l, a), max(h, b)
+					}
+				}
+				mu.Lock()
 				lo, hi = min(lo, l), max(hi, h)
-			}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if firstErr == nil {
+			firstErr = ctx.Err()
+		}
+		if firstErr != nil {
+			return nil, fmt.Errorf("series %s: %w", s.ID, firstErr)
 		}
 		refs = rest
 	}
