@@ -763,13 +763,12 @@ func cleanCitations(s string) string {
 			r = r[1:]
 			right = r
 		}
-		// Drop the space before the run, and a separator left dangling
-		// before closing punctuation.
+		// Drop the space before the run (when right starts with a space,
+		// that one is kept), and a separator left dangling before closing
+		// punctuation.
 		l = strings.TrimRight(l, " ")
 		if len(right) > 0 && right[0] != ' ' && !strings.ContainsAny(right[:1], ".,;:)]") && len(l) > 0 {
 			l += " "
-		} else if len(right) > 0 && right[0] == ' ' {
-			// keep: right supplies the space
 		}
 		if len(l) > 0 && len(right) > 0 && strings.ContainsAny(right[:1], ".;:)]") && (l[len(l)-1] == ',' || l[len(l)-1] == ';') {
 			l = l[:len(l)-1]
