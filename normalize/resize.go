@@ -43,11 +43,13 @@ type ResizeOptions struct {
 // Resize resamples im in place to the sizes in o and records a "resize"
 // transform. All computation is float32; the input may be any dtype.
 //
-// Memory: besides the input and the output it allocates the intermediate
-// passes (axes are processed most-shrinking first, so when downsampling
-// they total well under one input-sized float32 buffer) and, for
-// non-float32 outputs, one output-sized float32 buffer. Both cores are
-// used; there are no per-voxel allocations.
+// Memory: besides the input and the output, when depth does not grow and
+// there are enough output slices to share among the cores, work goes slice
+// by slice and only per-worker plane buffers are allocated; otherwise the
+// three passes run over the whole volume, most-shrinking axis first, so
+// when downsampling their intermediates stay well under one input-sized
+// float32 buffer. Non-float32 outputs add one output-sized float32
+// buffer. Both cores are used; there are no per-voxel allocations.
 //
 // The affine and spacing are updated for the pixel-centre convention: along
 // an axis scaled by s = n_in/n_out, new index i' sits at old index
