@@ -13,7 +13,7 @@ func BenchmarkAssemble(b *testing.B) {
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	const n = 40
+	const n = 200
 	if err := WriteSynthSeries(dir, tmpl, SynthOptions{Slices: n, SeriesUID: "1.2.3.4"}); err != nil {
 		b.Fatal(err)
 	}

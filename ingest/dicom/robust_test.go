@@ -102,3 +102,35 @@ func TestInspect(t *testing.T) {
 		t.Fatal("sniffed junk as DICOM")
 	}
 }
+
+func TestAddInt16Checked(t *testing.T) {
+	mk := func(v ...int16) []byte {
+		b := make([]byte, 2*len(v))
+		for i, x := range v {
+			b[2*i], b[2*i+1] = byte(uint16(x)), byte(uint16(x)>>8)
+		}
+		return b
+	}
+	tests := []struct {
+		in   []int16
+		b    int64
+		ok   bool
+		want []int16
+	}{
+		{[]int16{0, 1, -1, 3071, -2000, 5, 6, 7, 8}, -1024, true, []int16{-1024, -1023, -1025, 2047, -3024, -1019, -1018, -1017, -1016}},
+		{[]int16{-32000, 0, 0, 0, 0}, -1024, false, nil}, // lane overflow
+		{[]int16{0, 0, 0, 0, 32767}, 1, false, nil},      // tail overflow
+		{[]int16{32767, -32768, 0, 0}, 0, true, []int16{32767, -32768, 0, 0}},
+	}
+	for i, tc := range tests {
+		buf := mk(tc.in...)
+		ok := addInt16Checked(buf, tc.b)
+		want := tc.want
+		if !ok {
+			want = tc.in // restored
+		}
+		if ok != tc.ok || !bytes.Equal(buf, mk(want...)) {
+			t.Fatalf("case %d: ok %v, buf % x", i, ok, buf)
+		}
+	}
+}

@@ -75,6 +75,10 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 	// Per-slice value range, taken while each slice is hot in cache, so
 	// rescaling can pick its output type without another pass.
 	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	// int16 data with one integral rescale is range-checked while the
+	// intercept is added (see addInt16Checked): no min/max pass needed.
+	fastI16 := dt == shards.Int16 && spp == 1 && s.integralRescale()
+	needRange := spp == 1 && !fastI16
 	photometric := ""
 	hash := sha256.New()
 	refs := s.Refs()
@@ -125,7 +129,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 						mu.Unlock()
 						break
 					}
-					if spp == 1 {
+					if needRange {
 						a, b := minMax(j.dst, dt)
 						l, h = min(l, a), max(h, b)
 					}
@@ -166,7 +170,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			if err != nil {
 				return err
 			}
-			if spp == 1 {
+			if needRange {
 				l, h := minMax(dst, dt)
 				lo, hi = min(lo, l), max(hi, h)
 			}
@@ -188,7 +192,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			}
 			dst := stored[fs[1]*fb : (fs[1]+1)*fb]
 			copy(dst, p.Frame(fs[0]))
-			if spp == 1 {
+			if needRange {
 				l, h := minMax(dst, dt)
 				lo, hi = min(lo, l), max(hi, h)
 			}
@@ -225,6 +229,19 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			imgs = append(imgs, im)
 		}
 	case spp == 1:
+		if fastI16 {
+			b := int64(s.Slices[0].Geom.Intercept)
+			if b == 0 || addInt16Checked(stored, b) {
+				for v := 0; v < s.Volumes; v++ {
+					im := s.newImage(h0, 1)
+					im.DType = shards.Int16
+					im.Voxels = stored[v*vox*2 : (v+1)*vox*2 : (v+1)*vox*2]
+					imgs = append(imgs, im)
+				}
+				break
+			}
+			lo, hi = minMax(stored, dt) // overflowed and undone: widen
+		}
 		odt, out, err := s.rescale(stored, dt, lo, hi)
 		if err != nil {
 			return nil, err
@@ -377,6 +394,71 @@ func (s *Series) Meta() map[string]string {
 // rescale applies each slice's RescaleSlope/Intercept. With one integral
 // rescale for all slices it stays integer (in place when the result fits a
 // type of the stored size), else the output is float32.
+// integralRescale reports whether every slice has slope 1 and the same
+// integral intercept.
+func (s *Series) integralRescale() bool {
+	inter := s.Slices[0].Geom.Intercept
+	if inter != math.Trunc(inter) || math.Abs(inter) >= 1<<15 {
+		return false
+	}
+	for _, sl := range s.Slices {
+		if sl.Geom.Slope != 1 || sl.Geom.Intercept != inter {
+			return false
+		}
+	}
+	return true
+}
+
+// addInt16Checked adds b to every little-endian int16 in buf, four lanes
+// per 64-bit word, and reports whether no lane overflowed; on overflow it
+// restores buf and returns false. Chunks run in parallel.
+func addInt16Checked(buf []byte, b int64) bool {
+	const hb = 0x8000800080008000
+	d := uint64(uint16(b)) * 0x0001000100010001
+	nd := uint64(uint16(-b)) * 0x0001000100010001
+	add := func(w []uint64, d uint64) uint64 {
+		var ovf uint64
+		for i, x := range w {
+			r := ((x &^ hb) + (d &^ hb)) ^ ((x ^ d) & hb)
+			ovf |= (x ^ r) & (d ^ r)
+			w[i] = r
+		}
+		return ovf & hb
+	}
+	if !isLE {
+		return false
+	}
+	w := view[uint64](buf)
+	tail := buf[len(w)*8:]
+	parts := min(runtime.GOMAXPROCS(0), 8, max(1, len(w)>>16))
+	ovfs := make([]uint64, parts)
+	var wg sync.WaitGroup
+	for p := 0; p < parts; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			ovfs[p] = add(w[p*len(w)/parts:(p+1)*len(w)/parts], d)
+		}(p)
+	}
+	wg.Wait()
+	ok := true
+	for _, o := range ovfs {
+		ok = ok && o == 0
+	}
+	for i := 0; i+1 < len(tail); i += 2 {
+		v := int64(int16(binary.LittleEndian.Uint16(tail[i:]))) + b
+		ok = ok && v >= math.MinInt16 && v <= math.MaxInt16
+		binary.LittleEndian.PutUint16(tail[i:], uint16(v))
+	}
+	if !ok {
+		add(w, nd) // wrapping subtraction restores every lane
+		for i := 0; i+1 < len(tail); i += 2 {
+			binary.LittleEndian.PutUint16(tail[i:], uint16(int64(int16(binary.LittleEndian.Uint16(tail[i:])))-b))
+		}
+	}
+	return ok
+}
+
 func (s *Series) rescale(stored []byte, dt shards.DType, lo, hi int64) (shards.DType, []byte, error) {
 	slope, inter := s.Slices[0].Geom.Slope, s.Slices[0].Geom.Intercept
 	uniform := true
