@@ -108,6 +108,9 @@ func Intensity(im *shards.Image, o IntensityOptions) error {
 	default:
 		return fmt.Errorf("intensity: output dtype %q (want uint8, float16 or float32)", o.OutDType)
 	}
+	if !(o.NonFinite >= 0 && o.NonFinite <= 1) {
+		return fmt.Errorf("intensity: nonfinite value %g outside 0…1", o.NonFinite)
+	}
 	if o.PercentileLo == 0 && o.PercentileHi == 0 {
 		o.PercentileLo, o.PercentileHi = 0.5, 99.5
 	}

@@ -156,6 +156,10 @@ func TestIntensityNonFiniteAndDTypes(t *testing.T) {
 			}
 		}
 	}
+	bad := &shards.Image{DType: shards.Int16, Channels: 1, Depth: 1, Height: 1, Width: 1, Voxels: make([]byte, 2)}
+	if err := Intensity(bad, IntensityOptions{NonFinite: 2}); err == nil {
+		t.Error("nonfinite 2 accepted")
+	}
 	im := &shards.Image{DType: shards.Int16, Channels: 2, Depth: 1, Height: 1, Width: 1, Voxels: make([]byte, 4)}
 	err := Intensity(im, IntensityOptions{Method: MethodWindow, Windows: []Window{WindowPresets["lung"], WindowPresets["bone"]}})
 	if err == nil || !strings.Contains(err.Error(), "1-channel") {
