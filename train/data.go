@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sort"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -261,12 +263,22 @@ func (e *encoder) images(seqs []*seq) *tensors.Tensor {
 	}
 	per := din * c.ImageHeight * c.ImageWidth
 	out := make([]float32, len(seqs)*c.MaxImages*per)
+	// One goroutine per image, at most GOMAXPROCS at a time: resizing a
+	// batch of 512² images is the host's main work per step.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for bi, s := range seqs {
 		for k, im := range s.images {
 			off := (bi*c.MaxImages + k) * per
-			resizeInto(out[off:off+per], im, din, c.ImageHeight, c.ImageWidth)
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				resizeInto(out[off:off+per], im, din, c.ImageHeight, c.ImageWidth)
+			}()
 		}
 	}
+	wg.Wait()
 	return tensors.FromFlatDataAndDimensions(out, len(seqs)*c.MaxImages, din, c.ImageHeight, c.ImageWidth)
 }
 

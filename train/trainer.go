@@ -51,14 +51,15 @@ type Result struct {
 
 // Metric is one line of metrics.jsonl.
 type Metric struct {
-	Step      int      `json:"step"`
-	Loss      float64  `json:"loss"`
-	ValLoss   *float64 `json:"val_loss,omitempty"`
-	LR        float64  `json:"lr"`
-	GradNorm  float64  `json:"grad_norm"`
-	Tokens    int      `json:"tokens"`
-	StepSec   float64  `json:"step_s"`
-	TokPerSec float64  `json:"tokens_per_s"`
+	Step       int      `json:"step"`
+	Loss       float64  `json:"loss"`
+	ValLoss    *float64 `json:"val_loss,omitempty"`
+	LR         float64  `json:"lr"`
+	GradNorm   float64  `json:"grad_norm"`
+	Tokens     int      `json:"tokens"`
+	StepSec    float64  `json:"step_s"`    // wall time of the step, waiting for data included
+	ComputeSec float64  `json:"compute_s"` // the optimizer step alone (graph execution)
+	TokPerSec  float64  `json:"tokens_per_s"`
 }
 
 // LearningRate is linear warmup to cfg.LR over cfg.Warmup steps, then
@@ -215,14 +216,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer mf.Close()
 
-	var snap *CheckpointState // stream position at the start of an interrupted step
+	var cur CheckpointState // stream position after the last trained step
 	save := func() error {
 		st.Step = res.Step
-		if snap != nil {
-			st.Loader, st.ShardLoader = snap.Loader, snap.ShardLoader
-		} else {
-			stream.save(st)
-		}
+		st.Loader, st.ShardLoader = cur.Loader, cur.ShardLoader
 		dir, err := saveCheckpoint(o.Out, gctx, *st, 2)
 		if err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
@@ -233,6 +230,62 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	lastSaved := st.Step
 	var times []float64
 	t0 := time.Now()
+	// Batches are prepared one step ahead on another goroutine (tokenising,
+	// resizing images) while the device runs the current step. Each
+	// prepared step carries the stream position after its batches; the
+	// checkpoint records the position after the last step actually
+	// trained, so prefetching never breaks exact resume.
+	type prepared struct {
+		micro []*batchTensors
+		ntok  int
+		after CheckpointState
+		err   error
+	}
+	stream.save(&cur)
+	pctx, pcancel := context.WithCancel(ctx)
+	ch := make(chan prepared, 1)
+	go func() {
+		defer close(ch)
+		for s := res.Step; s < cfg.Steps; s++ {
+			var p prepared
+			p.micro = make([]*batchTensors, cfg.Accum)
+			for k := range p.micro {
+				smps, err := stream.next(pctx)
+				if err != nil {
+					p.err = err
+					break
+				}
+				seqs := make([]*seq, 0, cfg.Batch)
+				for _, s := range smps {
+					sq := enc.encode(s)
+					seqs = append(seqs, sq)
+					p.ntok += min(len(sq.tokens), cfg.Context)
+				}
+				for len(seqs) < cfg.Batch {
+					// A short batch (a bucket's tail) is padded to the
+					// compiled shape with zero-weight copies.
+					seqs = append(seqs, zeroWeight(seqs[len(seqs)%max(1, len(smps))]))
+				}
+				p.micro[k] = enc.batch(seqs)
+			}
+			if p.err == nil {
+				stream.save(&p.after)
+			}
+			select {
+			case ch <- p:
+			case <-pctx.Done():
+				return
+			}
+			if p.err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		pcancel()
+		for range ch { // wait for the producer before the stream closes
+		}
+	}()
 	for res.Step < cfg.Steps {
 		if ctx.Err() != nil {
 			res.Interrupted = true
@@ -244,38 +297,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		step := res.Step + 1
 		ts := time.Now()
-		before := *st
-		stream.save(&before)
-		micro := make([]*batchTensors, cfg.Accum)
-		ntok := 0
-		for k := range micro {
-			smps, err := stream.next(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					break
-				}
-				return res, fmt.Errorf("train: step %d: %w", step, err)
+		p, ok := <-ch
+		if !ok || p.err != nil {
+			if ctx.Err() != nil {
+				res.Interrupted = true
+				break
 			}
-			seqs := make([]*seq, 0, cfg.Batch)
-			for _, s := range smps {
-				sq := enc.encode(s)
-				seqs = append(seqs, sq)
-				ntok += min(len(sq.tokens), cfg.Context)
+			if !ok {
+				return res, fmt.Errorf("train: step %d: batch producer stopped", step)
 			}
-			for len(seqs) < cfg.Batch {
-				// A short batch (a bucket's tail) is padded to the
-				// compiled shape with zero-weight copies.
-				seqs = append(seqs, zeroWeight(seqs[len(seqs)%max(1, len(smps))]))
-			}
-			micro[k] = enc.batch(seqs)
+			return res, fmt.Errorf("train: step %d: %w", step, p.err)
 		}
-		if ctx.Err() != nil {
-			// Interrupted while reading this step's batches: the checkpoint
-			// keeps the position from before them, so resume stays exact.
-			res.Interrupted = true
-			snap = &before
-			break
-		}
+		micro, ntok := p.micro, p.ntok
+		tc := time.Now()
 		lr := LearningRate(cfg, step)
 		loss, _, gnorm, err := sp.trainStep(micro, lr, step)
 		if err != nil {
@@ -285,11 +319,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, fmt.Errorf("train: step %d: loss is %v", step, loss)
 		}
 		res.Step = step
+		cur.Loader, cur.ShardLoader = p.after.Loader, p.after.ShardLoader
 		st.Tokens += int64(ntok)
 		dt := time.Since(ts).Seconds()
+		computeS := time.Since(tc).Seconds()
 		times = append(times, dt)
 		res.Losses = append(res.Losses, loss)
-		mt := Metric{Step: step, Loss: loss, LR: lr, GradNorm: gnorm, Tokens: ntok, StepSec: dt, TokPerSec: float64(ntok) / dt}
+		mt := Metric{Step: step, Loss: loss, LR: lr, GradNorm: gnorm, Tokens: ntok, StepSec: dt, ComputeSec: computeS, TokPerSec: float64(ntok) / dt}
 		if o.Val != nil && o.Val.Len() > 0 && cfg.EvalEvery > 0 && (step%cfg.EvalEvery == 0 || step == cfg.Steps) {
 			v, err := validate(sp, enc, o.Val, cfg)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -54,6 +55,7 @@ type Tokenizer struct {
 	special                                  map[int]bool
 	addedTokens                              []addedToken
 	cache                                    map[string][]int
+	cacheMu                                  sync.Mutex // Encode may run on several goroutines
 	// raw holds the loaded tokenizer.json for re-saving loaded tokenizers unchanged.
 	raw map[string]any
 }
@@ -209,12 +211,11 @@ func (t *Tokenizer) Encode(text string) (ids []int, spans [][2]int) {
 	if t.Mode == Metaspace {
 		return t.encodeMetaspace(text)
 	}
-	if t.cache == nil {
-		t.cache = map[string][]int{}
-	}
 	for _, w := range splitWords(text) {
 		word := text[w.start:w.end]
+		t.cacheMu.Lock()
 		toks, ok := t.cache[word]
+		t.cacheMu.Unlock()
 		if !ok {
 			for _, s := range t.bpe(byteSymbols(word)) {
 				id, ok := t.vocab[s]
@@ -229,9 +230,14 @@ func (t *Tokenizer) Encode(text string) (ids []int, spans [][2]int) {
 				}
 				toks = append(toks, id)
 			}
+			t.cacheMu.Lock()
+			if t.cache == nil {
+				t.cache = map[string][]int{}
+			}
 			if len(t.cache) < 1<<16 {
 				t.cache[word] = toks
 			}
+			t.cacheMu.Unlock()
 		}
 		pos := w.start
 		for _, id := range toks {
