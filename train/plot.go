@@ -1,11 +1,16 @@
 package train
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 )
 
 // writeLossPNG draws the training loss (blue line, per step) and the
@@ -13,7 +18,7 @@ import (
 // grid lines at every unit of loss. No plotting library: a few lines of
 // image/png keep the trainer dependency-free.
 func writeLossPNG(path string, steps []int, loss []float64, valSteps []int, val []float64) error {
-	const W, H, pad = 800, 480, 30
+	const W, H, pad = 800, 480, 40
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
 	for i := range img.Pix {
 		img.Pix[i] = 255
@@ -38,13 +43,17 @@ func writeLossPNG(path string, steps []int, loss []float64, valSteps []int, val 
 	xOf := func(s int) int { return pad + int(float64(s)/float64(max(maxStep, 1))*float64(W-2*pad)) }
 	yOf := func(v float64) int { return H - pad - int((v-lo)/(hi-lo)*float64(H-2*pad)) }
 	grey := color.RGBA{220, 220, 220, 255}
-	for u := math.Ceil(lo); u <= hi; u++ {
+	black := color.RGBA{0, 0, 0, 255}
+	stepU := math.Max(1, math.Ceil((hi-lo)/8))
+	for u := math.Ceil(lo); u <= hi; u += stepU {
 		y := yOf(u)
 		for x := pad; x < W-pad; x++ {
 			img.Set(x, y, grey)
 		}
+		label(img, 4, y+4, fmt.Sprintf("%g", u), black)
 	}
-	black := color.RGBA{0, 0, 0, 255}
+	label(img, W-pad-90, H-pad+16, fmt.Sprintf("step %d", maxStep), black)
+	label(img, pad+4, 14, "loss: train (blue), validation (red)", black)
 	for x := pad; x < W-pad; x++ {
 		img.Set(x, H-pad, black)
 	}
@@ -94,6 +103,12 @@ func line(img *image.RGBA, x0, y0, x1, y1 int, c color.Color) {
 			y0 += sy
 		}
 	}
+}
+
+// label draws s with its baseline at (x, y) in a 7×13 bitmap font.
+func label(img *image.RGBA, x, y int, s string, c color.Color) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
+	d.DrawString(s)
 }
 
 func abs(x int) int {
