@@ -231,3 +231,39 @@ func TestSingleFigureArticleJudgedByFigure(t *testing.T) {
 		})
 	}
 }
+
+// TestPerImageQuestionsAreNotDuplicates: the dataset adapters ask several
+// questions of one image (an open diagnosis question plus yes/no per
+// label, the same for modality). Under the default rules those are
+// different samples; only the same question about the same image again is
+// a duplicate. A report about the same image is still one per image.
+func TestPerImageQuestionsAreNotDuplicates(t *testing.T) {
+	im := withModality(phantom(1, 32, 32, 0.5, 0.5, 0.1, 0, 0, 7), "DX")
+	tests := []struct {
+		s    *shards.Sample
+		drop string // reason, "" = kept
+	}{
+		{s: sample("d1", "chestxray14", "diagnosis", "p1", "What findings does this chest X-ray show?", "Cardiomegaly.", im)},
+		{s: sample("d2", "chestxray14", "diagnosis", "p1", "Is cardiomegaly present?", "Yes.", im)},
+		{s: sample("d3", "chestxray14", "diagnosis", "p1", "Is there a hernia?", "No.", im)},
+		{s: sample("m1", "medpix", "modality", "c1", "Which imaging modality is this?", "X-ray.", im)},
+		{s: sample("m2", "medpix", "modality", "c1", "Is this a CT scan?", "No.", im)},
+		{s: sample("d4", "chexpert", "diagnosis", "p2", "is  Cardiomegaly present?", "Yes.", im), drop: ReasonDuplicate},
+		{s: sample("r1", "mimic-cxr", "report", "p3", "Write the findings.", "Enlarged cardiac silhouette. No effusion.", im)},
+		{s: sample("r2", "mimic-cxr", "report", "p3", "Describe the image.", "Enlarged cardiac silhouette. No effusion.", im), drop: ReasonDuplicate},
+	}
+	f, err := NewFilter(DefaultRules(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		err := f.Apply(tc.s)
+		var de *normalize.DropError
+		switch {
+		case tc.drop == "" && err != nil:
+			t.Errorf("%s dropped: %v", tc.s.ID, err)
+		case tc.drop != "" && (!errors.As(err, &de) || de.Reason != tc.drop):
+			t.Errorf("%s: %v, want %s", tc.s.ID, err, tc.drop)
+		}
+	}
+}

@@ -75,8 +75,10 @@ type DedupRules struct {
 	Near             bool `yaml:"near"`
 	HammingThreshold int  `yaml:"hamming_threshold"`
 	// TextKeyedTasks are tasks where one image legitimately carries many
-	// samples (several questions about one image in VQA): there the
-	// normalised instruction is part of the duplicate key.
+	// samples (several questions about one image in VQA; the open and the
+	// yes/no questions the dataset adapters ask per label or modality of
+	// one image in diagnosis and modality): there the normalised
+	// instruction is part of the duplicate key.
 	TextKeyedTasks []string `yaml:"text_keyed_tasks"`
 }
 
@@ -121,7 +123,7 @@ func DefaultRules() Rules {
 			Enabled:          true,
 			Near:             true,
 			HammingThreshold: 10,
-			TextKeyedTasks:   []string{"vqa"},
+			TextKeyedTasks:   []string{"vqa", "diagnosis", "modality"},
 		},
 		Leakage: LeakageRules{Enabled: true, TestManifests: []string{}, HammingThreshold: 10},
 	}
