@@ -49,23 +49,35 @@ func checkVoxels(im *shards.Image) error {
 // descheduled (a shared machine) or that got slower chunks does not hold
 // the others up. f must be safe to call concurrently on disjoint ranges.
 func parallel(n int, f func(lo, hi int)) {
+	parallelW(n, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// workers returns how many workers parallelW uses for n items.
+func workers(n int) int {
+	return max(1, min(n, runtime.GOMAXPROCS(0)))
+}
+
+// parallelW is parallel that also tells f which worker (0…workers(n)−1)
+// runs the chunk, so callers can keep per-worker state (histograms)
+// without locks.
+func parallelW(n int, f func(w, lo, hi int)) {
 	w := runtime.GOMAXPROCS(0)
 	if w > n {
 		w = n
 	}
 	if w <= 1 {
-		f(0, n)
+		f(0, 0, n)
 		return
 	}
 	chunks := min(n, 4*w)
 	var next atomic.Int64
-	work := func() {
+	work := func(id int) {
 		for {
 			c := int(next.Add(1) - 1)
 			if c >= chunks {
 				return
 			}
-			f(c*n/chunks, (c+1)*n/chunks)
+			f(id, c*n/chunks, (c+1)*n/chunks)
 		}
 	}
 	var wg sync.WaitGroup
@@ -73,10 +85,10 @@ func parallel(n int, f func(lo, hi int)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work()
+			work(i)
 		}()
 	}
-	work()
+	work(0)
 	wg.Wait()
 }
 
