@@ -3,6 +3,7 @@ package dicom
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -132,5 +133,47 @@ func TestAddInt16Checked(t *testing.T) {
 		if ok != tc.ok || !bytes.Equal(buf, mk(want...)) {
 			t.Fatalf("case %d: ok %v, buf % x", i, ok, buf)
 		}
+	}
+}
+
+// TestEncapsulatedFrames splits fragments into frames by the Basic Offset
+// Table, by JPEG SOI boundaries when the table is empty, and never gives
+// one frame per fragment.
+func TestEncapsulatedFrames(t *testing.T) {
+	item := func(b []byte) []byte {
+		h := []byte{0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0}
+		binary.LittleEndian.PutUint32(h[4:], uint32(len(b)))
+		return append(h, b...)
+	}
+	delim := []byte{0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0}
+	f1a, f1b := []byte{0xFF, 0xD8, 1, 2}, []byte{3, 4, 0xFF, 0xD9}
+	f2a, f2b := []byte{0xFF, 0xD8, 5, 6}, []byte{7, 8, 0xFF, 0xD9}
+	frags := [][]byte{item(f1a), item(f1b), item(f2a), item(f2b)}
+	join := func(bot []uint32) []byte {
+		t := make([]byte, 4*len(bot))
+		for i, o := range bot {
+			binary.LittleEndian.PutUint32(t[4*i:], o)
+		}
+		out := item(t)
+		for _, f := range frags {
+			out = append(out, f...)
+		}
+		return append(out, delim...)
+	}
+	want := [][]byte{append(append([]byte{}, f1a...), f1b...), append(append([]byte{}, f2a...), f2b...)}
+	for name, data := range map[string][]byte{
+		"offset table": join([]uint32{0, uint32(len(frags[0]) + len(frags[1]))}),
+		"no table":     join(nil),
+	} {
+		got, err := encapsulatedFrames(data, 2, JPEGLosslessSV1)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != 2 || !bytes.Equal(got[0], want[0]) || !bytes.Equal(got[1], want[1]) {
+			t.Fatalf("%s: frames % x", name, got)
+		}
+	}
+	if _, err := encapsulatedFrames(join(nil), 3, JPEGLosslessSV1); err == nil {
+		t.Fatal("3 frames found in a 2-frame stream")
 	}
 }
