@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -42,7 +44,20 @@ func init() {
 			level = slog.LevelDebug
 		}
 		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		// Libraries that print through the standard log package (the DICOM
+		// parser logs every unreadable value) speak only with --verbose:
+		// medmd reports bad input itself, once, with the file and reason.
+		log.SetFlags(0)
+		log.SetOutput(libraryLog{})
 	}
+}
+
+// libraryLog forwards standard-log lines to slog at debug level.
+type libraryLog struct{}
+
+func (libraryLog) Write(p []byte) (int, error) {
+	slog.Debug(strings.TrimSpace(string(p)), "from", "library")
+	return len(p), nil
 }
 
 func main() {
