@@ -7,6 +7,9 @@ import "sort"
 // that occurs as a reference or as a given prediction — scikit-learn's
 // f1_score(average="macro") with zero_division=0.
 //
+// Where the reference is yes or no, the prediction is reduced to yes/no by
+// its first word as Accuracy does (CanonicalYesNo), so "Yes, there is."
+// scores as the class "yes" in both metrics instead of a class of its own.
 // A missing prediction (missing[i]) counts as a false negative for the
 // reference class and creates no class of its own, so leaving answers out
 // can only lower the score.
@@ -23,6 +26,11 @@ func MacroF1(predictions, references []string, missing []bool) float64 {
 			continue
 		}
 		p := NormalizeAnswer(predictions[i])
+		if r == "yes" || r == "no" {
+			if c, ok := CanonicalYesNo(p); ok {
+				p = c
+			}
+		}
 		classes[p] = true
 		if p == r {
 			tp[r]++

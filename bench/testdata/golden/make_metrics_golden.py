@@ -121,6 +121,19 @@ YES = {'yes', 'y', 'yeah', 'yep', 'true', 'correct', 'affirmative', 'present'}
 NO = {'no', 'n', 'nope', 'false', 'incorrect', 'negative', 'absent', 'none', 'not'}
 
 
+def label(pred, ref):
+    """The class a diagnosis prediction counts as: its normalised text, or
+    yes/no by its first word when the reference is yes/no (as match)."""
+    r, p = normalize(ref), normalize(pred)
+    if r in ('yes', 'no'):
+        first = p.split(' ')[0] if p else ''
+        if first in YES:
+            return 'yes'
+        if first in NO:
+            return 'no'
+    return p
+
+
 def match(pred, ref):
     r, p = normalize(ref), normalize(pred)
     if r in ('yes', 'no'):
@@ -196,7 +209,7 @@ def main():
 
     diag = answers['diagnosis']
     macro = f1_score([normalize(d['reference']) for d in diag],
-                     [normalize(d['prediction']) for d in diag],
+                     [label(d['prediction'], d['reference']) for d in diag],
                      average='macro', zero_division=0)
 
     out = {
