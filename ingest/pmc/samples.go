@@ -176,6 +176,11 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 				s.Placements = []shards.Placement{{Image: 0, Field: shards.FieldInstruction, Offset: 0}}
 				s.Meta["figure_id"] = f.ID
 				s.Meta["label"] = f.Label
+				// The caption's title ("Abdominal CT.") often names what
+				// every panel shows while a panel's sub-caption does not.
+				if f.Title != "" {
+					s.Meta["figure_title"] = f.Title
+				}
 				s.Meta["compound"] = strconv.FormatBool(f.Compound)
 				if f.Compound {
 					b, _ := json.Marshal(f.Panels)

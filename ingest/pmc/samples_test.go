@@ -66,6 +66,13 @@ func TestBuildSamplesDropsSmallFigure(t *testing.T) {
 	if len(ss) != 2 || ss[0].Meta["panel"] != "A" || ss[1].Response != "Portal venous phase shows no enhancement." || ss[0].ID == ss[1].ID {
 		t.Errorf("panel samples %+v", ss)
 	}
+	// Each panel sample keeps the figure's caption title, which names the
+	// modality its own sub-caption may not mention.
+	for _, s := range ss {
+		if s.Meta["figure_title"] != "Abdominal CT." {
+			t.Errorf("panel %s: figure_title %q", s.Meta["panel"], s.Meta["figure_title"])
+		}
+	}
 }
 
 func TestCaseReportVQA(t *testing.T) {

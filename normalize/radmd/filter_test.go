@@ -267,3 +267,32 @@ func TestPerImageQuestionsAreNotDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// TestPanelSampleUsesFigureTitle: a pmc-oa panel sample whose sub-caption
+// names no modality is judged together with the figure's caption title
+// (Meta "figure_title"), which does.
+func TestPanelSampleUsesFigureTitle(t *testing.T) {
+	im := phantom(1, 16, 16, 0.5, 0.5, 0.1, 0, 0, 3)
+	s := withMeta(sample("p", "pmc-oa", "caption", "PMC1", "", "Portal venous phase shows no enhancement.", im),
+		"label", "Figure 1", "figure_title", "Abdominal CT.", "panel", "B")
+	f, err := NewFilter(DefaultRules(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Apply(s); err != nil {
+		t.Fatalf("dropped: %v", err)
+	}
+	if !strings.Contains(s.Meta[MetaCue], "ct:") {
+		t.Errorf("cue %q", s.Meta[MetaCue])
+	}
+	// Without the title (fresh filter: no duplicate of the kept sample).
+	delete(s.Meta, "figure_title")
+	f2, err := NewFilter(DefaultRules(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var de *normalize.DropError
+	if err := f2.Apply(s); !errors.As(err, &de) || de.Reason != ReasonNotRadiology {
+		t.Errorf("without the title: %v; the sub-caption alone should not be radiology, or this test shows nothing", err)
+	}
+}
