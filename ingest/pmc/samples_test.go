@@ -75,7 +75,10 @@ func TestBuildSamplesDropsSmallFigure(t *testing.T) {
 	}
 }
 
-func TestCaseReportVQA(t *testing.T) {
+// caseReport parses the synthetic case report with a generated image for
+// each of its two figures.
+func caseReport(t *testing.T) (*jats.Article, *Package) {
+	t.Helper()
 	xml, err := os.ReadFile("testdata/casereport.nxml")
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +91,11 @@ func TestCaseReportVQA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, pkg
+}
+
+func TestCaseReportVQA(t *testing.T) {
+	a, pkg := caseReport(t)
 	a.QA = []jats.QA{{Question: "What is the lesion?", Answer: "A simple hepatic cyst."}}
 	ss, err := buildSamples(a, pkg, OARow{}, "CC0", SampleOptions{CaseReport: true, MaxImagesCase: 8})
 	if err != nil {
@@ -108,18 +116,7 @@ func TestCaseReportVQA(t *testing.T) {
 // so a multi-figure sample's figures can be judged one by one; images that
 // several samples share do not share one Meta map.
 func TestImageCarriesCaption(t *testing.T) {
-	xml, err := os.ReadFile("testdata/casereport.nxml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg := &Package{Files: map[string][]byte{
-		"P/cr-9000001-g001.jpg": figureImage(t, 0, false),
-		"P/cr-9000001-g002.jpg": figureImage(t, 1, false),
-	}, Names: []string{"P/cr-9000001-g001.jpg", "P/cr-9000001-g002.jpg"}}
-	a, err := jats.Parse(xml, jats.Options{Files: pkg.Names})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, pkg := caseReport(t)
 	want := map[string]string{}
 	for _, f := range a.Figures {
 		want[f.ID] = f.Caption
