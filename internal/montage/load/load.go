@@ -197,21 +197,24 @@ func WriteMontage(ctx context.Context, in, out string, s Spec, o montage.Options
 	if err != nil {
 		return nil, err
 	}
-	pic, err := montage.Render(im, o)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	rep := &Report{What: what, Width: pic.Bounds().Dx(), Height: pic.Bounds().Dy()}
+	rep := &Report{What: what}
 	switch {
 	case o.Width > 0:
 		rep.Lo, rep.Hi = o.Level-o.Width/2, o.Level+o.Width/2
 	case im.DType == shards.Uint8:
 		rep.AsIs = true
 	default:
+		// Measure the percentiles once, for the report and the picture.
 		if rep.Lo, rep.Hi, err = montage.AutoWindow(im, o.LowPct, o.HighPct); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
+		o.Level, o.Width = (rep.Lo+rep.Hi)/2, rep.Hi-rep.Lo
 	}
+	pic, err := montage.Render(im, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	rep.Width, rep.Height = pic.Bounds().Dx(), pic.Bounds().Dy()
 	n := im.Depth
 	switch o.Plane {
 	case montage.Coronal:
