@@ -36,7 +36,7 @@ func TestMIMICCXR(t *testing.T) {
 	if len(full.Images) != 2 || len(full.Placements) != 2 || full.Split != "train" {
 		t.Errorf("%d images, split %q", len(full.Images), full.Split)
 	}
-	if full.Images[0].SourcePath != "files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg" {
+	if full.Images[0].SourcePath != pseudonymisePath("files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg") {
 		t.Errorf("image order: %s", full.Images[0].SourcePath)
 	}
 	if imp.Response != "Compared to prior chest radiographs ___ through ___.\nPrevious mild pulmonary edema has resolved. Heart size is normal." ||

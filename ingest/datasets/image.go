@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/medmd/medmd/normalize"
@@ -65,7 +66,7 @@ func loadImages(path, rel, modality string) ([]shards.Image, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	for i := range ims {
-		ims[i].SourcePath = rel
+		ims[i].SourcePath = pseudonymisePath(rel)
 		ims[i].SourceSHA256 = sha
 		if ims[i].Modality == "" {
 			ims[i].Modality = modality
@@ -80,4 +81,30 @@ func loadImages(path, rel, modality string) ([]shards.Image, error) {
 // isDICOM sniffs the DICM magic at offset 128.
 func isDICOM(data []byte) bool {
 	return len(data) >= 132 && string(data[128:132]) == "DICM"
+}
+
+// Path segments that carry a patient id in the publishers' layouts: MIMIC-CXR
+// folders p10/p10000032, CheXpert patient00001, and ChestX-ray14 file names
+// 00000001_000.png (patient 00000001, follow-up 000).
+var (
+	patientDirRE  = regexp.MustCompile(`^(p\d+|patient\d+)$`)
+	patientFileRE = regexp.MustCompile(`^(\d{8})(_\d{3}\.[A-Za-z]+)$`)
+)
+
+// pseudonymisePath replaces the patient ids in a dataset-relative path by
+// "pid-" and a prefix of their SHA-256, so a stored SourcePath never carries
+// a raw patient id (groups are hashed the same way) while the rest of the
+// path stays readable. SourceSHA256 still identifies the file.
+func pseudonymisePath(rel string) string {
+	parts := strings.Split(rel, "/")
+	for i, seg := range parts {
+		switch {
+		case patientDirRE.MatchString(seg):
+			parts[i] = "pid-" + shards.HashString(seg)[:12]
+		case patientFileRE.MatchString(seg):
+			m := patientFileRE.FindStringSubmatch(seg)
+			parts[i] = "pid-" + shards.HashString(m[1])[:12] + m[2]
+		}
+	}
+	return strings.Join(parts, "/")
 }

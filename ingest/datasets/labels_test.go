@@ -100,7 +100,7 @@ func TestChestXray14(t *testing.T) {
 	for _, s := range capped.samples {
 		kept[s.Images[0].SourcePath] = true
 	}
-	if len(kept) < 4 || !kept["images_002/images/00000003_000.png"] || !kept["images_002/images/00000004_000.png"] || !kept["images_002/images/00000002_000.png"] {
+	if len(kept) < 4 || !kept[pseudonymisePath("images_002/images/00000003_000.png")] || !kept[pseudonymisePath("images_002/images/00000004_000.png")] || !kept[pseudonymisePath("images_002/images/00000002_000.png")] {
 		t.Errorf("max_per_label 1 kept %v", kept)
 	}
 }
@@ -117,18 +117,18 @@ func TestCheXpert(t *testing.T) {
 			open[s.Images[0].SourcePath] = s
 		}
 	}
-	frontal := open["train/patient00002/study2/view1_frontal.jpg"]
+	frontal := open[pseudonymisePath("train/patient00002/study2/view1_frontal.jpg")]
 	if frontal.Response != "Lung Opacity, Fracture. Uncertain: Cardiomegaly, Edema." {
 		t.Errorf("uncertain=ignore response %q", frontal.Response)
 	}
-	lateral := open["train/patient00002/study2/view2_lateral.jpg"]
+	lateral := open[pseudonymisePath("train/patient00002/study2/view2_lateral.jpg")]
 	if frontal.Group == "" || frontal.Group != lateral.Group {
 		t.Errorf("one patient's views in groups %q, %q", frontal.Group, lateral.Group)
 	}
-	if v := open["valid/patient64541/study1/view1_frontal.jpg"]; v.Split != "val" || v.Response != "Cardiomegaly, Lung Opacity, Support Devices." {
+	if v := open[pseudonymisePath("valid/patient64541/study1/view1_frontal.jpg")]; v.Split != "val" || v.Response != "Cardiomegaly, Lung Opacity, Support Devices." {
 		t.Errorf("valid row: %q %q", v.Split, v.Response)
 	}
-	if s := open["train/patient00001/study1/view1_frontal.jpg"]; s.Response != "Support Devices." || s.Split != "train" {
+	if s := open[pseudonymisePath("train/patient00001/study1/view1_frontal.jpg")]; s.Response != "Support Devices." || s.Split != "train" {
 		t.Errorf("row 1: %q", s.Response)
 	}
 	// Under "ignore", no yes/no question is asked about an uncertain label.
@@ -162,8 +162,8 @@ func TestVinDrCXR(t *testing.T) {
 			open[s.Images[0].SourcePath] = s
 		}
 	}
-	a := open["train/000434271f63a053c4128a0ba6352c7f.dicom"]
-	b := open["train/00053190460d56c53cc3e57321387478.dicom"]
+	a := open[pseudonymisePath("train/000434271f63a053c4128a0ba6352c7f.dicom")]
+	b := open[pseudonymisePath("train/00053190460d56c53cc3e57321387478.dicom")]
 	if a.Response != "No finding." || b.Response != "Cardiomegaly." {
 		t.Errorf("majority: %q, %q", a.Response, b.Response)
 	}
