@@ -2,10 +2,13 @@
 // prints what they see, as one JSON object on stdout:
 //
 //   {"parquet": {"files": F, "count": N, "ids": [...], "first_image_sha256": [...]},
-//    "arrow":   {"files": F, "count": N, "ids": [...], "first_image_sha256": [...]}}
+//    "arrow":   {"files": F, "count": N, "ids": [...], "first_image_sha256": [...]},
+//    "polars":  {"files": F, "count": N, "ids": [...], "first_image_shape": [[c,d,h,w]...]}}
 //
-// Parquet parts are read with DuckDB (@duckdb/node-api), Arrow IPC parts
-// with apache-arrow; first_image_sha256[i] is the SHA-256 (hex) of sample
+// Parquet parts are read with DuckDB (@duckdb/node-api) and with Polars
+// (nodejs-polars, which cannot hand binary values to JavaScript, so it
+// reports image shapes instead of voxel hashes), Arrow IPC parts with
+// apache-arrow; first_image_sha256[i] is the SHA-256 (hex) of sample
 // i's first image's voxel bytes, or "" when it has no image. Files come
 // from DIR/manifest.json in corpus order. shards/interop_test.go compares
 // the output with what medmd wrote.
@@ -14,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { tableFromIPC } from 'apache-arrow';
+import pl from 'nodejs-polars';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -61,5 +65,26 @@ function viaArrow() {
   return out;
 }
 
-const result = { parquet: await viaDuckDB(), arrow: viaArrow() };
+function viaPolars() {
+  const out = { files: 0, count: 0, ids: [], first_image_shape: [] };
+  for (const p of parts) {
+    const df = pl.readParquet(join(dir, p.parquet.file));
+    const first = pl.col('images').lst.first().struct;
+    const shapes = df.select(
+      first.field('channels').alias('c'), first.field('depth').alias('d'),
+      first.field('height').alias('h'), first.field('width').alias('w'),
+    );
+    const ids = df.getColumn('id').toArray();
+    const cols = ['c', 'd', 'h', 'w'].map((c) => shapes.getColumn(c).toArray());
+    ids.forEach((id, i) => {
+      out.ids.push(id);
+      out.first_image_shape.push(cols[0][i] == null ? [] : cols.map((c) => c[i]));
+    });
+    out.files++;
+  }
+  out.count = out.ids.length;
+  return out;
+}
+
+const result = { parquet: await viaDuckDB(), arrow: viaArrow(), polars: viaPolars() };
 process.stdout.write(JSON.stringify(result) + '\n');

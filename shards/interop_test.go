@@ -45,7 +45,15 @@ func TestInterop(t *testing.T) {
 		IDs              []string `json:"ids"`
 		FirstImageSHA256 []string `json:"first_image_sha256"`
 	}
-	var got struct{ Parquet, Arrow view }
+	var got struct {
+		Parquet, Arrow view
+		Polars         struct {
+			Files           int      `json:"files"`
+			Count           int      `json:"count"`
+			IDs             []string `json:"ids"`
+			FirstImageShape [][]int  `json:"first_image_shape"`
+		}
+	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("check.mjs output: %v\n%s", err, out)
 	}
@@ -63,5 +71,18 @@ func TestInterop(t *testing.T) {
 		if !reflect.DeepEqual(v, want) {
 			t.Errorf("%s sees\n%+v\nwant\n%+v", name, v, want)
 		}
+	}
+	var wantShapes [][]int
+	for _, s := range ss {
+		shape := []int{}
+		if len(s.Images) > 0 {
+			im := s.Images[0]
+			shape = []int{im.Channels, im.Depth, im.Height, im.Width}
+		}
+		wantShapes = append(wantShapes, shape)
+	}
+	pol := got.Polars
+	if pol.Files != want.Files || pol.Count != want.Count || !reflect.DeepEqual(pol.IDs, want.IDs) || !reflect.DeepEqual(pol.FirstImageShape, wantShapes) {
+		t.Errorf("Polars (Parquet) sees %+v\nwant ids %v shapes %v", pol, want.IDs, wantShapes)
 	}
 }
