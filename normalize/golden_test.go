@@ -176,8 +176,8 @@ func TestCanonicalGolden(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			im := readNIfTI1(t, c.Input)
 			copy(im.Affine[:], c.SrcAffine)
-			if _, _, codes := AxisCodes(im.Affine); codes != c.Codes {
-				t.Errorf("AxisCodes = %s, nibabel says %s", codes, c.Codes)
+			if o, err := OrientationOf(im.Affine); err != nil || o.Codes() != c.Codes {
+				t.Errorf("OrientationOf = %s (%v), nibabel says %s", o.Codes(), err, c.Codes)
 			}
 			if err := Canonical(im); err != nil {
 				t.Fatal(err)
@@ -193,8 +193,8 @@ func TestCanonicalGolden(t *testing.T) {
 					t.Errorf("affine[%d] = %g, want %g", i, im.Affine[i], v)
 				}
 			}
-			if _, _, codes := AxisCodes(im.Affine); codes != "RAS" {
-				t.Errorf("after Canonical codes = %s", codes)
+			if o, err := OrientationOf(im.Affine); err != nil || o.Codes() != "RAS" {
+				t.Errorf("after Canonical codes = %s (%v)", o.Codes(), err)
 			}
 			n := len(im.Transforms)
 			if err := Canonical(im); err != nil || len(im.Transforms) != n {

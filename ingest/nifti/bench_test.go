@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -63,13 +64,13 @@ func BenchmarkReadCanonical(b *testing.B) {
 // size on a PLS-like orientation (permuted and flipped).
 func BenchmarkReorient(b *testing.B) {
 	shape := [3]int{181, 217, 181}
-	o := Orientation{{1, true}, {0, true}, {2, false}}
+	o := normalize.Orientation{{Axis: 1, Flip: true}, {Axis: 0, Flip: true}, {Axis: 2, Flip: false}}
 	for _, size := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("orient=PLS/elem=%d", size), func(b *testing.B) {
 			raw := make([]byte, shape[0]*shape[1]*shape[2]*size)
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
-				reorientBytes(raw, size, o, shape)
+				normalize.ReorientBytes(raw, size, o, shape)
 			}
 		})
 	}

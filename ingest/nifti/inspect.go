@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/normalize"
 )
 
 func init() {
@@ -88,7 +89,7 @@ func Inspect(ctx context.Context, path string) (*Summary, error) {
 	}
 	if aff, err := h.Affine(); err == nil {
 		s.Affine = aff
-		if o, err := OrientationOf(aff); err == nil {
+		if o, err := normalize.OrientationOf(aff); err == nil {
 			s.Orientation = o.Codes()
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -44,7 +45,7 @@ type Options struct {
 type Result struct {
 	Header *Header
 	// Orientation is the input's io_orientation; Codes() gives e.g. "LAS".
-	Orientation Orientation
+	Orientation normalize.Orientation
 	// NumVolumes is the number of volumes along t in the file (1 for 3D).
 	NumVolumes int
 	// Images holds one canonical RAS+ image per volume read, in t order.
@@ -243,7 +244,7 @@ func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed
 	if err != nil {
 		return nil, errf(name, -1, nil, "%v", err)
 	}
-	orient, err := OrientationOf(aff)
+	orient, err := normalize.OrientationOf(aff)
 	if err != nil {
 		return nil, errf(name, -1, nil, "%v", err)
 	}
@@ -331,7 +332,7 @@ func skip(r io.Reader, n int64) error {
 // canonicalTransform records the reorientation: for each canonical axis
 // (i, j, k) the input axis it came from and whether it was reversed, plus
 // the input's axis codes.
-func canonicalTransform(o Orientation) shards.Transform {
+func canonicalTransform(o normalize.Orientation) shards.Transform {
 	var p struct {
 		Flip [3]bool `json:"flip"`
 		From string  `json:"from"`
@@ -379,40 +380,6 @@ func swapBytes(b []byte, size int) {
 	}
 }
 
-// reorientBytes reorients raw (elements of size bytes), which it may
-// modify: an identity orientation returns raw itself, flips only are done
-// in place in raw, and permutations go to a new buffer.
-func reorientBytes(raw []byte, size int, o Orientation, shape [3]int) []byte {
-	if o.IsIdentity() {
-		return raw
-	}
-	if o.isFlipOnly() {
-		switch size {
-		case 1:
-			flipInPlace(raw, o, shape)
-		case 2:
-			flipInPlace(asSlice[uint16](raw), o, shape)
-		case 4:
-			flipInPlace(asSlice[uint32](raw), o, shape)
-		case 8:
-			flipInPlace(asSlice[uint64](raw), o, shape)
-		}
-		return raw
-	}
-	dst := make([]byte, len(raw))
-	switch size {
-	case 1:
-		reorient(dst, raw, o, shape)
-	case 2:
-		reorient(asSlice[uint16](dst), asSlice[uint16](raw), o, shape)
-	case 4:
-		reorient(asSlice[uint32](dst), asSlice[uint32](raw), o, shape)
-	case 8:
-		reorient(asSlice[uint64](dst), asSlice[uint64](raw), o, shape)
-	}
-	return dst
-}
-
 // convertVolume turns one volume's raw bytes (file byte order, i fastest)
 // into a canonical image. raw is consumed (it may become the image's
 // Voxels or be modified in place).
@@ -429,8 +396,8 @@ func reorientBytes(raw []byte, size int, o Orientation, shape [3]int) []byte {
 //     values nibabel keeps;
 //   - RGB24 / RGBA32 become 3 / 4 uint8 channel planes; scaling does not
 //     apply to them (nibabel cannot scale structured dtypes either).
-func convertVolume(raw []byte, h *Header, info dtypeInfo, scaled bool, slope, inter float64, o Orientation, shape [3]int) *shards.Image {
-	out := o.canonicalShape(shape)
+func convertVolume(raw []byte, h *Header, info dtypeInfo, scaled bool, slope, inter float64, o normalize.Orientation, shape [3]int) *shards.Image {
+	out := o.CanonicalShape(shape)
 	im := &shards.Image{Channels: 1, Width: out[0], Height: out[1], Depth: out[2]}
 	nvox := shape[0] * shape[1] * shape[2]
 	if info.channels > 1 {
@@ -445,7 +412,7 @@ func convertVolume(raw []byte, h *Header, info dtypeInfo, scaled bool, slope, in
 			if o.IsIdentity() {
 				copy(vox[c*nvox:], plane)
 			} else {
-				reorient(vox[c*nvox:(c+1)*nvox], plane, o, shape)
+				normalize.Reorient(vox[c*nvox:(c+1)*nvox], plane, o, shape)
 			}
 		}
 		im.Voxels = vox
@@ -456,19 +423,19 @@ func convertVolume(raw []byte, h *Header, info dtypeInfo, scaled bool, slope, in
 	}
 	if !scaled {
 		im.DType = shards.DType(info.name)
-		im.Voxels = reorientBytes(raw, info.size, o, shape)
+		im.Voxels = normalize.ReorientBytes(raw, info.size, o, shape)
 		return im
 	}
 	if info.wide {
 		im.DType = shards.Float64
 		f := make([]byte, nvox*8)
 		scaleInto(asSlice[float64](f), raw, info, slope, inter)
-		im.Voxels = reorientBytes(f, 8, o, shape)
+		im.Voxels = normalize.ReorientBytes(f, 8, o, shape)
 	} else {
 		im.DType = shards.Float32
 		f := make([]byte, nvox*4)
 		scaleInto(asSlice[float32](f), raw, info, slope, inter)
-		im.Voxels = reorientBytes(f, 4, o, shape)
+		im.Voxels = normalize.ReorientBytes(f, 4, o, shape)
 	}
 	return im
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -169,7 +170,7 @@ func affineToQuatern(aff [16]float64) (q [4]float64, qfac float64, zooms [3]floa
 			m[i][j] = aff[4*i+j] / n
 		}
 	}
-	r := polar(m)
+	r := normalize.Polar(m)
 	det := r[0][0]*(r[1][1]*r[2][2]-r[1][2]*r[2][1]) - r[0][1]*(r[1][0]*r[2][2]-r[1][2]*r[2][0]) + r[0][2]*(r[1][0]*r[2][1]-r[1][1]*r[2][0])
 	qfac = 1
 	if det < 0 {

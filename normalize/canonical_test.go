@@ -1,4 +1,4 @@
-package nifti
+package normalize
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func TestReorientPaths(t *testing.T) {
 						raw[i] = byte(i*7 + i/251)
 					}
 					want := gatherRef(raw, size, o, shape)
-					got := reorientBytes(bytes.Clone(raw), size, o, shape)
+					got := ReorientBytes(bytes.Clone(raw), size, o, shape)
 					if !bytes.Equal(got, want) {
 						t.Fatalf("shape %v orient %v size %d differs", shape, o, size)
 					}
@@ -36,7 +36,7 @@ func TestReorientPaths(t *testing.T) {
 }
 
 func gatherRef(raw []byte, size int, o Orientation, in [3]int) []byte {
-	out := o.canonicalShape(in)
+	out := o.CanonicalShape(in)
 	dst := make([]byte, len(raw))
 	d := 0
 	for k := 0; k < out[2]; k++ {

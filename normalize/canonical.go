@@ -1,11 +1,21 @@
-package nifti
+package normalize
+
+// Canonical RAS orientation, one implementation for every reader: an exact
+// port of nibabel's io_orientation (including its SVD step, so oblique
+// affines choose the axes nibabel chooses), inv_ornt_aff and
+// apply_orientation. ingest/nifti uses the pieces directly to keep its
+// fast paths (flip in place, typed reorient into a single buffer);
+// Canonical applies them to a shards.Image (DICOM, stages).
 
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"unsafe"
+
+	"github.com/medmd/medmd/shards"
 )
 
 // AxisMap says where one input voxel axis goes: to output axis Axis, with
@@ -60,7 +70,7 @@ func OrientationOf(aff [16]float64) (Orientation, error) {
 			rs[i][j] = aff[4*i+j] / n
 		}
 	}
-	r := polar(rs)
+	r := Polar(rs)
 	var o Orientation
 	for in := range 3 {
 		zero := true
@@ -86,11 +96,13 @@ func OrientationOf(aff [16]float64) (Orientation, error) {
 	return o, nil
 }
 
-// polar returns U·Vᵀ restricted to the singular values above nibabel's rank
-// tolerance, from an eigen-decomposition of AᵀA by cyclic Jacobi rotations.
-// Only the arg-max pattern of the result matters, so the precision lost to
-// forming AᵀA is harmless.
-func polar(a [3][3]float64) [3][3]float64 {
+// Polar returns U·Vᵀ restricted to the singular values above nibabel's
+// rank tolerance (the closest orthogonal matrix for a full-rank a), from an
+// eigen-decomposition of AᵀA by cyclic Jacobi rotations. For orientation
+// only the arg-max pattern of the result matters, so the precision lost to
+// forming AᵀA is harmless. The NIfTI writer uses it too, for the qform
+// quaternion (nifti_mat44_to_quatern's orthogonalisation).
+func Polar(a [3][3]float64) [3][3]float64 {
 	var m [3][3]float64 // AᵀA
 	for i := range 3 {
 		for j := range 3 {
@@ -164,9 +176,9 @@ func polar(a [3][3]float64) [3][3]float64 {
 	return r
 }
 
-// canonicalShape returns the output shape (i, j, k) after applying o to an
+// CanonicalShape returns the output shape (i, j, k) after applying o to an
 // input of shape in.
-func (o Orientation) canonicalShape(in [3]int) [3]int {
+func (o Orientation) CanonicalShape(in [3]int) [3]int {
 	var out [3]int
 	for a, m := range o {
 		out[m.Axis] = in[a]
@@ -216,15 +228,22 @@ func (o Orientation) strides(in [3]int) (step [3]int, base int) {
 	return step, base
 }
 
-// reorient copies src (one channel of one volume, input shape in, i fastest)
-// into dst in canonical order. Rows whose inner axis is contiguous in the
-// input are block copies (forward or reversed); others gather by stride.
-func reorient[T any](dst, src []T, o Orientation, in [3]int) {
-	out := o.canonicalShape(in)
+// Reorient copies src (one channel of one volume, input shape in, i
+// fastest) into dst in canonical order. Rows whose inner axis is
+// contiguous in the input are block copies (forward or reversed); others
+// gather by stride.
+func Reorient[T any](dst, src []T, o Orientation, in [3]int) {
+	reorientSlabs(dst, src, o, in, 0, o.CanonicalShape(in)[2])
+}
+
+// reorientSlabs is Reorient for output slices k0 ≤ k < k1 only, so
+// disjoint slabs can be filled concurrently.
+func reorientSlabs[T any](dst, src []T, o Orientation, in [3]int, k0, k1 int) {
+	out := o.CanonicalShape(in)
 	step, base := o.strides(in)
 	n0 := out[0]
-	d := 0
-	for k := 0; k < out[2]; k++ {
+	d := k0 * out[0] * out[1]
+	for k := k0; k < k1; k++ {
 		pk := base + k*step[2]
 		for j := 0; j < out[1]; j++ {
 			p := pk + j*step[1]
@@ -244,6 +263,98 @@ func reorient[T any](dst, src []T, o Orientation, in [3]int) {
 			d += n0
 		}
 	}
+}
+
+// reorientBytesSlabs is reorientSlabs on raw little-endian elements of
+// size bytes; it reports false for an unsupported size.
+func reorientBytesSlabs(dst, src []byte, size int, o Orientation, in [3]int, k0, k1 int) bool {
+	switch size {
+	case 1:
+		reorientSlabs(dst, src, o, in, k0, k1)
+	case 2:
+		reorientSlabs(viewAs[uint16](dst), viewAs[uint16](src), o, in, k0, k1)
+	case 4:
+		reorientSlabs(viewAs[uint32](dst), viewAs[uint32](src), o, in, k0, k1)
+	case 8:
+		reorientSlabs(viewAs[uint64](dst), viewAs[uint64](src), o, in, k0, k1)
+	default:
+		return false
+	}
+	return true
+}
+
+// ReorientBytes reorients raw (elements of size 1, 2, 4 or 8 bytes, i
+// fastest), which it may modify: an identity orientation returns raw
+// itself, flips only are done in place in raw, and permutations go to a
+// new buffer. Callers that own raw (a reader's fresh buffer) use it to
+// avoid a second volume; Canonical, whose input may be shared or
+// read-only, copies instead.
+func ReorientBytes(raw []byte, size int, o Orientation, shape [3]int) []byte {
+	if o.IsIdentity() {
+		return raw
+	}
+	if o.isFlipOnly() {
+		switch size {
+		case 1:
+			flipInPlace(raw, o, shape)
+		case 2:
+			flipInPlace(viewAs[uint16](raw), o, shape)
+		case 4:
+			flipInPlace(viewAs[uint32](raw), o, shape)
+		case 8:
+			flipInPlace(viewAs[uint64](raw), o, shape)
+		}
+		return raw
+	}
+	dst := make([]byte, len(raw))
+	reorientBytesSlabs(dst, raw, size, o, shape, 0, o.CanonicalShape(shape)[2])
+	return dst
+}
+
+// Canonical reorders and flips im's voxel axes so that i, j, k increase
+// towards Right, Anterior, Superior, exactly as nibabel's
+// as_closest_canonical (OrientationOf, then apply_orientation), updating
+// the affine and spacing, and records a "canonical" transform with the
+// original codes. An image already in RAS is left untouched (no copy, no
+// transform); a singular affine is an error, as in nibabel. Channels are
+// kept. Voxels are copied once into a new buffer, in parallel over output
+// slices, element by element (no conversion): im.Voxels may be shared or
+// read-only (a mapped shard), so it is never written.
+func Canonical(im *shards.Image) error {
+	if err := checkVoxels(im); err != nil {
+		return err
+	}
+	o, err := OrientationOf(im.Affine)
+	if err != nil {
+		return fmt.Errorf("canonical: %w", err)
+	}
+	if o.IsIdentity() {
+		return nil
+	}
+	in := [3]int{im.Width, im.Height, im.Depth}
+	out := o.CanonicalShape(in)
+	vol := in[0] * in[1] * in[2]
+	sz := im.DType.Size()
+	switch sz {
+	case 1, 2, 4, 8:
+	default:
+		return fmt.Errorf("canonical: unsupported element size %d", sz)
+	}
+	dst := make([]byte, len(im.Voxels))
+	for c := 0; c < im.Channels; c++ {
+		s := im.Voxels[c*vol*sz : (c+1)*vol*sz]
+		d := dst[c*vol*sz : (c+1)*vol*sz]
+		parallel(out[2], func(lo, hi int) { reorientBytesSlabs(d, s, sz, o, in, lo, hi) })
+	}
+	im.Affine = o.CanonicalAffine(im.Affine, in)
+	var sp [3]float64
+	for a, m := range o {
+		sp[m.Axis] = im.Spacing[a]
+	}
+	im.Spacing = sp
+	im.Voxels = dst
+	im.Width, im.Height, im.Depth = out[0], out[1], out[2]
+	return AddTransform(im, "canonical", map[string]any{"from": o.Codes(), "to": "RAS"})
 }
 
 // isFlipOnly reports whether o keeps every axis in place (only flips).
