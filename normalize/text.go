@@ -102,8 +102,10 @@ func measurementEdits(s string) []Edit {
 	}
 	var wins [][2]int
 	for i := 1; i+1 < len(s); i++ {
+		// Unit tokens start "mm", "cm", "mi" (millimetre) or "ce"
+		// (centimetre); the regexp decides the rest.
 		c0, c1 := s[i]|0x20, s[i+1]|0x20
-		if !((c0 == 'm' || c0 == 'c') && c1 == 'm') && !(c0 == 'm' && c1 == 'e') {
+		if !((c0 == 'm' || c0 == 'c') && (c1 == 'm' || c1 == 'i' || c1 == 'e')) {
 			continue
 		}
 		// a digit before the unit, possibly across blanks

@@ -60,6 +60,7 @@ func TestCleanRules(t *testing.T) {
 			"There is a enhancing mass in the left lobe, in depth."},
 		{"measure pmc", TextOptions{Measurements: true}, "immobilized on a 22 mm square glass coverslip (1.5–2 cm apart)",
 			"immobilized on a square glass coverslip (apart)"},
+		{"measure spelled-out units", TextOptions{Measurements: true}, "a cyst of 3 centimetres and a nodule of 5 millimeters", "a cyst of and a nodule of"},
 		{"measure keeps other numbers", TextOptions{Measurements: true}, "Grade 2 lesion at T12, 3 months later", "Grade 2 lesion at T12, 3 months later"},
 	} {
 		got, _ := RewriteText(tc.in, CleanRules(tc.o))
