@@ -1,15 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"time"
 
 	"github.com/medmd/medmd/ingest/nifti"
 	"github.com/medmd/medmd/internal/perf"
@@ -32,16 +26,13 @@ func init() {
 // percentile + scale) on both sides. The outputs' means must agree within
 // 0.5 grey levels, or the run fails.
 func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
-	const py = "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
+	py := perf.Python
+	if _, err := perf.LookReference(py); err != nil {
 		return nil, fmt.Errorf("the scipy baseline needs %s with nibabel and scipy: %w", py, err)
 	}
 	dir := filepath.Join(o.TempDir, "normalize")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	script := filepath.Join(dir, "scipy_ref.py")
-	if err := os.WriteFile(script, nbench.ScipyRef, 0o644); err != nil {
+	script, err := perf.WriteScript(dir, "scipy_ref.py", nbench.ScipyRef)
+	if err != nil {
 		return nil, err
 	}
 	shape, target := [3]int{301, 370, 316}, [3]int{256, 256, 64}
@@ -50,25 +41,21 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	}
 	name := fmt.Sprintf("ct_%dx%dx%d.nii", shape[0], shape[1], shape[2])
 	path := filepath.Join(dir, name)
-	if out, err := exec.CommandContext(ctx, py, script, "make", dir, fmt.Sprint(shape[0]), fmt.Sprint(shape[1]), fmt.Sprint(shape[2])).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("making the perf volume: %v: %s", err, out)
+	if _, err := perf.RunReference(ctx, py, script, "make", dir, fmt.Sprint(shape[0]), fmt.Sprint(shape[1]), fmt.Sprint(shape[2])); err != nil {
+		return nil, fmt.Errorf("making the perf volume: %w", err)
 	}
 	repeats := max(o.Repeats, 1)
 	if o.Quick {
 		repeats = min(repeats, 3)
-	}
-	out, err := exec.CommandContext(ctx, py, script, "time", path, fmt.Sprint(repeats),
-		fmt.Sprint(target[0]), fmt.Sprint(target[1]), fmt.Sprint(target[2])).Output()
-	if err != nil {
-		return nil, fmt.Errorf("scipy timing: %w", err)
 	}
 	var ref struct {
 		Median    float64 `json:"median_s"`
 		MedianMem float64 `json:"median_mem_s"`
 		MeanU8    float64 `json:"mean_u8"`
 	}
-	if err := json.Unmarshal(bytes.TrimSpace(out), &ref); err != nil {
-		return nil, fmt.Errorf("scipy timing output %q: %w", out, err)
+	if err := perf.RunReferenceJSON(ctx, &ref, py, script, "time", path, fmt.Sprint(repeats),
+		fmt.Sprint(target[0]), fmt.Sprint(target[1]), fmt.Sprint(target[2])); err != nil {
+		return nil, fmt.Errorf("scipy timing: %w", err)
 	}
 	norm := func(im *shards.Image) error {
 		if err := normalize.Canonical(im); err != nil { // no-op: the reader already made it RAS
@@ -92,7 +79,7 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		last = *im
 		return nil
 	}
-	ours, err := medianSeconds(repeats, fullRun)
+	ours, err := perf.MedianTime(repeats, fullRun)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +99,7 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		return nil, err
 	}
 	loaded := *res.Images[0]
-	oursMem, err := medianSeconds(repeats, func() error {
+	oursMem, err := perf.MedianTime(repeats, func() error {
 		im := loaded // Resize replaces Voxels; the loaded buffer is reused
 		im.Transforms = nil
 		return norm(&im)
@@ -129,22 +116,4 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		BaselineName: "scipy.zoom(order=1)+np.percentile+clip/scale", BaselineValue: ref.MedianMem, Goal: 4}
 	r2.Finish(false)
 	return []perf.Result{r1, r2}, nil
-}
-
-// medianSeconds runs f once to warm up, then n times, and returns the
-// median wall time.
-func medianSeconds(n int, f func() error) (float64, error) {
-	if err := f(); err != nil {
-		return 0, err
-	}
-	ts := make([]float64, n)
-	for i := range ts {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			return 0, err
-		}
-		ts[i] = time.Since(t0).Seconds()
-	}
-	sort.Float64s(ts)
-	return ts[n/2], nil
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/medmd/medmd/internal/perf"
@@ -32,11 +31,9 @@ func perfVolumes(n, d int) []shards.Sample {
 	return out
 }
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
+// median is perf.Median, under the short name the shards and loader
+// groups use.
+func median(xs []float64) float64 { return perf.Median(xs) }
 
 func perfShards(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	n, d, reps := 32, 64, o.Repeats // 32 × 8 MiB = 256 MiB

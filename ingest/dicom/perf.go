@@ -1,17 +1,12 @@
 package dicom
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"syscall"
-	"time"
 
 	"github.com/medmd/medmd/internal/perf"
 )
@@ -25,9 +20,6 @@ var ctTemplate []byte
 
 //go:embed bench/pydicom_ref.py
 var pydicomRef []byte
-
-// PerfPython is the interpreter that has pydicom (Debian's).
-var PerfPython = "/usr/bin/python3"
 
 // Perf is the "dicom" perf group. It writes a 512×512×N CT series (N = 200,
 // 40 in quick mode) by replicating a real slice, plus distractors (a
@@ -95,7 +87,7 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	peak := float64(ru.Maxrss) * 1024
 
-	ours, err := medianTime(repeats, assemble)
+	ours, err := perf.MedianTime(repeats, assemble)
 	if err != nil {
 		return nil, err
 	}
@@ -105,23 +97,21 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		_, err := Convert(ctx, dir, out, ConvertOptions{NoGzip: true})
 		return err
 	}
-	oursConv, err := medianTime(repeats, conv)
+	oursConv, err := perf.MedianTime(repeats, conv)
 	if err != nil {
 		return nil, err
 	}
 	var results []perf.Result
-	if bin, err := exec.LookPath("dcm2niix"); err == nil {
+	// Each baseline is optional: a missing tool skips its results.
+	if _, err := perf.LookReference("dcm2niix"); err == nil {
 		ref := filepath.Join(o.TempDir, "dicom", "dcm2niix")
-		d2n, err := medianTime(repeats, func() error {
+		d2n, err := perf.MedianTime(repeats, func() error {
 			os.RemoveAll(ref)
 			if err := os.MkdirAll(ref, 0o755); err != nil {
 				return err
 			}
-			b, err := exec.CommandContext(ctx, bin, "-z", "n", "-f", "%s", "-o", ref, dir).CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("dcm2niix: %v: %s", err, b)
-			}
-			return nil
+			_, err := perf.RunReference(ctx, "dcm2niix", "-z", "n", "-f", "%s", "-o", ref, dir)
+			return err
 		})
 		if err != nil {
 			return nil, err
@@ -138,21 +128,17 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 			results = append(results, r)
 		}
 	}
-	if _, err := os.Stat(PerfPython); err == nil {
-		script := filepath.Join(o.TempDir, "dicom", "pydicom_ref.py")
-		if err := os.WriteFile(script, pydicomRef, 0o644); err != nil {
-			return nil, err
-		}
-		b, err := exec.CommandContext(ctx, PerfPython, script, dir, fmt.Sprint(repeats)).Output()
+	if _, err := perf.LookReference(perf.Python); err == nil {
+		script, err := perf.WriteScript(filepath.Join(o.TempDir, "dicom"), "pydicom_ref.py", pydicomRef)
 		if err != nil {
-			return nil, fmt.Errorf("pydicom baseline: %w", err)
+			return nil, err
 		}
 		var ref struct {
 			Median float64 `json:"median_s"`
 			Shape  []int   `json:"shape"`
 		}
-		if err := json.Unmarshal(bytes.TrimSpace(b), &ref); err != nil {
-			return nil, fmt.Errorf("pydicom baseline output %q: %w", b, err)
+		if err := perf.RunReferenceJSON(ctx, &ref, perf.Python, script, dir, fmt.Sprint(repeats)); err != nil {
+			return nil, fmt.Errorf("pydicom baseline: %w", err)
 		}
 		r := perf.Result{Name: fmt.Sprintf("dicom/assemble_hu_vs_pydicom/ct_512x512x%d", n), Unit: "s", Value: ours,
 			BaselineName: "pydicom dcmread+sort+stack+rescale", BaselineValue: ref.Median, Goal: 4}
@@ -165,22 +151,4 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	r.Finish(false)
 	results = append(results, r)
 	return results, nil
-}
-
-// medianTime runs f once to warm up, then n times, and returns the median
-// seconds.
-func medianTime(n int, f func() error) (float64, error) {
-	if err := f(); err != nil {
-		return 0, err
-	}
-	ts := make([]float64, n)
-	for i := range ts {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			return 0, err
-		}
-		ts[i] = time.Since(t0).Seconds()
-	}
-	sort.Float64s(ts)
-	return ts[n/2], nil
 }

@@ -1,16 +1,10 @@
 package nifti
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"time"
 
 	"github.com/medmd/medmd/internal/perf"
 )
@@ -20,9 +14,6 @@ import (
 //
 //go:embed bench/nibabel_ref.py
 var nibabelRef []byte
-
-// PerfPython is the interpreter that has nibabel (Debian's).
-var PerfPython = "/usr/bin/python3"
 
 // Perf is the "nifti" perf group: ReadFile (read + canonicalise, first
 // volume) of a 181×217×181 uint8 LAS volume against nibabel.load +
@@ -36,19 +27,16 @@ var PerfPython = "/usr/bin/python3"
 // and we in Go's compress/flate, which is no faster than zlib; what we save
 // (no float64 copy, flips in place) is a small part of that time.
 func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
-	if _, err := os.Stat(PerfPython); err != nil {
-		return nil, fmt.Errorf("the nibabel baseline needs %s with nibabel and scipy: %w", PerfPython, err)
+	if _, err := perf.LookReference(perf.Python); err != nil {
+		return nil, fmt.Errorf("the nibabel baseline needs %s with nibabel and scipy: %w", perf.Python, err)
 	}
 	dir := filepath.Join(o.TempDir, "nifti")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	script, err := perf.WriteScript(dir, "nibabel_ref.py", nibabelRef)
+	if err != nil {
 		return nil, err
 	}
-	script := filepath.Join(dir, "nibabel_ref.py")
-	if err := os.WriteFile(script, nibabelRef, 0o644); err != nil {
-		return nil, err
-	}
-	if out, err := exec.CommandContext(ctx, PerfPython, script, "make", dir).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("making the perf volume: %v: %s", err, out)
+	if _, err := perf.RunReference(ctx, perf.Python, script, "make", dir); err != nil {
+		return nil, fmt.Errorf("making the perf volume: %w", err)
 	}
 	repeats := o.Repeats
 	if repeats < 1 {
@@ -67,17 +55,13 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	} {
 		name := c.file
 		path := filepath.Join(dir, name)
-		out, err := exec.CommandContext(ctx, PerfPython, script, "time", path, fmt.Sprint(repeats)).Output()
-		if err != nil {
-			return nil, fmt.Errorf("nibabel timing of %s: %w", name, err)
-		}
 		var ref struct {
 			Median float64 `json:"median_s"`
 		}
-		if err := json.Unmarshal(bytes.TrimSpace(out), &ref); err != nil {
-			return nil, fmt.Errorf("nibabel timing output %q: %w", out, err)
+		if err := perf.RunReferenceJSON(ctx, &ref, perf.Python, script, "time", path, fmt.Sprint(repeats)); err != nil {
+			return nil, fmt.Errorf("nibabel timing of %s: %w", name, err)
 		}
-		ours, err := medianTime(repeats, func() error {
+		ours, err := perf.MedianTime(repeats, func() error {
 			res, err := ReadFile(ctx, path, Options{})
 			if err == nil && len(res.Images[0].Voxels) != 181*217*181 {
 				err = fmt.Errorf("read %d bytes", len(res.Images[0].Voxels))
@@ -96,22 +80,4 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		results = append(results, r)
 	}
 	return results, nil
-}
-
-// medianTime runs f once to warm up, then n times, and returns the median
-// seconds.
-func medianTime(n int, f func() error) (float64, error) {
-	if err := f(); err != nil {
-		return 0, err
-	}
-	ts := make([]float64, n)
-	for i := range ts {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			return 0, err
-		}
-		ts[i] = time.Since(t0).Seconds()
-	}
-	sort.Float64s(ts)
-	return ts[n/2], nil
 }

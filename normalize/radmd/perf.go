@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"time"
 
@@ -84,7 +83,5 @@ func medianPair(reps int, f, baseline func()) (float64, float64) {
 		baseline()
 		b[i] = time.Since(t0).Seconds()
 	}
-	sort.Float64s(a)
-	sort.Float64s(b)
-	return a[reps/2], b[reps/2]
+	return perf.Median(a), perf.Median(b)
 }

@@ -5,11 +5,9 @@ package bench
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -25,9 +23,6 @@ import (
 //
 //go:embed lxml_ref.py
 var LxmlRef []byte
-
-// Python is the interpreter with Debian's python3-lxml.
-var Python = "/usr/bin/python3"
 
 // articleDirs are where the benchmark articles live in a checkout.
 var articleDirs = []string{"ingest/pmc/jats/testdata", "ingest/pmc/testdata"}
@@ -129,25 +124,17 @@ func Run(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	if tmp == "" {
 		tmp = os.TempDir()
 	}
-	script := filepath.Join(tmp, "lxml_ref.py")
-	if err := os.WriteFile(script, LxmlRef, 0o644); err != nil {
+	script, err := perf.WriteScript(tmp, "lxml_ref.py", LxmlRef)
+	if err != nil {
 		return nil, err
 	}
 	args := append([]string{script, "--seconds", strconv.FormatFloat(budget.Seconds(), 'f', 3, 64), "--repeats", strconv.Itoa(repeats)}, paths...)
-	out, err := exec.CommandContext(ctx, Python, args...).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("pmc perf: %s lxml_ref.py: %v: %s (needs Debian python3-lxml)", Python, err, ee.Stderr)
-		}
-		return nil, fmt.Errorf("pmc perf: %s: %w (needs Debian python3 with python3-lxml)", Python, err)
-	}
 	var py pyResult
-	if err := json.Unmarshal(out, &py); err != nil {
-		return nil, fmt.Errorf("pmc perf: lxml_ref.py output %q: %w", out, err)
+	if err := perf.RunReferenceJSON(ctx, &py, perf.Python, args...); err != nil {
+		return nil, fmt.Errorf("pmc perf: lxml baseline (needs Debian python3-lxml): %w", err)
 	}
 	r := perf.Result{
-		Name: "pmc/jats-parse", Unit: "articles/s", Value: median(ours),
+		Name: "pmc/jats-parse", Unit: "articles/s", Value: perf.Median(ours),
 		BaselineName: "python-lxml", BaselineValue: py.ArticlesPerS, Goal: 5,
 		Extra: map[string]float64{
 			"articles": float64(len(docs)), "figures": float64(figs), "mentions": float64(mentions),
@@ -156,16 +143,4 @@ func Run(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	}
 	r.Finish(true)
 	return []perf.Result{r}, nil
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

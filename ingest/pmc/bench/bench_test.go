@@ -14,8 +14,8 @@ import (
 func TestRunQuick(t *testing.T) {
 	// Skip only when the reference itself is missing; any other error
 	// (our parser, the articles, the script) fails the test.
-	if err := exec.Command(Python, "-c", "import lxml.etree").Run(); err != nil {
-		t.Skipf("%s cannot import lxml (%v): install Debian python3-lxml (`make deps-apt`) to enable this test", Python, err)
+	if err := exec.Command(perf.Python, "-c", "import lxml.etree").Run(); err != nil {
+		t.Skipf("%s cannot import lxml (%v): install Debian python3-lxml (`make deps-apt`) to enable this test", perf.Python, err)
 	}
 	res, err := Run(context.Background(), perf.Options{Quick: true, TempDir: t.TempDir()})
 	if err != nil {
