@@ -225,18 +225,24 @@ func WriteMontage(ctx context.Context, in, out string, s Spec, o montage.Options
 	rep.Slices = montage.Slices(n, o.Tiles)
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".montage-*.png")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", out, err)
 	}
 	defer os.Remove(tmp.Name())
+	// CreateTemp makes the file 0600; a picture is meant to be shared
+	// like any file the user writes.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("%s: %w", out, err)
+	}
 	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(tmp, pic); err != nil {
 		tmp.Close()
 		return nil, fmt.Errorf("%s: %w", out, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", out, err)
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", out, err)
 	}
 	return rep, nil
 }

@@ -73,6 +73,9 @@ func TestWriteMontage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if fi, err := os.Stat(out); err != nil || fi.Mode().Perm()&0o044 != 0o044 {
+				t.Errorf("picture mode %v (%v), want group/other readable like any written file", fi.Mode(), err)
+			}
 			f, err := os.Open(out)
 			if err != nil {
 				t.Fatal(err)
@@ -92,6 +95,16 @@ func TestWriteMontage(t *testing.T) {
 				t.Errorf("window %g…%g", rep.Lo, rep.Hi)
 			}
 		})
+	}
+}
+
+// TestWriteMontageNoFolder: a failure to write names the picture the user
+// asked for, not the hidden temporary file.
+func TestWriteMontageNoFolder(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "nofolder", "m.png")
+	_, err := WriteMontage(context.Background(), repo("testdata/nifti/anatomical.nii"), out, Spec{}, montage.Options{Tiles: 1})
+	if err == nil || !strings.Contains(err.Error(), out) {
+		t.Fatalf("err = %v, want it to name %s", err, out)
 	}
 }
 
