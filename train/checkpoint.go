@@ -68,6 +68,10 @@ func saveCheckpoint(out string, ctx *context.Context, st CheckpointState, keep i
 		return "", err
 	}
 	defer os.RemoveAll(tmp) // no-op after the rename
+	// MkdirTemp makes it 0700; a checkpoint is shared like its files.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
 	f, err := os.Create(filepath.Join(tmp, "vars.bin"))
 	if err != nil {
 		return "", err

@@ -19,6 +19,9 @@ func TestCheckpointRoundTripAndCorruption(t *testing.T) {
 	if latest, _ := LatestCheckpoint(out); latest != dir {
 		t.Fatalf("latest %q, want %q", latest, dir)
 	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("checkpoint folder mode %v (%v), want 0755 like the files in it", fi.Mode(), err)
+	}
 	ctx2, st2, err := loadCheckpoint(dir)
 	if err != nil {
 		t.Fatal(err)

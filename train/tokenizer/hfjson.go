@@ -106,6 +106,12 @@ func (t *Tokenizer) Save(path string) error {
 	if err != nil {
 		return err
 	}
+	// CreateTemp makes it 0600; tokenizer.json is meant to be shared.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())

@@ -57,6 +57,9 @@ func TestTrainRoundTripAndHFJSON(t *testing.T) {
 	if err := tok.Save(path); err != nil {
 		t.Fatal(err)
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("tokenizer.json mode %v (%v), want 0644", fi.Mode(), err)
+	}
 	loaded, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
