@@ -2,7 +2,6 @@ package dicom
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -96,12 +95,7 @@ func inspect(ctx context.Context, path string, asJSON bool, w ingest.Writer) err
 		return err
 	}
 	if asJSON {
-		b, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		return ingest.WriteJSONLine(w, s)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: DICOM %s\n", s.File, s.Modality)

@@ -3,7 +3,6 @@ package nifti
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -125,12 +124,7 @@ func inspect(ctx context.Context, path string, asJSON bool, w ingest.Writer) err
 		return err
 	}
 	if asJSON {
-		b, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		return ingest.WriteJSONLine(w, s)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: NIfTI-%s %s, %s-endian\n", s.File, s.Format[5:], map[bool]string{true: "pair (.hdr/.img)", false: "single file"}[s.Pair], s.ByteOrder)

@@ -3,7 +3,6 @@ package pmc
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,12 +99,7 @@ func printArticle(w ingest.Writer, a *jats.Article, pkg *Package, asJSON bool) e
 		}
 	}
 	if asJSON {
-		b, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(append(b, '\n'))
-		return err
+		return ingest.WriteJSONLine(w, out)
 	}
 	var sb strings.Builder
 	orDash := func(s string) string { // an absent identifier reads "-", not a gap
