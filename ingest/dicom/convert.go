@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -194,14 +195,15 @@ func writeJSON(path string, v any) error {
 // Print writes the report's summary: counts, then each failed file or
 // series by name with its reason.
 func (r *ConvertReport) Print(w io.Writer) {
+	defer r.printExcluded(w)
 	unsup := 0
 	for _, f := range r.Failed {
 		if f.Kind == "unsupported" {
 			unsup++
 		}
 	}
-	fmt.Fprintf(w, "%d files: %d series → %d volumes written; %d skipped (not DICOM, no pixels, localizers); %d quarantined (%d unsupported transfer syntax, %d failed series)\n",
-		r.Files, r.SeriesN, r.VolumeN, len(r.Skipped), len(r.Failed), unsup, r.FailedSer)
+	fmt.Fprintf(w, "%d files: %d series → %d volumes written; %d skipped%s; %d quarantined (%d unsupported transfer syntax, %d failed series)\n",
+		r.Files, r.SeriesN, r.VolumeN, len(r.Skipped), skipKinds(r.Skipped), len(r.Failed), unsup, r.FailedSer)
 	for _, c := range r.Written {
 		fmt.Fprintf(w, "  wrote %s %v %s\n", c.NIfTI, c.Shape, c.DType)
 		for _, wn := range c.Warnings {
@@ -210,5 +212,55 @@ func (r *ConvertReport) Print(w io.Writer) {
 	}
 	for _, f := range r.Failed {
 		fmt.Fprintf(w, "  quarantined %s: %s\n", f.Ref, f.Reason)
+	}
+}
+
+// skipKinds counts skipped files by kind, e.g. " (3 not DICOM, 2 excluded)":
+// a user whose series is missing sees at once whether it was excluded
+// (localizer, derived) rather than unreadable.
+func skipKinds(sk []Skipped) string {
+	if len(sk) == 0 {
+		return ""
+	}
+	names := map[string]string{"not-dicom": "not DICOM", "no-pixels": "no pixels", "excluded": "excluded as localizer or derived"}
+	n := map[string]int{}
+	for _, s := range sk {
+		n[s.Kind]++
+	}
+	var parts []string
+	for _, k := range []string{"not-dicom", "no-pixels", "excluded"} {
+		if n[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[k], names[k]))
+			delete(n, k)
+		}
+	}
+	var rest []string
+	for k := range n {
+		rest = append(rest, k)
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		parts = append(parts, fmt.Sprintf("%d %s", n[k], k))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// printExcluded names the files left out by the localizer/derived rules
+// with their reason, so the flag that brings them back is easy to find.
+// Ten are enough to recognise the pattern in a big archive.
+func (r *ConvertReport) printExcluded(w io.Writer) {
+	const most = 10
+	n := 0
+	for _, s := range r.Skipped {
+		if s.Kind != "excluded" {
+			continue
+		}
+		if n < most {
+			fmt.Fprintf(w, "  skipped %s: %s\n", s.Ref, s.Reason)
+		}
+		n++
+	}
+	if n > most {
+		fmt.Fprintf(w, "  … and %d more skipped as localizer or derived\n", n-most)
 	}
 }

@@ -84,3 +84,24 @@ func TestConvertMixedFolder(t *testing.T) {
 	}
 	compareImages(t, got.Images[0], want.Images[0])
 }
+
+// TestConvertSaysWhyFilesAreSkipped: a series left out by the default
+// exclusion rules is named with its reason, and the summary counts skips
+// by kind, so a user whose series is missing knows --derived brings it back.
+func TestConvertSaysWhyFilesAreSkipped(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in")
+	copyFile(t, filepath.Join("testdata", "pydicom_MR_small.dcm"), filepath.Join(in, "mr.dcm"))
+	os.WriteFile(filepath.Join(in, "junk.bin"), []byte("not dicom"), 0o644)
+	rep, err := Convert(context.Background(), in, t.TempDir(), ConvertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rep.Print(&buf)
+	msg := buf.String()
+	for _, want := range []string{"2 skipped (1 not DICOM, 1 excluded as localizer or derived)", "skipped " + filepath.Join(in, "mr.dcm") + ": derived secondary image (ImageType DERIVED\\SECONDARY\\OTHER)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("report lacks %q:\n%s", want, msg)
+		}
+	}
+}
