@@ -28,9 +28,8 @@ func BenchmarkAssemble2D(b *testing.B) {
 	b.Run("assemble", func(b *testing.B) {
 		b.SetBytes(4 * 4096)
 		i := 0
-		var ar strArena
 		for b.Loop() {
-			bt, err := l.assemble(&ar, 0, i, plan[i%len(plan)])
+			bt, err := l.assemble(0, i, plan[i%len(plan)])
 			if err != nil {
 				b.Fatal(err)
 			}

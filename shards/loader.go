@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -120,9 +119,12 @@ const (
 // Handing Voxels to the device is the next and last copy. So: 0 copies
 // for Views and contiguous batches, 1 for gathered ones, +1 host→device.
 //
-// Voxels, Views and Mask are valid until Release (views: until the
-// Loader is closed); copy voxels that must live longer. Strings and token
-// ids are ordinary heap values.
+// Everything in a Batch is valid until Release: Voxels, Views, Mask and
+// the strings (IDs, Sources, Tasks, Instructions, Responses), which are
+// views of the mapping too — no per-sample copy or allocation. They stay
+// readable until the Loader is closed and fault after that; keep a copy
+// (strings.Clone, copy) of anything needed longer. Token ids are ordinary
+// heap values.
 type Batch struct {
 	// Epoch and Index locate the batch: Index is its position in the
 	// global (all-rank) batch sequence of the epoch.
@@ -153,36 +155,37 @@ type Batch struct {
 
 	// Recycled with the Batch (see Release).
 	loader    *Loader
-	gbuf      *gatherBuf
+	gbuf      gatherBuf
 	strs      []string
 	viewsBack [][]byte
 	plcBack   []Placement
 	locs      []batchLoc
 }
 
-// Release hands the batch back to its loader: the gather buffer and the
-// Batch itself (its slices) are reused for a later batch, so the batch
-// must not be used afterwards. Strings and token ids taken from it stay
-// valid. Calling Release twice is harmless.
+// Release hands the batch back to its loader: the Batch, its slices and
+// its gather buffer are reused for a later batch, so the batch must not
+// be used afterwards. Token ids taken from it stay valid; strings stay
+// readable until the Loader is closed. Calling Release twice is harmless.
 func (b *Batch) Release() {
 	l := b.loader
 	if l == nil {
 		return
 	}
 	b.loader = nil
-	if b.gbuf != nil {
-		l.pool.Put(b.gbuf)
-		b.gbuf = nil
-	}
 	b.Voxels = nil
-	l.batches.Put(b)
+	select {
+	case l.free <- b:
+	default: // free list full: let the GC have it
+	}
 }
 
 // sampleRef locates one sample and its bucket.
 type sampleRef struct {
 	part   int32
-	row    int32
+	row    int32 // row of the part
 	bucket int32
+	rb     int32 // record batch of the part holding the row
+	brow   int32 // row within that record batch
 }
 
 type bucketKey struct {
@@ -216,8 +219,10 @@ type Loader struct {
 	planMu sync.Mutex
 	plans  map[int]*epochPlan
 
-	pool    sync.Pool // *gatherBuf
-	batches sync.Pool // *Batch
+	// free recycles released Batches with their slices and gather
+	// buffers (a sync.Pool would drop them at every GC). Its capacity
+	// bounds what is kept: the batches in flight.
+	free    chan *Batch
 	pipe    *pipeline
 	err     error // sticky: a failed batch ends the stream
 	closed  bool
@@ -265,8 +270,8 @@ func NewLoader(ms []*Manifest, cfg LoaderConfig, resume *LoaderState) (*Loader, 
 		l.Close()
 		return nil, err
 	}
-	l.pool.New = func() any { return new(gatherBuf) }
-	l.batches.New = func() any { return new(Batch) }
+	G := max(1, cfg.Prefetch/(2*cfg.Workers))
+	l.free = make(chan *Batch, cfg.Prefetch+2*G*cfg.Workers+4)
 	return l, nil
 }
 
@@ -279,6 +284,7 @@ func (l *Loader) scan() error {
 			return fmt.Errorf("loader: %w", err)
 		}
 		p.shard = sh
+		rb := 0
 		for r := 0; r < sh.Len(); r++ {
 			key, err := sampleKey(sh, r)
 			if err != nil {
@@ -290,10 +296,13 @@ func (l *Loader) scan() error {
 				index[key] = b
 				l.buckets = append(l.buckets, key)
 			}
-			l.refs = append(l.refs, sampleRef{part: int32(pi), row: int32(r), bucket: b})
+			for sh.starts[rb+1] <= r { // rows are visited in order
+				rb++
+			}
+			row := r - sh.starts[rb]
+			l.refs = append(l.refs, sampleRef{part: int32(pi), row: int32(r), bucket: b, rb: int32(rb), brow: int32(row)})
 			if l.cfg.SourceWeights != nil {
-				bc, row, _ := sh.locate(r)
-				l.sources = append(l.sources, bc.str[colSource].Value(row))
+				l.sources = append(l.sources, sh.batches[rb].str[colSource].Value(row))
 			}
 		}
 	}
@@ -452,27 +461,43 @@ func (l *Loader) buildPlan(epoch int) [][]sampleRef {
 			rng.Shuffle(len(win), func(i, j int) { win[i], win[j] = win[j], win[i] })
 		}
 	}
+	// Batches are laid out back to back in one flat slice (a handful of
+	// allocations per epoch, none per batch): each bucket fills a reused
+	// pending slice, copied out when full.
 	pending := make([][]sampleRef, len(l.buckets))
-	var plan [][]sampleRef
-	for _, r := range stream {
-		k := l.buckets[r.bucket]
-		size := l.cfg.BatchSize2D
+	sizes := make([]int, len(l.buckets))
+	for i, k := range l.buckets {
 		switch k.kind {
 		case Kind3D:
-			size = l.cfg.BatchSize3D
+			sizes[i] = l.cfg.BatchSize3D
 		case KindMixed:
-			size = 1
+			sizes[i] = 1
+		default:
+			sizes[i] = l.cfg.BatchSize2D
 		}
+		pending[i] = make([]sampleRef, 0, sizes[i])
+	}
+	flat := make([]sampleRef, 0, len(stream))
+	ends := make([]int, 0, len(stream)/max(1, l.cfg.BatchSize2D)+len(l.buckets)+1)
+	for _, r := range stream {
 		pending[r.bucket] = append(pending[r.bucket], r)
-		if len(pending[r.bucket]) >= size {
-			plan = append(plan, pending[r.bucket])
-			pending[r.bucket] = nil
+		if len(pending[r.bucket]) >= sizes[r.bucket] {
+			flat = append(flat, pending[r.bucket]...)
+			ends = append(ends, len(flat))
+			pending[r.bucket] = pending[r.bucket][:0]
 		}
 	}
 	for _, p := range pending {
 		if len(p) > 0 {
-			plan = append(plan, p)
+			flat = append(flat, p...)
+			ends = append(ends, len(flat))
 		}
+	}
+	plan := make([][]sampleRef, len(ends))
+	start := 0
+	for i, e := range ends {
+		plan[i] = flat[start:e:e]
+		start = e
 	}
 	return plan
 }
@@ -495,7 +520,15 @@ func (l *Loader) Next(ctx context.Context) (*Batch, error) {
 	}
 	p := l.pipe
 	l.mu.Unlock()
-	if len(p.pending) == 0 {
+	if p.next == len(p.cur) {
+		if p.cur != nil {
+			// Hand the emptied group slice back to its worker.
+			select {
+			case p.spare[(p.groups-1)%len(p.spare)] <- p.cur[:0]:
+			default:
+			}
+			p.cur, p.next = nil, 0
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -504,12 +537,12 @@ func (l *Loader) Next(ctx context.Context) (*Batch, error) {
 				return nil, errors.New("loader: closed")
 			}
 			p.groups++
-			p.pending = grp
+			p.cur, p.next = grp, 0
 		}
 	}
-	res := p.pending[0]
-	p.pending[0] = result{}
-	p.pending = p.pending[1:]
+	res := p.cur[p.next]
+	p.cur[p.next] = result{}
+	p.next++
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if res.err != nil {
@@ -534,28 +567,34 @@ type result struct {
 // 1), so at most Prefetch batches are prepared ahead: one group queued
 // and one being assembled per worker.
 type pipeline struct {
-	out     []chan []result
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	groups  int      // groups taken by Next
-	pending []result // rest of the current group
+	out    []chan []result
+	spare  []chan []result // emptied group slices back to their worker
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	groups int      // groups taken by Next
+	cur    []result // the current group; cur[next:] are still to serve
+	next   int
 }
 
 func (l *Loader) startPipeline(st LoaderState) *pipeline {
 	nw := l.cfg.Workers
 	G := max(1, l.cfg.Prefetch/(2*nw))
-	p := &pipeline{out: make([]chan []result, nw), stop: make(chan struct{})}
+	p := &pipeline{out: make([]chan []result, nw), spare: make([]chan []result, nw), stop: make(chan struct{})}
 	for w := 0; w < nw; w++ {
 		p.out[w] = make(chan []result, 1)
+		p.spare[w] = make(chan []result, 2)
 		p.wg.Add(1)
 		go func(w int) {
 			defer p.wg.Done()
-			var ar strArena
-			var grp []result
+			grp := make([]result, 0, G+1)
 			send := func() bool {
 				select {
 				case p.out[w] <- grp:
-					grp = nil
+					select {
+					case grp = <-p.spare[w]:
+					default:
+						grp = make([]result, 0, G+1)
+					}
 					return true
 				case <-p.stop:
 					releaseResults(grp)
@@ -593,7 +632,7 @@ func (l *Loader) startPipeline(st LoaderState) *pipeline {
 					if g >= len(ep.batches) { // padded tail repeats the start
 						g %= len(ep.batches)
 					}
-					b, err := l.assemble(&ar, epoch, g, ep.batches[g])
+					b, err := l.assemble(epoch, g, ep.batches[g])
 					grp = append(grp, result{epoch: epoch, pos: pos, batch: b, err: err})
 					if err != nil {
 						send()
@@ -653,53 +692,51 @@ type batchLoc struct {
 	row int
 }
 
-// assemble builds the batch for refs, reusing a released Batch's slices.
-// Per batch it allocates only the string arena (and token slices when a
-// Tokenizer is set); the gather buffer comes from a pool.
-func (l *Loader) assemble(ar *strArena, epoch, index int, refs []sampleRef) (*Batch, error) {
-	b := l.batches.Get().(*Batch)
-	// Reset field by field, keeping the slices' capacity (a whole-struct
-	// assignment costs a write barrier per pointer field).
+// newBatch returns a released Batch (or a new one) reset for reuse,
+// keeping its slices' capacity. Fields are reset one by one: a
+// whole-struct assignment costs a write barrier per pointer field.
+func (l *Loader) newBatch() *Batch {
+	var b *Batch
+	select {
+	case b = <-l.free:
+	default:
+		b = new(Batch)
+	}
 	b.strs, b.viewsBack, b.plcBack, b.locs = b.strs[:0], b.viewsBack[:0], b.plcBack[:0], b.locs[:0]
 	b.Placements, b.Views, b.Mask = b.Placements[:0], b.Views[:0], b.Mask[:0]
 	b.InstructionTokens, b.ResponseTokens = nil, nil
 	b.Contiguous, b.DType, b.Shape, b.Voxels, b.loader = false, "", [6]int{}, nil, l
-	b.Epoch, b.Index, b.Kind = epoch, index, l.buckets[refs[0].bucket].kind
+	return b
+}
+
+// assemble builds the batch for refs. In steady state it allocates
+// nothing (unless a Tokenizer is set): the Batch, its slices and its
+// gather buffer are recycled, strings are views of the mapping, and the
+// dtype and shape come from the bucket, not from the row's metadata.
+// The per-sample work is reading Arrow offsets; the only bulk work is
+// the one gather copy.
+func (l *Loader) assemble(epoch, index int, refs []sampleRef) (*Batch, error) {
+	b := l.newBatch()
+	key := &l.buckets[refs[0].bucket]
+	b.Epoch, b.Index, b.Kind = epoch, index, key.kind
 	n := len(refs)
-	arenaLen, nViews, nPlc := 0, 0, 0
+	nViews, nPlc := 0, 0
+	var verified *loaderPart
 	for _, r := range refs {
 		p := l.parts[r.part]
-		if err := l.verifyPart(p); err != nil {
-			b.Release()
-			return nil, err
+		if p != verified {
+			if err := l.verifyPart(p); err != nil {
+				b.Release()
+				return nil, err
+			}
+			verified = p
 		}
-		bc, row, err := p.shard.locate(int(r.row))
-		if err != nil {
-			b.Release()
-			return nil, err
-		}
+		bc, row := &p.shard.batches[r.rb], int(r.brow)
 		b.locs = append(b.locs, batchLoc{bc, row})
-		for _, c := range [...]int{colID, colSource, colTask, colInstruction, colResponse} {
-			arenaLen += len(bc.str[c].Value(row))
-		}
 		i0, i1 := bc.images.ValueOffsets(row)
 		nViews += int(i1 - i0)
 		p0, p1 := bc.placements.ValueOffsets(row)
 		nPlc += int(p1 - p0)
-	}
-	// Strings are copied into heap memory carved from the worker's
-	// arena chunk: aliasing the mapping would leave strings that fault
-	// after Close. A chunk is never written twice, so strings a caller
-	// keeps stay intact; the GC frees a chunk when no string uses it.
-	arena := ar.take(arenaLen)
-	str := func(a *array.String, row int) string {
-		v := a.Value(row)
-		if v == "" {
-			return ""
-		}
-		off := len(arena)
-		arena = append(arena, v...)
-		return unsafe.String(&arena[off], len(v))
 	}
 	b.strs = grow(b.strs, 5*n)
 	strs := b.strs
@@ -711,11 +748,12 @@ func (l *Loader) assemble(ar *strArena, epoch, index int, refs []sampleRef) (*Ba
 	maxN := 0
 	for i, lc := range b.locs {
 		bc, row := lc.bc, lc.row
-		b.IDs[i] = str(bc.str[colID], row)
-		b.Sources[i] = str(bc.str[colSource], row)
-		b.Tasks[i] = str(bc.str[colTask], row)
-		b.Instructions[i] = str(bc.str[colInstruction], row)
-		b.Responses[i] = str(bc.str[colResponse], row)
+		// Views of the mapping (see Batch): valid until Release.
+		b.IDs[i] = bc.str[colID].Value(row)
+		b.Sources[i] = bc.str[colSource].Value(row)
+		b.Tasks[i] = bc.str[colTask].Value(row)
+		b.Instructions[i] = bc.str[colInstruction].Value(row)
+		b.Responses[i] = bc.str[colResponse].Value(row)
 		p0, p1 := bc.placements.ValueOffsets(row)
 		first := len(b.plcBack)
 		for q := int(p0); q < int(p1); q++ {
@@ -727,10 +765,6 @@ func (l *Loader) assemble(ar *strArena, epoch, index int, refs []sampleRef) (*Ba
 		for k := int(i0); k < int(i1); k++ {
 			// Shapes were checked by the scan (sampleKey → Shard.Image).
 			b.viewsBack = append(b.viewsBack, bc.voxels.Value(k))
-			if i == 0 && k == int(i0) {
-				b.DType = internDType(bc.imStr[imDType].Value(k))
-				b.Shape = [6]int{n, 0, int(bc.imInt[imChannels].Value(k)), int(bc.imInt[imDepth].Value(k)), int(bc.imInt[imHeight].Value(k)), int(bc.imInt[imWidth].Value(k))}
-			}
 		}
 		b.Views[i] = b.viewsBack[first:len(b.viewsBack):len(b.viewsBack)]
 		maxN = max(maxN, int(i1-i0))
@@ -744,14 +778,11 @@ func (l *Loader) assemble(ar *strArena, epoch, index int, refs []sampleRef) (*Ba
 		}
 	}
 	if maxN == 0 || b.Kind == KindMixed {
-		if b.Kind == KindMixed {
-			b.Shape = [6]int{}
-			b.DType = ""
-		}
 		b.Mask = b.Mask[:0]
 		return b, nil
 	}
-	b.Shape[1] = maxN
+	// Every sample of a 2D/3D bucket has images of the bucket's shape.
+	b.DType, b.Shape = key.dtype, [6]int{n, maxN, key.c, key.d, key.h, key.w}
 	b.Mask = grow(b.Mask, n*maxN)
 	clear(b.Mask)
 	contiguous := true
@@ -778,8 +809,9 @@ func (l *Loader) assemble(ar *strArena, epoch, index int, refs []sampleRef) (*Ba
 		b.Contiguous = true
 		return b, nil
 	}
-	g := l.pool.Get().(*gatherBuf)
-	buf := g.get(total)
+	// The gather: one copy per image into the batch's reused buffer;
+	// only the slots of missing images are zeroed.
+	buf := b.gbuf.get(total)
 	for i, views := range b.Views {
 		for k := 0; k < maxN; k++ {
 			dst := buf[(i*maxN+k)*imgBytes : (i*maxN+k+1)*imgBytes]
@@ -791,25 +823,7 @@ func (l *Loader) assemble(ar *strArena, epoch, index int, refs []sampleRef) (*Ba
 		}
 	}
 	b.Voxels = buf
-	b.gbuf = g
 	return b, nil
-}
-
-// strArena hands out never-reused byte ranges from 64 KiB chunks, one
-// allocation per chunk instead of one per batch. One per worker.
-type strArena struct{ buf []byte }
-
-// take returns an empty slice with capacity n backed by fresh memory.
-func (a *strArena) take(n int) []byte {
-	if n > 16<<10 {
-		return make([]byte, 0, n)
-	}
-	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, 64<<10)
-	}
-	out := a.buf[len(a.buf) : len(a.buf) : len(a.buf)+n]
-	a.buf = a.buf[:len(a.buf)+n]
-	return out
 }
 
 // grow returns s with length n, reusing its capacity.
@@ -836,7 +850,7 @@ func (l *Loader) Close() error {
 	if p != nil {
 		close(p.stop)
 		p.wg.Wait()
-		releaseResults(p.pending)
+		releaseResults(p.cur[p.next:])
 		for _, ch := range p.out {
 			close(ch)
 			for grp := range ch {

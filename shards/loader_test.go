@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -48,7 +49,13 @@ func drain(t *testing.T, l *Loader, k int) []served {
 		if err != nil {
 			t.Fatalf("batch %d: %v", i, err)
 		}
-		out = append(out, served{b.Epoch, b.Index, append([]string(nil), b.IDs...)})
+		// Strings are views valid until Release (readable until Close):
+		// clone what outlives the batch.
+		ids := make([]string, len(b.IDs))
+		for i, id := range b.IDs {
+			ids[i] = strings.Clone(id)
+		}
+		out = append(out, served{b.Epoch, b.Index, ids})
 		checkBatch(t, b)
 		b.Release()
 	}
