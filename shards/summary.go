@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"text/tabwriter"
 )
 
@@ -116,11 +118,11 @@ func (m *Manifest) WriteStats(w io.Writer) error {
 	fmt.Fprintf(w, "%d shards (%d parts), %d samples, %d images, %d bytes\n", len(m.Shards), parts, m.Samples, m.Images, m.Bytes)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nSOURCE\tSAMPLES")
-	for _, k := range sortedKeys(m.Sources) {
+	for _, k := range slices.Sorted(maps.Keys(m.Sources)) {
 		fmt.Fprintf(tw, "%s\t%d\n", k, m.Sources[k])
 	}
 	fmt.Fprintln(tw, "\nTASK\tSAMPLES")
-	for _, k := range sortedKeys(m.Tasks) {
+	for _, k := range slices.Sorted(maps.Keys(m.Tasks)) {
 		fmt.Fprintf(tw, "%s\t%d\n", k, m.Tasks[k])
 	}
 	return tw.Flush()

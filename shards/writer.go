@@ -11,7 +11,6 @@ import (
 	"io"
 	"iter"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -513,16 +512,6 @@ func readShardStats(fs FS, dir, name string) (*ShardStats, bool, error) {
 		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d", path, st.SchemaVersion, SchemaVersion)
 	}
 	return &st, true, nil
-}
-
-// sortedKeys returns m's keys sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // addBatched applies the record batching rules: close the pending batch

@@ -3,6 +3,8 @@ package datasets
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,10 +80,10 @@ func newMix(p ingest.Params, baseDir string) (ingest.Source, error) {
 		extra[ds][field] = v
 	}
 	m := &mix{}
-	for _, name := range sortedKeys(roots) {
+	for _, name := range slices.Sorted(maps.Keys(roots)) {
 		e, ok := local[name]
 		if !ok {
-			return nil, fmt.Errorf("roots: unknown dataset %q (have %s)", name, strings.Join(sortedKeys(local), ", "))
+			return nil, fmt.Errorf("roots: unknown dataset %q (have %s)", name, strings.Join(slices.Sorted(maps.Keys(local)), ", "))
 		}
 		sp, err := specParams(e.spec, extra[name])
 		if err != nil {
@@ -109,7 +111,7 @@ func specParams(spec ingest.Spec, over map[string]string) (ingest.Params, error)
 			p[f.Name] = f.Default
 		}
 	}
-	for _, k := range sortedKeys(over) {
+	for _, k := range slices.Sorted(maps.Keys(over)) {
 		v := over[k]
 		f, ok := byName[k]
 		if !ok {

@@ -3,8 +3,10 @@ package datasets
 import (
 	_ "embed"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +58,7 @@ func ParseTemplates(name string, data []byte) (*Templates, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	t := &Templates{sets: raw}
-	for _, set := range sortedKeys(requiredSets) {
+	for _, set := range slices.Sorted(maps.Keys(requiredSets)) {
 		prompts, ok := raw[set]
 		if !ok || len(prompts) == 0 {
 			return nil, fmt.Errorf("%s: prompt set %q missing or empty", name, set)
