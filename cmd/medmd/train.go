@@ -36,12 +36,7 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 			if err != nil {
 				return err
 			}
-			last := 0.0
-			if len(res.Losses) > 0 {
-				last = res.Losses[len(res.Losses)-1]
-			}
-			fmt.Printf("trained steps %d..%d, loss %.4f, %d params, %.3f s/step, checkpoint %s\n",
-				res.StartStep, res.Step, last, res.Params, res.StepSeconds, res.Checkpoint)
+			fmt.Println(trainSummary(res))
 			return nil
 		},
 	}
@@ -55,4 +50,16 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps")
 	f.BoolVar(&params, "params", false, "print the preset's parameter count (from shapes) and exit")
 	rootCmd.AddCommand(cmd)
+}
+
+// trainSummary is the last line of `medmd train`. A rerun whose
+// checkpoint already reached the configured steps trains nothing: say so
+// rather than report a loss of 0 and 0 s/step.
+func trainSummary(res *train.Result) string {
+	if len(res.Losses) == 0 {
+		return fmt.Sprintf("nothing to train: checkpoint %s is already at step %d (raise --steps to go on), %d params",
+			res.Checkpoint, res.Step, res.Params)
+	}
+	return fmt.Sprintf("trained steps %d..%d, loss %.4f, %d params, %.3f s/step, checkpoint %s",
+		res.StartStep, res.Step, res.Losses[len(res.Losses)-1], res.Params, res.StepSeconds, res.Checkpoint)
 }
