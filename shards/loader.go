@@ -173,10 +173,11 @@ func (b *Batch) Release() {
 	}
 	b.loader = nil
 	b.Voxels = nil
-	select {
-	case l.free <- b:
-	default: // free list full: let the GC have it
-	}
+	l.freeMu.Lock()
+	if len(l.free) < cap(l.free) {
+		l.free = append(l.free, b)
+	} // else: more than ever in flight; let the GC have it
+	l.freeMu.Unlock()
 }
 
 // sampleRef locates one sample and its bucket.
@@ -220,9 +221,12 @@ type Loader struct {
 	plans  map[int]*epochPlan
 
 	// free recycles released Batches with their slices and gather
-	// buffers (a sync.Pool would drop them at every GC). Its capacity
-	// bounds what is kept: the batches in flight.
-	free    chan *Batch
+	// buffers (a sync.Pool would drop them at every GC). It is a stack:
+	// the buffer released last, the likeliest still in cache, is reused
+	// first, and batches beyond those in flight stay idle. Its capacity
+	// bounds what is kept.
+	freeMu  sync.Mutex
+	free    []*Batch
 	pipe    *pipeline
 	err     error // sticky: a failed batch ends the stream
 	closed  bool
@@ -271,7 +275,7 @@ func NewLoader(ms []*Manifest, cfg LoaderConfig, resume *LoaderState) (*Loader, 
 		return nil, err
 	}
 	G := max(1, cfg.Prefetch/(2*cfg.Workers))
-	l.free = make(chan *Batch, cfg.Prefetch+2*G*cfg.Workers+4)
+	l.free = make([]*Batch, 0, cfg.Prefetch+2*G*cfg.Workers+4)
 	return l, nil
 }
 
@@ -697,9 +701,14 @@ type batchLoc struct {
 // whole-struct assignment costs a write barrier per pointer field.
 func (l *Loader) newBatch() *Batch {
 	var b *Batch
-	select {
-	case b = <-l.free:
-	default:
+	l.freeMu.Lock()
+	if n := len(l.free); n > 0 {
+		b = l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+	}
+	l.freeMu.Unlock()
+	if b == nil {
 		b = new(Batch)
 	}
 	b.strs, b.viewsBack, b.plcBack, b.locs = b.strs[:0], b.viewsBack[:0], b.plcBack[:0], b.locs[:0]
