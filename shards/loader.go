@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -50,8 +51,8 @@ type LoaderConfig struct {
 	// Epochs stops Next with io.EOF after that many epochs; 0 = forever.
 	Epochs int
 	// Prefetch is the number of batches prepared ahead (default 2);
-	// Workers the goroutines preparing them (default 2). Neither changes
-	// the order.
+	// Workers the goroutines preparing them (default 2, 1 with fewer
+	// than 4 CPUs). Neither changes the order.
 	Prefetch, Workers int
 	// SourceWeights resamples sources: weight w serves each sample of that
 	// source ⌊w⌋ times plus once more with probability w−⌊w⌋ (drawn from
@@ -83,7 +84,10 @@ func (c LoaderConfig) withDefaults() LoaderConfig {
 		c.Prefetch = 2
 	}
 	if c.Workers <= 0 {
-		c.Workers = 2
+		// One preparing goroutine per two cores: the consumer (the
+		// trainer) needs the rest, and on two cores a second worker only
+		// competes with it.
+		c.Workers = max(1, min(2, runtime.GOMAXPROCS(0)/2))
 	}
 	return c
 }
