@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/spf13/cobra"
@@ -16,16 +18,23 @@ func init() {
 		Short: "Show what medmd reads from a DICOM, NIfTI, JATS (.nxml) file or PMC package",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A bad file is reported and the rest are still inspected
+			// (`medmd inspect dir/*` on an archive with one broken file);
+			// the exit status says something failed.
+			var errs []error
 			for _, path := range args {
 				in, err := sniff(path)
-				if err != nil {
-					return err
+				if err == nil {
+					err = in.Inspect(cmd.Context(), path, asJSON, os.Stdout)
 				}
-				if err := in.Inspect(cmd.Context(), path, asJSON, os.Stdout); err != nil {
-					return fmt.Errorf("%s: %w", path, err)
+				if err != nil {
+					if !strings.Contains(err.Error(), path) {
+						err = fmt.Errorf("%s: %w", path, err)
+					}
+					errs = append(errs, err)
 				}
 			}
-			return nil
+			return errors.Join(errs...)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per file")
