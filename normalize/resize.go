@@ -130,6 +130,14 @@ func Resize(im *shards.Image, o ResizeOptions) error {
 	return AddTransform(im, "resize", params)
 }
 
+// Bounds on ResampleSpacing's output, whose size follows voxel spacings
+// read from untrusted headers: 32768 samples along an axis (the resize
+// stage's own limit) and 2^30 voxels (4 GiB of float32) in all.
+const (
+	MaxResampleAxis   = 32768
+	MaxResampleVoxels = 1 << 30
+)
+
 // ResampleSpacing resizes im so that its voxels measure target mm along
 // (columns, rows, slices), like MONAI's Spacing: each axis becomes
 // round(n·spacing/target) samples (at least 1). Axes with an unknown (0)
@@ -143,10 +151,22 @@ func ResampleSpacing(im *shards.Image, target [3]float64, mode Interp, nonFinite
 		return err
 	}
 	n := [3]int{im.Width, im.Height, im.Depth}
+	total := 1.0
 	for a := 0; a < 3; a++ {
+		f := float64(n[a])
 		if im.Spacing[a] > 0 && target[a] > 0 && !(a == 2 && im.Depth == 1) {
-			n[a] = max(1, int(math.Round(float64(n[a])*im.Spacing[a]/target[a])))
+			f = math.Max(1, math.Round(f*im.Spacing[a]/target[a]))
 		}
+		// Spacings come from untrusted headers (pixdim 1e9, Inf): check in
+		// float64 before converting or allocating.
+		if !(f <= MaxResampleAxis) {
+			return fmt.Errorf("resampling %v mm voxels to %v mm gives %g voxels along axis %d (limit %d)", im.Spacing, target, f, a, MaxResampleAxis)
+		}
+		n[a] = int(f)
+		total *= f
+	}
+	if total > MaxResampleVoxels {
+		return fmt.Errorf("resampling %v mm voxels to %v mm gives %g voxels (limit %d)", im.Spacing, target, total, MaxResampleVoxels)
 	}
 	src := [3]int{im.Depth, im.Height, im.Width}
 	dst := [3]int{n[2], n[1], n[0]}

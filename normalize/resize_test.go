@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/medmd/medmd/shards"
@@ -108,5 +109,22 @@ func TestResampleSpacing(t *testing.T) {
 	}
 	if im.Spacing != [3]float64{1, 1, 1.5} {
 		t.Errorf("spacing %v", im.Spacing)
+	}
+}
+
+// TestResampleSpacingBoundsOutput: voxel sizes come from untrusted file
+// headers; a pixdim of 1e9 mm (or +Inf) must be an error, not a
+// multi-terabyte allocation that kills the whole run.
+func TestResampleSpacingBoundsOutput(t *testing.T) {
+	for _, sp := range [][3]float64{{1e9, 1, 1}, {1, math.Inf(1), 1}, {1, 1, 1e7}} {
+		im := f32Image(1, 4, 4, 4, func(i int) float32 { return float32(i) })
+		im.Spacing = sp
+		err := ResampleSpacing(im, [3]float64{1, 1, 1}, Linear, 0)
+		if err == nil || !strings.Contains(err.Error(), "voxels") {
+			t.Errorf("spacing %v: err = %v, want a size-limit error", sp, err)
+		}
+		if im.Depth != 4 || im.Height != 4 || im.Width != 4 {
+			t.Errorf("spacing %v: image changed to %d×%d×%d", sp, im.Depth, im.Height, im.Width)
+		}
 	}
 }

@@ -78,16 +78,17 @@ var BulletRule = regexRule("bullet",
 var QAPrefixRule = regexRule("qa_prefix",
 	regexp.MustCompile(`(?mi)^[ \t]*(?:Q|A|Question|Answer)[ \t]*[:：][ \t]*`), constRepl(""))
 
-// MeasurementRule removes size measurements ("3.2 x 2.1 cm",
-// "measuring 5 mm", "approximately 12mm") as RadFM does for MedPix
-// captions: sizes cannot be read off a resized image, so a model trained
-// on them learns to invent numbers.
+// reMeasurement matches one size measurement with its lead-in word.
 var reMeasurement = regexp.MustCompile(
 	`(?i)[ \t]?(?:\b(?:measuring|measures|measured|measurement of|sized|size of|approximately|approx\.|about|up to)[ \t]{1,3})?` +
 		`\b\d{1,6}(?:[.,]\d{1,6})?(?:[ \t]{0,3}(?:-|–|to)[ \t]{0,3}\d{1,6}(?:[.,]\d{1,6})?)?` +
 		`(?:[ \t]{0,3}(?:x|×|\*|by)[ \t]{0,3}\d{1,6}(?:[.,]\d{1,6})?){0,2}[ \t]{0,3}` +
 		`(?:mm|cm|millimet(?:er|re)s?|centimet(?:er|re)s?)\b`)
 
+// MeasurementRule removes size measurements ("3.2 x 2.1 cm",
+// "measuring 5 mm", "approximately 12mm", "3 centimetres") as RadFM does
+// for MedPix captions: sizes cannot be read off a resized image, so a
+// model trained on them learns to invent numbers.
 var MeasurementRule = TextRule{Name: "measurement", Edits: measurementEdits}
 
 // measurementEdits runs reMeasurement (whose matches are bounded: at most
