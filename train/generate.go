@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"math"
@@ -132,7 +133,6 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 	if temp <= 0 {
 		temp = 1
 	}
-	rng := rand.New(rand.NewPCG(uint64(o.Seed), 7))
 	allowed := func(id int) bool {
 		return id < tok.VocabSize() && (id == tok.EOSID || !tok.IsSpecial(id))
 	}
@@ -147,6 +147,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		cnt := min(B, n-start)
 		seqs := make([]*seq, B)
 		ids := make([]string, cnt)
+		rngs := make([]*rand.Rand, cnt)
 		for i := 0; i < B; i++ {
 			smp, err := o.Source.Sample(start + min(i, cnt-1)) // pad the last batch with repeats
 			if err != nil {
@@ -154,6 +155,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 			}
 			if i < cnt {
 				ids[i] = smp.ID
+				rngs[i] = sampleRNG(o.Seed, smp.ID)
 			}
 			s := enc.prompt(smp)
 			if len(s.tokens) > T-1 {
@@ -216,7 +218,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 					// At least one token: RadBench answers are never empty.
 					ok = func(id int) bool { return id != tok.EOSID && allowed(id) }
 				}
-				id := pick(logits[i*V:(i+1)*V], ok, o.TopK, temp, rng)
+				id := pick(logits[i*V:(i+1)*V], ok, o.TopK, temp, rngs[i])
 				if id == tok.EOSID || lens[i] >= T {
 					done[i] = true
 					continue
@@ -237,6 +239,15 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		log.Debug("generate", "done", start+cnt, "of", n, "elapsed", time.Since(t0).Round(time.Millisecond))
 	}
 	return n, nil
+}
+
+// sampleRNG is the top-k sampling stream of one sample: a function of the
+// seed and the sample id only, so predictions do not change with --batch
+// or with which samples share a forward pass.
+func sampleRNG(seed int64, id string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
 }
 
 // pick returns the argmax (topK <= 0) or a sample from the topK most

@@ -71,6 +71,19 @@ func TestTrainLossDrops(t *testing.T) {
 	if nonEmpty == 0 {
 		t.Error("every prediction is empty")
 	}
+	// Top-k sampling depends on the seed and the sample only: not on the
+	// batch size (that is, on which samples share a forward pass).
+	var topk []string
+	for _, b := range []int{1, 3} {
+		var buf bytes.Buffer
+		if _, err := Generate(context.Background(), GenerateOptions{Checkpoint: out, Source: val, Out: &buf, Backend: backend, MaxNewTokens: 8, Batch: b, TopK: 20, Temperature: 3, Seed: 5}); err != nil {
+			t.Fatal(err)
+		}
+		topk = append(topk, buf.String())
+	}
+	if topk[0] != topk[1] {
+		t.Errorf("top-k predictions depend on the batch size:\nbatch 1:\n%s\nbatch 3:\n%s", topk[0], topk[1])
+	}
 }
 
 // Resume is exact: 2 steps, stop (checkpoint), resume for 2 more gives the
