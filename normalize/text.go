@@ -211,7 +211,7 @@ var (
 	reDate  = regexp.MustCompile(`\b(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{2,4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{2}-\d{2}|\d{4}/\d{2}/\d{2}` +
 		`|` + month + `\.?[ \t]+\d{1,2}(?:st|nd|rd|th)?,?[ \t]+\d{4}` +
 		`|\d{1,2}(?:st|nd|rd|th)?[ \t]+` + month + `\.?,?[ \t]+\d{4})\b`)
-	reMRN = regexp.MustCompile(`(?i)\b(?:MRN|medical[ \t]+record(?:[ \t]+(?:number|no\.?))?|patient[ \t]+(?:id|number|no\.?)|hospital[ \t]+(?:id|number|no\.?))[ \t]*(?:#|:|is)?[ \t]*[A-Z]*\d[A-Z0-9\-]{3,}\b` +
+	reMRN = regexp.MustCompile(`(?i)\b(?:MRN|medical[ \t]+record(?:[ \t]+(?:number|no\.?))?|patient[ \t]+(?:id|number|no\.?)|hospital[ \t]+(?:id|number|no\.?)|accession(?:[ \t]+(?:id|number|no\.?))?)[ \t]*(?:#|:|is)?[ \t]*[A-Z]*\d[A-Z0-9\-]{3,}\b` +
 		`|\b\d{7,}\b`)
 	reTitleName = regexp.MustCompile(`\b(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+[A-Z][a-zA-Z'’\-]+(?:[ \t]+[A-Z][a-zA-Z'’\-]+)?`)
 )
@@ -219,8 +219,10 @@ var (
 // DeidRules replace obvious identifiers with tokens: e-mail addresses,
 // phone numbers, dates (numeric, ISO and "March 3, 2019" / "3 March 2019";
 // a bare year is not a date), MRN-like numbers (a record/patient/accession
-// keyword followed by an alphanumeric id with a digit, or any run of 7+
-// digits not inside a DOI-like dotted/slashed identifier) and titled names ("Dr. Smith", "Mrs Jane Doe"). RewriteSample's
+// keyword followed by an alphanumeric id with a digit — but not a
+// GenBank-style sequence accession — or any run of 7+ digits not inside a
+// DOI-like dotted/slashed identifier) and titled names ("Dr. Smith",
+// "Mrs Jane Doe"). RewriteSample's
 // counts per rule name ("email", "phone", "date", "id", "name") are what
 // the deidentify stage stores in Meta.
 var DeidRules = []TextRule{
@@ -239,9 +241,25 @@ var DeidRules = []TextRule{
 		if m[0] > 0 && strings.IndexByte("./-", s[m[0]-1]) >= 0 && s[m[0]] >= '0' && s[m[0]] <= '9' {
 			return s[m[0]:m[1]]
 		}
+		// A sequence-database accession ("GenBank accession no.
+		// EF432310") is science, not a patient's record.
+		if len(s)-m[0] >= 9 && strings.EqualFold(s[m[0]:m[0]+9], "accession") && seqDatabase(s[max(0, m[0]-24):m[0]]) {
+			return s[m[0]:m[1]]
+		}
 		return TokID
 	})),
 	only(hasTitle, regexRule("name", reTitleName, constRepl(TokName))),
+}
+
+// seqDatabase reports whether the text before an "accession" keyword
+// names a public sequence or structure database.
+func seqDatabase(before string) bool {
+	for _, db := range []string{"GenBank", "EMBL", "ENA", "DDBJ", "RefSeq", "GEO", "SRA", "UniProt", "PDB", "ArrayExpress", "BioProject"} {
+		if containsFold(before, db) {
+			return true
+		}
+	}
+	return false
 }
 
 // only skips rule on texts for which need is false: a cheap scan that

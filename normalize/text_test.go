@@ -80,6 +80,9 @@ func TestDeidRules(t *testing.T) {
 		{"MRN: 12345678, admitted March 3, 2019 and again 4 April 2020 (2020-04-04). Mrs Jones agreed.",
 			"[ID], admitted [DATE] and again [DATE] ([DATE]). [NAME] agreed.", map[string]int{"id": 1, "date": 3, "name": 1}},
 		{"Tel +44 20 7946 0958. Patient ID AB12345.", "Tel [PHONE]. [ID].", map[string]int{"phone": 1, "id": 1}},
+		// the doc promises accession numbers too
+		{"Accession number 2019-1234, accession #A55432.", "[ID], [ID].", map[string]int{"id": 2}},
+		{"the cDNA sequence is available [GenBank accession no. EF432310]", "the cDNA sequence is available [GenBank accession no. EF432310]", map[string]int{}},
 		// real PMC sentences that must survive unchanged
 		{"the average monthly rainfall in 2007 was 150 mm and in 2010 it was 80 mm", "the average monthly rainfall in 2007 was 150 mm and in 2010 it was 80 mm", map[string]int{}},
 		{"PBDE-47 elevated gene transcripts (p = 0.0043) in 10 20 30 rats; MR imaging", "PBDE-47 elevated gene transcripts (p = 0.0043) in 10 20 30 rats; MR imaging", map[string]int{}},
