@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"runtime"
@@ -245,6 +246,23 @@ func roundSat[T number](dst []T, src []float32, lo, hi float64) {
 			dst[i] = T(v)
 		}
 	})
+}
+
+// WidenFloat16 converts a float16 image to float32 in place; every binary16
+// value (NaN and ±Inf included) is exactly representable, so nothing is
+// lost. Formats without a half-precision type (NIfTI-1) need it. Other
+// dtypes are left alone.
+func WidenFloat16(im *shards.Image) {
+	if im.DType != shards.Float16 {
+		return
+	}
+	n := len(im.Voxels) / 2
+	out := make([]byte, 4*n)
+	for i := 0; i < n; i++ {
+		h := uint16(im.Voxels[2*i]) | uint16(im.Voxels[2*i+1])<<8
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(float16ToFloat32(h)))
+	}
+	im.Voxels, im.DType = out, shards.Float32
 }
 
 // float16ToFloat32 decodes an IEEE 754 binary16.

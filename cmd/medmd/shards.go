@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/medmd/medmd/ingest/nifti"
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 	"github.com/spf13/cobra"
 )
@@ -131,10 +132,18 @@ func init() {
 			if image < 0 || image >= len(s.Images) {
 				return fmt.Errorf("export: sample %s has %d images, no image %d", id, len(s.Images), image)
 			}
-			if err := nifti.WriteFile(out, &s.Images[image]); err != nil {
+			im := &s.Images[image]
+			stored := im.DType
+			// NIfTI-1 has no float16: widen it (exactly).
+			normalize.WidenFloat16(im)
+			if err := nifti.WriteFile(out, im); err != nil {
 				return err
 			}
-			fmt.Printf("wrote %s (sample %s image %d)\n", out, id, image)
+			note := ""
+			if im.DType != stored {
+				note = fmt.Sprintf(", %s stored as %s", stored, im.DType)
+			}
+			fmt.Printf("wrote %s (sample %s image %d%s)\n", out, id, image, note)
 			return nil
 		},
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,5 +61,38 @@ func TestShardsCLI(t *testing.T) {
 	os.WriteFile(arrow, b, 0o644)
 	if err := runShards("verify", mp); !errors.Is(err, shards.ErrChecksum) {
 		t.Fatalf("verify after a flipped byte: %v", err)
+	}
+}
+
+// TestShardsExportFloat16: the intensity and window stages can store
+// float16, which NIfTI-1 has no code for; export widens it to float32
+// (exactly) instead of failing.
+func TestShardsExportFloat16(t *testing.T) {
+	dir := t.TempDir()
+	im := shards.Image{Modality: "MR", DType: shards.Float16, Channels: 1, Depth: 1, Height: 2, Width: 2,
+		Spacing: [3]float64{1, 1, 1}, Affine: shards.IdentityAffine()}
+	// 0, 0.5, 1, -2 as binary16
+	im.Voxels = []byte{0x00, 0x00, 0x00, 0x38, 0x00, 0x3c, 0x00, 0xc0}
+	ss := []shards.Sample{{ID: "h", Source: "nifti", Task: shards.TaskReport, Images: []shards.Image{im}}}
+	if _, err := shards.WriteCorpus(dir, "test", "cfg", shards.SamplesOf(ss), shards.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "h.nii")
+	if err := runShards("export", filepath.Join(dir, shards.ManifestFile), "--id", "h", "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	back, err := nifti.ReadFile(context.Background(), out, nifti.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := back.Images[0]
+	want := []float32{0, 0.5, 1, -2}
+	if got.DType != shards.Float32 || len(got.Voxels) != 16 {
+		t.Fatalf("exported %s with %d bytes", got.DType, len(got.Voxels))
+	}
+	for i, w := range want {
+		if v := math.Float32frombits(binary.LittleEndian.Uint32(got.Voxels[4*i:])); v != w {
+			t.Errorf("voxel %d = %v, want %v", i, v, w)
+		}
 	}
 }
