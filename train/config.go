@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 
@@ -151,8 +152,37 @@ func (c *Config) Grid() [3]int {
 // <image> + latents + </image> (34 with 32 latents, as in RadFM).
 func (c *Config) ImageSlots() int { return c.Latents + 2 }
 
-// Validate checks shapes fit together.
+// Validate checks shapes fit together and that sizes, counts and rates
+// are in range (a negative layer count would silently build no layers).
 func (c *Config) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"image_depth", c.ImageDepth}, {"image_height", c.ImageHeight}, {"image_width", c.ImageWidth},
+		{"vis_dim", c.VisDim}, {"vis_mlp", c.VisMLP}, {"lm_dim", c.LMDim}, {"lm_mlp", c.LMMLP}, {"context", c.Context}} {
+		if f.v <= 0 {
+			return fmt.Errorf("%s %d must be positive", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"vis_layers", c.VisLayers}, {"perc_layers", c.PercLayers}, {"lm_layers", c.LMLayers}, {"vocab", c.Vocab},
+		{"tokenizer_vocab", c.TokenizerVocab}, {"warmup", c.Warmup}, {"eval_every", c.EvalEvery}, {"ckpt_every", c.CkptEvery},
+		{"eval_batches", c.EvalBatches}, {"log_every", c.LogEvery}, {"max_new_tokens", c.MaxNewTokens}} {
+		if f.v < 0 {
+			return fmt.Errorf("%s %d must not be negative", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"lr", c.LR}, {"min_lr", c.MinLR}, {"weight_decay", c.WeightDecay}, {"clip_norm", c.ClipNorm},
+		{"term_weight", c.TermWeight}, {"response_weight", c.ResponseWeight}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s %g must be a non-negative number", f.name, f.v)
+		}
+	}
 	switch {
 	case c.Patch[0] <= 0 || c.Patch[1] <= 0 || c.Patch[2] <= 0:
 		return fmt.Errorf("patch %v must be positive", c.Patch)

@@ -18,6 +18,11 @@ func TestLoadConfig(t *testing.T) {
 		{"typo", "bach: 2\n", "field bach not found", nil},
 		{"bad patch", "patch: [3, 8, 8]\n", "not divisible", nil},
 		{"bad dtype", "dtype: float16\n", "dtype", nil},
+		{"negative layers", "lm_layers: -3\n", "lm_layers", nil},
+		{"zero width", "vis_mlp: 0\n", "vis_mlp", nil},
+		{"negative warmup", "warmup: -1\n", "warmup", nil},
+		{"negative lr", "lr: -0.01\n", "lr", nil},
+		{"negative term weight", "term_weight: -3\n", "term_weight", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := filepath.Join(dir, c.name+".yaml")
