@@ -181,12 +181,17 @@ func loadCheckpoint(dir string) (*context.Context, *CheckpointState, error) {
 	for _, v := range st.Variables {
 		n := int64(1)
 		for _, d := range v.Dims {
-			if d < 0 || d > 1<<31 {
-				return nil, nil, fmt.Errorf("checkpoint %s: variable %s/%s has bad dims %v", dir, v.Scope, v.Name, v.Dims)
+			// Bounding the running product by the file size keeps it
+			// from overflowing (dims [2^31, 2^31, 4] would wrap to 0).
+			if d < 0 || d > 1<<31 || (d > 0 && n > fi.Size()/4/int64(d)) {
+				return nil, nil, fmt.Errorf("checkpoint %s: variable %s/%s has bad dims %v for a %d-byte vars.bin", dir, v.Scope, v.Name, v.Dims, fi.Size())
 			}
 			n *= int64(d)
 		}
 		total += 4 * n
+		if total > fi.Size() {
+			return nil, nil, fmt.Errorf("checkpoint %s: vars.bin has %d bytes, the index needs more", dir, fi.Size())
+		}
 	}
 	if total != fi.Size() {
 		return nil, nil, fmt.Errorf("checkpoint %s: vars.bin has %d bytes, index needs %d", dir, fi.Size(), total)

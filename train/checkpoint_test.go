@@ -59,6 +59,13 @@ func TestCheckpointRoundTripAndCorruption(t *testing.T) {
 	if _, _, err := loadCheckpoint(dir); err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "bytes") {
 		t.Fatalf("truncated vars.bin: %v", err)
 	}
+	// Dims whose product overflows int64 to 0 must not pass the size
+	// check against an empty vars.bin (and then allocate 2^64 floats).
+	os.WriteFile(bin, nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "state.json"), []byte(`{"variables":[{"scope":"/x","name":"w","dims":[2147483648,2147483648,4]}]}`), 0o644)
+	if _, _, err := loadCheckpoint(dir); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("overflowing dims: %v", err)
+	}
 	os.WriteFile(filepath.Join(dir, "state.json"), []byte("{"), 0o644)
 	if _, _, err := loadCheckpoint(dir); err == nil || !strings.Contains(err.Error(), "state.json") {
 		t.Fatalf("bad state.json: %v", err)
