@@ -189,13 +189,47 @@ func (e *encoder) encode(smp *shards.Sample) *seq {
 	s := &seq{}
 	s.push(e.tok.BOSID, 0, 0)
 	e.field(s, smp, shards.FieldInstruction, smp.Instruction, false)
+	respStart := len(s.tokens)
 	e.field(s, smp, shards.FieldResponse, smp.Response, true)
 	eosW := float32(0)
 	if smp.Response != "" {
 		eosW = float32(e.cfg.ResponseWeight)
 	}
 	s.push(e.tok.EOSID, eosW, 0)
+	e.fit(s, respStart)
 	return s
+}
+
+// fit shortens a sequence longer than Context+1 by dropping instruction
+// text tokens from its start (the question usually ends it), never <s>,
+// image blocks or the response. batch cuts what is still too long from
+// the end (a response longer than the context); without this
+// a long instruction cut the whole response away, and the step trained on
+// nothing (Σw = 0, logged as a loss of 0).
+func (e *encoder) fit(s *seq, respStart int) {
+	excess := len(s.tokens) - (e.cfg.Context + 1)
+	if excess <= 0 {
+		return
+	}
+	keep := make([]bool, len(s.tokens))
+	for i := range keep {
+		keep[i] = true
+	}
+	for i := 1; i < respStart && excess > 0; i++ {
+		id := int(s.tokens[i])
+		if s.slot[i] == 0 && s.weight[i] == 0 && id != e.tok.BOSID && id != e.tok.ImageID && id != e.tok.ImageEndID {
+			keep[i] = false
+			excess--
+		}
+	}
+	n := 0
+	for i := range s.tokens {
+		if keep[i] {
+			s.tokens[n], s.weight[n], s.slot[n] = s.tokens[i], s.weight[i], s.slot[i]
+			n++
+		}
+	}
+	s.tokens, s.weight, s.slot = s.tokens[:n], s.weight[:n], s.slot[:n]
 }
 
 // prompt builds the generation prompt: <s> instruction, then the images

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -175,4 +176,36 @@ func TestTermWeightsChangeModelLoss(t *testing.T) {
 		t.Fatalf("term weights had no effect: Σw %v vs %v, loss %v vs %v", w1, w2, s1/w1, s2/w2)
 	}
 	_ = shards.TaskCaption
+}
+
+// A long instruction must not push the response out of the context: the
+// instruction text is shortened instead, so the batch still carries
+// weighted response tokens (else the step trains on nothing and logs a
+// loss of 0).
+func TestEncodeKeepsResponseWithinContext(t *testing.T) {
+	cfg := tinyConfig(t, 1)
+	tok := testTokenizer(t)
+	enc := &encoder{cfg: cfg, tok: tok, terms: newTermMatcher(nil)}
+	smp := testSamples(1)[0]
+	smp.Instruction = strings.Repeat("Describe every finding of the image in detail. ", 20)
+	smp.Response = "Small pleural effusion."
+	s := enc.encode(&smp)
+	if len(s.tokens) > cfg.Context+1 {
+		t.Fatalf("%d tokens for a context of %d", len(s.tokens), cfg.Context)
+	}
+	resp, _ := tok.Encode(smp.Response)
+	bt := enc.batch([]*seq{s})
+	w := tensors.MustCopyFlatData[float32](bt.Weights)
+	n := 0
+	for _, x := range w {
+		if x > 0 {
+			n++
+		}
+	}
+	if n != len(resp)+1 { // response tokens and </s>
+		t.Fatalf("%d weighted targets, want %d (the whole response and </s>)", n, len(resp)+1)
+	}
+	if len(s.images) != 1 || s.tokens[1] != int32(tok.ImageID) || s.tokens[2+cfg.Latents] != int32(tok.ImageEndID) {
+		t.Fatal("the image block was cut")
+	}
 }
