@@ -105,3 +105,34 @@ func TestConvertSaysWhyFilesAreSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertReplacesSidecarAtomically: a rerun replaces an existing
+// sidecar by renaming a complete new file over it (a hard link to the old
+// one keeps the old bytes), never by truncating and rewriting it in place.
+func TestConvertReplacesSidecarAtomically(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in")
+	copyFile(t, filepath.Join("testdata", "pydicom_CT_small.dcm"), filepath.Join(in, "ct.dcm"))
+	out := t.TempDir()
+	rep, err := Convert(context.Background(), in, out, ConvertOptions{})
+	if err != nil || len(rep.Written) != 1 {
+		t.Fatalf("convert: %v %+v", err, rep)
+	}
+	side := rep.Written[0].Sidecar
+	link := filepath.Join(t.TempDir(), "old.json")
+	if err := os.Link(side, link); err != nil {
+		t.Skip("no hard links here:", err)
+	}
+	os.WriteFile(link, []byte("old sidecar"), 0o644) // in place: side changes too
+	if _, err := Convert(context.Background(), in, out, ConvertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(link); string(b) != "old sidecar" {
+		t.Error("the sidecar was rewritten in place, not replaced by a rename")
+	}
+	if b, _ := os.ReadFile(side); !strings.Contains(string(b), `"Converter": "medmd dicom2nii"`) {
+		t.Errorf("new sidecar: %s", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.tmp")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+}
