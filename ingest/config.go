@@ -40,6 +40,9 @@ type Pipeline struct {
 type ComponentConfig struct {
 	Type   string
 	Params Params
+	// Pos is where the component is declared ("pipelines.yaml:12:7"), so
+	// errors found when it is built point at the line to fix.
+	Pos string
 }
 
 // OutputConfig says where shards go and how big they get.
@@ -312,7 +315,7 @@ func parseSize(s string) (int64, error) {
 // component lints a `{type: NAME, <params>}` mapping against the registered
 // spec of a source (isSource) or stage.
 func (l *linter) component(n *yaml.Node, what string, isSource bool) ComponentConfig {
-	var c ComponentConfig
+	c := ComponentConfig{Pos: fmt.Sprintf("%s:%d:%d", l.file, n.Line, n.Column)}
 	if n.Kind != yaml.MappingNode {
 		l.add(n, "%s: want a mapping with \"type\" and its parameters", what)
 		return c

@@ -33,7 +33,7 @@ func (p *Pipeline) Build(baseDir string) (Source, []NamedStage, error) {
 	}
 	src, err := e.new(p.Source.Params, baseDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pipeline %q: source %q: %w", p.Name, p.Source.Type, err)
+		return nil, nil, fmt.Errorf("%s: pipeline %q: source %q: %w", p.Source.Pos, p.Name, p.Source.Type, err)
 	}
 	var stages []NamedStage
 	for i, sc := range p.Stages {
@@ -43,7 +43,7 @@ func (p *Pipeline) Build(baseDir string) (Source, []NamedStage, error) {
 		}
 		st, err := se.new(sc.Params)
 		if err != nil {
-			return nil, nil, fmt.Errorf("pipeline %q: stage %d %q: %w", p.Name, i, sc.Type, err)
+			return nil, nil, fmt.Errorf("%s: pipeline %q: stage %d %q: %w", sc.Pos, p.Name, i, sc.Type, err)
 		}
 		stages = append(stages, NamedStage{Name: sc.Type, Stage: st})
 	}

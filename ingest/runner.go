@@ -121,6 +121,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	start := time.Now()
 	sum := &Summary{Pipeline: p.Name, Task: o.Task, Tasks: o.Tasks, Dropped: map[string]int{}}
+	defer func() { sum.Elapsed = time.Since(start) }() // also on error: the summary is printed
 	mine := plan.TaskShards(o.Task, o.Tasks)
 	var todo []PlannedShard
 	for _, ps := range mine {
@@ -143,7 +144,6 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 		sum.ShardsBuilt++
 	}
 	prog.stop()
-	sum.Elapsed = time.Since(start)
 	if done, err := allShardsDone(dir, plan); err != nil {
 		return sum, err
 	} else if done {

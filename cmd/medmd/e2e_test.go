@@ -131,6 +131,13 @@ func TestRunRejectsBadConfig(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
 	}
+	// A value the spec's types allow but the stage rejects is reported with
+	// its position too, before any pipeline runs.
+	os.WriteFile(bad, []byte("pipelines:\n  - name: ok\n    source: {type: nifti, paths: [x]}\n  - name: x\n    source: {type: nifti, paths: [x]}\n    stages:\n      - {type: intensity, percentile_lo: 99, percentile_hi: 1}\n"), 0o644)
+	out = medmd(t, dir, false, "run", "-f", bad)
+	if !strings.Contains(out, `p.yaml:7:9: pipeline "x": stage 0 "intensity"`) || strings.Contains(out, "ok: task") {
+		t.Errorf("stage error without its position, or a pipeline ran first:\n%s", out)
+	}
 }
 
 var (

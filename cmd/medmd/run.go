@@ -56,12 +56,25 @@ run goes on; it exits non-zero only past the pipeline's max_failure_fraction.`,
 				return err
 			}
 			interactive := isTerminal(os.Stderr) && os.Getenv("CI") == ""
-			var failed error
+			// Build every selected pipeline before running any, so a bad
+			// value in the last one is reported before the first one runs.
+			type built struct {
+				src    ingest.Source
+				stages []ingest.NamedStage
+			}
+			var builds []built
+			var buildErrs []error
 			for _, p := range pipes {
 				src, stages, err := p.Build(cfg.BaseDir)
-				if err != nil {
-					return err
-				}
+				buildErrs = append(buildErrs, err)
+				builds = append(builds, built{src, stages})
+			}
+			if err := errors.Join(buildErrs...); err != nil {
+				return err
+			}
+			var failed error
+			for i, p := range pipes {
+				src, stages := builds[i].src, builds[i].stages
 				plan, err := ingest.MakePlan(cmd.Context(), p, src)
 				if err != nil {
 					return err
