@@ -39,6 +39,11 @@ func WriteFile(path string, im *shards.Image) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	// CreateTemp makes the file 0600; an exported image is an ordinary
+	// output that other users and tools should be able to read.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
 	return os.Rename(tmp.Name(), path)
 }
 

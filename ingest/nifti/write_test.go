@@ -32,6 +32,9 @@ func TestWriteRoundTrip(t *testing.T) {
 			if err := WriteFile(out, im); err != nil {
 				t.Fatal(err)
 			}
+			if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o644 {
+				t.Errorf("%s: mode %v, want 0644 (err %v)", out, fi.Mode().Perm(), err)
+			}
 			back, err := ReadFile(ctx, out, Options{})
 			if err != nil {
 				t.Fatal(err)
