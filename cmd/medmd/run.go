@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/shards"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )
@@ -72,6 +73,9 @@ run goes on; it exits non-zero only past the pipeline's max_failure_fraction.`,
 			if err := errors.Join(buildErrs...); err != nil {
 				return err
 			}
+			if w := pseudonymWarning(pipes, shards.PseudonymKeyed()); w != "" && !mergeOnly {
+				fmt.Fprintln(os.Stderr, w)
+			}
 			var failed error
 			for i, p := range pipes {
 				src, stages := builds[i].src, builds[i].stages
@@ -114,4 +118,27 @@ run goes on; it exits non-zero only past the pipeline's max_failure_fraction.`,
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// patientIDSources are the sources that store pseudonymised patient ids
+// (DICOM PatientID, dataset patient/subject ids); labelled-mix may read them.
+var patientIDSources = map[string]bool{
+	"dicom": true, "mimic-cxr": true, "chexpert": true, "chestxray14": true, "labelled-mix": true,
+}
+
+// pseudonymWarning is the one line a run prints when a selected pipeline
+// handles patient ids and MEDMD_PSEUDONYM_KEY is unset: those ids are then
+// only SHA-256 hashed, which short record numbers do not survive. Runs of
+// other sources (the bundled NIfTI sample, PMC) stay quiet.
+func pseudonymWarning(pipes []*ingest.Pipeline, keyed bool) string {
+	if keyed {
+		return ""
+	}
+	for _, p := range pipes {
+		if patientIDSources[p.Source.Type] {
+			return "warning: " + shards.PseudonymKeyEnv + " is unset: patient ids are hashed without a key (plain SHA-256, reversible for short ids); " +
+				"set it to a secret shared by every task of the corpus (see README, Privacy)"
+		}
+	}
+	return ""
 }

@@ -188,7 +188,7 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 			continue
 		}
 		im := &labelledImage{File: s.file, Line: r.Line, Image: path, Modality: "DX", Pos: pos,
-			Group: group(chestXray14Name, pid), Split: split, Key: name,
+			Group: patientGroup(chestXray14Name, pid), Split: split, Key: name,
 			Meta: map[string]string{"row": id, "view": t.get(r, "View Position"),
 				"follow_up": t.get(r, "Follow-up #")}}
 		// The pixel spacing is that of the original image; the PNGs were

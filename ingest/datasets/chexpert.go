@@ -176,7 +176,7 @@ func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
 				continue
 			}
 			if m := patientRe.FindStringSubmatch(p); m != nil {
-				im.Group = group(cheXpertName, m[1])
+				im.Group = patientGroup(cheXpertName, m[1])
 			} else {
 				fail(rowErrorf(file, r.Line, "no patient folder in Path %q", p))
 				continue

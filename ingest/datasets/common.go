@@ -191,18 +191,29 @@ func (o *options) keep(id string) bool {
 	return float64(hash64(o.Seed, "keep", id)>>11)/float64(1<<53) < o.SampleRatio
 }
 
-// group pseudonymises a patient or case id for Sample.Group: the raw id is
-// never stored as the group. The dataset name is part of the hash so that
-// patient "1" of two datasets do not collide. Note that the hash is
-// unsalted and that an image's SourcePath keeps the publisher's file name,
-// which in MIMIC-CXR (files/pXX/pNNNNNNNN/…), CheXpert (patientNNNNN/…)
-// and ChestX-ray14 (NNNNNNNN_NNN.png) embeds the dataset's own (already
-// pseudonymous) patient id.
+// group hashes a public case or image id (Radiopaedia and MedPix case
+// numbers, VQA-RAD/SLAKE case keys, VinDr image ids) for Sample.Group. The
+// dataset name is part of the hash so that case "1" of two datasets do not
+// collide. The hash is unkeyed on purpose: these ids are published. Patient
+// ids go through patientGroup instead.
 func group(dataset, id string) string {
 	if id == "" {
 		return ""
 	}
 	return shards.HashString(dataset + ":" + id)
+}
+
+// patientGroup pseudonymises a patient or subject id (MIMIC-CXR subject,
+// CheXpert and ChestX-ray14 patient) for Sample.Group with shards.Pseudonym:
+// a keyed HMAC when MEDMD_PSEUDONYM_KEY is set, so short ids cannot be
+// recovered by hashing every candidate; without a key the same plain
+// SHA-256 as group, so corpora built before the key keep their groups.
+// Image SourcePaths carry the same ids through pseudonymisePath.
+func patientGroup(dataset, id string) string {
+	if id == "" {
+		return ""
+	}
+	return shards.Pseudonym("patient", dataset+":"+id)
 }
 
 // csvTable is a parsed CSV index file: its header and rows with their line

@@ -92,7 +92,8 @@ var (
 )
 
 // pseudonymisePath replaces the patient ids in a dataset-relative path by
-// "pid-" and a prefix of their SHA-256, so a stored SourcePath never carries
+// "pid-" and a prefix of their pseudonym (shards.Pseudonym: keyed HMAC
+// under MEDMD_PSEUDONYM_KEY, plain SHA-256 without a key), so a stored SourcePath never carries
 // a raw patient id (groups are hashed the same way) while the rest of the
 // path stays readable. SourceSHA256 still identifies the file.
 func pseudonymisePath(rel string) string {
@@ -100,10 +101,10 @@ func pseudonymisePath(rel string) string {
 	for i, seg := range parts {
 		switch {
 		case patientDirRE.MatchString(seg):
-			parts[i] = "pid-" + shards.HashString(seg)[:12]
+			parts[i] = "pid-" + shards.Pseudonym("path-patient", seg)[:12]
 		case patientFileRE.MatchString(seg):
 			m := patientFileRE.FindStringSubmatch(seg)
-			parts[i] = "pid-" + shards.HashString(m[1])[:12] + m[2]
+			parts[i] = "pid-" + shards.Pseudonym("path-patient", m[1])[:12] + m[2]
 		}
 	}
 	return strings.Join(parts, "/")

@@ -198,7 +198,7 @@ func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 		ids = append(ids, strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)))
 	}
 	d := draft{Task: shards.TaskReport, Images: ims, Split: st.Split,
-		Group: group("mimic", st.Subject),
+		Group: patientGroup("mimic", st.Subject),
 		Key:   []string{st.Subject, st.Study},
 		Meta:  map[string]string{"study": st.Study, "dicom_ids": strings.Join(ids, ",")},
 	}

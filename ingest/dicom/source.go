@@ -176,12 +176,13 @@ func (s *Source) readSeries(ctx context.Context, u ingest.Unit, se *Series) ([]s
 	return out, nil
 }
 
-// groupKey2 is the split group: the hashed PatientID, else the hashed
-// study, else the series (never a raw identifier).
+// groupKey2 is the split group: the PatientID's keyed pseudonym
+// (shards.Pseudonym), else the hashed study, else the series (never a raw
+// identifier).
 func groupKey2(h *Header, se *Series) string {
 	switch {
 	case h.PatientID != "":
-		return shards.HashString(h.PatientID)
+		return shards.Pseudonym("patient", h.PatientID)
 	case h.StudyInstanceUID != "":
 		return shards.HashString("study:" + h.StudyInstanceUID)
 	}

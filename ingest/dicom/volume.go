@@ -368,7 +368,9 @@ func (s *Series) Meta() map[string]string {
 	set("image_type", strings.Join(h.ImageType, `\`))
 	set("rescale_type", h.RescaleType)
 	if h.PatientID != "" {
-		m["patient_id_sha256"] = shards.HashString(h.PatientID)
+		// The group's pseudonym (keyed HMAC when MEDMD_PSEUDONYM_KEY is
+		// set); the key name stays for corpora built before the key.
+		m["patient_id_sha256"] = shards.Pseudonym("patient", h.PatientID)
 	}
 	if h.SeriesNumber != 0 {
 		m["series_number"] = strconv.Itoa(h.SeriesNumber)
