@@ -25,7 +25,9 @@ import (
 // float32 in index order). It is written under a temporary name and
 // renamed into place, then OUT/latest (the folder's name) is replaced by
 // rename too, so a crash or Ctrl-C at any moment leaves the previous
-// checkpoint intact and `latest` always names a complete one.
+// checkpoint intact and `latest` always names a complete one. A checkpoint
+// saved again under an existing name replaces it by a rename-aside swap
+// (installCheckpoint) that start-up recovery completes.
 
 // CheckpointState is state.json.
 type CheckpointState struct {
@@ -113,9 +115,8 @@ func saveCheckpoint(out string, ctx *context.Context, st CheckpointState, keep i
 	if err := os.WriteFile(filepath.Join(tmp, "state.json"), js, 0o644); err != nil {
 		return "", err
 	}
-	final := filepath.Join(out, name)
-	os.RemoveAll(final)
-	if err := os.Rename(tmp, final); err != nil {
+	final, err := installCheckpoint(out, tmp, name)
+	if err != nil {
 		return "", err
 	}
 	if err := writeFileAtomic(filepath.Join(out, latestFile), []byte(name+"\n")); err != nil {
@@ -137,6 +138,84 @@ func saveCheckpoint(out string, ctx *context.Context, st CheckpointState, keep i
 	return final, nil
 }
 
+// asidePrefix names a replaced checkpoint while its successor is renamed in.
+// It does not start with "ckpt-", so pruning and globbing never see it.
+const asidePrefix = ".old-"
+
+// installCheckpoint renames the finished folder tmp to out/name. When a
+// checkpoint of that name already exists (the same step saved again, e.g.
+// after a resume or on Ctrl-C) it is first renamed aside, then the new one
+// renamed in, and only then the old one deleted: at every moment a complete
+// out/name or out/.old-name exists, and recoverCheckpoints puts the aside
+// one back if a crash came between the two renames. Deleting first (as
+// before) left a window with no checkpoint at all.
+func installCheckpoint(out, tmp, name string) (string, error) {
+	final := filepath.Join(out, name)
+	aside := filepath.Join(out, asidePrefix+name)
+	replaced := false
+	if _, err := os.Lstat(final); err == nil {
+		// A leftover aside next to a complete final is stale.
+		if err := os.RemoveAll(aside); err != nil {
+			return "", fmt.Errorf("checkpoint %s: %w", aside, err)
+		}
+		if err := os.Rename(final, aside); err != nil {
+			return "", fmt.Errorf("checkpoint %s: moving the old one aside: %w", final, err)
+		}
+		replaced = true
+	} else if !os.IsNotExist(err) {
+		return "", fmt.Errorf("checkpoint %s: %w", final, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if replaced {
+			if rerr := os.Rename(aside, final); rerr != nil {
+				err = fmt.Errorf("%w (and restoring the old one: %v)", err, rerr)
+			}
+		}
+		return "", fmt.Errorf("checkpoint %s: %w", final, err)
+	}
+	syncDir(out)
+	if replaced {
+		os.RemoveAll(aside)
+	}
+	return final, nil
+}
+
+// recoverCheckpoints finishes swaps a crash interrupted in out: an aside
+// folder whose checkpoint is missing is renamed back (it is the complete
+// old one that `latest` may name); one whose checkpoint exists is deleted.
+func recoverCheckpoints(out string) error {
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	for _, e := range ents {
+		name, ok := strings.CutPrefix(e.Name(), asidePrefix)
+		if !ok || !e.IsDir() || !strings.HasPrefix(name, "ckpt-") {
+			continue
+		}
+		aside, final := filepath.Join(out, e.Name()), filepath.Join(out, name)
+		if _, err := os.Lstat(final); err == nil {
+			os.RemoveAll(aside)
+			continue
+		}
+		if err := os.Rename(aside, final); err != nil {
+			return fmt.Errorf("checkpoint %s: restoring from %s: %w", final, aside, err)
+		}
+	}
+	return nil
+}
+
+// syncDir makes renames in dir durable where the platform allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
 func writeFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
@@ -146,10 +225,15 @@ func writeFileAtomic(path string, b []byte) error {
 }
 
 // LatestCheckpoint returns the folder `latest` names in dir ("" if none).
-// dir may also be a checkpoint folder itself.
+// dir may also be a checkpoint folder itself. It first recovers a swap
+// that a crash interrupted (recoverCheckpoints), so training and
+// generation start from a complete checkpoint.
 func LatestCheckpoint(dir string) (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, "state.json")); err == nil {
 		return dir, nil
+	}
+	if err := recoverCheckpoints(dir); err != nil {
+		return "", err
 	}
 	b, err := os.ReadFile(filepath.Join(dir, latestFile))
 	if os.IsNotExist(err) {
