@@ -213,7 +213,12 @@ var (
 		`|\d{1,2}(?:st|nd|rd|th)?[ \t]+` + month + `\.?,?[ \t]+\d{4})\b`)
 	reMRN = regexp.MustCompile(`(?i)\b(?:MRN|medical[ \t]+record(?:[ \t]+(?:number|no\.?))?|patient[ \t]+(?:id|number|no\.?)|hospital[ \t]+(?:id|number|no\.?)|accession(?:[ \t]+(?:id|number|no\.?))?)[ \t]*(?:#|:|is)?[ \t]*[A-Z]*\d[A-Z0-9\-]{3,}\b` +
 		`|\b\d{7,}\b`)
-	reTitleName = regexp.MustCompile(`\b(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+[A-Z][a-zA-Z'’\-]+(?:[ \t]+[A-Z][a-zA-Z'’\-]+)?`)
+	// Group 1 is the title: "Dr"/"Mr"/… as written in prose (period
+	// optional), or any other case ("DR.", "MRS.", "dr.") with the period
+	// required — an all-caps report says "MR BRAIN" and "DR CHEST" for the
+	// modalities and "MS" for multiple sclerosis, never as titles. Group 2
+	// is the first name word, group 3 the optional second.
+	reTitleName = regexp.MustCompile(`\b((?:Dr|Mr|Mrs|Ms|Prof)\.?|(?i:dr|mr|mrs|ms|prof)\.)[ \t]+([A-Z][a-zA-Z'’\-]+)(?:[ \t]+([A-Z][a-zA-Z'’\-]+))?`)
 )
 
 // DeidRules replace obvious identifiers with tokens: e-mail addresses,
@@ -222,7 +227,7 @@ var (
 // keyword followed by an alphanumeric id with a digit — but not a
 // GenBank-style sequence accession — or any run of 7+ digits not inside a
 // DOI-like dotted/slashed identifier) and titled names ("Dr. Smith",
-// "Mrs Jane Doe"). RewriteSample's
+// "Mrs Jane Doe", upper-case "DR. SMITH"; see titledNames). RewriteSample's
 // counts per rule name ("email", "phone", "date", "id", "name") are what
 // the deidentify stage stores in Meta.
 var DeidRules = []TextRule{
@@ -248,8 +253,48 @@ var DeidRules = []TextRule{
 		}
 		return TokID
 	})),
-	only(hasTitle, regexRule("name", reTitleName, constRepl(TokName))),
+	only(hasTitle, TextRule{Name: "name", Edits: titledNames}),
 }
+
+// titledNames finds the names reTitleName matches. A title not written
+// "Dr"/"Mr"/… comes from an upper-case report, where every word is
+// capitalised: the modality or disease abbreviation ending a sentence
+// ("COMPARED WITH PRIOR MR. NO CHANGE.") is not a title, so a first word
+// that is a common report word drops the match, and such a second word
+// ("DR. SMITH AT 3 PM", "DR. JONES REVIEWED") is not taken as a surname.
+// Prose titles keep the plain match.
+func titledNames(s string) []Edit {
+	var out []Edit
+	for _, m := range reTitleName.FindAllStringSubmatchIndex(s, -1) {
+		end := m[1]
+		if t := s[m[2]:m[3]]; t[0] < 'A' || t[0] > 'Z' || len(t) > 1 && t[1] >= 'A' && t[1] <= 'Z' {
+			if reportWords[strings.ToUpper(s[m[4]:m[5]])] {
+				continue
+			}
+			if m[6] >= 0 && reportWords[strings.ToUpper(s[m[6]:m[7]])] {
+				end = m[5]
+			}
+		}
+		out = append(out, Edit{m[0], end, TokName})
+	}
+	return out
+}
+
+// reportWords are words that follow a title-like abbreviation in upper-case
+// reports without being a name: function words, section headings and the
+// usual first words of findings and of read-back phrases.
+var reportWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`AN AND ARE AS AT BE BY FOR FROM HAS HAD HAVE IN IS IT OF ON OR TO VIA WAS WERE WHO WITH
+		NO NOT THE THERE THESE THIS THAT THEN ALSO
+		IMPRESSION FINDINGS FINDING COMPARISON TECHNIQUE HISTORY INDICATION CLINICAL CONCLUSION RECOMMENDATION
+		EXAM EXAMINATION STUDY STUDIES IMAGES IMAGING SCAN SCANS SEQUENCES CONTRAST BRAIN HEAD CHEST SPINE ABDOMEN PELVIS
+		STABLE UNCHANGED NORMAL NEGATIVE POSITIVE INTERVAL PREVIOUS PRIOR NEW
+		REVIEWED NOTIFIED DISCUSSED CALLED INFORMED CONFIRMED AGREED AGREES ACKNOWLEDGED PAGED TELEPHONE PHONE`) {
+		m[w] = true
+	}
+	return m
+}()
 
 // seqDatabase reports whether the text before an "accession" keyword
 // names a public sequence or structure database.
@@ -302,8 +347,25 @@ func hasRefWord(s string) bool {
 	return strings.IndexByte(s, '(') >= 0 && (containsFold(s, "fig") || containsFold(s, "tab") || containsFold(s, "file"))
 }
 
+// hasTitle is reTitleName's cheap pre-scan: a prose title, or a period
+// after a title in any case ("DR.", "mrs.").
 func hasTitle(s string) bool {
-	return strings.Contains(s, "Dr") || strings.Contains(s, "Mr") || strings.Contains(s, "Ms") || strings.Contains(s, "Prof")
+	if strings.Contains(s, "Dr") || strings.Contains(s, "Mr") || strings.Contains(s, "Ms") || strings.Contains(s, "Prof") {
+		return true
+	}
+	for i := strings.IndexByte(s, '.'); i >= 0; {
+		for _, t := range [...]string{"dr", "mr", "ms", "mrs", "prof"} {
+			if i >= len(t) && strings.EqualFold(s[i-len(t):i], t) {
+				return true
+			}
+		}
+		j := strings.IndexByte(s[i+1:], '.')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // emptyBrackets removes "()" / "[ ]" pairs holding only whitespace, with

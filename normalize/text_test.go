@@ -102,6 +102,36 @@ func TestDeidRules(t *testing.T) {
 	}
 }
 
+// TestDeidUpperCaseTitles: upper-case reports ("DR. SMITH", "MR. JONES")
+// lose their titled names too, while modality and disease abbreviations
+// of the same letters stay.
+func TestDeidUpperCaseTitles(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"FINDINGS DISCUSSED WITH DR. SMITH AT 3:15 PM.", "FINDINGS DISCUSSED WITH [NAME] AT 3:15 PM."},
+		{"RESULTS COMMUNICATED TO DR. JOHN SMITH BY TELEPHONE.", "RESULTS COMMUNICATED TO [NAME] BY TELEPHONE."},
+		{"MR. JONES IS A 67 YEAR OLD MALE WITH COUGH.", "[NAME] IS A 67 YEAR OLD MALE WITH COUGH."},
+		{"HISTORY: MRS. O'BRIEN, FALL.", "HISTORY: [NAME], FALL."},
+		{"PER MS. GARCIA-LOPEZ, PAIN SINCE MONDAY.", "PER [NAME], PAIN SINCE MONDAY."},
+		{"PRELIMINARY READ BY PROF. MUELLER.", "PRELIMINARY READ BY [NAME]."},
+		{"DR. KIM REVIEWED THE IMAGES.", "[NAME] REVIEWED THE IMAGES."},
+		{"seen by dr. Patel in clinic", "seen by [NAME] in clinic"},
+		// prose titles as before
+		{"Dr. Smith reviewed the images.", "[NAME] reviewed the images."},
+		// same letters that are not titles
+		{"MR BRAIN WITHOUT AND WITH CONTRAST.", "MR BRAIN WITHOUT AND WITH CONTRAST."},
+		{"EXAM: MR ANGIOGRAPHY OF THE HEAD", "EXAM: MR ANGIOGRAPHY OF THE HEAD"},
+		{"DR CHEST 2 VIEWS: NO ACUTE PROCESS.", "DR CHEST 2 VIEWS: NO ACUTE PROCESS."},
+		{"COMPARISON: PRIOR MR. NO INTERVAL CHANGE.", "COMPARISON: PRIOR MR. NO INTERVAL CHANGE."},
+		{"HISTORY OF MS. THE LESIONS ARE STABLE.", "HISTORY OF MS. THE LESIONS ARE STABLE."},
+		{"CT AND MR. FINDINGS AS ABOVE.", "CT AND MR. FINDINGS AS ABOVE."},
+		{"WHITE MATTER LESIONS TYPICAL OF MS, NO ENHANCEMENT.", "WHITE MATTER LESIONS TYPICAL OF MS, NO ENHANCEMENT."},
+	} {
+		if got, _ := RewriteText(tc.in, DeidRules); got != tc.want {
+			t.Errorf("\n in   %q\n got  %q\n want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestApplyEditsPlacements(t *testing.T) {
 	// "é" (2 bytes) before the edits checks code-point, not byte, offsets.
 	s := shards.Sample{
