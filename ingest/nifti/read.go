@@ -49,8 +49,10 @@ type Result struct {
 	// NumVolumes is the number of volumes along t in the file (1 for 3D).
 	NumVolumes int
 	// Images holds one canonical RAS+ image per volume read, in t order.
-	// Each owns its Voxels. Modality, SourcePath and SourceSHA256 are left
-	// for the caller.
+	// Each owns its Voxels (the volumes of a gzipped file inflated in one
+	// piece may share one backing array, each slice capped at its own
+	// length). Modality, SourcePath and SourceSHA256 are left for the
+	// caller.
 	Images []*shards.Image
 }
 
@@ -99,6 +101,9 @@ func Decode(ctx context.Context, name string, data []byte, opt Options) (*Result
 	r, size, gz, err := openStream(name, bytes.NewReader(data))
 	if err != nil {
 		return nil, err
+	}
+	if g, ok := r.(*gzipStream); ok {
+		g.data = data
 	}
 	h, err := readHeader(name, r)
 	if err != nil {
@@ -164,6 +169,9 @@ func openStream(name string, f io.Reader) (io.Reader, int64, bool, error) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, 0, false, errf(name, 0, err, "bad gzip header")
+		}
+		if ra, ok := f.(io.ReaderAt); ok && size >= 0 {
+			return &gzipStream{Reader: zr, src: ra, size: size}, size, true, nil
 		}
 		return zr, size, true, nil
 	}
@@ -279,8 +287,16 @@ func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed
 	if h.VoxOffset < consumed {
 		return nil, errf(name, -1, nil, "vox_offset %d lies inside the %d-byte header", h.VoxOffset, consumed)
 	}
-	if err := skip(r, h.VoxOffset-consumed); err != nil {
-		return nil, errf(name, consumed, eofAsUnexpected(err), "skipping to vox_offset %d", h.VoxOffset)
+	// A gzipped file read whole is inflated in one call when libdeflate is
+	// there (inflate.go); all is nil otherwise and the stream is read.
+	var all []byte
+	if g, ok := r.(*gzipStream); ok && readVols == nvols {
+		all = g.inflateAll(name, h.VoxOffset+volBytes*int64(nvols))
+	}
+	if all == nil {
+		if err := skip(r, h.VoxOffset-consumed); err != nil {
+			return nil, errf(name, consumed, eofAsUnexpected(err), "skipping to vox_offset %d", h.VoxOffset)
+		}
 	}
 	res := &Result{Header: h, Orientation: orient, NumVolumes: nvols}
 	canonAff := orient.CanonicalAffine(aff, shape)
@@ -294,9 +310,14 @@ func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		raw := make([]byte, volBytes)
-		if n, err := io.ReadFull(r, raw); err != nil {
-			return nil, errf(name, h.VoxOffset+int64(v)*volBytes+int64(n), eofAsUnexpected(err), "volume %d of %d truncated", v, nvols)
+		var raw []byte
+		if all != nil {
+			raw = volumeOf(all, h.VoxOffset+int64(v)*volBytes, volBytes, info.size)
+		} else {
+			raw = make([]byte, volBytes)
+			if n, err := io.ReadFull(r, raw); err != nil {
+				return nil, errf(name, h.VoxOffset+int64(v)*volBytes+int64(n), eofAsUnexpected(err), "volume %d of %d truncated", v, nvols)
+			}
 		}
 		im := convertVolume(raw, h, info, scaled, slope, inter, orient, shape)
 		im.Spacing = spacing
@@ -304,7 +325,7 @@ func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed
 		im.Transforms = []shards.Transform{tr}
 		res.Images = append(res.Images, im)
 	}
-	if gz && readVols == nvols {
+	if gz && readVols == nvols && all == nil {
 		// Read on to the gzip trailer so a corrupt or cut stream (CRC,
 		// length) is caught; trailing bytes past 1 MiB are not inflated.
 		if _, err := io.Copy(io.Discard, io.LimitReader(r, 1<<20)); err != nil {
@@ -312,6 +333,18 @@ func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed
 		}
 	}
 	return res, nil
+}
+
+// volumeOf returns the n bytes of a volume at off in an inflated file,
+// capped so that no append reaches the next volume. The slice is used in
+// place (the image's Voxels may be it) when it is aligned for its element
+// size, as asSlice needs; otherwise it is copied to a fresh allocation.
+func volumeOf(all []byte, off, n int64, size int) []byte {
+	raw := all[off : off+n : off+n]
+	if size > 1 && uintptr(unsafe.Pointer(&raw[0]))%uintptr(min(size, 8)) != 0 {
+		raw = bytes.Clone(raw)
+	}
+	return raw
 }
 
 func skip(r io.Reader, n int64) error {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -206,6 +207,17 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := Decode(ctx, "fuzz.nii", data, Options{MaxVoxels: 1 << 20, AllVolumes: true})
+		if len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b && libdeflateLoaded() != nil {
+			// Gzip: compress/gzip alone must give the same result as the
+			// default (libdeflate when it loads).
+			forceGoInflate.Store(true)
+			res2, err2 := Decode(ctx, "fuzz.nii", data, Options{MaxVoxels: 1 << 20, AllVolumes: true})
+			forceGoInflate.Store(false)
+			if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) ||
+				(err == nil && !reflect.DeepEqual(res.Images, res2.Images)) {
+				t.Fatalf("libdeflate and compress/gzip disagree: %v / %v", err, err2)
+			}
+		}
 		if err != nil {
 			return
 		}
