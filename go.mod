@@ -7,12 +7,13 @@ require (
 	github.com/gomlx/gomlx v0.26.0
 	github.com/spf13/cobra v1.10.2
 	github.com/suyashkumar/dicom v1.0.7
-	github.com/x448/float16 v0.8.4
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require github.com/x448/float16 v0.8.4 // indirect
 
 require (
 	github.com/andybalholm/brotli v1.2.3 // indirect

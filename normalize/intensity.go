@@ -208,7 +208,7 @@ func mapIntensity(dst []byte, odt shards.DType, src []byte, dt shards.DType, lo,
 		h := viewAs[uint16](src)
 		f := make([]float32, len(h))
 		for i, v := range h {
-			f[i] = float16ToFloat32(v)
+			f[i] = shards.HalfToFloat32(v)
 		}
 		return mapT(dst, odt, f, lo, hi, nf), nil
 	}
@@ -322,7 +322,7 @@ func Percentiles(b []byte, dt shards.DType, qs ...float64) ([]float64, error) {
 		h := viewAs[uint16](b)
 		f := make([]float32, len(h))
 		for i, v := range h {
-			f[i] = float16ToFloat32(v)
+			f[i] = shards.HalfToFloat32(v)
 		}
 		return percentilesT(f, qs), nil
 	}

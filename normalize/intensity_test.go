@@ -144,7 +144,7 @@ func TestIntensityNonFiniteAndDTypes(t *testing.T) {
 			case shards.Uint8:
 				got = append(got, float64(im.Voxels[i])/255)
 			case shards.Float16:
-				got = append(got, float64(float16ToFloat32(viewAs[uint16](im.Voxels)[i])))
+				got = append(got, float64(shards.HalfToFloat32(viewAs[uint16](im.Voxels)[i])))
 			case shards.Float32:
 				got = append(got, float64(viewAs[float32](im.Voxels)[i]))
 			}

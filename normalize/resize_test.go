@@ -80,7 +80,7 @@ func TestResizeDTypesAndNonFinite(t *testing.T) {
 	}
 	// channel 2, pixel (0,0): bilinear at input (0.5, 0.5) = mean of 128+{0,1,8,9}
 	h := viewAs[uint16](im2.Voxels)
-	if got, want := float16ToFloat32(h[32]), float32(132.5); got != want {
+	if got, want := shards.HalfToFloat32(h[32]), float32(132.5); got != want {
 		t.Errorf("float16 output %v, want %v", got, want)
 	}
 }
@@ -88,7 +88,7 @@ func TestResizeDTypesAndNonFinite(t *testing.T) {
 func TestFloat16RoundTrip(t *testing.T) {
 	for _, f := range []float32{0, 1, -2.5, 65504, 1e-7, 6.1035156e-05, 0.1, 3.14159} {
 		h := float32ToFloat16(f)
-		g := float16ToFloat32(h)
+		g := shards.HalfToFloat32(h)
 		if math.Abs(float64(g-f)) > math.Abs(float64(f))/1024+6e-8 {
 			t.Errorf("%v → %#x → %v", f, h, g)
 		}

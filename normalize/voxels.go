@@ -123,7 +123,7 @@ func toFloat32(dst []float32, src []byte, dt shards.DType, repl float32) (int, e
 	case shards.Float16:
 		h := viewAs[uint16](src)
 		for i, v := range h {
-			dst[i] = float16ToFloat32(v)
+			dst[i] = shards.HalfToFloat32(v)
 		}
 		return replaceNonFinite(dst, repl), nil
 	default:
@@ -260,31 +260,9 @@ func WidenFloat16(im *shards.Image) {
 	out := make([]byte, 4*n)
 	for i := 0; i < n; i++ {
 		h := uint16(im.Voxels[2*i]) | uint16(im.Voxels[2*i+1])<<8
-		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(float16ToFloat32(h)))
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(shards.HalfToFloat32(h)))
 	}
 	im.Voxels, im.DType = out, shards.Float32
-}
-
-// float16ToFloat32 decodes an IEEE 754 binary16.
-func float16ToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && man == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		e := uint32(127 - 15 + 1)
-		for man&0x400 == 0 {
-			man <<= 1
-			e--
-		}
-		man &= 0x3ff
-		return math.Float32frombits(sign | e<<23 | man<<13)
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0xff<<23 | man<<13)
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
 }
 
 // float32ToFloat16 encodes f as binary16, rounding to nearest even and

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,7 +12,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/medmd/medmd/shards"
 	"github.com/medmd/medmd/train/tokenizer"
-	"github.com/x448/float16"
 )
 
 // Source is random access to a corpus's samples. The trainer reads through
@@ -316,36 +314,6 @@ func (e *encoder) images(seqs []*seq) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(out, len(seqs)*c.MaxImages, din, c.ImageHeight, c.ImageWidth)
 }
 
-// voxel decodes element i of an image as float64.
-func voxel(im *shards.Image, i int) float64 {
-	b := im.Voxels
-	switch im.DType {
-	case shards.Uint8:
-		return float64(b[i])
-	case shards.Int8:
-		return float64(int8(b[i]))
-	case shards.Uint16:
-		return float64(binary.LittleEndian.Uint16(b[2*i:]))
-	case shards.Int16:
-		return float64(int16(binary.LittleEndian.Uint16(b[2*i:])))
-	case shards.Uint32:
-		return float64(binary.LittleEndian.Uint32(b[4*i:]))
-	case shards.Int32:
-		return float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
-	case shards.Uint64:
-		return float64(binary.LittleEndian.Uint64(b[8*i:]))
-	case shards.Int64:
-		return float64(int64(binary.LittleEndian.Uint64(b[8*i:])))
-	case shards.Float16:
-		return float64(float16.Frombits(binary.LittleEndian.Uint16(b[2*i:])).Float32())
-	case shards.Float32:
-		return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
-	case shards.Float64:
-		return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-	}
-	return 0
-}
-
 // resizeInto writes im (channels averaged to grey, min-max scaled to
 // [0, 1]) resampled to d×h×w: nearest slice in depth, bilinear in plane.
 // A 2D image asked for depth d > 1 is repeated along depth.
@@ -355,7 +323,7 @@ func resizeInto(dst []float32, im *shards.Image, d, h, w int) {
 	grey := make([]float64, plane)
 	for c := 0; c < C; c++ {
 		for i := 0; i < plane; i++ {
-			grey[i] += voxel(im, c*plane+i) / float64(C)
+			grey[i] += im.DType.Decode(im.Voxels, c*plane+i) / float64(C)
 		}
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)

@@ -2,7 +2,6 @@ package radmd
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -64,7 +63,7 @@ func DHash(im *shards.Image) (PHash, error) {
 			sum := 0.0
 			for r := y0; r < y1; r++ {
 				for c := x0; c < x1; c++ {
-					v := voxelAt(slice, im.DType, r*im.Width+c)
+					v := im.DType.Decode(slice, r*im.Width+c)
 					if !math.IsNaN(v) && !math.IsInf(v, 0) {
 						sum += v
 					}
@@ -106,55 +105,6 @@ func span(i, n, size int) (int, int) {
 		lo, hi = size-1, size
 	}
 	return lo, hi
-}
-
-// voxelAt decodes element i of little-endian buffer b.
-func voxelAt(b []byte, dt shards.DType, i int) float64 {
-	switch dt {
-	case shards.Uint8:
-		return float64(b[i])
-	case shards.Int8:
-		return float64(int8(b[i]))
-	case shards.Uint16:
-		return float64(binary.LittleEndian.Uint16(b[2*i:]))
-	case shards.Int16:
-		return float64(int16(binary.LittleEndian.Uint16(b[2*i:])))
-	case shards.Float16:
-		return float64(halfToFloat(binary.LittleEndian.Uint16(b[2*i:])))
-	case shards.Uint32:
-		return float64(binary.LittleEndian.Uint32(b[4*i:]))
-	case shards.Int32:
-		return float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
-	case shards.Float32:
-		return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
-	case shards.Uint64:
-		return float64(binary.LittleEndian.Uint64(b[8*i:]))
-	case shards.Int64:
-		return float64(int64(binary.LittleEndian.Uint64(b[8*i:])))
-	case shards.Float64:
-		return math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-	}
-	return 0
-}
-
-// halfToFloat decodes an IEEE 754 binary16 value.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: value = frac · 2^-24
-		f := float32(frac) / (1 << 24)
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
 }
 
 // Hamming returns the number of differing bits of two hashes.

@@ -139,20 +139,6 @@ func floatToHalf(f float32) uint16 {
 	return uint16(exp<<10 | (b>>13)&0x3ff)
 }
 
-func TestHalfToFloat(t *testing.T) {
-	for _, tc := range []struct {
-		h    uint16
-		want float32
-	}{{0x3c00, 1}, {0xc000, -2}, {0x7bff, 65504}, {0x0001, 5.960464477539063e-08}, {0x8000, 0}} {
-		if got := halfToFloat(tc.h); got != tc.want {
-			t.Errorf("halfToFloat(%#x) = %v, want %v", tc.h, got, tc.want)
-		}
-	}
-	if !math.IsInf(float64(halfToFloat(0x7c00)), 1) || !math.IsNaN(float64(halfToFloat(0x7e00))) {
-		t.Error("inf/nan")
-	}
-}
-
 func TestDHashErrors(t *testing.T) {
 	for _, im := range []shards.Image{
 		{DType: "complex", Channels: 1, Depth: 1, Height: 2, Width: 2, Voxels: make([]byte, 4)},
