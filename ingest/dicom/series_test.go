@@ -2,9 +2,7 @@ package dicom
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -107,18 +105,7 @@ func TestEnhancedAgainstDcm2niix(t *testing.T) {
 
 func gunzipTo(t *testing.T, src, dst string) {
 	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := readGz(t, src)
 	os.MkdirAll(filepath.Dir(dst), 0o755)
 	if err := os.WriteFile(dst, out, 0o644); err != nil {
 		t.Fatal(err)
