@@ -5,7 +5,7 @@
 // Parsing. github.com/suyashkumar/dicom (v1.0.7) parses the header
 // elements; medmd decodes pixels itself (its decoder is wrong for signed and
 // 1-bit data and planar configuration, and never rescales). A small element
-// walker (walk.go, DICOM PS3.5 §7) finds the top-level Pixel Data element
+// walker (element.go, DICOM PS3.5 §7) finds the top-level Pixel Data element
 // first, so the library only ever sees the bytes before it: header-only
 // scans read growing prefixes of a file and never its pixels. The walker
 // also inflates deflated datasets (PS3.5 §A.5, which the library treats as

@@ -1,303 +1,323 @@
 package dicom
 
 import (
-	"encoding/binary"
-	"errors"
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
-
-	sdtag "github.com/suyashkumar/dicom/pkg/tag"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
 )
 
-// This file is a minimal element walker (DICOM PS3.5 §7.1, §7.5): it does
-// not decode values, it only steps over elements to find where the
-// top-level Pixel Data element starts. suyashkumar/dicom parses the header
-// bytes; the walker exists because that library (v1.0.7) cannot stop before
-// the pixel data without reading it, drops the Basic Offset Table of
-// encapsulated pixel data, and does not inflate deflated datasets.
-
-const maxNesting = 64
-
-// Well-known tags, as group<<16|element.
+// Limits for archive members (zip bombs, hostile tars).
 const (
-	tagItem          = 0xFFFEE000
-	tagItemDelim     = 0xFFFEE00D
-	tagSeqDelim      = 0xFFFEE0DD
-	tagPixelData     = 0x7FE00010
-	tagFloatPixel    = 0x7FE00008
-	tagDoublePixel   = 0x7FE00009
-	tagTransferUID   = 0x00020010
-	tagMediaSOPClass = 0x00020002
+	maxMemberBytes  = 2 << 30
+	maxMemberCount  = 1 << 20
+	maxArchiveDepth = 1 // archives inside archives are not opened
 )
 
-// errShort means the buffer ended inside an element; a caller holding a
-// prefix of the file reads more and walks again.
-var errShort = io.ErrUnexpectedEOF
-
-// syntax is how a dataset is encoded.
-type syntax struct {
-	bo       binary.ByteOrder
-	implicit bool
+// Ref names one input file: a plain path, or a member of a zip or tar
+// archive (Archive set, Member the cleaned name inside it).
+type Ref struct {
+	Path   string // the file, or the archive holding it
+	Member string // "" for a plain file
+	Size   int64
 }
 
-// longVR reports whether an explicit VR uses the 2-byte reserved field and
-// a 4-byte length (PS3.5 Table 7.1-1).
-func longVR(a, b byte) bool {
-	switch string([]byte{a, b}) {
-	case "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV":
-		return true
+// String is the name used in reports: path, or archive!member.
+func (r Ref) String() string {
+	if r.Member == "" {
+		return r.Path
 	}
-	return false
+	return r.Path + "!" + r.Member
 }
 
-// elemHeader is one decoded element header.
-type elemHeader struct {
-	tag    uint32
-	vr     [2]byte
-	vl     uint32 // 0xFFFFFFFF = undefined
-	hdrLen int
+func isZip(name string) bool { return strings.HasSuffix(strings.ToLower(name), ".zip") }
+func isTar(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasSuffix(n, ".tar") || strings.HasSuffix(n, ".tar.gz") || strings.HasSuffix(n, ".tgz")
 }
 
-const undefinedLength = 0xFFFFFFFF
-
-// readHeader decodes the element header at b[off:].
-func readHeader(b []byte, off int, sx syntax) (elemHeader, error) {
-	var h elemHeader
-	if off+8 > len(b) {
-		return h, errShort
+// safeMember cleans an archive member name and rejects absolute paths,
+// parent escapes and empty names (the name is only used as a label, but a
+// label like "../../x" would mislead whoever extracts by it).
+func safeMember(name string) (string, bool) {
+	name = strings.ReplaceAll(name, `\`, "/")
+	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, ":") && len(name) > 1 && name[1] == ':' {
+		return "", false
 	}
-	g := sx.bo.Uint16(b[off:])
-	e := sx.bo.Uint16(b[off+2:])
-	h.tag = uint32(g)<<16 | uint32(e)
-	if g == 0xFFFE || sx.implicit {
-		// Item tags never carry a VR (PS3.5 §7.5).
-		h.vl = sx.bo.Uint32(b[off+4:])
-		h.hdrLen = 8
-		return h, nil
+	c := path.Clean(name)
+	if c == "." || c == ".." || strings.HasPrefix(c, "../") {
+		return "", false
 	}
-	h.vr = [2]byte{b[off+4], b[off+5]}
-	if longVR(h.vr[0], h.vr[1]) {
-		if off+12 > len(b) {
-			return h, errShort
-		}
-		h.vl = sx.bo.Uint32(b[off+8:])
-		h.hdrLen = 12
-		return h, nil
-	}
-	if h.vr[0] < 'A' || h.vr[0] > 'Z' || h.vr[1] < 'A' || h.vr[1] > 'Z' {
-		return h, fmt.Errorf("bad VR %q at offset %d (tag %08X)", h.vr[:], off, h.tag)
-	}
-	h.vl = uint32(sx.bo.Uint16(b[off+6:]))
-	h.hdrLen = 8
-	return h, nil
+	return c, true
 }
 
-// pixelRef locates the top-level pixel data element inside a dataset.
-type pixelRef struct {
-	found    bool
-	hdrOff   int // offset of the element header
-	valueOff int // offset of the value
-	vl       uint32
-	float    bool // Float/Double Float Pixel Data (not decoded)
-}
-
-// findPixelData walks the top-level elements of ds and returns where the
-// Pixel Data element is. It returns errShort when ds ends inside an element
-// before pixel data was found (the caller may hold only a prefix).
-func findPixelData(ds []byte, sx syntax) (pixelRef, error) {
-	off := 0
-	for off < len(ds) {
-		h, err := readHeader(ds, off, sx)
-		if err != nil {
-			if err == errShort && len(ds)-off < 8 && allZero(ds[off:]) {
-				return pixelRef{}, nil // trailing padding
-			}
-			return pixelRef{}, err
-		}
-		if h.tag == tagPixelData || h.tag == tagFloatPixel || h.tag == tagDoublePixel {
-			return pixelRef{found: true, hdrOff: off, valueOff: off + h.hdrLen, vl: h.vl, float: h.tag != tagPixelData}, nil
-		}
-		next, err := skipValue(ds, off+h.hdrLen, h, sx, 0)
-		if err != nil {
-			return pixelRef{}, err
-		}
-		off = next
-	}
-	return pixelRef{}, nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// skipValue returns the offset just after the value of the element whose
-// header is h and whose value starts at off.
-func skipValue(b []byte, off int, h elemHeader, sx syntax, depth int) (int, error) {
-	if h.vl != undefinedLength {
-		end := off + int(h.vl)
-		if end > len(b) || end < off {
-			return 0, errShort
-		}
-		return end, nil
-	}
-	if depth > maxNesting {
-		return 0, errors.New("sequences nested too deeply")
-	}
-	// An undefined-length UN holds implicit VR little endian content
-	// (PS3.5 §6.2.2 note).
-	if !sx.implicit && h.vr == [2]byte{'U', 'N'} {
-		sx = syntax{bo: binary.LittleEndian, implicit: true}
-	}
-	for {
-		ih, err := readHeader(b, off, syntax{bo: sx.bo, implicit: true})
-		if err != nil {
-			return 0, err
-		}
-		off += 8
-		switch ih.tag {
-		case tagSeqDelim:
-			return off, nil
-		case tagItem:
-			if ih.vl != undefinedLength {
-				end := off + int(ih.vl)
-				if end > len(b) || end < off {
-					return 0, errShort
-				}
-				off = end
-				continue
-			}
-			// Undefined-length item: elements up to the item delimiter.
-			for {
-				eh, err := readHeader(b, off, sx)
-				if err != nil {
-					return 0, err
-				}
-				if eh.tag == tagItemDelim {
-					off += eh.hdrLen
-					break
-				}
-				off, err = skipValue(b, off+eh.hdrLen, eh, sx, depth+1)
-				if err != nil {
-					return 0, err
-				}
-			}
-		default:
-			return 0, fmt.Errorf("unexpected tag %08X inside undefined-length element %08X at offset %d", ih.tag, h.tag, off-8)
-		}
-	}
-}
-
-// libVR is the VR suyashkumar/dicom will use for an element: the explicit
-// one, or its dictionary's in implicit syntax.
-func libVR(h elemHeader, sx syntax) string {
-	if !sx.implicit {
-		return string(h.vr[:])
-	}
-	info, err := sdtag.Find(sdtag.Tag{Group: uint16(h.tag >> 16), Element: uint16(h.tag)})
-	if err != nil {
-		return "UN"
-	}
-	return info.VR
-}
-
-// libSafe reports whether suyashkumar/dicom can parse the element whose
-// value is b[off:end] without trusting a length it cannot check: the
-// library allocates an element's declared length up front, so an
-// undefined length (0xFFFFFFFF) on anything but a sequence it recognises —
-// a private sequence in implicit VR, an undefined-length UN — would make it
-// allocate 4 GiB. Sequences are checked recursively.
-func libSafe(b []byte, off int, h elemHeader, sx syntax, depth int) bool {
-	if depth > maxNesting {
+// candidate reports whether a file name might be DICOM; names are not
+// trusted (DICOM files often have no extension), so only names that are
+// clearly something else are skipped.
+func candidate(name string) bool {
+	base := strings.ToLower(filepath.Base(name))
+	if strings.HasPrefix(base, ".") {
 		return false
 	}
-	if libVR(h, sx) != "SQ" {
-		return h.vl != undefinedLength
+	switch strings.ToLower(filepath.Ext(base)) {
+	case ".json", ".txt", ".md", ".nii", ".gz", ".xml", ".jpg", ".jpeg", ".png", ".csv", ".py", ".html", ".pdf", ".bval", ".bvec":
+		return false
 	}
-	end := len(b)
-	if h.vl != undefinedLength {
-		end = off + int(h.vl)
-		if end > len(b) {
-			return false
-		}
-	}
-	for off+8 <= end {
-		ih, err := readHeader(b, off, syntax{bo: sx.bo, implicit: true})
-		if err != nil {
-			return false
-		}
-		off += 8
-		switch ih.tag {
-		case tagSeqDelim:
-			return h.vl == undefinedLength
-		case tagItem:
-		default:
-			return false
-		}
-		itemEnd := end
-		if ih.vl != undefinedLength {
-			itemEnd = off + int(ih.vl)
-			if itemEnd > end {
-				return false
-			}
-		}
-		for off < itemEnd {
-			eh, err := readHeader(b, off, sx)
-			if err != nil {
-				return false
-			}
-			if eh.tag == tagItemDelim {
-				off += eh.hdrLen
-				break
-			}
-			if !libSafe(b, off+eh.hdrLen, eh, sx, depth+1) {
-				return false
-			}
-			next, err := skipValue(b, off+eh.hdrLen, eh, sx, depth+1)
-			if err != nil {
-				return false
-			}
-			off = next
-		}
-	}
-	return h.vl != undefinedLength && off == end
+	return base != "dicomdir"
 }
 
-// sanitizeHeader returns the header bytes with every top-level element the
-// library cannot parse safely (see libSafe) left out, and the tags left
-// out. It returns hdr itself when nothing is dropped.
-func sanitizeHeader(hdr []byte, sx syntax) ([]byte, []uint32, error) {
-	var out []byte
-	var dropped []uint32
-	for off := 0; off < len(hdr); {
-		h, err := readHeader(hdr, off, sx)
+// Walk lists the inputs under roots (files, folders searched recursively,
+// zip and tar archives) in a stable order and calls fn for each with a
+// function that opens it. Entries that cannot be DICOM by name are skipped.
+// Archive members are visited in archive order, streamed: a tar is read
+// once.
+func Walk(ctx context.Context, roots []string, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
+	var files []string
+	for _, root := range roots {
+		st, err := os.Stat(root)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		end, err := skipValue(hdr, off+h.hdrLen, h, sx, 0)
+		if !st.IsDir() {
+			files = append(files, root)
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != root && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && (isZip(p) || isTar(p) || candidate(p)) {
+				files = append(files, p)
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		// Private elements (odd groups) are dropped too: medmd reads none
-		// of them, and vendors put hundreds there that cost parse time.
-		if h.tag>>16&1 == 1 || !libSafe(hdr, off+h.hdrLen, h, sx, 0) {
-			if out == nil {
-				out = append(make([]byte, 0, len(hdr)), hdr[:off]...)
-			}
-			if h.tag>>16&1 == 0 {
-				dropped = append(dropped, h.tag)
-			}
-		} else if out != nil {
-			out = append(out, hdr[off:end]...)
+	}
+	sort.Strings(files)
+	for _, p := range files {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		off = end
+		var err error
+		switch {
+		case isZip(p):
+			err = walkZip(p, fn)
+		case isTar(p):
+			err = walkTar(p, func(ref Ref, r io.Reader) error {
+				return fn(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
+			})
+		default:
+			st, serr := os.Stat(p)
+			if serr != nil {
+				return serr
+			}
+			pp := p
+			err = fn(Ref{Path: p, Size: st.Size()}, func() (io.ReadCloser, error) { return os.Open(pp) })
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if out == nil {
-		return hdr, nil, nil
+	return nil
+}
+
+func walkZip(p string, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
 	}
-	return out, dropped, nil
+	defer zr.Close()
+	n := 0
+	for _, zf := range zr.File {
+		if zf.FileInfo().IsDir() || !zf.Mode().IsRegular() {
+			continue
+		}
+		name, ok := safeMember(zf.Name)
+		if !ok || !candidate(name) || zf.UncompressedSize64 > maxMemberBytes {
+			continue
+		}
+		if n++; n > maxMemberCount {
+			return fmt.Errorf("%s: more than %d members", p, maxMemberCount)
+		}
+		zf := zf
+		open := func() (io.ReadCloser, error) {
+			rc, err := zf.Open()
+			if err != nil {
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{io.LimitReader(rc, maxMemberBytes), rc}, nil
+		}
+		if err := fn(Ref{Path: p, Member: name, Size: int64(zf.UncompressedSize64)}, open); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkTar streams a (gzipped) tar once, calling fn with a reader for each
+// regular member; links and devices are skipped.
+func walkTar(p string, fn func(ref Ref, r io.Reader) error) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
+	if n := strings.ToLower(p); strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".tgz") {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	tr := tar.NewReader(r)
+	n := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		name, ok := safeMember(h.Name)
+		if !ok || !candidate(name) || h.Size > maxMemberBytes {
+			continue
+		}
+		if n++; n > maxMemberCount {
+			return fmt.Errorf("%s: more than %d members", p, maxMemberCount)
+		}
+		if err := fn(Ref{Path: p, Member: name, Size: h.Size}, io.LimitReader(tr, h.Size)); err != nil {
+			return err
+		}
+	}
+}
+
+// readRef reads a whole input into memory, reusing *buf's capacity when
+// buf is not nil (the bytes are then only valid until the next call).
+func readRef(ref Ref, open func() (io.ReadCloser, error), buf *[]byte) ([]byte, error) {
+	if ref.Size > maxFileBytes {
+		return nil, &Error{Path: ref.String(), Reason: fmt.Sprintf("file of %d bytes exceeds the %d-byte limit", ref.Size, int64(maxFileBytes))}
+	}
+	rc, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var b []byte
+	if buf != nil {
+		b = (*buf)[:0]
+	}
+	if int64(cap(b)) < ref.Size+1 {
+		b = make([]byte, 0, ref.Size+1)
+	}
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) >= maxFileBytes {
+				return nil, &Error{Path: ref.String(), Reason: "file exceeds the size limit"}
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rc.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &Error{Path: ref.String(), Err: err}
+		}
+	}
+	if buf != nil {
+		*buf = b
+	}
+	return b, nil
+}
+
+// ReadRefs reads the given inputs, calling fn with each one's bytes (or
+// the error reading it), in a single pass per archive; plain files are read
+// in the order given. The bytes passed to fn are only valid during the call.
+// An error returned by fn stops the reading.
+func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err error) error) error {
+	byArchive := map[string]map[string]bool{}
+	var archives []string
+	for _, r := range refs {
+		if r.Member == "" {
+			continue
+		}
+		if byArchive[r.Path] == nil {
+			byArchive[r.Path] = map[string]bool{}
+			archives = append(archives, r.Path)
+		}
+		byArchive[r.Path][r.Member] = true
+	}
+	var buf []byte
+	for _, r := range refs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if r.Member != "" {
+			continue
+		}
+		data, err := readRef(r, func() (io.ReadCloser, error) { return os.Open(r.Path) }, &buf)
+		if err := fn(r, data, err); err != nil {
+			return err
+		}
+	}
+	for _, a := range archives {
+		want := byArchive[a]
+		visit := func(ref Ref, open func() (io.ReadCloser, error)) error {
+			if !want[ref.Member] {
+				return nil
+			}
+			delete(want, ref.Member)
+			data, err := readRef(ref, open, &buf)
+			return fn(ref, data, err)
+		}
+		var err error
+		if isZip(a) {
+			err = walkZip(a, visit)
+		} else {
+			err = walkTar(a, func(ref Ref, r io.Reader) error {
+				return visit(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
+			})
+		}
+		if err != nil {
+			return err
+		}
+		missing := make([]string, 0, len(want))
+		for m := range want {
+			missing = append(missing, m)
+		}
+		sort.Strings(missing)
+		for _, m := range missing {
+			if err := fn(Ref{Path: a, Member: m}, nil, fmt.Errorf("%s!%s: member not found", a, m)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
