@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/medmd/medmd/ingest/load"
 	"github.com/medmd/medmd/internal/montage"
-	"github.com/medmd/medmd/internal/montage/load"
 	"github.com/spf13/cobra"
 )
 

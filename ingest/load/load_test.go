@@ -14,7 +14,7 @@ import (
 	"github.com/medmd/medmd/shards"
 )
 
-func repo(rel string) string { return filepath.Join("..", "..", "..", rel) }
+func repo(rel string) string { return filepath.Join("..", "..", rel) }
 
 // corpus writes a one-sample corpus holding anatomical.nii and returns
 // its manifest path.

@@ -2,9 +2,9 @@
 // folder (or archive) of DICOM files, or an image of a sample stored in a
 // corpus manifest — and writes the montage PNG (`medmd montage`).
 //
-// It is a separate package from montage so that the renderer stays free of
-// the ingest packages and any of them may draw montages without an import
-// cycle.
+// It lives beside the sources it reads so that the renderer
+// (internal/montage) stays free of them: plumbing under internal/ never
+// imports upward.
 package load
 
 import (
