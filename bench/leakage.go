@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	rules "github.com/medmd/medmd/normalize/radmd"
+	"github.com/medmd/medmd/normalize/radfilter"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -57,7 +57,7 @@ func (e *LeakError) ExitCode() int { return 2 }
 // maxExamples examples are kept (all counts are exact).
 func CheckLeakage(ctx context.Context, train string, tests []string, threshold, maxExamples int) (*LeakReport, error) {
 	rep := &LeakReport{Train: train, Test: tests, Threshold: threshold, Examples: []LeakExample{}}
-	li := rules.NewLeakIndex(threshold)
+	li := radfilter.NewLeakIndex(threshold)
 	for _, path := range tests {
 		m, err := shards.ReadManifest(path)
 		if err != nil {
@@ -67,7 +67,7 @@ func CheckLeakage(ctx context.Context, train string, tests []string, threshold, 
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
-			li.Add(&s, rules.FingerprintOf(&s))
+			li.Add(&s, radfilter.FingerprintOf(&s))
 			rep.TestSamples++
 		}
 	}
@@ -81,17 +81,17 @@ func CheckLeakage(ctx context.Context, train string, tests []string, threshold, 
 			return nil, fmt.Errorf("%s: %w", train, err)
 		}
 		rep.TrainSamples++
-		leaks := li.Leaks(&s, rules.FingerprintOf(&s))
+		leaks := li.Leaks(&s, radfilter.FingerprintOf(&s))
 		if len(leaks) > 0 {
 			rep.LeakingSamples++
 		}
 		for _, l := range leaks {
 			switch l.Reason {
-			case rules.ReasonLeakGroup:
+			case radfilter.ReasonLeakGroup:
 				groups[s.Group] = true
-			case rules.ReasonLeakImage:
+			case radfilter.ReasonLeakImage:
 				rep.Images++
-			case rules.ReasonLeakNearImage:
+			case radfilter.ReasonLeakNearImage:
 				rep.NearImages++
 			}
 			if len(rep.Examples) < maxExamples {

@@ -13,7 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	rules "github.com/medmd/medmd/normalize/radmd"
+	"github.com/medmd/medmd/normalize/radfilter"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -214,9 +214,9 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 	// Pass 1: groups, strata, and which groups share each image (keyed by
 	// the first sample that had it).
 	uf := unionFind{}
-	var ng *rules.NearGroups
+	var ng *radfilter.NearGroups
 	if o.NearThreshold >= 0 {
-		ng = rules.NewNearGroups(o.NearThreshold)
+		ng = radfilter.NewNearGroups(o.NearThreshold)
 	}
 	groupOfID := map[string]string{}
 	groupInfo := map[string]map[string]bool{} // group → {"source\x00task"}
@@ -239,7 +239,7 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 		}
 		groupInfo[g][s.Source+"\x00"+s.Task] = true
 		if ng != nil {
-			for _, first := range ng.Link(s.ID, rules.FingerprintOf(&s)) {
+			for _, first := range ng.Link(s.ID, radfilter.FingerprintOf(&s)) {
 				if shared[first] == nil {
 					shared[first] = map[string]bool{groupOfID[first]: true}
 				}

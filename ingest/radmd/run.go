@@ -1,9 +1,9 @@
-// Package radmd runs the RadMD filter (normalize/radmd) over a MedMD
+// Package radmd runs the RadMD filter (normalize/radfilter) over a MedMD
 // corpus: it reads the input manifest and any RadBench test manifests,
 // applies the rules to every sample in corpus order, and writes the kept
 // samples as a new corpus plus the exclusion report and summary.
 //
-// normalize/radmd holds the rules and does no I/O; this package is the
+// normalize/radfilter holds the rules and does no I/O; this package is the
 // thin I/O driver around it.
 package radmd
 
@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/medmd/medmd/normalize"
-	rules "github.com/medmd/medmd/normalize/radmd"
+	"github.com/medmd/medmd/normalize/radfilter"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -36,7 +36,7 @@ const (
 
 // Options configure Run. The zero value uses the built-in default rules.
 type Options struct {
-	// RulesPath is a rules YAML file; "" means radmd.DefaultRules().
+	// RulesPath is a rules YAML file; "" means radfilter.DefaultRules().
 	RulesPath string
 	// TestManifests are RadBench test manifests checked for leakage in
 	// addition to those the rules file lists.
@@ -53,17 +53,17 @@ type Result struct {
 
 // LoadRules reads the rules file (or the defaults) and resolves its test
 // manifests relative to the file's folder.
-func LoadRules(path string) (rules.Rules, error) {
+func LoadRules(path string) (radfilter.Rules, error) {
 	if path == "" {
-		return rules.DefaultRules(), nil
+		return radfilter.DefaultRules(), nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return rules.Rules{}, fmt.Errorf("rules: %w", err)
+		return radfilter.Rules{}, fmt.Errorf("rules: %w", err)
 	}
-	r, err := rules.ParseRules(path, b)
+	r, err := radfilter.ParseRules(path, b)
 	if err != nil {
-		return rules.Rules{}, err
+		return radfilter.Rules{}, err
 	}
 	for i, m := range r.Leakage.TestManifests {
 		if !filepath.IsAbs(m) {
@@ -74,8 +74,8 @@ func LoadRules(path string) (rules.Rules, error) {
 }
 
 // BuildLeakIndex indexes every sample of the given test manifests.
-func BuildLeakIndex(ctx context.Context, threshold int, manifests []string) (*rules.LeakIndex, error) {
-	li := rules.NewLeakIndex(threshold)
+func BuildLeakIndex(ctx context.Context, threshold int, manifests []string) (*radfilter.LeakIndex, error) {
+	li := radfilter.NewLeakIndex(threshold)
 	for _, path := range manifests {
 		m, err := shards.ReadManifest(path)
 		if err != nil {
@@ -85,7 +85,7 @@ func BuildLeakIndex(ctx context.Context, threshold int, manifests []string) (*ru
 			if err != nil {
 				return nil, fmt.Errorf("test manifest %s: %w", path, err)
 			}
-			li.Add(&s, rules.FingerprintOf(&s))
+			li.Add(&s, radfilter.FingerprintOf(&s))
 		}
 	}
 	return li, nil
@@ -107,13 +107,13 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 	if err := checkEmptyOut(outDir); err != nil {
 		return nil, err
 	}
-	var leak *rules.LeakIndex
+	var leak *radfilter.LeakIndex
 	if r.Leakage.Enabled && len(r.Leakage.TestManifests) > 0 {
 		if leak, err = BuildLeakIndex(ctx, r.Leakage.HammingThreshold, r.Leakage.TestManifests); err != nil {
 			return nil, err
 		}
 	}
-	f, err := rules.NewFilter(r, leak)
+	f, err := radfilter.NewFilter(r, leak)
 	if err != nil {
 		return nil, err
 	}

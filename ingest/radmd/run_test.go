@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/medmd/medmd/bench/benchtest"
-	rules "github.com/medmd/medmd/normalize/radmd"
+	"github.com/medmd/medmd/normalize/radfilter"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -78,13 +78,13 @@ func TestRunFiltersAndReports(t *testing.T) {
 		t.Fatalf("summary counts %+v for %d samples", sum, len(in))
 	}
 	wantReasons := map[string]int{
-		rules.ReasonNotRadiology:  len(benchtest.RealCaptions) + 1, // + the OT study
-		rules.ReasonShortResponse: 1,
-		rules.ReasonNotEnglish:    1,
-		rules.ReasonBoilerplate:   1,
-		rules.ReasonDuplicate:     1,
-		rules.ReasonNearDuplicate: 1,
-		rules.ReasonLeakGroup:     2, // both questions of the test case
+		radfilter.ReasonNotRadiology:  len(benchtest.RealCaptions) + 1, // + the OT study
+		radfilter.ReasonShortResponse: 1,
+		radfilter.ReasonNotEnglish:    1,
+		radfilter.ReasonBoilerplate:   1,
+		radfilter.ReasonDuplicate:     1,
+		radfilter.ReasonNearDuplicate: 1,
+		radfilter.ReasonLeakGroup:     2, // both questions of the test case
 	}
 	for r, n := range wantReasons {
 		if sum.ByReason[r] != n {
@@ -111,7 +111,7 @@ func TestRunFiltersAndReports(t *testing.T) {
 			t.Fatal(err)
 		}
 		kept[s.ID] = true
-		if s.Meta[rules.MetaCue] == "" {
+		if s.Meta[radfilter.MetaCue] == "" {
 			t.Errorf("%s: kept without a cue", s.ID)
 		}
 	}
@@ -127,7 +127,7 @@ func TestRunFiltersAndReports(t *testing.T) {
 			t.Errorf("%s (%s) points at %s, which was not kept", id, e[0], e[1])
 		}
 	}
-	if e := excl[shards.MakeID("dicom", "re-export", "report")]; e[0] != rules.ReasonDuplicate || e[1] == "" {
+	if e := excl[shards.MakeID("dicom", "re-export", "report")]; e[0] != radfilter.ReasonDuplicate || e[1] == "" {
 		t.Errorf("re-export: %v", e)
 	}
 
@@ -136,7 +136,7 @@ func TestRunFiltersAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &js); err != nil || js.Kept != sum.Kept || js.BySource["pmc-oa"].Dropped[rules.ReasonNotRadiology] != len(benchtest.RealCaptions) {
+	if err := json.Unmarshal(b, &js); err != nil || js.Kept != sum.Kept || js.BySource["pmc-oa"].Dropped[radfilter.ReasonNotRadiology] != len(benchtest.RealCaptions) {
 		t.Errorf("summary.json %s (%v)", b, err)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, SummaryMDFile))

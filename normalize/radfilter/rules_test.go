@@ -1,4 +1,4 @@
-package radmd
+package radfilter
 
 import (
 	"bytes"

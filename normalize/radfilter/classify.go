@@ -1,4 +1,4 @@
-// Package radmd holds the RadMD filter rules: which samples of MedMD are
+// Package radfilter holds the RadMD filter rules: which samples of MedMD are
 // radiology, which texts are good enough, which images are duplicates of
 // one already kept, and which samples would leak a RadBench test item.
 //
@@ -6,7 +6,7 @@
 // reason code and the cue or value that caused it, so a curator can audit
 // the exclusion report line by line. The driver that reads and writes
 // corpora lives in ingest/radmd.
-package radmd
+package radfilter
 
 import (
 	"regexp"

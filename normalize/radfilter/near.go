@@ -1,4 +1,4 @@
-package radmd
+package radfilter
 
 // nearIndex finds stored hash vectors within a Hamming distance of a query.
 //

@@ -1,9 +1,9 @@
-package radmd_test
+package radfilter_test
 
 import (
 	"fmt"
 
-	"github.com/medmd/medmd/normalize/radmd"
+	"github.com/medmd/medmd/normalize/radfilter"
 )
 
 func ExampleClassifyCaption() {
@@ -12,7 +12,7 @@ func ExampleClassifyCaption() {
 		"Histopathology of the resected specimen (H&E, x200).",
 		"Kaplan-Meier survival curves by CT-defined stage.",
 	} {
-		v := radmd.ClassifyCaption(c)
+		v := radfilter.ClassifyCaption(c)
 		fmt.Println(v.Radiology, v.Category, v.Modality, v.Cue)
 	}
 	// Output:
