@@ -134,7 +134,7 @@ func (m *Manifest) write(fs FS, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(fs, path, append(b, '\n')); err != nil {
+	if err := PublishBytes(fs, path, append(b, '\n')); err != nil {
 		return fmt.Errorf("manifest %s: %w", path, err)
 	}
 	return nil

@@ -3,7 +3,51 @@ package shards
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
+
+// Scalar is every fixed-size, pointer-free element type a voxel buffer
+// holds; View and Bytes reinterpret only these.
+type Scalar interface {
+	~uint8 | ~int8 | ~uint16 | ~int16 | ~uint32 | ~int32 | ~uint64 | ~int64 | ~float32 | ~float64
+}
+
+// View reinterprets b as a []T without copying: element i is the bytes
+// b[i*size : (i+1)*size] in the host's byte order. Shards store voxels
+// little-endian and medmd builds for little-endian hosts (amd64, arm64),
+// so on those the view reads the stored values; code that may meet a
+// big-endian host checks binary.NativeEndian first. A trailing partial
+// element is left out; an empty or too short b gives nil.
+//
+// Alignment: &b[0] must be aligned for T (a multiple of T's size, up to
+// 8). Buffers from make([]byte) and from the shard reader (Arrow buffers
+// are 64-byte aligned) are; a sub-slice starting at a multiple of T's
+// size is too. A slice into arbitrary file bytes may not be: copy it
+// first (bytes.Clone allocates aligned).
+//
+// Aliasing and lifetime: the result shares b's memory. Writes through
+// either are seen by the other, and the view is valid exactly as long as
+// b is (for a memory-mapped shard, until the shard is closed). It keeps
+// b's backing array alive like any slice.
+func View[T Scalar](b []byte) []T {
+	var z T
+	n := len(b) / int(unsafe.Sizeof(z))
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}
+
+// Bytes is View's inverse: v's memory as len(v)·size bytes in the host's
+// byte order, without copying. It aliases v and lives as long as v does;
+// an empty v gives nil.
+func Bytes[T Scalar](v []T) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	var z T
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*int(unsafe.Sizeof(z)))
+}
 
 // Decode returns element i of the little-endian buffer b, read as type d,
 // as a float64 (exact for every type but 64-bit integers beyond 2^53). It

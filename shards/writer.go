@@ -179,13 +179,13 @@ func (w *ShardWriter) removeStale() error {
 }
 
 // ownedBy reports whether file n belongs to shard name: name.arrow,
-// name.parquet, name.K.arrow, name.stats.json, with an optional .tmp.
+// name.parquet, name.K.arrow, name.stats.json, or a temp file of one.
 func ownedBy(n, name string) bool {
+	n, _ = tempTarget(n)
 	rest, ok := strings.CutPrefix(n, name+".")
 	if !ok {
 		return false
 	}
-	rest = strings.TrimSuffix(rest, tmpSuffix)
 	if i := strings.IndexByte(rest, '.'); i > 0 {
 		if _, err := strconv.Atoi(rest[:i]); err == nil {
 			rest = rest[i+1:]
@@ -280,7 +280,7 @@ func (w *ShardWriter) Close() (*ShardStats, error) {
 		return nil, w.fail(err)
 	}
 	// INVARIANT: the stats file is written last; it is the commit point.
-	if err := writeFileAtomic(w.fs, filepath.Join(w.dir, StatsFile(w.name)), append(js, '\n')); err != nil {
+	if err := PublishBytes(w.fs, filepath.Join(w.dir, StatsFile(w.name)), append(js, '\n')); err != nil {
 		return nil, w.fail(err)
 	}
 	w.state = 1
