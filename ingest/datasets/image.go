@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -40,7 +41,7 @@ func readBounded(path string, limit int64) ([]byte, error) {
 // Radiopaedia layout; see npy.go). rel is the path recorded on the image
 // (relative to the dataset root, so it is the same on every machine);
 // modality is recorded where the file does not say.
-func loadImages(path, rel, modality string) ([]shards.Image, error) {
+func loadImages(ctx context.Context, path, rel, modality string) ([]shards.Image, error) {
 	data, err := readBounded(path, maxImageFileBytes)
 	if err != nil {
 		return nil, err
@@ -53,7 +54,7 @@ func loadImages(path, rel, modality string) ([]shards.Image, error) {
 		ims, err = decodeNpyImages(data)
 	case ext == ".dcm" || ext == ".dicom" || isDICOM(data):
 		var im shards.Image
-		im, err = decodeDICOM(path)
+		im, err = decodeDICOM(ctx, path)
 		ims = []shards.Image{im}
 	default:
 		var im shards.Image

@@ -103,7 +103,7 @@ func displayLabel(l string) string { return strings.ReplaceAll(l, "_", " ") }
 // yes question per present label and a no question per chosen negative.
 func (ls *labelSet) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	im := u.Data.(*labelledImage)
-	ims, err := loadImages(im.Image, relPath(ls.b.opts.Root, im.Image), im.Modality)
+	ims, err := loadImages(ctx, im.Image, relPath(ls.b.opts.Root, im.Image), im.Modality)
 	if err != nil {
 		return nil, rowErrorf(im.File, im.Line, "image: %v", err)
 	}

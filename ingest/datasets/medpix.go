@@ -90,7 +90,7 @@ func newMedPix(p ingest.Params, baseDir string) (ingest.Source, error) {
 	if len(s.files) == 0 {
 		return nil, fmt.Errorf("files: none given")
 	}
-	return rowSource{s}, nil
+	return rowSource{s, b}, nil
 }
 
 var mpxRe = regexp.MustCompile(`MPX\d+`)
@@ -221,7 +221,7 @@ func (s *medPix) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	}
 	for _, p := range row.Images {
 		rel := relPath(s.b.opts.Root, p)
-		im, err := loadImages(p, rel, mod)
+		im, err := loadImages(ctx, p, rel, mod)
 		if err != nil {
 			return nil, rowErrorf(row.File, row.Line, "image: %v", err)
 		}

@@ -69,7 +69,7 @@ func newMIMIC(p ingest.Params, baseDir string) (ingest.Source, error) {
 	if f := p.String("split_csv"); f != "" {
 		s.splitCSV = filepath.Join(b.opts.Root, f)
 	}
-	return rowSource{s}, nil
+	return rowSource{s, b}, nil
 }
 
 var (
@@ -190,7 +190,7 @@ func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 	var ims []shards.Image
 	var ids []string
 	for _, p := range paths {
-		im, err := loadImages(p, relPath(s.b.opts.Root, p), "DX")
+		im, err := loadImages(ctx, p, relPath(s.b.opts.Root, p), "DX")
 		if err != nil {
 			return nil, err
 		}

@@ -66,7 +66,7 @@ func newPMCVQA(p ingest.Params, baseDir string) (ingest.Source, error) {
 	for _, f := range files {
 		s.files = append(s.files, filepath.Join(b.opts.Root, f))
 	}
-	return rowSource{s}, nil
+	return rowSource{s, b}, nil
 }
 
 var (
@@ -174,7 +174,7 @@ func (s *pmcVQA) row(t *csvTable, r csvRow, file, split, id string) (*pmcVQARow,
 
 func (s *pmcVQA) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	row := u.Data.(*pmcVQARow)
-	ims, err := loadImages(row.Image, relPath(s.b.opts.Root, row.Image), "")
+	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
 	if err != nil {
 		return nil, rowErrorf(row.File, row.Line, "image: %v", err)
 	}

@@ -89,7 +89,7 @@ func newRadiopaedia(p ingest.Params, baseDir string) (ingest.Source, error) {
 		return ""
 	}
 	s.cases, s.mod, s.vqa = join("cases"), join("modality_csv"), join("vqa_csv")
-	return rowSource{s}, nil
+	return rowSource{s, b}, nil
 }
 
 // textOrList reads a field RadFM stores either as a string or a list of
@@ -307,17 +307,17 @@ func (s *radiopaedia) planCSV(file, kind string) ([]ingest.Unit, error) {
 func (s *radiopaedia) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	switch d := u.Data.(type) {
 	case *rpCase:
-		return s.readCase(d)
+		return s.readCase(ctx, d)
 	case *rpImageRow:
-		return s.readRow(d)
+		return s.readRow(ctx, d)
 	}
 	return nil, nil
 }
 
-func (s *radiopaedia) readCase(c *rpCase) ([]shards.Sample, error) {
+func (s *radiopaedia) readCase(ctx context.Context, c *rpCase) ([]shards.Sample, error) {
 	var ims []shards.Image
 	for _, p := range c.Images {
-		im, err := loadImages(p, relPath(s.b.opts.Root, p), "")
+		im, err := loadImages(ctx, p, relPath(s.b.opts.Root, p), "")
 		if err != nil {
 			return nil, rowErrorf(s.cases, c.Entry, "image: %v", err)
 		}
@@ -365,8 +365,8 @@ func (s *radiopaedia) readCase(c *rpCase) ([]shards.Sample, error) {
 	return s.b.buildAll(ds)
 }
 
-func (s *radiopaedia) readRow(r *rpImageRow) ([]shards.Sample, error) {
-	ims, err := loadImages(r.Image, relPath(s.b.opts.Root, r.Image), modalityCode(r.Label))
+func (s *radiopaedia) readRow(ctx context.Context, r *rpImageRow) ([]shards.Sample, error) {
+	ims, err := loadImages(ctx, r.Image, relPath(s.b.opts.Root, r.Image), modalityCode(r.Label))
 	if err != nil {
 		return nil, rowErrorf(r.File, r.Line, "image: %v", err)
 	}

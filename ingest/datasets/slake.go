@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"path"
 	"path/filepath"
 	"slices"
@@ -14,7 +15,10 @@ import (
 )
 
 // SLAKE (Liu et al. 2021, https://www.med-vqa.com/slake/) ships
-// Slake1.0/{train,validate,test}.json — each a JSON list of records with
+// Slake1.0/{train,validate,test}.json; its Hugging Face upload
+// (BoKelvin/SLAKE) renamed validate.json to validation.json and ships the
+// images as imgs.zip, which unpacks to the same imgs/ folder. Each file is
+// a JSON list of records with
 // img_id, img_name ("xmlab1/source.jpg", relative to imgs/), question,
 // answer, q_lang ("en" or "zh"), location, modality ("MRI", "CT",
 // "X-Ray"), answer_type (OPEN/CLOSED), base_type, content_type and qid —
@@ -24,8 +28,8 @@ const slakeName = "slake"
 
 func init() {
 	fields := append(commonFields("datasets/Slake1.0", "CC-BY-4.0", false),
-		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: []string{"train.json", "validate.json", "test.json"},
-			Description: "question lists, relative to root; the split is taken from each name", Example: "[train.json]"},
+		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: slakeDefaultFiles,
+			Description: "question lists, relative to root; the split is taken from each name. validation.json and validate.json stand in for each other; a missing file is a warning, not a failure, as long as one list is found", Example: "[train.json]"},
 		ingest.Field{Name: "images", Type: ingest.TypeString, Default: "imgs",
 			Description: "image folder, relative to root", Example: "imgs"},
 		ingest.Field{Name: "languages", Type: ingest.TypeStrings, Default: []string{"en"},
@@ -37,6 +41,13 @@ func init() {
 		Fields:  fields,
 	}, newSLAKE)
 }
+
+// slakeDefaultFiles are the Hugging Face upload's names; the original
+// zip's validate.json is found in place of validation.json.
+var slakeDefaultFiles = []string{"train.json", "validation.json", "test.json"}
+
+// slakeAliases maps a split file name to the other release's name for it.
+var slakeAliases = map[string]string{"validation.json": "validate.json", "validate.json": "validation.json"}
 
 type slake struct {
 	b      *builder
@@ -61,7 +72,7 @@ func newSLAKE(p ingest.Params, baseDir string) (ingest.Source, error) {
 	s := &slake{b: b, images: filepath.Join(b.opts.Root, p.String("images")), langs: p.Strings("languages")}
 	files := p.Strings("files")
 	if len(files) == 0 {
-		files = []string{"train.json", "validate.json", "test.json"}
+		files = slakeDefaultFiles
 	}
 	for _, f := range files {
 		s.files = append(s.files, filepath.Join(b.opts.Root, f))
@@ -69,12 +80,46 @@ func newSLAKE(p ingest.Params, baseDir string) (ingest.Source, error) {
 	if len(s.langs) == 0 {
 		s.langs = []string{"en"}
 	}
-	return rowSource{s}, nil
+	return rowSource{s, b}, nil
+}
+
+// present returns the question lists found under root: each configured
+// file, or its other release's name. A missing list is logged and skipped
+// (a partial download still yields its splits); none found at all is an
+// error naming every name looked for.
+func (s *slake) present() ([]string, error) {
+	var found, looked []string
+	for _, file := range s.files {
+		cands := []string{file}
+		if alt, ok := slakeAliases[filepath.Base(file)]; ok {
+			cands = append(cands, filepath.Join(filepath.Dir(file), alt))
+		}
+		hit := ""
+		for _, c := range cands {
+			looked = append(looked, relPath(s.b.opts.Root, c))
+			if hit == "" && exists(c) {
+				hit = c
+			}
+		}
+		if hit == "" {
+			slog.Warn("slake: question list missing, its split is skipped", "root", s.b.opts.Root, "file", relPath(s.b.opts.Root, file))
+			continue
+		}
+		found = append(found, hit)
+	}
+	if len(found) == 0 {
+		return nil, layoutError(slakeName, s.b.opts.Root, looked...)
+	}
+	return found, nil
 }
 
 func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
+	files, err := s.present()
+	if err != nil {
+		return nil, err
+	}
 	var units []ingest.Unit
-	for _, file := range s.files {
+	for _, file := range files {
 		list, err := readJSONList(file)
 		if err != nil {
 			return nil, err
@@ -145,7 +190,7 @@ func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
 
 func (s *slake) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	row := u.Data.(*slakeRow)
-	ims, err := loadImages(row.Image, relPath(s.b.opts.Root, row.Image), row.Modality)
+	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), row.Modality)
 	if err != nil {
 		return nil, rowErrorf(row.File, row.Entry, "image: %v", err)
 	}

@@ -53,7 +53,7 @@ func newVQARAD(p ingest.Params, baseDir string) (ingest.Source, error) {
 	}
 	return rowSource{&vqaRAD{b: b,
 		file:   filepath.Join(b.opts.Root, p.String("file")),
-		images: filepath.Join(b.opts.Root, p.String("images"))}}, nil
+		images: filepath.Join(b.opts.Root, p.String("images"))}, b}, nil
 }
 
 func (s *vqaRAD) plan(ctx context.Context) ([]ingest.Unit, error) {
@@ -127,7 +127,7 @@ func (s *vqaRAD) plan(ctx context.Context) ([]ingest.Unit, error) {
 
 func (s *vqaRAD) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	row := u.Data.(*vqaRADRow)
-	ims, err := loadImages(row.Image, relPath(s.b.opts.Root, row.Image), "")
+	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
 	if err != nil {
 		return nil, rowErrorf(s.file, row.Entry, "image: %v", err)
 	}

@@ -9,7 +9,6 @@ package load
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image/png"
 	"os"
@@ -123,30 +122,21 @@ func fromNIfTI(ctx context.Context, path string, s Spec) (*shards.Image, string,
 }
 
 func fromDICOM(ctx context.Context, path string, s Spec) (*shards.Image, string, error) {
-	res, err := dicom.Scan(ctx, []string{path}, dicom.ScanOptions{})
+	r, err := dicom.ReadImages(ctx, path, dicom.ImagesOptions{
+		Read: dicom.ReadOptions{Canonical: true},
+		Only: func(i int, _ *dicom.Series) bool { return i == s.Series },
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	if len(res.Series) == 0 {
-		msg := fmt.Sprintf("%s: no DICOM series with pixels among %d files", path, res.Files)
-		if len(res.Skipped) > 0 {
-			sk := res.Skipped[0]
-			msg += fmt.Sprintf(" (e.g. %s: %s)", sk.Ref, sk.Reason)
-		}
-		return nil, "", errors.New(msg)
+	if s.Series < 0 || s.Series >= len(r.Series) {
+		return nil, "", fmt.Errorf("%s: series %d of %d", path, s.Series, len(r.Series))
 	}
-	if s.Series < 0 || s.Series >= len(res.Series) {
-		return nil, "", fmt.Errorf("%s: series %d of %d", path, s.Series, len(res.Series))
-	}
-	se := res.Series[s.Series]
-	imgs, err := dicom.ReadSeries(ctx, se, dicom.ReadOptions{Canonical: true})
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: series %s: %w", path, se.ID, err)
-	}
+	se, imgs := r.Series[s.Series], r.Volumes[s.Series]
 	if s.Volume < 0 || s.Volume >= len(imgs) {
 		return nil, "", fmt.Errorf("%s: series %s: volume %d of %d", path, se.ID, s.Volume, len(imgs))
 	}
-	what := fmt.Sprintf("%s series %d of %d", path, s.Series, len(res.Series))
+	what := fmt.Sprintf("%s series %d of %d", path, s.Series, len(r.Series))
 	if len(imgs) > 1 {
 		what += fmt.Sprintf(" volume %d of %d", s.Volume, len(imgs))
 	}
