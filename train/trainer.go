@@ -15,6 +15,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/medmd/medmd/bench"
+	"github.com/medmd/medmd/internal/stats"
 	"github.com/medmd/medmd/train/tokenizer"
 )
 
@@ -368,7 +369,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, err
 		}
 	}
-	res.StepSeconds = median(times)
+	res.StepSeconds = stats.Median(times)
 	if res.Interrupted && ctx.Err() != nil {
 		return res, fmt.Errorf("train: interrupted at step %d (checkpoint %s): %w", res.Step, res.Checkpoint, ctx.Err())
 	}
@@ -459,19 +460,6 @@ func writePlot(out string, h []Metric) error {
 		}
 	}
 	return writeLossPNG(filepath.Join(out, "loss.png"), steps, loss, vsteps, val)
-}
-
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return 0
-	}
-	y := append([]float64{}, x...)
-	for i := 1; i < len(y); i++ {
-		for j := i; j > 0 && y[j] < y[j-1]; j-- {
-			y[j], y[j-1] = y[j-1], y[j]
-		}
-	}
-	return y[len(y)/2]
 }
 
 func fileExists(p string) bool {
