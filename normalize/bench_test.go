@@ -22,7 +22,7 @@ func benchVolume(d, h, w int) *shards.Image {
 		}
 	}
 	b := make([]byte, 2*len(v))
-	copy(viewAs[int16](b), v)
+	copy(shards.View[int16](b), v)
 	return &shards.Image{DType: shards.Int16, Channels: 1, Depth: d, Height: h, Width: w, Voxels: b,
 		Affine: [16]float64{-0.8, 0, 0, 0, 0, 0.8, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, Spacing: [3]float64{0.8, 0.8, 1}}
 }

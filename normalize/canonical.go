@@ -232,13 +232,13 @@ func (o Orientation) strides(in [3]int) (step [3]int, base int) {
 // fastest) into dst in canonical order. Rows whose inner axis is
 // contiguous in the input are block copies (forward or reversed); others
 // gather by stride.
-func Reorient[T any](dst, src []T, o Orientation, in [3]int) {
+func Reorient[T shards.Scalar](dst, src []T, o Orientation, in [3]int) {
 	reorientSlabs(dst, src, o, in, 0, o.CanonicalShape(in)[2])
 }
 
 // reorientSlabs is Reorient for output slices k0 ≤ k < k1 only, so
 // disjoint slabs can be filled concurrently.
-func reorientSlabs[T any](dst, src []T, o Orientation, in [3]int, k0, k1 int) {
+func reorientSlabs[T shards.Scalar](dst, src []T, o Orientation, in [3]int, k0, k1 int) {
 	out := o.CanonicalShape(in)
 	step, base := o.strides(in)
 	n0 := out[0]
@@ -272,11 +272,11 @@ func reorientBytesSlabs(dst, src []byte, size int, o Orientation, in [3]int, k0,
 	case 1:
 		reorientSlabs(dst, src, o, in, k0, k1)
 	case 2:
-		reorientSlabs(viewAs[uint16](dst), viewAs[uint16](src), o, in, k0, k1)
+		reorientSlabs(shards.View[uint16](dst), shards.View[uint16](src), o, in, k0, k1)
 	case 4:
-		reorientSlabs(viewAs[uint32](dst), viewAs[uint32](src), o, in, k0, k1)
+		reorientSlabs(shards.View[uint32](dst), shards.View[uint32](src), o, in, k0, k1)
 	case 8:
-		reorientSlabs(viewAs[uint64](dst), viewAs[uint64](src), o, in, k0, k1)
+		reorientSlabs(shards.View[uint64](dst), shards.View[uint64](src), o, in, k0, k1)
 	default:
 		return false
 	}
@@ -298,11 +298,11 @@ func ReorientBytes(raw []byte, size int, o Orientation, shape [3]int) []byte {
 		case 1:
 			flipInPlace(raw, o, shape)
 		case 2:
-			flipInPlace(viewAs[uint16](raw), o, shape)
+			flipInPlace(shards.View[uint16](raw), o, shape)
 		case 4:
-			flipInPlace(viewAs[uint32](raw), o, shape)
+			flipInPlace(shards.View[uint32](raw), o, shape)
 		case 8:
-			flipInPlace(viewAs[uint64](raw), o, shape)
+			flipInPlace(shards.View[uint64](raw), o, shape)
 		}
 		return raw
 	}
@@ -365,7 +365,7 @@ func (o Orientation) isFlipOnly() bool {
 // flipInPlace applies a flip-only orientation to buf (shape in, i fastest)
 // without a second volume buffer: rows reversed in place, rows and slices
 // swapped through one temporary slice.
-func flipInPlace[T any](buf []T, o Orientation, in [3]int) {
+func flipInPlace[T shards.Scalar](buf []T, o Orientation, in [3]int) {
 	n0, n1, n2 := in[0], in[1], in[2]
 	if o[0].Flip {
 		for r := 0; r < n1*n2; r++ {
@@ -397,12 +397,11 @@ func flipInPlace[T any](buf []T, o Orientation, in [3]int) {
 }
 
 // reverseCopy sets dst[x] = src[len-1-x]; bytes go eight at a time.
-func reverseCopy[T any](dst, src []T) {
+func reverseCopy[T shards.Scalar](dst, src []T) {
 	n := len(dst)
 	var z T
 	if unsafe.Sizeof(z) == 1 && n > 0 {
-		d := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), n)
-		s := unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), n)
+		d, s := shards.Bytes(dst), shards.Bytes(src[:n])
 		x := 0
 		for ; x+8 <= n; x += 8 {
 			binary.LittleEndian.PutUint64(d[x:], bits.ReverseBytes64(binary.LittleEndian.Uint64(s[n-8-x:])))
@@ -418,12 +417,12 @@ func reverseCopy[T any](dst, src []T) {
 }
 
 // reverseInPlace reverses s; bytes go eight at a time from both ends.
-func reverseInPlace[T any](s []T) {
+func reverseInPlace[T shards.Scalar](s []T) {
 	n := len(s)
 	var z T
 	a, b := 0, n
 	if unsafe.Sizeof(z) == 1 && n > 0 {
-		p := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n)
+		p := shards.Bytes(s)
 		for ; b-a >= 16; a, b = a+8, b-8 {
 			wa := binary.LittleEndian.Uint64(p[a:])
 			wb := binary.LittleEndian.Uint64(p[b-8:])

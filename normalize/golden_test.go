@@ -129,8 +129,8 @@ func TestResizeGolden(t *testing.T) {
 				if im.Depth != c.Depth || im.Height != c.Height || im.Width != c.Width || im.DType != shards.Float32 {
 					t.Fatalf("got %d×%d×%d %s", im.Depth, im.Height, im.Width, im.DType)
 				}
-				want := viewAs[float32](readRaw(t, c.File))
-				got := viewAs[float32](im.Voxels)
+				want := shards.View[float32](readRaw(t, c.File))
+				got := shards.View[float32](im.Voxels)
 				var maxRef float64
 				for _, v := range want {
 					maxRef = math.Max(maxRef, math.Abs(float64(v)))

@@ -164,11 +164,11 @@ func toPlanes(img image.Image) ([]byte, int, shards.DType, bool) {
 		}
 		if isGray16(rgb, n) {
 			out := make([]byte, 2*n)
-			copy(viewAs[uint16](out), rgb[:n])
+			copy(shards.View[uint16](out), rgb[:n])
 			return out, 1, shards.Uint16, true
 		}
 		out := make([]byte, 6*n)
-		copy(viewAs[uint16](out), rgb)
+		copy(shards.View[uint16](out), rgb)
 		return out, 3, shards.Uint16, false
 	}
 	out := make([]byte, 3*n)

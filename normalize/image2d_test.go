@@ -100,7 +100,7 @@ func gridMeans(im *shards.Image) []float64 {
 					for x := bx * w / 4; x < (bx+1)*w/4; x++ {
 						i := (c*h+y)*w + x
 						if im.DType == shards.Uint16 {
-							s += float64(viewAs[uint16](im.Voxels)[i])
+							s += float64(shards.View[uint16](im.Voxels)[i])
 						} else {
 							s += float64(im.Voxels[i])
 						}
@@ -186,7 +186,7 @@ func TestDecodeImageRules(t *testing.T) {
 					t.Errorf("alpha composite = %d, want 127", im.Voxels[0])
 				}
 				if tc.name == "alpha16 over white" {
-					if v := viewAs[uint16](im.Voxels)[0]; im.DType != shards.Uint16 || v < 0x7ffe || v > 0x8000 {
+					if v := shards.View[uint16](im.Voxels)[0]; im.DType != shards.Uint16 || v < 0x7ffe || v > 0x8000 {
 						t.Errorf("16-bit alpha composite = %s %#x, want uint16 0x7fff", im.DType, v)
 					}
 				}

@@ -185,27 +185,27 @@ func Intensity(im *shards.Image, o IntensityOptions) error {
 func mapIntensity(dst []byte, odt shards.DType, src []byte, dt shards.DType, lo, hi, nf float64) (int, error) {
 	switch dt {
 	case shards.Uint8:
-		return mapT(dst, odt, viewAs[uint8](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[uint8](src), lo, hi, nf), nil
 	case shards.Int8:
-		return mapT(dst, odt, viewAs[int8](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[int8](src), lo, hi, nf), nil
 	case shards.Uint16:
-		return mapT(dst, odt, viewAs[uint16](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[uint16](src), lo, hi, nf), nil
 	case shards.Int16:
-		return mapT(dst, odt, viewAs[int16](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[int16](src), lo, hi, nf), nil
 	case shards.Uint32:
-		return mapT(dst, odt, viewAs[uint32](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[uint32](src), lo, hi, nf), nil
 	case shards.Int32:
-		return mapT(dst, odt, viewAs[int32](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[int32](src), lo, hi, nf), nil
 	case shards.Uint64:
-		return mapT(dst, odt, viewAs[uint64](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[uint64](src), lo, hi, nf), nil
 	case shards.Int64:
-		return mapT(dst, odt, viewAs[int64](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[int64](src), lo, hi, nf), nil
 	case shards.Float32:
-		return mapT(dst, odt, viewAs[float32](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[float32](src), lo, hi, nf), nil
 	case shards.Float64:
-		return mapT(dst, odt, viewAs[float64](src), lo, hi, nf), nil
+		return mapT(dst, odt, shards.View[float64](src), lo, hi, nf), nil
 	case shards.Float16:
-		h := viewAs[uint16](src)
+		h := shards.View[uint16](src)
 		f := make([]float32, len(h))
 		for i, v := range h {
 			f[i] = shards.HalfToFloat32(v)
@@ -256,9 +256,9 @@ func mapT[T number](dst []byte, odt shards.DType, src []T, lo, hi, nf float64) i
 			var d32 []float32
 			var d16 []uint16
 			if odt == shards.Float32 {
-				d32 = viewAs[float32](dst)[a:b]
+				d32 = shards.View[float32](dst)[a:b]
 			} else {
-				d16 = viewAs[uint16](dst)[a:b]
+				d16 = shards.View[uint16](dst)[a:b]
 			}
 			for i, v := range src[a:b] {
 				x := float32(v)
@@ -299,27 +299,27 @@ func mapT[T number](dst []byte, odt shards.DType, src []T, lo, hi, nf float64) i
 func Percentiles(b []byte, dt shards.DType, qs ...float64) ([]float64, error) {
 	switch dt {
 	case shards.Uint8:
-		return percentilesT(viewAs[uint8](b), qs), nil
+		return percentilesT(shards.View[uint8](b), qs), nil
 	case shards.Int8:
-		return percentilesT(viewAs[int8](b), qs), nil
+		return percentilesT(shards.View[int8](b), qs), nil
 	case shards.Uint16:
-		return percentilesT(viewAs[uint16](b), qs), nil
+		return percentilesT(shards.View[uint16](b), qs), nil
 	case shards.Int16:
-		return percentilesT(viewAs[int16](b), qs), nil
+		return percentilesT(shards.View[int16](b), qs), nil
 	case shards.Uint32:
-		return percentilesT(viewAs[uint32](b), qs), nil
+		return percentilesT(shards.View[uint32](b), qs), nil
 	case shards.Int32:
-		return percentilesT(viewAs[int32](b), qs), nil
+		return percentilesT(shards.View[int32](b), qs), nil
 	case shards.Uint64:
-		return percentilesT(viewAs[uint64](b), qs), nil
+		return percentilesT(shards.View[uint64](b), qs), nil
 	case shards.Int64:
-		return percentilesT(viewAs[int64](b), qs), nil
+		return percentilesT(shards.View[int64](b), qs), nil
 	case shards.Float32:
-		return percentilesT(viewAs[float32](b), qs), nil
+		return percentilesT(shards.View[float32](b), qs), nil
 	case shards.Float64:
-		return percentilesT(viewAs[float64](b), qs), nil
+		return percentilesT(shards.View[float64](b), qs), nil
 	case shards.Float16:
-		h := viewAs[uint16](b)
+		h := shards.View[uint16](b)
 		f := make([]float32, len(h))
 		for i, v := range h {
 			f[i] = shards.HalfToFloat32(v)

@@ -126,7 +126,7 @@ func TestIntensityNonFiniteAndDTypes(t *testing.T) {
 	vals := []float32{float32(math.NaN()), 0, 1, 2, 3, float32(math.Inf(1)), 4, float32(math.Inf(-1))}
 	for _, dt := range []shards.DType{shards.Uint8, shards.Float16, shards.Float32} {
 		im := &shards.Image{DType: shards.Float32, Channels: 1, Depth: 1, Height: 2, Width: 4,
-			Voxels: append([]byte(nil), float32Bytes(vals)...)}
+			Voxels: append([]byte(nil), shards.Bytes(vals)...)}
 		if err := Intensity(im, IntensityOptions{Method: MethodMinMax, OutDType: dt, NonFinite: 0}); err != nil {
 			t.Fatal(err)
 		}
@@ -144,9 +144,9 @@ func TestIntensityNonFiniteAndDTypes(t *testing.T) {
 			case shards.Uint8:
 				got = append(got, float64(im.Voxels[i])/255)
 			case shards.Float16:
-				got = append(got, float64(shards.HalfToFloat32(viewAs[uint16](im.Voxels)[i])))
+				got = append(got, float64(shards.HalfToFloat32(shards.View[uint16](im.Voxels)[i])))
 			case shards.Float32:
-				got = append(got, float64(viewAs[float32](im.Voxels)[i]))
+				got = append(got, float64(shards.View[float32](im.Voxels)[i]))
 			}
 		}
 		want := []float64{0, 0, 0.25, 0.5, 0.75, 0, 1, 0}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"sort"
-	"unsafe"
 
 	"github.com/medmd/medmd/shards"
 )
@@ -122,7 +121,7 @@ func Resize(im *shards.Image, o ResizeOptions) error {
 		}
 	}
 	if out == shards.Float32 {
-		im.Voxels = float32Bytes(vals)
+		im.Voxels = shards.Bytes(vals)
 	} else if im.Voxels, err = fromFloat32(vals, out); err != nil {
 		return err
 	}
@@ -177,7 +176,7 @@ func ResampleSpacing(im *shards.Image, target [3]float64, mode Interp, nonFinite
 	}
 	scaleGeometry(im, src, dst)
 	im.Depth, im.Height, im.Width = dst[0], dst[1], dst[2]
-	im.Voxels, im.DType = float32Bytes(vals), shards.Float32
+	im.Voxels, im.DType = shards.Bytes(vals), shards.Float32
 	params := map[string]any{"mode": string(mode), "target_mm": target[:], "from_mm": from[:],
 		"from": src[:], "convention": "pixel-centre", "dtype": "float32"}
 	if nonfinite > 0 {
@@ -301,25 +300,25 @@ func resample(im *shards.Image, dst [3]int, mode Interp, repl float32) ([]float3
 func passFrom(dst []float32, b []byte, dt shards.DType, outer, inner int, k *axisKernel) error {
 	switch dt {
 	case shards.Uint8:
-		pass(dst, viewAs[uint8](b), outer, inner, k)
+		pass(dst, shards.View[uint8](b), outer, inner, k)
 	case shards.Int8:
-		pass(dst, viewAs[int8](b), outer, inner, k)
+		pass(dst, shards.View[int8](b), outer, inner, k)
 	case shards.Uint16:
-		pass(dst, viewAs[uint16](b), outer, inner, k)
+		pass(dst, shards.View[uint16](b), outer, inner, k)
 	case shards.Int16:
-		pass(dst, viewAs[int16](b), outer, inner, k)
+		pass(dst, shards.View[int16](b), outer, inner, k)
 	case shards.Uint32:
-		pass(dst, viewAs[uint32](b), outer, inner, k)
+		pass(dst, shards.View[uint32](b), outer, inner, k)
 	case shards.Int32:
-		pass(dst, viewAs[int32](b), outer, inner, k)
+		pass(dst, shards.View[int32](b), outer, inner, k)
 	case shards.Uint64:
-		pass(dst, viewAs[uint64](b), outer, inner, k)
+		pass(dst, shards.View[uint64](b), outer, inner, k)
 	case shards.Int64:
-		pass(dst, viewAs[int64](b), outer, inner, k)
+		pass(dst, shards.View[int64](b), outer, inner, k)
 	case shards.Float32:
-		pass(dst, viewAs[float32](b), outer, inner, k)
+		pass(dst, shards.View[float32](b), outer, inner, k)
 	case shards.Float64:
-		pass(dst, viewAs[float64](b), outer, inner, k)
+		pass(dst, shards.View[float64](b), outer, inner, k)
 	default:
 		return fmt.Errorf("resize: unsupported dtype %q", dt)
 	}
@@ -451,25 +450,25 @@ func inPlane[T number](dst, mid []float32, plane []T, H, W int, kH, kW *axisKern
 func fusedFrom(out []float32, b []byte, dt shards.DType, C, D, H, W int, kD, kH, kW *axisKernel) error {
 	switch dt {
 	case shards.Uint8:
-		fused(out, viewAs[uint8](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[uint8](b), C, D, H, W, kD, kH, kW)
 	case shards.Int8:
-		fused(out, viewAs[int8](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[int8](b), C, D, H, W, kD, kH, kW)
 	case shards.Uint16:
-		fused(out, viewAs[uint16](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[uint16](b), C, D, H, W, kD, kH, kW)
 	case shards.Int16:
-		fused(out, viewAs[int16](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[int16](b), C, D, H, W, kD, kH, kW)
 	case shards.Uint32:
-		fused(out, viewAs[uint32](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[uint32](b), C, D, H, W, kD, kH, kW)
 	case shards.Int32:
-		fused(out, viewAs[int32](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[int32](b), C, D, H, W, kD, kH, kW)
 	case shards.Uint64:
-		fused(out, viewAs[uint64](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[uint64](b), C, D, H, W, kD, kH, kW)
 	case shards.Int64:
-		fused(out, viewAs[int64](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[int64](b), C, D, H, W, kD, kH, kW)
 	case shards.Float32:
-		fused(out, viewAs[float32](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[float32](b), C, D, H, W, kD, kH, kW)
 	case shards.Float64:
-		fused(out, viewAs[float64](b), C, D, H, W, kD, kH, kW)
+		fused(out, shards.View[float64](b), C, D, H, W, kD, kH, kW)
 	default:
 		return fmt.Errorf("resize: unsupported dtype %q", dt)
 	}
@@ -529,14 +528,6 @@ func minFloat32(v []float32) float64 {
 		}
 	}
 	return float64(m)
-}
-
-// float32Bytes views a float32 slice as its little-endian bytes (no copy).
-func float32Bytes(v []float32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), len(v)*4)
 }
 
 // AddTransform appends a transform with params as canonical JSON (sorted

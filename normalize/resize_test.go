@@ -15,7 +15,7 @@ func f32Image(c, d, h, w int, f func(i int) float32) *shards.Image {
 		v[i] = f(i)
 	}
 	return &shards.Image{DType: shards.Float32, Channels: c, Depth: d, Height: h, Width: w,
-		Voxels: float32Bytes(v), Affine: shards.IdentityAffine(), Spacing: [3]float64{1, 1, 1}}
+		Voxels: shards.Bytes(v), Affine: shards.IdentityAffine(), Spacing: [3]float64{1, 1, 1}}
 }
 
 func TestResizeKeepAspectPad(t *testing.T) {
@@ -28,7 +28,7 @@ func TestResizeKeepAspectPad(t *testing.T) {
 	if im.Height != 16 || im.Width != 16 || im.Depth != 1 {
 		t.Fatalf("dims %d×%d×%d", im.Depth, im.Height, im.Width)
 	}
-	v := viewAs[float32](im.Voxels)
+	v := shards.View[float32](im.Voxels)
 	if v[0] != 5.5 || v[3*16] != 5.5 || v[15*16+15] != 5.5 {
 		t.Errorf("padding not the image minimum: %v %v", v[0], v[3*16])
 	}
@@ -79,7 +79,7 @@ func TestResizeDTypesAndNonFinite(t *testing.T) {
 		t.Errorf("2D resize: %d×%d×%d×%d, %d bytes", im2.Channels, im2.Depth, im2.Height, im2.Width, len(im2.Voxels))
 	}
 	// channel 2, pixel (0,0): bilinear at input (0.5, 0.5) = mean of 128+{0,1,8,9}
-	h := viewAs[uint16](im2.Voxels)
+	h := shards.View[uint16](im2.Voxels)
 	if got, want := shards.HalfToFloat32(h[32]), float32(132.5); got != want {
 		t.Errorf("float16 output %v, want %v", got, want)
 	}

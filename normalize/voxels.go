@@ -7,28 +7,13 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/medmd/medmd/shards"
 )
 
 // number is every voxel element type read natively (Float16 is converted
-// through float16ToFloat32 instead).
-type number interface {
-	~uint8 | ~int8 | ~uint16 | ~int16 | ~uint32 | ~int32 | ~uint64 | ~int64 | ~float32 | ~float64
-}
-
-// viewAs reinterprets little-endian voxel bytes as a []T without copying.
-// medmd only builds for little-endian hosts (amd64, arm64), so the stored
-// byte order is the host order. The result aliases b.
-func viewAs[T number](b []byte) []T {
-	var z T
-	n := len(b) / int(unsafe.Sizeof(z))
-	if n == 0 {
-		return nil
-	}
-	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
-}
+// through shards.HalfToFloat32 instead).
+type number = shards.Scalar
 
 // checkVoxels validates an image's dimensions against its buffer.
 func checkVoxels(im *shards.Image) error {
@@ -99,29 +84,29 @@ func parallelW(n int, f func(w, lo, hi int)) {
 func toFloat32(dst []float32, src []byte, dt shards.DType, repl float32) (int, error) {
 	switch dt {
 	case shards.Uint8:
-		convertTo(dst, viewAs[uint8](src))
+		convertTo(dst, shards.View[uint8](src))
 	case shards.Int8:
-		convertTo(dst, viewAs[int8](src))
+		convertTo(dst, shards.View[int8](src))
 	case shards.Uint16:
-		convertTo(dst, viewAs[uint16](src))
+		convertTo(dst, shards.View[uint16](src))
 	case shards.Int16:
-		convertTo(dst, viewAs[int16](src))
+		convertTo(dst, shards.View[int16](src))
 	case shards.Uint32:
-		convertTo(dst, viewAs[uint32](src))
+		convertTo(dst, shards.View[uint32](src))
 	case shards.Int32:
-		convertTo(dst, viewAs[int32](src))
+		convertTo(dst, shards.View[int32](src))
 	case shards.Uint64:
-		convertTo(dst, viewAs[uint64](src))
+		convertTo(dst, shards.View[uint64](src))
 	case shards.Int64:
-		convertTo(dst, viewAs[int64](src))
+		convertTo(dst, shards.View[int64](src))
 	case shards.Float32:
-		convertTo(dst, viewAs[float32](src))
+		convertTo(dst, shards.View[float32](src))
 		return replaceNonFinite(dst, repl), nil
 	case shards.Float64:
-		convertTo(dst, viewAs[float64](src))
+		convertTo(dst, shards.View[float64](src))
 		return replaceNonFinite(dst, repl), nil
 	case shards.Float16:
-		h := viewAs[uint16](src)
+		h := shards.View[uint16](src)
 		for i, v := range h {
 			dst[i] = shards.HalfToFloat32(v)
 		}
@@ -161,19 +146,19 @@ func countNonFinite(b []byte, dt shards.DType) int {
 	n := 0
 	switch dt {
 	case shards.Float32:
-		for _, v := range viewAs[float32](b) {
+		for _, v := range shards.View[float32](b) {
 			if v-v != 0 {
 				n++
 			}
 		}
 	case shards.Float64:
-		for _, v := range viewAs[float64](b) {
+		for _, v := range shards.View[float64](b) {
 			if v-v != 0 {
 				n++
 			}
 		}
 	case shards.Float16:
-		for _, v := range viewAs[uint16](b) {
+		for _, v := range shards.View[uint16](b) {
 			if v&0x7c00 == 0x7c00 {
 				n++
 			}
@@ -193,11 +178,11 @@ func fromFloat32(x []float32, dt shards.DType) ([]byte, error) {
 	out := make([]byte, len(x)*sz)
 	switch dt {
 	case shards.Float32:
-		copy(viewAs[float32](out), x)
+		copy(shards.View[float32](out), x)
 	case shards.Float64:
-		convertFloat(viewAs[float64](out), x)
+		convertFloat(shards.View[float64](out), x)
 	case shards.Float16:
-		h := viewAs[uint16](out)
+		h := shards.View[uint16](out)
 		parallel(len(x)/4096+1, func(lo, hi int) {
 			a, b := lo*4096, min(hi*4096, len(x))
 			for i := a; i < b; i++ {
@@ -205,17 +190,17 @@ func fromFloat32(x []float32, dt shards.DType) ([]byte, error) {
 			}
 		})
 	case shards.Uint8:
-		roundSat(viewAs[uint8](out), x, 0, math.MaxUint8)
+		roundSat(shards.View[uint8](out), x, 0, math.MaxUint8)
 	case shards.Int8:
-		roundSat(viewAs[int8](out), x, math.MinInt8, math.MaxInt8)
+		roundSat(shards.View[int8](out), x, math.MinInt8, math.MaxInt8)
 	case shards.Uint16:
-		roundSat(viewAs[uint16](out), x, 0, math.MaxUint16)
+		roundSat(shards.View[uint16](out), x, 0, math.MaxUint16)
 	case shards.Int16:
-		roundSat(viewAs[int16](out), x, math.MinInt16, math.MaxInt16)
+		roundSat(shards.View[int16](out), x, math.MinInt16, math.MaxInt16)
 	case shards.Uint32:
-		roundSat(viewAs[uint32](out), x, 0, math.MaxUint32)
+		roundSat(shards.View[uint32](out), x, 0, math.MaxUint32)
 	case shards.Int32:
-		roundSat(viewAs[int32](out), x, math.MinInt32, math.MaxInt32)
+		roundSat(shards.View[int32](out), x, math.MinInt32, math.MaxInt32)
 	default:
 		return nil, fmt.Errorf("unsupported output dtype %q", dt)
 	}
