@@ -1,16 +1,6 @@
 package bench
 
-import "strings"
-
-// RougeTokens tokenises as rouge-score's default tokenizer does without a
-// stemmer: lower-case, every run of characters outside [a-z0-9] becomes a
-// separator, empty tokens are dropped.
-func RougeTokens(s string) []string {
-	s = strings.ToLower(s)
-	return strings.FieldsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
-	})
-}
+import "github.com/medmd/medmd/normalize"
 
 // lcsLen returns the length of the longest common subsequence of a and b
 // using two rows of the classic dynamic programme (O(len(b)) memory).
@@ -34,7 +24,9 @@ func lcsLen(a, b []string) int {
 // one reference, as rouge-score's RougeScorer(["rougeL"]) computes them
 // (sentence-level LCS, F1 = 2PR/(P+R), all 0 when either side is empty).
 func RougeL(prediction, reference string) (p, r, f float64) {
-	pt, rt := RougeTokens(prediction), RougeTokens(reference)
+	// normalize.Words is rouge-score's default tokenisation without a
+	// stemmer, the one the term lists match on too.
+	pt, rt := normalize.Words(prediction), normalize.Words(reference)
 	if len(pt) == 0 || len(rt) == 0 {
 		return 0, 0, 0
 	}

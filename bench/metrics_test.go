@@ -6,6 +6,8 @@ import (
 	"os"
 	"reflect"
 	"testing"
+
+	"github.com/medmd/medmd/normalize"
 )
 
 type pair struct{ Reference, Prediction string }
@@ -91,7 +93,7 @@ func TestMetricsGolden(t *testing.T) {
 	if got := MeanRougeL(pred, ref); !near(got, g.RougeLMean) {
 		t.Errorf("mean ROUGE-L %v, want %v", got, g.RougeLMean)
 	}
-	ts := DefaultTerms().TermPRF(pred, ref)
+	ts := TermPRF(normalize.DefaultTerms(), pred, ref)
 	if ts.Matched != g.Terms.Matched || ts.Predicted != g.Terms.Predicted || ts.Referenced != g.Terms.Referenced ||
 		!near(ts.Precision, g.Terms.Precision) || !near(ts.Recall, g.Terms.Recall) || !near(ts.F1, g.Terms.F1) {
 		t.Errorf("terms %+v, want %+v", ts, g.Terms)
@@ -176,24 +178,5 @@ func TestBLEUEdgeCases(t *testing.T) {
 	}
 	if b := CorpusBLEU([]string{"the cat sat on the mat"}, []string{"the cat sat on the mat"}); !near(b[3], 1) {
 		t.Errorf("identical BLEU-4 = %v", b[3])
-	}
-}
-
-func TestTermList(t *testing.T) {
-	tl := DefaultTerms()
-	if tl.Len() < 100 {
-		t.Fatalf("default list has %d terms", tl.Len())
-	}
-	got := tl.Find("Small left pleural effusion; Ground glass opacity in the lung.")
-	for _, w := range []string{"pleural effusion", "ground glass opacity", "lung"} {
-		if !got[w] {
-			t.Errorf("missing %q in %v", w, got)
-		}
-	}
-	if got["effusion"] {
-		t.Errorf("effusion counted inside pleural effusion")
-	}
-	if _, err := ParseTermList("# only comments\n"); err == nil {
-		t.Error("empty list accepted")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -87,7 +88,7 @@ var metricOrder = []string{
 //   - diagnosis, modality: accuracy and macro-F1;
 //   - report, rationale, caption, inline: corpus BLEU-1..4 (13a, exp
 //     smoothing), mean ROUGE-L F1 and medical-term P/R/F1.
-func ScoreItems(items []Item, preds map[string]string, terms *TermList) []TaskScore {
+func ScoreItems(items []Item, preds map[string]string, terms *normalize.TermList) []TaskScore {
 	byTask := map[string][]Item{}
 	for _, it := range items {
 		byTask[it.Task] = append(byTask[it.Task], it)
@@ -141,14 +142,14 @@ func ScoreItems(items []Item, preds map[string]string, terms *TermList) []TaskSc
 	return out
 }
 
-func textMetrics(m map[string]float64, pred, ref []string, terms *TermList) {
+func textMetrics(m map[string]float64, pred, ref []string, terms *normalize.TermList) {
 	b := CorpusBLEU(pred, ref)
 	for n := range 4 {
 		m[fmt.Sprintf("bleu%d", n+1)] = b[n]
 	}
 	m["rouge_l"] = MeanRougeL(pred, ref)
 	if terms != nil {
-		s := terms.TermPRF(pred, ref)
+		s := TermPRF(terms, pred, ref)
 		m["term_precision"], m["term_recall"], m["term_f1"] = s.Precision, s.Recall, s.F1
 	}
 }
@@ -164,10 +165,10 @@ type ScoreReport struct {
 
 // Score reads the split manifest's samples (their responses are the
 // references) and the predictions file, and scores them per task. terms
-// nil means DefaultTerms().
-func Score(ctx context.Context, splitManifest, predictionsPath string, terms *TermList) (*ScoreReport, error) {
+// nil means normalize.DefaultTerms().
+func Score(ctx context.Context, splitManifest, predictionsPath string, terms *normalize.TermList) (*ScoreReport, error) {
 	if terms == nil {
-		terms = DefaultTerms()
+		terms = normalize.DefaultTerms()
 	}
 	m, err := shards.ReadManifest(splitManifest)
 	if err != nil {

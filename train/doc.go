@@ -34,7 +34,7 @@
 //
 // Per-token cross-entropy weighted and normalised by the sum of weights:
 // term_weight (3) for response tokens overlapping a RadBench medical term
-// (bench/radiology_terms.txt, matched with RadBench's own tokenisation),
+// (normalize/radiology_terms.txt, matched with RadBench's own tokenisation),
 // response_weight (1) for other response tokens and the closing </s>, 0 for
 // <s>, instruction, image and padding positions. RadFM's released code
 // computes such weights but returns the unweighted loss; here the weighted

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/medmd/medmd/bench"
 	"github.com/medmd/medmd/internal/stats"
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/train/tokenizer"
 )
 
@@ -31,7 +31,7 @@ type Options struct {
 	// TokenizerPath is a tokenizer.json to use; empty: train a byte-level
 	// BPE of Config.TokenizerVocab tokens on the training text.
 	TokenizerPath string
-	Terms         *bench.TermList // nil: RadBench's bundled list
+	Terms         *normalize.TermList // nil: RadBench's bundled list
 	Backend       backends.Backend
 	// StopAfter ends the run after this many steps of this invocation, as
 	// an interruption would (checkpoint written); 0 = run to Config.Steps.

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/medmd/medmd/bench"
+	"github.com/medmd/medmd/normalize"
 )
 
 func init() {
@@ -97,13 +98,13 @@ for report and rationale. Missing predictions count as wrong (empty) and are
 reported. All metrics are in [0, 1].`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var terms *bench.TermList
+			var terms *normalize.TermList
 			if termsPath != "" {
 				b, err := os.ReadFile(termsPath)
 				if err != nil {
 					return err
 				}
-				if terms, err = bench.ParseTermList(string(b)); err != nil {
+				if terms, err = normalize.ParseTermList(string(b)); err != nil {
 					return fmt.Errorf("%s: %w", termsPath, err)
 				}
 			}

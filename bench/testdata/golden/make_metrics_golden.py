@@ -145,7 +145,7 @@ def match(pred, ref):
 
 def load_terms():
     terms = set()
-    with open(os.path.join(HERE, '..', '..', 'radiology_terms.txt')) as f:
+    with open(os.path.join(HERE, '..', '..', '..', 'normalize', 'radiology_terms.txt')) as f:
         for line in f:
             line = line.strip()
             if line and not line.startswith('#'):
