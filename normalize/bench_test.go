@@ -119,7 +119,7 @@ func BenchmarkTextRules(b *testing.B) {
 		dense += "  • The directly observed MLTs (Table 1) were longer than those reported previously [46], measuring 3.2 x 2.1 cm. Seen by Dr. Smith on 03/14/2019.\n"
 	}
 	texts := map[string]string{"dense": dense}
-	if raw, err := readShared("pmc/pone.0046493.nxml"); err == nil {
+	if raw, err := readPMCArticle("pone.0046493"); err == nil {
 		body := string(raw)
 		if i, j := strings.Index(body, "<body>"), strings.Index(body, "</body>"); i >= 0 && j > i {
 			texts["pmc_body"] = stripTags(body[i:j])

@@ -6,15 +6,10 @@ import (
 	"regexp"
 )
 
-// readShared reads a file from the project's shared test data
-// (../shared/data relative to the repository root).
-func readShared(rel string) ([]byte, error) {
-	for _, root := range []string{"../../shared/data", "../../../shared/data"} {
-		if b, err := os.ReadFile(filepath.Join(root, rel)); err == nil {
-			return b, nil
-		}
-	}
-	return nil, os.ErrNotExist
+// readPMCArticle reads one of the real PMC Open Access articles committed
+// under ingest/pmc/jats/testdata (origin and licences in the README there).
+func readPMCArticle(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("..", "ingest", "pmc", "jats", "testdata", name+".nxml"))
 }
 
 var reTag = regexp.MustCompile(`<[^>]*>`)
