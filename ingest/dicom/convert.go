@@ -184,20 +184,15 @@ func shortHash(s string) string {
 	return fmt.Sprintf("%08x", h)
 }
 
-// writeJSON writes the sidecar under a temporary name and renames it, so
-// an interrupted dicom2nii never leaves a truncated sidecar (the NIfTI
+// writeJSON publishes the sidecar atomically (shards.PublishBytes), so an
+// interrupted dicom2nii never leaves a truncated sidecar (the NIfTI
 // beside it is written the same way).
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return shards.PublishBytes(nil, path, append(b, '\n'))
 }
 
 // Print writes the report's summary: counts, then each failed file or

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
@@ -430,7 +429,7 @@ func addInt16Checked(buf []byte, b int64) bool {
 	if !isLE {
 		return false
 	}
-	w := view[uint64](buf)
+	w := shards.View[uint64](buf)
 	tail := buf[len(w)*8:]
 	parts := min(runtime.GOMAXPROCS(0), 8, max(1, len(w)>>16))
 	ovfs := make([]uint64, parts)
@@ -551,24 +550,15 @@ func at(b []byte, dt shards.DType, i int) int64 {
 
 // isLE is true on little-endian hosts, where typed views of the buffers
 // are valid.
-var isLE = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
-
-func view[T any](b []byte) []T {
-	var z T
-	n := len(b) / int(unsafe.Sizeof(z))
-	if n == 0 {
-		return nil
-	}
-	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
-}
+var isLE = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 func minMax(b []byte, dt shards.DType) (int64, int64) {
 	if isLE {
 		switch dt {
 		case shards.Int16:
-			return minMaxT(view[int16](b))
+			return minMaxT(shards.View[int16](b))
 		case shards.Uint16:
-			return minMaxT(view[uint16](b))
+			return minMaxT(shards.View[uint16](b))
 		case shards.Uint8:
 			return minMaxT(b)
 		}
@@ -621,11 +611,11 @@ func addInPlace(buf []byte, dt shards.DType, b int64) {
 		// SWAR: four 16-bit lanes per 64-bit word, carries kept in lane.
 		const hb = 0x8000800080008000
 		d := uint64(uint16(b)) * 0x0001000100010001
-		w := view[uint64](buf)
+		w := shards.View[uint64](buf)
 		for i, x := range w {
 			w[i] = ((x &^ hb) + (d &^ hb)) ^ ((x ^ d) & hb)
 		}
-		x := view[uint16](buf[len(w)*8:])
+		x := shards.View[uint16](buf[len(w)*8:])
 		for i := range x {
 			x[i] += uint16(b)
 		}

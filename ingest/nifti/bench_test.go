@@ -20,7 +20,7 @@ func benchVolume(b *testing.B) (nii, gz string) {
 		b.Fatal(err)
 	}
 	src := res.Images[0]
-	s16 := asSlice[int16](src.Voxels)
+	s16 := shards.View[int16](src.Voxels)
 	const W, H, D = 181, 217, 181
 	vox := make([]byte, W*H*D)
 	for k := 0; k < D; k++ {

@@ -338,7 +338,7 @@ func readData(ctx context.Context, name string, h *Header, r io.Reader, consumed
 // volumeOf returns the n bytes of a volume at off in an inflated file,
 // capped so that no append reaches the next volume. The slice is used in
 // place (the image's Voxels may be it) when it is aligned for its element
-// size, as asSlice needs; otherwise it is copied to a fresh allocation.
+// size, as shards.View needs; otherwise it is copied to a fresh allocation.
 func volumeOf(all []byte, off, n int64, size int) []byte {
 	raw := all[off : off+n : off+n]
 	if size > 1 && uintptr(unsafe.Pointer(&raw[0]))%uintptr(min(size, 8)) != 0 {
@@ -382,31 +382,21 @@ func canonicalTransform(o normalize.Orientation) shards.Transform {
 
 var littleEndianHost = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
-// asSlice views b as a []T (native byte order). b comes from make([]byte)
-// and is therefore suitably aligned.
-func asSlice[T any](b []byte) []T {
-	if len(b) == 0 {
-		return nil
-	}
-	var z T
-	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), len(b)/int(unsafe.Sizeof(z)))
-}
-
 // swapBytes reverses every size-byte element of b in place.
 func swapBytes(b []byte, size int) {
 	switch size {
 	case 2:
-		s := asSlice[uint16](b)
+		s := shards.View[uint16](b)
 		for i, v := range s {
 			s[i] = bits.ReverseBytes16(v)
 		}
 	case 4:
-		s := asSlice[uint32](b)
+		s := shards.View[uint32](b)
 		for i, v := range s {
 			s[i] = bits.ReverseBytes32(v)
 		}
 	case 8:
-		s := asSlice[uint64](b)
+		s := shards.View[uint64](b)
 		for i, v := range s {
 			s[i] = bits.ReverseBytes64(v)
 		}
@@ -462,12 +452,12 @@ func convertVolume(raw []byte, h *Header, info dtypeInfo, scaled bool, slope, in
 	if info.wide {
 		im.DType = shards.Float64
 		f := make([]byte, nvox*8)
-		scaleInto(asSlice[float64](f), raw, info, slope, inter)
+		scaleInto(shards.View[float64](f), raw, info, slope, inter)
 		im.Voxels = normalize.ReorientBytes(f, 8, o, shape)
 	} else {
 		im.DType = shards.Float32
 		f := make([]byte, nvox*4)
-		scaleInto(asSlice[float32](f), raw, info, slope, inter)
+		scaleInto(shards.View[float32](f), raw, info, slope, inter)
 		im.Voxels = normalize.ReorientBytes(f, 4, o, shape)
 	}
 	return im
@@ -479,23 +469,23 @@ func scaleInto[F float32 | float64](dst []F, raw []byte, info dtypeInfo, slope, 
 	case "uint8":
 		scaleSlice(dst, raw, slope, inter)
 	case "int8":
-		scaleSlice(dst, asSlice[int8](raw), slope, inter)
+		scaleSlice(dst, shards.View[int8](raw), slope, inter)
 	case "int16":
-		scaleSlice(dst, asSlice[int16](raw), slope, inter)
+		scaleSlice(dst, shards.View[int16](raw), slope, inter)
 	case "uint16":
-		scaleSlice(dst, asSlice[uint16](raw), slope, inter)
+		scaleSlice(dst, shards.View[uint16](raw), slope, inter)
 	case "int32":
-		scaleSlice(dst, asSlice[int32](raw), slope, inter)
+		scaleSlice(dst, shards.View[int32](raw), slope, inter)
 	case "uint32":
-		scaleSlice(dst, asSlice[uint32](raw), slope, inter)
+		scaleSlice(dst, shards.View[uint32](raw), slope, inter)
 	case "int64":
-		scaleSlice(dst, asSlice[int64](raw), slope, inter)
+		scaleSlice(dst, shards.View[int64](raw), slope, inter)
 	case "uint64":
-		scaleSlice(dst, asSlice[uint64](raw), slope, inter)
+		scaleSlice(dst, shards.View[uint64](raw), slope, inter)
 	case "float32":
-		scaleSlice(dst, asSlice[float32](raw), slope, inter)
+		scaleSlice(dst, shards.View[float32](raw), slope, inter)
 	case "float64":
-		scaleSlice(dst, asSlice[float64](raw), slope, inter)
+		scaleSlice(dst, shards.View[float64](raw), slope, inter)
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/medmd/medmd/normalize"
@@ -20,31 +18,19 @@ import (
 // bytes go out unchanged (RGB planes are interleaved back into RGB24 /
 // RGBA32). The affine becomes the sform (code 1, scanner) and, as its
 // closest rotation plus qfac, the qform (code 1); pixdim is im.Spacing, or
-// the affine's column lengths where Spacing is zero. The file is written to
-// a temporary name beside path and renamed into place.
+// the affine's column lengths where Spacing is zero. The file is streamed
+// to a temporary name beside path and published atomically
+// (shards.Publish).
 func WriteFile(path string, im *shards.Image) error {
 	hdr, err := encodeHeader(im)
 	if err != nil {
 		return fmt.Errorf("nifti: %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := writeTo(tmp, hdr, im, strings.HasSuffix(strings.ToLower(path), ".gz")); err != nil {
-		tmp.Close()
+	gz := strings.HasSuffix(strings.ToLower(path), ".gz")
+	if err := shards.Publish(nil, path, func(w io.Writer) error { return writeTo(w, hdr, im, gz) }); err != nil {
 		return fmt.Errorf("nifti: writing %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; an exported image is an ordinary
-	// output that other users and tools should be able to read.
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 func writeTo(f io.Writer, hdr []byte, im *shards.Image, gz bool) error {
