@@ -14,11 +14,13 @@ import (
 )
 
 // NIH ChestX-ray14 (Wang et al. 2017, https://nihcc.app.box.com/v/ChestXray-NIHCC)
-// ships Data_Entry_2017.csv — Image Index, Finding Labels ("|"-separated,
-// or "No Finding"), Follow-up #, Patient ID, Patient Age, Patient Gender,
-// View Position, OriginalImage[Width,Height], OriginalImagePixelSpacing[x,y]
-// (the bracketed pairs are two columns each, and every line ends in a
-// comma) — the official split lists train_val_list.txt and test_list.txt,
+// ships Data_Entry_2017_v2020.csv (the 2017 release's Data_Entry_2017.csv
+// before it) — Image Index, Finding Labels ("|"-separated, or "No
+// Finding"), Follow-up #, Patient ID, Patient Age, Patient Sex (Patient
+// Gender in 2017; v2020 also corrected ages), View Position,
+// OriginalImage[Width,Height], OriginalImagePixelSpacing[x,y] (the
+// bracketed pairs are two columns each, and every line ends in a comma) —
+// the official split lists train_val_list.txt and test_list.txt,
 // and the 1024×1024 PNGs in images_001/images/ … images_012/images/ (or
 // one images/ folder once extracted together).
 
@@ -32,14 +34,18 @@ var chestXray14Labels = []string{"Atelectasis", "Cardiomegaly", "Consolidation",
 func init() {
 	fields := append(commonFields("datasets/ChestX-ray14", "CC0-1.0", true), labelFields()...)
 	fields = append(fields,
-		ingest.Field{Name: "file", Type: ingest.TypeString, Default: "Data_Entry_2017.csv",
-			Description: "label CSV, relative to root", Example: "Data_Entry_2017_v2020.csv"})
+		ingest.Field{Name: "file", Type: ingest.TypeString, Default: "",
+			Description: "label CSV, relative to root; empty finds " + strings.Join(chestXray14Files, " or ") + " (the first present)", Example: "Data_Entry_2017.csv"})
 	register(ingest.Spec{
 		Name:    chestXray14Name,
-		Summary: "NIH ChestX-ray14 (Data_Entry_2017.csv + images_NNN/images/*.png) as diagnosis samples: open finding list and balanced yes/no per finding",
+		Summary: "NIH ChestX-ray14 (Data_Entry_2017_v2020.csv or Data_Entry_2017.csv + images_NNN/images/*.png) as diagnosis samples: open finding list and balanced yes/no per finding",
 		Fields:  fields,
 	}, newChestXray14)
 }
+
+// chestXray14Files are the label file's names, newest release first: the
+// v2020 file corrects ages, so it wins when both are present.
+var chestXray14Files = []string{"Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv"}
 
 type chestXray14 struct {
 	ls   *labelSet
@@ -53,8 +59,8 @@ func newChestXray14(p ingest.Params, baseDir string) (ingest.Source, error) {
 	}
 	return rowSource{&chestXray14{
 		ls:   &labelSet{b: b, vocab: chestXray14Labels, noFinding: "No finding", maxQuestions: p.Int("max_questions")},
-		file: filepath.Join(b.opts.Root, p.String("file")),
-	}}, nil
+		file: p.String("file"),
+	}, b}, nil
 }
 
 // imageIndex maps image file names to their paths under root/images and
@@ -101,9 +107,28 @@ func readList(path string) (map[string]bool, error) {
 	return m, sc.Err()
 }
 
+// labelFile returns the configured label CSV, or the newest release's
+// file found under root.
+func (s *chestXray14) labelFile() (string, error) {
+	root := s.ls.b.opts.Root
+	if s.file != "" {
+		return filepath.Join(root, s.file), nil
+	}
+	for _, f := range chestXray14Files {
+		if p := filepath.Join(root, f); exists(p) {
+			return p, nil
+		}
+	}
+	return "", layoutError(chestXray14Name, root, chestXray14Files...)
+}
+
 func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 	b := s.ls.b
-	t, err := readCSV(s.file, ',')
+	file, err := s.labelFile()
+	if err != nil {
+		return nil, err
+	}
+	t, err := readCSV(file, ',')
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +147,7 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel := relPath(b.opts.Root, s.file)
+	rel := relPath(b.opts.Root, file)
 	var imgs []*labelledImage
 	var bad []ingest.Unit
 	seenAt := map[string]int{}
@@ -136,9 +161,9 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 		if !b.opts.keep(key) {
 			continue
 		}
-		fail := func(err error) { bad = append(bad, errUnit(id, []string{s.file}, err)) }
+		fail := func(err error) { bad = append(bad, errUnit(id, []string{file}, err)) }
 		if first, dup := seenAt[key]; dup && name != "" {
-			fail(rowErrorf(s.file, r.Line, "duplicate image %s (first at line %d)", key, first))
+			fail(rowErrorf(file, r.Line, "duplicate image %s (first at line %d)", key, first))
 			continue
 		}
 		seenAt[key] = r.Line
@@ -147,12 +172,12 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 			continue
 		}
 		if name == "" {
-			fail(rowErrorf(s.file, r.Line, "no Image Index"))
+			fail(rowErrorf(file, r.Line, "no Image Index"))
 			continue
 		}
 		path, ok := idx[name]
 		if !ok {
-			fail(rowErrorf(s.file, r.Line, "image %s not found under images/ or images_*/images/", name))
+			fail(rowErrorf(file, r.Line, "image %s not found under images/ or images_*/images/", name))
 			continue
 		}
 		labels := t.get(r, "Finding Labels")
@@ -171,7 +196,7 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 			}
 		}
 		if unknown != "" || labels == "" {
-			fail(rowErrorf(s.file, r.Line, "unknown finding label %q in %q", unknown, labels))
+			fail(rowErrorf(file, r.Line, "unknown finding label %q in %q", unknown, labels))
 			continue
 		}
 		sort.Slice(pos, func(i, j int) bool { return indexOf(chestXray14Labels, pos[i]) < indexOf(chestXray14Labels, pos[j]) })
@@ -184,13 +209,13 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 		}
 		pid := t.get(r, "Patient ID")
 		if pid == "" {
-			fail(rowErrorf(s.file, r.Line, "no Patient ID"))
+			fail(rowErrorf(file, r.Line, "no Patient ID"))
 			continue
 		}
-		im := &labelledImage{File: s.file, Line: r.Line, Image: path, Modality: "DX", Pos: pos,
+		im := &labelledImage{File: file, Line: r.Line, Image: path, Modality: "DX", Pos: pos,
 			Group: patientGroup(chestXray14Name, pid), Split: split, Key: name,
 			Meta: map[string]string{"row": id, "view": t.get(r, "View Position"),
-				"follow_up": t.get(r, "Follow-up #")}}
+				"follow_up": t.get(r, "Follow-up #"), "sex": chestXray14Sex(t, r)}}
 		// The pixel spacing is that of the original image; the PNGs were
 		// resized to 1024 wide, so scale it by the width ratio.
 		ow, _ := strconv.ParseFloat(t.get(r, "OriginalImage[Width"), 64)
@@ -218,4 +243,12 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return len(list)
+}
+
+// chestXray14Sex reads Patient Sex (v2020) or Patient Gender (2017).
+func chestXray14Sex(t *csvTable, r csvRow) string {
+	if t.has("Patient Sex") {
+		return t.get(r, "Patient Sex")
+	}
+	return t.get(r, "Patient Gender")
 }

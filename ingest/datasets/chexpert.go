@@ -75,7 +75,7 @@ func newCheXpert(p ingest.Params, baseDir string) (ingest.Source, error) {
 	for _, f := range files {
 		s.files = append(s.files, filepath.Join(b.opts.Root, f))
 	}
-	return rowSource{s}, nil
+	return rowSource{s, b}, nil
 }
 
 var patientRe = regexp.MustCompile(`(?:^|/)(patient\d+)/`)

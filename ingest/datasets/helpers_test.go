@@ -212,3 +212,71 @@ func keysOf(m map[string]error) []string {
 
 var _ = errors.New
 var _ = fmt.Sprint
+
+// sourceAt builds a source of type typ with only root set (every other
+// parameter at its default), the way a user first points medmd at a
+// download.
+func sourceAt(t *testing.T, typ, root string) ingest.Source {
+	t.Helper()
+	text := fmt.Sprintf("version: 1\npipelines:\n  - name: p\n    source: {type: %s, root: %q}\n    output: {dir: out}\n", typ, root)
+	cfg, err := ingest.ParseConfig(filepath.Join(root, "pipelines.yaml"), []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.Pipeline("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _, err := p.Build(cfg.BaseDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// runAt plans and reads a source with only root set.
+func runAt(t *testing.T, typ, root string) result {
+	t.Helper()
+	return readAll(t, sourceAt(t, typ, root))
+}
+
+// planErr plans a source with only root set and returns the plan error.
+func planErr(t *testing.T, typ, root string) error {
+	t.Helper()
+	_, err := sourceAt(t, typ, root).Plan(context.Background())
+	return err
+}
+
+// copyFixture copies testdata/src into a fresh temporary folder, applying
+// edits: a path mapped to "" is removed, to another path renamed.
+func copyFixture(t *testing.T, src string, edits map[string]string) string {
+	t.Helper()
+	dst := t.TempDir()
+	from := filepath.Join("testdata", src)
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		rel = filepath.ToSlash(rel)
+		if to, ok := edits[rel]; ok {
+			if to == "" {
+				return nil
+			}
+			rel = to
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out := filepath.Join(dst, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(out, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}

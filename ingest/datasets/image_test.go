@@ -10,7 +10,7 @@ func TestPseudonymisePath(t *testing.T) {
 		{"files/p10/p10000032/s50414267/02aa804e.jpg", "s50414267/02aa804e.jpg", "p10000032"},
 		{"train/patient00001/study1/view1_frontal.jpg", "study1/view1_frontal.jpg", "patient00001"},
 		{"images_001/images/00000001_000.png", "images_001/images/pid-", "00000001"},
-		{"Slake1.0/imgs/xmlab1/source.jpg", "Slake1.0/imgs/xmlab1/source.jpg", ""},
+		{"SLAKE/imgs/xmlab1/source.jpg", "SLAKE/imgs/xmlab1/source.jpg", ""},
 	}
 	for _, tt := range tests {
 		got := pseudonymisePath(tt.in)

@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,13 +30,56 @@ func withLabels(ss []shards.Sample) func(s shards.Sample) []string {
 	return func(s shards.Sample) []string { return m[s.Images[0].SourcePath] }
 }
 
+// TestChestXray14LabelFile: with only root set, the v2020 label file of
+// today's NIH download is found, the 2017 file of older downloads too, and
+// the v2020 file wins when both are present.
+func TestChestXray14LabelFile(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		edits map[string]string
+		extra string // a second label file written beside the first
+		file  string // the file rows are reported against
+	}{
+		{"v2020", nil, "", "Data_Entry_2017_v2020.csv"},
+		{"2017", map[string]string{"Data_Entry_2017_v2020.csv": "Data_Entry_2017.csv"}, "", "Data_Entry_2017.csv"},
+		{"both", nil, "Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := copyFixture(t, "chestxray14", c.edits)
+			if c.extra != "" {
+				// A stale 2017 file that names one image only: were it read,
+				// the counts below would differ.
+				text := "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],\n" +
+					"00000001_000.png,Cardiomegaly,0,1,58,M,PA,2682,2749,0.143,0.143,\n"
+				if err := os.WriteFile(filepath.Join(root, c.extra), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := runAt(t, "chestxray14", root)
+			if len(r.units) != 7 || len(r.failed) != 2 || len(r.samples) != 17 {
+				t.Fatalf("units %d samples %d failed %v", len(r.units), len(r.samples), r.failed)
+			}
+			r.failure(t, c.file+":7: image 00000005_000.png not found")
+			for _, s := range r.samples {
+				if s.Images[0].SourcePath == pseudonymisePath("images_001/images/00000001_000.png") && s.Meta["sex"] != "M" {
+					t.Errorf("sex %q", s.Meta["sex"])
+				}
+			}
+		})
+	}
+	err := planErr(t, "chestxray14", copyFixture(t, "chestxray14", map[string]string{"Data_Entry_2017_v2020.csv": ""}))
+	if err == nil || !strings.Contains(err.Error(), "looked for Data_Entry_2017_v2020.csv, Data_Entry_2017.csv") {
+		t.Errorf("no label file: %v", err)
+	}
+}
+
 func TestChestXray14(t *testing.T) {
 	r := runPipeline(t, "chestxray14")
 	if len(r.units) != 7 || len(r.failed) != 2 {
 		t.Fatalf("units %d failed %v; want 7, 2", len(r.units), r.failed)
 	}
-	r.failure(t, "Data_Entry_2017.csv:7: image 00000005_000.png not found")
-	r.failure(t, "Data_Entry_2017.csv:8: image 00000006_000.png not found")
+	r.failure(t, "Data_Entry_2017_v2020.csv:7: image 00000005_000.png not found")
+	r.failure(t, "Data_Entry_2017_v2020.csv:8: image 00000006_000.png not found")
 	open := r.find(func(s shards.Sample) bool { return s.Meta["question"] == "open" })
 	if len(open) != 5 {
 		t.Fatalf("%d open samples, want 5", len(open))

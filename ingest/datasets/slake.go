@@ -27,7 +27,7 @@ import (
 const slakeName = "slake"
 
 func init() {
-	fields := append(commonFields("datasets/Slake1.0", "CC-BY-4.0", false),
+	fields := append(commonFields("datasets/SLAKE", "CC-BY-4.0", false),
 		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: slakeDefaultFiles,
 			Description: "question lists, relative to root; the split is taken from each name. validation.json and validate.json stand in for each other; a missing file is a warning, not a failure, as long as one list is found", Example: "[train.json]"},
 		ingest.Field{Name: "images", Type: ingest.TypeString, Default: "imgs",

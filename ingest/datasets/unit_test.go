@@ -435,3 +435,37 @@ func TestSafeJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestReadJSONListBOM: a list saved with a UTF-8 byte-order mark reads
+// like one without; the mark is stripped only at the very start.
+func TestReadJSONListBOM(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, text string
+		want       int
+		wantErr    string
+	}{
+		{"plain", `[{"a":1},{"a":2}]`, 2, ""},
+		{"bom", "\ufeff[{\"a\":1},{\"a\":2}]", 2, ""},
+		{"bom then space", "\ufeff \n[{\"a\":1}]", 1, ""},
+		{"two boms", "\ufeff\ufeff[]", 0, "not a JSON list"},
+		{"object", "\ufeff{}", 0, "not a JSON list"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := dir + "/" + strings.ReplaceAll(c.name, " ", "_") + ".json"
+			if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			list, err := readJSONList(path)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Errorf("err %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || len(list) != c.want {
+				t.Errorf("got %d entries, err %v; want %d", len(list), err, c.want)
+			}
+		})
+	}
+}

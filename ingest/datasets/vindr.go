@@ -68,7 +68,7 @@ func newVinDr(p ingest.Params, baseDir string) (ingest.Source, error) {
 	for _, f := range files {
 		s.files = append(s.files, filepath.Join(b.opts.Root, f))
 	}
-	return rowSource{s}, nil
+	return rowSource{s, b}, nil
 }
 
 // vinDrImage gathers the rows of one image.

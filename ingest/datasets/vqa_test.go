@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -92,6 +93,38 @@ func TestSLAKE(t *testing.T) {
 		if len(gs) != 1 {
 			t.Errorf("%s in %d groups", k, len(gs))
 		}
+	}
+}
+
+// TestSLAKELayouts reads SLAKE with only root set, as shipped by Hugging
+// Face (validation.json), as in the original Slake1.0 zip (validate.json),
+// and with a split file missing (a warning: the other splits are read).
+func TestSLAKELayouts(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		edits  map[string]string
+		splits map[string]int
+	}{
+		{"huggingface", nil, map[string]int{"train": 2, "val": 1, "test": 1}},
+		{"Slake1.0 zip", map[string]string{"validation.json": "validate.json"}, map[string]int{"train": 2, "val": 1, "test": 1}},
+		{"no test.json", map[string]string{"test.json": ""}, map[string]int{"train": 2, "val": 1}},
+		{"only validate.json", map[string]string{"validation.json": "validate.json", "train.json": "", "test.json": ""}, map[string]int{"val": 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runAt(t, "slake", copyFixture(t, "slake/SLAKE", c.edits))
+			splits := map[string]int{}
+			for _, s := range r.samples {
+				splits[s.Split]++
+			}
+			if !reflect.DeepEqual(splits, c.splits) {
+				t.Errorf("splits %v, want %v", splits, c.splits)
+			}
+		})
+	}
+	// A folder with none of the lists fails with one line naming them.
+	err := planErr(t, "slake", copyFixture(t, "slake/SLAKE", map[string]string{"train.json": "", "validation.json": "", "test.json": ""}))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "train.json, validation.json, validate.json, test.json") {
+		t.Errorf("empty root: %v", err)
 	}
 }
 

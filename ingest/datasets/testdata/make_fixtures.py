@@ -99,25 +99,27 @@ vqarad = [
 ]
 write("vqa-rad/VQA_RAD Dataset Public.json", json.dumps(vqarad, indent=4))
 
-# --- SLAKE: Slake1.0/{train,validate,test}.json + imgs/xmlabN/source.jpg ---
+# --- SLAKE as on Hugging Face (BoKelvin/SLAKE): train.json, validation.json
+# (the original Slake1.0 zip's validate.json, renamed), test.json, and
+# imgs.zip unpacked to imgs/xmlabN/source.jpg ---
 reset("slake")
-save(mr(), "slake/Slake1.0/imgs/xmlab1/source.jpg", quality=90)
-save(ct(), "slake/Slake1.0/imgs/xmlab2/source.jpg", quality=90)
+save(mr(), "slake/SLAKE/imgs/xmlab1/source.jpg", quality=90)
+save(ct(), "slake/SLAKE/imgs/xmlab2/source.jpg", quality=90)
 sl = lambda img_id, img, q, a, lang, loc, mod, at, ct_, qid: {
     "img_id": img_id, "img_name": img, "question": q, "answer": a, "q_lang": lang, "location": loc,
     "modality": mod, "answer_type": at, "base_type": "vqa", "content_type": ct_,
     "triple": ["vhead", "_", "_"], "qid": qid}
-write("slake/Slake1.0/train.json", json.dumps([
+write("slake/SLAKE/train.json", json.dumps([
     sl(1, "xmlab1/source.jpg", "What modality is used to take this image?", "MRI", "en", "Brain", "MRI", "OPEN", "Modality", 0),
     sl(1, "xmlab1/source.jpg", "这张图片采用的是什么成像方式?", "核磁共振", "zh", "Brain", "MRI", "OPEN", "Modality", 1),
     sl(2, "xmlab2/source.jpg", "Does the picture contain liver?", "No", "en", "Chest_lung", "CT", "CLOSED", "Organ", 2),
     # malformed: no img_name
     {"img_id": 2, "question": "Where is the lesion?", "answer": "Left Lung", "q_lang": "en", "qid": 3},
 ], ensure_ascii=False, indent=1))
-write("slake/Slake1.0/validate.json", json.dumps([
+write("slake/SLAKE/validation.json", json.dumps([
     sl(2, "xmlab2/source.jpg", "Which organ is abnormal?", "Lung", "en", "Chest_lung", "CT", "OPEN", "Abnormality", 4),
 ], indent=1))
-write("slake/Slake1.0/test.json", json.dumps([
+write("slake/SLAKE/test.json", json.dumps([
     sl(1, "xmlab1/source.jpg", "Is this a T1 weighted image?", "Yes", "en", "Brain", "MRI", "CLOSED", "Modality", 5),
 ], indent=1))
 
@@ -195,17 +197,19 @@ with open(os.path.join(HERE, "mimic-cxr/mimic-cxr-2.0.0-split.csv.gz"), "wb") as
     with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as z:
         z.write(buf.getvalue().encode())
 
-# --- NIH ChestX-ray14: Data_Entry_2017.csv + images_001/images/*.png --------
+# --- NIH ChestX-ray14 as on the NIH Box folder today: Data_Entry_2017_v2020.csv
+# (Patient Sex replaces Patient Gender, corrected ages, floats as pandas
+# wrote them, every line still ending in a comma) + images_001/images/*.png
 reset("chestxray14")
 save(ct(), "chestxray14/images_001/images/00000001_000.png")
 save(mr(), "chestxray14/images_001/images/00000001_001.png")
 save(nm16(), "chestxray14/images_002/images/00000002_000.png")
 save(ct(), "chestxray14/images_002/images/00000003_000.png")
 save(mr(), "chestxray14/images_002/images/00000004_000.png")
-write("chestxray14/Data_Entry_2017.csv",
-      "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],\n"
-      "00000001_000.png,Cardiomegaly,0,1,58,M,PA,2682,2749,0.143,0.143,\n"
-      "00000001_001.png,Cardiomegaly|Emphysema,1,1,58,M,PA,2894,2729,0.143,0.143,\n"
+write("chestxray14/Data_Entry_2017_v2020.csv",
+      "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Sex,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],\n"
+      "00000001_000.png,Cardiomegaly,0,1,57,M,PA,2682,2749,0.14300000000000002,0.14300000000000002,\n"
+      "00000001_001.png,Cardiomegaly|Emphysema,1,1,58,M,PA,2894,2729,0.14300000000000002,0.14300000000000002,\n"
       "00000002_000.png,No Finding,0,2,81,M,PA,2500,2048,0.171,0.171,\n"
       "00000003_000.png,Hernia,0,3,81,F,PA,2582,2991,0.143,0.143,\n"
       "00000004_000.png,Mass|Nodule,0,4,82,M,AP,2500,2048,0.168,0.168,\n"
