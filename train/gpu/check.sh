@@ -22,7 +22,7 @@ PRESET=small
 if [ -n "${DRY_RUN:-}" ]; then
   PRESET=tiny; export GOMLX_BACKEND=go:parallelism=-1
 else
-  source .gpu/env.sh || exit 1
+  source train/gpu/env.sh || exit 1
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$LOGS/gpu.txt"
 fi
 declare -A GO_MS TORCH_MS

@@ -3,13 +3,12 @@
 # train/gpu/check.sh needs into .gpu/ (git-ignored), so the GPU machine (no Go,
 # no network) only runs it.
 #   .gpu/medmd            cgo build with the XLA backend, stripped (< 64 MiB)
-#   .gpu/env.sh           points GoMLX at the machine's JAX CUDA PJRT plugin
 #   .gpu/corpus/          a small shard corpus (the README's NIfTI sample)
-# Then, on the GPU machine: bash train/gpu/check.sh
+# Then, on the GPU machine: bash train/gpu/check.sh (it sources
+# train/gpu/env.sh, which points GoMLX at the machine's CUDA PJRT plugin).
 set -euo pipefail
 mkdir -p .gpu
 CGO_ENABLED=1 go build -ldflags='-s -w' -o .gpu/medmd ./cmd/medmd
-cp "${SHARED_GPU:-../shared/gpu}/env.sh" .gpu/env.sh
 rm -rf .gpu/work && mkdir -p .gpu/work
 # The bundled sample pipelines write under out/; build only the NIfTI sample.
 (cd .gpu/work && cp ../../pipelines.yaml . && ln -sfn ../../testdata testdata && ../medmd run nifti-sample -f pipelines.yaml)
