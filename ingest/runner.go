@@ -327,37 +327,7 @@ func writeQuarantine(path string, recs []QuarantineRecord) error {
 			return err
 		}
 	}
-	return writeFileAtomic(path, []byte(b.String()))
-}
-
-// writeFileAtomic publishes data at path: temp file, fsync, rename, fsync
-// the folder. Readers see the old file or the new one, never a mix.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return shards.PublishBytes(nil, path, []byte(b.String()))
 }
 
 // planRecord is plan.json: what each shard of the output folder was planned
@@ -420,7 +390,7 @@ func reconcilePlan(dir string, plan *Plan) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(data, '\n'))
+	return shards.PublishBytes(nil, path, append(data, '\n'))
 }
 
 func allShardsDone(dir string, plan *Plan) (bool, error) {
@@ -461,7 +431,7 @@ func WriteManifest(plan *Plan) (string, error) {
 		}
 		q = append(q, b...)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "quarantine.jsonl"), q); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(dir, "quarantine.jsonl"), q); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, "manifest.json")
