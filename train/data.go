@@ -15,8 +15,8 @@ import (
 )
 
 // Source is random access to a corpus's samples. The trainer reads through
-// this small interface so the shard reader (or the shards.Loader, once it
-// lands) can stand behind it; tests use an in-memory SliceSource.
+// this small interface so any store of samples can stand behind it (a
+// shard manifest: ManifestSource); tests use an in-memory SliceSource.
 type Source interface {
 	Len() int
 	Sample(i int) (*shards.Sample, error)

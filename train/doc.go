@@ -47,8 +47,9 @@
 // Samples come through the Source interface: ManifestSource maps every
 // Arrow part of a shard manifest (zero-copy) and the trainer's seeded
 // batcher picks a fresh permutation per epoch; its (seed, epoch, position)
-// is saved in each checkpoint, which is what makes resume exact. The
-// shards.Loader of issue 7 can replace it behind the same interface.
+// is saved in each checkpoint, which is what makes resume exact. With
+// batching "loader" (Config.Batching) the shards.Loader serves the batches
+// instead, one stored image shape per batch.
 // Images are resized on the host to the preset's size (nearest slice in
 // depth, bilinear in plane, channels averaged, min–max scaled); 2D images
 // keep depth 1 and are broadcast to one patch depth on the device, using

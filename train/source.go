@@ -11,8 +11,8 @@ import (
 // ManifestSource is random access over every sample of a shard manifest:
 // all Arrow parts stay memory-mapped (zero-copy: a sample's voxels alias
 // the mapping) until Close. Batching order is decided by the trainer's
-// seeded batcher, so this is all the trainer needs until the shards.Loader
-// (issue 7) lands; the Source interface is the swap point.
+// seeded batcher; the Source interface keeps the trainer independent of
+// how samples are stored.
 type ManifestSource struct {
 	parts  []*shards.Shard
 	starts []int // cumulative sample counts; starts[i] = first index of parts[i]

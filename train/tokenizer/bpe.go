@@ -1,8 +1,8 @@
 // Package tokenizer is a byte-level BPE tokenizer that trains on corpus
 // text and reads and writes Hugging Face tokenizer.json files.
 //
-// Why not github.com/sugarme/tokenizer: it is not among the module versions
-// this project's Go proxy serves (see /work/.library/env/packages), and the
+// Why not github.com/sugarme/tokenizer: the module proxy this project builds
+// from does not serve it, and the
 // trainer needs only a small, dependency-free part of it — byte-level BPE
 // training, encoding with byte offsets (for per-token loss weights) and the
 // tokenizer.json layout — which this package implements in a few hundred
