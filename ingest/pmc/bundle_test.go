@@ -13,7 +13,7 @@ import (
 // as `medmd run` does: no network, default licence filter.
 func TestBundledSampleCorpus(t *testing.T) {
 	src, err := newSource(ingest.Params{
-		"oa_list": "oa_file_list.csv", "base_url": ".", "cache_dir": t.TempDir(),
+		"layout": LayoutPackages, "oa_list": "oa_file_list.csv", "base_url": ".", "cache_dir": t.TempDir(),
 		"licences": DefaultLicences, "max_images_inline": 3, "max_images_case": 8,
 		"max_image_pixels": 1 << 20, "min_image_size": 32, "max_image_aspect": 10.0, "timeout": time.Minute, "retries": 1,
 	}, "../../testdata/pmc")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/pmc/jats"
+	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
@@ -29,53 +30,71 @@ const (
 // Spec is the "pmc" source's parameter spec.
 var Spec = ingest.Spec{
 	Name:    SourceName,
-	Summary: "PubMed Central Open Access articles: OA list → filtered, rate-limited, resumable package downloads → JATS → figure–caption (pmc-oa), interleaved article (pmc-inline) and case-report (pmc-casereport) samples",
+	Summary: "PubMed Central Open Access articles from the PMC Cloud Service bucket (or a mirror of it; the retired FTP packages with layout: packages): inventory or listing → latest version, open-access, licence and retraction checks → JATS XML and its figures, md5-verified → figure–caption (pmc-oa), interleaved article (pmc-inline) and case-report (pmc-casereport) samples",
 	Fields: []ingest.Field{
-		{Name: "oa_list", Type: ingest.TypeString, Required: true,
-			Description: "the OA file list (oa_file_list.csv): a local path (relative to the pipelines file) or an http(s) URL, downloaded once into cache_dir",
-			Example:     "https://ftp.ncbi.nlm.nih.gov/pub/pmc/oa_file_list.csv"},
+		{Name: "layout", Type: ingest.TypeString, Default: LayoutCloud,
+			Description: "cloud: PMC's Cloud Service layout (PMC<id>.<v>/ folders, metadata/*.json, S3 Inventory) under root; packages: the retired FTP distribution (oa_file_list.csv and oa_package/…tar.gz, removed upstream in 2026), for local mirrors of it",
+			Example:     "packages"},
+		{Name: "root", Type: ingest.TypeString, Default: DefaultRoot,
+			Description: "layout cloud: where the bucket's keys live: s3://bucket?… (gocloud URL: region=, anonymous=true, endpoint=, use_path_style=true), https://BUCKET.s3.amazonaws.com/, file:// or a local folder (relative to the pipelines file) holding a mirror of the same keys",
+			Example:     "testdata/pmc-cloud"},
+		{Name: "plan_from", Type: ingest.TypeString, Default: PlanInventory,
+			Description: "layout cloud, without pmcids: inventory (stream the newest daily S3 Inventory of metadata keys) or listing (list metadata/ page by page; for mirrors without an inventory)",
+			Example:     "listing"},
+		{Name: "inventory", Type: ingest.TypeString, Default: "",
+			Description: "layout cloud: the inventory to plan from, as its folder date (2026-09-01T01-00Z) or manifest key; empty: the newest",
+			Example:     "2026-09-01T01-00Z"},
+		{Name: "manuscripts", Type: ingest.TypeBool, Default: false,
+			Description: "layout cloud: also read author manuscripts (is_manuscript; licence code TDM is then allowed for them); otherwise only is_pmc_openaccess articles",
+			Example:     "true"},
+		{Name: "unlicensed", Type: ingest.TypeBool, Default: false,
+			Description: "layout cloud: also read articles whose metadata has no license_code (the article's own <license> is recorded and must pass licences)",
+			Example:     "true"},
+		{Name: "oa_list", Type: ingest.TypeString, Default: "",
+			Description: "layout packages: the OA file list (oa_file_list.csv): a local path (relative to the pipelines file) or an http(s) URL, downloaded once into cache_dir",
+			Example:     "testdata/pmc/oa_file_list.csv"},
 		{Name: "base_url", Type: ingest.TypeString, Default: DefaultBaseURL,
-			Description: "where the list's File paths live: an http(s) URL, a file:// URL or a local folder (read in place, no network)",
+			Description: "layout packages: where the list's File paths live: an http(s) URL, a file:// URL or a local folder (read in place, no network)",
 			Example:     "testdata/pmc"},
 		{Name: "cache_dir", Type: ingest.TypeString, Default: ".cache/pmc",
-			Description: "download cache (relative to the pipelines file); a package with a verified <file>.ok sidecar is never downloaded again",
+			Description: "layout packages: download cache (relative to the pipelines file); a package with a verified <file>.ok sidecar is never downloaded again",
 			Example:     "/scratch/pmc-cache"},
 		{Name: "licences", Type: ingest.TypeStrings, Default: append([]string(nil), DefaultLicences...),
-			Description: "licence families allowed (versions ignored); rows outside it are dropped before download. Empty: all",
+			Description: "licence families allowed (versions ignored), matched against the metadata's license_code (cloud) or the list's License (packages); others are dropped before their XML is read. Empty: all",
 			Example:     "[CC0, CC BY]"},
 		{Name: "noncommercial", Type: ingest.TypeBool, Default: false,
 			Description: "also allow CC BY-NC, CC BY-NC-SA and CC BY-NC-ND articles",
 			Example:     "true"},
 		{Name: "pmcids", Type: ingest.TypeStrings, Default: []string{},
-			Description: "only these articles (PMC ids)",
+			Description: "only these articles (PMC ids); layout cloud finds their versions by listing metadata/PMC<id>. instead of reading an inventory",
 			Example:     "[PMC3460867]"},
 		{Name: "since", Type: ingest.TypeString, Default: "",
-			Description: "only rows updated on or after this date (YYYY-MM-DD)",
+			Description: "only articles updated on or after this date (YYYY-MM-DD): the latest version's metadata last-modified (cloud) or the list's Last Updated (packages)",
 			Example:     "2020-01-01"},
 		{Name: "journals", Type: ingest.TypeStrings, Default: []string{},
-			Description: "only these journals (the abbreviation the OA list citation starts with, case-insensitive)",
+			Description: "only these journals (the abbreviation the citation starts with, case-insensitive)",
 			Example:     "[Radiol Case Rep, PLoS One]"},
 		{Name: "max_articles", Type: ingest.TypeInt, Default: 0,
 			Description: "at most this many articles, the first by PMCID after filtering (0: all)",
 			Example:     "1000"},
 		{Name: "concurrency", Type: ingest.TypeInt, Default: 4,
-			Description: "downloads in flight at once", Example: "8"},
+			Description: "downloads (object reads) in flight at once", Example: "8"},
 		{Name: "rps", Type: ingest.TypeFloat, Default: 3.0,
 			Description: "requests started per second at most (NCBI asks for no more than 3 without an API key); 0: unlimited",
 			Example:     "10"},
 		{Name: "timeout", Type: ingest.TypeDuration, Default: "2m",
-			Description: "time limit of one download attempt", Example: "30s"},
+			Description: "time limit of one download attempt (layout packages)", Example: "30s"},
 		{Name: "retries", Type: ingest.TypeInt, Default: 5,
-			Description: "retries after the first attempt on timeouts, truncation, 408, 429 and 5xx (Retry-After honoured)",
+			Description: "retries after the first attempt on timeouts, truncation, 408, 429 and 5xx (Retry-After honoured); a cut-off object read resumes with a ranged read",
 			Example:     "3"},
 		{Name: "backoff", Type: ingest.TypeDuration, Default: "1s",
 			Description: "first retry delay; doubles per retry with jitter", Example: "500ms"},
 		{Name: "max_backoff", Type: ingest.TypeDuration, Default: "1m",
 			Description: "longest retry delay (a Retry-After may ask for up to 10m)", Example: "30s"},
 		{Name: "max_package_bytes", Type: ingest.TypeInt, Default: int(DefaultLimits.MaxTotalBytes),
-			Description: "bytes one package may extract; beyond it the article is quarantined", Example: "512MiB"},
+			Description: "layout packages: bytes one package may extract; beyond it the article is quarantined", Example: "512MiB"},
 		{Name: "max_member_bytes", Type: ingest.TypeInt, Default: int(DefaultLimits.MaxMemberBytes),
-			Description: "larger package members are refused and reported", Example: "64MiB"},
+			Description: "larger package members (packages) or objects (cloud: XML, figures) are refused and reported", Example: "64MiB"},
 		{Name: "max_image_pixels", Type: ingest.TypeInt, Default: 64 << 20,
 			Description: "figures whose declared width×height exceeds this are dropped before decoding", Example: "25000000"},
 		{Name: "min_image_size", Type: ingest.TypeInt, Default: 32,
@@ -102,12 +121,27 @@ func init() {
 	ingest.RegisterSource(Spec, newSource)
 }
 
-// Source plans PMC articles from an OA list and reads them into samples.
+// Layouts the source reads.
+const (
+	LayoutCloud    = "cloud"
+	LayoutPackages = "packages"
+)
+
+// Planning inputs of the cloud layout.
+const (
+	PlanInventory = "inventory"
+	PlanListing   = "listing"
+)
+
+// Source plans PMC articles from the PMC Cloud layout (or an OA list of the
+// retired package layout) and reads them into samples.
 type Source struct {
 	oaList  string
 	filter  Filter
 	fetcher *Fetcher
 	opt     SampleOptions
+	// cloud is set for layout cloud.
+	cloud *Cloud
 }
 
 func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
@@ -152,8 +186,41 @@ func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 			},
 		},
 	}
-	if s.oaList == "" {
-		return nil, fmt.Errorf("pmc: oa_list is empty")
+	switch layout := p.String("layout"); layout {
+	case LayoutPackages:
+		if s.oaList == "" {
+			return nil, fmt.Errorf("pmc: layout packages needs oa_list")
+		}
+	case LayoutCloud, "":
+		if s.oaList != "" {
+			return nil, fmt.Errorf("pmc: oa_list is read by layout: packages (PMC's retired FTP distribution); layout cloud plans from root")
+		}
+		root := p.String("root")
+		if root == "" {
+			root = DefaultRoot
+		}
+		s.cloud = &Cloud{
+			Root:        abs(root),
+			PlanFrom:    p.String("plan_from"),
+			Inventory:   p.String("inventory"),
+			Manuscripts: p.Bool("manuscripts"),
+			Unlicensed:  p.Bool("unlicensed"),
+			MaxObject:   int64(p.Int("max_member_bytes")),
+			Storage: storage.Options{
+				Concurrency: p.Int("concurrency"),
+				Retries:     p.Int("retries"),
+				Backoff:     p.Duration("backoff"),
+				MaxBackoff:  p.Duration("max_backoff"),
+			},
+			RPS: p.Float("rps"),
+		}
+		switch s.cloud.PlanFrom {
+		case "", PlanInventory, PlanListing:
+		default:
+			return nil, fmt.Errorf("pmc: plan_from %q: want inventory or listing", s.cloud.PlanFrom)
+		}
+	default:
+		return nil, fmt.Errorf("pmc: layout %q: want cloud or packages", layout)
 	}
 	if since := p.String("since"); since != "" {
 		t, err := time.Parse("2006-01-02", since)
@@ -186,14 +253,28 @@ func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 	return s, nil
 }
 
-// NewSource builds a source outside a pipelines file (tests, tools).
+// PlanExcluded counts what planning left out (older versions, articles not
+// updated since); nil for layout packages.
+func (s *Source) PlanExcluded() map[string]int {
+	if s.cloud == nil {
+		return nil
+	}
+	return s.cloud.PlanExcluded()
+}
+
+// NewSource builds a package-layout source outside a pipelines file
+// (tests, tools).
 func NewSource(oaList string, filter Filter, fetcher *Fetcher, opt SampleOptions) *Source {
 	return &Source{oaList: oaList, filter: filter, fetcher: fetcher, opt: opt}
 }
 
-// Plan reads and filters the OA list; one unit per article, ordered by
-// PMCID. Nothing but the list is downloaded.
+// Plan lists the articles, one unit per article ordered by PMCID: for
+// layout cloud see Cloud.Plan; for layout packages it reads and filters the
+// OA list, and nothing but the list is downloaded.
 func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
+	if s.cloud != nil {
+		return s.cloud.Plan(ctx, s.filter)
+	}
 	p, err := s.fetcher.File(ctx, s.oaList)
 	if err != nil {
 		return nil, fmt.Errorf("pmc: oa_list: %w", err)
@@ -225,9 +306,13 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 	return units, nil
 }
 
-// Read downloads (or finds cached) the unit's package, unpacks it safely,
-// parses the article and builds its samples.
+// Read builds one article's samples: for layout cloud see Cloud.Read; for
+// layout packages it downloads (or finds cached) the unit's package,
+// unpacks it safely and parses the article.
 func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
+	if s.cloud != nil {
+		return s.cloud.Read(ctx, u, s.filter, s.opt)
+	}
 	row, ok := u.Data.(OARow)
 	if !ok {
 		return nil, fmt.Errorf("pmc: unit %s: no OA list row", u.ID)

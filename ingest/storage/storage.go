@@ -1,0 +1,457 @@
+// Package storage reads objects under one root — a local folder, a file://
+// URL or an object-store bucket (s3://, gs://, azblob://) — through
+// gocloud.dev/blob, so a source lists and reads the same way whatever holds
+// its inputs.
+//
+// A root is opened once (Open) and used concurrently. Listing is paginated
+// and streamed: a callback sees one object at a time and a million keys
+// never sit in memory. Reads retry transient failures (5xx, throttling,
+// dropped connections, truncated bodies) with exponential backoff, resume a
+// broken body with a ranged read from the byte where it stopped, and at
+// most Options.Concurrency of them are in flight.
+//
+// Root syntax (gocloud's URL syntax, see https://gocloud.dev/howto/blob/):
+//
+//	/data/mirror, ./mirror, file:///data/mirror   a local folder
+//	s3://bucket?region=us-east-1&anonymous=true   an S3 bucket, unsigned requests
+//	s3://bucket/prefix?endpoint=http://127.0.0.1:9000&use_path_style=true
+//	                                              an S3-compatible server
+//	https://bucket.s3.amazonaws.com/              a public S3 bucket's HTTPS address
+//	                                              (read as s3://bucket?anonymous=true&region=us-east-1)
+//	gs://bucket, azblob://container               Google Cloud Storage, Azure Blob Storage
+//	                                              (when their drivers are linked in)
+//
+// A path after the bucket name becomes a key prefix. Credentials come from
+// the standard environment and configuration files of each cloud (AWS_*,
+// GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*), never from a pipelines
+// file.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/gcerrors"
+
+	// The s3:// driver. gs:// and azblob:// roots need gocloud's gcsblob or
+	// azureblob driver linked in the same way; they are left out because
+	// their SDKs multiply the build time of every binary.
+	_ "gocloud.dev/blob/s3blob"
+)
+
+// ErrNotExist is returned (wrapped) for a key that is not under the root.
+var ErrNotExist = errors.New("storage: object does not exist")
+
+// Store is what a source needs of its inputs' root. *Bucket implements it;
+// tests may wrap one to inject faults.
+type Store interface {
+	// List calls fn for every object whose key starts with prefix, in
+	// ascending key order, one page at a time. An error from fn stops the
+	// listing and is returned.
+	List(ctx context.Context, prefix string, fn func(Object) error) error
+	// ReadAll returns an object's bytes; objects larger than limit fail
+	// (limit <= 0: no limit).
+	ReadAll(ctx context.Context, key string, limit int64) ([]byte, error)
+	// ReadRange returns length bytes from offset (fewer at the end).
+	ReadRange(ctx context.Context, key string, offset, length int64) ([]byte, error)
+	// NewReader streams an object. The caller closes it. Streams are not
+	// retried: use ReadAll where a retry should be invisible.
+	NewReader(ctx context.Context, key string) (io.ReadCloser, error)
+	// Root names the store in errors and provenance.
+	Root() string
+}
+
+// Object is one listed object.
+type Object struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+	// MD5 is the content's MD5 in hex when the store knows it (S3's ETag of
+	// a single-part upload); "" otherwise.
+	MD5 string
+}
+
+// Options tune a Bucket. Zero values take the defaults.
+type Options struct {
+	// Concurrency bounds the reads in flight at once (default 16).
+	Concurrency int
+	// Retries after the first attempt of a transient failure (default 5).
+	Retries int
+	// Backoff is the first retry delay; it doubles per retry, with jitter,
+	// up to MaxBackoff (defaults 200ms and 30s).
+	Backoff, MaxBackoff time.Duration
+	// PageSize is the number of keys one list request asks for (default 1000,
+	// S3's maximum).
+	PageSize int
+}
+
+// Bucket is an opened root. It is safe for concurrent use.
+type Bucket struct {
+	b    *blob.Bucket
+	root string
+	opt  Options
+	sem  chan struct{}
+}
+
+var _ Store = (*Bucket)(nil)
+
+// Open opens root (see the package documentation for the syntax). Opening
+// does no I/O for object stores: a wrong bucket or credentials show up on
+// the first List or read, as an error naming the root.
+func Open(ctx context.Context, root string, opt Options) (*Bucket, error) {
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 16
+	}
+	if opt.Retries < 0 {
+		opt.Retries = 0
+	} else if opt.Retries == 0 {
+		opt.Retries = 5
+	}
+	if opt.Backoff <= 0 {
+		opt.Backoff = 200 * time.Millisecond
+	}
+	if opt.MaxBackoff <= 0 {
+		opt.MaxBackoff = 30 * time.Second
+	}
+	if opt.PageSize <= 0 {
+		opt.PageSize = 1000
+	}
+	u, local, err := ParseRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	var b *blob.Bucket
+	if local != "" {
+		b, err = fileblob.OpenBucket(local, nil)
+	} else {
+		b, err = blob.OpenBucket(ctx, u)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", root, err)
+	}
+	return &Bucket{b: b, root: root, opt: opt, sem: make(chan struct{}, opt.Concurrency)}, nil
+}
+
+// ParseRoot classifies a root: a local folder (returned as local, made
+// absolute) or a gocloud bucket URL (returned as url). HTTPS addresses of
+// public S3 buckets map to anonymous s3:// URLs.
+func ParseRoot(root string) (bucketURL, local string, err error) {
+	if root == "" {
+		return "", "", errors.New("storage: empty root")
+	}
+	if !strings.Contains(root, "://") {
+		abs, err := filepath.Abs(root)
+		return "", abs, err
+	}
+	u, err := url.Parse(root)
+	if err != nil {
+		return "", "", fmt.Errorf("storage: root %q: %w", root, err)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return "", "", fmt.Errorf("storage: root %q: file URLs name a local path (file:///abs/path)", root)
+		}
+		return "", filepath.FromSlash(u.Path), nil
+	case "https", "http":
+		bucket, prefix, ok := s3HTTPS(u)
+		if !ok {
+			return "", "", fmt.Errorf("storage: root %q: only the https://BUCKET.s3.amazonaws.com/ address of a public S3 bucket is read over HTTPS; use s3://BUCKET?endpoint=… for other S3-compatible servers", root)
+		}
+		q := url.Values{"anonymous": {"true"}, "region": {"us-east-1"}}
+		if prefix != "" {
+			q.Set("prefix", prefix)
+		}
+		return "s3://" + bucket + "?" + q.Encode(), "", nil
+	case "s3", "gs", "azblob":
+		// A path after the bucket is a key prefix (gocloud's prefix= parameter).
+		if p := strings.TrimPrefix(u.Path, "/"); p != "" {
+			q := u.Query()
+			q.Set("prefix", strings.TrimSuffix(p, "/")+"/")
+			u.Path = ""
+			u.RawQuery = q.Encode()
+		}
+		return u.String(), "", nil
+	default:
+		return "", "", fmt.Errorf("storage: root %q: unsupported scheme %q (want a local path, file://, s3://, gs://, azblob:// or https://BUCKET.s3.amazonaws.com/)", root, u.Scheme)
+	}
+}
+
+// s3HTTPS recognises virtual-hosted (https://b.s3.amazonaws.com/p,
+// https://b.s3.us-east-1.amazonaws.com/p) and path-style
+// (https://s3.amazonaws.com/b/p) addresses.
+func s3HTTPS(u *url.URL) (bucket, prefix string, ok bool) {
+	host := strings.ToLower(u.Hostname())
+	p := strings.Trim(u.Path, "/")
+	if !strings.HasSuffix(host, ".amazonaws.com") {
+		return "", "", false
+	}
+	if i := strings.Index(host, ".s3."); i > 0 {
+		bucket = host[:i]
+	} else if strings.HasPrefix(host, "s3.") || strings.HasPrefix(host, "s3-") {
+		bucket, p, _ = strings.Cut(p, "/")
+	}
+	if bucket == "" {
+		return "", "", false
+	}
+	if p != "" {
+		p += "/"
+	}
+	return bucket, p, true
+}
+
+// Root returns the root as given to Open.
+func (b *Bucket) Root() string { return b.root }
+
+// Close releases the bucket's connections.
+func (b *Bucket) Close() error { return b.b.Close() }
+
+// List implements Store. Each page is requested with retries; between
+// pages only the continuation token is kept.
+func (b *Bucket) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	token := blob.FirstPageToken
+	for {
+		var page []*blob.ListObject
+		var next []byte
+		err := b.retry(ctx, func() error {
+			var err error
+			page, next, err = b.b.ListPage(ctx, token, b.opt.PageSize, &blob.ListOptions{Prefix: prefix})
+			return err
+		})
+		if err != nil {
+			return b.wrap("list", prefix, err)
+		}
+		for _, o := range page {
+			if o.IsDir {
+				continue
+			}
+			obj := Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}
+			if len(o.MD5) == 16 {
+				obj.MD5 = fmt.Sprintf("%x", o.MD5)
+			}
+			if err := fn(obj); err != nil {
+				return err
+			}
+		}
+		if len(next) == 0 {
+			return nil
+		}
+		token = next
+	}
+}
+
+// ReadAll implements Store. A body cut short is resumed from where it
+// stopped with a ranged read, so a retry never downloads twice.
+func (b *Bucket) ReadAll(ctx context.Context, key string, limit int64) ([]byte, error) {
+	var buf []byte
+	size := int64(-1)
+	err := b.retry(ctx, func() error {
+		r, err := b.b.NewRangeReader(ctx, key, int64(len(buf)), -1, nil)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if size < 0 {
+			size = int64(len(buf)) + r.Size()
+			if limit > 0 && size > limit {
+				return &permanent{fmt.Errorf("object of %d bytes exceeds limit of %d", size, limit)}
+			}
+			if buf == nil {
+				buf = make([]byte, 0, size)
+			}
+		}
+		for {
+			if int64(len(buf)) == size {
+				// Read to EOF so the driver may check the body.
+				var one [1]byte
+				if n, err := r.Read(one[:]); n > 0 {
+					return &permanent{fmt.Errorf("object longer than its declared %d bytes", size)}
+				} else if err != nil && err != io.EOF {
+					return err
+				}
+				return nil
+			}
+			n, err := r.Read(buf[len(buf):min(int64(cap(buf)), size)])
+			buf = buf[:len(buf)+n]
+			if err == io.EOF {
+				if int64(len(buf)) < size {
+					return fmt.Errorf("body ended after %d of %d bytes: %w", len(buf), size, io.ErrUnexpectedEOF)
+				}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	})
+	if err != nil {
+		return nil, b.wrap("read", key, err)
+	}
+	return buf, nil
+}
+
+// ReadRange implements Store.
+func (b *Bucket) ReadRange(ctx context.Context, key string, offset, length int64) ([]byte, error) {
+	var out []byte
+	err := b.retry(ctx, func() error {
+		r, err := b.b.NewRangeReader(ctx, key, offset, length, nil)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		out, err = io.ReadAll(r)
+		return err
+	})
+	if err != nil {
+		return nil, b.wrap("read range", key, err)
+	}
+	return out, nil
+}
+
+// NewReader implements Store. A body that breaks off with a transient
+// error is reopened with a ranged read at the byte where it stopped (up to
+// Options.Retries times), so a long stream survives a dropped connection.
+func (b *Bucket) NewReader(ctx context.Context, key string) (io.ReadCloser, error) {
+	var r *blob.Reader
+	err := b.retry(ctx, func() error {
+		var err error
+		r, err = b.b.NewReader(ctx, key, nil)
+		return err
+	})
+	if err != nil {
+		return nil, b.wrap("open", key, err)
+	}
+	return &resumingReader{ctx: ctx, b: b, key: key, r: r, size: r.Size()}, nil
+}
+
+// resumingReader reopens its object at off after a transient failure.
+type resumingReader struct {
+	ctx     context.Context
+	b       *Bucket
+	key     string
+	r       *blob.Reader
+	off     int64
+	size    int64
+	resumes int
+}
+
+func (rr *resumingReader) Read(p []byte) (int, error) {
+	for {
+		if rr.r == nil {
+			if err := rr.reopen(); err != nil {
+				return 0, rr.b.wrap("read", rr.key, err)
+			}
+		}
+		n, err := rr.r.Read(p)
+		rr.off += int64(n)
+		if err == io.EOF && rr.off < rr.size {
+			err = fmt.Errorf("body ended after %d of %d bytes: %w", rr.off, rr.size, io.ErrUnexpectedEOF)
+		}
+		if err == nil || err == io.EOF {
+			return n, err
+		}
+		if !Transient(err) || rr.resumes >= rr.b.opt.Retries || rr.ctx.Err() != nil {
+			return n, rr.b.wrap("read", rr.key, err)
+		}
+		// Reopen at rr.off, now or on the next Read if bytes came back.
+		rr.r.Close()
+		rr.r = nil
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (rr *resumingReader) reopen() error {
+	rr.resumes++
+	return rr.b.retry(rr.ctx, func() error {
+		r, err := rr.b.b.NewRangeReader(rr.ctx, rr.key, rr.off, -1, nil)
+		if err != nil {
+			return err
+		}
+		rr.r = r
+		return nil
+	})
+}
+
+func (rr *resumingReader) Close() error {
+	if rr.r == nil {
+		return nil
+	}
+	return rr.r.Close()
+}
+
+// permanent marks a failure no retry can fix.
+type permanent struct{ err error }
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// Transient reports whether err is worth retrying: throttling, server
+// errors, timeouts, dropped connections, truncated bodies. A missing
+// object, a refused credential or a cancelled context is not.
+func Transient(err error) bool {
+	var p *permanent
+	if err == nil || errors.As(err, &p) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound, gcerrors.PermissionDenied, gcerrors.InvalidArgument,
+		gcerrors.Unimplemented, gcerrors.FailedPrecondition, gcerrors.Canceled, gcerrors.AlreadyExists:
+		return false
+	}
+	return true
+}
+
+// retry runs op under the concurrency limit, retrying transient failures
+// with exponential backoff and equal jitter.
+func (b *Bucket) retry(ctx context.Context, op func() error) error {
+	for attempt := 0; ; attempt++ {
+		select {
+		case b.sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		err := op()
+		<-b.sem
+		if err == nil || !Transient(err) || attempt >= b.opt.Retries || ctx.Err() != nil {
+			if err != nil && attempt > 0 && Transient(err) {
+				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
+			}
+			return err
+		}
+		d := b.opt.Backoff << min(attempt, 30)
+		if d <= 0 || d > b.opt.MaxBackoff {
+			d = b.opt.MaxBackoff
+		}
+		d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// wrap names the root and key in an error, and maps a missing object to
+// ErrNotExist.
+func (b *Bucket) wrap(op, key string, err error) error {
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%s %s: %s: %w", op, b.root, key, ErrNotExist)
+	}
+	return fmt.Errorf("%s %s: %s: %w", op, b.root, key, err)
+}
