@@ -10,6 +10,7 @@ package ingest
 
 import (
 	"context"
+	"strings"
 
 	"github.com/medmd/medmd/shards"
 )
@@ -28,6 +29,42 @@ type Unit struct {
 	// Data is source-private planning state (e.g. parsed row, series file
 	// list). The runner never looks inside.
 	Data any
+	// Stamp changes when the unit's input changes (e.g. an object's ETag);
+	// 0 when the source cannot tell. A done shard whose units' stamps
+	// changed since it was built is rebuilt.
+	Stamp uint64
+}
+
+// Partial is what Source.Read returns, together with the samples it could
+// make, when parts of a unit were bad input (one figure of an article
+// failed its checksum): the runner keeps the samples, quarantines each part
+// (stage "read") and counts it under its Reason in the summary.
+type Partial struct {
+	Parts []Part
+}
+
+// Part is one quarantined part of a unit.
+type Part struct {
+	Reason string
+	Err    error
+}
+
+func (p *Partial) Error() string {
+	var b strings.Builder
+	for i, pt := range p.Parts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(pt.Err.Error())
+	}
+	return b.String()
+}
+
+// PlanExcluder is implemented by sources that leave inputs out while
+// planning (an older version of an article): PlanExcluded, called after
+// Plan, counts them by reason, and the run summary shows them.
+type PlanExcluder interface {
+	PlanExcluded() map[string]int
 }
 
 // Source plans and reads one kind of input.
@@ -37,7 +74,10 @@ type Source interface {
 	Plan(ctx context.Context) ([]Unit, error)
 	// Read turns one unit into samples. An error means the unit is bad
 	// input: the runner quarantines it (unit, stage "read", error) and goes
-	// on. Errors should name the file and the reason.
+	// on. Errors should name the file and the reason. Two errors are not
+	// failures: a *normalize.DropError declines the whole unit (counted
+	// under its reason, as a stage's drop is), and a *Partial comes with
+	// the samples of a unit that was partly bad.
 	Read(ctx context.Context, u Unit) ([]shards.Sample, error)
 }
 

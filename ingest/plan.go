@@ -15,6 +15,9 @@ type Plan struct {
 	Pipeline *Pipeline
 	Units    []Unit
 	Shards   []PlannedShard
+	// Excluded counts inputs the source left out while planning, by reason
+	// (see PlanExcluder); nil when it says nothing.
+	Excluded map[string]int
 }
 
 // PlannedShard is one shard's slice of the plan.
@@ -70,7 +73,11 @@ func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
 		}
 		seen[u.ID] = true
 	}
-	return &Plan{Pipeline: p, Units: units, Shards: packShards(units, p.Output.ShardUnits, p.Output.ShardInputBytes)}, nil
+	plan := &Plan{Pipeline: p, Units: units, Shards: packShards(units, p.Output.ShardUnits, p.Output.ShardInputBytes)}
+	if ex, ok := src.(PlanExcluder); ok {
+		plan.Excluded = ex.PlanExcluded()
+	}
+	return plan, nil
 }
 
 // packShards closes a shard once it holds maxUnits units or maxBytes of

@@ -121,6 +121,13 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	start := time.Now()
 	sum := &Summary{Pipeline: p.Name, Task: o.Task, Tasks: o.Tasks, Dropped: map[string]int{}}
+	// Planning exclusions are the plan's, not a shard's: task 0 reports
+	// them, so summed task summaries count them once.
+	if o.Task == 0 {
+		for k, v := range plan.Excluded {
+			sum.Dropped[k] += v
+		}
+	}
 	defer func() { sum.Elapsed = time.Since(start) }() // also on error: the summary is printed
 	mine := plan.TaskShards(o.Task, o.Tasks)
 	var todo []PlannedShard
@@ -167,6 +174,7 @@ type unitResult struct {
 	quarantine []QuarantineRecord
 	dropped    map[string]int
 	failed     bool
+	parts      int // quarantine records of a Partial read (counted in dropped)
 }
 
 // buildShard reads the shard's units concurrently and writes their samples
@@ -193,7 +201,7 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 			if r.failed {
 				sum.FailedUnits++
 			} else {
-				sum.FailedSamples += len(r.quarantine)
+				sum.FailedSamples += len(r.quarantine) - r.parts
 			}
 			for k, v := range r.dropped {
 				sum.Dropped[k] += v
@@ -235,7 +243,20 @@ func processUnit(ctx context.Context, u Unit, src Source, stages []NamedStage) (
 		}
 	}()
 	samples, err := src.Read(ctx, u)
-	if err != nil {
+	var part *Partial
+	var drop *normalize.DropError
+	switch {
+	case err == nil:
+	case errors.As(err, &part):
+		for _, pt := range part.Parts {
+			r.dropped[pt.Reason]++
+			r.quarantine = append(r.quarantine, QuarantineRecord{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: pt.Err.Error()})
+		}
+		r.parts = len(part.Parts)
+	case errors.As(err, &drop):
+		r.dropped[drop.Reason]++
+		return r
+	default:
 		r.failed = true
 		r.quarantine = append(r.quarantine, QuarantineRecord{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: err.Error()})
 		return r
@@ -351,6 +372,9 @@ func (pl *Plan) record() planRecord {
 		h := sha256.New()
 		for _, u := range pl.Units[s.First:s.End] {
 			fmt.Fprintf(h, "%d:%s:%d\n", len(u.ID), u.ID, u.Bytes)
+			if u.Stamp != 0 {
+				fmt.Fprintf(h, "stamp:%x\n", u.Stamp)
+			}
 		}
 		rec.Shards = append(rec.Shards, plannedJSON{Name: s.Name, Units: s.End - s.First, UnitHash: hex.EncodeToString(h.Sum(nil))})
 	}
@@ -391,6 +415,45 @@ func reconcilePlan(dir string, plan *Plan) error {
 		return err
 	}
 	return shards.PublishBytes(nil, path, append(data, '\n'))
+}
+
+// Changes compares the plan with the one recorded in its output folder:
+// reuse counts the shards a run would skip (done, planned over the same
+// units with the same stamps), build the shards it would build (new,
+// unfinished, or whose units changed, e.g. articles updated upstream).
+func (pl *Plan) Changes() (reuse, build int, err error) {
+	dir := pl.Pipeline.OutputDir()
+	data, err := os.ReadFile(filepath.Join(dir, "plan.json"))
+	if os.IsNotExist(err) {
+		return 0, len(pl.Shards), nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	var old planRecord
+	if err := json.Unmarshal(data, &old); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", filepath.Join(dir, "plan.json"), err)
+	}
+	now := pl.record()
+	if old.ConfigHash != now.ConfigHash {
+		return 0, len(pl.Shards), nil
+	}
+	oldHash := map[string]string{}
+	for _, s := range old.Shards {
+		oldHash[s.Name] = s.UnitHash
+	}
+	for _, s := range now.Shards {
+		_, done, err := shards.ReadShardStats(dir, s.Name)
+		if err != nil {
+			return 0, 0, err
+		}
+		if done && oldHash[s.Name] == s.UnitHash {
+			reuse++
+		} else {
+			build++
+		}
+	}
+	return reuse, build, nil
 }
 
 func allShardsDone(dir string, plan *Plan) (bool, error) {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/medmd/medmd/ingest"
@@ -59,6 +61,17 @@ assignment never depends on N: only which task builds a shard does.`,
 			}
 			tw.Flush()
 			fmt.Printf("%s: %d units in %d shards over %d task(s); config %s\n", p.Name, len(plan.Units), len(plan.Shards), tasks, p.Hash()[:12])
+			if reuse, build, err := plan.Changes(); err == nil {
+				fmt.Printf("%s: %d shards to build, %d done and unchanged in %s\n", p.Name, build, reuse, p.OutputDir())
+			}
+			if len(plan.Excluded) > 0 {
+				var ex []string
+				for k, v := range plan.Excluded {
+					ex = append(ex, fmt.Sprintf("%s=%d", k, v))
+				}
+				sort.Strings(ex)
+				fmt.Printf("%s: left out while planning: %s\n", p.Name, strings.Join(ex, ", "))
+			}
 			return nil
 		},
 	}
