@@ -119,8 +119,9 @@ func orOS(fs FS) FS {
 
 // Publish makes path hold what write writes, atomically (see above).
 // write streams into the temp file (large outputs are never buffered
-// whole); its error aborts the publish and is returned. A nil fs is the
-// real filesystem.
+// whole); its error aborts the publish and is returned. w has no Close
+// method, so encoders that close an io.Closer sink (pqarrow) leave the
+// sync, close and rename to Publish. A nil fs is the real filesystem.
 func Publish(fs FS, path string, write func(w io.Writer) error) error {
 	p, err := StartPublish(fs, path)
 	if err != nil {

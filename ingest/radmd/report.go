@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -15,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/medmd/medmd/shards"
 )
 
 // Exclusion is one row of the exclusion report.
@@ -34,8 +34,8 @@ var exclusionSchema = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 // WriteExclusions writes rows as a zstd Parquet file (the same arrow-go
-// pqarrow writer and settings family the shards use), atomically: a temp
-// file renamed into place after it is complete and synced.
+// pqarrow writer and settings family the shards use), published
+// atomically (shards.Publish).
 func WriteExclusions(path string, rows []Exclusion) (err error) {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, exclusionSchema)
 	defer b.Release()
@@ -54,73 +54,25 @@ func WriteExclusions(path string, rows []Exclusion) (err error) {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("exclusion report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCreatedBy("medmd radmd (arrow-go pqarrow)"),
 	)
-	// writerOnly hides f's Close from pqarrow, so this function owns the
-	// sync-then-close order.
-	w, err := pqarrow.NewFileWriter(exclusionSchema, writerOnly{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	err = shards.Publish(nil, path, func(f io.Writer) error {
+		w, err := pqarrow.NewFileWriter(exclusionSchema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		if err != nil {
+			return err
+		}
+		if err := w.Write(rec); err != nil {
+			w.Close()
+			return err
+		}
+		return w.Close()
+	})
 	if err != nil {
 		return fmt.Errorf("exclusion report %s: %w", path, err)
 	}
-	if err := w.Write(rec); err != nil {
-		w.Close()
-		return fmt.Errorf("exclusion report %s: %w", path, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("exclusion report %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("exclusion report %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("exclusion report %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("exclusion report: %w", err)
-	}
-	return syncPath(filepath.Dir(path))
-}
-
-type writerOnly struct{ w io.Writer }
-
-func (w writerOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
-
-func syncPath(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-// writeFileAtomic writes data to path through a synced temp file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	if err := syncPath(tmp); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncPath(filepath.Dir(path))
+	return nil
 }
 
 // SourceCounts is one source's line of the summary.

@@ -165,10 +165,10 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 	if err := WriteExclusions(filepath.Join(outDir, ExclusionsFile), excl); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(outDir, SummaryJSONFile), sum.JSON()); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(outDir, SummaryJSONFile), sum.JSON()); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(outDir, SummaryMDFile), []byte(sum.Markdown())); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(outDir, SummaryMDFile), []byte(sum.Markdown())); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
 	// The manifest is published last: a folder with manifest.json is a
