@@ -128,30 +128,56 @@ func TestSLAKELayouts(t *testing.T) {
 	}
 }
 
+// TestPMCVQA reads both releases with only root set: the fixture holds
+// both, as the Hugging Face repository does, so version 2 is read; without
+// its files, version 1.
 func TestPMCVQA(t *testing.T) {
-	r := runPipeline(t, "pmc-vqa")
-	if len(r.units) != 4 || len(r.samples) != 3 {
-		t.Fatalf("units %d samples %d; want 4, 3", len(r.units), len(r.samples))
+	v1only := map[string]string{"train_2.csv": "", "test_2.csv": ""}
+	for _, c := range []struct {
+		name               string
+		edits              map[string]string
+		units, vqa, captns int
+		bad, image         string
+	}{
+		{"version 2", nil, 4, 3, 2, `train_2.csv:4: answer label "E" is not A, B, C or D`, "figures/PMC8253867_Fig1_41.jpg"},
+		{"version 1", v1only, 4, 3, 0, `train.csv:4: answer label "E" is not A, B, C or D`, "images/PMC8253867_Fig1_41.jpg"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runAt(t, "pmc-vqa", copyFixture(t, "pmc-vqa", c.edits))
+			if len(r.units) != c.units || len(r.failed) != 1 {
+				t.Fatalf("units %d failed %v", len(r.units), r.failed)
+			}
+			r.failure(t, c.bad)
+			if n := r.byTask(); n[shards.TaskVQA] != c.vqa || n[shards.TaskCaption] != c.captns {
+				t.Errorf("tasks %v", n)
+			}
+			var us shards.Sample
+			for _, s := range r.samples {
+				if s.Meta["pmcid"] == "PMC8253867" && s.Task == shards.TaskVQA && strings.Contains(s.Instruction, "modality") {
+					us = s
+				}
+				if s.Task == shards.TaskCaption && s.Meta["pmcid"] == "PMC7125455" && (s.Split != "test" || !strings.HasPrefix(s.Response, "Axial chest CT")) {
+					t.Errorf("caption of the test figure: %q split %q", s.Response, s.Split)
+				}
+			}
+			if us.Response != "B: Ultrasound" || !strings.Contains(us.Instruction, "A: CT scan\nB: Ultrasound\nC: MRI\nD: X-ray") {
+				t.Errorf("choice sample: %q → %q", us.Instruction, us.Response)
+			}
+			if us.Group != "PMC8253867" || us.Split != "train" || !strings.HasPrefix(us.Meta["template"], "vqa_choice/") {
+				t.Errorf("group %q split %q template %q", us.Group, us.Split, us.Meta["template"])
+			}
+			if im := us.Images[0]; im.Channels != 3 || im.Width != 80 || im.Height != 60 || im.SourcePath != c.image {
+				t.Errorf("colour figure %s decoded as %d×%d×%d", im.SourcePath, im.Channels, im.Height, im.Width)
+			}
+		})
 	}
-	r.failure(t, `train.csv:4: answer label "E" is not A, B, C or D`)
-	var us shards.Sample
-	for _, s := range r.samples {
-		if s.Meta["pmcid"] == "PMC8253867" {
-			us = s
-		}
-	}
-	if us.Response != "B: Ultrasound" || !strings.Contains(us.Instruction, "A: CT scan\nB: Ultrasound\nC: MRI\nD: X-ray") {
-		t.Errorf("choice sample: %q → %q", us.Instruction, us.Response)
-	}
-	if us.Group != "PMC8253867" || us.Split != "train" || !strings.HasPrefix(us.Meta["template"], "vqa_choice/") {
-		t.Errorf("group %q split %q template %q", us.Group, us.Split, us.Meta["template"])
-	}
-	if im := us.Images[0]; im.Channels != 3 || im.Width != 80 || im.Height != 60 {
-		t.Errorf("colour figure decoded as %d×%d×%d", im.Channels, im.Height, im.Width)
+	err := planErr(t, "pmc-vqa", copyFixture(t, "pmc-vqa", map[string]string{"train_2.csv": "", "test_2.csv": "", "train.csv": "", "test.csv": ""}))
+	if err == nil || !strings.Contains(err.Error(), "looked for train_2.csv, test_2.csv, train.csv, test.csv") {
+		t.Errorf("no question files: %v", err)
 	}
 	open := runPipeline(t, "pmc-vqa", "format: open")
 	for _, s := range open.samples {
-		if s.Meta["pmcid"] == "PMC8253867" && (s.Response != "Ultrasound" || strings.Contains(s.Instruction, "CT scan")) {
+		if s.Meta["pmcid"] == "PMC8253867" && s.Task == shards.TaskVQA && strings.Contains(s.Instruction, "modality") && (s.Response != "Ultrasound" || strings.Contains(s.Instruction, "CT scan")) {
 			t.Errorf("open format: %q → %q", s.Instruction, s.Response)
 		}
 	}
