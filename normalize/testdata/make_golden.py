@@ -130,7 +130,8 @@ pct_case("aniso_pct", "aniso_vox.nii.gz", 2.0, 98.0)
 
 # CT windows on a real CT slice (pydicom's CT_small.dcm, HU).
 import pydicom
-ds = pydicom.dcmread("/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm")
+from pydicom.data import get_testdata_file
+ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
 hu = ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
 hu_ijk = hu.T[:, :, None]  # (cols, rows, 1)
 cases.append(dict(name="ct_hu", op="input", file=dump("ct_small_hu", hu_ijk, "<i2"),
