@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -342,32 +341,8 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 		}
 	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
-	if err := writeFileAtomic(filepath.Join(outDir, "radbench.json"), append(b, '\n')); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(outDir, "radbench.json"), append(b, '\n')); err != nil {
 		return nil, err
 	}
 	return rep, nil
-}
-
-// writeFileAtomic writes data through a synced temp file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errors.Join(fmt.Errorf("write %s", path), err)
-	}
-	return nil
 }
