@@ -30,7 +30,10 @@ func SamplesOf(ss []Sample) iter.Seq[*Sample] {
 // progress is aborted.
 func WriteCorpus(dir, pipeline, configHash string, samples iter.Seq[*Sample], opts WriteOptions) (*Manifest, error) {
 	opts = opts.withDefaults()
-	m := &Manifest{SchemaVersion: SchemaVersion, Pipeline: pipeline, ConfigHash: configHash, Shards: []ShardStats{}, dir: dir}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	m := &Manifest{SchemaVersion: SchemaVersion, Pipeline: pipeline, ConfigHash: configHash, Parquet: opts.Parquet, Shards: []ShardStats{}, dir: dir}
 	var w *ShardWriter
 	inShard := 0
 	closeShard := func() error {

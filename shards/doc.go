@@ -1,24 +1,74 @@
 // Package shards owns medmd's on-disk corpus format: the sample type, the
-// shard writers (Arrow IPC for training, Parquet for interchange), the
-// manifest, verification and the zero-copy readers.
+// shard writers (Arrow IPC for training and voxels, Parquet for SQL and
+// interchange), the manifest, verification and the zero-copy readers.
 //
 // It is the foundation of the project and imports nothing else of it.
 //
-// This comment documents the on-disk format, schema version 1.
+// This comment documents the on-disk format, schema version 2. Version 1
+// corpora still read, verify and load (see "Versions").
 //
 // # Files
 //
 // A corpus folder holds shards and one manifest:
 //
-//	shard-00003.arrow        Arrow IPC file format, uncompressed: the training format
-//	shard-00003.parquet      the same rows as Parquet, zstd: the interchange format
+//	shard-00003.arrow        Arrow IPC file format, uncompressed: every column, voxels
+//	                         included; the training format and the one home of the voxels
+//	shard-00003.parquet      the same rows as Parquet (zstd by default); what it holds is
+//	                         the corpus's Parquet layout, below; absent for "none"
 //	shard-00003.1.arrow      continuation part (and .1.parquet) when a cap was hit
 //	shard-00003.stats.json   written last: its presence marks the shard done
 //	manifest.json            every done shard: parts, samples, bytes, SHA-256,
-//	                         schema version, pipeline, config hash, per-source/task counts
+//	                         schema version, Parquet layout, pipeline, config hash,
+//	                         per-source/task counts
 //
-// Files are written as NAME.tmp, fsynced, renamed, and the directory fsynced;
-// the stats file follows the same dance after every part is in place. A part
+// # Parquet layouts
+//
+// Voxels are most of a corpus's bytes, and only trainers read them, from
+// the memory-mapped Arrow parts. SQL users (DuckDB, Polars, pyarrow)
+// query ids, text, labels, shapes and provenance. So by default the
+// voxels are stored once: WriteOptions.Parquet (output.parquet in
+// pipelines.yaml) is
+//
+//	metadata  (default) every column except the voxel bytes; in their place each
+//	          image says where its bytes live in the Arrow part:
+//	            voxel_file    utf8   Arrow part file name, relative to manifest.json
+//	            voxel_row     int64  the sample's row in that file (0-based)
+//	            voxel_image   int32  the image's index in the sample (0-based)
+//	            voxel_offset  int64  first byte of the voxels in that file
+//	            voxel_bytes   int64  length of the voxels
+//	            voxel_sha256  utf8   hex SHA-256 of those bytes
+//	full      the same columns as the Arrow part, voxels included: a
+//	          self-contained interchange copy (the version 1 layout)
+//	none      no Parquet part
+//
+// A bulk SQL join goes through (voxel_file, voxel_row, voxel_image): read
+// the Arrow part with any Arrow reader and take images[voxel_image].voxels
+// of row voxel_row. voxel_offset needs no Arrow reader at all: the bytes
+// are contiguous in the file (numpy.memmap(file, dtype, offset=voxel_offset,
+// shape=(c,d,h,w))). voxel_sha256 checks either. Parquet schema metadata
+// "medmd.parquet_layout" names the layout. The writer learns voxel_offset
+// by noting where the voxel buffer's one Write lands (hashWriter.watch),
+// not by re-reading the file.
+//
+// Compression of Parquet pages is WriteOptions.ParquetCompression
+// (output.parquet_compression): zstd (level 3, default), zstd-fast
+// (level 1), lz4 (LZ4_RAW), snappy or none. It matters for "full";
+// "metadata" parts are small whatever the codec.
+//
+// # Writing at disk speed
+//
+// Each file is hashed while it is written: hashWriter sits between the
+// Arrow/Parquet encoder and the file and hashes exactly the bytes it
+// forwards, so SHA-256 costs no second read. Voxel buffers go from the
+// sample to the file without a copy when a sample fills a record batch
+// alone (see below). Work that is independent runs on other cores beside
+// the Arrow write: the per-image SHA-256s of "metadata", or the whole
+// Parquet encoder of "full" (pqarrow compresses a file's pages one after
+// another, so one Parquet file gets one extra core).
+//
+// Files are written as NAME.<random>.tmp (StartPublish), fsynced, renamed,
+// and the directory fsynced; the stats file follows the same dance after
+// every part is in place. A part
 // under its final name is always complete; a shard without a stats file is
 // not part of the corpus (BuildManifest ignores it and CreateShard of the
 // same name removes it). No timestamps, random ids or map iteration order
@@ -26,8 +76,10 @@
 //
 // # Schema
 //
-// One row per sample. Schema metadata: "medmd.schema_version" = "1",
-// "medmd.voxel_layout". All fields are non-nullable; absent text is "".
+// One row per sample. Schema metadata: "medmd.schema_version" = "2",
+// "medmd.voxel_layout". These are the Arrow part's columns; a "full"
+// Parquet part has the same, a "metadata" one has the location fields
+// above instead of voxels. All fields are non-nullable; absent text is "".
 // List children are named "element" (the Parquet LIST convention) so a
 // round trip through Parquet restores exactly this schema.
 //
@@ -90,11 +142,21 @@
 // exclusion report and the Parquet read-back tests use it), so parquet-go
 // would add 10+ MB and a second Parquet implementation rather than save
 // anything. pqarrow writes the record batches already built for the IPC
-// file (no second row representation, no reflection), stores the Arrow
-// schema so pyarrow and Polars restore large_binary and fixed_size_list
+// file (no second row representation, no reflection; a "metadata" batch
+// shares every buffer but the location fields), stores the Arrow schema
+// so pyarrow and Polars restore large_binary and fixed_size_list
 // exactly, and its files pass the DuckDB/apache-arrow interop test as
-// written. Parquet is the interchange copy: its write speed does not
-// limit training. Statistics are off (see parquetProps): min/max of blob
+// written. With the default "metadata" layout Parquet holds no voxels,
+// so its write speed limits neither training nor ingest. Statistics are off (see parquetProps): min/max of blob
 // columns bloat footers, and parquet-go's blob statistics are a known
 // source of files Arrow readers reject.
+//
+// # Versions
+//
+// Version 2 (this one) added the Parquet layouts and made "metadata" the
+// default. Its Arrow parts have exactly version 1's columns, so
+// OpenShard, the loader, Iter, FindSample and Verify read both; a
+// version 1 manifest and its stats files record no layout and are
+// "full" (Manifest.ParquetLayout). testdata/v1corpus is a corpus written
+// by the version 1 writer, kept to test exactly that.
 package shards

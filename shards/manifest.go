@@ -29,6 +29,9 @@ type Manifest struct {
 	Samples       int    `json:"samples"`
 	Images        int    `json:"images"`
 	Bytes         int64  `json:"bytes"`
+	// Parquet is the layout of every shard's Parquet parts (a corpus has
+	// one); version 1 manifests lack it: use ParquetLayout.
+	Parquet ParquetLayout `json:"parquet,omitempty"`
 	// Sources and Tasks count samples over all shards.
 	Sources map[string]int `json:"sources"`
 	Tasks   map[string]int `json:"tasks"`
@@ -58,15 +61,60 @@ func (m *Manifest) ArrowPaths() []string {
 	return out
 }
 
-// ParquetPaths lists every Parquet part in corpus order.
+// ParquetPaths lists every Parquet part in corpus order (none for the
+// ParquetNone layout).
 func (m *Manifest) ParquetPaths() []string {
 	var out []string
 	for _, s := range m.Shards {
 		for _, p := range s.Parts {
-			out = append(out, m.Path(p.Parquet.File))
+			if p.Parquet != nil {
+				out = append(out, m.Path(p.Parquet.File))
+			}
 		}
 	}
 	return out
+}
+
+// Files lists the path of every file the manifest lists (Arrow and
+// Parquet parts; not the stats files), in corpus order.
+func (m *Manifest) Files() []string {
+	var out []string
+	for _, s := range m.Shards {
+		for _, p := range s.Parts {
+			for _, f := range p.Files() {
+				out = append(out, m.Path(f.File))
+			}
+		}
+	}
+	return out
+}
+
+// ParquetLayout is the corpus's Parquet layout; a version 1 manifest,
+// which does not record it, is ParquetFull.
+func (m *Manifest) ParquetLayout() ParquetLayout {
+	if m.Parquet == "" {
+		return ParquetFull
+	}
+	return m.Parquet
+}
+
+// layoutOf returns the one Parquet layout of shards (def when there is
+// no shard); shards of different layouts are an error: readers of a
+// corpus rely on one layout.
+func layoutOf(shards []ShardStats, def ParquetLayout) (ParquetLayout, error) {
+	l := def
+	for i, s := range shards {
+		sl := s.Parquet
+		if sl == "" {
+			sl = ParquetFull // version 1 stats
+		}
+		if i == 0 {
+			l = sl
+		} else if sl != l {
+			return "", fmt.Errorf("shard %s has parquet layout %q, shard %s has %q", s.Name, sl, shards[0].Name, l)
+		}
+	}
+	return l, nil
 }
 
 // Hash is the SHA-256 of the manifest's canonical JSON (without Dir); the
@@ -122,6 +170,9 @@ func buildManifest(fs FS, dir, pipeline, configHash string) (*Manifest, error) {
 		}
 	}
 	m.recount()
+	if m.Parquet, err = layoutOf(m.Shards, ParquetMetadata); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", dir, err)
+	}
 	return m, nil
 }
 
@@ -153,13 +204,19 @@ func ReadManifest(path string) (*Manifest, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", path, err)
 	}
-	if m.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("manifest %s: schema version %d, this medmd reads %d", path, m.SchemaVersion, SchemaVersion)
+	if !readableVersion(m.SchemaVersion) {
+		return nil, fmt.Errorf("manifest %s: schema version %d, this medmd reads %d to %d", path, m.SchemaVersion, oldestSchemaVersion, SchemaVersion)
+	}
+	if m.Parquet != "" {
+		if _, err := ParseParquetLayout(string(m.Parquet)); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", path, err)
+		}
 	}
 	m.dir = filepath.Dir(path)
 	for _, s := range m.Shards {
 		for _, p := range s.Parts {
-			for _, f := range []string{p.Arrow.File, p.Parquet.File} {
+			for _, fs := range p.Files() {
+				f := fs.File
 				if f == "" || filepath.IsAbs(f) || strings.Contains(f, "..") || strings.ContainsAny(f, `/\`) {
 					return nil, fmt.Errorf("manifest %s: shard %s: bad file name %q", path, s.Name, f)
 				}
@@ -177,7 +234,7 @@ func MergeManifests(ms ...*Manifest) (*Manifest, error) {
 		return nil, errors.New("merge: no manifests")
 	}
 	first := ms[0]
-	out := &Manifest{SchemaVersion: first.SchemaVersion, Pipeline: first.Pipeline, ConfigHash: first.ConfigHash, Shards: []ShardStats{}, dir: first.dir}
+	out := &Manifest{SchemaVersion: first.SchemaVersion, Pipeline: first.Pipeline, ConfigHash: first.ConfigHash, Parquet: first.Parquet, Shards: []ShardStats{}, dir: first.dir}
 	seen := map[string]ShardStats{}
 	for i, m := range ms {
 		switch {
@@ -187,6 +244,8 @@ func MergeManifests(ms ...*Manifest) (*Manifest, error) {
 			return nil, fmt.Errorf("merge: manifest %d has config hash %s, manifest 0 has %s", i, m.ConfigHash, first.ConfigHash)
 		case m.Pipeline != first.Pipeline:
 			return nil, fmt.Errorf("merge: manifest %d is pipeline %q, manifest 0 is %q", i, m.Pipeline, first.Pipeline)
+		case m.ParquetLayout() != first.ParquetLayout():
+			return nil, fmt.Errorf("merge: manifest %d has parquet layout %q, manifest 0 has %q", i, m.ParquetLayout(), first.ParquetLayout())
 		case m.dir != "" && out.dir != "" && filepath.Clean(m.dir) != filepath.Clean(out.dir):
 			return nil, fmt.Errorf("merge: manifest %d is in %s, manifest 0 in %s", i, m.dir, out.dir)
 		}
@@ -225,7 +284,7 @@ func Verify(manifestPath string) error {
 func (m *Manifest) Verify() error {
 	for _, s := range m.Shards {
 		for _, p := range s.Parts {
-			for _, f := range []FileStats{p.Arrow, p.Parquet} {
+			for _, f := range p.Files() {
 				if err := verifyFile(m.Path(f.File), f); err != nil {
 					return fmt.Errorf("shard %s: %w", s.Name, err)
 				}

@@ -92,8 +92,11 @@ func (s *Shard) init() (err error) {
 		return err
 	}
 	md := s.r.Schema().Metadata()
-	if v, ok := md.GetValue(MetaSchemaVersion); !ok || v != strconv.Itoa(SchemaVersion) {
-		return fmt.Errorf("schema version %q, this medmd reads %d", v, SchemaVersion)
+	// Versions 1 and 2 share the Arrow columns (they differ in what the
+	// Parquet part holds), so one decoder reads both.
+	v, _ := md.GetValue(MetaSchemaVersion)
+	if n, err := strconv.Atoi(v); err != nil || !readableVersion(n) {
+		return fmt.Errorf("schema version %q, this medmd reads %d to %d", v, oldestSchemaVersion, SchemaVersion)
 	}
 	if !s.r.Schema().Equal(schema) {
 		return errors.New("schema does not match the medmd sample schema")

@@ -2,7 +2,18 @@ package shards
 
 // SchemaVersion is the version of the sample schema written into every shard
 // and manifest. Bump it on any change to the columns or their meaning.
-const SchemaVersion = 1
+//
+// Version 2 added the Parquet layouts (ParquetLayout): by default the
+// Parquet part holds no voxel bytes, only where they live in the Arrow
+// part. The Arrow IPC columns are those of version 1.
+const SchemaVersion = 2
+
+// oldestSchemaVersion is the oldest version the readers still open.
+// Version 1 corpora are the "full" Parquet layout (see doc.go).
+const oldestSchemaVersion = 1
+
+// readableVersion reports whether this medmd reads schema version v.
+func readableVersion(v int) bool { return v >= oldestSchemaVersion && v <= SchemaVersion }
 
 // Sample is one training example: interleaved text and images plus the
 // provenance needed to audit and split it.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"text/tabwriter"
 )
 
@@ -102,7 +103,11 @@ func (m *Manifest) WriteListing(w io.Writer) error {
 	fmt.Fprintln(tw, "SHARD\tFILE\tSAMPLES\tARROW BYTES\tPARQUET BYTES")
 	for _, s := range m.Shards {
 		for _, p := range s.Parts {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", s.Name, p.Arrow.File, p.Samples, p.Arrow.Bytes, p.Parquet.Bytes)
+			pq := "-" // ParquetNone
+			if p.Parquet != nil {
+				pq = strconv.FormatInt(p.Parquet.Bytes, 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", s.Name, p.Arrow.File, p.Samples, p.Arrow.Bytes, pq)
 		}
 	}
 	return tw.Flush()
@@ -110,7 +115,7 @@ func (m *Manifest) WriteListing(w io.Writer) error {
 
 // WriteStats prints totals and the per-source and per-task counts.
 func (m *Manifest) WriteStats(w io.Writer) error {
-	fmt.Fprintf(w, "pipeline %s  config %s  schema v%d\n", m.Pipeline, m.ConfigHash, m.SchemaVersion)
+	fmt.Fprintf(w, "pipeline %s  config %s  schema v%d  parquet %s\n", m.Pipeline, m.ConfigHash, m.SchemaVersion, m.ParquetLayout())
 	parts := 0
 	for _, s := range m.Shards {
 		parts += len(s.Parts)

@@ -14,10 +14,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -55,6 +55,11 @@ type WriteOptions struct {
 	BatchSamples int
 	// RefBytes: see DefaultRefBytes; zero means the default.
 	RefBytes int64
+	// Parquet is what each part's Parquet file holds; "" means
+	// ParquetMetadata (voxels stored once, in the Arrow part).
+	Parquet ParquetLayout
+	// ParquetCompression is the Parquet page codec; "" means zstd.
+	ParquetCompression ParquetCompression
 }
 
 func (o WriteOptions) withDefaults() WriteOptions {
@@ -74,7 +79,22 @@ func (o WriteOptions) withDefaults() WriteOptions {
 		o.RefBytes = DefaultRefBytes
 	}
 	o.FS = orOS(o.FS)
+	if o.Parquet == "" {
+		o.Parquet = ParquetMetadata
+	}
+	if o.ParquetCompression == "" {
+		o.ParquetCompression = ParquetCompressions[0]
+	}
 	return o
+}
+
+// check rejects layout and compression names the format does not know.
+func (o WriteOptions) check() error {
+	if _, err := ParseParquetLayout(string(o.Parquet)); err != nil {
+		return err
+	}
+	_, err := ParseParquetCompression(string(o.ParquetCompression))
+	return err
 }
 
 // FileStats describes one published file.
@@ -85,26 +105,39 @@ type FileStats struct {
 	SHA256 string `json:"sha256"`
 }
 
-// PartStats describes one part of a shard: the same samples written as
-// Arrow IPC and as Parquet.
+// PartStats describes one part of a shard: its samples written as Arrow
+// IPC and, unless the layout is ParquetNone, as Parquet.
 type PartStats struct {
 	Samples int       `json:"samples"`
 	Arrow   FileStats `json:"arrow"`
-	Parquet FileStats `json:"parquet"`
+	// Parquet is nil when the shard's layout is ParquetNone.
+	Parquet *FileStats `json:"parquet,omitempty"`
+}
+
+// Files lists the part's files: the Arrow part, then the Parquet part
+// when there is one.
+func (p *PartStats) Files() []FileStats {
+	if p.Parquet == nil {
+		return []FileStats{p.Arrow}
+	}
+	return []FileStats{p.Arrow, *p.Parquet}
 }
 
 // ShardStats is the content of "NAME.stats.json". Its presence marks the
 // shard as complete. Maps are written with sorted keys.
 type ShardStats struct {
-	SchemaVersion int            `json:"schema_version"`
-	Name          string         `json:"name"`
-	Samples       int            `json:"samples"`
-	Bytes         int64          `json:"bytes"` // Arrow + Parquet bytes of all parts
-	VoxelBytes    int64          `json:"voxel_bytes"`
-	Images        int            `json:"images"`
-	Parts         []PartStats    `json:"parts"`
-	Sources       map[string]int `json:"sources"`
-	Tasks         map[string]int `json:"tasks"`
+	SchemaVersion int    `json:"schema_version"`
+	Name          string `json:"name"`
+	Samples       int    `json:"samples"`
+	Bytes         int64  `json:"bytes"` // Arrow + Parquet bytes of all parts
+	VoxelBytes    int64  `json:"voxel_bytes"`
+	// Parquet is the layout of the shard's Parquet parts; version 1
+	// stats lack it (read as ParquetFull).
+	Parquet ParquetLayout  `json:"parquet,omitempty"`
+	Images  int            `json:"images"`
+	Parts   []PartStats    `json:"parts"`
+	Sources map[string]int `json:"sources"`
+	Tasks   map[string]int `json:"tasks"`
 }
 
 // StatsFile returns the stats file name of shard name.
@@ -118,7 +151,7 @@ func partBase(name string, index int) string {
 }
 
 // ShardWriter writes one shard: one or more parts, each as an Arrow IPC
-// file and a Parquet file. Nothing is visible under final names until
+// file and, unless the layout is ParquetNone, a Parquet file. Nothing is visible under final names until
 // Close. A ShardWriter is not safe for concurrent use.
 type ShardWriter struct {
 	opts  WriteOptions
@@ -142,8 +175,11 @@ func CreateShard(dir, name string, opts WriteOptions) (*ShardWriter, error) {
 		return nil, fmt.Errorf("shards: bad shard name %q", name)
 	}
 	opts = opts.withDefaults()
+	if err := opts.check(); err != nil {
+		return nil, fmt.Errorf("shard %s: %w", name, err)
+	}
 	w := &ShardWriter{opts: opts, fs: opts.FS, dir: dir, name: name,
-		stats: ShardStats{SchemaVersion: SchemaVersion, Name: name, Sources: map[string]int{}, Tasks: map[string]int{}}}
+		stats: ShardStats{SchemaVersion: SchemaVersion, Name: name, Parquet: opts.Parquet, Sources: map[string]int{}, Tasks: map[string]int{}}}
 	if err := w.fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("shard %s: %w", name, err)
 	}
@@ -237,9 +273,9 @@ func (w *ShardWriter) fail(err error) error {
 	return w.err
 }
 
-// Close flushes, publishes every part (temp → fsync → rename → fsync dir)
-// and then writes the stats file, which marks the shard done. On error
-// nothing is marked done; call Abort to remove what was written.
+// Close flushes, publishes every part (Pending.Commit: fsync → rename →
+// fsync dir) and then writes the stats file, which marks the shard done.
+// On error nothing is marked done; call Abort to remove what was written.
 func (w *ShardWriter) Close() (*ShardStats, error) {
 	if w.err != nil {
 		return nil, w.err
@@ -260,20 +296,20 @@ func (w *ShardWriter) Close() (*ShardStats, error) {
 		}
 	}
 	// INVARIANT: final names appear only after the temp file is complete
-	// and fsynced; the directory is synced before the stats file exists.
+	// and fsynced (Commit); every rename's directory sync is done before
+	// the stats file exists.
 	for _, p := range w.done {
-		for _, f := range p.files() {
-			if err := w.fs.Rename(f.tmp, f.final); err != nil {
-				return nil, w.fail(err)
+		for _, f := range p.sinks() {
+			if err := f.pend.Commit(); err != nil {
+				return nil, w.fail(fmt.Errorf("%s: %w", f.final, err))
 			}
 		}
 	}
-	if err := w.fs.SyncDir(w.dir); err != nil {
-		return nil, w.fail(err)
-	}
 	for _, p := range w.done {
 		w.stats.Parts = append(w.stats.Parts, p.stats)
-		w.stats.Bytes += p.stats.Arrow.Bytes + p.stats.Parquet.Bytes
+		for _, f := range p.stats.Files() {
+			w.stats.Bytes += f.Bytes
+		}
 	}
 	js, err := json.MarshalIndent(&w.stats, "", "  ")
 	if err != nil {
@@ -299,7 +335,6 @@ func (w *ShardWriter) Abort() error {
 	w.state = 2
 	var errs []error
 	if w.cur != nil {
-		w.cur.closeFiles()
 		w.done = append(w.done, w.cur)
 		w.cur = nil
 	}
@@ -307,8 +342,9 @@ func (w *ShardWriter) Abort() error {
 	// orphan parts, never a done shard with missing parts.
 	errs = append(errs, w.fs.Remove(filepath.Join(w.dir, StatsFile(w.name))))
 	for _, p := range w.done {
-		for _, f := range p.files() {
-			errs = append(errs, w.fs.Remove(f.tmp), w.fs.Remove(f.final))
+		for _, f := range p.sinks() {
+			// Abort is a no-op for a committed file; its final name goes.
+			errs = append(errs, f.pend.Abort(), w.fs.Remove(f.final))
 		}
 	}
 	errs = append(errs, w.removeStale())
@@ -322,11 +358,64 @@ func (w *ShardWriter) flush() error {
 	}
 	rec := w.bb.build()
 	defer rec.Release()
-	if err := w.cur.ipc.Write(rec); err != nil {
-		return fmt.Errorf("%s: %w", w.cur.arrow.final, err)
+	p := w.cur
+	err := p.write(rec, w.opts.Parquet)
+	p.rows += rec.NumRows()
+	return err
+}
+
+// write writes one record batch to the part's files.
+//
+// It spreads the work over cores where the layout has independent work:
+// the caller's goroutine writes and hashes the Arrow part (one pass over
+// the bytes: hashWriter hashes exactly what it forwards), while, for
+// ParquetMetadata, other goroutines compute each image's SHA-256, and for
+// ParquetFull one goroutine runs the Parquet encoder and its compression
+// (pqarrow compresses a file's pages sequentially, so one file gets at
+// most one extra core). Nothing is copied for this: every goroutine reads
+// the record's buffers, which stay valid until write returns.
+func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
+	switch layout {
+	case ParquetNone:
+		return p.writeArrow(rec)
+	case ParquetFull:
+		perr := make(chan error, 1)
+		go func() { perr <- p.pq.Write(rec) }()
+		aerr := p.writeArrow(rec)
+		if err := <-perr; err != nil && aerr == nil {
+			aerr = fmt.Errorf("%s: %w", p.parquet.final, err)
+		}
+		return aerr
 	}
-	if err := w.cur.pq.Write(rec); err != nil {
-		return fmt.Errorf("%s: %w", w.cur.parquet.final, err)
+	vox := voxelColumn(rec)
+	sums := make([]string, vox.Len())
+	hashed := make(chan struct{})
+	go func() { hashImages(vox, sums); close(hashed) }()
+	var data []byte
+	if vox.Len() > 0 {
+		data = vox.ValueBytes()
+	}
+	p.arrow.hw.watch(data)
+	aerr := p.writeArrow(rec)
+	<-hashed
+	if aerr != nil {
+		return aerr
+	}
+	off, err := p.arrow.hw.watched(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.arrow.final, err)
+	}
+	loc := locationRecord(rec, filepath.Base(p.arrow.final), p.rows, off, sums)
+	defer loc.Release()
+	if err := p.pq.Write(loc); err != nil {
+		return fmt.Errorf("%s: %w", p.parquet.final, err)
+	}
+	return nil
+}
+
+func (p *partWriter) writeArrow(rec arrow.RecordBatch) error {
+	if err := p.ipc.Write(rec); err != nil {
+		return fmt.Errorf("%s: %w", p.arrow.final, err)
 	}
 	return nil
 }
@@ -343,9 +432,11 @@ func (w *ShardWriter) flush() error {
 // files with truncated blob statistics. Dictionary encoding is off: zstd
 // already removes the repetition of source/task strings, and dictionary
 // pages of unique blobs are pure cost.
-func parquetProps() (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+func parquetProps(c ParquetCompression) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+	codec, level := c.codec()
 	return parquet.NewWriterProperties(
-			parquet.WithCompression(compress.Codecs.Zstd),
+			parquet.WithCompression(codec),
+			parquet.WithCompressionLevel(level),
 			parquet.WithStats(false),
 			parquet.WithDictionaryDefault(false),
 			parquet.WithCreatedBy("medmd shards schema v"+strconv.Itoa(SchemaVersion)+" (arrow-go pqarrow)"),
@@ -354,68 +445,87 @@ func parquetProps() (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
 		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
 }
 
-type pubFile struct{ tmp, final string }
-
-type partWriter struct {
-	index            int
-	arrow, parquet   pubFile
-	af, pf           File
-	ab, pb           *bufio.Writer
-	ah, ph           *hashWriter
-	ipc              *ipc.FileWriter
-	pq               *pqarrow.FileWriter
-	samples          int
-	bytes            int64
-	stats            PartStats
-	closedA, closedP bool
+// sink is one file of a part being written: the pending publish, a
+// buffer in front of it and the hash of what went through.
+type sink struct {
+	final string
+	pend  *Pending
+	buf   *bufio.Writer
+	hw    *hashWriter
 }
 
-func (p *partWriter) files() []pubFile { return []pubFile{p.arrow, p.parquet} }
-
-func (p *partWriter) closeFiles() {
-	if p.af != nil && !p.closedA {
-		p.af.Close()
-		p.closedA = true
-	}
-	if p.pf != nil && !p.closedP {
-		p.pf.Close()
-		p.closedP = true
-	}
-}
-
-func (w *ShardWriter) startPart() error {
-	idx := len(w.done)
-	base := filepath.Join(w.dir, partBase(w.name, idx))
-	p := &partWriter{index: idx,
-		arrow:   pubFile{base + ".arrow" + tmpSuffix, base + ".arrow"},
-		parquet: pubFile{base + ".parquet" + tmpSuffix, base + ".parquet"},
-	}
-	w.cur = p
-	var err error
-	if p.af, err = w.fs.Create(p.arrow.tmp); err != nil {
-		return err
-	}
-	if p.pf, err = w.fs.Create(p.parquet.tmp); err != nil {
-		return err
+func startSink(fs FS, path string) (*sink, error) {
+	pend, err := StartPublish(fs, path)
+	if err != nil {
+		return nil, err
 	}
 	// The IPC writer issues one Write per buffer and per padding; a
 	// buffer in front of the file turns the small ones into few syscalls
 	// while large voxel buffers go straight through (bufio writes a
 	// large p directly when its buffer is empty).
-	p.ab, p.pb = bufio.NewWriterSize(p.af, writeBufSize), bufio.NewWriterSize(p.pf, writeBufSize)
-	p.ah = &hashWriter{w: p.ab, h: sha256.New()}
-	p.ph = &hashWriter{w: p.pb, h: sha256.New()}
-	p.ipc, err = ipc.NewFileWriter(p.ah, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
+	buf := bufio.NewWriterSize(pend, writeBufSize)
+	return &sink{final: path, pend: pend, buf: buf, hw: &hashWriter{w: buf, h: sha256.New()}}, nil
+}
+
+// finish flushes the buffer and returns the file's size and hash; the
+// file is synced and renamed by Commit.
+func (f *sink) finish() (FileStats, error) {
+	if f.hw.err != nil {
+		return FileStats{}, fmt.Errorf("%s: %w", f.final, f.hw.err)
+	}
+	if err := f.buf.Flush(); err != nil {
+		return FileStats{}, fmt.Errorf("%s: %w", f.final, err)
+	}
+	return FileStats{File: filepath.Base(f.final), Bytes: f.hw.n, SHA256: hex.EncodeToString(f.hw.h.Sum(nil))}, nil
+}
+
+type partWriter struct {
+	index          int
+	arrow, parquet *sink // parquet is nil for ParquetNone
+	ipc            *ipc.FileWriter
+	pq             *pqarrow.FileWriter
+	rows           int64 // rows already in the Arrow file
+	samples        int
+	bytes          int64
+	stats          PartStats
+}
+
+func (p *partWriter) sinks() []*sink {
+	var out []*sink
+	for _, f := range []*sink{p.arrow, p.parquet} {
+		if f != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (w *ShardWriter) startPart() error {
+	idx := len(w.done)
+	base := filepath.Join(w.dir, partBase(w.name, idx))
+	p := &partWriter{index: idx}
+	w.cur = p
+	var err error
+	if p.arrow, err = startSink(w.fs, base+".arrow"); err != nil {
+		return err
+	}
+	p.ipc, err = ipc.NewFileWriter(p.arrow.hw, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
 		return err
 	}
-	props, aprops := parquetProps()
-	p.pq, err = pqarrow.NewFileWriter(schema, p.ph, props, aprops)
+	if w.opts.Parquet == ParquetNone {
+		return nil
+	}
+	if p.parquet, err = startSink(w.fs, base+".parquet"); err != nil {
+		return err
+	}
+	props, aprops := parquetProps(w.opts.ParquetCompression)
+	p.pq, err = pqarrow.NewFileWriter(ParquetSchema(w.opts.Parquet), p.parquet.hw, props, aprops)
 	return err
 }
 
-// finishPart flushes the pending batch, writes both footers, fsyncs and
-// closes the temp files. Renaming happens in Close.
+// finishPart flushes the pending batch, writes the footers and flushes
+// the buffers. Syncing and renaming happen in Close (Pending.Commit).
 func (w *ShardWriter) finishPart() error {
 	p := w.cur
 	if err := w.flush(); err != nil {
@@ -424,38 +534,22 @@ func (w *ShardWriter) finishPart() error {
 	if err := p.ipc.Close(); err != nil {
 		return fmt.Errorf("%s: %w", p.arrow.final, err)
 	}
-	if err := p.pq.Close(); err != nil {
-		return fmt.Errorf("%s: %w", p.parquet.final, err)
-	}
-	if err := p.ab.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", p.arrow.final, err)
-	}
-	if err := p.pb.Flush(); err != nil {
-		return fmt.Errorf("%s: %w", p.parquet.final, err)
-	}
-	for _, f := range []struct {
-		file   File
-		closed *bool
-		name   string
-	}{{p.af, &p.closedA, p.arrow.final}, {p.pf, &p.closedP, p.parquet.final}} {
-		if err := f.file.Sync(); err != nil {
-			return fmt.Errorf("%s: %w", f.name, err)
-		}
-		*f.closed = true
-		if err := f.file.Close(); err != nil {
-			return fmt.Errorf("%s: %w", f.name, err)
+	if p.pq != nil {
+		if err := p.pq.Close(); err != nil {
+			return fmt.Errorf("%s: %w", p.parquet.final, err)
 		}
 	}
-	if p.ah.err != nil {
-		return p.ah.err
+	a, err := p.arrow.finish()
+	if err != nil {
+		return err
 	}
-	if p.ph.err != nil {
-		return p.ph.err
-	}
-	p.stats = PartStats{
-		Samples: p.samples,
-		Arrow:   FileStats{File: filepath.Base(p.arrow.final), Bytes: p.ah.n, SHA256: hex.EncodeToString(p.ah.h.Sum(nil))},
-		Parquet: FileStats{File: filepath.Base(p.parquet.final), Bytes: p.ph.n, SHA256: hex.EncodeToString(p.ph.h.Sum(nil))},
+	p.stats = PartStats{Samples: p.samples, Arrow: a}
+	if p.parquet != nil {
+		pq, err := p.parquet.finish()
+		if err != nil {
+			return err
+		}
+		p.stats.Parquet = &pq
 	}
 	w.done = append(w.done, p)
 	w.cur = nil
@@ -465,16 +559,46 @@ func (w *ShardWriter) finishPart() error {
 const writeBufSize = 256 << 10
 
 // hashWriter hashes and counts what it forwards; its error is sticky.
+// It can also note the file offset at which one given buffer is written
+// (watch), which is how the writer learns where voxels land in the Arrow
+// file without parsing what arrow-go wrote.
 type hashWriter struct {
 	w   io.Writer
 	h   hash.Hash
 	n   int64
 	err error
+
+	watchPtr *byte
+	watchAt  int64
+}
+
+// watch arms the writer to record the offset of the next Write whose
+// data starts at b's first byte (arrow-go writes each body buffer of a
+// record batch with one Write of the buffer itself).
+func (hw *hashWriter) watch(b []byte) {
+	hw.watchPtr, hw.watchAt = nil, -1
+	if len(b) > 0 {
+		hw.watchPtr = &b[0]
+	}
+}
+
+// watched returns the offset recorded for b (0 for an empty b).
+func (hw *hashWriter) watched(b []byte) (int64, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if hw.watchAt < 0 {
+		return 0, errors.New("voxel buffer was not written as one piece; cannot record its offset")
+	}
+	return hw.watchAt, nil
 }
 
 func (hw *hashWriter) Write(p []byte) (int, error) {
 	if hw.err != nil {
 		return 0, hw.err
+	}
+	if hw.watchPtr != nil && len(p) > 0 && &p[0] == hw.watchPtr {
+		hw.watchAt, hw.watchPtr = hw.n, nil
 	}
 	n, err := hw.w.Write(p)
 	hw.h.Write(p[:n])
@@ -508,8 +632,14 @@ func readShardStats(fs FS, dir, name string) (*ShardStats, bool, error) {
 	if st.Name != name {
 		return nil, false, fmt.Errorf("%s: stats name %q", path, st.Name)
 	}
-	if st.SchemaVersion != SchemaVersion {
-		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d", path, st.SchemaVersion, SchemaVersion)
+	if !readableVersion(st.SchemaVersion) {
+		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d to %d", path, st.SchemaVersion, oldestSchemaVersion, SchemaVersion)
+	}
+	if st.Parquet == "" && st.SchemaVersion == 1 {
+		st.Parquet = ParquetFull
+	}
+	if _, err := ParseParquetLayout(string(st.Parquet)); err != nil || st.Parquet == "" {
+		return nil, false, fmt.Errorf("%s: parquet layout %q", path, st.Parquet)
 	}
 	return &st, true, nil
 }

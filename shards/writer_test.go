@@ -89,7 +89,7 @@ func TestRoundTrip(t *testing.T) {
 			// Parquet reads back with the same ids and voxels.
 			var ids []string
 			for _, p := range m.ParquetPaths() {
-				ids = append(ids, readParquetIDs(t, p)...)
+				ids = append(ids, readParquetIDs(t, p, ParquetMetadata)...)
 			}
 			if len(ids) != tc.n {
 				t.Fatalf("parquet has %d rows, want %d", len(ids), tc.n)
@@ -103,7 +103,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func readParquetIDs(t *testing.T, path string) []string {
+// readParquet reads a whole Parquet part with arrow-go (the caller
+// releases the table).
+func readParquet(t *testing.T, path string) arrow.Table {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -122,16 +124,25 @@ func readParquetIDs(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tbl
+}
+
+// readParquetIDs reads a Parquet part of layout l, checks its schema
+// and returns its ids.
+func readParquetIDs(t *testing.T, path string, l ParquetLayout) []string {
+	t.Helper()
+	tbl := readParquet(t, path)
 	defer tbl.Release()
-	if got := tbl.Schema(); got.NumFields() != Schema().NumFields() || !func() bool {
-		for i, f := range Schema().Fields() {
+	want := ParquetSchema(l)
+	if got := tbl.Schema(); got.NumFields() != want.NumFields() || !func() bool {
+		for i, f := range want.Fields() {
 			if g := got.Field(i); g.Name != f.Name || !arrow.TypeEqual(g.Type, f.Type) {
 				return false
 			}
 		}
 		return true
 	}() {
-		t.Fatalf("parquet schema:\n%s\nwant\n%s", tbl.Schema(), Schema())
+		t.Fatalf("parquet schema:\n%s\nwant\n%s", tbl.Schema(), want)
 	}
 	var ids []string
 	for _, ch := range tbl.Column(0).Data().Chunks() {
@@ -227,6 +238,11 @@ func TestMergeManifests(t *testing.T) {
 	other.SchemaVersion = 99
 	if _, err := MergeManifests(ms[0], &other); err == nil {
 		t.Fatal("merge accepted a different schema version")
+	}
+	other = *ms[0]
+	other.Parquet = ParquetNone
+	if _, err := MergeManifests(ms[0], &other); err == nil {
+		t.Fatal("merge accepted a different parquet layout")
 	}
 }
 
