@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,25 +214,8 @@ func WriteMontage(ctx context.Context, in, out string, s Spec, o montage.Options
 		n = im.Width
 	}
 	rep.Slices = montage.Slices(n, o.Tiles)
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".montage-*.png")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", out, err)
-	}
-	defer os.Remove(tmp.Name())
-	// CreateTemp makes the file 0600; a picture is meant to be shared
-	// like any file the user writes.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("%s: %w", out, err)
-	}
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(tmp, pic); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("%s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("%s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	enc := &png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := shards.Publish(nil, out, func(w io.Writer) error { return enc.Encode(w, pic) }); err != nil {
 		return nil, fmt.Errorf("%s: %w", out, err)
 	}
 	return rep, nil
