@@ -8,6 +8,8 @@ import (
 	"image"
 	"image/jpeg"
 
+	"github.com/medmd/medmd/ingest/dicom/codec/jpeg12"
+	"github.com/medmd/medmd/ingest/dicom/codec/jpegls"
 	"github.com/medmd/medmd/ingest/dicom/jpegll"
 	"github.com/medmd/medmd/shards"
 )
@@ -92,9 +94,6 @@ func (h *Header) CanDecode() error {
 		return errors.New("no pixel data")
 	}
 	if !Decodable(h.TransferSyntax) {
-		if h.TransferSyntax == JPEGExtended12Bit && h.BitsAllocated == 8 {
-			return nil
-		}
 		return unsupported(h.TransferSyntax)
 	}
 	if h.Rows <= 0 || h.Columns <= 0 {
@@ -453,31 +452,13 @@ func decodeFrame(frame, dst []byte, p *PixelArray, h *Header) error {
 		copy(dst, frame)
 		maskSamples(dst, bps, h)
 		return nil
-	case JPEGLosslessP14, JPEGLosslessSV1:
-		img, err := jpegll.Decode(frame)
-		if err != nil {
-			return err
-		}
-		if img.Width != p.Cols || img.Height != p.Rows || img.Components != p.Samples {
-			return fmt.Errorf("JPEG frame is %dx%dx%d, header says %dx%dx%d", img.Width, img.Height, img.Components, p.Cols, p.Rows, p.Samples)
-		}
-		switch bps {
-		case 1:
-			for i, v := range img.Pix {
-				dst[i] = byte(v)
-			}
-		case 2:
-			for i, v := range img.Pix {
-				dst[2*i], dst[2*i+1] = byte(v), byte(v>>8)
-			}
-		default:
-			for i, v := range img.Pix {
-				binary.LittleEndian.PutUint32(dst[4*i:], uint32(v))
-			}
-		}
-		maskSamples(dst, bps, h)
-		return nil
+	case JPEGLosslessP14, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless:
+		return decodeFrame16(frame, dst, p, h)
 	case JPEGBaseline8Bit, JPEGExtended12Bit:
+		if h.TransferSyntax == JPEGExtended12Bit && bps != 1 {
+			// 12-bit DCT (process 4): image/jpeg stops at 8 bits.
+			return decodeFrame16(frame, dst, p, h)
+		}
 		if bps != 1 {
 			return unsupported(h.TransferSyntax)
 		}
@@ -534,6 +515,58 @@ func decodeFrame(frame, dst []byte, p *PixelArray, h *Header) error {
 		return nil
 	}
 	return unsupported(h.TransferSyntax)
+}
+
+// decodeFrame16 decodes one frame with the codecs that return unsigned
+// samples of up to 16 bits (lossless JPEG, JPEG-LS, 12-bit DCT JPEG)
+// into dst. The frame's own header may not ask for more samples than the
+// DICOM header's, which bounds what the codec allocates.
+func decodeFrame16(frame, dst []byte, p *PixelArray, h *Header) error {
+	var (
+		w, ht, c int
+		pix      []uint16
+	)
+	limit := p.Rows * p.Cols * p.Samples
+	switch h.TransferSyntax {
+	case JPEGLSLossless, JPEGLSNearLossless:
+		img, err := jpegls.DecodeLimit(frame, limit)
+		if err != nil {
+			return err
+		}
+		w, ht, c, pix = img.Width, img.Height, img.Components, img.Pix
+	case JPEGExtended12Bit:
+		img, err := jpeg12.DecodeLimit(frame, limit)
+		if err != nil {
+			return err
+		}
+		w, ht, c, pix = img.Width, img.Height, img.Components, img.Pix
+	default:
+		img, err := jpegll.Decode(frame)
+		if err != nil {
+			return err
+		}
+		w, ht, c, pix = img.Width, img.Height, img.Components, img.Pix
+	}
+	if w != p.Cols || ht != p.Rows || c != p.Samples {
+		return fmt.Errorf("JPEG frame is %dx%dx%d, header says %dx%dx%d", w, ht, c, p.Cols, p.Rows, p.Samples)
+	}
+	bps := p.DType.Size()
+	switch bps {
+	case 1:
+		for i, v := range pix {
+			dst[i] = byte(v)
+		}
+	case 2:
+		for i, v := range pix {
+			dst[2*i], dst[2*i+1] = byte(v), byte(v>>8)
+		}
+	default:
+		for i, v := range pix {
+			binary.LittleEndian.PutUint32(dst[4*i:], uint32(v))
+		}
+	}
+	maskSamples(dst, bps, h)
+	return nil
 }
 
 // upsampleYCbCr writes the Y, Cb, Cr samples of m interleaved into dst.

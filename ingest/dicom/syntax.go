@@ -83,12 +83,12 @@ func datasetSyntax(uid string) (sx syntax, deflated, encapsulated bool) {
 }
 
 // Decodable reports whether medmd decodes pixel data in this transfer
-// syntax. 12-bit extended JPEG is decodable only when the data are 8-bit
-// (image/jpeg reads 8-bit SOF1); FileHeader.CanDecode checks that.
+// syntax.
 func Decodable(uid string) bool {
 	switch uid {
 	case ImplicitVRLittleEndian, ExplicitVRLittleEndian, DeflatedExplicitVRLE, ExplicitVRBigEndian,
-		RLELossless, JPEGBaseline8Bit, JPEGLosslessP14, JPEGLosslessSV1, encapsulatedUncompresed:
+		RLELossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLosslessP14, JPEGLosslessSV1,
+		JPEGLSLossless, JPEGLSNearLossless, encapsulatedUncompresed:
 		return true
 	}
 	return false
