@@ -350,6 +350,9 @@ func (d *decoder) readLSE() error {
 			return int(v)
 		}
 		d.oversize = [2]int{rd(seg[2 : 2+w]), rd(seg[2+w : 2+2*w])}
+		if d.pix != nil {
+			return d.errf(off, "LSE oversize dimensions after the first scan")
+		}
 		if d.sawFrame {
 			d.height, d.width = d.oversize[0], d.oversize[1]
 			return d.checkSize(off)
