@@ -3,8 +3,11 @@ package datasets
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -18,6 +21,17 @@ import (
 // (positive), 0.0 (negative), -1.0 (uncertain) or blank (not mentioned).
 // Path is relative to the folder ABOVE the dataset folder
 // ("CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg").
+//
+// Two layouts are read:
+//   - CheXpert-v1.0-small (the downsampled copy, mirrored on Kaggle) or a
+//     merged CheXpert-v1.0 tree: the CSVs at root beside train/ and valid/;
+//   - the full-resolution Stanford AIMI download
+//     (chexpertchestxrays-u20210408/) as its four zips unpack:
+//     "CheXpert-v1.0 batch 1 (validate & csv)" holds train.csv, valid.csv and
+//     valid/, and batches 2-4 ("… batch 2 (train 1)" to "… batch 4 (train
+//     3)") hold patientNNNNN/ folders without the train/ level that Path
+//     names. Patient folders are indexed across the batch folders, so the
+//     archives need not be merged by hand.
 //
 // Uncertain labels follow the policy of the "uncertain" parameter, named
 // after the paper's U-Ignore, U-Ones and U-Zeros: ignore (default) asks no
@@ -35,7 +49,7 @@ func init() {
 	fields := append(commonFields("datasets/CheXpert-v1.0-small", "Stanford-University-Dataset-Research-Use-Agreement", true), labelFields()...)
 	fields = append(fields,
 		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: []string{"train.csv", "valid.csv"},
-			Description: "label CSVs, relative to root; the split is taken from each name", Example: "[train.csv]"},
+			Description: "label CSVs, found at root or in the \"CheXpert-v1.0 batch 1 (validate & csv)\" folder; the split is taken from each name", Example: "[train.csv]"},
 		ingest.Field{Name: "uncertain", Type: ingest.TypeString, Default: "ignore", Enum: []string{"ignore", "ones", "zeros"},
 			Description: "policy for -1 (uncertain): ignore = no yes/no question, listed as uncertain; ones = positive; zeros = negative",
 			Example:     "ones"},
@@ -44,16 +58,27 @@ func init() {
 	)
 	register(ingest.Spec{
 		Name:    cheXpertName,
-		Summary: "CheXpert (train.csv/valid.csv + patient folders of JPEGs) as diagnosis samples with a stated uncertain-label policy",
+		Summary: "CheXpert (CheXpert-v1.0-small, or the full-resolution AIMI batch folders: train.csv/valid.csv + patient folders of JPEGs) as diagnosis samples with a stated uncertain-label policy",
 		Fields:  fields,
 	}, newCheXpert)
 }
 
 type cheXpert struct {
 	ls               *labelSet
-	files            []string
+	files            []string // relative to the CSV folder
 	uncertain, blank string
+	// patients maps "train/patient00001" (or valid/…) to the folder holding
+	// that patient in the batch layout; nil in the merged layout.
+	patients map[string]string
 }
+
+// cheXpertBatchGlob matches the folders the AIMI zips unpack to.
+const cheXpertBatchGlob = "CheXpert-v1.0 batch *"
+
+// cheXpertCSVDirs are where the CSVs sit, relative to root: root itself
+// (small or merged layout), the first batch folder, or a CheXpert-v1.0
+// folder inside it.
+var cheXpertCSVDirs = []string{".", "CheXpert-v1.0 batch 1 (validate & csv)", "CheXpert-v1.0 batch 1 (validate & csv)/CheXpert-v1.0"}
 
 func newCheXpert(p ingest.Params, baseDir string) (ingest.Source, error) {
 	b, err := newBuilder(cheXpertName, p, baseDir)
@@ -68,15 +93,74 @@ func newCheXpert(p ingest.Params, baseDir string) (ingest.Source, error) {
 	if s.blank == "" {
 		s.blank = "negative"
 	}
-	files := p.Strings("files")
-	if len(files) == 0 {
-		files = []string{"train.csv", "valid.csv"}
-	}
-	for _, f := range files {
-		s.files = append(s.files, filepath.Join(b.opts.Root, f))
+	s.files = p.Strings("files")
+	if len(s.files) == 0 {
+		s.files = []string{"train.csv", "valid.csv"}
 	}
 	return rowSource{s, b}, nil
 }
+
+// csvFiles finds the label CSVs: in the first of cheXpertCSVDirs holding
+// any of them. A missing file there is a warning (a download without
+// valid.csv still yields its training rows).
+func (s *cheXpert) csvFiles() ([]string, error) {
+	root := s.ls.b.opts.Root
+	var looked []string
+	for _, d := range cheXpertCSVDirs {
+		var found []string
+		for _, f := range s.files {
+			p := filepath.Join(root, d, f)
+			looked = append(looked, relPath(root, p))
+			if exists(p) {
+				found = append(found, p)
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		if len(found) < len(s.files) {
+			slog.Warn("chexpert: label CSV missing, its rows are skipped", "root", root, "folder", d, "files", s.files)
+		}
+		return found, nil
+	}
+	return nil, layoutError(cheXpertName, root, looked...)
+}
+
+// indexPatients lists the patient folders of the batch layout: patientN/
+// directly in a batch folder (training batches), or under its train/,
+// valid/ or CheXpert-v1.0/{train,valid}/.
+func (s *cheXpert) indexPatients() error {
+	batches, err := filepath.Glob(filepath.Join(s.ls.b.opts.Root, cheXpertBatchGlob))
+	if err != nil || len(batches) == 0 {
+		return err
+	}
+	sort.Strings(batches)
+	s.patients = map[string]string{}
+	for _, b := range batches {
+		for _, sub := range []struct{ dir, split string }{
+			{"", "train"}, {"train", "train"}, {"valid", "valid"},
+			{"CheXpert-v1.0/train", "train"}, {"CheXpert-v1.0/valid", "valid"},
+		} {
+			ents, err := os.ReadDir(filepath.Join(b, sub.dir))
+			if err != nil {
+				continue // this batch has no such level
+			}
+			for _, e := range ents {
+				if !e.IsDir() || !patientDirRE.MatchString(e.Name()) {
+					continue
+				}
+				key := sub.split + "/" + e.Name()
+				if _, dup := s.patients[key]; !dup {
+					s.patients[key] = filepath.Join(b, sub.dir, e.Name())
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// batchPathRe splits a CSV Path into split, patient folder and the rest.
+var batchPathRe = regexp.MustCompile(`(?:^|/)(train|valid)/(patient\d+)/(.+)$`)
 
 var patientRe = regexp.MustCompile(`(?:^|/)(patient\d+)/`)
 
@@ -104,6 +188,18 @@ func (s *cheXpert) resolve(p string) (string, error) {
 			return full, nil
 		}
 	}
+	// The batch layout: the patient folder, wherever its batch put it.
+	if m := batchPathRe.FindStringSubmatch(p); m != nil && s.patients != nil {
+		dir, ok := s.patients[m[1]+"/"+m[2]]
+		if !ok {
+			return "", fmt.Errorf("patient folder %s/%s is in no %q folder under %s", m[1], m[2], cheXpertBatchGlob, root)
+		}
+		full, err := safeJoin(dir, m[3])
+		if err != nil {
+			return "", err
+		}
+		return full, nil
+	}
 	return first, nil
 }
 
@@ -112,7 +208,14 @@ func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
 	var imgs []*labelledImage
 	var bad []ingest.Unit
 	seenAt := map[string]int{}
-	for _, file := range s.files {
+	files, err := s.csvFiles()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.indexPatients(); err != nil {
+		return nil, err
+	}
+	for _, file := range files {
 		t, err := readCSV(file, ',')
 		if err != nil {
 			return nil, err

@@ -218,6 +218,10 @@ var _ = fmt.Sprint
 // download.
 func sourceAt(t *testing.T, typ, root string) ingest.Source {
 	t.Helper()
+	root, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	text := fmt.Sprintf("version: 1\npipelines:\n  - name: p\n    source: {type: %s, root: %q}\n    output: {dir: out}\n", typ, root)
 	cfg, err := ingest.ParseConfig(filepath.Join(root, "pipelines.yaml"), []byte(text))
 	if err != nil {

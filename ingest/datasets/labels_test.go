@@ -187,12 +187,67 @@ func TestCheXpert(t *testing.T) {
 
 	ones := runPipeline(t, "chexpert", "uncertain: ones")
 	for _, s := range ones.samples {
-		if s.Meta["question"] == "open" && s.Images[0].SourcePath == "train/patient00002/study2/view1_frontal.jpg" &&
+		if s.Meta["question"] == "open" && s.Images[0].SourcePath == pseudonymisePath("train/patient00002/study2/view1_frontal.jpg") &&
 			s.Response != "Cardiomegaly, Lung Opacity, Edema, Fracture." {
 			t.Errorf("uncertain=ones: %q", s.Response)
 		}
 	}
 	yesNoBalance(t, ones.samples, withLabels(ones.samples))
+}
+
+// TestCheXpertLayouts reads CheXpert with only root set: the downsampled
+// CheXpert-v1.0-small folder, and the full-resolution AIMI download whose
+// training patients sit in batch folders without the train/ level that the
+// CSV's Path names.
+func TestCheXpertLayouts(t *testing.T) {
+	batch3 := "CheXpert-v1.0 batch 3 (train 2)/"
+	for _, c := range []struct {
+		name, root, bad          string
+		frontal, lateral, valid1 string // image paths as recorded
+	}{
+		{"small", "chexpert/CheXpert-v1.0-small", `train.csv:5: column "Edema": value "2.0" is not 1, 0, -1 or blank`,
+			"train/patient00002/study2/view1_frontal.jpg", "train/patient00002/study2/view2_lateral.jpg",
+			"valid/patient64541/study1/view1_frontal.jpg"},
+		{"full resolution", "chexpert/chexpertchestxrays-u20210408", "train.csv:5: patient folder train/patient00004 is in no",
+			batch3 + "patient00002/study2/view1_frontal.jpg", batch3 + "patient00002/study2/view2_lateral.jpg",
+			"CheXpert-v1.0 batch 1 (validate & csv)/valid/patient64541/study1/view1_frontal.jpg"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := runAt(t, "chexpert", filepath.Join("testdata", c.root))
+			if len(r.units) != 5 || len(r.failed) != 1 {
+				t.Fatalf("units %d failed %v", len(r.units), r.failed)
+			}
+			r.failure(t, c.bad)
+			open := map[string]shards.Sample{}
+			for _, s := range r.samples {
+				if s.Meta["question"] == "open" {
+					open[s.Images[0].SourcePath] = s
+				}
+			}
+			frontal, lateral := open[pseudonymisePath(c.frontal)], open[pseudonymisePath(c.lateral)]
+			if frontal.Response != "Lung Opacity, Fracture. Uncertain: Cardiomegaly, Edema." || frontal.Group == "" || frontal.Group != lateral.Group {
+				t.Errorf("frontal %q group %q, lateral group %q", frontal.Response, frontal.Group, lateral.Group)
+			}
+			if v := open[pseudonymisePath(c.valid1)]; v.Split != "val" || v.Response != "Cardiomegaly, Lung Opacity, Support Devices." {
+				t.Errorf("valid row: %q %q", v.Split, v.Response)
+			}
+			if len(open) != 4 {
+				t.Errorf("%d open samples: %v", len(open), keysOfSamples(open))
+			}
+		})
+	}
+	err := planErr(t, "chexpert", filepath.Join("testdata", "chexpert"))
+	if err == nil || !strings.Contains(err.Error(), "looked for train.csv, valid.csv, CheXpert-v1.0 batch 1 (validate & csv)/train.csv") {
+		t.Errorf("no CSVs: %v", err)
+	}
+}
+
+func keysOfSamples(m map[string]shards.Sample) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func TestVinDrCXR(t *testing.T) {

@@ -137,6 +137,22 @@ write_csv("pmc-vqa/train.csv", hdr, [
 write_csv("pmc-vqa/test.csv", hdr, [
     ["PMC7125455_F2_6.jpg", "What is the plane of this image?", "Axial", " A:Axial", " B:Sagittal", " C:Coronal", " D:Oblique", "A"],
 ])
+# The second release: train_2.csv / test_2.csv (index, caption, split
+# columns; Answer holds the letter) + figures/.
+save(us(), "pmc-vqa/figures/PMC8253867_Fig1_41.jpg", quality=90)
+save(ct(), "pmc-vqa/figures/PMC7125455_F2_6.jpg", quality=90)
+us_cap = "Transabdominal ultrasound showing a distended gallbladder with a thickened wall."
+ct_cap = "Axial chest CT showing a nodule in the right upper lobe."
+hdr2 = ["index", "Figure_path", "Caption", "Question", "Choice A", "Choice B", "Choice C", "Choice D", "Answer", "split"]
+write_csv("pmc-vqa/train_2.csv", hdr2, [
+    [0, "PMC8253867_Fig1_41.jpg", us_cap, "What imaging modality was used to acquire this image?",
+     " A:CT scan ", " B:Ultrasound ", " C:MRI ", " D:X-ray ", "B", "train"],
+    [1, "PMC8253867_Fig1_41.jpg", us_cap, "Which organ is distended?", "A:Liver", "B:Gallbladder", "C:Kidney", "D:Spleen", "B", "train"],
+    [2, "PMC7125455_F2_6.jpg", ct_cap, "What is seen in the right lobe?", "A:Nodule", "B:Cyst", "C:Mass", "D:None", "E", "train"],
+])
+write_csv("pmc-vqa/test_2.csv", hdr2, [
+    [0, "PMC7125455_F2_6.jpg", ct_cap, "Which organ shows the abnormality?", "A:Liver", "B:Heart", "C:Lung", "D:Kidney", "C", "test"],
+])
 
 # --- MIMIC-CXR reports + MIMIC-CXR-JPG images + split CSV -------------------
 reset("mimic-cxr")
@@ -244,6 +260,32 @@ write_csv("chexpert/CheXpert-v1.0-small/train.csv", hdr, [
 ])
 write_csv("chexpert/CheXpert-v1.0-small/valid.csv", hdr, [
     row("CheXpert-v1.0-small/valid/patient64541/study1/view1_frontal.jpg", "Male", "73", "Frontal", "AP",
+        {k: "0.0" for k in labels} | {"Cardiomegaly": "1.0", "Lung Opacity": "1.0", "Support Devices": "1.0"}),
+])
+
+# --- CheXpert full resolution as the Stanford AIMI download unpacks
+# (chexpertchestxrays-u20210408/): four batch zips, batch 1 holding the CSVs
+# and valid/, batches 2-4 holding patientNNNNN/ folders without a train/
+# level, while Path still reads CheXpert-v1.0/train/patientNNNNN/... --------
+full = "chexpert/chexpertchestxrays-u20210408/"
+b1 = full + "CheXpert-v1.0 batch 1 (validate & csv)/"
+save(mr(), full + "CheXpert-v1.0 batch 2 (train 1)/patient00001/study1/view1_frontal.jpg", quality=90)
+save(ct(), full + "CheXpert-v1.0 batch 3 (train 2)/patient00002/study2/view1_frontal.jpg", quality=90)
+save(mr(), full + "CheXpert-v1.0 batch 3 (train 2)/patient00002/study2/view2_lateral.jpg", quality=90)
+save(ct(), b1 + "valid/patient64541/study1/view1_frontal.jpg", quality=90)
+write_csv(b1 + "train.csv", hdr, [
+    row("CheXpert-v1.0/train/patient00001/study1/view1_frontal.jpg", "Female", "68", "Frontal", "AP",
+        {"No Finding": "1.0", "Support Devices": "1.0"}),
+    row("CheXpert-v1.0/train/patient00002/study2/view1_frontal.jpg", "Female", "87", "Frontal", "AP",
+        {"Cardiomegaly": "-1.0", "Lung Opacity": "1.0", "Edema": "-1.0", "Fracture": "1.0", "Pleural Effusion": "0.0"}),
+    row("CheXpert-v1.0/train/patient00002/study2/view2_lateral.jpg", "Female", "87", "Lateral", "",
+        {"Cardiomegaly": "-1.0", "Lung Opacity": "1.0", "Edema": "-1.0", "Fracture": "1.0"}),
+    # malformed: an image in no batch folder
+    row("CheXpert-v1.0/train/patient00004/study1/view1_frontal.jpg", "Male", "41", "Frontal", "AP",
+        {"Edema": "1.0"}),
+])
+write_csv(b1 + "valid.csv", hdr, [
+    row("CheXpert-v1.0/valid/patient64541/study1/view1_frontal.jpg", "Male", "73", "Frontal", "AP",
         {k: "0.0" for k in labels} | {"Cardiomegaly": "1.0", "Lung Opacity": "1.0", "Support Devices": "1.0"}),
 ])
 
