@@ -20,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/medmd/medmd/shards"
 )
 
 // DefaultBaseURL is where PMC serves OA packages (the File column of the OA
@@ -288,20 +290,13 @@ func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(str
 		return fmt.Errorf("HTTP %s", resp.Status)
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(dest), filepath.Base(dest)+".part-*")
+	pend, err := shards.StartPublish(nil, dest)
 	if err != nil {
 		return err
 	}
-	tmpName := tmp.Name()
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
+	defer pend.Abort() // no-op once committed
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), resp.Body)
+	n, err := io.Copy(io.MultiWriter(pend, h), resp.Body)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -311,14 +306,8 @@ func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(str
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return &retryable{err: fmt.Errorf("body of %d bytes, want %d: %w", n, resp.ContentLength, io.ErrUnexpectedEOF)}
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
 	if verify != nil {
-		if err := verify(tmpName); err != nil {
+		if err := verify(pend.TempPath()); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) {
 				return &retryable{err: fmt.Errorf("verify: %w", err)}
 			}
@@ -327,13 +316,11 @@ func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(str
 	}
 	// INVARIANT: dest appears only complete and verified, and is marked
 	// done only after it is in place.
-	if err := os.Rename(tmpName, dest); err != nil {
+	if err := pend.Commit(); err != nil {
 		return err
 	}
-	done = true
-	syncDir(filepath.Dir(dest))
 	mark, _ := json.Marshal(doneMark{URL: src, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
-	return writeAtomic(dest+".ok", mark)
+	return shards.PublishBytes(nil, dest+".ok", mark)
 }
 
 // parseRetryAfter reads a Retry-After header: delay-seconds or an
@@ -353,37 +340,6 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-func writeAtomic(p string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	tmp.Close()
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	syncDir(filepath.Dir(p))
-	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // limiter spaces request starts at least interval apart.
