@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medmd/medmd/shards"
 	"gopkg.in/yaml.v3"
 )
 
@@ -58,6 +59,10 @@ type OutputConfig struct {
 	// output exceeds them continues in part files.
 	MaxShardBytes   int64
 	MaxShardSamples int
+	// Parquet is what each shard's Parquet part holds (metadata, full,
+	// none; see shards.ParquetLayout) and ParquetCompression its codec.
+	Parquet            shards.ParquetLayout
+	ParquetCompression shards.ParquetCompression
 }
 
 // Defaults for the output section.
@@ -175,6 +180,9 @@ func (p *Pipeline) Hash() string {
 		"output": map[string]any{
 			"shard_units": p.Output.ShardUnits, "shard_input_bytes": p.Output.ShardInputBytes,
 			"max_shard_bytes": p.Output.MaxShardBytes, "max_shard_samples": p.Output.MaxShardSamples,
+			// The layout and codec change the files, so a folder written
+			// under another one is not resumed into.
+			"parquet": p.Output.Parquet, "parquet_compression": p.Output.ParquetCompression,
 		},
 	}
 	var stages []any
@@ -235,7 +243,8 @@ func (l *linter) mapping(n *yaml.Node, what string, allowed map[string]bool) map
 }
 
 var pipelineKeys = map[string]bool{"name": true, "source": true, "stages": true, "output": true, "max_failure_fraction": true}
-var outputKeys = map[string]bool{"dir": true, "shard_units": true, "shard_input_bytes": true, "max_shard_bytes": true, "max_shard_samples": true}
+var outputKeys = map[string]bool{"dir": true, "shard_units": true, "shard_input_bytes": true, "max_shard_bytes": true, "max_shard_samples": true,
+	"parquet": true, "parquet_compression": true}
 
 func (l *linter) pipeline(n *yaml.Node) *Pipeline {
 	m := l.mapping(n, "pipeline", pipelineKeys)
@@ -261,7 +270,8 @@ func (l *linter) pipeline(n *yaml.Node) *Pipeline {
 		}
 	}
 	p.Output = OutputConfig{Dir: filepath.Join("out", p.Name), ShardUnits: DefaultShardUnits,
-		ShardInputBytes: DefaultShardInputBytes, MaxShardBytes: DefaultMaxShardBytes, MaxShardSamples: DefaultMaxShardSamples}
+		ShardInputBytes: DefaultShardInputBytes, MaxShardBytes: DefaultMaxShardBytes, MaxShardSamples: DefaultMaxShardSamples,
+		Parquet: shards.ParquetLayouts[0], ParquetCompression: shards.ParquetCompressions[0]}
 	if v, ok := m["output"]; ok {
 		om := l.mapping(v, what+" output", outputKeys)
 		if d, ok := om["dir"]; ok {
@@ -271,6 +281,10 @@ func (l *linter) pipeline(n *yaml.Node) *Pipeline {
 		l.positiveInt(om, "shard_input_bytes", what, func(x int64) { p.Output.ShardInputBytes = x })
 		l.positiveInt(om, "max_shard_bytes", what, func(x int64) { p.Output.MaxShardBytes = x })
 		l.positiveInt(om, "max_shard_samples", what, func(x int64) { p.Output.MaxShardSamples = int(x) })
+		enum(l, om, "parquet", what, shards.ParquetLayouts, func(x string) { p.Output.Parquet = shards.ParquetLayout(x) })
+		enum(l, om, "parquet_compression", what, shards.ParquetCompressions, func(x string) {
+			p.Output.ParquetCompression = shards.ParquetCompression(x)
+		})
 	}
 	if v, ok := m["max_failure_fraction"]; ok {
 		f, err := strconv.ParseFloat(v.Value, 64)
@@ -281,6 +295,23 @@ func (l *linter) pipeline(n *yaml.Node) *Pipeline {
 		}
 	}
 	return p
+}
+
+// enum checks that m[key], when present, is one of names.
+func enum[T ~string](l *linter, m map[string]*yaml.Node, key, what string, names []T, set func(string)) {
+	v, ok := m[key]
+	if !ok {
+		return
+	}
+	var all []string
+	for _, n := range names {
+		if string(n) == v.Value {
+			set(v.Value)
+			return
+		}
+		all = append(all, string(n))
+	}
+	l.add(v, "%s: %s: unknown value %q (want one of %s)%s", what, key, v.Value, strings.Join(all, ", "), suggest(v.Value, all))
 }
 
 func (l *linter) positiveInt(m map[string]*yaml.Node, key, what string, set func(int64)) {

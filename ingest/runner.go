@@ -182,7 +182,8 @@ type unitResult struct {
 func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, stages []NamedStage, workers int, sum *Summary, prog *progress) (err error) {
 	p := plan.Pipeline
 	dir := p.OutputDir()
-	w, err := shards.CreateShard(dir, ps.Name, shards.WriteOptions{MaxBytes: p.Output.MaxShardBytes, MaxSamples: p.Output.MaxShardSamples})
+	w, err := shards.CreateShard(dir, ps.Name, shards.WriteOptions{MaxBytes: p.Output.MaxShardBytes, MaxSamples: p.Output.MaxShardSamples,
+		Parquet: p.Output.Parquet, ParquetCompression: p.Output.ParquetCompression})
 	if err != nil {
 		return fmt.Errorf("%s: %w", ps.Name, err)
 	}

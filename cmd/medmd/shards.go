@@ -40,7 +40,7 @@ func init() {
 			}
 			if statsJSON {
 				return json.NewEncoder(os.Stdout).Encode(map[string]any{
-					"pipeline": m.Pipeline, "config_hash": m.ConfigHash, "schema_version": m.SchemaVersion,
+					"pipeline": m.Pipeline, "config_hash": m.ConfigHash, "schema_version": m.SchemaVersion, "parquet": m.ParquetLayout(),
 					"shards": len(m.Shards), "samples": m.Samples, "images": m.Images, "bytes": m.Bytes,
 					"sources": m.Sources, "tasks": m.Tasks,
 				})
@@ -62,7 +62,7 @@ func init() {
 			if err := m.Verify(); err != nil {
 				return fmt.Errorf("verify %s: %w", args[0], err)
 			}
-			fmt.Printf("ok: %d shards, %d files, %d samples verified\n", len(m.Shards), 2*len(m.ArrowPaths()), m.Samples)
+			fmt.Printf("ok: %d shards, %d files, %d samples verified (parquet: %s)\n", len(m.Shards), len(m.Files()), m.Samples, m.ParquetLayout())
 			return nil
 		},
 	})
