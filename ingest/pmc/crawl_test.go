@@ -228,7 +228,7 @@ func TestCrawlFakePMC(t *testing.T) {
 		}
 	}
 	filepath.Walk(cache, func(p string, info os.FileInfo, err error) error {
-		if strings.Contains(p, "escape") || strings.Contains(p, ".part-") {
+		if strings.Contains(p, "escape") || strings.HasSuffix(p, ".tmp") {
 			t.Errorf("unexpected file in cache: %s", p)
 		}
 		return nil
