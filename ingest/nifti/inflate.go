@@ -58,6 +58,11 @@ var (
 	libdeflateReads atomic.Int64
 )
 
+// UsesLibdeflate reports whether .nii.gz reads inflate with libdeflate
+// (false: the slower compress/gzip fallback), so a speed report can say
+// which inflater it measured.
+func UsesLibdeflate() bool { return libdeflateLoaded() != nil }
+
 // libdeflateLoaded reports whether reads will use libdeflate, loading it on
 // first use; absence of the library is silent.
 func libdeflateLoaded() *libdeflateLib {

@@ -1,11 +1,22 @@
-// Package perf is the registry behind `medmd perf`: each measurement times
-// medmd against a baseline in the same run and reports the ratio.
+// Package perf is the performance harness behind `medmd perf`: every
+// measurement group, the Python baselines it runs (scripts/) and the
+// helpers they share. Each group times medmd against a baseline doing the
+// same work in the same run and reports the ratio, never a bare time.
+//
+// Result names follow one scheme, group/measure/key: the group (the
+// table's name), what is measured, and the input it was measured on
+// (e.g. dicom/dicom2nii/ct_512x512x200).
+//
+// Only cmd/ imports this package (a test enforces it): the harness may
+// import every stage, but no library carries measurement code, baseline
+// scripts or fixtures into the binaries that use it.
 package perf
 
 import (
 	"context"
-	"sort"
-	"sync"
+	"fmt"
+	"slices"
+	"strings"
 )
 
 // Result is one measurement, printed by `medmd perf --json` as one object
@@ -51,39 +62,46 @@ type Options struct {
 // Func runs one group of measurements.
 type Func func(ctx context.Context, o Options) ([]Result, error)
 
-var (
-	mu    sync.Mutex
-	funcs = map[string]Func{}
-	docs  = map[string]string{}
-)
-
-// Register adds a measurement group under name (e.g. "shards", "nifti",
-// "loader"). It panics on a duplicate name.
-func Register(name, doc string, f Func) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := funcs[name]; dup {
-		panic("perf: " + name + " registered twice")
-	}
-	funcs[name], docs[name] = f, doc
+// Group is one named group of measurements.
+type Group struct {
+	Name string // first part of every result name; `medmd perf NAME` runs it
+	Doc  string // one line for `medmd perf --help`
+	Run  Func
 }
 
-// Names lists registered groups, sorted.
-func Names() []string {
-	mu.Lock()
-	defer mu.Unlock()
-	var out []string
-	for n := range funcs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+// groups is the one table of every group, sorted by name (the order
+// `medmd perf` runs them in).
+var groups = []Group{
+	{"dicom", "DICOM CT series (512×512×200): dicom2nii vs dcm2niix converting the same series; in-memory assembly vs pydicom; peak RSS", dicomGroup},
+	{"loader", "training loader: 3D/2D bytes/s vs memcpy, time to first batch on 10 shards, batch latency shuffled vs sequential", loaderGroup},
+	{"nifti", "NIfTI read + canonical RAS of a 181×217×181 uint8 volume vs nibabel get_fdata() (float64) and np.asanyarray(dataobj) (uint8)", niftiGroup},
+	{"normalize", "canonical RAS + trilinear resize + percentile → uint8 of a 301×370×316 volume to 256×256×64 vs nibabel+scipy+numpy", normalizeGroup},
+	{"pmc", "JATS parsing, articles per CPU second on one core, vs scripts/lxml_ref.py extracting the same fields with lxml (goal ≥5×)", pmcGroup},
+	{"radmd", "RadMD fingerprint (SHA-256 + dHash) vs SHA-256 alone; near-duplicate index vs linear scan", radmdGroup},
+	{"radmd-run", "medmd radmd end to end vs an unfiltered copy of the same corpus", radmdRunGroup},
+	{"shards", "Arrow IPC shard write vs plain os.File.Write of the same bytes (on tmpfs when present); zero-copy read heap", shardsGroup},
 }
 
-// Lookup returns a group's function and its one-line description.
-func Lookup(name string) (Func, string, bool) {
-	mu.Lock()
-	defer mu.Unlock()
-	f, ok := funcs[name]
-	return f, docs[name], ok
+// Groups returns every group, sorted by name.
+func Groups() []Group { return slices.Clone(groups) }
+
+// Select returns the named groups in the order given, or every group when
+// names is empty; an unknown name is an error listing the known ones.
+func Select(names []string) ([]Group, error) {
+	if len(names) == 0 {
+		return Groups(), nil
+	}
+	out := make([]Group, 0, len(names))
+	for _, n := range names {
+		i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == n })
+		if i < 0 {
+			known := make([]string, len(groups))
+			for j, g := range groups {
+				known[j] = g.Name
+			}
+			return nil, fmt.Errorf("perf: unknown group %q (have %s)", n, strings.Join(known, ", "))
+		}
+		out = append(out, groups[i])
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package perf
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/medmd/medmd/internal/stats"
 )
 
 // Python is the interpreter the Python baselines run under: Debian's, the
@@ -74,10 +77,19 @@ func RunReferenceJSON(ctx context.Context, v any, name string, args ...string) e
 	return nil
 }
 
-// WriteScript writes an embedded baseline script to dir/name (creating
-// dir) so the interpreter can run it from any working folder, and returns
-// its path.
-func WriteScript(dir, name string, body []byte) (string, error) {
+// scripts holds the Python baselines, embedded so `medmd perf` runs them
+// from any folder.
+//
+//go:embed scripts/*.py
+var scripts embed.FS
+
+// writeScript writes the embedded baseline scripts/name into dir
+// (creating it) so the interpreter can run it, and returns its path.
+func writeScript(dir, name string) (string, error) {
+	body, err := scripts.ReadFile("scripts/" + name)
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -85,18 +97,33 @@ func WriteScript(dir, name string, body []byte) (string, error) {
 	return p, os.WriteFile(p, body, 0o644)
 }
 
-// Median returns the median of xs (the mean of the two middle values for
-// an even count; 0 for none). xs is not modified.
-func Median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
+// repoFiles returns the files matching the glob patterns (relative to the
+// repository root) in the checkout holding the working folder, found by
+// walking up from it. Groups measuring on the repository's own test files
+// (the JATS articles, the real CT slice the DICOM series replicates) read
+// them here rather than embedding them, so no binary carries them and
+// there is one copy of each; `medmd perf` runs inside a checkout.
+func repoFiles(patterns ...string) ([]string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return nil, err
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
+	for {
+		var out []string
+		for _, p := range patterns {
+			m, _ := filepath.Glob(filepath.Join(dir, p))
+			out = append(out, m...)
+		}
+		if len(out) > 0 {
+			slices.Sort(out)
+			return out, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil, fmt.Errorf("no %s found above the working folder: run medmd perf inside the medmd repository", strings.Join(patterns, ", "))
+		}
+		dir = parent
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // MedianTime runs f once to warm up, then n times (at least once), and
@@ -113,5 +140,5 @@ func MedianTime(n int, f func() error) (float64, error) {
 		}
 		ts[i] = time.Since(t0).Seconds()
 	}
-	return Median(ts), nil
+	return stats.Median(ts), nil
 }

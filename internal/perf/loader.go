@@ -1,4 +1,4 @@
-package main
+package perf
 
 import (
 	"context"
@@ -9,13 +9,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/medmd/medmd/internal/perf"
+	"github.com/medmd/medmd/internal/stats"
 	"github.com/medmd/medmd/shards"
 )
-
-func init() {
-	perf.Register("loader", "training loader: 3D/2D bytes/s vs memcpy, time to first batch on 10 shards, batch latency shuffled vs sequential", perfLoader)
-}
 
 // loaderCorpus writes n samples of one image c×d×h×w uint8/int16 each,
 // spread over nShards shards, into dir.
@@ -158,7 +154,10 @@ func pct(ds []time.Duration, q float64) float64 {
 	return float64(s[int(q*float64(len(s)-1))].Nanoseconds()) / 1000
 }
 
-func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
+// loaderGroup times the training loader against memcpy of the same bytes
+// (3D gathers, large and tiny 2D images), its batch latency shuffled
+// against sequential, and its time to first batch against a 50 ms budget.
+func loaderGroup(ctx context.Context, o Options) ([]Result, error) {
 	scratch := o.TempDir
 	if d, err := os.MkdirTemp("/dev/shm", "medmd-perf-loader-"); err == nil {
 		scratch = d
@@ -171,7 +170,7 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	if o.Quick {
 		n3, d3, n2, nTiny, reps = 8, 8, 64, 2000, min(reps, 2)
 	}
-	var out []perf.Result
+	var out []Result
 
 	// 3D: batches of 2 volumes, shuffled, so every batch is a gather.
 	m3, err := perfLoaderCorpus(filepath.Join(scratch, "3d"), n3, 4, d3, 256, 256, shards.Int16)
@@ -206,8 +205,8 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r3 := perf.Result{Name: "loader.3d_gather", Unit: "GB/s", Value: median(ours), BaselineName: "memcpy of the same volumes",
-		BaselineValue: median(base), Goal: 0.8, Extra: map[string]float64{"batch1_view_GBps": float64(vb) / vt.Seconds() / 1e9}}
+	r3 := Result{Name: fmt.Sprintf("loader/3d_gather/%dx%dx256x256_int16", n3, d3), Unit: "GB/s", Value: stats.Median(ours), BaselineName: "memcpy of the same volumes",
+		BaselineValue: stats.Median(base), Goal: 0.8, Extra: map[string]float64{"batch1_view_GBps": float64(vb) / vt.Seconds() / 1e9}}
 	r3.Finish(true)
 	out = append(out, r3)
 
@@ -215,7 +214,7 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	// trains on: 256 KiB each), batches of 4 (RadFM's), shuffled so that
 	// every batch is a gather. The corpus (400 MiB) exceeds the caches,
 	// so this measures bandwidth; tiny images would measure per-sample
-	// latency instead (loader.2d_tiny below reports that separately).
+	// latency instead (loader/2d_tiny below reports that separately).
 	//
 	// Baseline: a memcpy of exactly the bytes the loader delivered in
 	// the timed epoch, in the order it delivered them, into one
@@ -232,7 +231,7 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r2.Name = "loader.2d_small"
+	r2.Name = fmt.Sprintf("loader/2d_small/%dx512x512_uint8", n2)
 	r2.Goal = 0.5
 	seqBytes, _, seqTime, _, err := epochStats(ctx, m2, seq, reps)
 	if err != nil {
@@ -254,11 +253,11 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.Name = "loader.2d_tiny"
+	rt.Name = fmt.Sprintf("loader/2d_tiny/%dx64x64_uint8", nTiny)
 	rt.Finish(true)
 	out = append(out, rt)
 
-	lat := perf.Result{Name: "loader.batch_latency_p50", Unit: "us", Value: pct(latShuf, 0.5),
+	lat := Result{Name: fmt.Sprintf("loader/batch_latency_p50/%dx512x512_uint8", n2), Unit: "us", Value: pct(latShuf, 0.5),
 		BaselineName: "sequential order p50", BaselineValue: pct(latSeq, 0.5),
 		Extra: map[string]float64{"shuffled_p99_us": pct(latShuf, 0.99), "sequential_p99_us": pct(latSeq, 0.99)}}
 	lat.Finish(false)
@@ -283,7 +282,7 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		b.Release()
 		l.Close()
 	}
-	tf := perf.Result{Name: "loader.time_to_first_batch", Unit: "ms", Value: median(ttfb),
+	tf := Result{Name: fmt.Sprintf("loader/time_to_first_batch/10_shards_%dx64x64_uint8", nTiny), Unit: "ms", Value: stats.Median(ttfb),
 		BaselineName: "50 ms budget", BaselineValue: 50, Goal: 1, Extra: map[string]float64{"shards": 10, "samples": float64(nTiny)}}
 	tf.Finish(false)
 	out = append(out, tf)
@@ -296,8 +295,8 @@ func perfLoader(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 // against a memcpy of the same images in corpus order. It returns the
 // result (no name or goal yet) and the per-batch latencies of the
 // shuffled epochs and of reps sequential ones.
-func perfLoader2D(ctx context.Context, m *shards.Manifest, cfg shards.LoaderConfig, reps int) (perf.Result, []time.Duration, []time.Duration, error) {
-	var res perf.Result
+func perfLoader2D(ctx context.Context, m *shards.Manifest, cfg shards.LoaderConfig, reps int) (Result, []time.Duration, []time.Duration, error) {
+	var res Result
 	run, err := newEpochRunner(m, cfg)
 	if err != nil {
 		return res, nil, nil, err
@@ -347,14 +346,14 @@ func perfLoader2D(ctx context.Context, m *shards.Manifest, cfg shards.LoaderConf
 	if err != nil {
 		return res, nil, nil, err
 	}
-	res = perf.Result{Unit: "GB/s", Value: median(ours),
+	res = Result{Unit: "GB/s", Value: stats.Median(ours),
 		BaselineName:  "memcpy of the same bytes in delivery order",
-		BaselineValue: median(base),
+		BaselineValue: stats.Median(base),
 		Extra: map[string]float64{
-			"samples_per_s":          median(sps),
-			"median_of_ratios":       median(ratios),
-			"memcpy_corpus_GBps":     median(baseCorpus),
-			"ratio_vs_corpus_memcpy": median(ours) / median(baseCorpus),
+			"samples_per_s":          stats.Median(sps),
+			"median_of_ratios":       stats.Median(ratios),
+			"memcpy_corpus_GBps":     stats.Median(baseCorpus),
+			"ratio_vs_corpus_memcpy": stats.Median(ours) / stats.Median(baseCorpus),
 		}}
 	return res, latShuf, latSeq, nil
 }

@@ -1,4 +1,4 @@
-package main
+package perf
 
 import (
 	"context"
@@ -6,32 +6,26 @@ import (
 	"path/filepath"
 
 	"github.com/medmd/medmd/ingest/nifti"
-	"github.com/medmd/medmd/internal/perf"
 	"github.com/medmd/medmd/normalize"
-	nbench "github.com/medmd/medmd/normalize/bench"
 	"github.com/medmd/medmd/shards"
 )
 
-func init() {
-	perf.Register("normalize", "canonical RAS + trilinear resize + percentile → uint8 of a 301×370×316 volume to 256×256×64 vs nibabel+scipy+numpy", perfNormalize)
-}
-
-// perfNormalize times medmd's normalisation of a 301×370×316 int16 LAS
+// normalizeGroup times medmd's normalisation of a 301×370×316 int16 LAS
 // volume to 256×256×64 uint8 — NIfTI read with canonical RAS reorientation
 // (ingest/nifti), trilinear Resize, Intensity with the 0.5–99.5 percentile
 // clip — against nibabel.load + as_closest_canonical + get_fdata(float32) +
 // scipy.ndimage.zoom(order=1) + numpy.percentile clip/scale on the same file
-// (normalize/bench/scipy_ref.py), medians of o.Repeats runs each, in the
+// (scripts/scipy_ref.py), medians of o.Repeats runs each, in the
 // same run. A second measurement times only the in-memory part (resize +
 // percentile + scale) on both sides. The outputs' means must agree within
 // 0.5 grey levels, or the run fails.
-func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
-	py := perf.Python
-	if _, err := perf.LookReference(py); err != nil {
+func normalizeGroup(ctx context.Context, o Options) ([]Result, error) {
+	py := Python
+	if _, err := LookReference(py); err != nil {
 		return nil, fmt.Errorf("the scipy baseline needs %s with nibabel and scipy: %w", py, err)
 	}
 	dir := filepath.Join(o.TempDir, "normalize")
-	script, err := perf.WriteScript(dir, "scipy_ref.py", nbench.ScipyRef)
+	script, err := writeScript(dir, "scipy_ref.py")
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +35,7 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	}
 	name := fmt.Sprintf("ct_%dx%dx%d.nii", shape[0], shape[1], shape[2])
 	path := filepath.Join(dir, name)
-	if _, err := perf.RunReference(ctx, py, script, "make", dir, fmt.Sprint(shape[0]), fmt.Sprint(shape[1]), fmt.Sprint(shape[2])); err != nil {
+	if _, err := RunReference(ctx, py, script, "make", dir, fmt.Sprint(shape[0]), fmt.Sprint(shape[1]), fmt.Sprint(shape[2])); err != nil {
 		return nil, fmt.Errorf("making the perf volume: %w", err)
 	}
 	repeats := max(o.Repeats, 1)
@@ -53,7 +47,7 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		MedianMem float64 `json:"median_mem_s"`
 		MeanU8    float64 `json:"mean_u8"`
 	}
-	if err := perf.RunReferenceJSON(ctx, &ref, py, script, "time", path, fmt.Sprint(repeats),
+	if err := RunReferenceJSON(ctx, &ref, py, script, "time", path, fmt.Sprint(repeats),
 		fmt.Sprint(target[0]), fmt.Sprint(target[1]), fmt.Sprint(target[2])); err != nil {
 		return nil, fmt.Errorf("scipy timing: %w", err)
 	}
@@ -79,7 +73,7 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		last = *im
 		return nil
 	}
-	ours, err := perf.MedianTime(repeats, fullRun)
+	ours, err := MedianTime(repeats, fullRun)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +93,7 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		return nil, err
 	}
 	loaded := *res.Images[0]
-	oursMem, err := perf.MedianTime(repeats, func() error {
+	oursMem, err := MedianTime(repeats, func() error {
 		im := loaded // Resize replaces Voxels; the loaded buffer is reused
 		im.Transforms = nil
 		return norm(&im)
@@ -108,12 +102,12 @@ func perfNormalize(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		return nil, err
 	}
 	label := fmt.Sprintf("%dx%dx%d_to_%dx%dx%d", shape[0], shape[1], shape[2], target[0], target[1], target[2])
-	r1 := perf.Result{Name: "normalize/read_canonical_resize_percentile/" + label, Unit: "s", Value: ours,
-		BaselineName: "nibabel load+as_closest_canonical+get_fdata(f32)+scipy.zoom(order=1)+np.percentile", BaselineValue: ref.Median, Goal: 4,
+	r1 := Result{Name: "normalize/read_canonical_resize_percentile/" + label, Unit: "s", Value: ours,
+		BaselineName: "nibabel load+as_closest_canonical+get_fdata(f32)+scipy.zoom(order=1)+np.percentile (scripts/scipy_ref.py)", BaselineValue: ref.Median, Goal: 4,
 		Extra: map[string]float64{"mean_u8": mean, "baseline_mean_u8": ref.MeanU8}}
 	r1.Finish(false)
-	r2 := perf.Result{Name: "normalize/resize_percentile_in_memory/" + label, Unit: "s", Value: oursMem,
+	r2 := Result{Name: "normalize/resize_percentile_in_memory/" + label, Unit: "s", Value: oursMem,
 		BaselineName: "scipy.zoom(order=1)+np.percentile+clip/scale", BaselineValue: ref.MedianMem, Goal: 4}
 	r2.Finish(false)
-	return []perf.Result{r1, r2}, nil
+	return []Result{r1, r2}, nil
 }

@@ -9,8 +9,16 @@
       run makes it in its temp folder.
 
   nibabel_ref.py time FILE REPEATS
-      Times nibabel.load + as_closest_canonical + get_fdata on FILE REPEATS
-      times (after one warm-up) and prints {"median_s": ..., "runs": [...]}.
+      Times two ways of reading FILE into canonical (RAS) voxels, REPEATS
+      times each, alternating, after one warm-up of each, and prints
+      {"fdata_median_s": ..., "dataobj_median_s": ..., "fdata_runs": [...],
+      "dataobj_runs": [...]}:
+        fdata    nibabel.load + as_closest_canonical + get_fdata(): float64,
+                 what most scripts call;
+        dataobj  nibabel.load + as_closest_canonical +
+                 np.asanyarray(img.dataobj) in the file's dtype, made
+                 contiguous with x fastest (medmd's voxel layout), so the
+                 reorientation is carried out as medmd's reader does.
 """
 import json
 import os
@@ -41,17 +49,30 @@ def make(out_dir):
 
 
 def bench(path, repeats):
-    def once():
-        t0 = time.perf_counter()
-        img = nib.load(path)
-        canon = nib.as_closest_canonical(img)
+    def fdata():
+        canon = nib.as_closest_canonical(nib.load(path))
         data = canon.get_fdata()
-        assert data.shape[:3] == canon.shape[:3]
+        assert data.dtype == np.float64 and data.shape[:3] == canon.shape[:3]
+
+    def dataobj():
+        canon = nib.as_closest_canonical(nib.load(path))
+        data = np.asfortranarray(np.asanyarray(canon.dataobj))
+        assert data.dtype == canon.get_data_dtype() and data.shape[:3] == canon.shape[:3]
+
+    def timed(f):
+        t0 = time.perf_counter()
+        f()
         return time.perf_counter() - t0
 
-    once()  # warm-up: imports, page cache
-    runs = [once() for _ in range(repeats)]
-    print(json.dumps({"median_s": statistics.median(runs), "runs": runs}))
+    fdata()  # warm-up: imports, page cache
+    dataobj()
+    runs = {"fdata": [], "dataobj": []}
+    for _ in range(repeats):
+        runs["fdata"].append(timed(fdata))
+        runs["dataobj"].append(timed(dataobj))
+    out = {k + "_median_s": statistics.median(v) for k, v in runs.items()}
+    out.update({k + "_runs": v for k, v in runs.items()})
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

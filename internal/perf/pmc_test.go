@@ -1,23 +1,21 @@
-package bench
+package perf
 
 import (
 	"context"
 	"os/exec"
 	"testing"
-
-	"github.com/medmd/medmd/internal/perf"
 )
 
-// TestRunQuick runs the perf group in quick mode and checks that both
+// TestPMCQuick runs the perf group in quick mode and checks that both
 // extractions found the same figures and mentions (the comparison is
 // fair only if they do the same work). Timings are not asserted.
-func TestRunQuick(t *testing.T) {
+func TestPMCQuick(t *testing.T) {
 	// Skip only when the reference itself is missing; any other error
 	// (our parser, the articles, the script) fails the test.
-	if err := exec.Command(perf.Python, "-c", "import lxml.etree").Run(); err != nil {
-		t.Skipf("%s cannot import lxml (%v): install Debian python3-lxml (`make deps-apt`) to enable this test", perf.Python, err)
+	if err := exec.Command(Python, "-c", "import lxml.etree").Run(); err != nil {
+		t.Skipf("%s cannot import lxml (%v): install Debian python3-lxml (`make deps-apt`) to enable this test", Python, err)
 	}
-	res, err := Run(context.Background(), perf.Options{Quick: true, TempDir: t.TempDir()})
+	res, err := pmcGroup(context.Background(), Options{Quick: true, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

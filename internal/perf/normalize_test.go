@@ -1,21 +1,19 @@
-package main
+package perf
 
 import (
 	"context"
 	"os/exec"
 	"testing"
-
-	"github.com/medmd/medmd/internal/perf"
 )
 
 // TestPerfNormalizeQuick runs the normalize perf group in quick mode (a
 // 120×148×126 volume): the scipy reference must run and the outputs' means
-// must agree (perfNormalize fails otherwise). Timings are not asserted.
+// must agree (normalizeGroup fails otherwise). Timings are not asserted.
 func TestPerfNormalizeQuick(t *testing.T) {
 	if exec.Command("/usr/bin/python3", "-c", "import nibabel, scipy").Run() != nil {
 		t.Skip("/usr/bin/python3 with nibabel and scipy not available")
 	}
-	res, err := perfNormalize(context.Background(), perf.Options{Quick: true, TempDir: t.TempDir(), Repeats: 1})
+	res, err := normalizeGroup(context.Background(), Options{Quick: true, TempDir: t.TempDir(), Repeats: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

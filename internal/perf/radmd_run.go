@@ -1,4 +1,4 @@
-package radmd
+package perf
 
 import (
 	"context"
@@ -9,15 +9,16 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/medmd/medmd/internal/perf"
+	"github.com/medmd/medmd/ingest/radmd"
+	"github.com/medmd/medmd/internal/stats"
 	"github.com/medmd/medmd/shards"
 )
 
-// Perf measures `medmd radmd` end to end (read, filter, fingerprint,
+// radmdRunGroup measures `medmd radmd` end to end (read, filter, fingerprint,
 // write RadMD, report) against the same corpus copied unfiltered
 // (read + shards.WriteCorpus) in the same run, in samples/s. Goal 0.7: the
 // rules may cost at most ~30% over the I/O a derived corpus needs anyway.
-func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
+func radmdRunGroup(ctx context.Context, o Options) ([]Result, error) {
 	n, d := 64, 16
 	if o.Quick {
 		n, d = 16, 4
@@ -47,7 +48,7 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	for r := range reps {
 		out := filepath.Join(dir, fmt.Sprint("run", r))
 		t0 := time.Now()
-		if _, err := Run(ctx, filepath.Join(in, shards.ManifestFile), out, Options{}); err != nil {
+		if _, err := radmd.Run(ctx, filepath.Join(in, shards.ManifestFile), out, radmd.Options{}); err != nil {
 			return nil, err
 		}
 		tRun = append(tRun, time.Since(t0).Seconds())
@@ -76,8 +77,8 @@ func Perf(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		os.RemoveAll(out)
 		os.RemoveAll(cp)
 	}
-	res := perf.Result{Name: fmt.Sprintf("radmd/run/%d-ct-128x128x%d", n, d), Unit: "samples/s", Value: float64(n) / perf.Median(tRun),
-		BaselineName: "unfiltered copy (read + WriteCorpus)", BaselineValue: float64(n) / perf.Median(tCopy), Goal: 0.7}
+	res := Result{Name: fmt.Sprintf("radmd-run/end_to_end/%d_ct_128x128x%d", n, d), Unit: "samples/s", Value: float64(n) / stats.Median(tRun),
+		BaselineName: "unfiltered copy (read + WriteCorpus)", BaselineValue: float64(n) / stats.Median(tCopy), Goal: 0.7}
 	res.Finish(true)
-	return []perf.Result{res}, nil
+	return []Result{res}, nil
 }

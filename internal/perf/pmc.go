@@ -1,56 +1,20 @@
-// Package bench measures medmd's JATS parser against a Python lxml
-// extraction of the same fields (lxml_ref.py), for `medmd perf pmc`.
-package bench
+package perf
 
 import (
 	"context"
-	_ "embed"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/medmd/medmd/ingest/pmc/jats"
-	"github.com/medmd/medmd/internal/perf"
+	"github.com/medmd/medmd/internal/stats"
 )
 
-// LxmlRef is the reference extraction script.
-//
-//go:embed lxml_ref.py
-var LxmlRef []byte
-
-// articleDirs are where the benchmark articles live in a checkout.
-var articleDirs = []string{"ingest/pmc/jats/testdata", "ingest/pmc/testdata"}
-
-// FindArticles locates the benchmark articles from the working directory
-// or any parent (so it works from anywhere inside the repository).
-func FindArticles() ([]string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		var out []string
-		for _, d := range articleDirs {
-			m, _ := filepath.Glob(filepath.Join(dir, d, "*.nxml"))
-			out = append(out, m...)
-		}
-		if len(out) > 0 {
-			sort.Strings(out)
-			return out, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return nil, errors.New("pmc perf: no benchmark articles found (run inside the medmd repository: needs ingest/pmc/jats/testdata/*.nxml)")
-		}
-		dir = parent
-	}
-}
+// pmcArticles are the benchmark articles: the repository's JATS test files.
+var pmcArticles = []string{"ingest/pmc/jats/testdata/*.nxml", "ingest/pmc/testdata/*.nxml"}
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -68,10 +32,11 @@ type pyResult struct {
 	Mentions     int       `json:"mentions"`
 }
 
-// Run times both parsers on the same articles, each on one core, in
-// articles per CPU second (median of o.Repeats runs).
-func Run(ctx context.Context, o perf.Options) ([]perf.Result, error) {
-	paths, err := FindArticles()
+// pmcGroup times medmd's JATS parser against scripts/lxml_ref.py (Python
+// lxml extracting the same fields) on the same articles, each on one core,
+// in articles per CPU second (median of o.Repeats runs).
+func pmcGroup(ctx context.Context, o Options) ([]Result, error) {
+	paths, err := repoFiles(pmcArticles...)
 	if err != nil {
 		return nil, err
 	}
@@ -124,23 +89,23 @@ func Run(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	if tmp == "" {
 		tmp = os.TempDir()
 	}
-	script, err := perf.WriteScript(tmp, "lxml_ref.py", LxmlRef)
+	script, err := writeScript(tmp, "lxml_ref.py")
 	if err != nil {
 		return nil, err
 	}
 	args := append([]string{script, "--seconds", strconv.FormatFloat(budget.Seconds(), 'f', 3, 64), "--repeats", strconv.Itoa(repeats)}, paths...)
 	var py pyResult
-	if err := perf.RunReferenceJSON(ctx, &py, perf.Python, args...); err != nil {
+	if err := RunReferenceJSON(ctx, &py, Python, args...); err != nil {
 		return nil, fmt.Errorf("pmc perf: lxml baseline (needs Debian python3-lxml): %w", err)
 	}
-	r := perf.Result{
-		Name: "pmc/jats-parse", Unit: "articles/s", Value: perf.Median(ours),
-		BaselineName: "python-lxml", BaselineValue: py.ArticlesPerS, Goal: 5,
+	r := Result{
+		Name: fmt.Sprintf("pmc/jats_parse/%d_articles", len(docs)), Unit: "articles/s", Value: stats.Median(ours),
+		BaselineName: "python-lxml (scripts/lxml_ref.py)", BaselineValue: py.ArticlesPerS, Goal: 5,
 		Extra: map[string]float64{
 			"articles": float64(len(docs)), "figures": float64(figs), "mentions": float64(mentions),
 			"baseline_figures": float64(py.Figures), "baseline_mentions": float64(py.Mentions),
 		},
 	}
 	r.Finish(true)
-	return []perf.Result{r}, nil
+	return []Result{r}, nil
 }

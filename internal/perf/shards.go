@@ -1,4 +1,4 @@
-package main
+package perf
 
 import (
 	"context"
@@ -8,13 +8,9 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/medmd/medmd/internal/perf"
+	"github.com/medmd/medmd/internal/stats"
 	"github.com/medmd/medmd/shards"
 )
-
-func init() {
-	perf.Register("shards", "Arrow IPC shard write vs plain os.File.Write of the same bytes (on tmpfs when present); zero-copy read heap", perfShards)
-}
 
 // perfVolumes makes n int16 volumes of d×256×256 with varied bytes.
 func perfVolumes(n, d int) []shards.Sample {
@@ -31,11 +27,10 @@ func perfVolumes(n, d int) []shards.Sample {
 	return out
 }
 
-// median is perf.Median, under the short name the shards and loader
-// groups use.
-func median(xs []float64) float64 { return perf.Median(xs) }
-
-func perfShards(ctx context.Context, o perf.Options) ([]perf.Result, error) {
+// shardsGroup times the Arrow IPC shard writer against plain writes of
+// the same voxel bytes, a whole shard's creation (informational), and the
+// heap a zero-copy read allocates against a 1 MiB budget.
+func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 	n, d, reps := 32, 64, o.Repeats // 32 × 8 MiB = 256 MiB
 	if o.Quick {
 		n, d, reps = 8, 16, 3 // 8 × 2 MiB
@@ -44,6 +39,7 @@ func perfShards(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		reps = 1
 	}
 	ss := perfVolumes(n, d)
+	key := fmt.Sprintf("%dx%dx256x256_int16", n, d)
 	var voxBytes int64
 	for i := range ss {
 		voxBytes += int64(len(ss[i].Images[0].Voxels))
@@ -107,14 +103,14 @@ func perfShards(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 		base = append(base, float64(voxBytes)/tb/1e6)
 		ours = append(ours, float64(voxBytes)/to/1e6)
 	}
-	write := perf.Result{Name: "shards.ipc_write", Unit: "MB/s", Value: median(ours),
-		BaselineName: "os.File.Write of the same voxel bytes", BaselineValue: median(base), Goal: 0.70}
+	write := Result{Name: "shards/ipc_write/" + key, Unit: "MB/s", Value: stats.Median(ours),
+		BaselineName: "os.File.Write of the same voxel bytes", BaselineValue: stats.Median(base), Goal: 0.70}
 	write.Finish(true)
 
 	// Full shard: IPC + Parquet zstd + SHA-256 of both + fsync/rename
 	// publish. Informational (no goal): zstd dominates.
-	full := perf.Result{Name: "shards.create_shard", Unit: "MB/s",
-		BaselineName: "os.File.Write of the same voxel bytes", BaselineValue: median(base)}
+	full := Result{Name: "shards/create_shard/" + key, Unit: "MB/s",
+		BaselineName: "os.File.Write of the same voxel bytes", BaselineValue: stats.Median(base)}
 	if t, err := timeIt(func() error {
 		dir := filepath.Join(scratch, "perf-corpus")
 		defer os.RemoveAll(dir)
@@ -159,12 +155,12 @@ func perfShards(ctx context.Context, o perf.Options) ([]perf.Result, error) {
 	runtime.ReadMemStats(&after)
 	sh.Close()
 	heap := float64(after.TotalAlloc - before.TotalAlloc)
-	zc := perf.Result{Name: "shards.zero_copy_read_heap", Unit: "bytes", Value: heap,
+	zc := Result{Name: "shards/zero_copy_read_heap/" + key, Unit: "bytes", Value: heap,
 		BaselineName: "1 MiB budget", BaselineValue: 1 << 20, Goal: 1,
 		Extra: map[string]float64{"voxel_bytes": float64(voxBytes), "touch_GBps": float64(voxBytes) / elapsed.Seconds() / 1e9, "checksum": float64(sum)}}
 	if heap == 0 {
 		zc.Value = 1 // Finish treats 0 as "no measurement"
 	}
 	zc.Finish(false)
-	return []perf.Result{write, full, zc}, nil
+	return []Result{write, full, zc}, nil
 }
