@@ -1,28 +1,41 @@
 package datasets
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
 func TestMIMICCXR(t *testing.T) {
 	r := runPipeline(t, "mimic-cxr")
-	if len(r.units) != 3 || len(r.samples) != 2 || len(r.failed) != 1 {
+	if len(r.units) != 3 || len(r.samples) != 4 || len(r.failed) != 1 {
 		t.Fatalf("units %d samples %d failed %v", len(r.units), len(r.samples), r.failed)
 	}
-	r.failure(t, "s57375967.txt:1: report has neither a FINDINGS nor an IMPRESSION section")
+	var drop *normalize.DropError
+	if err := r.failure(t, "s57375967.txt:1: report has neither a FINDINGS nor an IMPRESSION section"); !errors.As(err, &drop) || drop.Reason != DropNoReportSections {
+		t.Errorf("a report without sections is a drop with its reason: %#v", err)
+	}
+	if n := r.byTask(); n[shards.TaskReport] != 2 || n[shards.TaskDiagnosis] != 2 {
+		t.Errorf("tasks %v", n)
+	}
 	var full, imp shards.Sample
 	for _, s := range r.samples {
+		if s.Task == shards.TaskDiagnosis {
+			if s.Response != "No finding." || s.Meta["label_source"] != "mimic-cxr-2.0.0-chexpert" {
+				t.Errorf("chexpert diagnosis %q", s.Response)
+			}
+			continue
+		}
 		switch s.Meta["study"] {
 		case "s50414267":
 			full = s
 		case "s53189527":
 			imp = s
-		}
-		if s.Task != shards.TaskReport {
-			t.Errorf("task %q", s.Task)
 		}
 	}
 	wantFull := "Findings: There is no focal consolidation, pleural effusion or pneumothorax. Bilateral nodular opacities that most likely represent nipple shadows. The cardiomediastinal silhouette is normal. Clips project over the left lung, potentially within the breast. The imaged upper abdomen is unremarkable. Chronic deformity of the posterior left sixth and seventh ribs are noted.\nImpression: No acute cardiopulmonary process."
@@ -48,6 +61,48 @@ func TestMIMICCXR(t *testing.T) {
 	}
 	if r := runPipeline(t, "mimic-cxr", "max_images: 1"); len(r.samples[0].Images) != 1 {
 		t.Errorf("max_images 1: %d images", len(r.samples[0].Images))
+	}
+}
+
+// TestMIMICCXRLayouts: with a MIMIC-CXR-JPG root the reports are found in
+// MIMIC-CXR's folder beside it, in the zip's folder inside root, or not at
+// all (a one-line error saying where they are and what to set).
+func TestMIMICCXRLayouts(t *testing.T) {
+	jpg := "mimic-cxr/physionet.org/files/mimic-cxr-jpg/2.1.0"
+	r := runAt(t, "mimic-cxr", filepath.Join("testdata", jpg))
+	if len(r.units) != 3 {
+		t.Errorf("side by side: %d units", len(r.units))
+	}
+	// Reports unzipped into root/mimic-cxr-reports/files.
+	root := copyFixture(t, jpg, nil)
+	reports := copyFixture(t, "mimic-cxr/physionet.org/files/mimic-cxr/2.0.0", nil)
+	if err := os.Rename(reports, filepath.Join(root, "mimic-cxr-reports")); err != nil {
+		t.Fatal(err)
+	}
+	if r := runAt(t, "mimic-cxr", root); len(r.units) != 3 || len(r.samples) != 4 {
+		t.Errorf("mimic-cxr-reports inside root: %d units, %d samples", len(r.units), len(r.samples))
+	}
+	// The JPG project alone: no reports anywhere.
+	err := planErr(t, "mimic-cxr", copyFixture(t, jpg, nil))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "mimic-cxr-reports.zip") || !strings.Contains(err.Error(), "set reports:") {
+		t.Errorf("no reports: %v", err)
+	}
+	// Without the metadata file the study's images stay in dicom_id order;
+	// with it, frontal views come first.
+	for _, c := range []struct {
+		view   string
+		listed bool
+		want   int
+	}{{"PA", true, 0}, {"AP", true, 0}, {"LATERAL", true, 1}, {"LL", true, 1}, {"", false, 2}} {
+		if got := viewRank(c.view, c.listed); got != c.want {
+			t.Errorf("viewRank(%q) = %d, want %d", c.view, got, c.want)
+		}
+	}
+	one := runPipeline(t, "mimic-cxr", "max_images: 1")
+	for _, s := range one.samples {
+		if s.Meta["study"] == "s50414267" && s.Meta["dicom_ids"] != "02aa804e-bde0afdd-112c0b34-7bc16630-4e384014" {
+			t.Errorf("max_images 1 kept %s, not the PA view", s.Meta["dicom_ids"])
+		}
 	}
 }
 

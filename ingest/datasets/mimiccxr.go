@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -17,18 +20,30 @@ import (
 // ships its free-text reports as files/pXX/pSUBJECT/sSTUDY.txt
 // (mimic-cxr-reports.zip) beside the DICOM images
 // files/pXX/pSUBJECT/sSTUDY/DICOM_ID.dcm; MIMIC-CXR-JPG
-// (https://physionet.org/content/mimic-cxr-jpg/2.0.0/) has the same tree with
-// DICOM_ID.jpg, and mimic-cxr-2.0.0-split.csv.gz (dicom_id, study_id,
-// subject_id, split: train/validate/test). One unit is one study: its
-// report's FINDINGS and IMPRESSION sections, parsed from the free text, with
-// the study's images.
+// (https://physionet.org/content/mimic-cxr-jpg/2.1.0/) has the same image
+// tree with DICOM_ID.jpg but NO reports, plus mimic-cxr-2.0.0-split.csv.gz
+// (dicom_id, study_id, subject_id, split: train/validate/test),
+// mimic-cxr-2.0.0-metadata.csv.gz (dicom_id, …, ViewPosition: PA, AP,
+// LATERAL, LL, …) and mimic-cxr-2.0.0-chexpert.csv.gz (subject_id,
+// study_id and 14 CheXpert labels: 1.0, 0.0, -1.0 or blank per study).
+//
+// One unit is one study: its report's FINDINGS and IMPRESSION sections,
+// parsed from the free text, with the study's images, frontal views first
+// when the metadata file says which they are; with the CheXpert file, also
+// an open diagnosis sample per study. With a MIMIC-CXR-JPG root the reports
+// are looked for beside it, where a PhysioNet download puts both projects
+// (physionet.org/files/mimic-cxr-jpg/2.1.0 and physionet.org/files/mimic-cxr/2.0.0).
 
 const mimicName = "mimic-cxr"
 
 func init() {
-	fields := append(commonFields("datasets/mimic-cxr-jpg/2.0.0", "PhysioNet-Credentialed-Health-Data-License-1.5.0", false),
+	fields := append(commonFields("physionet.org/files/mimic-cxr-jpg/2.1.0", "PhysioNet-Credentialed-Health-Data-License-1.5.0", false),
 		ingest.Field{Name: "reports", Type: ingest.TypeString, Default: "",
-			Description: "folder holding files/pXX/pNNN/sNNN.txt, relative to root (default: root)", Example: "../mimic-cxr-reports"},
+			Description: "folder holding files/pXX/pNNN/sNNN.txt (MIMIC-CXR's mimic-cxr-reports.zip, unzipped), relative to root; empty looks in root, root/mimic-cxr-reports, and MIMIC-CXR's 2.0.0/2.1.0 folder beside a MIMIC-CXR-JPG download", Example: "../mimic-cxr-reports"},
+		ingest.Field{Name: "metadata_csv", Type: ingest.TypeString, Default: "mimic-cxr-2.0.0-metadata.csv.gz",
+			Description: "MIMIC-CXR-JPG metadata, relative to root; its ViewPosition puts frontal views (PA, AP) first. Optional", Example: "mimic-cxr-2.0.0-metadata.csv"},
+		ingest.Field{Name: "chexpert_csv", Type: ingest.TypeString, Default: "mimic-cxr-2.0.0-chexpert.csv.gz",
+			Description: "MIMIC-CXR-JPG CheXpert labels, relative to root; when present each study also gets an open diagnosis sample (uncertain labels listed as uncertain). Optional; empty disables", Example: "\"\""},
 		ingest.Field{Name: "split_csv", Type: ingest.TypeString, Default: "mimic-cxr-2.0.0-split.csv.gz",
 			Description: "official split file, relative to root (.csv or .csv.gz); studies it does not list get no split",
 			Example:     "mimic-cxr-2.0.0-split.csv"},
@@ -37,16 +52,18 @@ func init() {
 	)
 	register(ingest.Spec{
 		Name:    mimicName,
-		Summary: "MIMIC-CXR reports (files/pXX/pNNN/sNNN.txt) with their DICOM or MIMIC-CXR-JPG images as report samples (findings + impression)",
+		Summary: "MIMIC-CXR reports (files/pXX/pNNN/sNNN.txt, found beside a MIMIC-CXR-JPG download) with their DICOM or JPG images, frontal views first, as report samples (findings + impression), plus open diagnosis samples from the CheXpert labels",
 		Fields:  fields,
 	}, newMIMIC)
 }
 
 type mimic struct {
-	b         *builder
-	reports   string
-	splitCSV  string
-	maxImages int
+	b           *builder
+	reports     string // configured folder; "" searches
+	splitCSV    string
+	metadataCSV string
+	chexpertCSV string
+	maxImages   int
 }
 
 type mimicStudy struct {
@@ -54,22 +71,167 @@ type mimicStudy struct {
 	Subject string // pNNN
 	Study   string // sNNN
 	Split   string
-	Images  []string // the study's image files, dicom_id order
+	Images  []string // the study's image files, frontal views first, then dicom_id order
+	// Pos and Uncertain are the study's CheXpert labels; Labelled is false
+	// when the labels file does not list the study.
+	Pos, Uncertain []string
+	Labelled       bool
 }
+
+// mimicLabels are the columns of mimic-cxr-2.0.0-chexpert.csv.gz.
+var mimicLabels = []string{"Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum",
+	"Fracture", "Lung Lesion", "Lung Opacity", "Pleural Effusion", "Pleural Other", "Pneumonia", "Pneumothorax",
+	"Support Devices"}
 
 func newMIMIC(p ingest.Params, baseDir string) (ingest.Source, error) {
 	b, err := newBuilder(mimicName, p, baseDir)
 	if err != nil {
 		return nil, err
 	}
-	s := &mimic{b: b, reports: b.opts.Root, maxImages: p.Int("max_images")}
+	s := &mimic{b: b, maxImages: p.Int("max_images")}
 	if r := p.String("reports"); r != "" {
 		s.reports = filepath.Join(b.opts.Root, r)
 	}
-	if f := p.String("split_csv"); f != "" {
-		s.splitCSV = filepath.Join(b.opts.Root, f)
+	opt := func(name, def string) string {
+		v, set := p[name].(string)
+		if !set {
+			v = def
+		}
+		if v == "" {
+			return ""
+		}
+		return filepath.Join(b.opts.Root, v)
 	}
+	s.splitCSV = opt("split_csv", "mimic-cxr-2.0.0-split.csv.gz")
+	s.metadataCSV = opt("metadata_csv", "mimic-cxr-2.0.0-metadata.csv.gz")
+	s.chexpertCSV = opt("chexpert_csv", "mimic-cxr-2.0.0-chexpert.csv.gz")
 	return rowSource{s, b}, nil
+}
+
+// reportDirs are where reports are looked for, relative to root, when the
+// reports parameter is empty: the root itself (MIMIC-CXR, or the reports
+// unzipped into the JPG folder), the zip's folder inside or beside root,
+// and MIMIC-CXR's release folders beside a MIMIC-CXR-JPG release in a
+// PhysioNet download tree (physionet.org/files/<project>/<version>).
+var reportDirs = []string{".", "mimic-cxr-reports", "../mimic-cxr-reports",
+	"../../mimic-cxr/2.1.0", "../../mimic-cxr/2.0.0"}
+
+// hasReport reports whether dir/files holds at least one sNNN.txt.
+func hasReport(dir string) bool {
+	found := false
+	filepath.WalkDir(filepath.Join(dir, "files"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // an unreadable branch: look elsewhere
+		}
+		if !d.IsDir() && mimicReportRe.MatchString(d.Name()) {
+			found = true
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return found
+}
+
+// reportRoot finds the folder holding files/pXX/pNNN/sNNN.txt. MIMIC-CXR-JPG
+// alone has none: the error says where the reports are and what to set.
+func (s *mimic) reportRoot() (string, error) {
+	root := s.b.opts.Root
+	if s.reports != "" {
+		if !hasReport(s.reports) {
+			return "", fmt.Errorf("%s: reports: no files/pXX/pNNN/sNNN.txt under %s", mimicName, s.reports)
+		}
+		return s.reports, nil
+	}
+	var looked []string
+	for _, d := range reportDirs {
+		dir := filepath.Clean(filepath.Join(root, d))
+		looked = append(looked, filepath.Join(d, "files"))
+		if hasReport(dir) {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no reports (files/pXX/pNNN/sNNN.txt) under %s (looked in %s): MIMIC-CXR-JPG ships images only; "+
+		"the reports are MIMIC-CXR's mimic-cxr-reports.zip (https://physionet.org/content/mimic-cxr/2.0.0/): unzip it and set reports: to its folder",
+		mimicName, root, strings.Join(looked, ", "))
+}
+
+// frontalViews are the ViewPosition values of frontal chest radiographs.
+var frontalViews = map[string]bool{"PA": true, "AP": true, "AP AXIAL": true, "PA LLD": true, "AP LLD": true, "AP RLD": true, "PA RLD": true}
+
+// viewRank orders a study's images: frontal views, then other known views,
+// then images the metadata does not list.
+func viewRank(view string, listed bool) int {
+	switch {
+	case frontalViews[view]:
+		return 0
+	case listed:
+		return 1
+	}
+	return 2
+}
+
+// readViews reads dicom_id → ViewPosition from the metadata file; a missing
+// file leaves the dicom_id order.
+func (s *mimic) readViews() (map[string]string, error) {
+	if s.metadataCSV == "" || !exists(s.metadataCSV) {
+		return nil, nil
+	}
+	t, err := readCSV(s.metadataCSV, ',')
+	if err != nil {
+		return nil, err
+	}
+	if err := t.require("dicom_id", "ViewPosition"); err != nil {
+		return nil, err
+	}
+	views := map[string]string{}
+	for _, r := range t.Rows {
+		if r.Err == nil {
+			views[t.get(r, "dicom_id")] = strings.ToUpper(t.get(r, "ViewPosition"))
+		}
+	}
+	return views, nil
+}
+
+// mimicLabelRow is one study's CheXpert labels.
+type mimicLabelRow struct{ Pos, Uncertain []string }
+
+// readLabels reads study_id → labels from the CheXpert file. A malformed
+// cell leaves that study without labels (its report is still read).
+func (s *mimic) readLabels() (map[string]mimicLabelRow, error) {
+	if s.chexpertCSV == "" || !exists(s.chexpertCSV) {
+		return nil, nil
+	}
+	t, err := readCSV(s.chexpertCSV, ',')
+	if err != nil {
+		return nil, err
+	}
+	if err := t.require(append([]string{"study_id"}, mimicLabels...)...); err != nil {
+		return nil, err
+	}
+	out := map[string]mimicLabelRow{}
+rows:
+	for _, r := range t.Rows {
+		if r.Err != nil {
+			slog.Warn("mimic-cxr: CheXpert row skipped", "err", r.Err)
+			continue
+		}
+		var lr mimicLabelRow
+		for _, l := range mimicLabels {
+			v, err := parseCheXpertValue(t.get(r, l))
+			if err != nil {
+				slog.Warn("mimic-cxr: CheXpert row skipped", "err", rowErrorf(s.chexpertCSV, r.Line, "column %q: %v", l, err))
+				continue rows
+			}
+			switch v {
+			case 1:
+				lr.Pos = append(lr.Pos, l)
+			case -1:
+				lr.Uncertain = append(lr.Uncertain, l)
+			}
+		}
+		out[t.get(r, "study_id")] = lr
+	}
+	return out, nil
 }
 
 var (
@@ -78,6 +240,18 @@ var (
 )
 
 func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
+	reports, err := s.reportRoot()
+	if err != nil {
+		return nil, err
+	}
+	views, err := s.readViews()
+	if err != nil {
+		return nil, err
+	}
+	labels, err := s.readLabels()
+	if err != nil {
+		return nil, err
+	}
 	split := map[string]string{} // study_id → split
 	if s.splitCSV != "" && exists(s.splitCSV) {
 		t, err := readCSV(s.splitCSV, ',')
@@ -98,8 +272,8 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 		}
 	}
 	var units []ingest.Unit
-	filesDir := filepath.Join(s.reports, "files")
-	err := filepath.WalkDir(filesDir, func(path string, d fs.DirEntry, err error) error {
+	filesDir := filepath.Join(reports, "files")
+	err = filepath.WalkDir(filesDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -117,16 +291,26 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 		if !mimicSubject.MatchString(subj) {
 			return nil
 		}
-		rel := relPath(s.reports, path)
+		rel := relPath(reports, path)
 		if !s.b.opts.keep(rel) {
 			return nil
 		}
 		st := &mimicStudy{Report: path, Subject: subj, Study: "s" + m[1], Split: split[m[1]]}
+		if lr, ok := labels[m[1]]; ok {
+			st.Pos, st.Uncertain, st.Labelled = lr.Pos, lr.Uncertain, true
+		}
 		// Listing the study folder is one directory read: cheap enough to
 		// plan, and it lets the plan name (and size) every image.
-		imgs, err := s.studyImages(st)
+		imgs, err := s.studyImages(reports, st)
 		if err != nil {
 			return err
+		}
+		if views != nil {
+			sort.SliceStable(imgs, func(i, j int) bool {
+				vi, li := views[dicomID(imgs[i])]
+				vj, lj := views[dicomID(imgs[j])]
+				return viewRank(vi, li) < viewRank(vj, lj)
+			})
 		}
 		if s.maxImages > 0 && len(imgs) > s.maxImages {
 			imgs = imgs[:s.maxImages]
@@ -148,13 +332,13 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 
 // studyImages lists a study's images: files/pXX/pNNN/sNNN/*.{dcm,jpg,png}
 // under root (the image tree may differ from the report tree).
-func (s *mimic) studyImages(st *mimicStudy) ([]string, error) {
-	relDir, err := filepath.Rel(s.reports, filepath.Join(filepath.Dir(st.Report), st.Study))
+func (s *mimic) studyImages(reports string, st *mimicStudy) ([]string, error) {
+	relDir, err := filepath.Rel(reports, filepath.Join(filepath.Dir(st.Report), st.Study))
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, base := range []string{s.b.opts.Root, s.reports} {
+	for _, base := range []string{s.b.opts.Root, reports} {
 		ents, err := os.ReadDir(filepath.Join(base, relDir))
 		if err != nil {
 			continue
@@ -173,6 +357,11 @@ func (s *mimic) studyImages(st *mimicStudy) ([]string, error) {
 	return out, nil
 }
 
+// dicomID is an image file's name without its extension.
+func dicomID(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+}
+
 func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	st := u.Data.(*mimicStudy)
 	text, err := readBounded(st.Report, 1<<20)
@@ -181,7 +370,11 @@ func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 	}
 	sec := ParseReport(string(text))
 	if sec.Findings == "" && sec.Impression == "" {
-		return nil, &RowError{File: st.Report, Row: 1, Reason: "report has neither a FINDINGS nor an IMPRESSION section"}
+		// About 5% of MIMIC-CXR's reports (wet reads, addenda) have neither
+		// section: a known gap of the dataset, reported as a drop with its
+		// reason rather than as broken input.
+		return nil, &normalize.DropError{Reason: DropNoReportSections,
+			Detail: (&RowError{File: st.Report, Row: 1, Reason: "report has neither a FINDINGS nor an IMPRESSION section"}).Error()}
 	}
 	paths := st.Images
 	if len(paths) == 0 {
@@ -214,8 +407,26 @@ func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 		d.Context = "Indication: " + sec.Indication
 		d.Meta["indication"] = "1"
 	}
-	return s.b.buildAll([]draft{d})
+	ds := []draft{d}
+	if st.Labelled {
+		resp := "No finding."
+		if len(st.Pos) > 0 {
+			resp = strings.Join(st.Pos, ", ") + "."
+		}
+		if len(st.Uncertain) > 0 {
+			resp += " Uncertain: " + strings.Join(st.Uncertain, ", ") + "."
+		}
+		ds = append(ds, draft{Task: shards.TaskDiagnosis, Set: "diagnosis_open", Response: resp, Images: ims,
+			Split: st.Split, Group: d.Group, Key: []string{st.Subject, st.Study, "chexpert"},
+			Meta: map[string]string{"study": st.Study, "dicom_ids": d.Meta["dicom_ids"], "question": "open",
+				"labels": strings.Join(st.Pos, "|"), "label_source": "mimic-cxr-2.0.0-chexpert"}})
+	}
+	return s.b.buildAll(ds)
 }
+
+// DropNoReportSections is the drop reason of a MIMIC-CXR study whose report
+// has neither a FINDINGS nor an IMPRESSION section.
+const DropNoReportSections = "report-without-findings-or-impression"
 
 // ReportSections are the parts of a free-text radiology report medmd uses.
 type ReportSections struct {

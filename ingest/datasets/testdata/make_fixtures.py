@@ -154,9 +154,13 @@ write_csv("pmc-vqa/test_2.csv", hdr2, [
     [0, "PMC7125455_F2_6.jpg", ct_cap, "Which organ shows the abnormality?", "A:Liver", "B:Heart", "C:Lung", "D:Kidney", "C", "test"],
 ])
 
-# --- MIMIC-CXR reports + MIMIC-CXR-JPG images + split CSV -------------------
+# --- MIMIC-CXR and MIMIC-CXR-JPG side by side, as a PhysioNet download puts
+# them (physionet.org/files/<project>/<version>/): the reports (files/pXX/
+# pNNN/sNNN.txt, from mimic-cxr-reports.zip) in mimic-cxr/2.0.0, the JPGs and
+# the split, metadata and CheXpert CSVs in mimic-cxr-jpg/2.1.0 -------------
 reset("mimic-cxr")
-write("mimic-cxr/files/p10/p10000032/s50414267.txt", """                                 FINAL REPORT
+R, J = "mimic-cxr/physionet.org/files/mimic-cxr/2.0.0/", "mimic-cxr/physionet.org/files/mimic-cxr-jpg/2.1.0/"
+write("mimic-cxr/physionet.org/files/mimic-cxr/2.0.0/files/p10/p10000032/s50414267.txt", """                                 FINAL REPORT
  EXAMINATION:  CHEST (PA AND LAT)
  
  INDICATION:  ___F with new onset ascites  // eval for infection
@@ -177,9 +181,9 @@ write("mimic-cxr/files/p10/p10000032/s50414267.txt", """                        
  
  No acute cardiopulmonary process.
 """)
-save(mr(), "mimic-cxr/files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg", quality=90)
-save(ct(), "mimic-cxr/files/p10/p10000032/s50414267/174413ec-4ec4c1f7-34ea26b7-c5f994f8-79ef1962.jpg", quality=90)
-write("mimic-cxr/files/p10/p10000032/s53189527.txt", """                                 FINAL REPORT
+save(mr(), "mimic-cxr/physionet.org/files/mimic-cxr-jpg/2.1.0/files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg", quality=90)
+save(ct(), "mimic-cxr/physionet.org/files/mimic-cxr-jpg/2.1.0/files/p10/p10000032/s50414267/174413ec-4ec4c1f7-34ea26b7-c5f994f8-79ef1962.jpg", quality=90)
+write("mimic-cxr/physionet.org/files/mimic-cxr/2.0.0/files/p10/p10000032/s53189527.txt", """                                 FINAL REPORT
  EXAMINATION:  CHEST (PORTABLE AP)
  
  INDICATION:  ___ year old woman with cirrhosis  // ?pna
@@ -190,16 +194,16 @@ write("mimic-cxr/files/p10/p10000032/s53189527.txt", """                        
  
  Previous mild pulmonary edema has resolved.  Heart size is normal.
 """)
-save(ct(), "mimic-cxr/files/p10/p10000032/s53189527/2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab.jpg", quality=90)
+save(ct(), "mimic-cxr/physionet.org/files/mimic-cxr-jpg/2.1.0/files/p10/p10000032/s53189527/2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab.jpg", quality=90)
 # malformed: no FINDINGS / IMPRESSION section
-write("mimic-cxr/files/p10/p10000764/s57375967.txt", """                                 FINAL REPORT
+write("mimic-cxr/physionet.org/files/mimic-cxr/2.0.0/files/p10/p10000764/s57375967.txt", """                                 FINAL REPORT
  EXAMINATION:  CHEST (PA AND LAT)
  
  INDICATION:  ___M with hypoxia
  
  Wet read only: no final sections.
 """)
-save(mr(), "mimic-cxr/files/p10/p10000764/s57375967/096052b7-d256dc40-453a102b-fa7d01c6-1b22c6b4.jpg", quality=90)
+save(mr(), "mimic-cxr/physionet.org/files/mimic-cxr-jpg/2.1.0/files/p10/p10000764/s57375967/096052b7-d256dc40-453a102b-fa7d01c6-1b22c6b4.jpg", quality=90)
 buf = io.StringIO()
 w = csv.writer(buf, lineterminator="\n")
 w.writerow(["dicom_id", "study_id", "subject_id", "split"])
@@ -209,9 +213,39 @@ w.writerows([
     ["2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab", "53189527", "10000032", "validate"],
     ["096052b7-d256dc40-453a102b-fa7d01c6-1b22c6b4", "57375967", "10000764", "test"],
 ])
-with open(os.path.join(HERE, "mimic-cxr/mimic-cxr-2.0.0-split.csv.gz"), "wb") as f:
+with open(os.path.join(HERE, "mimic-cxr/physionet.org/files/mimic-cxr-jpg/2.1.0/mimic-cxr-2.0.0-split.csv.gz"), "wb") as f:
     with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as z:
         z.write(buf.getvalue().encode())
+
+def write_gz_csv(path, header, rows):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    with open(os.path.join(HERE, path), "wb") as f:
+        with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as z:
+            z.write(buf.getvalue().encode())
+write_gz_csv(J + "mimic-cxr-2.0.0-metadata.csv.gz",
+    ["dicom_id", "subject_id", "study_id", "PerformedProcedureStepDescription", "ViewPosition", "Rows", "Columns",
+     "StudyDate", "StudyTime", "ProcedureCodeSequence_CodeMeaning", "ViewCodeSequence_CodeMeaning",
+     "PatientOrientationCodeSequence_CodeMeaning"], [
+    ["02aa804e-bde0afdd-112c0b34-7bc16630-4e384014", "10000032", "50414267", "CHEST (PA AND LAT)", "PA", "3056", "2544",
+     "21800506", "213014.531", "CHEST (PA AND LAT)", "postero-anterior", "Erect"],
+    ["174413ec-4ec4c1f7-34ea26b7-c5f994f8-79ef1962", "10000032", "50414267", "CHEST (PA AND LAT)", "LATERAL", "3056", "2544",
+     "21800506", "213014.531", "CHEST (PA AND LAT)", "lateral", "Erect"],
+    ["2a2277a9-b0ded155-c0de8eb9-c124d10e-82c5caab", "10000032", "53189527", "CHEST (PA AND LAT)", "PA", "3056", "2544",
+     "21800626", "165500.312", "CHEST (PA AND LAT)", "postero-anterior", "Erect"],
+    ["096052b7-d256dc40-453a102b-fa7d01c6-1b22c6b4", "10000764", "57375967", "CHEST (PORTABLE AP)", "AP", "2705", "2539",
+     "21321015", "104457.000", "CHEST (PORTABLE AP)", "antero-posterior", ""],
+])
+write_gz_csv(J + "mimic-cxr-2.0.0-chexpert.csv.gz",
+    ["subject_id", "study_id", "Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum",
+     "Fracture", "Lung Lesion", "Lung Opacity", "No Finding", "Pleural Effusion", "Pleural Other", "Pneumonia",
+     "Pneumothorax", "Support Devices"], [
+    ["10000032", "50414267", "", "", "", "", "", "", "", "", "1.0", "", "", "", "", ""],
+    ["10000032", "53189527", "", "", "", "", "", "", "", "", "1.0", "", "", "", "", ""],
+    ["10000764", "57375967", "", "", "-1.0", "", "", "", "", "", "", "", "", "-1.0", "", ""],
+])
 
 # --- NIH ChestX-ray14 as on the NIH Box folder today: Data_Entry_2017_v2020.csv
 # (Patient Sex replaces Patient Gender, corrected ages, floats as pandas
