@@ -74,52 +74,43 @@ func saveCheckpoint(out string, ctx *context.Context, st CheckpointState, keep i
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", err
 	}
-	f, err := os.Create(filepath.Join(tmp, "vars.bin"))
+	// Both files are published inside the temp folder, so each is synced
+	// and the folder's entries are durable before the folder is renamed.
+	err = shards.Publish(nil, filepath.Join(tmp, "vars.bin"), func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		buf := make([]byte, 0, 1<<16)
+		for _, v := range vars {
+			t, err := v.Value()
+			if err != nil {
+				return fmt.Errorf("checkpoint: %s: %w", v.ScopeAndName(), err)
+			}
+			err = tensors.ConstFlatData[float32](t, func(flat []float32) {
+				for i := 0; i < len(flat); {
+					buf = buf[:0]
+					for ; i < len(flat) && len(buf) < cap(buf); i++ {
+						buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(flat[i]))
+					}
+					w.Write(buf)
+				}
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	})
 	if err != nil {
 		return "", err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	buf := make([]byte, 0, 1<<16)
-	for _, v := range vars {
-		t, err := v.Value()
-		if err != nil {
-			f.Close()
-			return "", fmt.Errorf("checkpoint: %s: %w", v.ScopeAndName(), err)
-		}
-		err = tensors.ConstFlatData[float32](t, func(flat []float32) {
-			for i := 0; i < len(flat); {
-				buf = buf[:0]
-				for ; i < len(flat) && len(buf) < cap(buf); i++ {
-					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(flat[i]))
-				}
-				w.Write(buf)
-			}
-		})
-		if err != nil {
-			f.Close()
-			return "", err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
 	js, _ := json.MarshalIndent(st, "", " ")
-	if err := os.WriteFile(filepath.Join(tmp, "state.json"), js, 0o644); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(tmp, "state.json"), js); err != nil {
 		return "", err
 	}
 	final, err := installCheckpoint(out, tmp, name)
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(filepath.Join(out, latestFile), []byte(name+"\n")); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(out, latestFile), []byte(name+"\n")); err != nil {
 		return "", err
 	}
 	// prune old checkpoints
@@ -173,7 +164,9 @@ func installCheckpoint(out, tmp, name string) (string, error) {
 		}
 		return "", fmt.Errorf("checkpoint %s: %w", final, err)
 	}
-	syncDir(out)
+	if err := shards.OSFS.SyncDir(out); err != nil {
+		return "", fmt.Errorf("checkpoint %s: %w", final, err)
+	}
 	if replaced {
 		os.RemoveAll(aside)
 	}
@@ -206,22 +199,6 @@ func recoverCheckpoints(out string) error {
 		}
 	}
 	return nil
-}
-
-// syncDir makes renames in dir durable where the platform allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // LatestCheckpoint returns the folder `latest` names in dir ("" if none).

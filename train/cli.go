@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+
+	"github.com/medmd/medmd/shards"
 )
 
 // TrainArgs are the `medmd train` flags.
@@ -62,30 +64,18 @@ func GenerateFromManifest(ctx context.Context, a GenerateArgs) (int, error) {
 		return 0, err
 	}
 	defer src.Close()
-	var w io.Writer = os.Stdout
-	var f *os.File
-	if a.Output != "-" && a.Output != "" {
-		if f, err = os.Create(a.Output + ".tmp"); err != nil {
-			return 0, err
-		}
-		defer os.Remove(a.Output + ".tmp")
-		defer f.Close()
-		w = f
+	var n int
+	generate := func(w io.Writer) (err error) {
+		n, err = Generate(ctx, GenerateOptions{Checkpoint: a.Checkpoint, Source: src, Out: w, TopK: a.TopK,
+			Temperature: a.Temperature, Seed: a.Seed, MaxNewTokens: a.MaxNewTokens, Batch: a.Batch})
+		return err
 	}
-	n, err := Generate(ctx, GenerateOptions{Checkpoint: a.Checkpoint, Source: src, Out: w, TopK: a.TopK,
-		Temperature: a.Temperature, Seed: a.Seed, MaxNewTokens: a.MaxNewTokens, Batch: a.Batch})
-	if err != nil {
-		return n, err
+	if a.Output == "-" || a.Output == "" {
+		err = generate(os.Stdout)
+	} else {
+		err = shards.Publish(nil, a.Output, generate)
 	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			return n, err
-		}
-		if err := os.Rename(a.Output+".tmp", a.Output); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return n, err
 }
 
 // ParamReport describes a preset's parameter count, computed from shapes

@@ -5,12 +5,14 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
-	"os"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/medmd/medmd/shards"
 )
 
 // writeLossPNG draws the training loss (blue line, per step) and the
@@ -119,17 +121,5 @@ func abs(x int) int {
 }
 
 func savePNG(path string, img image.Image) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return shards.Publish(nil, path, func(w io.Writer) error { return png.Encode(w, img) })
 }

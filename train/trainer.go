@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	gmctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/medmd/medmd/internal/stats"
 	"github.com/medmd/medmd/normalize"
+	"github.com/medmd/medmd/shards"
 	"github.com/medmd/medmd/train/tokenizer"
 )
 
@@ -169,7 +171,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	st.Config, st.Vocab = cfg, vocab
 	cj, _ := json.MarshalIndent(cfg, "", " ")
-	if err := writeFileAtomic(filepath.Join(o.Out, "config.json"), cj); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(o.Out, "config.json"), cj); err != nil {
 		return nil, err
 	}
 	m := newModel(cfg, vocab)
@@ -197,21 +199,21 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	mf, err := os.Create(metricsPath + ".tmp")
+	// The kept history is republished whole (a resume drops the lines
+	// past the checkpoint); new lines are then appended one write each,
+	// and readMetrics skips a line a crash tore.
+	err = shards.Publish(nil, metricsPath, func(w io.Writer) error {
+		mw := bufio.NewWriter(w)
+		for _, h := range history {
+			b, _ := json.Marshal(h)
+			mw.Write(append(b, '\n'))
+		}
+		return mw.Flush()
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("train: %w", err)
 	}
-	mw := bufio.NewWriter(mf)
-	for _, h := range history {
-		b, _ := json.Marshal(h)
-		mw.Write(append(b, '\n'))
-	}
-	mw.Flush()
-	mf.Close()
-	if err := os.Rename(metricsPath+".tmp", metricsPath); err != nil {
-		return nil, err
-	}
-	mf, err = os.OpenFile(metricsPath, os.O_APPEND|os.O_WRONLY, 0o644)
+	mf, err := os.OpenFile(metricsPath, os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -472,5 +474,5 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dst, b)
+	return shards.PublishBytes(nil, dst, b)
 }
