@@ -17,16 +17,20 @@ const (
 // The rule is 4·⌊(d+1)/4⌋: adding 1 before the floor division rounds
 // remainders 3 up and 0–2 down, which is "nearest, ties down" for a
 // multiple of 4 (the tie is remainder 2).
-func TargetDepth(d int) int {
+func TargetDepth(d int) int { return DepthFor(d, DepthMultiple, MaxDepth) }
+
+// DepthFor is the depth rule for another patch depth and cap (a model
+// geometry's): the multiple of multiple nearest to d, ties down, at least
+// multiple, at most capDepth rounded down to a multiple; 1 for 2D (d ≤ 1).
+// Nearest-with-ties-down is multiple·⌊(d + ⌈multiple/2⌉ − 1)/multiple⌋.
+func DepthFor(d, multiple, capDepth int) int {
 	if d <= 1 {
 		return 1
 	}
-	t := DepthMultiple * ((d + 1) / DepthMultiple)
-	if t < MinDepth {
-		t = MinDepth
+	if multiple < 1 {
+		multiple = 1
 	}
-	if t > MaxDepth {
-		t = MaxDepth
-	}
-	return t
+	t := multiple * ((d + (multiple+1)/2 - 1) / multiple)
+	hi := max(multiple, capDepth/multiple*multiple)
+	return min(max(t, multiple), hi)
 }

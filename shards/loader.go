@@ -60,6 +60,13 @@ type LoaderConfig struct {
 	SourceWeights map[string]float64
 	// Tokenizer, if set, fills Batch.InstructionTokens/ResponseTokens.
 	Tokenizer Tokenizer
+	// Prepare, if set, runs on the preparing goroutines for every
+	// assembled batch, off the consumer's critical path (a trainer
+	// tokenises and builds its token tensors here); its result is
+	// Batch.Prepared. It may run concurrently for different batches, must
+	// not keep the batch or its strings (they are views of the mapping),
+	// and its error ends the stream like a read error.
+	Prepare func(*Batch) (any, error)
 	// NoVerify skips the lazy checksum guard.
 	NoVerify bool
 }
@@ -142,6 +149,8 @@ type Batch struct {
 	Placements   [][]Placement
 	// InstructionTokens and ResponseTokens are set when a Tokenizer is.
 	InstructionTokens, ResponseTokens [][]int
+	// Prepared is LoaderConfig.Prepare's result for this batch.
+	Prepared any
 
 	// DType and Shape describe Voxels: Shape is [B, N, C, D, H, W] with N
 	// the most images any sample of the batch has (0 for text batches).
@@ -343,6 +352,30 @@ func sampleKey(sh *Shard, r int) (bucketKey, error) {
 		}
 	}
 	return k, nil
+}
+
+// BucketShape is the shape of one bucket's batches: its kind and, for
+// image buckets, the stored dtype and the C×D×H×W every image has.
+type BucketShape struct {
+	Kind                           string
+	DType                          DType
+	Channels, Depth, Height, Width int
+	// Samples is the number of samples of the corpus in the bucket.
+	Samples int
+}
+
+// Buckets lists the distinct batch shapes of the corpus (from the
+// metadata scan NewLoader did; nothing is read), in first-seen order. A
+// trainer compiles one graph per image shape, so this is its count.
+func (l *Loader) Buckets() []BucketShape {
+	out := make([]BucketShape, len(l.buckets))
+	for i, k := range l.buckets {
+		out[i] = BucketShape{Kind: k.kind, DType: k.dtype, Channels: k.c, Depth: k.d, Height: k.h, Width: k.w}
+	}
+	for _, r := range l.refs {
+		out[r.bucket].Samples++
+	}
+	return out
 }
 
 // State returns the position of the next batch Next will serve.
@@ -641,6 +674,12 @@ func (l *Loader) startPipeline(st LoaderState) *pipeline {
 						g %= len(ep.batches)
 					}
 					b, err := l.assemble(epoch, g, ep.batches[g])
+					if err == nil && l.cfg.Prepare != nil {
+						if b.Prepared, err = l.cfg.Prepare(b); err != nil {
+							b.Release()
+							b, err = nil, fmt.Errorf("loader: preparing batch %d of epoch %d: %w", g, epoch, err)
+						}
+					}
 					grp = append(grp, result{epoch: epoch, pos: pos, batch: b, err: err})
 					if err != nil {
 						send()
@@ -717,7 +756,7 @@ func (l *Loader) newBatch() *Batch {
 	}
 	b.strs, b.viewsBack, b.plcBack, b.locs = b.strs[:0], b.viewsBack[:0], b.plcBack[:0], b.locs[:0]
 	b.Placements, b.Views, b.Mask = b.Placements[:0], b.Views[:0], b.Mask[:0]
-	b.InstructionTokens, b.ResponseTokens = nil, nil
+	b.InstructionTokens, b.ResponseTokens, b.Prepared = nil, nil, nil
 	b.Contiguous, b.DType, b.Shape, b.Voxels, b.loader = false, "", [6]int{}, nil, l
 	return b
 }

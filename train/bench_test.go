@@ -16,7 +16,7 @@ func BenchmarkTinyStep(b *testing.B) {
 	for i := range smps {
 		seqs[i] = enc.encode(&smps[i])
 	}
-	bt := enc.batch(seqs)
+	bt := enc.hostBatch(seqs)
 	sp, err := newStepper(backend, newContext(cfg, vocab), newModel(cfg, vocab))
 	if err != nil {
 		b.Fatal(err)

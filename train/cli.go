@@ -14,6 +14,12 @@ import (
 type TrainArgs struct {
 	Manifest, Val, ConfigFile, Preset, Out, Tokenizer string
 	Steps                                             int // > 0 overrides the config
+	// Progress gets the live progress line (nil: none, as in CI).
+	Progress io.Writer
+	// Batch > 0 overrides the config's batch; DeviceMemoryGiB > 0 is the
+	// device memory the plan is checked against.
+	Batch           int
+	DeviceMemoryGiB float64
 }
 
 // TrainFromManifest runs `medmd train`: config = preset overlaid with the
@@ -27,7 +33,11 @@ func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
 	if a.Steps > 0 {
 		cfg.Steps = a.Steps
 	}
-	o := Options{Config: cfg, TrainManifest: a.Manifest, Out: a.Out, TokenizerPath: a.Tokenizer}
+	if a.Batch > 0 {
+		cfg.Batch = a.Batch
+	}
+	o := Options{Config: cfg, TrainManifest: a.Manifest, Out: a.Out, TokenizerPath: a.Tokenizer, Progress: a.Progress,
+		DeviceMemory: int64(a.DeviceMemoryGiB * (1 << 30))}
 	if cfg.Batching == "shuffle" {
 		src, err := OpenManifest(a.Manifest)
 		if err != nil {
@@ -97,4 +107,23 @@ func ParamReport(preset, configFile string) (string, error) {
 		cfg.Name, ParamCount(cfg, vocab), note, b["vit"], b["perceiver"], b["proj"], b["lm"],
 		cfg.ImageDepth, cfg.ImageHeight, cfg.ImageWidth, cfg.Patch, g[0]*g[1]*g[2],
 		cfg.Latents, cfg.Context, vocab, cfg.DType), nil
+}
+
+// PlanReport is `medmd train --plan`: the memory plan of the preset (and
+// config file) at the batch given (0: the config's), against the device
+// memory given in GiB (0: unknown). fits is false when it does not fit.
+func PlanReport(a TrainArgs) (report string, fits bool, err error) {
+	cfg, err := LoadConfig(a.Preset, a.ConfigFile)
+	if err != nil {
+		return "", false, err
+	}
+	if a.Batch > 0 {
+		cfg.Batch = a.Batch
+	}
+	vocab := cfg.Vocab
+	if vocab == 0 {
+		vocab = cfg.TokenizerVocab
+	}
+	p := PlanMemory(cfg, vocab, int64(a.DeviceMemoryGiB*(1<<30)))
+	return p.String(), p.Fits(), nil
 }

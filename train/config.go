@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/medmd/medmd/normalize"
 	"gopkg.in/yaml.v3"
 )
 
@@ -17,12 +18,12 @@ import (
 type Config struct {
 	Name string `yaml:"-" json:"name"`
 
-	// Images are resized on the host to ImageDepth×ImageHeight×ImageWidth
-	// (2D images keep depth 1 and are broadcast on the device).
-	ImageDepth  int    `yaml:"image_depth" json:"image_depth"`
-	ImageHeight int    `yaml:"image_height" json:"image_height"`
-	ImageWidth  int    `yaml:"image_width" json:"image_width"`
-	Patch       [3]int `yaml:"patch" json:"patch"` // depth, height, width
+	// ModelInput is the image geometry the model takes (2D and 3D sizes,
+	// channels, patch, stored dtype): the corpus must be stored exactly so
+	// (the model_input ingest stage), and the trainer checks it at
+	// start-up. A preset's geometry is normalize.ModelInputPresets' entry
+	// of the same name.
+	normalize.ModelInput `yaml:",inline"`
 
 	VisDim    int `yaml:"vis_dim" json:"vis_dim"`
 	VisLayers int `yaml:"vis_layers" json:"vis_layers"`
@@ -78,13 +79,19 @@ type Config struct {
 //go:embed presets.yaml
 var presetsYAML []byte
 
+// presets reads presets.yaml over each preset's image geometry from
+// normalize.ModelInputPresets (the one table the ingest stage shares).
 func presets() (map[string]Config, error) {
-	var m map[string]Config
-	if err := yaml.Unmarshal(presetsYAML, &m); err != nil {
+	var nodes map[string]yaml.Node
+	if err := yaml.Unmarshal(presetsYAML, &nodes); err != nil {
 		return nil, fmt.Errorf("train/presets.yaml: %w", err)
 	}
-	for k, c := range m {
-		c.Name = k
+	m := map[string]Config{}
+	for k, n := range nodes {
+		c := Config{Name: k, ModelInput: normalize.ModelInputPresets[k]}
+		if err := n.Decode(&c); err != nil {
+			return nil, fmt.Errorf("train/presets.yaml: %s: %w", k, err)
+		}
 		m[k] = c
 	}
 	return m, nil
@@ -142,12 +149,6 @@ func LoadConfig(preset, path string) (Config, error) {
 	return c, nil
 }
 
-// Grid is the number of patches along depth, height and width for the
-// configured image size.
-func (c *Config) Grid() [3]int {
-	return [3]int{c.ImageDepth / c.Patch[0], c.ImageHeight / c.Patch[1], c.ImageWidth / c.Patch[2]}
-}
-
 // ImageSlots is the number of LM positions one image occupies:
 // <image> + latents + </image> (34 with 32 latents, as in RadFM).
 func (c *Config) ImageSlots() int { return c.Latents + 2 }
@@ -158,8 +159,7 @@ func (c *Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"image_depth", c.ImageDepth}, {"image_height", c.ImageHeight}, {"image_width", c.ImageWidth},
-		{"vis_dim", c.VisDim}, {"vis_mlp", c.VisMLP}, {"lm_dim", c.LMDim}, {"lm_mlp", c.LMMLP}, {"context", c.Context}} {
+	}{{"vis_dim", c.VisDim}, {"vis_mlp", c.VisMLP}, {"lm_dim", c.LMDim}, {"lm_mlp", c.LMMLP}, {"context", c.Context}} {
 		if f.v <= 0 {
 			return fmt.Errorf("%s %d must be positive", f.name, f.v)
 		}
@@ -183,11 +183,10 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%s %g must be a non-negative number", f.name, f.v)
 		}
 	}
+	if err := c.ModelInput.Validate(); err != nil {
+		return err
+	}
 	switch {
-	case c.Patch[0] <= 0 || c.Patch[1] <= 0 || c.Patch[2] <= 0:
-		return fmt.Errorf("patch %v must be positive", c.Patch)
-	case c.ImageDepth%c.Patch[0] != 0 || c.ImageHeight%c.Patch[1] != 0 || c.ImageWidth%c.Patch[2] != 0:
-		return fmt.Errorf("image %dx%dx%d not divisible by patch %v", c.ImageDepth, c.ImageHeight, c.ImageWidth, c.Patch)
 	case c.VisHeads <= 0 || c.VisDim%c.VisHeads != 0:
 		return fmt.Errorf("vis_dim %d not divisible by vis_heads %d", c.VisDim, c.VisHeads)
 	case c.LMHeads <= 0 || c.LMDim%c.LMHeads != 0:

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/medmd/medmd/shards"
@@ -89,12 +88,14 @@ type encoder struct {
 
 // seq is one encoded sample: tokens, the weight of predicting each token
 // (from the previous position), the latent slot each image position holds
-// (1-based within the sample: image k, latent j → k*Latents+j+1; 0 = text)
-// and the images used.
+// (1-based within the sample: the idx-th image used, latent j →
+// idx*Latents+j+1; 0 = text), the sample's image index of each image used
+// (used[idx]) and, for in-memory samples, the images themselves.
 type seq struct {
 	tokens []int32
 	weight []float32
 	slot   []int32
+	used   []int
 	images []*shards.Image
 }
 
@@ -102,6 +103,20 @@ func (s *seq) push(id int, w float32, slot int32) {
 	s.tokens = append(s.tokens, int32(id))
 	s.weight = append(s.weight, w)
 	s.slot = append(s.slot, slot)
+}
+
+// encInput is what the encoder reads of one sample: its text, where its
+// images sit, how many it has and (for in-memory samples, nil for loader
+// batches whose images travel as one tensor) the images.
+type encInput struct {
+	instruction, response string
+	placements            []shards.Placement
+	nImages               int
+	images                []shards.Image
+}
+
+func sampleInput(smp *shards.Sample) encInput {
+	return encInput{instruction: smp.Instruction, response: smp.Response, placements: smp.Placements, nImages: len(smp.Images), images: smp.Images}
 }
 
 // byteOffset converts a code-point offset in text to a byte offset
@@ -122,9 +137,9 @@ func byteOffset(text string, cp int) int {
 
 // field appends one text field with its images. respond marks response
 // text (weighted); instruction text has weight 0.
-func (e *encoder) field(s *seq, smp *shards.Sample, name, text string, respond bool) {
+func (e *encoder) field(s *seq, in *encInput, name, text string, respond bool) {
 	var pls []shards.Placement
-	for _, p := range smp.Placements {
+	for _, p := range in.placements {
 		if p.Field == name {
 			pls = append(pls, p)
 		}
@@ -158,23 +173,26 @@ func (e *encoder) field(s *seq, smp *shards.Sample, name, text string, respond b
 	}
 	for _, p := range pls {
 		emitText(byteOffset(text, p.Offset))
-		e.image(s, smp, p.Image)
+		e.image(s, in, p.Image)
 	}
 	emitText(len(text))
 }
 
 // image appends <image> + latent slots + </image> when the image exists
 // and the sample has room (MaxImages); weights are 0 throughout.
-func (e *encoder) image(s *seq, smp *shards.Sample, k int) {
-	if k < 0 || k >= len(smp.Images) || len(s.images) >= e.cfg.MaxImages {
+func (e *encoder) image(s *seq, in *encInput, k int) {
+	if k < 0 || k >= in.nImages || len(s.used) >= e.cfg.MaxImages {
 		return
 	}
-	im := &smp.Images[k]
-	if im.NumVoxels() == 0 || len(im.Voxels) < im.NumVoxels()*im.DType.Size() || im.DType.Size() == 0 {
-		return
+	if in.images != nil {
+		im := &in.images[k]
+		if im.NumVoxels() == 0 || len(im.Voxels) < im.NumVoxels()*im.DType.Size() || im.DType.Size() == 0 {
+			return
+		}
+		s.images = append(s.images, im)
 	}
-	idx := len(s.images)
-	s.images = append(s.images, im)
+	idx := len(s.used)
+	s.used = append(s.used, k)
 	s.push(e.tok.ImageID, 0, 0)
 	for j := 0; j < e.cfg.Latents; j++ {
 		s.push(e.tok.PadID, 0, int32(idx*e.cfg.Latents+j+1))
@@ -182,15 +200,21 @@ func (e *encoder) image(s *seq, smp *shards.Sample, k int) {
 	s.push(e.tok.ImageEndID, 0, 0)
 }
 
-// encode builds the training sequence: <s> instruction response </s>.
+// encode builds the training sequence of an in-memory sample.
 func (e *encoder) encode(smp *shards.Sample) *seq {
+	in := sampleInput(smp)
+	return e.encodeInput(&in)
+}
+
+// encodeInput builds the training sequence: <s> instruction response </s>.
+func (e *encoder) encodeInput(in *encInput) *seq {
 	s := &seq{}
 	s.push(e.tok.BOSID, 0, 0)
-	e.field(s, smp, shards.FieldInstruction, smp.Instruction, false)
+	e.field(s, in, shards.FieldInstruction, in.instruction, false)
 	respStart := len(s.tokens)
-	e.field(s, smp, shards.FieldResponse, smp.Response, true)
+	e.field(s, in, shards.FieldResponse, in.response, true)
 	eosW := float32(0)
-	if smp.Response != "" {
+	if in.response != "" {
 		eosW = float32(e.cfg.ResponseWeight)
 	}
 	s.push(e.tok.EOSID, eosW, 0)
@@ -233,20 +257,34 @@ func (e *encoder) fit(s *seq, respStart int) {
 // prompt builds the generation prompt: <s> instruction, then the images
 // placed in the response (the model sees every image before answering).
 func (e *encoder) prompt(smp *shards.Sample) *seq {
+	in := sampleInput(smp)
 	s := &seq{}
 	s.push(e.tok.BOSID, 0, 0)
-	e.field(s, smp, shards.FieldInstruction, smp.Instruction, false)
+	e.field(s, &in, shards.FieldInstruction, smp.Instruction, false)
 	for _, p := range smp.Placements {
 		if p.Field == shards.FieldResponse {
-			e.image(s, smp, p.Image)
+			e.image(s, &in, p.Image)
 		}
 	}
 	return s
 }
 
-// batch assembles B encoded sequences into tensors of length Context.
-// Sequences longer than Context+1 are truncated.
-func (e *encoder) batch(seqs []*seq) *batchTensors {
+// Image slot layouts of a batch's image tensor [B, N, …]: which slot of
+// sample b holds the idx-th image its sequence uses.
+type slotLayout int
+
+const (
+	// slotsInUseOrder: slot idx (hostImages, N = MaxImages).
+	slotsInUseOrder slotLayout = iota
+	// slotsByImageIndex: slot used[idx], the sample's own image index
+	// (loader batches, whose tensor is the stored images in order).
+	slotsByImageIndex
+)
+
+// batch assembles B encoded sequences into token tensors of length
+// Context; n is the image tensor's images per sample. Sequences longer
+// than Context+1 are truncated.
+func (e *encoder) batch(seqs []*seq, n int, layout slotLayout) *batchTensors {
 	c := e.cfg
 	b, t := len(seqs), c.Context
 	tok := make([]int32, b*t)
@@ -256,47 +294,59 @@ func (e *encoder) batch(seqs []*seq) *batchTensors {
 	for i := range tok {
 		tok[i], tgt[i] = int32(e.tok.PadID), int32(e.tok.PadID)
 	}
+	L := int32(c.Latents)
 	for bi, s := range seqs {
-		n := min(len(s.tokens), t+1)
-		for j := 0; j < n-1; j++ {
+		m := min(len(s.tokens), t+1)
+		for j := 0; j < m-1; j++ {
 			k := bi*t + j
 			tok[k] = s.tokens[j]
-			if s.slot[j] > 0 {
-				pos[k] = int32(bi*c.MaxImages*c.Latents) + s.slot[j]
+			if sl := s.slot[j]; sl > 0 {
+				idx, lat := (sl-1)/L, (sl-1)%L
+				img := idx
+				if layout == slotsByImageIndex {
+					img = int32(s.used[idx])
+				}
+				pos[k] = (int32(bi*n)+img)*L + lat + 1
 			}
 			tgt[k] = s.tokens[j+1]
 			wts[k] = s.weight[j+1]
 		}
 	}
-	bt := &batchTensors{
+	return &batchTensors{
 		Tokens:  tensors.FromFlatDataAndDimensions(tok, b, t),
 		ImgPos:  tensors.FromFlatDataAndDimensions(pos, b, t),
 		Targets: tensors.FromFlatDataAndDimensions(tgt, b, t),
 		Weights: tensors.FromFlatDataAndDimensions(wts, b, t),
 	}
-	if c.MaxImages > 0 {
-		bt.Images = e.images(seqs)
+}
+
+// hostBatch is batch plus hostImages for in-memory samples.
+func (e *encoder) hostBatch(seqs []*seq) *batchTensors {
+	bt := e.batch(seqs, e.cfg.MaxImages, slotsInUseOrder)
+	if e.cfg.MaxImages > 0 {
+		bt.Images = hostImages(seqs, e.cfg)
 	}
 	return bt
 }
 
-// images resizes every used image to the configured size: [B*MaxImages,
-// Din, H, W] float32 in [0, 1]. Din is 1 when every image is 2D (the
-// device broadcasts it to the patch depth), else ImageDepth.
-func (e *encoder) images(seqs []*seq) *tensors.Tensor {
-	c := e.cfg
-	din := 1
+// hostImages builds the image input of in-memory samples (a Source:
+// validation, generation, tests), [B, MaxImages, C, D, H, W] float32 in
+// 0…1, each used image at its use-order slot. Such samples need not be
+// model-ready, so they are resampled here; the training path does none of
+// this (the corpus is stored model-ready and uploaded as is, see
+// shardBatch). D×H×W is the 2D geometry when every image is 2D, else the
+// 3D one at the full depth (2D images repeated along depth).
+func hostImages(seqs []*seq, c Config) *tensors.Tensor {
+	d, h, w := 1, c.ImageHeight, c.ImageWidth
 	for _, s := range seqs {
 		for _, im := range s.images {
 			if im.Depth > 1 {
-				din = c.ImageDepth
+				d, h, w = c.ImageDepth, c.VolumeHeight, c.VolumeWidth
 			}
 		}
 	}
-	per := din * c.ImageHeight * c.ImageWidth
+	per := c.Channels * d * h * w
 	out := make([]float32, len(seqs)*c.MaxImages*per)
-	// One goroutine per image, at most GOMAXPROCS at a time: resizing a
-	// batch of 512² images is the host's main work per step.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for bi, s := range seqs {
@@ -306,28 +356,38 @@ func (e *encoder) images(seqs []*seq) *tensors.Tensor {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				resizeInto(out[off:off+per], im, din, c.ImageHeight, c.ImageWidth)
+				resizeInto(out[off:off+per], im, c.Channels, d, h, w)
 			}()
 		}
 	}
 	wg.Wait()
-	return tensors.FromFlatDataAndDimensions(out, len(seqs)*c.MaxImages, din, c.ImageHeight, c.ImageWidth)
+	return tensors.FromFlatDataAndDimensions(out, len(seqs), c.MaxImages, c.Channels, d, h, w)
 }
 
-// resizeInto writes im (channels averaged to grey, min-max scaled to
-// [0, 1]) resampled to d×h×w: nearest slice in depth, bilinear in plane.
-// A 2D image asked for depth d > 1 is repeated along depth.
-func resizeInto(dst []float32, im *shards.Image, d, h, w int) {
+// resizeInto writes im as ch×d×h×w float32 in 0…1 (min–max over the
+// image): nearest slice in depth, bilinear in plane. Channels are kept
+// when im has ch of them; a grey image is repeated into every channel,
+// and any other count is averaged to grey first.
+func resizeInto(dst []float32, im *shards.Image, ch, d, h, w int) {
 	C, D, H, W := im.Channels, im.Depth, im.Height, im.Width
-	plane := D * H * W
-	grey := make([]float64, plane)
+	vol := D * H * W
+	inC := C
+	if C != ch {
+		inC = 1
+	}
+	vals := make([]float64, inC*vol)
 	for c := 0; c < C; c++ {
-		for i := 0; i < plane; i++ {
-			grey[i] += im.DType.Decode(im.Voxels, c*plane+i) / float64(C)
+		for i := 0; i < vol; i++ {
+			v := im.DType.Decode(im.Voxels, c*vol+i)
+			if inC == 1 {
+				vals[i] += v / float64(C)
+			} else {
+				vals[c*vol+i] = v
+			}
 		}
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, v := range grey {
+	for _, v := range vals {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
@@ -336,30 +396,32 @@ func resizeInto(dst []float32, im *shards.Image, d, h, w int) {
 	if hi > lo {
 		scale = 1 / (hi - lo)
 	}
-	at := func(z, y, x int) float64 {
-		v := grey[(z*H+y)*W+x]
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0
+	for oc := 0; oc < ch; oc++ {
+		src := vals[min(oc, inC-1)*vol:]
+		at := func(z, y, x int) float64 {
+			v := src[(z*H+y)*W+x]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return 0
+			}
+			return (v - lo) * scale
 		}
-		return (v - lo) * scale
-	}
-	for z := 0; z < d; z++ {
-		sz := min(D-1, int((float64(z)+0.5)*float64(D)/float64(d)))
-		for y := 0; y < h; y++ {
-			fy := math.Max(0, (float64(y)+0.5)*float64(H)/float64(h)-0.5)
-			y0 := min(H-1, int(fy))
-			y1 := min(H-1, y0+1)
-			ty := fy - float64(y0)
-			for x := 0; x < w; x++ {
-				fx := math.Max(0, (float64(x)+0.5)*float64(W)/float64(w)-0.5)
-				x0 := min(W-1, int(fx))
-				x1 := min(W-1, x0+1)
-				tx := fx - float64(x0)
-				v := (1-ty)*((1-tx)*at(sz, y0, x0)+tx*at(sz, y0, x1)) + ty*((1-tx)*at(sz, y1, x0)+tx*at(sz, y1, x1))
-				dst[(z*h+y)*w+x] = float32(v)
+		out := dst[oc*d*h*w:]
+		for z := 0; z < d; z++ {
+			sz := min(D-1, int((float64(z)+0.5)*float64(D)/float64(d)))
+			for y := 0; y < h; y++ {
+				fy := math.Max(0, (float64(y)+0.5)*float64(H)/float64(h)-0.5)
+				y0 := min(H-1, int(fy))
+				y1 := min(H-1, y0+1)
+				ty := fy - float64(y0)
+				for x := 0; x < w; x++ {
+					fx := math.Max(0, (float64(x)+0.5)*float64(W)/float64(w)-0.5)
+					x0 := min(W-1, int(fx))
+					x1 := min(W-1, x0+1)
+					tx := fx - float64(x0)
+					v := (1-ty)*((1-tx)*at(sz, y0, x0)+tx*at(sz, y0, x1)) + ty*((1-tx)*at(sz, y1, x0)+tx*at(sz, y1, x1))
+					out[(z*h+y)*w+x] = float32(v)
+				}
 			}
 		}
 	}
 }
-
-var _ = utf8.RuneLen

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -180,7 +179,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		}
 		var latents *tensors.Tensor
 		if cfg.MaxImages > 0 {
-			if latents, err = vision.Exec1(enc.images(seqs)); err != nil {
+			if latents, err = vision.Exec1(hostImages(seqs, cfg)); err != nil {
 				return start, fmt.Errorf("generate: vision: %w", err)
 			}
 		}
@@ -289,5 +288,3 @@ func pick(logits []float32, allowed func(int) bool, topK int, temp float64, rng 
 	}
 	return cs[len(cs)-1].id
 }
-
-var _ = os.Stdout

@@ -158,14 +158,14 @@ func TestTermWeightsChangeModelLoss(t *testing.T) {
 	for i := range smps {
 		seqs[i] = enc.encode(&smps[i])
 	}
-	weighted := enc.batch(seqs)
+	weighted := enc.hostBatch(seqs)
 	cfg1 := cfg
 	cfg1.TermWeight = 1
 	enc1 := &encoder{cfg: cfg1, tok: tok, terms: newTermMatcher(nil)}
 	for i := range smps {
 		seqs[i] = enc1.encode(&smps[i])
 	}
-	flat := enc1.batch(seqs)
+	flat := enc1.hostBatch(seqs)
 	sp, err := newStepper(backend, newContext(cfg, vocab), newModel(cfg, vocab))
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +194,7 @@ func TestEncodeKeepsResponseWithinContext(t *testing.T) {
 		t.Fatalf("%d tokens for a context of %d", len(s.tokens), cfg.Context)
 	}
 	resp, _ := tok.Encode(smp.Response)
-	bt := enc.batch([]*seq{s})
+	bt := enc.hostBatch([]*seq{s})
 	w := tensors.MustCopyFlatData[float32](bt.Weights)
 	n := 0
 	for _, x := range w {

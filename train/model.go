@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -11,8 +12,9 @@ import (
 
 // The model, as one graph:
 //
-//	images [N, Din, H, W] --(broadcast depth 1 → patch depth)--> patches
-//	  --reshape/transpose--> [N, P, pd] --LN, dense, LN, +pos--> ViT blocks
+//	images [B, N, C, D, H, W] as stored (uint8…) --(to float, scale to 0…1,
+//	  grey → C channels, 2D depth 1 → patch depth; on the device)--> patches
+//	  --reshape/transpose--> [B·N, P, C·pd·ph·pw] --LN, dense, LN, +pos--> ViT blocks
 //	  --> Perceiver (Latents learned queries) --> [N, L, vis] --(dense if widths differ)--> [N, L, lm]
 //	tokens [B, T] --embed--> [B, T, lm]; positions whose imgPos > 0 take the
 //	  latent imgPos-1 of the flattened [N*L, lm] table instead
@@ -191,44 +193,87 @@ func (m *model) block(ctx *context.Context, x, kv *Node, d, heads, hidden int, n
 	return Add(x, m.mlp(ctx.In("mlp"), m.norm(ctx.In("norm2"), x, norm), d, hidden, mlpKind, bias))
 }
 
-// vision maps images [N, Din, H, W] (float32, Din 1 or ImageDepth) to
-// latents [N, Latents, LMDim] in the compute dtype.
+// scaleInput converts stored voxels [..] to float32 in the model's 0…1
+// range, on the device: uint8 ÷ 255, uint16 ÷ 65535, floats as stored
+// (the model_input stage wrote 0…1), other integers min–max per image
+// (axis 0 of the [images, …] input).
+func scaleInput(x *Node) *Node {
+	dt := x.DType()
+	f := ConvertDType(x, dtypes.Float32)
+	switch dt {
+	case dtypes.Uint8:
+		return MulScalar(f, 1.0/255)
+	case dtypes.Uint16:
+		return MulScalar(f, 1.0/65535)
+	case dtypes.Float16, dtypes.BFloat16, dtypes.Float32, dtypes.Float64:
+		return f
+	}
+	axes := make([]int, f.Rank()-1)
+	for i := range axes {
+		axes[i] = i + 1
+	}
+	lo := ReduceAndKeep(f, ReduceMin, axes...)
+	hi := ReduceAndKeep(f, ReduceMax, axes...)
+	rng := Max(Sub(hi, lo), ScalarOne(f.Graph(), dtypes.Float32))
+	return Div(Sub(f, lo), rng)
+}
+
+// patches turns a batch's images [B, N, C, D, H, W] (stored dtype, as the
+// loader serves them) into patch vectors [B·N, P, C·pd·ph·pw] in the
+// compute dtype, P = (D'/pd)·(H/ph)·(W/pw). Everything here runs on the
+// device: the dtype conversion and scaling, the broadcast of grey (C = 1)
+// to the model's channels and of 2D (D = 1) to one patch depth. A patch
+// vector is channel-major (c, pd, ph, pw), as in the PyTorch twin.
+func (m *model) patches(images *Node) (x *Node, grid [3]int) {
+	c := m.cfg
+	dims := images.Shape().Dimensions
+	if len(dims) != 6 {
+		panic(fmt.Errorf("vision: images must be [B, N, C, D, H, W], got %s", images.Shape()))
+	}
+	n, ch, d, h, w := dims[0]*dims[1], dims[2], dims[3], dims[4], dims[5]
+	pd, ph, pw := c.Patch[0], c.Patch[1], c.Patch[2]
+	x = Reshape(scaleInput(Reshape(images, n, ch*d*h*w)), n, ch, d, h, w)
+	x = ConvertDType(x, m.cdt)
+	if ch == 1 && c.Channels > 1 {
+		x = BroadcastToDims(x, n, c.Channels, d, h, w)
+		ch = c.Channels
+	}
+	if d == 1 && pd > 1 {
+		x = BroadcastToDims(x, n, ch, pd, h, w)
+		d = pd
+	}
+	if ch != c.Channels || d%pd != 0 || h%ph != 0 || w%pw != 0 {
+		panic(fmt.Errorf("vision: images %s do not fit channels %d, patch %v", images.Shape(), c.Channels, c.Patch))
+	}
+	gd, gh, gw := d/pd, h/ph, w/pw
+	x = Reshape(x, n, ch, gd, pd, gh, ph, gw, pw)
+	x = TransposeAllAxes(x, 0, 2, 4, 6, 1, 3, 5, 7)
+	return Reshape(x, n, gd*gh*gw, ch*pd*ph*pw), [3]int{gd, gh, gw}
+}
+
+// vision maps images [B, N, C, D, H, W] (any stored dtype) to latents
+// [B·N, Latents, LMDim] in the compute dtype.
 func (m *model) vision(ctx *context.Context, images *Node) *Node {
 	c := m.cfg
 	g := images.Graph()
-	dims := images.Shape().Dimensions
-	n, din, h, w := dims[0], dims[1], dims[2], dims[3]
-	pd, ph, pw := c.Patch[0], c.Patch[1], c.Patch[2]
-	x := ConvertDType(images, m.cdt)
-	if din == 1 && pd > 1 {
-		// 2D image: broadcast to one patch depth on the device (RadFM pads 2D to depth 4).
-		x = BroadcastToDims(x, n, pd, h, w)
-		din = pd
-	}
-	gd, gh, gw := din/pd, h/ph, w/pw
-	x = Reshape(x, n, gd, pd, gh, ph, gw, pw)
-	x = TransposeAllAxes(x, 0, 1, 3, 5, 2, 4, 6)
-	np, psz := gd*gh*gw, pd*ph*pw
-	x = Reshape(x, n, np, psz)
+	x, gr := m.patches(images)
+	n, np, psz := x.Shape().Dimensions[0], x.Shape().Dimensions[1], x.Shape().Dimensions[2]
 	vctx := ctx.In("vit")
 	x = m.norm(vctx.In("patch_norm1"), x, "layernorm")
 	x = m.dense(vctx.In("patch"), x, psz, c.VisDim, true)
 	x = m.norm(vctx.In("patch_norm2"), x, "layernorm")
-	// Learned 3D positions for the configured grid, sliced to this batch's grid.
+	// Learned 3D positions sized for the largest grid of the geometry
+	// (2D: 1×16×16, 3D up to 16×8×8 for small → 16×16×16), and each batch
+	// shape takes the corner of its own grid. Gathering rows rather than
+	// slicing: Gather's gradient exists on every backend, Slice's needs
+	// Pad, which the pure-Go backend lacks.
 	grid := c.Grid()
+	if gr[0] > grid[0] || gr[1] > grid[1] || gr[2] > grid[2] {
+		panic(fmt.Errorf("vision: patch grid %v exceeds the position table %v", gr, grid))
+	}
 	pos := m.weight(vctx, g, "pos", grid[0], grid[1], grid[2], c.VisDim)
-	if gd != grid[0] || gh != grid[1] || gw != grid[2] {
-		// Adapt to a smaller grid (2D images: depth 1) by gathering its
-		// rows: Gather's gradient exists on every backend, Slice's needs Pad.
-		idx := make([]int32, 0, np)
-		for z := 0; z < gd; z++ {
-			for y := 0; y < gh; y++ {
-				for x := 0; x < gw; x++ {
-					idx = append(idx, int32((z*grid[1]+y)*grid[2]+x))
-				}
-			}
-		}
-		pos = Gather(Reshape(pos, -1, c.VisDim), Reshape(Const(g, idx), np, 1))
+	if gr != grid {
+		pos = Gather(Reshape(pos, -1, c.VisDim), Reshape(Const(g, posIndex(gr, grid)), np, 1))
 	}
 	pos = BroadcastToDims(Reshape(pos, 1, np, c.VisDim), n, np, c.VisDim)
 	x = Add(x, pos)
@@ -245,6 +290,20 @@ func (m *model) vision(ctx *context.Context, images *Node) *Node {
 		l = m.dense(ctx.In("proj"), l, c.VisDim, c.LMDim, true)
 	}
 	return l
+}
+
+// posIndex lists the rows of a flattened position table of size grid
+// that a patch grid gr uses: its corner, in (depth, row, column) order.
+func posIndex(gr, grid [3]int) []int32 {
+	idx := make([]int32, 0, gr[0]*gr[1]*gr[2])
+	for z := 0; z < gr[0]; z++ {
+		for y := 0; y < gr[1]; y++ {
+			for x := 0; x < gr[2]; x++ {
+				idx = append(idx, int32((z*grid[1]+y)*grid[2]+x))
+			}
+		}
+	}
+	return idx
 }
 
 // hidden runs the LM over tokens [B, T] with image latents spliced where

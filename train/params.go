@@ -65,7 +65,7 @@ func ParamSpecs(cfg Config, vocab int) []ParamSpec {
 		dense(scope+"/mlp/w2", hidden, d, bias)
 	}
 	if cfg.MaxImages > 0 {
-		psz := cfg.Patch[0] * cfg.Patch[1] * cfg.Patch[2]
+		psz := cfg.Channels * cfg.Patch[0] * cfg.Patch[1] * cfg.Patch[2]
 		norm("/vit/patch_norm1", "layernorm", psz)
 		dense("/vit/patch", psz, cfg.VisDim, true)
 		norm("/vit/patch_norm2", "layernorm", cfg.VisDim)

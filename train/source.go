@@ -64,3 +64,18 @@ func (s *ManifestSource) Close() error {
 	s.parts = nil
 	return errors.Join(errs...)
 }
+
+// trainingText is the text a new tokenizer is trained on: up to limit
+// samples of the training manifest (read once, before training) or of
+// the in-memory Source.
+func trainingText(o Options, limit int) ([]string, error) {
+	if o.TrainManifest == "" {
+		return collectText(o.Train, limit)
+	}
+	src, err := OpenManifest(o.TrainManifest)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return collectText(src, limit)
+}

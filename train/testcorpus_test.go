@@ -3,6 +3,10 @@ package train
 import (
 	"encoding/binary"
 	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/medmd/medmd/normalize"
 
 	"github.com/medmd/medmd/shards"
 )
@@ -26,7 +30,7 @@ var testQuestions = []string{
 }
 
 // testSamples builds n samples: 2D uint8 images (16×16) for even i, 3D
-// int16 volumes (6×12×20) for odd i, image placed at the start of the
+// int16 volumes (9×12×20) for odd i, image placed at the start of the
 // instruction; every 5th sample has no image.
 func testSamples(n int) []shards.Sample {
 	var out []shards.Sample
@@ -49,9 +53,9 @@ func testSamples(n int) []shards.Sample {
 					im.Voxels[k] = byte((k*7 + i*13) % 251)
 				}
 			} else {
-				im = shards.Image{Modality: "MR", DType: shards.Int16, Channels: 1, Depth: 6, Height: 12, Width: 20}
-				im.Voxels = make([]byte, 2*6*12*20)
-				for k := 0; k < 6*12*20; k++ {
+				im = shards.Image{Modality: "MR", DType: shards.Int16, Channels: 1, Depth: 9, Height: 12, Width: 20}
+				im.Voxels = make([]byte, 2*9*12*20)
+				for k := 0; k < 9*12*20; k++ {
 					binary.LittleEndian.PutUint16(im.Voxels[2*k:], uint16(int16((k*31+i)%2000-1000)))
 				}
 			}
@@ -62,4 +66,30 @@ func testSamples(n int) []shards.Sample {
 		out = append(out, s)
 	}
 	return out
+}
+
+// modelReady returns testSamples(n) made exactly what cfg's model takes,
+// as the model_input ingest stage does (the 3D volumes become 8 slices:
+// two depth patches of the tiny preset).
+func modelReady(t testing.TB, n int, cfg Config) []shards.Sample {
+	t.Helper()
+	smps := testSamples(n)
+	for i := range smps {
+		for k := range smps[i].Images {
+			if err := normalize.ApplyModelInput(&smps[i].Images[k], cfg.ModelInput, normalize.Linear); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return smps
+}
+
+// writeCorpus writes smps as a shard corpus and returns its manifest.
+func writeCorpus(t testing.TB, smps []shards.Sample, perShard int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := shards.WriteCorpus(dir, "test", "h", shards.SamplesOf(smps), shards.WriteOptions{MaxSamples: perShard}); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "manifest.json")
 }

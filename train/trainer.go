@@ -39,6 +39,13 @@ type Options struct {
 	// an interruption would (checkpoint written); 0 = run to Config.Steps.
 	StopAfter int
 	Logger    *slog.Logger
+	// Progress, when set, gets a live progress line rewritten every step
+	// from step 1 (steps/s, samples/s, tokens/s, data wait, ETA); the CLI
+	// sets it only on a terminal outside CI.
+	Progress io.Writer
+	// DeviceMemory is the memory of one device in bytes; when set, a run
+	// whose memory plan (PlanMemory) exceeds it stops before compiling.
+	DeviceMemory int64
 }
 
 // Result summarises a run.
@@ -62,7 +69,15 @@ type Metric struct {
 	Tokens     int      `json:"tokens"`
 	StepSec    float64  `json:"step_s"`    // wall time of the step, waiting for data included
 	ComputeSec float64  `json:"compute_s"` // the optimizer step alone (graph execution)
-	TokPerSec  float64  `json:"tokens_per_s"`
+	// DataWaitSec is how long the step waited for its batch (0 when the
+	// loader and the one-step-ahead preparation keep up).
+	DataWaitSec float64 `json:"data_wait_s"`
+	// HostCopyBytes counts the bytes copied on the host for the step's
+	// images: the loader's gather copy of a shuffled batch, the padding of
+	// a bucket's short tail, resampled in-memory samples; 0 when the batch
+	// went from the page cache to the device as one upload.
+	HostCopyBytes int64   `json:"host_copy_bytes"`
+	TokPerSec     float64 `json:"tokens_per_s"`
 }
 
 // LearningRate is linear warmup to cfg.LR over cfg.Warmup steps, then
@@ -101,15 +116,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if o.TrainManifest != "" {
-		src, err := OpenManifest(o.TrainManifest)
-		if err != nil {
-			return nil, err
-		}
-		defer src.Close()
-		o.Train = src
-	}
-	if o.Train == nil || o.Train.Len() == 0 {
+	if o.TrainManifest == "" && (o.Train == nil || o.Train.Len() == 0) {
 		return nil, errors.New("train: no training samples")
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
@@ -139,7 +146,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	default:
 		var texts []string
-		if texts, err = collectText(o.Train, 200_000); err == nil {
+		if texts, err = trainingText(o, 200_000); err == nil {
 			if tok, err = tokenizer.Train(texts, cfg.TokenizerVocab); err == nil {
 				err = tok.Save(tokPath)
 			}
@@ -174,6 +181,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := shards.PublishBytes(nil, filepath.Join(o.Out, "config.json"), cj); err != nil {
 		return nil, err
 	}
+	if plan := PlanMemory(cfg, vocab, o.DeviceMemory); !plan.Fits() {
+		return nil, fmt.Errorf("train: batch %d does not fit the device (set batch lower in --config):\n%s", cfg.Batch, plan)
+	}
 	m := newModel(cfg, vocab)
 	sp, err := newStepper(backend, gctx, m)
 	if err != nil {
@@ -182,14 +192,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	enc := &encoder{cfg: cfg, tok: tok, terms: newTermMatcher(o.Terms)}
 	var stream batchStream
 	if o.TrainManifest != "" {
-		ls, err := newLoaderStream(o.TrainManifest, o.Train.(*ManifestSource), cfg, st.ShardLoader)
+		l, err := openLoader(o.TrainManifest, cfg, enc, st.ShardLoader)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
+		ls := &loaderStream{l: l, cfg: cfg, backend: backend}
 		defer ls.close()
 		stream = ls
+		logShapes(log, cfg, l.Buckets())
 	} else {
-		stream = &permStream{b: newBatcher(o.Train, st.Loader), batch: cfg.Batch}
+		stream = &permStream{b: newBatcher(o.Train, st.Loader), enc: enc}
 	}
 	res := &Result{StartStep: st.Step, Step: st.Step, ValLoss: math.NaN(), Params: ParamCount(cfg, vocab)}
 	log.Info("model", "preset", cfg.Name, "params", res.Params, "vocab", vocab, "backend", backend.Name())
@@ -233,16 +245,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	lastSaved := st.Step
 	var times []float64
 	t0 := time.Now()
+	prog := newProgress(o.Progress, cfg, res.StartStep)
+	defer prog.done()
 	// Batches are prepared one step ahead on another goroutine (tokenising,
 	// resizing images) while the device runs the current step. Each
 	// prepared step carries the stream position after its batches; the
 	// checkpoint records the position after the last step actually
 	// trained, so prefetching never breaks exact resume.
 	type prepared struct {
-		micro []*batchTensors
-		ntok  int
-		after CheckpointState
-		err   error
+		micro    []*batchTensors
+		ntok     int
+		hostCopy int64
+		after    CheckpointState
+		err      error
 	}
 	stream.save(&cur)
 	pctx, pcancel := context.WithCancel(ctx)
@@ -253,23 +268,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			var p prepared
 			p.micro = make([]*batchTensors, cfg.Accum)
 			for k := range p.micro {
-				smps, err := stream.next(pctx)
+				mb, err := stream.next(pctx)
 				if err != nil {
 					p.err = err
 					break
 				}
-				seqs := make([]*seq, 0, cfg.Batch)
-				for _, s := range smps {
-					sq := enc.encode(s)
-					seqs = append(seqs, sq)
-					p.ntok += min(len(sq.tokens), cfg.Context)
-				}
-				for len(seqs) < cfg.Batch {
-					// A short batch (a bucket's tail) is padded to the
-					// compiled shape with zero-weight copies.
-					seqs = append(seqs, zeroWeight(seqs[len(seqs)%max(1, len(smps))]))
-				}
-				p.micro[k] = enc.batch(seqs)
+				p.micro[k], p.ntok, p.hostCopy = mb.bt, p.ntok+mb.ntok, p.hostCopy+mb.hostCopy
 			}
 			if p.err == nil {
 				stream.save(&p.after)
@@ -301,6 +305,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		step := res.Step + 1
 		ts := time.Now()
 		p, ok := <-ch
+		dataWait := time.Since(ts).Seconds()
 		if !ok || p.err != nil {
 			if ctx.Err() != nil {
 				res.Interrupted = true
@@ -328,7 +333,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		computeS := time.Since(tc).Seconds()
 		times = append(times, dt)
 		res.Losses = append(res.Losses, loss)
-		mt := Metric{Step: step, Loss: loss, LR: lr, GradNorm: gnorm, Tokens: ntok, StepSec: dt, ComputeSec: computeS, TokPerSec: float64(ntok) / dt}
+		mt := Metric{Step: step, Loss: loss, LR: lr, GradNorm: gnorm, Tokens: ntok, StepSec: dt, ComputeSec: computeS, TokPerSec: float64(ntok) / dt,
+			DataWaitSec: dataWait, HostCopyBytes: p.hostCopy}
 		if o.Val != nil && o.Val.Len() > 0 && cfg.EvalEvery > 0 && (step%cfg.EvalEvery == 0 || step == cfg.Steps) {
 			v, err := validate(sp, enc, o.Val, cfg)
 			if err != nil {
@@ -342,6 +348,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if _, err := mf.Write(append(b, '\n')); err != nil {
 			return res, err
 		}
+		prog.update(step, ntok, dataWait)
 		if cfg.LogEvery > 0 && (step%cfg.LogEvery == 0 || step == cfg.Steps) {
 			el := time.Since(t0).Seconds()
 			done := step - res.StartStep
@@ -400,7 +407,7 @@ func validate(sp *stepper, enc *encoder, val Source, cfg Config) (float64, error
 		for k, s := range smps {
 			seqs[k] = enc.encode(s)
 		}
-		s, ww, err := sp.evalLoss(enc.batch(seqs))
+		s, ww, err := sp.evalLoss(enc.hostBatch(seqs))
 		if err != nil {
 			return 0, err
 		}

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/medmd/medmd/shards"
 )
 
 func tinyConfig(t testing.TB, steps int) Config {
@@ -26,13 +24,10 @@ func TestTrainLossDrops(t *testing.T) {
 	cfg := tinyConfig(t, 40)
 	cfg.EvalEvery = 20
 	out := t.TempDir()
-	// A real corpus on disk: shards written by the shards package, read
-	// back zero-copy through ManifestSource.
-	corpus := t.TempDir()
-	if _, err := shards.WriteCorpus(corpus, "test", "h", shards.SamplesOf(testSamples(24)), shards.WriteOptions{MaxSamples: 10}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Options{Config: cfg, TrainManifest: filepath.Join(corpus, "manifest.json"), Val: SliceSource(testSamples(6)), Out: out, Backend: backend})
+	// A real model-ready corpus on disk (2D, 3D and text-only buckets in
+	// one run), served by the shards.Loader.
+	manifest := writeCorpus(t, modelReady(t, 24, cfg), 10)
+	res, err := Run(context.Background(), Options{Config: cfg, TrainManifest: manifest, Val: SliceSource(testSamples(6)), Out: out, Backend: backend})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,15 +86,12 @@ func TestTrainLossDrops(t *testing.T) {
 // the shards.Loader (its state in the checkpoint) and from the in-memory
 // permutation batcher.
 func TestResumeExact(t *testing.T) {
-	corpus := t.TempDir()
-	if _, err := shards.WriteCorpus(corpus, "test", "h", shards.SamplesOf(testSamples(10)), shards.WriteOptions{MaxSamples: 4}); err != nil {
-		t.Fatal(err)
-	}
+	manifest := writeCorpus(t, modelReady(t, 10, tinyConfig(t, 4)), 4)
 	for _, c := range []struct {
 		name string
 		opt  Options
 	}{
-		{"shards.Loader", Options{TrainManifest: filepath.Join(corpus, "manifest.json")}},
+		{"shards.Loader", Options{TrainManifest: manifest}},
 		{"permutation", Options{Train: SliceSource(testSamples(10))}},
 	} {
 		t.Run(c.name, func(t *testing.T) { testResumeExact(t, c.opt) })

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/medmd/medmd/train"
 	"github.com/spf13/cobra"
@@ -9,7 +10,7 @@ import (
 
 func init() {
 	var a train.TrainArgs
-	var params bool
+	var params, plan bool
 	cmd := &cobra.Command{
 		Use:   "train --manifest M [--config FILE] [--preset tiny|small|radfm] [--out DIR]",
 		Short: "Train the 3D-ViT + Perceiver + LM model on a shard manifest (resumes from --out)",
@@ -21,6 +22,17 @@ and at exit, Ctrl-C included), OUT/metrics.jsonl and OUT/loss.png.
 Rerunning with the same --out resumes exactly where it stopped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if plan {
+				rep, fits, err := train.PlanReport(a)
+				if err != nil {
+					return err
+				}
+				fmt.Println(rep)
+				if !fits {
+					return fmt.Errorf("preset %s does not fit %g GiB of device memory (see the plan above)", a.Preset, a.DeviceMemoryGiB)
+				}
+				return nil
+			}
 			if params {
 				rep, err := train.ParamReport(a.Preset, a.ConfigFile)
 				if err != nil {
@@ -31,6 +43,9 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 			}
 			if a.Manifest == "" {
 				return fmt.Errorf("--manifest is required")
+			}
+			if isTerminal(os.Stderr) && os.Getenv("CI") == "" {
+				a.Progress = os.Stderr
 			}
 			res, err := train.TrainFromManifest(cmd.Context(), a)
 			if err != nil {
@@ -49,6 +64,9 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 	f.StringVar(&a.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json to use instead of training one")
 	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps")
 	f.BoolVar(&params, "params", false, "print the preset's parameter count (from shapes) and exit")
+	f.BoolVar(&plan, "plan", false, "print the memory plan per device (parameters, optimizer state, activations, total) and exit")
+	f.IntVar(&a.Batch, "batch", 0, "override the config's batch size")
+	f.Float64Var(&a.DeviceMemoryGiB, "device-memory", 0, "device memory in GiB to check the plan against (the run stops before compiling when it does not fit)")
 	rootCmd.AddCommand(cmd)
 }
 
