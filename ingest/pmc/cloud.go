@@ -107,9 +107,6 @@ func isHex(s string, n int) bool {
 	return err == nil
 }
 
-// versionKeyRe matches a metadata key: metadata/PMC<id>.<v>.json.
-var versionKeyRe = regexp.MustCompile(`^metadata/PMC([0-9]{1,10})\.([0-9]{1,5})\.json$`)
-
 // versionRec is one article version seen while planning: 24 bytes, so an
 // inventory of millions of keys stays small.
 type versionRec struct {
@@ -119,15 +116,25 @@ type versionRec struct {
 	ver   uint16
 }
 
-// parseVersionKey returns the article id and version of a metadata key.
+// parseVersionKey returns the article id and version of a metadata key,
+// metadata/PMC<id>.<v>.json. It is called once per inventory row, so it
+// parses by hand and allocates nothing.
 func parseVersionKey(key string) (id uint32, ver uint16, ok bool) {
-	m := versionKeyRe.FindStringSubmatch(key)
-	if m == nil {
+	rest, found := strings.CutPrefix(key, metadataPrefix+"PMC")
+	if !found {
 		return 0, 0, false
 	}
-	i, err1 := strconv.ParseUint(m[1], 10, 32)
-	v, err2 := strconv.ParseUint(m[2], 10, 16)
-	if err1 != nil || err2 != nil || i == 0 {
+	rest, found = strings.CutSuffix(rest, ".json")
+	if !found {
+		return 0, 0, false
+	}
+	is, vs, found := strings.Cut(rest, ".")
+	if !found {
+		return 0, 0, false
+	}
+	i, err1 := strconv.ParseUint(is, 10, 32)
+	v, err2 := strconv.ParseUint(vs, 10, 16)
+	if err1 != nil || err2 != nil || i == 0 || is[0] == '+' || vs[0] == '+' {
 		return 0, 0, false
 	}
 	return uint32(i), uint16(v), true
@@ -137,12 +144,11 @@ func parseVersionKey(key string) (id uint32, ver uint16, ok bool) {
 // suffix) into 8 bytes that change when the object does.
 func etagStamp(etag string) uint64 {
 	etag = strings.Trim(etag, `"`)
-	var b []byte
-	if isHex(etag, 32) {
-		b, _ = hex.DecodeString(etag)
-	} else {
-		s := md5.Sum([]byte(etag))
-		b = s[:]
+	var b [16]byte
+	if len(etag) != 32 {
+		b = md5.Sum([]byte(etag))
+	} else if _, err := hex.Decode(b[:], []byte(etag)); err != nil {
+		b = md5.Sum([]byte(etag))
 	}
 	var v uint64
 	for _, c := range b[:8] {

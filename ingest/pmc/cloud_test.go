@@ -278,3 +278,27 @@ func TestParseObjectURL(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVersionKey(t *testing.T) {
+	tests := []struct {
+		key string
+		id  uint32
+		ver uint16
+		ok  bool
+	}{
+		{"metadata/PMC3166277.2.json", 3166277, 2, true},
+		{"metadata/PMC1.1.json", 1, 1, true},
+		{"PMC3166277.2/PMC3166277.2.json", 0, 0, false},
+		{"metadata/PMC3166277.json", 0, 0, false},
+		{"metadata/PMC+1.1.json", 0, 0, false},
+		{"metadata/PMC0.1.json", 0, 0, false},
+		{"metadata/PMC99999999999.1.json", 0, 0, false},
+		{"metadata/PMC12.x.json", 0, 0, false},
+	}
+	for _, tc := range tests {
+		id, ver, ok := parseVersionKey(tc.key)
+		if id != tc.id || ver != tc.ver || ok != tc.ok {
+			t.Errorf("%s: %d %d %v, want %d %d %v", tc.key, id, ver, ok, tc.id, tc.ver, tc.ok)
+		}
+	}
+}
