@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -209,9 +208,6 @@ func keysOf(m map[string]error) []string {
 	sort.Strings(out)
 	return out
 }
-
-var _ = errors.New
-var _ = fmt.Sprint
 
 // sourceAt builds a source of type typ with only root set (every other
 // parameter at its default), the way a user first points medmd at a

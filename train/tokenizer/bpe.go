@@ -56,8 +56,6 @@ type Tokenizer struct {
 	addedTokens                              []addedToken
 	cache                                    map[string][]int
 	cacheMu                                  sync.Mutex // Encode may run on several goroutines
-	// raw holds the loaded tokenizer.json for re-saving loaded tokenizers unchanged.
-	raw map[string]any
 }
 
 // VocabSize is one more than the largest id.
