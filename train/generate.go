@@ -179,7 +179,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		}
 		var latents *tensors.Tensor
 		if cfg.MaxImages > 0 {
-			if latents, err = vision.Exec1(enc.images(seqs)); err != nil {
+			if latents, err = vision.Exec1(hostImages(seqs, cfg)); err != nil {
 				return start, fmt.Errorf("generate: vision: %w", err)
 			}
 		}

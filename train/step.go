@@ -54,9 +54,11 @@ type stepper struct {
 	eval    *context.Exec       // Σ w·CE, Σ w
 }
 
-// Batch inputs, host side. Images is nil when the config has no images.
+// Batch inputs. Images is nil for a text-only batch or a config without
+// images; otherwise [B, N, C, D, H, W] in the stored dtype (a device
+// tensor uploaded from the loader's bytes) or float32 (in-memory samples).
 type batchTensors struct {
-	Images  *tensors.Tensor // [N, Din, H, W] float32
+	Images  *tensors.Tensor // [B, N, C, D, H, W]
 	Tokens  *tensors.Tensor // [B, T] int32
 	ImgPos  *tensors.Tensor // [B, T] int32, 1-based latent index, 0 = text
 	Targets *tensors.Tensor // [B, T] int32
@@ -95,9 +97,11 @@ func newStepper(backend backends.Backend, ctx *context.Context, m *model) (*step
 		}
 	}
 	var err error
-	hasImg := m.cfg.MaxImages > 0
+	// A batch is (images,) tokens, imgPos, targets, weights: text-only
+	// batches leave the images out and get a graph without the vision
+	// tower (Exec compiles one graph per distinct input shapes).
 	split := func(in []*Node) (images *Node, rest []*Node) {
-		if hasImg {
+		if len(in) == 5 {
 			return in[0], in[1:]
 		}
 		return nil, in
