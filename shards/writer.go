@@ -460,11 +460,11 @@ func startSink(fs FS, path string) (*sink, error) {
 		return nil, err
 	}
 	// The IPC writer issues one Write per buffer and per padding; a
-	// buffer in front of the file turns the small ones into few syscalls
-	// while large voxel buffers go straight through (bufio writes a
-	// large p directly when its buffer is empty).
+	// buffer in front of the file turns the small ones into few syscalls,
+	// while large voxel buffers go straight to the file (hashWriter.big):
+	// the buffer is flushed first, so no voxel byte is copied into it.
 	buf := bufio.NewWriterSize(pend, writeBufSize)
-	return &sink{final: path, pend: pend, buf: buf, hw: &hashWriter{w: buf, h: sha256.New()}}, nil
+	return &sink{final: path, pend: pend, buf: buf, hw: &hashWriter{w: buf, h: sha256.New(), big: pend, buf: buf}}, nil
 }
 
 // finish flushes the buffer and returns the file's size and hash; the
@@ -568,6 +568,11 @@ type hashWriter struct {
 	n   int64
 	err error
 
+	// big, when set, receives writes of at least writeBufSize bytes
+	// directly, after buf (which w writes through) is flushed.
+	big io.Writer
+	buf *bufio.Writer
+
 	watchPtr *byte
 	watchAt  int64
 }
@@ -600,7 +605,15 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 	if hw.watchPtr != nil && len(p) > 0 && &p[0] == hw.watchPtr {
 		hw.watchAt, hw.watchPtr = hw.n, nil
 	}
-	n, err := hw.w.Write(p)
+	var n int
+	var err error
+	if hw.big != nil && len(p) >= writeBufSize {
+		if err = hw.buf.Flush(); err == nil {
+			n, err = hw.big.Write(p)
+		}
+	} else {
+		n, err = hw.w.Write(p)
+	}
 	hw.h.Write(p[:n])
 	hw.n += int64(n)
 	if err == nil && n < len(p) {
