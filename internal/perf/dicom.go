@@ -28,6 +28,30 @@ const ctTemplate = "ingest/dicom/testdata/octave_CT-MONO2-16-ankle.dcm"
 //
 // and reports the process' peak RSS during the first assembly over the
 // volume's bytes (goal ≤ 2.5×, as ratio 2.5/measured ≥ 1).
+// writeCTFolder fills dir with the perf input: a 512×512×n CT series
+// replicated from ctTemplate, a 3-slice localizer series and a non-DICOM
+// file (the dicom and shards groups read the same folder).
+func writeCTFolder(dir string, n int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmpl, err := repoFiles(ctTemplate)
+	if err != nil {
+		return err
+	}
+	slice, err := os.ReadFile(tmpl[0])
+	if err != nil {
+		return err
+	}
+	if err := dicom.WriteSynthSeries(dir, slice, dicom.SynthOptions{Slices: n, SeriesUID: "1.2.826.0.1.3680043.10.1234.7", PixelSpacing: 0.68, SliceStep: 1.25, NamePrefix: "ct"}); err != nil {
+		return err
+	}
+	if err := dicom.WriteSynthSeries(dir, slice, dicom.SynthOptions{Slices: 3, SeriesUID: "1.2.826.0.1.3680043.10.1234.8", ImageType: `ORIGINAL\PRIMARY\LOCALIZER`, Orientation: [6]float64{1, 0, 0, 0, 0, -1}, NamePrefix: "loc"}); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "DICOMDIR.bak"), []byte("not a DICOM file\n"), 0o644)
+}
+
 func dicomGroup(ctx context.Context, o Options) ([]Result, error) {
 	n := 200
 	repeats := max(o.Repeats, 1)
@@ -35,24 +59,7 @@ func dicomGroup(ctx context.Context, o Options) ([]Result, error) {
 		n, repeats = 40, min(repeats, 2)
 	}
 	dir := filepath.Join(o.TempDir, "dicom", "in")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	tmpl, err := repoFiles(ctTemplate)
-	if err != nil {
-		return nil, err
-	}
-	slice, err := os.ReadFile(tmpl[0])
-	if err != nil {
-		return nil, err
-	}
-	if err := dicom.WriteSynthSeries(dir, slice, dicom.SynthOptions{Slices: n, SeriesUID: "1.2.826.0.1.3680043.10.1234.7", PixelSpacing: 0.68, SliceStep: 1.25, NamePrefix: "ct"}); err != nil {
-		return nil, err
-	}
-	if err := dicom.WriteSynthSeries(dir, slice, dicom.SynthOptions{Slices: 3, SeriesUID: "1.2.826.0.1.3680043.10.1234.8", ImageType: `ORIGINAL\PRIMARY\LOCALIZER`, Orientation: [6]float64{1, 0, 0, 0, 0, -1}, NamePrefix: "loc"}); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "DICOMDIR.bak"), []byte("not a DICOM file\n"), 0o644); err != nil {
+	if err := writeCTFolder(dir, n); err != nil {
 		return nil, err
 	}
 	volBytes := float64(512 * 512 * n * 2)

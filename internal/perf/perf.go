@@ -79,7 +79,7 @@ var groups = []Group{
 	{"pmc", "JATS parsing, articles per CPU second on one core, vs scripts/lxml_ref.py extracting the same fields with lxml (goal ≥5×)", pmcGroup},
 	{"radmd", "RadMD fingerprint (SHA-256 + dHash) vs SHA-256 alone; near-duplicate index vs linear scan", radmdGroup},
 	{"radmd-run", "medmd radmd end to end vs an unfiltered copy of the same corpus", radmdRunGroup},
-	{"shards", "Arrow IPC shard write vs plain os.File.Write of the same bytes (on tmpfs when present); zero-copy read heap", shardsGroup},
+	{"shards", "Arrow IPC write and shard creation per Parquet layout vs plain os.File.Write of the same bytes (on tmpfs when present); zero-copy read heap; native-resolution CT ingest (medmd run, no stages) vs dcm2niix -z n, and its bytes on disk vs its Arrow parts", shardsGroup},
 }
 
 // Groups returns every group, sorted by name.
