@@ -1,0 +1,67 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestParseRoot(t *testing.T) {
+	abs, _ := filepath.Abs("mirror")
+	tests := []struct {
+		root, url, local string
+		wantErr          bool
+	}{
+		{"mirror", "", abs, false},
+		{"file:///data/pmc", "", "/data/pmc", false},
+		{"s3://pmc-oa-opendata?anonymous=true&region=us-east-1", "s3://pmc-oa-opendata?anonymous=true&region=us-east-1", "", false},
+		{"s3://bucket/a/b?endpoint=http://127.0.0.1:9000", "s3://bucket?endpoint=http%3A%2F%2F127.0.0.1%3A9000&prefix=a%2Fb%2F", "", false},
+		{"https://pmc-oa-opendata.s3.amazonaws.com/", "s3://pmc-oa-opendata?anonymous=true&region=us-east-1", "", false},
+		{"https://s3.amazonaws.com/pmc-oa-opendata/metadata", "s3://pmc-oa-opendata?anonymous=true&prefix=metadata%2F&region=us-east-1", "", false},
+		{"https://example.org/pmc/", "", "", true},
+		{"ftp://ftp.ncbi.nlm.nih.gov/pub/pmc", "", "", true},
+		{"", "", "", true},
+	}
+	for _, tc := range tests {
+		u, l, err := ParseRoot(tc.root)
+		if (err != nil) != tc.wantErr || u != tc.url || l != tc.local {
+			t.Errorf("%q: %q %q %v; want %q %q err=%v", tc.root, u, l, err, tc.url, tc.local, tc.wantErr)
+		}
+	}
+}
+
+func TestFolderReads(t *testing.T) {
+	dir := t.TempDir()
+	for k, v := range map[string]string{"a/1.txt": "one", "a/2.txt": "two!", "b/3.txt": "three"} {
+		p := filepath.Join(dir, filepath.FromSlash(k))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(v), 0o644)
+	}
+	ctx := context.Background()
+	b, err := Open(ctx, dir, Options{PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var keys []string
+	if err := b.List(ctx, "a/", func(o Object) error { keys = append(keys, o.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys[0] != "a/1.txt" || keys[1] != "a/2.txt" {
+		t.Errorf("listed %v over pages of one", keys)
+	}
+	if got, err := b.ReadAll(ctx, "a/2.txt", 0); err != nil || string(got) != "two!" {
+		t.Errorf("ReadAll: %q %v", got, err)
+	}
+	if _, err := b.ReadAll(ctx, "a/2.txt", 3); err == nil {
+		t.Error("ReadAll past its limit succeeded")
+	}
+	if got, err := b.ReadRange(ctx, "b/3.txt", 1, 3); err != nil || string(got) != "hre" {
+		t.Errorf("ReadRange: %q %v", got, err)
+	}
+	if _, err := b.ReadAll(ctx, "nope", 0); !errors.Is(err, ErrNotExist) {
+		t.Errorf("missing object: %v, want ErrNotExist", err)
+	}
+}
