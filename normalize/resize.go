@@ -439,12 +439,24 @@ func fused[T number](out []float32, src []T, C, D, H, W int, kD, kH, kW *axisKer
 
 func inPlane[T number](dst, mid []float32, plane []T, H, W int, kH, kW *axisKernel, rowsFirst bool) {
 	if rowsFirst {
-		passRange(mid, plane, 1, W, kH, 0, kH.out)    // H×W → Ho×W
-		passRange(dst, mid, kH.out, 1, kW, 0, kH.out) // Ho×W → Ho×Wo
+		passAll(mid, plane, 1, W, kH)    // H×W → Ho×W
+		passAll(dst, mid, kH.out, 1, kW) // Ho×W → Ho×Wo
 		return
 	}
-	passRange(mid, plane, H, 1, kW, 0, H)         // H×W → H×Wo
-	passRange(dst, mid, 1, kW.out, kH, 0, kH.out) // H×Wo → Ho×Wo
+	passAll(mid, plane, H, 1, kW)    // H×W → H×Wo
+	passAll(dst, mid, 1, kW.out, kH) // H×Wo → Ho×Wo
+}
+
+// passAll is passRange over the whole of one pass, serially. passRange's
+// range counts rows when inner == 1 and output rows/planes otherwise; a
+// row pass over a one-column plane (W == 1) has inner == 1 too, so the
+// range must follow inner, not the axis.
+func passAll[T number](dst []float32, src []T, outer, inner int, k *axisKernel) {
+	if inner == 1 {
+		passRange(dst, src, outer, inner, k, 0, outer)
+		return
+	}
+	passRange(dst, src, outer, inner, k, 0, outer*k.out)
 }
 
 func fusedFrom(out []float32, b []byte, dt shards.DType, C, D, H, W int, kD, kH, kW *axisKernel) error {

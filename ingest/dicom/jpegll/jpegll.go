@@ -57,6 +57,12 @@ func (h *huffman) build(counts [16]int, vals []uint8) error {
 		h.valptr[l] = int32(k)
 		h.mincode[l] = code
 		for i := 0; i < n; i++ {
+			// A code of l bits must fit in l bits before it indexes the
+			// lookup table: checked per code, not after the level, so a
+			// crafted count never writes past the table.
+			if code >= 1<<l {
+				return errors.New("bad Huffman table: too many codes")
+			}
 			if l <= lookBits {
 				shift := lookBits - l
 				base := int(code) << shift
@@ -71,9 +77,6 @@ func (h *huffman) build(counts [16]int, vals []uint8) error {
 			h.maxcode[l] = code - 1
 		} else {
 			h.maxcode[l] = -1
-		}
-		if code > 1<<l {
-			return errors.New("bad Huffman table: too many codes")
 		}
 		code <<= 1
 	}
