@@ -2,6 +2,13 @@
 // assembled volumes: the "dicom" ingest source, the `medmd inspect`
 // support for .dcm files and the engine behind `medmd dicom2nii`.
 //
+// Reading (read.go). ReadImages reads a file, folder, zip or tar into
+// assembled volumes in one call, like nifti.ReadFile; it is Scan (headers
+// only, series.go) followed by ReadSeries (volume.go) for each series.
+// The ingest source calls the two steps apart, planning series before
+// reading them. Inputs are listed by Walk (walk.go): plain files, folders
+// searched recursively, zip and tar members streamed.
+//
 // Parsing. github.com/suyashkumar/dicom (v1.0.7) parses the header
 // elements; medmd decodes pixels itself (its decoder is wrong for signed and
 // 1-bit data and planar configuration, and never rescales). A small element
