@@ -3,9 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strings"
-	"unsafe"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -13,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
+	"github.com/x448/float16"
 )
 
 // microBatch is one batch ready for the device.
@@ -241,14 +240,35 @@ func viewVoxels(vox []byte, dt shards.DType) (dtypes.DType, any, error) {
 	if len(vox) == 0 || len(vox)%dt.Size() != 0 {
 		return 0, nil, fmt.Errorf("%d voxel bytes are not whole %s elements", len(vox), dt)
 	}
-	if gdt == dtypes.Uint8 {
-		return gdt, vox, nil
-	}
 	// INVARIANT: the loader's views start where Arrow aligned the voxel
 	// buffer plus whole images, and its gather buffer is 64-byte aligned,
-	// so the pointer is aligned for the element type.
-	p := unsafe.Pointer(unsafe.SliceData(vox))
-	return gdt, reflect.SliceAt(gdt.GoType(), p, len(vox)/dt.Size()).Interface(), nil
+	// so the bytes are aligned for the element type, as shards.View needs.
+	var flat any
+	switch dt {
+	case shards.Uint8:
+		flat = vox
+	case shards.Int8:
+		flat = shards.View[int8](vox)
+	case shards.Uint16:
+		flat = shards.View[uint16](vox)
+	case shards.Int16:
+		flat = shards.View[int16](vox)
+	case shards.Uint32:
+		flat = shards.View[uint32](vox)
+	case shards.Int32:
+		flat = shards.View[int32](vox)
+	case shards.Uint64:
+		flat = shards.View[uint64](vox)
+	case shards.Int64:
+		flat = shards.View[int64](vox)
+	case shards.Float16:
+		flat = shards.View[float16.Float16](vox) // GoMLX's half type
+	case shards.Float32:
+		flat = shards.View[float32](vox)
+	case shards.Float64:
+		flat = shards.View[float64](vox)
+	}
+	return gdt, flat, nil
 }
 
 func growBytes(b []byte, n int) []byte {
