@@ -36,7 +36,7 @@ func readCaptions(t testing.TB, path string) []labelled {
 
 // TestClassifierEvaluation measures precision and recall of the radiology
 // class on the hand-labelled captions: captions.jsonl (19 real PMC figures
-// from ../shared/data/pmc, the rest written; the rules were tuned on it, so
+// from ingest/pmc/jats/testdata, the rest written; the rules were tuned on it, so
 // its numbers are in-sample) and captions_holdout.jsonl (written after the
 // rules were frozen, never used to tune them). The floors are what the rules
 // reach today; a change that lowers them must say why.
