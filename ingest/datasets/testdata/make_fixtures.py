@@ -21,8 +21,9 @@ import nibabel as nib
 import pydicom
 from PIL import Image
 
-PYDICOM = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
-NIBABEL = "/usr/lib/python3/dist-packages/nibabel/tests/data"
+# The test data folders that ship inside the installed packages.
+PYDICOM = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+NIBABEL = os.path.join(os.path.dirname(nib.__file__), "tests", "data")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
