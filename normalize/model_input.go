@@ -109,13 +109,20 @@ func (g ModelInput) Fits(c, d, h, w int, dt shards.DType) error {
 // stage already stored them in g.DType, then resized (mode) to the 2D or
 // 3D geometry with the depth rule. Channels are kept; an image whose
 // channel count the model cannot take is an error (the caller quarantines
-// it). It records a "model_input" transform with the geometry.
+// it); a 1-channel model takes the mean of an image's channels. It records a "model_input" transform with the geometry.
 func ApplyModelInput(im *shards.Image, g ModelInput, mode Interp) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
 	if err := checkVoxels(im); err != nil {
 		return err
+	}
+	if g.Channels == 1 && im.Channels > 1 {
+		// A grey model takes the channel mean (an RGB figure's luminance
+		// up to weighting); a model of C > 1 channels keeps them.
+		if err := meanChannels(im); err != nil {
+			return err
+		}
 	}
 	if im.Channels != 1 && im.Channels != g.Channels {
 		return fmt.Errorf("model_input: %d channels, the model takes 1 or %d", im.Channels, g.Channels)
@@ -144,4 +151,27 @@ func hasTransform(im *shards.Image, name string) bool {
 		}
 	}
 	return false
+}
+
+// meanChannels replaces im's channels by their mean, in its own dtype.
+func meanChannels(im *shards.Image) error {
+	C, n := im.Channels, im.NumVoxels()/im.Channels
+	all := make([]float32, C*n)
+	if _, err := toFloat32(all, im.Voxels, im.DType, 0); err != nil {
+		return err
+	}
+	grey := all[:n]
+	for i := range grey {
+		var s float32
+		for c := 0; c < C; c++ {
+			s += all[c*n+i]
+		}
+		grey[i] = s / float32(C)
+	}
+	out, err := fromFloat32(grey, im.DType)
+	if err != nil {
+		return err
+	}
+	im.Voxels, im.Channels = out, 1
+	return AddTransform(im, "mean_channels", map[string]any{"channels": C})
 }

@@ -12,9 +12,9 @@
 //
 // # Presets (presets.yaml; `medmd train --preset P --params`)
 //
-//	tiny   69,984 params with a 320-token vocab   CPU tests, ~0.25 s CPU per step
-//	small  237,208,832 params                     exactly gpu/torch_small.py's shapes
-//	radfm  13,134,823,168 params                  ViT 768×12, Perceiver 6/32, LM 5120×40 (LLaMA-13B-like)
+//	tiny   70,112 params with a 320-token vocab   CPU tests, ~0.3 s CPU per step
+//	small  246,465,792 params                     exactly gpu/torch_small.py's parameters (golden)
+//	radfm  13,141,131,008 params                  ViT 768×12, Perceiver 6/32, LM 5120×40 (LLaMA-13B-like)
 //
 // Counts come from ParamSpecs, written independently of the graph code;
 // tests build the tiny and small graphs (no allocation) and check the
@@ -44,14 +44,16 @@
 //
 // # Data
 //
-// Samples come through the Source interface: ManifestSource maps every
-// Arrow part of a shard manifest (zero-copy) and the trainer's seeded
-// batcher picks a fresh permutation per epoch; its (seed, epoch, position)
-// is saved in each checkpoint, which is what makes resume exact. With
-// batching "loader" (Config.Batching) the shards.Loader serves the batches
-// instead, one stored image shape per batch.
-// Images are resized on the host to the preset's size (nearest slice in
-// depth, bilinear in plane, channels averaged, min–max scaled); 2D images
-// keep depth 1 and are broadcast to one patch depth on the device, using
-// the first depth slice of the learned 3D position grid.
+// Training batches come straight from the shards.Loader over a model-ready
+// corpus (the model_input ingest stage): each batch's voxel bytes — a view
+// of the memory-mapped shard, or the loader's one gather copy — become one
+// device tensor [B, N, C, D, H, W] of the stored dtype; the graph converts
+// to float, scales to 0…1, broadcasts grey to the model's channels and 2D
+// to one patch depth. Token tensors are built in the loader's prefetch
+// goroutines. The loader's state is saved in each checkpoint, which is
+// what makes resume exact. One graph is compiled per batch shape; the
+// learned 3D position table covers the largest patch grid of the
+// geometry and each shape uses its corner. In-memory samples (a Source:
+// validation, generation, tests) are resampled on the host instead, with
+// a seeded permutation batcher.
 package train

@@ -35,6 +35,7 @@ func TestModelInputStage(t *testing.T) {
 		{"2D RGB keeps 3 channels", "{type: model_input}", rgb, 3, 1, 512, 512, shards.Uint8, ""},
 		{"tiny, float16", "{type: model_input, preset: tiny, image_dtype: float16}", volume("MR", 9, 12, 20), 1, 8, 8, 8, shards.Float16, ""},
 		{"explicit keys", "{type: model_input, volume_height: 64, volume_width: 64, image_depth: 16, patch: [8, 32, 32]}", volume("MR", 13, 12, 20), 1, 16, 64, 64, shards.Uint8, ""},
+		{"RGB into a grey model: channel mean", "{type: model_input, preset: tiny}", rgb, 1, 1, 16, 16, shards.Uint8, ""},
 		{"4 channels do not fit", "{type: model_input}", four, 0, 0, 0, 0, "", "4 channels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
