@@ -97,6 +97,11 @@ type Options struct {
 	// Tiles is the most slices shown (default 16); a volume with fewer
 	// slices shows each once.
 	Tiles int
+	// Indices, when not empty, are the slices shown (along the plane's
+	// normal, 0-based), in this order, instead of Tiles evenly spaced
+	// ones: a viewer's slice slider renders one chosen slice at a time.
+	// An index outside the volume is an error.
+	Indices []int
 	// Columns of the grid; 0 picks ceil(sqrt(tiles)).
 	Columns int
 	// Level and Width set a fixed window when Width > 0.
@@ -242,6 +247,17 @@ func plan(im *shards.Image, o Options) (layout, error) {
 		return layout{}, fmt.Errorf("montage: %d tiles (want 1…%d)", tiles, MaxTiles)
 	}
 	L := layout{g: g, idx: Slices(g.n, tiles)}
+	if len(o.Indices) > 0 {
+		if len(o.Indices) > MaxTiles {
+			return layout{}, fmt.Errorf("montage: %d slices (want 1…%d)", len(o.Indices), MaxTiles)
+		}
+		for _, s := range o.Indices {
+			if s < 0 || s >= g.n {
+				return layout{}, fmt.Errorf("montage: %s slice %d out of range [0,%d)", plane, s, g.n)
+			}
+		}
+		L.idx = o.Indices
+	}
 	L.tw, L.th = g.cols, g.rows
 	if !o.Native {
 		// Square pixels at the finer of the two spacings.

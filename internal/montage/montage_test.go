@@ -348,6 +348,8 @@ func TestRenderErrors(t *testing.T) {
 		{"unknown dtype", func(im *shards.Image) { im.DType = "complex64" }, Options{}, false},
 		{"two channels", func(im *shards.Image) { im.Channels = 2 }, Options{}, false},
 		{"zero depth", func(im *shards.Image) { im.Depth = 0 }, Options{}, false},
+		{"slice past the end", nil, Options{Indices: []int{4}}, false},
+		{"negative slice", nil, Options{Indices: []int{-1}}, false},
 	} {
 		im := good()
 		if tc.mut != nil {
@@ -379,6 +381,31 @@ func TestSlices(t *testing.T) {
 	} {
 		if got := Slices(tc.n, tc.tiles); !slices.Equal(got, tc.want) {
 			t.Errorf("Slices(%d,%d) = %v, want %v", tc.n, tc.tiles, got, tc.want)
+		}
+	}
+}
+
+// TestIndices renders chosen slices, one tile each, and finds the marker
+// only in the tile of its slice.
+func TestIndices(t *testing.T) {
+	const W, H, D = 5, 6, 7
+	im := marker(W, H, D, 2, 3, 4)
+	for _, tc := range []struct {
+		plane string
+		slice int
+		lit   bool
+	}{
+		{Axial, 4, true}, {Axial, 3, false},
+		{Coronal, 3, true}, {Coronal, 0, false},
+		{Sagittal, 2, true}, {Sagittal, 1, false},
+	} {
+		pic, err := Render(im, Options{Plane: tc.plane, Indices: []int{tc.slice}, Native: true, NoLabels: true, Level: 500, Width: 1000})
+		if err != nil {
+			t.Fatalf("%s slice %d: %v", tc.plane, tc.slice, err)
+		}
+		lit := slices.Contains(pic.(*image.Gray).Pix, 255)
+		if lit != tc.lit {
+			t.Errorf("%s slice %d: marker shown %v, want %v", tc.plane, tc.slice, lit, tc.lit)
 		}
 	}
 }
