@@ -129,10 +129,18 @@ func TestParseReport(t *testing.T) {
 }
 
 func TestRadiopaedia(t *testing.T) {
-	r := runPipeline(t, "radiopaedia")
-	r.failure(t, "cases.json:4: no npy_path")
-	r.failure(t, "modality.csv:5: no image_path")
-	if len(r.failed) != 2 {
+	// Only root set: RadFM's file names, its recorded ../processed_file and
+	// absolute paths found under root/processed_file, the modality CSV's
+	// .nii.gz files read as NIfTI. The test list records a folder with no
+	// processed_file segment: quarantined with a path_rewrite hint.
+	r := runAt(t, radiopaediaName, "testdata/radiopaedia")
+	r.failure(t, "radiology_article_npy_train.json:4: no npy_path")
+	r.failure(t, "radio_modality_train.csv:5: no image_path")
+	hint := r.failure(t, `radiology_article_npy_test.json:1: image "/gpfs/home/cs/leijiayu/radiopaedia/npy/13579_0.npy" not found under root`)
+	if hint != nil && !strings.Contains(hint.Error(), `set path_rewrite: {"/gpfs/home/cs/leijiayu/radiopaedia/npy": <folder under root>}`) {
+		t.Errorf("no path_rewrite hint: %v", hint)
+	}
+	if len(r.failed) != 3 {
 		t.Errorf("failed %v", keysOf(r.failed))
 	}
 	tasks := r.byTask()
@@ -154,6 +162,32 @@ func TestRadiopaedia(t *testing.T) {
 		if s.Split != "train" {
 			t.Errorf("split %q", s.Split)
 		}
+	}
+	// The modality CSV's NIfTI images: the 3D MR series (24×20, 4 slices,
+	// int16) and the 2D X-ray (depth 1).
+	nii := 0
+	for _, s := range r.samples {
+		if s.Task != shards.TaskModality {
+			continue
+		}
+		im := s.Images[0]
+		switch {
+		case strings.HasSuffix(im.SourcePath, "12345/1/MRI_0.nii.gz"):
+			if im.Depth*im.Height*im.Width != 24*20*4 || im.Modality != "MR" {
+				t.Errorf("%s: %d×%d×%d %s", im.SourcePath, im.Depth, im.Height, im.Width, im.Modality)
+			}
+			nii++
+		case strings.HasSuffix(im.SourcePath, "67890/1/X-ray_0.nii.gz"):
+			if im.Depth != 1 || im.Modality != "DX" {
+				t.Errorf("%s: depth %d %s", im.SourcePath, im.Depth, im.Modality)
+			}
+		}
+		if !strings.HasPrefix(im.SourcePath, "processed_file/npys/") {
+			t.Errorf("modality image path %q", im.SourcePath)
+		}
+	}
+	if nii == 0 {
+		t.Error("no modality sample from the NIfTI files")
 	}
 	if !strings.HasPrefix(report.Instruction, "45 years old, female. Headache for two weeks.\n") ||
 		report.Response != "Findings: Large heterogeneously enhancing mass in the right frontal lobe with surrounding vasogenic oedema.\nImpression: Appearances are most consistent with a high-grade glioma." {
@@ -190,19 +224,59 @@ func TestRadiopaedia(t *testing.T) {
 	if r.samples[0].Group == "" {
 		t.Error("no group")
 	}
-	// Groups follow the case id in the npy name: modality rows of case
-	// 12345 share the case's group.
-	g := map[string]map[string]bool{}
+	// Groups follow the case id in the npy name (12345_0.npy) and the NIfTI
+	// folder (npys/12345/1/): case 12345's report and modality rows share
+	// one group.
+	g := map[string]bool{}
 	for _, s := range r.samples {
-		p := s.Images[0].SourcePath
-		if g[p] == nil {
-			g[p] = map[string]bool{}
+		if strings.Contains(s.Images[0].SourcePath, "12345") {
+			g[s.Group] = true
 		}
-		g[p][s.Group] = true
 	}
-	for p, gs := range g {
-		if len(gs) != 1 {
-			t.Errorf("%s: %d groups", p, len(gs))
+	if len(g) != 1 {
+		t.Errorf("case 12345 in %d groups", len(g))
+	}
+
+	// path_rewrite maps the test list's recorded folder to a local one.
+	rw := runPipeline(t, "radiopaedia", `path_rewrite: {"/gpfs/home/cs/leijiayu/radiopaedia/npy": processed_file/processed_images}`)
+	if len(rw.failed) != 2 {
+		t.Errorf("with path_rewrite: failed %v", keysOf(rw.failed))
+	}
+	var test int
+	for _, s := range rw.samples {
+		if s.Split == "test" {
+			test++
+			if s.Meta["diagnosis"] != "Meningioma" {
+				t.Errorf("test split sample %q", s.Meta["diagnosis"])
+			}
+		}
+	}
+	if test == 0 {
+		t.Error("with path_rewrite: no test-split sample")
+	}
+}
+
+// TestRadiopaediaLayouts: a root without RadFM's files fails in one line
+// naming each; the case list alone is enough (missing CSVs are warnings).
+func TestRadiopaediaLayouts(t *testing.T) {
+	err := planErr(t, radiopaediaName, t.TempDir())
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "radiology_article_npy_train.json") ||
+		!strings.Contains(err.Error(), "radio_modality_train.csv") || !strings.Contains(err.Error(), "radiology_vqa_test.csv") {
+		t.Errorf("empty root: %v", err)
+	}
+	root := copyFixture(t, "radiopaedia", map[string]string{"radio_modality_train.csv": "", "radiology_vqa_train.csv": ""})
+	r := runAt(t, radiopaediaName, root)
+	if n := r.byTask(); n[shards.TaskModality] != 0 || n[shards.TaskReport] != 3 {
+		t.Errorf("case list only: %v", n)
+	}
+	for _, c := range []struct{ path, want string }{
+		{"../processed_file/processed_images/12345_0.npy", "12345"},
+		{"/mnt/x/processed_file/npys/67890/1/X-ray_0.nii.gz", "67890"},
+		{"npys/24680/2/MRI_3.nii", "24680"},
+		{"case.npy", "case"},
+	} {
+		if got := radiopaediaCaseID(c.path); got != c.want {
+			t.Errorf("radiopaediaCaseID(%q) = %q, want %q", c.path, got, c.want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/medmd/medmd/ingest/nifti"
 	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
@@ -37,7 +38,8 @@ func readBounded(path string, limit int64) ([]byte, error) {
 }
 
 // loadImages reads the image(s) in one file: a PNG or JPEG (one 2D image),
-// a DICOM file, or a NumPy .npy array (one or more volumes, RadFM's
+// a DICOM file, a NIfTI file (.nii, .nii.gz: its first volume, RAS+), or a
+// NumPy .npy array (one or more volumes, RadFM's
 // Radiopaedia layout; see npy.go). rel is the path recorded on the image
 // (relative to the dataset root, so it is the same on every machine);
 // modality is recorded where the file does not say.
@@ -52,6 +54,11 @@ func loadImages(ctx context.Context, path, rel, modality string) ([]shards.Image
 	switch ext := strings.ToLower(filepath.Ext(path)); {
 	case ext == ".npy":
 		ims, err = decodeNpyImages(data)
+	case ext == ".nii" || strings.HasSuffix(strings.ToLower(path), ".nii.gz"):
+		// RadFM's Radiopaedia modality CSV points at NIfTI files. The bytes
+		// are already in memory (for the SHA-256), so they go through the
+		// project's reader as is rather than being read a second time.
+		ims, err = decodeNIfTI(ctx, path, data)
 	case ext == ".dcm" || ext == ".dicom" || isDICOM(data):
 		var im shards.Image
 		im, err = decodeDICOM(ctx, path)
@@ -109,4 +116,22 @@ func pseudonymisePath(rel string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// decodeNIfTI decodes a single-file NIfTI image held in memory with the
+// project's reader (ingest/nifti): its first volume, reoriented to RAS+,
+// with its spacing and affine.
+func decodeNIfTI(ctx context.Context, path string, data []byte) ([]shards.Image, error) {
+	r, err := nifti.Decode(ctx, path, data, nifti.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ims := make([]shards.Image, 0, len(r.Images))
+	for _, im := range r.Images {
+		ims = append(ims, *im)
+	}
+	if len(ims) == 0 {
+		return nil, fmt.Errorf("NIfTI: no volume")
+	}
+	return ims, nil
 }

@@ -43,7 +43,7 @@ func init() {
 				Description: "dataset source name → its root folder (relative to the pipelines file); datasets are read in name order",
 				Example:     "{vqa-rad: datasets/VQA_RAD, chexpert: datasets/CheXpert-v1.0-small}"},
 			{Name: "params", Type: ingest.TypeMap, Default: map[string]string{},
-				Description: "per-dataset parameters as \"dataset.field: value\" (lists comma-separated)",
+				Description: "per-dataset parameters as \"dataset.field: value\" (lists comma-separated, mappings as comma-separated key=value pairs)",
 				Example:     "{chexpert.uncertain: ones, chestxray14.sample_ratio: \"0.2\"}"},
 		},
 	}, newMix)
@@ -137,6 +137,20 @@ func specParams(spec ingest.Spec, over map[string]string) (ingest.Params, error)
 			p[k] = l
 		case ingest.TypeDuration:
 			p[k], err = time.ParseDuration(v)
+		case ingest.TypeMap:
+			m := map[string]string{}
+			for _, pair := range strings.Split(v, ",") {
+				if pair = strings.TrimSpace(pair); pair == "" {
+					continue
+				}
+				from, to, ok := strings.Cut(pair, "=")
+				if !ok {
+					err = fmt.Errorf("%q is not key=value", pair)
+					break
+				}
+				m[strings.TrimSpace(from)] = strings.TrimSpace(to)
+			}
+			p[k] = m
 		default:
 			err = fmt.Errorf("type %s cannot be set here", f.Type)
 		}

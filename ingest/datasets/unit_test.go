@@ -308,7 +308,7 @@ func TestParseNpy(t *testing.T) {
 // TestNpyTruncationSweep cuts a real fixture at every length: each prefix
 // must fail with an error, never panic.
 func TestNpyTruncationSweep(t *testing.T) {
-	raw, err := os.ReadFile("testdata/radiopaedia/npy/67890_0.npy")
+	raw, err := os.ReadFile("testdata/radiopaedia/processed_file/processed_images/67890_0.npy")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestNpyTruncationSweep(t *testing.T) {
 }
 
 func FuzzParseNpy(f *testing.F) {
-	for _, p := range []string{"testdata/radiopaedia/npy/12345_0.npy", "testdata/radiopaedia/npy/67890_0.npy"} {
+	for _, p := range []string{"testdata/radiopaedia/processed_file/processed_images/12345_0.npy", "testdata/radiopaedia/processed_file/processed_images/67890_0.npy"} {
 		if raw, err := os.ReadFile(p); err == nil {
 			f.Add(raw)
 		}

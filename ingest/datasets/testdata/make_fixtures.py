@@ -347,8 +347,16 @@ rows = [
 rows.append([ids[2], "R13"] + ["x"] + ["0"] * (len(vl) - 1))
 write_csv("vindr-cxr/1.0.0/annotations/image_labels_train.csv", ["image_id", "rad_id"] + vl, rows)
 
-# --- Radiopaedia-style cases (RadFM JSON shape) with npy volumes -------------
+# --- Radiopaedia cases in RadFM's released files ----------------------------
+# File names from RadFM's README and src/Dataset/multi_dataset.py
+# (radiology_article_npy_{train,test}.json, radio_modality_{train,test}.csv,
+# radiology_vqa_{train,test}.csv); image paths recorded as RadFM's scripts
+# wrote them: nii2npy_for_radiopaedio.py saves ../processed_file/
+# processed_images/<case>_<i>.npy, jpg2nii_data_convert.py saves
+# <...>/processed_file/npys/<case>/<image>/<series>.nii.gz under an absolute
+# root on the authors' cluster.
 reset("radiopaedia")
+RP = "radiopaedia/processed_file"
 vol = np.asarray(nib.load(os.path.join(NIBABEL, "anatomical.nii")).dataobj).astype(np.float32)
 def rp_npy(path, arrays):
     """(S, C=3, H, W, D) float32, each image min-max scaled, as RadFM stores them."""
@@ -359,31 +367,52 @@ def rp_npy(path, arrays):
     p = os.path.join(HERE, path)
     os.makedirs(os.path.dirname(p), exist_ok=True)
     np.save(p, np.stack(out).astype(np.float32))
+def rp_nii(path, a):
+    """One NIfTI-1 .nii.gz (1 mm voxels, identity affine) as jpg2nii writes them."""
+    p = os.path.join(HERE, path)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    img = nib.Nifti1Image(a, np.eye(4))
+    # A fixed header (no timestamps in .nii.gz: write through gzip with mtime 0).
+    with gzip.GzipFile(p, "wb", mtime=0) as f:
+        f.write(img.to_bytes())
 # one 3D series (24x20 in-plane, 4 slices) and one 2D image (depth 1)
-rp_npy("radiopaedia/npy/12345_0.npy", [vol[4:28, 10:30, 10:14]])
+rp_npy(RP + "/processed_images/12345_0.npy", [vol[4:28, 10:30, 10:14]])
 mri = np.asarray(mr(), dtype=np.float32)[::4, ::4]
-rp_npy("radiopaedia/npy/67890_0.npy", [mri[:, :, None], mri[::-1, :, None]])
-rp_npy("radiopaedia/npy/24680_0.npy", [vol[4:20, 10:26, 12:16]])
+rp_npy(RP + "/processed_images/67890_0.npy", [mri[:, :, None], mri[::-1, :, None]])
+rp_npy(RP + "/processed_images/24680_0.npy", [vol[4:20, 10:26, 12:16]])
+rp_npy(RP + "/processed_images/13579_0.npy", [vol[4:20, 10:26, 8:12]])
+rp_nii(RP + "/npys/12345/1/MRI_0.nii.gz", vol[4:28, 10:30, 10:14].astype(np.int16))
+rp_nii(RP + "/npys/67890/1/X-ray_0.nii.gz", np.asarray(mr(), dtype=np.uint8)[::4, ::4, None])
+rp_nii(RP + "/npys/24680/1/MRI_0.nii.gz", vol[4:20, 10:26, 12:16].astype(np.int16))
+CLUSTER = "/mnt/petrelfs/share_data/zhangxiaoman/DATA/Radio_VQA/processed_file"
 cases = [
-    {"pre": "Headache for two weeks.", "pat": "45 years old, female.", "npy_path": "npy/12345_0.npy",
+    {"pre": "Headache for two weeks.", "pat": "45 years old, female.", "npy_path": "../processed_file/processed_images/12345_0.npy",
      "finding": "Large heterogeneously enhancing mass in the right frontal lobe with surrounding vasogenic oedema.",
      "impression": "Appearances are most consistent with a high-grade glioma.",
      "articles": ["Glioblastoma is the most common primary malignant brain tumour in adults."],
      "title": "Glioblastoma",
      "radiographic_features": ["Thick irregular enhancing margin.", "Central necrosis."]},
-    {"pre": "Cough and fever.", "pat": "30 years old, male.", "npy_path": "npy/67890_0.npy",
+    {"pre": "Cough and fever.", "pat": "30 years old, male.", "npy_path": CLUSTER + "/processed_images/67890_0.npy",
      "finding": "Right lower lobe consolidation with air bronchograms.", "impression": "",
      "articles": [], "title": "Lobar pneumonia", "radiographic_features": ["Air bronchograms."]},
-    {"pre": "Seizure.", "pat": "60 years old, male.", "npy_path": "npy/24680_0.npy",
+    {"pre": "Seizure.", "pat": "60 years old, male.", "npy_path": "../processed_file/processed_images/24680_0.npy",
      "finding": "Ring-enhancing lesion in the left parietal lobe.", "impression": "Glioblastoma likely.",
      "articles": [], "title": "Glioblastoma", "radiographic_features": []},
     {"pre": "Trauma.", "pat": "22 years old, male.", "finding": "Fracture.", "impression": "",
      "articles": [], "title": "Rib fracture", "radiographic_features": []},
 ]
+# The test list records a folder without a processed_file segment: only
+# path_rewrite finds it.
+test_cases = [
+    {"pre": "Headache.", "pat": "50 years old, male.", "npy_path": "/gpfs/home/cs/leijiayu/radiopaedia/npy/13579_0.npy",
+     "finding": "Enhancing extra-axial mass along the falx.", "impression": "Meningioma.",
+     "articles": ["Meningiomas are the most common extra-axial intracranial tumours."],
+     "title": "Meningioma", "radiographic_features": ["Dural tail."]},
+]
 # golden probes of the npy layout, read back by npy_test.go: value of
 # array[s, c, h, w, d] at a few coordinates.
 probes = []
-for path in ["radiopaedia/npy/12345_0.npy", "radiopaedia/npy/67890_0.npy"]:
+for path in [RP + "/processed_images/12345_0.npy", RP + "/processed_images/67890_0.npy"]:
     a = np.load(os.path.join(HERE, path))
     rng = np.random.RandomState(7)
     for _ in range(8):
@@ -391,11 +420,13 @@ for path in ["radiopaedia/npy/12345_0.npy", "radiopaedia/npy/67890_0.npy"]:
         probes.append({"file": path, "shape": list(a.shape), "index": list(idx), "value": float(a[idx])})
 os.makedirs(os.path.join(HERE, "golden"), exist_ok=True)
 write("golden/npy_probes.json", json.dumps(probes, indent=1))
-write("radiopaedia/cases.json", json.dumps(cases, indent=2))
-write_csv("radiopaedia/modality.csv", ["image_path", "answer"], [
-    ["npy/12345_0.npy", "MRI"], ["npy/67890_0.npy", "X-ray"], ["npy/24680_0.npy", "MRI"], ["", "CT"]])
-write_csv("radiopaedia/vqa.csv", ["image_path", "question", "answer"], [
-    ["npy/12345_0.npy", "Which lobe is involved?", "The right frontal lobe."]])
+write("radiopaedia/radiology_article_npy_train.json", json.dumps(cases, indent=4))
+write("radiopaedia/radiology_article_npy_test.json", json.dumps(test_cases, indent=4))
+write_csv("radiopaedia/radio_modality_train.csv", ["image_path", "answer"], [
+    [CLUSTER + "/npys/12345/1/MRI_0.nii.gz", "MRI"], [CLUSTER + "/npys/67890/1/X-ray_0.nii.gz", "X-ray"],
+    [CLUSTER + "/npys/24680/1/MRI_0.nii.gz", "MRI"], ["", "CT"]])
+write_csv("radiopaedia/radiology_vqa_train.csv", ["image_path", "question", "answer"], [
+    ["../processed_file/processed_images/12345_0.npy", "Which lobe is involved?", "The right frontal lobe."]])
 
 # --- MedPix-style cases (RadFM CSV shapes) -----------------------------------
 reset("medpix")
