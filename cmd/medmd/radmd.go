@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 
@@ -12,6 +13,7 @@ import (
 func init() {
 	var rulesPath string
 	var testManifests []string
+	var overrides string
 	cmd := &cobra.Command{
 		Use:   "radmd IN_MANIFEST OUT_DIR",
 		Short: "Filter MedMD into RadMD and write the exclusion report",
@@ -19,10 +21,14 @@ func init() {
 duplicate and benchmark-leakage rules (radmd-rules.yaml; --rules FILE to use
 another). It writes to OUT_DIR the RadMD shards and manifest.json,
 exclusions.parquet (id, source, task, reason, detail, kept_id) and a
-summary of kept/dropped samples by reason × source (summary.md, summary.json).`,
+summary of kept/dropped samples by reason × source (summary.md, summary.json).
+
+--overrides FILE honours a curator's labels (medmd serve --labels FILE): a
+sample labelled keep is kept whatever the rules say, one labelled drop is
+dropped as curator-drop, and the summary lists both.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := radmd.Run(cmd.Context(), args[0], args[1], radmd.Options{RulesPath: rulesPath, TestManifests: testManifests})
+			res, err := radmd.Run(cmd.Context(), args[0], args[1], radmd.Options{RulesPath: rulesPath, TestManifests: testManifests, Overrides: overrides})
 			if err != nil {
 				return err
 			}
@@ -35,5 +41,62 @@ summary of kept/dropped samples by reason × source (summary.md, summary.json).`
 	}
 	cmd.Flags().StringVar(&rulesPath, "rules", "", "rules YAML (default: the built-in rules, identical to radmd-rules.yaml)")
 	cmd.Flags().StringArrayVar(&testManifests, "test-manifest", nil, "RadBench test manifest to check for leakage (repeatable; adds to the rules file's list)")
+	cmd.Flags().StringVar(&overrides, "overrides", "", "curator labels JSONL (medmd serve --labels): keep/drop labels override the rules")
+	cmd.AddCommand(radmdEvalCmd())
 	rootCmd.AddCommand(cmd)
+}
+
+// radmdEvalCmd is `medmd radmd eval --labels FILE RADMD_DIR`.
+func radmdEvalCmd() *cobra.Command {
+	var labels string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "eval --labels FILE RADMD_DIR",
+		Short: "Precision and recall of each RadMD rule against curator labels",
+		Long: `eval compares a RadMD output folder (its manifest.json and exclusion report)
+with a curator's labels (medmd serve --labels FILE): for each rule, how many
+samples it dropped, how many of those the curator labelled, precision (of the
+labelled samples it dropped, the share labelled drop) and recall (of the
+samples labelled drop, the share it dropped); then the same for the whole
+filter, with false negatives (labelled drop, kept). Unsure labels are not
+scored; labels of ids in neither the corpus nor the report are counted as
+unknown. A precision or recall with nothing to divide by prints as -.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if labels == "" {
+				return fmt.Errorf("radmd eval: --labels FILE is required")
+			}
+			rep, err := radmd.EvalDir(cmd.Context(), labels, args[0])
+			if err != nil {
+				return fmt.Errorf("radmd eval: %w", err)
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				return json.NewEncoder(w).Encode(rep)
+			}
+			pct := func(v float64) string {
+				if v < 0 {
+					return "-"
+				}
+				return fmt.Sprintf("%.3f", v)
+			}
+			fmt.Fprintf(w, "| rule | dropped | labelled | TP | FP | precision | recall |\n|---|---:|---:|---:|---:|---:|---:|\n")
+			for _, r := range append(rep.Rules, rep.Filter) {
+				name := r.Rule
+				if r.Rule == "filter" {
+					name = "**whole filter**"
+				}
+				fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %s | %s |\n", name, r.Dropped, r.Labelled, r.TP, r.FP, pct(r.Precision), pct(r.Recall))
+			}
+			fmt.Fprintf(w, "\nlabels: %d keep, %d drop, %d unsure; %d labelled drop but kept (false negatives); %d ids unknown; %d lines skipped\n",
+				rep.Labels[radmd.LabelKeep], rep.Labels[radmd.LabelDrop], rep.Labels[radmd.LabelUnsure], rep.Filter.FN, rep.Unknown, len(rep.Skipped))
+			for _, s := range rep.Skipped {
+				fmt.Fprintf(cmd.ErrOrStderr(), "skipped %s\n", s)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&labels, "labels", "", "curator labels JSONL written by medmd serve --labels (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	return cmd
 }

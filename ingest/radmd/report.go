@@ -93,6 +93,8 @@ type Summary struct {
 	// TestManifests the RadBench test splits checked for leakage.
 	Rules         string   `json:"rules"`
 	TestManifests []string `json:"test_manifests"`
+	// Overrides lists the curator labels the run honoured (Options.Overrides).
+	Overrides *OverrideReport `json:"overrides,omitempty"`
 }
 
 func newSummary() *Summary {
@@ -156,6 +158,9 @@ func (s *Summary) Markdown() string {
 		row(src, s.BySource[src])
 	}
 	row("**total**", &SourceCounts{Input: s.Input, Kept: s.Kept, Dropped: s.ByReason})
+	if s.Overrides != nil {
+		s.Overrides.markdown(&sb)
+	}
 	return sb.String()
 }
 

@@ -43,6 +43,10 @@ type Options struct {
 	TestManifests []string
 	// Write tunes the output shards.
 	Write shards.WriteOptions
+	// Overrides is a curator labels file (see Label): a sample labelled
+	// keep is kept whatever the rules say, one labelled drop is dropped
+	// (reason ReasonCurator); the summary lists both. "" means none.
+	Overrides string
 }
 
 // Result is what Run wrote.
@@ -117,13 +121,27 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	var labels *Labels
+	if opts.Overrides != "" {
+		if labels, err = ReadLabels(opts.Overrides); err != nil {
+			return nil, err
+		}
+	}
 	rj, _ := json.Marshal(r)
 	h := sha256.New()
 	h.Write(rj)
 	h.Write([]byte(in.Hash()))
+	if labels != nil {
+		// Overrides change the output, so they are part of its config.
+		lj, _ := json.Marshal(labels.ByID)
+		h.Write(lj)
+	}
 	configHash := hex.EncodeToString(h.Sum(nil))
 
 	sum := newSummary()
+	if labels != nil {
+		sum.Overrides = &OverrideReport{File: opts.Overrides, Kept: []Override{}, Dropped: []Override{}, Skipped: labels.Skipped}
+	}
 	sum.Rules = opts.RulesPath
 	sum.TestManifests = append(sum.TestManifests, r.Leakage.TestManifests...)
 	var excl []Exclusion
@@ -143,7 +161,16 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 					return
 				}
 				reason = de.Reason
-				excl = append(excl, Exclusion{ID: s.ID, Source: s.Source, Task: s.Task, Reason: de.Reason, Detail: de.Detail, KeptID: de.KeptID})
+				if labels != nil && labels.ByID[s.ID] == LabelKeep {
+					sum.Overrides.Kept = append(sum.Overrides.Kept, Override{ID: s.ID, Rule: de.Reason})
+					reason = ""
+				} else {
+					excl = append(excl, Exclusion{ID: s.ID, Source: s.Source, Task: s.Task, Reason: de.Reason, Detail: de.Detail, KeptID: de.KeptID})
+				}
+			} else if labels != nil && labels.ByID[s.ID] == LabelDrop {
+				reason = ReasonCurator
+				sum.Overrides.Dropped = append(sum.Overrides.Dropped, Override{ID: s.ID})
+				excl = append(excl, Exclusion{ID: s.ID, Source: s.Source, Task: s.Task, Reason: reason, Detail: "labelled drop in " + opts.Overrides})
 			}
 			sum.add(s.Source, reason)
 			if time.Since(last) > 5*time.Second {
