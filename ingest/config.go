@@ -167,7 +167,7 @@ func (c *Config) Pipeline(name string) (*Pipeline, error) {
 		}
 		names = append(names, p.Name)
 	}
-	return nil, fmt.Errorf("%s: no pipeline %q (have: %s)", c.Path, name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("%s: no pipeline %q%s (have: %s)", c.Path, name, suggest(name, names), strings.Join(names, ", "))
 }
 
 // Hash identifies the pipeline's data-affecting configuration: source,

@@ -2,8 +2,12 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/medmd/medmd/shards"
 )
@@ -64,6 +68,9 @@ type NamedStage struct {
 func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
 	units, err := src.Plan(ctx)
 	if err != nil {
+		if url := objectStorageURL(p.Source.Params); url != "" && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("pipeline %q: source %q: %s: object storage is not supported by this source yet; mount or sync it to a local folder (e.g. with rclone or gcsfuse) and give that path", p.Name, p.Source.Type, url)
+		}
 		return nil, fmt.Errorf("pipeline %q: planning: %w", p.Name, err)
 	}
 	seen := make(map[string]bool, len(units))
@@ -77,7 +84,79 @@ func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
 	if ex, ok := src.(PlanExcluder); ok {
 		plan.Excluded = ex.PlanExcluded()
 	}
+	if len(units) == 0 {
+		return nil, emptyPlanError(p, plan.Excluded)
+	}
 	return plan, nil
+}
+
+// ErrNoInputs is returned (wrapped) when a source plans no unit at all: an
+// unmounted volume or a mistyped path must not look like a finished run.
+var ErrNoInputs = errors.New("no inputs found")
+
+// locationFields are the parameters that say where a source reads from;
+// an empty plan names them.
+var locationFields = map[string]bool{"paths": true, "root": true, "roots": true, "files": true, "file": true, "images": true, "dir": true}
+
+func emptyPlanError(p *Pipeline, excluded map[string]int) error {
+	var where []string
+	names := make([]string, 0, len(p.Source.Params))
+	for k := range p.Source.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !locationFields[k] && !strings.HasSuffix(k, "csv") {
+			continue
+		}
+		switch v := p.Source.Params[k].(type) {
+		case string:
+			if v != "" {
+				where = append(where, fmt.Sprintf("%s: %s", k, v))
+			}
+		case []string:
+			if len(v) > 0 {
+				where = append(where, fmt.Sprintf("%s: [%s]", k, strings.Join(v, ", ")))
+			}
+		}
+	}
+	looked := ""
+	if e, ok := lookupSource(p.Source.Type); ok && e.spec.Summary != "" {
+		looked = "; looked for " + e.spec.Summary
+	}
+	msg := fmt.Sprintf("(%s%s)", strings.Join(where, "; "), looked)
+	if n := sumCounts(excluded); n > 0 {
+		var ex []string
+		for k, v := range excluded {
+			ex = append(ex, fmt.Sprintf("%s=%d", k, v))
+		}
+		sort.Strings(ex)
+		msg += fmt.Sprintf("; %d inputs excluded while planning [%s]", n, strings.Join(ex, " "))
+	}
+	msg += "; paths are relative to the pipelines file's folder"
+	return fmt.Errorf("pipeline %q: source %q: %w %s", p.Name, p.Source.Type, ErrNoInputs, msg)
+}
+
+// objectStorageURL returns the first location parameter given as an
+// object-storage URL, or "".
+func objectStorageURL(ps Params) string {
+	for k, v := range ps {
+		if !locationFields[k] {
+			continue
+		}
+		vals, _ := v.([]string)
+		if s, ok := v.(string); ok {
+			vals = []string{s}
+		}
+		for _, s := range vals {
+			for _, scheme := range []string{"s3://", "gs://", "azblob://"} {
+				if strings.HasPrefix(s, scheme) {
+					return s
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // packShards closes a shard once it holds maxUnits units or maxBytes of

@@ -62,6 +62,11 @@ func (p *progress) add(bytes int64) {
 }
 
 func (p *progress) draw(final bool) {
+	if final {
+		// The summary the caller prints next takes the line's place.
+		fmt.Fprint(p.w, "\r\033[K")
+		return
+	}
 	p.mu.Lock()
 	units, bytes := p.doneUnits, p.doneBytes
 	p.mu.Unlock()
@@ -71,12 +76,8 @@ func (p *progress) draw(final bool) {
 	if rate > 0 {
 		eta = (time.Duration(float64(p.totalUnits-units)/rate) * time.Second).Round(time.Second).String()
 	}
-	end := ""
-	if final {
-		end = "\n"
-	}
-	fmt.Fprintf(p.w, "\r\033[K%s: %d/%d units  %.1f units/s  %.1f MB/s  ETA %s%s",
-		p.name, units, p.totalUnits, rate, float64(bytes)/1e6/max(el, 1e-9), eta, end)
+	fmt.Fprintf(p.w, "\r\033[K%s: %d/%d units  %.1f units/s  %.1f MB/s  ETA %s",
+		p.name, units, p.totalUnits, rate, float64(bytes)/1e6/max(el, 1e-9), eta)
 }
 
 // stop ends the redraw loop; safe to call more than once.

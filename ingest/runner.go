@@ -31,43 +31,95 @@ type RunOptions struct {
 	// Interactive redraws one progress line in place (a terminal); otherwise
 	// only a summary is printed.
 	Interactive bool
+	// Rebuild rebuilds this task's shards even when they are done and
+	// intact.
+	Rebuild bool
 }
 
-// Summary is what one task did.
+// Counts are what reading a set of units gave: one shard's (recorded in
+// quarantine/NAME.counts.json when it is built), one run's, or a corpus's.
+type Counts struct {
+	Units         int            `json:"units"`
+	FailedUnits   int            `json:"failed_units"` // quarantined units
+	Samples       int            `json:"samples"`
+	FailedSamples int            `json:"failed_samples"` // samples quarantined by stages
+	Dropped       map[string]int `json:"dropped"`        // by reason
+	InputBytes    int64          `json:"input_bytes"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Units += o.Units
+	c.FailedUnits += o.FailedUnits
+	c.Samples += o.Samples
+	c.FailedSamples += o.FailedSamples
+	c.InputBytes += o.InputBytes
+	if c.Dropped == nil {
+		c.Dropped = map[string]int{}
+	}
+	for k, v := range o.Dropped {
+		c.Dropped[k] += v
+	}
+}
+
+// String is "12 units (1 quarantined), 40 samples, 2 dropped [reason=2]".
+func (c Counts) String() string {
+	var drops []string
+	for r, n := range c.Dropped {
+		drops = append(drops, fmt.Sprintf("%s=%d", r, n))
+	}
+	sort.Strings(drops)
+	line := fmt.Sprintf("%d units (%d quarantined), %d samples, %d dropped", c.Units, c.FailedUnits, c.Samples, sumCounts(c.Dropped))
+	if len(drops) > 0 {
+		line += " [" + strings.Join(drops, " ") + "]"
+	}
+	if c.FailedSamples > 0 {
+		line += fmt.Sprintf(", %d samples quarantined by stages", c.FailedSamples)
+	}
+	return line
+}
+
+// Summary is what one task did, and where the corpus stands after it.
 type Summary struct {
 	Pipeline      string
 	Task, Tasks   int
 	ShardsBuilt   int
 	ShardsSkipped int
-	Units         int // units processed this run (excludes skipped shards)
-	FailedUnits   int
-	Samples       int
-	FailedSamples int
-	Dropped       map[string]int // by reason
-	InputBytes    int64
-	Elapsed       time.Duration
+	// ShardsRepaired counts done shards whose files were missing or
+	// differed from their stats: they were rebuilt (and are in
+	// ShardsBuilt).
+	ShardsRepaired int
+	// Counts are this run's (excludes shards skipped as done).
+	Counts
+	Elapsed time.Duration
+	// Corpus sums the counts of every done shard of the plan, this task's
+	// and the others'; CorpusShards says how many shards that is, of
+	// PlannedShards.
+	Corpus                      Counts
+	CorpusShards, PlannedShards int
 	// Manifest is the path of manifest.json when this task found every
 	// planned shard done and wrote it; "" otherwise.
 	Manifest string
 }
 
+// String is two lines of at most about 100 columns: what this run did, then
+// the corpus totals (so a rerun that builds nothing still shows them).
 func (s *Summary) String() string {
-	var drops []string
-	for r, n := range s.Dropped {
-		drops = append(drops, fmt.Sprintf("%s=%d", r, n))
+	line := fmt.Sprintf("%s: task %d/%d: %d shards built", s.Pipeline, s.Task, s.Tasks, s.ShardsBuilt)
+	if s.ShardsRepaired > 0 {
+		line += fmt.Sprintf(" (%d damaged: files missing or changed)", s.ShardsRepaired)
 	}
-	sort.Strings(drops)
-	line := fmt.Sprintf("%s: task %d/%d: %d shards built, %d already done; %d units (%d quarantined), %d samples, %d dropped",
-		s.Pipeline, s.Task, s.Tasks, s.ShardsBuilt, s.ShardsSkipped, s.Units, s.FailedUnits, s.Samples, sumCounts(s.Dropped))
-	if len(drops) > 0 {
-		line += " [" + strings.Join(drops, " ") + "]"
+	line += fmt.Sprintf(", %d already done", s.ShardsSkipped)
+	line += fmt.Sprintf(" in %s", s.Elapsed.Round(time.Millisecond))
+	if s.ShardsBuilt > 0 {
+		line += fmt.Sprintf(", %d units at %.1f MB/s", s.Units, float64(s.InputBytes)/1e6/max(s.Elapsed.Seconds(), 1e-9))
 	}
-	if s.FailedSamples > 0 {
-		line += fmt.Sprintf(", %d samples quarantined by stages", s.FailedSamples)
+	corpus := "corpus"
+	if s.CorpusShards < s.PlannedShards {
+		corpus = fmt.Sprintf("corpus so far (%d of %d shards)", s.CorpusShards, s.PlannedShards)
 	}
-	line += fmt.Sprintf(" in %s (%.1f MB/s)", s.Elapsed.Round(time.Millisecond), float64(s.InputBytes)/1e6/max(s.Elapsed.Seconds(), 1e-9))
+	line += fmt.Sprintf("\n  %s: %s", corpus, s.Corpus)
 	if s.Manifest != "" {
-		line += "; wrote " + s.Manifest
+		line += "\n  wrote " + s.Manifest
 	}
 	return line
 }
@@ -120,7 +172,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 		return nil, err
 	}
 	start := time.Now()
-	sum := &Summary{Pipeline: p.Name, Task: o.Task, Tasks: o.Tasks, Dropped: map[string]int{}}
+	sum := &Summary{Pipeline: p.Name, Task: o.Task, Tasks: o.Tasks, Counts: Counts{Dropped: map[string]int{}}, PlannedShards: len(plan.Shards)}
 	// Planning exclusions are the plan's, not a shard's: task 0 reports
 	// them, so summed task summaries count them once.
 	if o.Task == 0 {
@@ -130,17 +182,9 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	defer func() { sum.Elapsed = time.Since(start) }() // also on error: the summary is printed
 	mine := plan.TaskShards(o.Task, o.Tasks)
-	var todo []PlannedShard
-	for _, ps := range mine {
-		_, done, err := shards.ReadShardStats(dir, ps.Name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ps.Name, err)
-		}
-		if done {
-			sum.ShardsSkipped++
-			continue
-		}
-		todo = append(todo, ps)
+	todo, err := shardsToBuild(ctx, dir, mine, o, sum)
+	if err != nil {
+		return sum, err
 	}
 	prog := newProgress(o.Progress, o.Interactive, p.Name, todo, plan.Units)
 	defer prog.stop()
@@ -158,11 +202,130 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 			return sum, err
 		}
 	}
-	if sum.Units > 0 && float64(sum.FailedUnits)/float64(sum.Units) > p.MaxFailureFraction {
-		return sum, fmt.Errorf("pipeline %q: %d of %d units quarantined (max_failure_fraction %.2f; see %s): %w",
-			p.Name, sum.FailedUnits, sum.Units, p.MaxFailureFraction, filepath.Join(dir, "quarantine.jsonl"), ErrTooManyFailures)
+	corpus, n, err := CorpusCounts(plan)
+	if err != nil {
+		return sum, err
 	}
-	return sum, nil
+	sum.Corpus, sum.CorpusShards = corpus, n
+	return sum, checkFailures(plan, corpus)
+}
+
+// shardsToBuild returns the shards of mine that are not done, or done but
+// damaged: a missing file, or a size or checksum other than the stats
+// record (checked with the worker pool; o.Rebuild takes every shard).
+// Damaged shards are counted in sum.ShardsRepaired and named on
+// o.Progress.
+func shardsToBuild(ctx context.Context, dir string, mine []PlannedShard, o RunOptions, sum *Summary) ([]PlannedShard, error) {
+	type state struct {
+		done     bool
+		problems []error
+		err      error
+	}
+	var todo []PlannedShard
+	err := orderedMap(ctx, len(mine), o.Workers,
+		func(i int) state {
+			st, done, err := shards.ReadShardStats(dir, mine[i].Name)
+			if err != nil || !done || o.Rebuild {
+				return state{err: err}
+			}
+			return state{done: true, problems: shards.CheckShard(dir, st, true)}
+		},
+		func(i int, r state) error {
+			ps := mine[i]
+			switch {
+			case r.err != nil:
+				return fmt.Errorf("%s: %w", ps.Name, r.err)
+			case r.done && len(r.problems) == 0:
+				sum.ShardsSkipped++
+				return nil
+			case r.done:
+				sum.ShardsRepaired++
+				if o.Progress != nil {
+					fmt.Fprintf(o.Progress, "%s: rebuilding %v\n", sum.Pipeline, errors.Join(r.problems...))
+				}
+			}
+			todo = append(todo, ps)
+			return nil
+		})
+	return todo, err
+}
+
+// checkFailures judges the quarantined fraction over every done shard's
+// units (the corpus so far, whichever task or run built them), so a rerun
+// or a retried task cannot turn a failed corpus into a success.
+func checkFailures(plan *Plan, c Counts) error {
+	p := plan.Pipeline
+	if c.Units > 0 && float64(c.FailedUnits)/float64(c.Units) > p.MaxFailureFraction {
+		return fmt.Errorf("pipeline %q: %d of %d units of the corpus quarantined (max_failure_fraction %.2f; see %s): %w",
+			p.Name, c.FailedUnits, c.Units, p.MaxFailureFraction, filepath.Join(p.OutputDir(), "quarantine.jsonl"), ErrTooManyFailures)
+	}
+	return nil
+}
+
+// CorpusCounts sums the recorded counts of every done shard of the plan
+// and returns how many shards that is.
+func CorpusCounts(plan *Plan) (Counts, int, error) {
+	dir := plan.Pipeline.OutputDir()
+	c := Counts{Dropped: map[string]int{}}
+	for k, v := range plan.Excluded {
+		c.Dropped[k] += v
+	}
+	n := 0
+	for _, ps := range plan.Shards {
+		_, done, err := shards.ReadShardStats(dir, ps.Name)
+		if err != nil {
+			return c, n, fmt.Errorf("%s: %w", ps.Name, err)
+		}
+		if !done {
+			continue
+		}
+		sc, err := readCounts(dir, plan, ps)
+		if err != nil {
+			return c, n, err
+		}
+		c.add(sc)
+		n++
+	}
+	return c, n, nil
+}
+
+func countsFile(dir, name string) string {
+	return filepath.Join(dir, quarantineDir, name+".counts.json")
+}
+
+// readCounts reads a done shard's counts. Shards built before counts were
+// recorded get them from the plan and their quarantine file: every unit
+// with a read failure counts as quarantined, and samples are the stats'.
+func readCounts(dir string, plan *Plan, ps PlannedShard) (Counts, error) {
+	path := countsFile(dir, ps.Name)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var c Counts
+		if err := json.Unmarshal(data, &c); err != nil {
+			return c, fmt.Errorf("%s: %w (delete it and the shard's .stats.json to rebuild the shard)", path, err)
+		}
+		return c, nil
+	}
+	if !os.IsNotExist(err) {
+		return Counts{}, err
+	}
+	c := Counts{Units: ps.End - ps.First, InputBytes: ps.InputBytes}
+	if st, done, err := shards.ReadShardStats(dir, ps.Name); err == nil && done {
+		c.Samples = st.Samples
+	}
+	q, err := os.ReadFile(filepath.Join(dir, quarantineDir, ps.Name+".jsonl"))
+	if err != nil && !os.IsNotExist(err) {
+		return c, err
+	}
+	failed := map[string]bool{}
+	for _, line := range strings.Split(string(q), "\n") {
+		var r QuarantineRecord
+		if json.Unmarshal([]byte(line), &r) == nil && r.Sample == "" && r.Stage == "read" {
+			failed[r.Unit] = true
+		}
+	}
+	c.FailedUnits = len(failed)
+	return c, nil
 }
 
 const quarantineDir = "quarantine"
@@ -194,25 +357,26 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 	}()
 	units := plan.Units[ps.First:ps.End]
 	var quarantine []QuarantineRecord
+	c := Counts{Dropped: map[string]int{}}
 	err = orderedMap(ctx, len(units), workers,
 		func(i int) unitResult { return processUnit(ctx, units[i], src, stages) },
 		func(i int, r unitResult) error {
-			sum.Units++
-			sum.InputBytes += units[i].Bytes
+			c.Units++
+			c.InputBytes += units[i].Bytes
 			if r.failed {
-				sum.FailedUnits++
+				c.FailedUnits++
 			} else {
-				sum.FailedSamples += len(r.quarantine) - r.parts
+				c.FailedSamples += len(r.quarantine) - r.parts
 			}
 			for k, v := range r.dropped {
-				sum.Dropped[k] += v
+				c.Dropped[k] += v
 			}
 			quarantine = append(quarantine, r.quarantine...)
 			for _, s := range r.samples {
 				if err := w.Add(s); err != nil {
 					return fmt.Errorf("%s: unit %s: %w", ps.Name, units[i].ID, err)
 				}
-				sum.Samples++
+				c.Samples++
 			}
 			prog.add(units[i].Bytes)
 			return nil
@@ -220,14 +384,23 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 	if err != nil {
 		return err
 	}
-	// INVARIANT: the quarantine file is published before the stats file, so
-	// a done shard always has its quarantine records.
+	// INVARIANT: the quarantine and counts files are published before the
+	// stats file, so a done shard always has its quarantine records and
+	// the counts the corpus's failure fraction is judged on.
 	if err := writeQuarantine(filepath.Join(dir, quarantineDir, ps.Name+".jsonl"), quarantine); err != nil {
+		return err
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if err := shards.PublishBytes(nil, countsFile(dir, ps.Name), append(data, '\n')); err != nil {
 		return err
 	}
 	if _, err := w.Close(); err != nil {
 		return fmt.Errorf("%s: %w", ps.Name, err)
 	}
+	sum.add(c)
 	return nil
 }
 
@@ -473,15 +646,24 @@ func allShardsDone(dir string, plan *Plan) (bool, error) {
 func WriteManifest(plan *Plan) (string, error) {
 	dir := plan.Pipeline.OutputDir()
 	var missing []string
+	var damaged []error
 	for _, s := range plan.Shards {
-		if _, done, err := shards.ReadShardStats(dir, s.Name); err != nil {
+		if st, done, err := shards.ReadShardStats(dir, s.Name); err != nil {
 			return "", err
 		} else if !done {
 			missing = append(missing, s.Name)
+		} else {
+			// Sizes only: a stat per file. The task that owns a shard
+			// re-hashes it when it runs.
+			damaged = append(damaged, shards.CheckShard(dir, st, false)...)
 		}
 	}
 	if len(missing) > 0 {
 		return "", fmt.Errorf("%s: %d of %d shards not built yet (%s…); run the remaining tasks first", dir, len(missing), len(plan.Shards), missing[0])
+	}
+	if len(damaged) > 0 {
+		return "", fmt.Errorf("%s: %d damaged shard file(s), no manifest written; rerun the pipeline (medmd run %s, or each task with --task I --tasks N) to rebuild them:\n%w",
+			dir, len(damaged), plan.Pipeline.Name, errors.Join(damaged...))
 	}
 	m, err := shards.BuildManifest(dir, plan.Pipeline.Name, plan.Pipeline.Hash())
 	if err != nil {
@@ -500,4 +682,60 @@ func WriteManifest(plan *Plan) (string, error) {
 	}
 	path := filepath.Join(dir, "manifest.json")
 	return path, m.Write(path)
+}
+
+// Merge is `medmd run --merge`: it writes the manifest of a plan whose
+// shards are all done (WriteManifest) and judges the quarantined fraction
+// over the whole corpus. The manifest is written even when the fraction is
+// exceeded (the error wraps ErrTooManyFailures), as a single run does.
+func Merge(plan *Plan) (string, Counts, error) {
+	path, err := WriteManifest(plan)
+	if err != nil {
+		return "", Counts{}, err
+	}
+	c, _, err := CorpusCounts(plan)
+	if err != nil {
+		return path, c, err
+	}
+	return path, c, checkFailures(plan, c)
+}
+
+// PipelineReport is one pipeline's entry of `medmd run --report`: what
+// this run did and the corpus it left, as JSON.
+type PipelineReport struct {
+	Pipeline       string  `json:"pipeline"`
+	Task           int     `json:"task"`
+	Tasks          int     `json:"tasks"`
+	ShardsBuilt    int     `json:"shards_built"`
+	ShardsSkipped  int     `json:"shards_skipped"`
+	ShardsRepaired int     `json:"shards_repaired"`
+	Seconds        float64 `json:"seconds"`
+	Run            Counts  `json:"run"`
+	Corpus         Counts  `json:"corpus"`
+	CorpusShards   int     `json:"corpus_shards"`
+	PlannedShards  int     `json:"planned_shards"`
+	Manifest       string  `json:"manifest,omitempty"`
+	// Error is the pipeline's failure ("" when it succeeded).
+	Error string `json:"error,omitempty"`
+}
+
+// Report returns the summary as a PipelineReport; err is the run's error.
+func (s *Summary) Report(err error) PipelineReport {
+	r := PipelineReport{Pipeline: s.Pipeline, Task: s.Task, Tasks: s.Tasks, ShardsBuilt: s.ShardsBuilt, ShardsSkipped: s.ShardsSkipped,
+		ShardsRepaired: s.ShardsRepaired, Seconds: s.Elapsed.Seconds(), Run: s.Counts, Corpus: s.Corpus,
+		CorpusShards: s.CorpusShards, PlannedShards: s.PlannedShards, Manifest: s.Manifest}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	return r
+}
+
+// Total sums the corpus counts of several pipelines' summaries: the grand
+// total line after a multi-pipeline run.
+func Total(sums []*Summary) Counts {
+	t := Counts{Dropped: map[string]int{}}
+	for _, s := range sums {
+		t.add(s.Corpus)
+	}
+	return t
 }

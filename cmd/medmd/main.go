@@ -66,13 +66,31 @@ func main() {
 	if err := rootCmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "medmd:", err)
 		var ec exitCoder
-		if errors.As(err, &ec) {
+		switch {
+		case errors.As(err, &ec):
 			os.Exit(ec.ExitCode())
+		case ctx.Err() != nil:
+			// Ctrl-C or SIGTERM: the shell's convention for a run ended by
+			// SIGINT, so scripts and job systems can tell it from a failure.
+			os.Exit(exitInterrupted)
 		}
 		os.Exit(1)
 	}
 }
 
+// exitInterrupted is the exit status of a command stopped by Ctrl-C.
+const exitInterrupted = 130
+
 // exitCoder lets a verb choose its exit status (e.g. check-leakage exits 2
 // when it finds leaks) while still printing one line.
 type exitCoder interface{ ExitCode() int }
+
+// exitError is an error with the exit status it ends medmd with.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+func (e *exitError) ExitCode() int { return e.code }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/shards"
@@ -13,9 +15,10 @@ import (
 )
 
 func init() {
-	var file string
-	var task, tasks, workers int
-	var mergeOnly bool
+	var file, report string
+	var task, tasks optInt
+	var workers int
+	var mergeOnly, rebuild bool
 	cmd := &cobra.Command{
 		Use:   "run [PIPELINE...]",
 		Short: "Run the pipelines declared in pipelines.yaml (all of them by default)",
@@ -23,20 +26,36 @@ func init() {
 arguments it runs every pipeline of pipelines.yaml in file order; the bundled
 file builds a small sample corpus from testdata/ into out/.
 
-Shards already built are skipped, so an interrupted run is resumed by running
-it again. To scale out, start N tasks with --task I --tasks N (or let a
-Kubernetes Indexed Job's JOB_COMPLETION_INDEX + MEDMD_TASKS, or a Slurm array's
+Shards already built are skipped once their files are checked against their
+stats (sizes and SHA-256); a missing or changed file gets its shard rebuilt,
+so an interrupted or damaged run is resumed or repaired by running it again
+(--rebuild rebuilds every shard of the task). To scale out, start N tasks
+with --task I --tasks N (or let a Kubernetes Indexed Job's
+JOB_COMPLETION_INDEX + MEDMD_TASKS, or a Slurm array's
 SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, say which): each builds only its
 own shards, and whichever task finds every shard done writes manifest.json.
 --merge writes the manifest from finished shards without building anything.
 
 Bad inputs are quarantined (OUT/quarantine.jsonl: unit, stage, error) and the
-run goes on; it exits non-zero only past the pipeline's max_failure_fraction.`,
+run goes on; it exits non-zero when the quarantined fraction of the whole
+corpus (every done shard, whichever task built it) is past the pipeline's
+max_failure_fraction, when a source finds no input at all, and with status
+130 on Ctrl-C (finished shards are kept; a rerun resumes).`,
 		Example: `  medmd run
   medmd run nifti-sample --workers 2
   medmd run -f my-pipelines.yaml ct-archive --task 0 --tasks 3
-  medmd run -f my-pipelines.yaml ct-archive --merge`,
+  medmd run -f my-pipelines.yaml ct-archive --merge
+  medmd run nifti-sample --report run.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if workers < 1 {
+				return fmt.Errorf("--workers %d: need at least 1", workers)
+			}
+			if tasks.set && tasks.v < 1 {
+				return fmt.Errorf("--tasks %d: need at least 1", tasks.v)
+			}
+			if task.set && task.v < 0 {
+				return fmt.Errorf("--task %d: tasks are numbered from 0", task.v)
+			}
 			cfg, err := ingest.LoadConfig(file)
 			if err != nil {
 				return err
@@ -52,7 +71,7 @@ run goes on; it exits non-zero only past the pipeline's max_failure_fraction.`,
 					pipes = append(pipes, p)
 				}
 			}
-			task, tasks, err = ingest.TaskFromEnv(task, tasks, os.Getenv)
+			ti, tn, err := ingest.TaskFromEnv(task.get(-1), tasks.get(0), os.Getenv)
 			if err != nil {
 				return err
 			}
@@ -76,43 +95,107 @@ run goes on; it exits non-zero only past the pipeline's max_failure_fraction.`,
 			if w := pseudonymWarning(pipes, shards.PseudonymKeyed()); w != "" && !mergeOnly {
 				fmt.Fprintln(os.Stderr, w)
 			}
+			out := cmd.OutOrStdout()
+			var sums []*ingest.Summary
+			var reports []ingest.PipelineReport
+			writeReport := func() error {
+				if report == "" {
+					return nil
+				}
+				b, err := json.MarshalIndent(map[string]any{"pipelines": reports, "total": ingest.Total(sums)}, "", "  ")
+				if err != nil {
+					return err
+				}
+				return shards.PublishBytes(nil, report, append(b, '\n'))
+			}
 			var failed error
 			for i, p := range pipes {
 				src, stages := builds[i].src, builds[i].stages
 				plan, err := ingest.MakePlan(cmd.Context(), p, src)
 				if err != nil {
-					return err
+					return errors.Join(err, writeReport())
 				}
 				if mergeOnly {
-					path, err := ingest.WriteManifest(plan)
+					path, corpus, err := ingest.Merge(plan)
+					if path != "" {
+						fmt.Fprintf(out, "%s: corpus: %s\n  wrote %s\n", p.Name, corpus, path)
+					}
+					if errors.Is(err, ingest.ErrTooManyFailures) {
+						failed = errors.Join(failed, err)
+						continue
+					}
 					if err != nil {
 						return err
 					}
-					fmt.Printf("%s: wrote %s\n", p.Name, path)
 					continue
 				}
 				sum, err := ingest.Run(cmd.Context(), plan, src, stages, ingest.RunOptions{
-					Task: task, Tasks: tasks, Workers: workers, Progress: os.Stderr, Interactive: interactive})
+					Task: ti, Tasks: tn, Workers: workers, Progress: os.Stderr, Interactive: interactive, Rebuild: rebuild})
 				if sum != nil {
-					fmt.Println(sum)
+					fmt.Fprintln(out, sum)
+					sums = append(sums, sum)
+					reports = append(reports, sum.Report(err))
+				}
+				if cmd.Context().Err() != nil {
+					werr := writeReport()
+					return errors.Join(&exitError{code: exitInterrupted, err: fmt.Errorf(
+						"interrupted: the shards finished so far are kept and nothing partial is visible; rerun the same command to resume")}, werr)
 				}
 				if errors.Is(err, ingest.ErrTooManyFailures) {
-					failed = err // report, then go on with the other pipelines
+					failed = errors.Join(failed, err) // report, then go on with the other pipelines
 					continue
 				}
 				if err != nil {
-					return err
+					return errors.Join(err, writeReport())
 				}
 			}
-			return failed
+			if len(sums) > 1 {
+				fmt.Fprintf(out, "total of %d pipelines: %s\n", len(sums), ingest.Total(sums))
+			}
+			return errors.Join(failed, writeReport())
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "pipelines.yaml", "pipelines file")
-	cmd.Flags().IntVar(&task, "task", -1, "this task's index, 0..tasks-1 (default: from the environment, else 0)")
-	cmd.Flags().IntVar(&tasks, "tasks", 0, "number of tasks the shards are split over (default: from the environment, else 1)")
-	cmd.Flags().IntVar(&workers, "workers", runtime.NumCPU(), "units read concurrently")
+	cmd.Flags().Var(&task, "task", "this task's index, 0..tasks-1 (default: from the environment, else 0)")
+	cmd.Flags().Var(&tasks, "tasks", "number of tasks the shards are split over (default: from the environment, else 1)")
+	cmd.Flags().IntVar(&workers, "workers", runtime.NumCPU(), "units read concurrently (at least 1)")
 	cmd.Flags().BoolVar(&mergeOnly, "merge", false, "only write manifest.json from finished shards")
+	cmd.Flags().BoolVar(&rebuild, "rebuild", false, "rebuild this task's shards even when they are done and intact")
+	cmd.Flags().StringVar(&report, "report", "", "also write a JSON report (per pipeline: shards, units, samples, quarantined, dropped by reason, bytes, seconds)")
 	rootCmd.AddCommand(cmd)
+}
+
+// optInt is an int flag that knows whether it was given, so its help
+// shows one default (the environment's) and an explicit 0 can be refused.
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("not an integer")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o *optInt) Type() string { return "int" }
+
+// get returns the value, or def when the flag was not given.
+func (o *optInt) get(def int) int {
+	if !o.set {
+		return def
+	}
+	return o.v
 }
 
 func isTerminal(f *os.File) bool {

@@ -52,17 +52,27 @@ func init() {
 	root.AddCommand(stats)
 	root.AddCommand(&cobra.Command{
 		Use:   "verify MANIFEST",
-		Short: "Re-hash every shard file and compare with the manifest",
-		Args:  cobra.ExactArgs(1),
+		Short: "Re-hash every shard file and compare with the manifest; list every problem",
+		Long: `verify re-hashes every file the manifest lists and reports every missing
+file, size and checksum mismatch (not just the first), then how to repair:
+rerunning the pipeline that built the corpus rebuilds exactly the damaged
+shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
+		Example: `  medmd shards verify out/nifti-sample/manifest.json
+  medmd shards verify out/nifti-sample`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := shards.ReadManifest(args[0])
 			if err != nil {
 				return err
 			}
-			if err := m.Verify(); err != nil {
-				return fmt.Errorf("verify %s: %w", args[0], err)
+			if probs := m.Problems(); len(probs) > 0 {
+				for _, p := range probs {
+					fmt.Fprintln(cmd.OutOrStdout(), p)
+				}
+				return fmt.Errorf("verify %s: %d problem(s) in %d shards; to repair, rerun the pipeline that built it: medmd run %s (same -f and --task/--tasks; damaged shards are rebuilt, or add --rebuild to rebuild all)",
+					args[0], len(probs), len(m.Shards), m.Pipeline)
 			}
-			fmt.Printf("ok: %d shards, %d files, %d samples verified (parquet: %s)\n", len(m.Shards), len(m.Files()), m.Samples, m.ParquetLayout())
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d shards, %d files, %d samples verified (parquet: %s)\n", len(m.Shards), len(m.Files()), m.Samples, m.ParquetLayout())
 			return nil
 		},
 	})
