@@ -43,6 +43,14 @@ const (
 	Metaspace
 )
 
+// pretokKind names the regex that splits text into words before BPE.
+type pretokKind int
+
+const (
+	pretokGPT2   pretokKind = iota // ByteLevel with use_regex (gpt2Pattern)
+	pretokLlama3                   // Split(llama3Pattern) then ByteLevel without regex
+)
+
 // Tokenizer is a BPE tokenizer.
 type Tokenizer struct {
 	Mode   Mode
@@ -54,8 +62,13 @@ type Tokenizer struct {
 	PadID, BOSID, EOSID, ImageID, ImageEndID int
 	special                                  map[int]bool
 	addedTokens                              []addedToken
-	cache                                    map[string][]int
-	cacheMu                                  sync.Mutex // Encode may run on several goroutines
+	// splitAdded indexes the added tokens of a loaded tokenizer.json by
+	// their first byte; Encode matches them in the text before BPE.
+	splitAdded   map[byte][]addedToken
+	pretok       pretokKind
+	ignoreMerges bool
+	cache        map[string][]int
+	cacheMu      sync.Mutex // Encode may run on several goroutines
 }
 
 // VocabSize is one more than the largest id.
@@ -204,30 +217,64 @@ func (t *Tokenizer) bpe(sym []string) []string {
 }
 
 // Encode tokenizes text (no special tokens added) and returns each token's
-// byte range [start, end) in text.
+// byte range [start, end) in text. Like Hugging Face `tokenizers`, the
+// added tokens of a loaded tokenizer.json (<|begin_of_text|>, <s>, …) are
+// matched in the text first, leftmost-longest, and the pieces between them
+// go through the pre-tokenizer and BPE.
 func (t *Tokenizer) Encode(text string) (ids []int, spans [][2]int) {
 	if t.Mode == Metaspace {
 		return t.encodeMetaspace(text)
 	}
-	for _, w := range splitWords(text) {
-		word := text[w.start:w.end]
+	pos := 0
+	for pos <= len(text) {
+		at, n, id := t.nextAdded(text, pos)
+		ids, spans = t.encodeByteLevel(text, pos, at, ids, spans)
+		if n == 0 {
+			break
+		}
+		ids = append(ids, id)
+		spans = append(spans, [2]int{at, at + n})
+		pos = at + n
+	}
+	return ids, spans
+}
+
+// nextAdded finds the first added token in text at or after pos (the
+// longest one starting there); n = 0 and at = len(text) when there is none.
+func (t *Tokenizer) nextAdded(text string, pos int) (at, n, id int) {
+	if len(t.splitAdded) == 0 {
+		return len(text), 0, 0
+	}
+	for i := pos; i < len(text); i++ {
+		for _, a := range t.splitAdded[text[i]] {
+			if len(a.Content) > n && strings.HasPrefix(text[i:], a.Content) {
+				n, id = len(a.Content), a.ID
+			}
+		}
+		if n > 0 {
+			return i, n, id
+		}
+	}
+	return len(text), 0, 0
+}
+
+// encodeByteLevel appends the tokens of text[from:to] (no added tokens in
+// it) with byte ranges in text.
+func (t *Tokenizer) encodeByteLevel(text string, from, to int, ids []int, spans [][2]int) ([]int, [][2]int) {
+	seg := text[from:to]
+	var words []span
+	if t.pretok == pretokLlama3 {
+		words = splitLlama3(seg)
+	} else {
+		words = splitWords(seg)
+	}
+	for _, w := range words {
+		word := seg[w.start:w.end]
 		t.cacheMu.Lock()
 		toks, ok := t.cache[word]
 		t.cacheMu.Unlock()
 		if !ok {
-			for _, s := range t.bpe(byteSymbols(word)) {
-				id, ok := t.vocab[s]
-				if !ok {
-					// unmergeable symbol outside the vocab: split to bytes
-					for _, r := range s {
-						if id, ok := t.vocab[string(r)]; ok {
-							toks = append(toks, id)
-						}
-					}
-					continue
-				}
-				toks = append(toks, id)
-			}
+			toks = t.wordTokens(word)
 			t.cacheMu.Lock()
 			if t.cache == nil {
 				t.cache = map[string][]int{}
@@ -237,15 +284,42 @@ func (t *Tokenizer) Encode(text string) (ids []int, spans [][2]int) {
 			}
 			t.cacheMu.Unlock()
 		}
-		pos := w.start
+		pos := from + w.start
 		for _, id := range toks {
 			n := utf8.RuneCountInString(t.tokens[id]) // one rune per byte
 			ids = append(ids, id)
-			spans = append(spans, [2]int{pos, min(pos+n, w.end)})
+			spans = append(spans, [2]int{pos, min(pos+n, from+w.end)})
 			pos += n
 		}
 	}
 	return ids, spans
+}
+
+// wordTokens is BPE on one pre-tokenized word. With ignore_merges (LLaMA-3)
+// a word that is itself in the vocabulary is one token, whatever the merges
+// would make of it.
+func (t *Tokenizer) wordTokens(word string) []int {
+	sym := byteSymbols(word)
+	if t.ignoreMerges {
+		if id, ok := t.vocab[strings.Join(sym, "")]; ok {
+			return []int{id}
+		}
+	}
+	var toks []int
+	for _, s := range t.bpe(sym) {
+		id, ok := t.vocab[s]
+		if !ok {
+			// unmergeable symbol outside the vocab: split to bytes
+			for _, r := range s {
+				if id, ok := t.vocab[string(r)]; ok {
+					toks = append(toks, id)
+				}
+			}
+			continue
+		}
+		toks = append(toks, id)
+	}
+	return toks
 }
 
 func (t *Tokenizer) encodeMetaspace(text string) (ids []int, spans [][2]int) {

@@ -1,8 +1,11 @@
 package tokenizer
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -106,6 +109,10 @@ func (t *Tokenizer) Save(path string) error {
 	return shards.PublishBytes(nil, path, b)
 }
 
+// maxTokenizerJSON bounds a gzipped tokenizer.json's uncompressed size
+// (LLaMA-3's is 9 MB; Gemma's, among the largest, 34 MB).
+const maxTokenizerJSON = 256 << 20
+
 // Load reads a Hugging Face tokenizer.json holding a BPE model: byte-level
 // (GPT-2, LLaMA-3, this package's own) or SentencePiece-style with "▁" and
 // byte fallback (LLaMA-2). Special tokens are found by their usual names;
@@ -115,11 +122,58 @@ func Load(path string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
+	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+		// gzip (tokenizer.json.gz): LLaMA-3's 9 MB file is 2 MB gzipped.
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err == nil {
+			b, err = io.ReadAll(io.LimitReader(zr, maxTokenizerJSON+1))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+		}
+		if len(b) > maxTokenizerJSON {
+			return nil, fmt.Errorf("tokenizer %s: more than %d bytes uncompressed", path, maxTokenizerJSON)
+		}
+	}
 	t, err := parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	return t, nil
+}
+
+// preTokenizer is the part of a tokenizer.json pre_tokenizer that selects
+// the word-splitting regex.
+type preTokenizer struct {
+	Type          string                          `json:"type"`
+	UseRegex      *bool                           `json:"use_regex"`
+	Pattern       struct{ Regex, String *string } `json:"pattern"`
+	Behavior      string                          `json:"behavior"`
+	Invert        bool                            `json:"invert"`
+	PreTokenizers []preTokenizer                  `json:"pretokenizers"`
+}
+
+// byteLevelPretok recognises the two byte-level layouts: a ByteLevel
+// pre-tokenizer with its GPT-2 regex, or a Sequence of Split(LLaMA-3
+// regex, Isolated) and ByteLevel without regex. Anything else would split
+// words differently from Hugging Face, so it is refused.
+func byteLevelPretok(raw json.RawMessage) (pretokKind, error) {
+	var p preTokenizer
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return 0, fmt.Errorf("pre_tokenizer: %w", err)
+	}
+	switch {
+	case p.Type == "ByteLevel" && (p.UseRegex == nil || *p.UseRegex):
+		return pretokGPT2, nil
+	case p.Type == "Sequence" && len(p.PreTokenizers) == 2:
+		s, bl := p.PreTokenizers[0], p.PreTokenizers[1]
+		if s.Type == "Split" && s.Pattern.Regex != nil && *s.Pattern.Regex == llama3Pattern &&
+			s.Behavior == "Isolated" && !s.Invert &&
+			bl.Type == "ByteLevel" && bl.UseRegex != nil && !*bl.UseRegex {
+			return pretokLlama3, nil
+		}
+	}
+	return 0, fmt.Errorf("unsupported byte-level pre_tokenizer (want ByteLevel with its regex, or Split with the LLaMA-3 regex then ByteLevel): %s", raw)
 }
 
 func parse(b []byte) (*Tokenizer, error) {
@@ -137,11 +191,17 @@ func parse(b []byte) (*Tokenizer, error) {
 	pre := string(f.PreTokenizer) + string(f.Normalizer)
 	if strings.Contains(pre, "ByteLevel") {
 		t.Mode = ByteLevel
+		kind, err := byteLevelPretok(f.PreTokenizer)
+		if err != nil {
+			return nil, err
+		}
+		t.pretok = kind
 	} else if strings.Contains(pre, "▁") || f.Model.ByteFallback {
 		t.Mode = Metaspace
 	} else {
 		return nil, fmt.Errorf("unsupported pre-tokenizer/normalizer (want ByteLevel or Metaspace): %s", pre)
 	}
+	t.ignoreMerges = f.Model.IgnoreMerges
 	maxID := -1
 	for tok, id := range f.Model.Vocab {
 		if id < 0 || id > 2_000_000 {
@@ -167,6 +227,12 @@ func parse(b []byte) (*Tokenizer, error) {
 			t.special[a.ID] = true
 		}
 		t.addedTokens = append(t.addedTokens, a)
+		if a.Content != "" && t.Mode == ByteLevel {
+			if t.splitAdded == nil {
+				t.splitAdded = map[byte][]addedToken{}
+			}
+			t.splitAdded[a.Content[0]] = append(t.splitAdded[a.Content[0]], a)
+		}
 	}
 	// merges: ["a b", ...] (classic) or [["a","b"], ...] (tokenizers ≥ 0.20).
 	var ms []string

@@ -1,0 +1,92 @@
+package tokenizer
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// readJSONL decodes every line of path into a new T.
+func readJSONL[T any](t *testing.T, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestHFParity checks ids and decoded text against Hugging Face
+// `tokenizers` on testdata/hf/corpus.jsonl (references made by
+// testdata/hf/make_reference.js).
+func TestHFParity(t *testing.T) {
+	corpus := readJSONL[string](t, "testdata/hf/corpus.jsonl")
+	for _, tc := range []struct{ name, file string }{
+		{"llama3", "llama3.json.gz"},
+		{"medmd", "medmd.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := Load(filepath.Join("testdata/hf", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs := readJSONL[struct {
+				IDs     []int  `json:"ids"`
+				Decoded string `json:"decoded"`
+			}](t, filepath.Join("testdata/hf", tc.name+".ids.jsonl"))
+			if len(refs) != len(corpus) {
+				t.Fatalf("%d references for %d texts", len(refs), len(corpus))
+			}
+			bad := 0
+			for i, text := range corpus {
+				ids, spans := tok.Encode(text)
+				if len(ids) == 0 {
+					ids = []int{}
+				}
+				if !reflect.DeepEqual(ids, refs[i].IDs) {
+					bad++
+					if bad <= 5 {
+						t.Errorf("text %d %q:\n got %v\nwant %v", i, text, ids, refs[i].IDs)
+					}
+					continue
+				}
+				if got := tok.Decode(ids); got != refs[i].Decoded {
+					bad++
+					if bad <= 5 {
+						t.Errorf("decode %d: got %q want %q", i, got, refs[i].Decoded)
+					}
+				}
+				pos := 0
+				for _, s := range spans {
+					if s[0] != pos || s[1] <= s[0] {
+						t.Fatalf("text %d: spans %v do not tile the text", i, spans)
+					}
+					pos = s[1]
+				}
+				if pos != len(text) {
+					t.Fatalf("text %d: spans end at %d of %d", i, pos, len(text))
+				}
+			}
+			if bad > 0 {
+				t.Errorf("%d of %d texts differ", bad, len(corpus))
+			}
+		})
+	}
+}
