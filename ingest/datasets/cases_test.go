@@ -338,3 +338,67 @@ func (r result) openAnswer(s shards.Sample) string {
 	}
 	return ""
 }
+
+// TestMedPix2: MedPix 2.0 as its repository ships it, with only root set
+// (the MedPix-2-0 folder, or the clone holding it).
+func TestMedPix2(t *testing.T) {
+	for _, root := range []string{"testdata/medpix2/MedPix-2-0", "testdata/medpix2"} {
+		r := runAt(t, medPixName, root)
+		r.failure(t, "Descriptions.json:7: empty image name")
+		if len(r.failed) != 1 {
+			t.Errorf("%s: failed %v", root, keysOf(r.failed))
+		}
+		n := r.byTask()
+		// 6 images: caption each; cases: findings 3, ddx 3 + diagnosis 3,
+		// discussion 3 (MPX1009's from its topic), treatment 1 (vqa).
+		if n[shards.TaskCaption] != 6 || n[shards.TaskReport] != 3 || n[shards.TaskDiagnosis] != 6 || n[shards.TaskRationale] != 3 {
+			t.Errorf("%s: tasks %v", root, n)
+		}
+		splits := map[string]string{}
+		for _, s := range r.samples {
+			uid := strings.SplitN(filepath.Base(s.Images[0].SourcePath), "_", 2)[0]
+			if prev, ok := splits[uid]; ok && prev != s.Split {
+				t.Errorf("%s: case %s in splits %q and %q", root, uid, prev, s.Split)
+			}
+			splits[uid] = s.Split
+			if s.Meta["type"] == "findings" && uid == "MPX1024" {
+				if s.Response != "Left upper lobe volume loss with an obstructing hilar mass." ||
+					!strings.HasPrefix(s.Instruction, "60-year-old woman with chest pain and dyspnoea.\n") || len(s.Images) != 2 {
+					t.Errorf("findings %q → %q", s.Instruction, s.Response)
+				}
+			}
+			if s.Meta["type"] == "exam" {
+				t.Errorf("an N/A exam gave a sample: %q", s.Response)
+			}
+			for _, im := range s.Images {
+				if strings.HasSuffix(im.SourcePath, "MPX2483_synpic27405.png") && im.Modality != "MR" {
+					t.Errorf("MR image stored as %q", im.Modality)
+				}
+			}
+		}
+		if splits["MPX1024"] != "train" || splits["MPX1009"] != "val" || splits["MPX2483"] != "val" {
+			t.Errorf("%s: splits %v", root, splits)
+		}
+		yes, no := yesNoBalance(t, r.samples, func(s shards.Sample) []string {
+			return []string{strings.TrimSuffix(r.openAnswer(s), ".")}
+		})
+		if yes["CT - noncontrast"] != 3 || no["CT - noncontrast"] != 3 || yes["Axial"] != 5 {
+			t.Errorf("%s: yes %v no %v", root, yes, no)
+		}
+	}
+}
+
+// TestMedPixLayouts: neither MedPix 2.0 nor any RadFM CSV is a one-line
+// error naming both; a missing RadFM CSV is a warning.
+func TestMedPixLayouts(t *testing.T) {
+	err := planErr(t, medPixName, t.TempDir())
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "Case_topic.json") ||
+		!strings.Contains(err.Error(), "MedPix_single_train.csv") {
+		t.Errorf("empty root: %v", err)
+	}
+	root := copyFixture(t, "medpix", map[string]string{"MedPix_questions_train.csv": ""})
+	r := runAt(t, medPixName, root)
+	if n := r.byTask(); n[shards.TaskModality] == 0 || len(r.failed) != 1 {
+		t.Errorf("without the questions CSV: %v, failed %v", n, keysOf(r.failed))
+	}
+}

@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,7 +13,8 @@ import (
 	"github.com/medmd/medmd/shards"
 )
 
-// MedPix-style cases in RadFM's released CSV shapes (RadFM
+// MedPix 2.0's JSON release is read by medpix2.go; this file reads MedPix
+// cases in RadFM's released CSV shapes (RadFM
 // src/Dataset/dataset/MedPix_dataset.py), with the images in one folder:
 //
 //   - single-image rows "type, context, name": type is modality, plane or
@@ -32,18 +34,22 @@ const medPixName = "medpix"
 func init() {
 	fields := append(commonFields("datasets/MedPix", "MedPix-terms-of-use", true),
 		ingest.Field{Name: "files", Type: ingest.TypeStrings,
-			Default:     []string{"MedPix_single_train.csv", "MedPix_multi_train.csv", "MedPix_questions_train.csv"},
-			Description: "CSVs, relative to root, in any of the three shapes; the split is taken from each name",
+			Default:     medPixDefaultFiles,
+			Description: "RadFM CSVs, relative to root, in any of the three shapes; the split is taken from each name; a missing CSV is a warning. Not used when root holds MedPix 2.0 (Case_topic.json, Descriptions.json)",
 			Example:     "[MedPix_single_test.csv]"},
 		ingest.Field{Name: "images", Type: ingest.TypeString, Default: "images",
-			Description: "image folder, relative to root", Example: "images"},
+			Description: "image folder of the RadFM CSVs, relative to root (MedPix 2.0 uses its own images/)", Example: "images"},
 	)
 	register(ingest.Spec{
 		Name:    medPixName,
-		Summary: "MedPix-style cases in RadFM's CSV shapes (single image, case, question) as modality, caption, report, diagnosis, rationale and vqa samples",
+		Summary: "MedPix 2.0 (Case_topic.json, Descriptions.json, images/, official split) or RadFM's MedPix CSVs (single image, case, question) as modality, caption, report, diagnosis, rationale and vqa samples",
 		Fields:  fields,
 	}, newMedPix)
 }
+
+// medPixDefaultFiles are RadFM's MedPix CSV names (its README lists
+// MedPix_single_train/test.csv and MedPix_multi_train/test.csv).
+var medPixDefaultFiles = []string{"MedPix_single_train.csv", "MedPix_multi_train.csv", "MedPix_questions_train.csv"}
 
 type medPix struct {
 	b      *builder
@@ -76,6 +82,7 @@ type medPixRow struct {
 	Neg    []string
 	Group  string
 	Split  string
+	Mods   []string // modality code of each image, when the dataset says
 }
 
 func newMedPix(p ingest.Params, baseDir string) (ingest.Source, error) {
@@ -105,8 +112,22 @@ func medPixGroup(names []string) string {
 }
 
 func (s *medPix) plan(ctx context.Context) ([]ingest.Unit, error) {
+	if dir := findMedPix2(s.b.opts.Root); dir != "" {
+		return s.planV2(dir)
+	}
+	files, missing := present(s.files)
+	if len(files) == 0 {
+		looked := []string{strings.Join(medPix2Files, " + ") + " (MedPix 2.0, in root or " + medPix2Folder + "/)"}
+		for _, f := range missing {
+			looked = append(looked, relPath(s.b.opts.Root, f))
+		}
+		return nil, layoutError(medPixName, s.b.opts.Root, looked...)
+	}
+	for _, f := range missing {
+		slog.Warn("medpix: CSV missing, skipped", "root", s.b.opts.Root, "file", relPath(s.b.opts.Root, f))
+	}
 	var units []ingest.Unit
-	for _, file := range s.files {
+	for _, file := range files {
 		t, err := readCSV(file, ',')
 		if err != nil {
 			return nil, err
@@ -150,16 +171,7 @@ func (s *medPix) plan(ctx context.Context) ([]ingest.Unit, error) {
 			units = append(units, ingest.Unit{ID: id, Paths: append([]string{file}, row.Images...), Bytes: size, Data: row})
 		}
 		if s.b.opts.YesNo {
-			for kind, rows := range lrows {
-				neg := negatives(rows, uniqueLabels(rows), s.b.opts.Seed)
-				k := 0
-				for _, r := range yn {
-					if r.Kind == kind {
-						r.Neg = neg[k]
-						k++
-					}
-				}
-			}
+			setNegatives(yn, lrows, s.b.opts.Seed)
 		}
 	}
 	return units, nil
@@ -215,11 +227,14 @@ func (s *medPix) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	row := u.Data.(*medPixRow)
 	var ims []shards.Image
 	var rels []string
-	mod := ""
-	if row.Kind == "modality" {
-		mod = modalityCode(row.Text)
-	}
-	for _, p := range row.Images {
+	for i, p := range row.Images {
+		mod := ""
+		if i < len(row.Mods) {
+			mod = row.Mods[i]
+		}
+		if row.Kind == "modality" && mod == "" {
+			mod = modalityCode(row.Text)
+		}
 		rel := relPath(s.b.opts.Root, p)
 		im, err := loadImages(ctx, p, rel, mod)
 		if err != nil {

@@ -455,4 +455,67 @@ write_csv("medpix/MedPix_questions_train.csv", ["question", "answer", "explanati
     ["Where is the haemorrhage located?", "Right basal ganglia", "The hyperdense focus lies lateral to the internal capsule.",
      "MPX1009_synpic46283.png"],
 ])
+# --- MedPix 2.0 (github.com/CHILab1/MedPix-2.0, folder MedPix-2-0/) ---------
+# Keys, ids, image names and split membership as in the repository's
+# Case_topic.json, Descriptions.json and splitted_dataset/uid_list.json; texts
+# shortened paraphrases. The last Descriptions record has no image name.
+reset("medpix2")
+M2 = "medpix2/MedPix-2-0"
+for name, img in [("MPX1009_synpic46283", ct()), ("MPX1009_synpic46295", ct()), ("MPX1024_synpic40275", ct()),
+                  ("MPX1024_synpic40277", ct()), ("MPX2483_synpic27408", ct()), ("MPX2483_synpic27405", mr())]:
+    save(img, M2 + "/images/" + name + ".png")
+def m2case(uid, tac, mri, case, topic):
+    return {"U_id": uid, "TAC": tac, "MRI": mri, "Case": case, "Topic": topic}
+m2cases = [
+    m2case("MPX1009", ["MPX1009_synpic46283", "MPX1009_synpic46295"], [],
+           {"Title": "Bladder Diverticulum", "History": "73-year-old man with haematuria.", "Exam": "N/A",
+            "Findings": "Thick-walled bladder with a right-sided diverticulum.\n\nEnlarged prostate.",
+            "Differential Diagnosis": "Bladder Diverticulum", "Case Diagnosis": "Bladder Diverticulum", "Diagnosis By": "N/A"},
+           {"Title": "Bladder Diverticulum", "Disease Discussion": "Bladder diverticula usually follow outlet obstruction.",
+            "ACR Code": "8.9", "Category": "Diverticulum"}),
+    m2case("MPX1024", ["MPX1024_synpic40275", "MPX1024_synpic40277"], [],
+           {"Title": "Left upper lobe collapse from an obstructing small cell carcinoma.",
+            "History": "60-year-old woman with chest pain and dyspnoea.",
+            "Findings": "• Left upper lobe volume loss with an obstructing hilar mass.",
+            "Differential Diagnosis": "Left upper lobe collapse; central bronchogenic carcinoma.",
+            "Case Diagnosis": "Left upper lobe collapse from an obstructing small cell carcinoma.",
+            "Diagnosis By": "Lung biopsy.", "Discussion": "Collapse of the left upper lobe with a hilar mass suggests an obstructing tumour."},
+           {"Title": "Lobar collapse", "Disease Discussion": "Lobar collapse follows bronchial obstruction.",
+            "ACR Code": "6.3", "Category": "Neoplasm, carcinoma", "Keywords": "collapse"}),
+    m2case("MPX2483", ["MPX2483_synpic27408"], ["MPX2483_synpic27405"],
+           {"Case Diagnosis": "Ventriculoperitoneal shunt failure from tubing disconnection.",
+            "Diagnosis By": "Imaging before and after shunt revision.",
+            "Differential Diagnosis": "Shunt disconnection.", "Discussion": "Please see factoid.", "Exam": "N/A",
+            "Findings": "Lateral ventricles enlarged compared with the MRI from 3 months before.",
+            "History": "17-year-old man with new headaches and a VP shunt.", "Media": None,
+            "Title": "Ventriculoperitoneal shunt failure from tubing disconnection.", "Treatment & Follow Up": "Shunt revision."},
+           {"ACR Code": "1.9", "Category": "Unsure", "Disease Discussion": "Hydrocephalus disturbs CSF formation, flow or absorption.",
+            "Title": "Ventriculoperitoneal Shunt Failure"}),
+]
+def m2desc(ty, uid, image, age, sex, caption, modality, plane, loc, cat):
+    return {"Type": ty, "U_id": uid, "image": image,
+            "Description": {"ACR Codes": "-1.-1", "Age": age, "Caption": caption, "Figure Part": None,
+                            "Modality": modality, "Plane": plane, "Sex": sex},
+            "Location": loc, "Location Category": cat}
+m2descs = [
+    m2desc("CT", "MPX1009", "MPX1009_synpic46283", "73", "male", "Enlarged prostate with calcifications.", "CT - noncontrast", "Coronal",
+           "Genitourinary", "Reproductive and Urinary System"),
+    m2desc("CT", "MPX1009", "MPX1009_synpic46295", "73", "male", "Small right posterolateral bladder diverticulum.", "CT - noncontrast", "Axial",
+           "Genitourinary", "Reproductive and Urinary System"),
+    m2desc("CT", "MPX1024", "MPX1024_synpic40275", "60", "female", "Obstructing mass with left upper lobe collapse.", "CT w/contrast (IV)", "Axial",
+           "Chest, Pulmonary", "Thorax"),
+    m2desc("CT", "MPX1024", "MPX1024_synpic40277", "60", "female", "Obstructing mass with left upper lobe collapse.", "CT w/contrast (IV)", "Axial",
+           "Chest, Pulmonary", "Thorax"),
+    m2desc("CT", "MPX2483", "MPX2483_synpic27408", "17", "male", "Non-contrast head CT: enlarged lateral ventricles.", "CT - noncontrast", "Axial",
+           "Head and Neck", "Head"),
+    m2desc("MR", "MPX2483", "MPX2483_synpic27405", "17", "male", "Axial T2 MRI: baseline ventricular size.", "MR - T2 weighted", "Axial",
+           "Head and Neck", "Head"),
+    m2desc("MR", "MPX2483", "", "17", "male", "A record without its image name.", "MR - T2 weighted", "Sagittal",
+           "Head and Neck", "Head"),
+]
+write(M2 + "/Case_topic.json", json.dumps(m2cases, indent=4, ensure_ascii=False))
+write(M2 + "/Descriptions.json", json.dumps(m2descs, indent=4, ensure_ascii=False))
+write(M2 + "/splitted_dataset/uid_list.json", json.dumps(
+    {"train": ["MPX1024"], "train_1": ["MPX1024"], "train_2": [], "dev": ["MPX1009", "MPX2483"], "test": []}))
+
 print("fixtures written")
