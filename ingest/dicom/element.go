@@ -212,7 +212,7 @@ func libVR(h elemHeader, sx syntax) string {
 // a private sequence in implicit VR, an undefined-length UN — would make it
 // allocate 4 GiB. Sequences are checked recursively.
 func libSafe(b []byte, off int, h elemHeader, sx syntax, depth int) bool {
-	if depth > maxNesting {
+	if depth > maxNesting || !libAgrees(h, sx) {
 		return false
 	}
 	if libVR(h, sx) != "SQ" {
@@ -265,6 +265,31 @@ func libSafe(b []byte, off int, h elemHeader, sx syntax, depth int) bool {
 		}
 	}
 	return h.vl != undefinedLength && off == end
+}
+
+// libAgrees reports whether suyashkumar/dicom reads element header h as
+// the walker did. Where they differ the library would read a length the
+// walker never checked against the bytes that remain, and its string and
+// byte reads allocate that length before reading (a 37 KB file could ask
+// for 4 GiB):
+//   - a 16-bit length of 0xFFFF, which the library turns into the 32-bit
+//     undefined length;
+//   - OV, SV and UV (PS3.5 2019 additions), whose 4-byte length the library
+//     reads from the 2 reserved bytes;
+//   - the VR "NA" on a data element, for which it reads a 4-byte length;
+//   - item and delimiter tags outside the item structure of a sequence.
+func libAgrees(h elemHeader, sx syntax) bool {
+	if h.tag>>16 == 0xFFFE {
+		return false
+	}
+	if sx.implicit {
+		return true
+	}
+	switch string(h.vr[:]) {
+	case "OV", "SV", "UV", "NA":
+		return false
+	}
+	return longVR(h.vr[0], h.vr[1]) || h.vl != 0xFFFF
 }
 
 // sanitizeHeader returns the header bytes with every top-level element the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	sdicom "github.com/suyashkumar/dicom"
@@ -14,10 +15,38 @@ import (
 
 // Limits on what an untrusted header may make us allocate.
 const (
-	maxFileBytes     = 4 << 30 // one DICOM file
-	maxInflatedBytes = 2 << 30 // a deflated dataset after inflation
-	headerChunk      = 64 << 10
+	maxFileBytes = 4 << 30 // one DICOM file
+	headerChunk  = 64 << 10
 )
+
+// DefaultMaxInflatedBytes bounds a deflated dataset (PS3.5 §A.5) after
+// inflation: the largest single file a legitimate series has (a 2 Gi-voxel
+// volume at DefaultMaxVoxels is 4 GiB in 16 bits, but no one file of it
+// is; enhanced multi-frame objects reach a few hundred MiB).
+const DefaultMaxInflatedBytes = 1 << 30
+
+// parseMode says how much of a dataset a parse needs.
+type parseMode int
+
+const (
+	// parseAll keeps the whole dataset, pixel data included.
+	parseAll parseMode = iota
+	// parseHeader needs only the elements before the pixel data: a
+	// deflated dataset is inflated only that far, so a file that is then
+	// excluded (a secondary capture, a localizer) never costs its pixels.
+	parseHeader
+)
+
+// parseOpts are the options of one parse.
+type parseOpts struct {
+	mode parseMode
+	// maxInflated bounds the inflated dataset; 0 means
+	// DefaultMaxInflatedBytes.
+	maxInflated int64
+	// known is the header of this same file from an earlier scan: only the
+	// meta and the element walk to the pixel data are redone.
+	known *Header
+}
 
 // Error is bad input: the file and the reason.
 type Error struct {
@@ -111,8 +140,13 @@ func ReadHeader(path string) (*Header, error) {
 		if _, err := io.ReadFull(fh, buf); err != nil {
 			return nil, &Error{Path: path, Err: err}
 		}
-		f, err := parse(path, buf, n == size)
+		f, err := parseWith(path, buf, n == size, parseOpts{mode: parseHeader})
 		if err == nil {
+			// A whole file was checked by parse; a prefix is checked
+			// against the file's size.
+			if err := f.checkFrames(size - f.pixelFileOffset(buf)); n < size && err != nil {
+				return nil, &Error{Path: path, Reason: "pixel data", Err: err}
+			}
 			return &f.Header, nil
 		}
 		if !errors.Is(err, errShort) || n == size {
@@ -123,6 +157,58 @@ func ReadHeader(path string) (*Header, error) {
 			return nil, err
 		}
 	}
+}
+
+// maxFramesPerFile bounds NumberOfFrames: every frame becomes a record of
+// the series scan, so a header claiming 2^31 frames must not make 2^31 of
+// them. Real multi-frame objects (enhanced MR, cine US, tomosynthesis) stay
+// far below it.
+const maxFramesPerFile = 1 << 17
+
+// pixelFileOffset is where the pixel data value starts in the file held
+// (in part) by data, or len(data) when there is none or the dataset was
+// inflated (then the inflated dataset is whole and checkFrames is given
+// its own remainder).
+func (f *File) pixelFileOffset(data []byte) int64 {
+	if !f.pix.found || f.PixelOffset < 0 {
+		return int64(len(data))
+	}
+	return f.PixelOffset
+}
+
+// checkFrames checks the frame count the header claims against the bytes
+// that follow the Pixel Data element in the file (present), before
+// anything is allocated from it: native frames must fit in the element's
+// length, encapsulated frames need at least one 8-byte item header each.
+func (f *File) checkFrames(present int64) error {
+	if !f.HasPixels {
+		return nil
+	}
+	n := int64(f.FrameCount())
+	if n > maxFramesPerFile {
+		return fmt.Errorf("NumberOfFrames %d exceeds the limit of %d", n, maxFramesPerFile)
+	}
+	if present < 0 {
+		present = 0
+	}
+	if f.Encapsulated {
+		if n*8 > present {
+			return fmt.Errorf("NumberOfFrames %d cannot fit in %d bytes of encapsulated pixel data", n, present)
+		}
+		return nil
+	}
+	if f.pix.vl == undefinedLength || f.Rows <= 0 || f.Columns <= 0 {
+		return nil // CanDecode reports these
+	}
+	dt, err := storedDType(f.BitsAllocated, f.PixelRep)
+	if err != nil {
+		return nil
+	}
+	p := &PixelArray{Frames: int(n), Rows: f.Rows, Cols: f.Columns, Samples: f.SamplesPerPixel, DType: dt}
+	if need := nativeBytes(p, &f.Header); need > int64(f.pix.vl) {
+		return fmt.Errorf("NumberOfFrames %d of %dx%dx%d needs %d bytes, the Pixel Data element holds %d", n, f.Columns, f.Rows, f.SamplesPerPixel, need, f.pix.vl)
+	}
+	return nil
 }
 
 // meta is what medmd needs from the file meta information (group 0002).
@@ -187,13 +273,12 @@ func guessSyntax(ds []byte) string {
 // parse does the work of Parse and ReadHeader; complete says whether data
 // is the whole file (else errShort asks for more).
 func parse(path string, data []byte, complete bool) (f *File, err error) {
-	return parseWith(path, data, complete, nil)
+	return parseWith(path, data, complete, parseOpts{})
 }
 
-// parseWith is parse; when known is not nil (the header of this same file
-// from an earlier scan) the header is not parsed again: only the meta and
-// the element walk to the pixel data are done.
-func parseWith(path string, data []byte, complete bool, known *Header) (f *File, err error) {
+// parseWith is parse under o (see parseOpts).
+func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, err error) {
+	known := o.known
 	defer func() {
 		// The header parser is third-party code fed untrusted bytes; a
 		// panic there must quarantine the file, not stop the run.
@@ -220,7 +305,7 @@ func parseWith(path string, data []byte, complete bool, known *Header) (f *File,
 		if !complete {
 			return nil, errShort
 		}
-		ds, err = inflate(ds)
+		ds, err = inflateDataset(ds, sx, o)
 		if err != nil {
 			return nil, &Error{Path: path, Reason: "inflating deflated dataset", Err: err}
 		}
@@ -271,22 +356,77 @@ func parseWith(path string, data []byte, complete bool, known *Header) (f *File,
 	}
 	f.HasPixels = pix.found && !pix.float
 	f.Encapsulated = encapsulated && pix.vl == undefinedLength
+	if complete {
+		present := int64(len(ds) - pix.valueOff)
+		if deflated && o.mode == parseHeader {
+			present = math.MaxInt64 // pixels not inflated: only lengths are checked
+		}
+		if err := f.checkFrames(present); err != nil {
+			return nil, &Error{Path: path, Reason: "pixel data", Err: err}
+		}
+	}
 	return f, nil
 }
 
-// inflate decompresses a raw-deflate dataset (PS3.5 §A.5) with a size cap.
-func inflate(b []byte) ([]byte, error) {
+// inflateDataset decompresses a raw-deflate dataset (PS3.5 §A.5) no
+// further than it must: in steps that double, until the walker finds the
+// Pixel Data element (parseHeader stops there), then to the end of a
+// native pixel value, or to the end of the stream for encapsulated data.
+// Nothing beyond o.maxInflated is ever inflated, and the buffer never
+// holds more than twice what was inflated.
+func inflateDataset(b []byte, sx syntax, o parseOpts) ([]byte, error) {
+	limit := o.maxInflated
+	if limit <= 0 {
+		limit = DefaultMaxInflatedBytes
+	}
 	r := flate.NewReader(bytes.NewReader(b))
 	defer r.Close()
-	var out bytes.Buffer
-	n, err := io.Copy(&out, io.LimitReader(r, maxInflatedBytes+1))
-	if err != nil {
-		return nil, err
+	out := make([]byte, 0, min(int64(4*len(b)+4096), limit))
+	target := int64(-1) // bytes to inflate once the pixel element is known
+	for {
+		want := max(int64(len(out)), headerChunk)
+		if target >= 0 {
+			want = target - int64(len(out))
+		}
+		if int64(len(out))+want > limit {
+			want = limit - int64(len(out)) + 1 // one more byte proves the overrun
+		}
+		if want <= 0 {
+			return out, nil
+		}
+		if int64(cap(out)-len(out)) < want {
+			grown := make([]byte, len(out), int64(len(out))+want)
+			copy(grown, out)
+			out = grown
+		}
+		n, err := io.ReadFull(r, out[len(out):int64(len(out))+want])
+		out = out[:len(out)+n]
+		if int64(len(out)) > limit {
+			return nil, fmt.Errorf("inflated dataset exceeds %d bytes", limit)
+		}
+		eof := errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+		if err != nil && !eof {
+			return nil, err
+		}
+		if target < 0 {
+			pix, perr := findPixelData(out, sx)
+			if perr == nil && pix.found {
+				switch {
+				case o.mode == parseHeader:
+					return out, nil
+				case pix.vl != undefinedLength:
+					target = int64(pix.valueOff) + int64(pix.vl)
+				default:
+					target = limit + 1
+				}
+			} else if perr != nil && !errors.Is(perr, errShort) {
+				return out, nil // the walk reports the error
+			}
+		}
+		if eof || (target >= 0 && int64(len(out)) >= target && target <= limit) {
+			return out, nil
+		}
 	}
-	if n > maxInflatedBytes {
-		return nil, fmt.Errorf("inflated dataset exceeds %d bytes", int64(maxInflatedBytes))
-	}
-	return out.Bytes(), nil
 }
 
 // parseElements hands header bytes (no pixel data) to suyashkumar/dicom.

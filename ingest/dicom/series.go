@@ -78,6 +78,10 @@ type ScanOptions struct {
 	// IncludeDerived keeps derived secondary captures (screenshots,
 	// reformats saved as SC).
 	IncludeDerived bool
+	// MaxVoxels leaves out a file whose header claims more voxels (all
+	// frames and samples) before any per-frame record is made; 0 means
+	// DefaultMaxVoxels.
+	MaxVoxels int64
 }
 
 // Skipped is an input that produced no volume, and why.
@@ -128,6 +132,14 @@ func Scan(ctx context.Context, roots []string, o ScanOptions) (*ScanResult, erro
 			res.Skipped = append(res.Skipped, Skipped{ref.String(), why, "excluded"})
 			return
 		}
+		limit := o.MaxVoxels
+		if limit <= 0 {
+			limit = DefaultMaxVoxels
+		}
+		if n := int64(h.FrameCount()) * int64(h.Rows) * int64(h.Columns) * int64(h.SamplesPerPixel); n > limit {
+			res.Skipped = append(res.Skipped, Skipped{ref.String(), fmt.Sprintf("%d frames of %dx%dx%d: %d voxels exceed the limit %d", h.FrameCount(), h.Columns, h.Rows, h.SamplesPerPixel, n, limit), "error"})
+			return
+		}
 		for fr := 0; fr < h.FrameCount(); fr++ {
 			sl := Slice{Ref: ref, Frame: fr, Hdr: h, Geom: frameGeom(h, fr)}
 			k := groupKey(h, sl.Geom)
@@ -143,6 +155,9 @@ func Scan(ctx context.Context, roots []string, o ScanOptions) (*ScanResult, erro
 		if ref.Member == "" {
 			plain = append(plain, ref)
 			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		h, err := scanHeader(ref, open)
 		add(ref, h, err)
@@ -190,6 +205,9 @@ func Scan(ctx context.Context, roots []string, o ScanOptions) (*ScanResult, erro
 		perUID[groups[k][0].Hdr.SeriesInstanceUID]++
 	}
 	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		sl := groups[k]
 		s := &Series{UID: sl[0].Hdr.SeriesInstanceUID, Slices: sl}
 		s.ID = s.UID
@@ -213,6 +231,9 @@ var errNotDICOM = errors.New("not a DICOM file")
 // (pixel data is never read); archive members are read whole.
 func scanHeader(ref Ref, open func() (io.ReadCloser, error)) (*Header, error) {
 	if ref.Member == "" {
+		if why := brokenDICOM(ref.Path); why != "" {
+			return nil, &Error{Path: ref.Path, Reason: why}
+		}
 		if !looksDICOM(ref.Path) {
 			return nil, fmt.Errorf("%s: %w", ref.Path, errNotDICOM)
 		}
@@ -225,7 +246,7 @@ func scanHeader(ref Ref, open func() (io.ReadCloser, error)) (*Header, error) {
 	if !sniffBytes(ref.Member, data) {
 		return nil, fmt.Errorf("%s: %w", ref, errNotDICOM)
 	}
-	f, err := parse(ref.String(), data, true)
+	f, err := parseWith(ref.String(), data, true, parseOpts{mode: parseHeader})
 	if err != nil {
 		return nil, err
 	}

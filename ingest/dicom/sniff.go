@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -37,4 +38,32 @@ func looksDICOM(path string) bool {
 	head := make([]byte, 132)
 	n, _ := io.ReadFull(f, head)
 	return sniffBytes(path, head[:n])
+}
+
+// brokenDICOM says why a file named as DICOM (.dcm, .dicom) cannot be one:
+// it is empty, or it ends before the "DICM" magic at offset 128 and does
+// not start with a plausible element either. Such a file is a damaged
+// transfer, reported with its reason rather than counted among the files
+// that are simply something else. "" means no such verdict.
+func brokenDICOM(path string) string {
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".dcm" && ext != ".dicom" {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 132)
+	n, _ := io.ReadFull(f, head)
+	switch {
+	case n == 0:
+		return "empty file"
+	case n < 132 && !sniffBytes(path, head[:n]):
+		return fmt.Sprintf("truncated: %d bytes, ends before the DICM magic at offset 128", n)
+	case n == 132 && !sniffBytes(path, head):
+		return "no DICM magic at offset 128 and no DICOM element at the start"
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/shards"
@@ -41,6 +42,9 @@ var Spec = ingest.Spec{
 		{Name: "max_voxels", Type: ingest.TypeInt, Default: DefaultMaxVoxels,
 			Description: "reject a series with more voxels (all volumes and channels) before allocating",
 			Example:     "268435456"},
+		{Name: "max_inflated_bytes", Type: ingest.TypeInt, Default: DefaultMaxInflatedBytes,
+			Description: "reject a deflated file (transfer syntax 1.2.840.10008.1.2.1.99) that inflates to more bytes; headers are inflated first, so excluded files never inflate their pixels",
+			Example:     "268435456"},
 		{Name: "task", Type: ingest.TypeString, Default: shards.TaskModality,
 			Description: "the task of the samples", Example: "modality"},
 		{Name: "instruction", Type: ingest.TypeString, Default: "What imaging modality is shown in this image?",
@@ -64,14 +68,15 @@ type Source struct {
 	task        string
 	instruction string
 	license     string
+	excluded    map[string]int
 }
 
 func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 	s := &Source{
 		base:        baseDir,
 		paths:       p.Strings("paths"),
-		scan:        ScanOptions{IncludeLocalizers: p.Bool("include_localizers"), IncludeDerived: p.Bool("include_derived")},
-		read:        ReadOptions{Canonical: p.Bool("canonical"), MaxVoxels: int64(p.Int("max_voxels")), Hash: true},
+		scan:        ScanOptions{IncludeLocalizers: p.Bool("include_localizers"), IncludeDerived: p.Bool("include_derived"), MaxVoxels: int64(p.Int("max_voxels"))},
+		read:        ReadOptions{Canonical: p.Bool("canonical"), MaxVoxels: int64(p.Int("max_voxels")), MaxInflatedBytes: int64(p.Int("max_inflated_bytes")), Hash: true},
 		task:        p.String("task"),
 		instruction: p.String("instruction"),
 		license:     p.String("license"),
@@ -106,6 +111,7 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
+	s.excluded = map[string]int{}
 	var units []ingest.Unit
 	for _, se := range res.Series {
 		var paths []string
@@ -119,10 +125,32 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		case "unsupported", "error":
 			units = append(units, ingest.Unit{ID: "file:" + s.rel(sk.Ref), Paths: []string{sk.Ref}, Data: sk})
 		default:
+			s.excluded[skipReason(sk)]++
 			slog.Debug("dicom: skipped", "file", sk.Ref, "reason", sk.Reason)
 		}
 	}
 	return units, nil
+}
+
+// PlanExcluded counts the files the last Plan left out without a unit, by
+// kind of reason ("not DICOM", "no pixel data", "localizer", …), for the
+// run summary (ingest.PlanExcluder).
+func (s *Source) PlanExcluded() map[string]int { return s.excluded }
+
+// skipReason is the summary key of a skipped file: its kind, plus the
+// reason's first words for exclusions (which name the rule).
+func skipReason(sk Skipped) string {
+	switch sk.Kind {
+	case "not-dicom":
+		return "not DICOM"
+	case "no-pixels":
+		return "no pixel data"
+	}
+	r := sk.Reason
+	if i := strings.IndexAny(r, "("); i > 0 {
+		r = strings.TrimSpace(r[:i])
+	}
+	return r
 }
 
 func (s *Source) rel(p string) string {

@@ -26,6 +26,9 @@ type ReadOptions struct {
 	// MaxVoxels rejects a series with more voxels (all volumes, channels)
 	// before allocating; 0 means DefaultMaxVoxels.
 	MaxVoxels int64
+	// MaxInflatedBytes bounds one deflated file after inflation; 0 means
+	// DefaultMaxInflatedBytes.
+	MaxInflatedBytes int64
 	// Hash sets SourceSHA256 to the SHA-256 of the series' file bytes in
 	// reading order (files in slice order, archive members in archive
 	// order).
@@ -154,7 +157,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		if o.Hash {
 			hash.Write(data)
 		}
-		f, err := parseWith(ref.String(), data, true, hdrs[ref.String()])
+		f, err := parseWith(ref.String(), data, true, parseOpts{known: hdrs[ref.String()], maxInflated: o.MaxInflatedBytes})
 		if err != nil {
 			return err
 		}

@@ -91,20 +91,10 @@ func Walk(ctx context.Context, roots []string, fn func(ref Ref, open func() (io.
 			files = append(files, root)
 			continue
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if p != root && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() && (isZip(p) || isTar(p) || candidate(p)) {
+		err = listTree(ctx, root, func(p string) {
+			if isZip(p) || isTar(p) || candidate(p) {
 				files = append(files, p)
 			}
-			return nil
 		})
 		if err != nil {
 			return err
@@ -118,9 +108,9 @@ func Walk(ctx context.Context, roots []string, fn func(ref Ref, open func() (io.
 		var err error
 		switch {
 		case isZip(p):
-			err = walkZip(p, fn)
+			err = walkZip(ctx, p, fn)
 		case isTar(p):
-			err = walkTar(p, func(ref Ref, r io.Reader) error {
+			err = walkTar(ctx, p, func(ref Ref, r io.Reader) error {
 				return fn(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
 			})
 		default:
@@ -138,7 +128,59 @@ func Walk(ctx context.Context, roots []string, fn func(ref Ref, open func() (io.
 	return nil
 }
 
-func walkZip(p string, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
+// listTree calls fn with every regular file under root, following
+// symbolic links to files and folders (git-annex and DataLad datasets are
+// trees of links) and skipping hidden folders. A folder is entered once:
+// links that lead back into a folder already entered (a loop, or two links
+// to one folder) are skipped, so each file is listed under its first path
+// in lexical order. Broken links are skipped. It stops when ctx is done.
+func listTree(ctx context.Context, root string, fn func(path string)) error {
+	seen := map[string]bool{}
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return err
+		}
+		if seen[real] {
+			return nil
+		}
+		seen[real] = true
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, d := range ents {
+			p := filepath.Join(dir, d.Name())
+			typ := d.Type()
+			if typ&fs.ModeSymlink != 0 {
+				st, err := os.Stat(p)
+				if err != nil {
+					continue // broken link
+				}
+				typ = st.Mode().Type()
+			}
+			switch {
+			case typ.IsDir():
+				if strings.HasPrefix(d.Name(), ".") {
+					continue
+				}
+				if err := walk(p); err != nil {
+					return err
+				}
+			case typ.IsRegular():
+				fn(p)
+			}
+		}
+		return nil
+	}
+	return walk(root)
+}
+
+func walkZip(ctx context.Context, p string, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
@@ -146,6 +188,9 @@ func walkZip(p string, fn func(ref Ref, open func() (io.ReadCloser, error)) erro
 	defer zr.Close()
 	n := 0
 	for _, zf := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if zf.FileInfo().IsDir() || !zf.Mode().IsRegular() {
 			continue
 		}
@@ -176,7 +221,7 @@ func walkZip(p string, fn func(ref Ref, open func() (io.ReadCloser, error)) erro
 
 // walkTar streams a (gzipped) tar once, calling fn with a reader for each
 // regular member; links and devices are skipped.
-func walkTar(p string, fn func(ref Ref, r io.Reader) error) error {
+func walkTar(ctx context.Context, p string, fn func(ref Ref, r io.Reader) error) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
@@ -194,6 +239,9 @@ func walkTar(p string, fn func(ref Ref, r io.Reader) error) error {
 	tr := tar.NewReader(r)
 	n := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		h, err := tr.Next()
 		if err == io.EOF {
 			return nil
@@ -299,9 +347,9 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 		}
 		var err error
 		if isZip(a) {
-			err = walkZip(a, visit)
+			err = walkZip(ctx, a, visit)
 		} else {
-			err = walkTar(a, func(ref Ref, r io.Reader) error {
+			err = walkTar(ctx, a, func(ref Ref, r io.Reader) error {
 				return visit(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
 			})
 		}
