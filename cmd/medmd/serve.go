@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medmd/medmd/serve"
+)
+
+func init() {
+	var addr, labels string
+	cmd := &cobra.Command{
+		Use:   "serve MANIFEST... [--addr 127.0.0.1:8080] [--labels FILE]",
+		Short: "Browse corpora, audit RadMD and label samples in a web browser",
+		Long: `serve opens a browser view of one or more corpora: a manifest.json, a corpus
+folder, a RadMD output folder (its exclusion report is shown rule by rule) or a
+RadBench output folder (every split). Pages: / (overview), /samples?q=…
+(search and filters), /samples/{id} (one sample, its images where the text
+places them, slice sliders for volumes), /radmd, /radbench.
+
+Each corpus is indexed once from its Arrow shards; the index is saved beside
+the manifest (serve-index.gob) and rebuilt when the manifest changes.
+
+It listens on 127.0.0.1 unless --addr says otherwise, and is read-only unless
+--labels FILE is given: then each sample page has keep / drop / unsure buttons
+that append to FILE, for medmd radmd eval --labels FILE and medmd radmd
+--overrides FILE.`,
+		Example: `  medmd serve out/pmc-sample
+  medmd serve out/medmd out/radmd --labels labels.jsonl
+  medmd serve out/radbench --addr 127.0.0.1:9000`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			srv, err := serve.New(ctx, args, serve.Options{Labels: labels})
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+			mode := "read-only"
+			if labels != "" {
+				mode = "labels append to " + labels
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "serving %d corpora at http://%s/ (%s); Ctrl-C stops\n", len(srv.Corpora()), ln.Addr(), mode)
+			done := make(chan error, 1)
+			go func() { done <- hs.Serve(ln) }()
+			select {
+			case err := <-done:
+				return fmt.Errorf("serve: %w", err)
+			case <-ctx.Done():
+				sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer scancel()
+				if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+				return nil
+			}
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	cmd.Flags().StringVar(&labels, "labels", "", "curator labels JSONL to append to (enables the label buttons)")
+	rootCmd.AddCommand(cmd)
+}

@@ -1,0 +1,323 @@
+package serve
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/medmd/medmd/shards"
+)
+
+// IndexFile is the index's name beside manifest.json.
+const IndexFile = "serve-index.gob"
+
+// indexVersion changes whenever Index's fields or their meaning change, so
+// an index written by another medmd is rebuilt rather than misread.
+const indexVersion = 1
+
+// Index is what the browser knows about a corpus without touching its
+// shards: one entry per sample in corpus order, column-wise so that a
+// filter scans small arrays and the gob file stays compact. Small
+// repeated strings (source, task, licence, split, modality, dtype) are
+// codes into Dict.
+type Index struct {
+	Version      int
+	ManifestHash string
+	Dict         []string
+
+	IDs     []string
+	Group   []string
+	Source  []uint16
+	Task    []uint16
+	License []uint16
+	Split   []uint16
+	// Part and Row locate the sample: Row of the Part-th Arrow part of
+	// the manifest (Manifest.ArrowPaths order).
+	Part []int32
+	Row  []int32
+	// Text holds each sample's instruction, "\n", response, ASCII
+	// lower-cased (so byte offsets match the original text); sample i is
+	// Text[TextOff[i]:TextOff[i+1]].
+	Text    []byte
+	TextOff []int64
+	// Runes is the length of instruction + response in code points.
+	Runes []int32
+	// Sample i's images are ImgOff[i]…ImgOff[i+1]-1; image j has
+	// ImgModality[j], ImgDType[j] and ImgShape[4j:4j+4] (C, D, H, W).
+	ImgOff      []int32
+	ImgModality []uint16
+	ImgDType    []uint16
+	ImgShape    []int32
+
+	Stats IndexStats
+}
+
+// IndexStats are corpus-wide counts taken while indexing, for the
+// overview's de-identification and pseudonym lines.
+type IndexStats struct {
+	// TextDeidSamples carry the deidentify stage's counts
+	// (Meta "deid_total"); TextDeidRedactions sums them.
+	TextDeidSamples    int
+	TextDeidRedactions int
+	// DeidImages have a transform whose name mentions de-identification.
+	DeidImages int
+	// Groups is the number of distinct groups; HashedGroups of them are
+	// 64 hex digits (a pseudonym or hash, never a raw patient id).
+	Groups       int
+	HashedGroups int
+}
+
+// Len is the number of samples.
+func (ix *Index) Len() int { return len(ix.IDs) }
+
+// Str returns the string of a Dict code.
+func (ix *Index) Str(code uint16) string { return ix.Dict[code] }
+
+// TextOf returns sample i's lower-cased text (aliases the index).
+func (ix *Index) TextOf(i int) []byte { return ix.Text[ix.TextOff[i]:ix.TextOff[i+1]] }
+
+// Is3D reports whether sample i has a volume (an image of depth > 1).
+func (ix *Index) Is3D(i int) bool {
+	for j := ix.ImgOff[i]; j < ix.ImgOff[i+1]; j++ {
+		if ix.ImgShape[4*j+1] > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// indexBuilder interns Dict strings while building.
+type indexBuilder struct {
+	ix     *Index
+	codes  map[string]uint16
+	groups map[string]bool
+}
+
+func (b *indexBuilder) code(s string) uint16 {
+	if c, ok := b.codes[s]; ok {
+		return c
+	}
+	if len(b.ix.Dict) >= 1<<16 {
+		// More distinct values than a code holds (a corrupt corpus):
+		// fold the rest into one.
+		return b.code("(other)")
+	}
+	c := uint16(len(b.ix.Dict))
+	b.ix.Dict = append(b.ix.Dict, s)
+	b.codes[s] = c
+	return c
+}
+
+// appendLower appends s with ASCII letters lower-cased; other bytes are
+// kept, so offsets into the result are offsets into s.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// add indexes one sample read from part p, row r.
+func (b *indexBuilder) add(s *shards.Sample, p, r int) {
+	ix := b.ix
+	ix.IDs = append(ix.IDs, s.ID)
+	ix.Group = append(ix.Group, s.Group)
+	ix.Source = append(ix.Source, b.code(s.Source))
+	ix.Task = append(ix.Task, b.code(s.Task))
+	ix.License = append(ix.License, b.code(s.License))
+	ix.Split = append(ix.Split, b.code(s.Split))
+	ix.Part = append(ix.Part, int32(p))
+	ix.Row = append(ix.Row, int32(r))
+	ix.Text = appendLower(ix.Text, s.Instruction)
+	ix.Text = append(ix.Text, '\n')
+	ix.Text = appendLower(ix.Text, s.Response)
+	ix.TextOff = append(ix.TextOff, int64(len(ix.Text)))
+	ix.Runes = append(ix.Runes, int32(utf8.RuneCountInString(s.Instruction)+utf8.RuneCountInString(s.Response)))
+	for k := range s.Images {
+		im := &s.Images[k]
+		ix.ImgModality = append(ix.ImgModality, b.code(im.Modality))
+		ix.ImgDType = append(ix.ImgDType, b.code(string(im.DType)))
+		ix.ImgShape = append(ix.ImgShape, int32(im.Channels), int32(im.Depth), int32(im.Height), int32(im.Width))
+		for _, t := range im.Transforms {
+			if containsFold(t.Name, "deid") || containsFold(t.Name, "anonym") {
+				ix.Stats.DeidImages++
+				break
+			}
+		}
+	}
+	ix.ImgOff = append(ix.ImgOff, int32(len(ix.ImgModality)))
+	if v, ok := s.Meta["deid_total"]; ok {
+		ix.Stats.TextDeidSamples++
+		n, _ := strconv.Atoi(v)
+		ix.Stats.TextDeidRedactions += n
+	}
+	if !b.groups[s.Group] {
+		b.groups[s.Group] = true
+		ix.Stats.Groups++
+		if isHex64(s.Group) {
+			ix.Stats.HashedGroups++
+		}
+	}
+}
+
+// containsFold reports whether s contains the lower-case ASCII sub.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		ok := true
+		for j := 0; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// BuildIndex reads every sample of m from its memory-mapped Arrow parts
+// (voxels are not read, only their headers) and returns the index.
+func BuildIndex(ctx context.Context, m *shards.Manifest) (*Index, error) {
+	ix := &Index{Version: indexVersion, ManifestHash: m.Hash(), TextOff: []int64{0}, ImgOff: []int32{0}}
+	n := m.Samples
+	ix.IDs = make([]string, 0, n)
+	b := &indexBuilder{ix: ix, codes: map[string]uint16{}, groups: map[string]bool{}}
+	for p, path := range m.ArrowPaths() {
+		sh, err := shards.OpenShard(path)
+		if err != nil {
+			return nil, err
+		}
+		for r := 0; r < sh.Len(); r++ {
+			if r%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					sh.Close()
+					return nil, err
+				}
+			}
+			s, err := sh.Sample(r)
+			if err != nil {
+				sh.Close()
+				return nil, err
+			}
+			b.add(&s, p, r)
+		}
+		if err := sh.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return ix, nil
+}
+
+// errStale reports an index file that belongs to another manifest or
+// another index version.
+var errStale = errors.New("serve: index is stale")
+
+// ReadIndex reads an index file and checks it belongs to m.
+func ReadIndex(path string, m *shards.Manifest) (*Index, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ix Index
+	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&ix); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if ix.Version != indexVersion || ix.ManifestHash != m.Hash() {
+		return nil, errStale
+	}
+	if err := ix.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &ix, nil
+}
+
+// check validates the lengths and offsets a decoded index declares, so a
+// damaged file is rebuilt rather than indexed out of range.
+func (ix *Index) check() error {
+	n := len(ix.IDs)
+	for _, l := range []int{len(ix.Group), len(ix.Source), len(ix.Task), len(ix.License), len(ix.Split), len(ix.Part), len(ix.Row), len(ix.Runes)} {
+		if l != n {
+			return errors.New("column lengths differ")
+		}
+	}
+	if len(ix.TextOff) != n+1 || len(ix.ImgOff) != n+1 {
+		return errors.New("offset lengths differ")
+	}
+	ni := len(ix.ImgModality)
+	if len(ix.ImgDType) != ni || len(ix.ImgShape) != 4*ni {
+		return errors.New("image column lengths differ")
+	}
+	for i := 0; i < n; i++ {
+		if ix.TextOff[i] > ix.TextOff[i+1] || ix.ImgOff[i] > ix.ImgOff[i+1] {
+			return errors.New("offsets decrease")
+		}
+	}
+	if ix.TextOff[0] != 0 || ix.TextOff[n] != int64(len(ix.Text)) || ix.ImgOff[0] != 0 || int(ix.ImgOff[n]) != ni {
+		return errors.New("offsets do not span their data")
+	}
+	for _, col := range [][]uint16{ix.Source, ix.Task, ix.License, ix.Split, ix.ImgModality, ix.ImgDType} {
+		for _, c := range col {
+			if int(c) >= len(ix.Dict) {
+				return errors.New("code outside the dictionary")
+			}
+		}
+	}
+	return nil
+}
+
+// Write publishes the index at path atomically (shards.Publish).
+func (ix *Index) Write(path string) error {
+	return shards.Publish(nil, path, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := gob.NewEncoder(bw).Encode(ix); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+}
+
+// LoadIndex returns m's index: the saved one when it is current, else a
+// fresh build, saved beside the manifest. A folder that cannot be written
+// (a read-only corpus) is served from the fresh index in memory; saveErr
+// says why it was not saved.
+func LoadIndex(ctx context.Context, m *shards.Manifest) (ix *Index, rebuilt bool, saveErr error, err error) {
+	path := filepath.Join(m.Dir(), IndexFile)
+	if ix, err := ReadIndex(path, m); err == nil {
+		return ix, false, nil, nil
+	}
+	ix, err = BuildIndex(ctx, m)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	return ix, true, ix.Write(path), nil
+}
