@@ -238,3 +238,26 @@ func TestWriteVoxelsUncopied(t *testing.T) {
 		})
 	}
 }
+
+// TestManifestLayoutMismatch: a manifest whose layout disagrees with its
+// parts (a Parquet file listed under "none", or missing under "metadata")
+// is refused when read.
+func TestManifestLayoutMismatch(t *testing.T) {
+	for _, tc := range []struct{ written, claimed ParquetLayout }{
+		{ParquetNone, ParquetMetadata},
+		{ParquetMetadata, ParquetNone},
+	} {
+		dir := t.TempDir()
+		m, err := WriteCorpus(dir, "p", "h", SamplesOf(testSamples(2)), WriteOptions{Parquet: tc.written})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Parquet = tc.claimed
+		if err := m.Write(filepath.Join(dir, ManifestFile)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadManifest(dir); err == nil || !strings.Contains(err.Error(), "Parquet file") {
+			t.Errorf("written %s, claimed %s: ReadManifest = %v", tc.written, tc.claimed, err)
+		}
+	}
+}

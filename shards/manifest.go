@@ -215,6 +215,12 @@ func ReadManifest(path string) (*Manifest, error) {
 	m.dir = filepath.Dir(path)
 	for _, s := range m.Shards {
 		for _, p := range s.Parts {
+			// A part has a Parquet file exactly when the layout is not
+			// "none"; a manifest that says otherwise was edited or broken.
+			if (p.Parquet == nil) != (m.ParquetLayout() == ParquetNone) {
+				return nil, fmt.Errorf("manifest %s: shard %s: parquet layout %q but part %s %s a Parquet file", path, s.Name, m.ParquetLayout(), p.Arrow.File,
+					map[bool]string{true: "lacks", false: "has"}[p.Parquet == nil])
+			}
 			for _, fs := range p.Files() {
 				f := fs.File
 				if f == "" || filepath.IsAbs(f) || strings.Contains(f, "..") || strings.ContainsAny(f, `/\`) {
