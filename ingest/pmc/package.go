@@ -195,7 +195,3 @@ func (p *Package) Article() ([]byte, error) {
 	}
 	return p.Files[p.NXML], nil
 }
-
-// MemberNames lists the accepted members relative to the article's folder,
-// for graphic resolution.
-func (p *Package) MemberNames() []string { return p.Names }

@@ -125,9 +125,6 @@ func NewLeakIndex(threshold int) *LeakIndex {
 	return &LeakIndex{threshold: threshold, groups: map[string]string{}, images: map[string]string{}, near: newNearIndex(threshold)}
 }
 
-// Len returns the number of test groups indexed.
-func (li *LeakIndex) Len() int { return len(li.groups) }
-
 // Add indexes one test sample.
 func (li *LeakIndex) Add(s *shards.Sample, fp Fingerprint) {
 	if s.Group != "" {
