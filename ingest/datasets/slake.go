@@ -22,7 +22,9 @@ import (
 // img_id, img_name ("xmlab1/source.jpg", relative to imgs/), question,
 // answer, q_lang ("en" or "zh"), location, modality ("MRI", "CT",
 // "X-Ray"), answer_type (OPEN/CLOSED), base_type, content_type and qid —
-// and the images under Slake1.0/imgs/xmlabN/.
+// and the images under Slake1.0/imgs/xmlabN/. Parquet mirrors on Hugging
+// Face (data/*.parquet with the images embedded) are read by hfparquet.go
+// when root holds no question list.
 
 const slakeName = "slake"
 
@@ -37,7 +39,7 @@ func init() {
 	)
 	register(ingest.Spec{
 		Name:    slakeName,
-		Summary: "SLAKE bilingual radiology VQA (train/validate/test JSON + imgs/) as vqa samples, English only by default",
+		Summary: "SLAKE bilingual radiology VQA (train/validation/test JSON + imgs/, or a Hugging Face Parquet mirror) as vqa samples, English only by default",
 		Fields:  fields,
 	}, newSLAKE)
 }
@@ -51,6 +53,7 @@ var slakeAliases = map[string]string{"validation.json": "validate.json", "valida
 
 type slake struct {
 	b      *builder
+	hf     *hfParquet // a Hugging Face Parquet mirror, when root holds one
 	files  []string
 	images string
 	langs  []string
@@ -80,13 +83,15 @@ func newSLAKE(p ingest.Params, baseDir string) (ingest.Source, error) {
 	if len(s.langs) == 0 {
 		s.langs = []string{"en"}
 	}
+	s.hf = &hfParquet{b: b, dataset: slakeName, langs: s.langs}
 	return rowSource{s, b}, nil
 }
 
 // present returns the question lists found under root: each configured
 // file, or its other release's name. A missing list is logged and skipped
 // (a partial download still yields its splits); none found at all is an
-// error naming every name looked for.
+// error naming every name looked for (the caller first tries a Parquet
+// mirror).
 func (s *slake) present() ([]string, error) {
 	var found, looked []string
 	for _, file := range s.files {
@@ -101,6 +106,9 @@ func (s *slake) present() ([]string, error) {
 				hit = c
 			}
 		}
+		if hit == "" && len(found) == 0 && !s.anyList() {
+			continue // no list at all: not this layout, no warning per file
+		}
 		if hit == "" {
 			slog.Warn("slake: question list missing, its split is skipped", "root", s.b.opts.Root, "file", relPath(s.b.opts.Root, file))
 			continue
@@ -108,12 +116,31 @@ func (s *slake) present() ([]string, error) {
 		found = append(found, hit)
 	}
 	if len(found) == 0 {
-		return nil, layoutError(slakeName, s.b.opts.Root, looked...)
+		return nil, layoutError(slakeName, s.b.opts.Root, append(looked, hfLayout)...)
 	}
 	return found, nil
 }
 
+// anyList reports whether any configured question list (or its other
+// name) exists.
+func (s *slake) anyList() bool {
+	for _, file := range s.files {
+		if exists(file) {
+			return true
+		}
+		if alt, ok := slakeAliases[filepath.Base(file)]; ok && exists(filepath.Join(filepath.Dir(file), alt)) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
+	if !s.anyList() {
+		if files := findHFParquet(s.b.opts.Root); len(files) > 0 {
+			return s.hf.plan(ctx, files)
+		}
+	}
 	files, err := s.present()
 	if err != nil {
 		return nil, err
@@ -189,6 +216,9 @@ func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
 }
 
 func (s *slake) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
+	if r, ok := u.Data.(*hfRow); ok {
+		return s.hf.read(ctx, r)
+	}
 	row := u.Data.(*slakeRow)
 	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), row.Modality)
 	if err != nil {

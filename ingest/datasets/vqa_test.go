@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -179,6 +180,72 @@ func TestPMCVQA(t *testing.T) {
 	for _, s := range open.samples {
 		if s.Meta["pmcid"] == "PMC8253867" && s.Task == shards.TaskVQA && strings.Contains(s.Instruction, "modality") && (s.Response != "Ultrasound" || strings.Contains(s.Instruction, "CT scan")) {
 			t.Errorf("open format: %q → %q", s.Instruction, s.Response)
+		}
+	}
+}
+
+// TestHFParquet: the Hugging Face Parquet uploads (data/*.parquet with the
+// images embedded) read with only root set, as the JSON layouts are.
+func TestHFParquet(t *testing.T) {
+	for _, c := range []struct {
+		typ, root  string
+		samples    int
+		splits     map[string]int
+		quarantine string
+	}{
+		{vqaRADName, "testdata/hf/vqa-rad", 4, map[string]int{"train": 3, "test": 1},
+			"data/test-00000-of-00001-e5bc3d208bb4deeb.parquet:2: image:"},
+		{slakeName, "testdata/hf/slake", 4, map[string]int{"train": 2, "val": 1, "test": 1},
+			"data/train-00000-of-00002.parquet:2: no answer"},
+	} {
+		t.Run(c.typ, func(t *testing.T) {
+			r := runAt(t, c.typ, c.root)
+			r.failure(t, c.quarantine)
+			if len(r.samples) != c.samples || len(r.failed) != 1 {
+				t.Fatalf("%d samples, failed %v", len(r.samples), keysOf(r.failed))
+			}
+			splits := map[string]int{}
+			groups := map[string]map[string]bool{}
+			for _, s := range r.samples {
+				splits[s.Split]++
+				if s.Task != shards.TaskVQA || !strings.HasPrefix(s.Meta["template"], "vqa/") || s.Source != c.typ {
+					t.Errorf("%s: task %s template %s source %s", s.ID, s.Task, s.Meta["template"], s.Source)
+				}
+				if !strings.HasPrefix(s.Images[0].SourcePath, "data/") {
+					t.Errorf("source path %q", s.Images[0].SourcePath)
+				}
+				sha := s.Images[0].SourceSHA256
+				if groups[sha] == nil {
+					groups[sha] = map[string]bool{}
+				}
+				groups[sha][s.Group] = true
+			}
+			if fmt.Sprint(splits) != fmt.Sprint(c.splits) {
+				t.Errorf("splits %v, want %v", splits, c.splits)
+			}
+			for sha, g := range groups {
+				if len(g) != 1 {
+					t.Errorf("image %s in %d groups", sha[:8], len(g))
+				}
+			}
+		})
+	}
+	// Same answer text as the JSON layout for the same question.
+	r := runAt(t, vqaRADName, "testdata/hf/vqa-rad")
+	for _, s := range r.samples {
+		if strings.Contains(s.Instruction, "is this a ct scan?") && s.Response != "yes" {
+			t.Errorf("response %q", s.Response)
+		}
+	}
+}
+
+// TestVQALayouts: a root with neither the JSON release nor a Parquet upload
+// is one line naming both.
+func TestVQALayouts(t *testing.T) {
+	for _, typ := range []string{vqaRADName, slakeName} {
+		err := planErr(t, typ, t.TempDir())
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "data/*.parquet") {
+			t.Errorf("%s: %v", typ, err)
 		}
 	}
 }

@@ -17,7 +17,9 @@ import (
 // (the MedPix case the image comes from), image_organ, question, answer (a
 // string, or a number for counting questions), answer_type (OPEN/CLOSED),
 // question_type and phrase_type (freeform, para, test_freeform, test_para:
-// the test_ prefix marks the published test set).
+// the test_ prefix marks the published test set). Its Hugging Face copy
+// (flaviagiammarino/vqa-rad: data/*.parquet with image, question, answer)
+// is read by hfparquet.go when root holds it instead.
 
 const vqaRADName = "vqa-rad"
 
@@ -30,7 +32,7 @@ func init() {
 	)
 	register(ingest.Spec{
 		Name:    vqaRADName,
-		Summary: "VQA-RAD radiology VQA (JSON question list + image folder) as vqa samples",
+		Summary: "VQA-RAD radiology VQA (OSF JSON question list + image folder, or the Hugging Face Parquet upload) as vqa samples",
 		Fields:  fields,
 	}, newVQARAD)
 }
@@ -38,6 +40,7 @@ func init() {
 type vqaRAD struct {
 	b            *builder
 	file, images string
+	hf           *hfParquet // the Hugging Face Parquet upload, when root holds it
 }
 
 type vqaRADRow struct {
@@ -53,10 +56,18 @@ func newVQARAD(p ingest.Params, baseDir string) (ingest.Source, error) {
 	}
 	return rowSource{&vqaRAD{b: b,
 		file:   filepath.Join(b.opts.Root, p.String("file")),
-		images: filepath.Join(b.opts.Root, p.String("images"))}, b}, nil
+		images: filepath.Join(b.opts.Root, p.String("images")),
+		hf:     &hfParquet{b: b, dataset: vqaRADName}}, b}, nil
 }
 
 func (s *vqaRAD) plan(ctx context.Context) ([]ingest.Unit, error) {
+	if !exists(s.file) {
+		if files := findHFParquet(s.b.opts.Root); len(files) > 0 {
+			return s.hf.plan(ctx, files)
+		}
+		return nil, layoutError(vqaRADName, s.b.opts.Root,
+			relPath(s.b.opts.Root, s.file)+" + "+relPath(s.b.opts.Root, s.images)+"/ (OSF release)", hfLayout)
+	}
 	list, err := readJSONList(s.file)
 	if err != nil {
 		return nil, err
@@ -126,6 +137,9 @@ func (s *vqaRAD) plan(ctx context.Context) ([]ingest.Unit, error) {
 }
 
 func (s *vqaRAD) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
+	if r, ok := u.Data.(*hfRow); ok {
+		return s.hf.read(ctx, r)
+	}
 	row := u.Data.(*vqaRADRow)
 	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
 	if err != nil {
