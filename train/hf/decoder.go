@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/medmd/medmd/shards"
 )
 
 // Checkpoint is the safetensors files of a model folder: model.safetensors,
@@ -325,4 +326,39 @@ func (d *Decoder) Forward(cache *Cache, tokens [][]int32) ([]float32, error) {
 	cache.k, cache.v = out[1], out[2]
 	cache.Len += S
 	return tensors.MustCopyFlatData[float32](out[0]), nil
+}
+
+// Save writes the decoder as a Hugging Face folder transformers loads with
+// LlamaForCausalLM.from_pretrained: config.json and an F32
+// model.safetensors, each published atomically.
+func (d *Decoder) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var ts []Tensor
+	for _, s := range d.Config.specs() {
+		v := d.ctx.GetVariable(s.name)
+		if v == nil {
+			return fmt.Errorf("hf: variable %q missing", s.name)
+		}
+		val, err := v.Value()
+		if err != nil {
+			return fmt.Errorf("hf: variable %q: %w", s.name, err)
+		}
+		ts = append(ts, Tensor{Name: s.name, Shape: s.shape, Data: tensors.MustCopyFlatData[float32](val)})
+	}
+	if err := WriteFile(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	c := d.Config
+	c.TorchDType = "float32"
+	if len(c.Architectures) == 0 {
+		c.Architectures = []string{"LlamaForCausalLM"}
+	}
+	c.ModelType = "llama"
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return shards.PublishBytes(nil, filepath.Join(dir, "config.json"), append(b, '\n'))
 }
