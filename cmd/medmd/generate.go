@@ -1,23 +1,31 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/medmd/medmd/train"
+	"github.com/medmd/medmd/train/hf"
 	"github.com/spf13/cobra"
 )
 
 func init() {
 	var a train.GenerateArgs
+	var lm lmFlags
 	cmd := &cobra.Command{
-		Use:   "generate --checkpoint DIR --manifest M -o PREDICTIONS.jsonl",
+		Use:   "generate (--checkpoint DIR --manifest M -o PREDICTIONS.jsonl | --lm HF_DIR --prompt TEXT)",
 		Short: "Answer every sample of a split with a trained model (greedy or top-k)",
 		Long: `Writes one {"id", "prediction"} JSON line per sample of the manifest, the
 file 'medmd radbench score' reads. --checkpoint is a 'medmd train --out' folder
 (its latest checkpoint) or one ckpt-N folder.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if lm.dir != "" {
+				return generateLM(cmd, lm, a)
+			}
 			n, err := train.GenerateFromManifest(cmd.Context(), a)
 			if err != nil {
 				return err
@@ -29,15 +37,66 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train --out' folder
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&a.Checkpoint, "checkpoint", "", "training output folder or checkpoint folder (required)")
-	f.StringVar(&a.Manifest, "manifest", "", "split manifest.json (required)")
+	f.StringVar(&a.Checkpoint, "checkpoint", "", "training output folder or checkpoint folder (with --manifest)")
+	f.StringVar(&a.Manifest, "manifest", "", "split manifest.json (with --checkpoint)")
 	f.StringVarP(&a.Output, "output", "o", "-", "predictions JSONL ('-' = stdout)")
 	f.IntVar(&a.TopK, "top-k", 0, "sample from the K most likely tokens (0 = greedy)")
 	f.Float64Var(&a.Temperature, "temperature", 1, "sampling temperature for --top-k")
 	f.Int64Var(&a.Seed, "seed", 1, "sampling seed")
 	f.IntVar(&a.MaxNewTokens, "max-new-tokens", 0, "tokens to generate at most (0 = config's max_new_tokens)")
 	f.IntVar(&a.Batch, "batch", 0, "samples per forward pass (0 = config's batch)")
-	cmd.MarkFlagRequired("checkpoint")
-	cmd.MarkFlagRequired("manifest")
+	f.StringVar(&lm.dir, "lm", "", "Hugging Face LLaMA-family folder: generate text from --prompt with it alone")
+	f.StringVar(&lm.prompt, "prompt", "", "prompt text for --lm (encoded by the folder's tokenizer.json, BOS first)")
+	f.StringVar(&lm.ids, "prompt-ids", "", "prompt token ids for --lm, comma-separated (instead of --prompt)")
+	f.Float64Var(&lm.topP, "top-p", 0, "nucleus sampling for --lm: the smallest set reaching this probability (0 = all)")
+	f.BoolVar(&lm.json, "json", false, "with --lm: print {prompt_ids, ids, text} as one JSON line")
+	cmd.MarkFlagsOneRequired("checkpoint", "lm")
 	rootCmd.AddCommand(cmd)
+}
+
+type lmFlags struct {
+	dir, prompt, ids string
+	topP             float64
+	json             bool
+}
+
+// generateLM continues one prompt with a Hugging Face folder's decoder.
+func generateLM(cmd *cobra.Command, lm lmFlags, a train.GenerateArgs) error {
+	backend, err := train.NewBackend()
+	if err != nil {
+		return err
+	}
+	var ids []int32
+	if lm.ids != "" {
+		for _, s := range strings.Split(lm.ids, ",") {
+			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+			if err != nil {
+				return fmt.Errorf("--prompt-ids: %w", err)
+			}
+			ids = append(ids, int32(v))
+		}
+	}
+	maxNew := a.MaxNewTokens
+	if maxNew <= 0 {
+		maxNew = 32
+	}
+	temp := 0.0 // greedy unless sampling is asked for
+	if a.TopK > 0 || lm.topP > 0 {
+		temp = a.Temperature
+	}
+	r, err := hf.GenerateText(backend, lm.dir, lm.prompt, ids, hf.GenerateOptions{
+		MaxNewTokens: maxNew, Temperature: temp, TopK: a.TopK, TopP: lm.topP, Seed: uint64(a.Seed),
+	})
+	if err != nil {
+		return err
+	}
+	if lm.json {
+		return json.NewEncoder(cmd.OutOrStdout()).Encode(r)
+	}
+	if r.Text == "" {
+		_, err = fmt.Fprintln(cmd.OutOrStdout(), r.IDs)
+		return err
+	}
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), r.Text)
+	return err
 }
