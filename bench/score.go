@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -32,8 +34,14 @@ func ReadPredictions(path string) (map[string]string, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return ReadPredictionsFrom(f, path)
+}
+
+// ReadPredictionsFrom reads predictions like ReadPredictions from r; name
+// is the file name errors carry ("-" for stdin).
+func ReadPredictionsFrom(r io.Reader, path string) (map[string]string, error) {
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxPredictionLine)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -163,10 +171,35 @@ type ScoreReport struct {
 	Extra int `json:"extra_predictions"`
 }
 
+// ScoreOptions are Score's settings; the zero value scores with the
+// default terms and refuses missing predictions.
+type ScoreOptions struct {
+	// Terms is the medical term list (nil: normalize.DefaultTerms()).
+	Terms *normalize.TermList
+	// Stdin is read when the predictions path is "-".
+	Stdin io.Reader
+	// AllowMissing scores a split some samples of which have no
+	// prediction (they count as wrong); without it that is an error
+	// wrapping ErrMissingPredictions.
+	AllowMissing bool
+}
+
+// Errors of Score that callers branch on; both are wrapped with the counts.
+var (
+	// ErrNothingToScore: the split is empty, or no prediction's id is in it
+	// (the wrong split or the wrong predictions file).
+	ErrNothingToScore = errors.New("bench: nothing to score")
+	// ErrMissingPredictions: some samples of the split have no prediction.
+	ErrMissingPredictions = errors.New("bench: samples without a prediction")
+)
+
 // Score reads the split manifest's samples (their responses are the
-// references) and the predictions file, and scores them per task. terms
-// nil means normalize.DefaultTerms().
-func Score(ctx context.Context, splitManifest, predictionsPath string, terms *normalize.TermList) (*ScoreReport, error) {
+// references) and the predictions file ("-": o.Stdin), and scores them per
+// task. An empty split, or predictions none of which is in the split, is
+// an ErrNothingToScore error; samples without a prediction are an
+// ErrMissingPredictions error unless o.AllowMissing.
+func Score(ctx context.Context, splitManifest, predictionsPath string, o ScoreOptions) (*ScoreReport, error) {
+	terms := o.Terms
 	if terms == nil {
 		terms = normalize.DefaultTerms()
 	}
@@ -174,18 +207,38 @@ func Score(ctx context.Context, splitManifest, predictionsPath string, terms *no
 	if err != nil {
 		return nil, err
 	}
-	preds, err := ReadPredictions(predictionsPath)
+	var preds map[string]string
+	if predictionsPath == "-" && o.Stdin != nil {
+		preds, err = ReadPredictionsFrom(o.Stdin, "-")
+	} else {
+		preds, err = ReadPredictions(predictionsPath)
+	}
 	if err != nil {
 		return nil, err
 	}
 	var items []Item
 	seen := map[string]bool{}
+	var missing []string
 	for s, err := range m.Iter(ctx) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", splitManifest, err)
 		}
 		items = append(items, Item{ID: s.ID, Task: s.Task, Reference: s.Response})
 		seen[s.ID] = true
+		if _, ok := preds[s.ID]; !ok {
+			missing = append(missing, s.ID)
+		}
+	}
+	matched := len(items) - len(missing)
+	switch {
+	case len(items) == 0:
+		return nil, fmt.Errorf("%s: the split has no samples: %w", splitManifest, ErrNothingToScore)
+	case matched == 0:
+		return nil, fmt.Errorf("%s: none of its %d predictions is a sample of %s (%d samples; first prediction id %q, first sample id %q): %w",
+			predictionsPath, len(preds), splitManifest, len(items), firstKey(preds), items[0].ID, ErrNothingToScore)
+	case len(missing) > 0 && !o.AllowMissing:
+		return nil, fmt.Errorf("%s: %d of %d samples of %s have no prediction (first: %s): %w",
+			predictionsPath, len(missing), len(items), splitManifest, missing[0], ErrMissingPredictions)
 	}
 	rep := &ScoreReport{Split: splitManifest, Predictions: predictionsPath, Tasks: ScoreItems(items, preds, terms)}
 	for id := range preds {
@@ -194,6 +247,18 @@ func Score(ctx context.Context, splitManifest, predictionsPath string, terms *no
 		}
 	}
 	return rep, nil
+}
+
+// firstKey is the smallest key of m ("" for an empty map), so messages do
+// not depend on map order.
+func firstKey(m map[string]string) string {
+	first := ""
+	for k := range m {
+		if first == "" || k < first {
+			first = k
+		}
+	}
+	return first
 }
 
 // JSONLines renders one JSON object per task per line.

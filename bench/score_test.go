@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -74,7 +75,7 @@ func TestScoreReproducesReferenceValues(t *testing.T) {
 	predPath := filepath.Join(tmp, "pred.jsonl")
 	os.WriteFile(predPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 
-	rep, err := bench.Score(context.Background(), split, predPath, nil)
+	rep, err := bench.Score(context.Background(), split, predPath, bench.ScoreOptions{AllowMissing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +123,41 @@ func TestReadPredictionsErrors(t *testing.T) {
 		os.WriteFile(p, []byte(tc.body), 0o644)
 		if _, err := bench.ReadPredictions(p); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "p.jsonl") {
 			t.Errorf("%q: %v, want %q", tc.body, err, tc.want)
+		}
+	}
+}
+
+// TestScoreRefusesNothingToScore: an empty split, predictions that match
+// no sample, and (without AllowMissing) a split only partly predicted are
+// errors carrying the counts; predictions can come from a reader ("-").
+func TestScoreRefusesNothingToScore(t *testing.T) {
+	tmp := t.TempDir()
+	ss := []shards.Sample{
+		{ID: "a", Source: "s", Task: shards.TaskVQA, Group: "g1", Response: "yes"},
+		{ID: "b", Source: "s", Task: shards.TaskVQA, Group: "g2", Response: "no"},
+	}
+	split := writeCorpus(t, filepath.Join(tmp, "split"), ss)
+	empty := writeCorpus(t, filepath.Join(tmp, "empty"), nil)
+	for _, tc := range []struct {
+		name, split, preds string
+		allowMissing       bool
+		wantErr            error
+		want               string
+	}{
+		{"empty split", empty, `{"id":"a","prediction":"yes"}`, true, bench.ErrNothingToScore, "the split has no samples"},
+		{"no id matches", split, `{"id":"x","prediction":"yes"}` + "\n" + `{"id":"y","prediction":"no"}`, true, bench.ErrNothingToScore, "none of its 2 predictions is a sample of"},
+		{"partial", split, `{"id":"a","prediction":"yes"}`, false, bench.ErrMissingPredictions, "1 of 2 samples"},
+		{"partial allowed", split, `{"id":"a","prediction":"yes"}`, true, nil, ""},
+		{"complete", split, `{"id":"a","prediction":"yes"}` + "\n" + `{"id":"b","prediction":"no"}`, false, nil, ""},
+	} {
+		rep, err := bench.Score(context.Background(), tc.split, "-", bench.ScoreOptions{Stdin: strings.NewReader(tc.preds), AllowMissing: tc.allowMissing})
+		switch {
+		case tc.wantErr == nil && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantErr != nil && (!errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want %v with %q", tc.name, err, tc.wantErr, tc.want)
+		case tc.wantErr == nil && rep.Tasks[0].N != 2:
+			t.Errorf("%s: scored %+v", tc.name, rep.Tasks)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -52,6 +53,10 @@ type BuildOptions struct {
 	// unit. Default 8.
 	MaxSharedGroups int
 	Write           shards.WriteOptions
+	// Force replaces a build of other parameters or input already in the
+	// output folder; without it that is an error. A build of the same
+	// ones is reused either way (BuildReport.UpToDate).
+	Force bool
 }
 
 // DefaultSeed is the seed used when none is given.
@@ -93,6 +98,62 @@ type BuildReport struct {
 	Counts map[string]map[string]map[string]int `json:"counts"`
 	// Manifests[task][split] = path of the split manifest, relative to OUT_DIR.
 	Manifests map[string]map[string]string `json:"manifests"`
+	// UpToDate is true when Build found this exact build in the output
+	// folder and wrote nothing.
+	UpToDate bool `json:"-"`
+}
+
+// buildHash is the config hash of a build's split manifests: the
+// parameters and the input corpus.
+func buildHash(o BuildOptions, in *shards.Manifest) string {
+	cfg, _ := json.Marshal(struct {
+		Seed       string
+		Test, Val  float64
+		Stratified bool
+		Near       int
+		MaxShared  int
+		Input      string
+	}{o.Seed, o.Test, o.Val, !o.Unstratified, o.NearThreshold, o.MaxSharedGroups, in.Hash()})
+	sum := sha256.Sum256(cfg)
+	return fmt.Sprintf("%x", sum)
+}
+
+// existingBuild returns the report of the build already in outDir when
+// its split manifests carry configHash and verify; otherwise nil, after
+// removing the old build when force, or an error. radbench.json is
+// removed first: without it the folder holds no build.
+func existingBuild(outDir, configHash string, force bool) (*BuildReport, error) {
+	b, err := os.ReadFile(filepath.Join(outDir, "radbench.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rep BuildReport
+	same := json.Unmarshal(b, &rep) == nil && len(rep.Manifests) > 0
+	for _, bySplit := range rep.Manifests {
+		for _, rel := range bySplit {
+			m, err := shards.ReadManifest(filepath.Join(outDir, filepath.FromSlash(rel)))
+			same = same && err == nil && m.ConfigHash == configHash && len(m.Problems()) == 0
+		}
+	}
+	if same && !force {
+		rep.UpToDate = true
+		return &rep, nil
+	}
+	if !force {
+		return nil, fmt.Errorf("%s already holds a RadBench build of other parameters or input (or a damaged one); pass --force to replace it, or choose another folder", outDir)
+	}
+	if err := os.Remove(filepath.Join(outDir, "radbench.json")); err != nil {
+		return nil, err
+	}
+	for _, t := range Tasks {
+		if err := os.RemoveAll(filepath.Join(outDir, t)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // unionFind joins groups that must share a split.
@@ -206,8 +267,8 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(outDir, "radbench.json")); err == nil {
-		return nil, fmt.Errorf("%s already holds a RadBench build; remove it or choose another folder", outDir)
+	if rep, err := existingBuild(outDir, buildHash(o, in), o.Force); rep != nil || err != nil {
+		return rep, err
 	}
 
 	// Pass 1: groups, strata, and which groups share each image (keyed by
@@ -287,16 +348,7 @@ func Build(ctx context.Context, inManifest, outDir string, opts BuildOptions) (*
 	rep := &BuildReport{Seed: o.Seed, Test: o.Test, Val: o.Val, Stratified: !o.Unstratified, Input: in.Hash(),
 		Units: len(unitParts), LinkedGroups: linked, BoilerplateImages: boilerplate,
 		Counts: map[string]map[string]map[string]int{}, Manifests: map[string]map[string]string{}}
-	cfg, _ := json.Marshal(struct {
-		Seed       string
-		Test, Val  float64
-		Stratified bool
-		Near       int
-		MaxShared  int
-		Input      string
-	}{o.Seed, o.Test, o.Val, !o.Unstratified, o.NearThreshold, o.MaxSharedGroups, in.Hash()})
-	sum := sha256.Sum256(cfg)
-	configHash := fmt.Sprintf("%x", sum)
+	configHash := buildHash(o, in)
 	writers := map[string]*corpusWriter{}
 	isTask := map[string]bool{}
 	for _, t := range Tasks {

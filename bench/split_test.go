@@ -80,9 +80,28 @@ func TestBuildIsDeterministicAndGroupAware(t *testing.T) {
 			t.Errorf("%s differs between two builds", name)
 		}
 	}
-	// A rebuild into the same folder is refused.
-	if _, err := bench.Build(context.Background(), in, a, bench.BuildOptions{}); err == nil {
-		t.Error("rebuild into a built folder accepted")
+	// A rerun into the same folder reuses the same build, refuses one of
+	// other parameters, and replaces it with Force, byte for byte.
+	for _, tc := range []struct {
+		name         string
+		opts         bench.BuildOptions
+		wantErr      bool
+		wantUpToDate bool
+	}{
+		{"same", bench.BuildOptions{}, false, true},
+		{"other seed", bench.BuildOptions{Seed: "other"}, true, false},
+		{"other seed forced", bench.BuildOptions{Seed: "other", Force: true}, false, false},
+		{"back, forced", bench.BuildOptions{Force: true}, false, false},
+	} {
+		r, err := bench.Build(context.Background(), in, a, tc.opts)
+		if (err != nil) != tc.wantErr || (err == nil && r.UpToDate != tc.wantUpToDate) {
+			t.Errorf("%s: err %v, want error %v; up to date %v", tc.name, err, tc.wantErr, r != nil && r.UpToDate)
+		}
+	}
+	for name, x := range treeFiles(t, a) {
+		if !bytes.Equal(x, fb[name]) {
+			t.Errorf("%s differs after a forced rebuild", name)
+		}
 	}
 
 	splitOfGroup := map[string]string{}

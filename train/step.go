@@ -25,6 +25,13 @@ func NewBackend() (b backends.Backend, err error) {
 			err = fmt.Errorf("gomlx backend %q: %v", os.Getenv(backends.ConfigEnvVar), r)
 		}
 	}()
+	// GoMLX's pure-Go backend prints its parallelism setting with
+	// fmt.Printf; stdout carries results (`medmd generate | medmd radbench
+	// score -`), so the line goes to stderr. Writers already handed out
+	// keep the real stdout.
+	stdout := os.Stdout
+	os.Stdout = os.Stderr
+	defer func() { os.Stdout = stdout }()
 	if _, ok := os.LookupEnv(backends.ConfigEnvVar); ok {
 		return backends.New()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,10 @@ shares an identical or near-duplicate image) to train, val or test as a
 function of hash(seed, group), stratified by source and task, and writes
 OUT_DIR/TASK/SPLIT/manifest.json for the tasks modality, diagnosis, vqa,
 report and rationale, plus OUT_DIR/radbench.json with the counts. The same
-input and flags give byte-identical outputs.`,
+input and flags give byte-identical outputs; rerunning them into OUT_DIR
+reuses the build there, other input or flags need --force.`,
+		Example: `  medmd radbench build out/radmd-pmc/manifest.json out/radbench
+  medmd radbench build out/radmd-pmc/manifest.json out/radbench --seed 2 --force`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep, err := bench.Build(cmd.Context(), args[0], args[1], o)
@@ -35,6 +39,9 @@ input and flags give byte-identical outputs.`,
 				return err
 			}
 			w := cmd.OutOrStdout()
+			if rep.UpToDate {
+				fmt.Fprintf(w, "%s is up to date (same input and flags; --force rebuilds it)\n", filepath.Join(args[1], "radbench.json"))
+			}
 			fmt.Fprintf(w, "| task | train | val | test |\n|---|---:|---:|---:|\n")
 			for _, t := range bench.Tasks {
 				n := func(sp string) int {
@@ -56,6 +63,7 @@ input and flags give byte-identical outputs.`,
 	build.Flags().Float64Var(&o.Val, "val", 0.1, "fraction of groups (per stratum) in val")
 	build.Flags().BoolVar(&o.Unstratified, "unstratified", false, "threshold each group's hash alone (a group's split never changes as data is added; fractions only approximate)")
 	build.Flags().IntVar(&o.NearThreshold, "near-threshold", 10, "dHash bits (of 256) under which images join their groups; -1 disables")
+	build.Flags().BoolVar(&o.Force, "force", false, "replace a build of other input or flags already in OUT_DIR")
 	build.Flags().IntVar(&o.MaxSharedGroups, "max-shared-groups", 8, "an image in more groups than this is boilerplate (a logo) and joins nothing")
 
 	var threshold, examples int
@@ -86,7 +94,7 @@ input and flags give byte-identical outputs.`,
 	check.Flags().BoolVar(&leakJSON, "json", false, "print the report as one JSON object")
 
 	var termsPath string
-	var scoreJSON bool
+	var scoreJSON, allowMissing bool
 	score := &cobra.Command{
 		Use:   "score SPLIT_MANIFEST PREDICTIONS.jsonl",
 		Short: "Score {\"id\", \"prediction\"} lines against a split, per task",
@@ -94,8 +102,16 @@ input and flags give byte-identical outputs.`,
 answer normalisation (closed yes/no and open questions) for vqa; accuracy and
 macro-F1 for diagnosis and modality; corpus BLEU-1..4 (sacrebleu 13a
 tokenisation, exp smoothing), ROUGE-L F1 and medical-term precision/recall/F1
-for report and rationale. Missing predictions count as wrong (empty) and are
-reported. All metrics are in [0, 1].`,
+for report and rationale. All metrics are in [0, 1]. PREDICTIONS.jsonl '-'
+reads standard input.
+
+It exits non-zero, with the counts, on an empty split, on predictions none of
+which is a sample of the split, and on samples without a prediction unless
+--allow-missing (they then count as wrong, and the table says how many).`,
+		Example: `  medmd radbench score out/radbench/vqa/test/manifest.json predictions.jsonl
+  medmd generate --checkpoint out/train --manifest out/radbench/vqa/test/manifest.json |
+    medmd radbench score out/radbench/vqa/test/manifest.json -
+  medmd radbench score SPLIT/manifest.json partial.jsonl --allow-missing --json`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var terms *normalize.TermList
@@ -108,7 +124,10 @@ reported. All metrics are in [0, 1].`,
 					return fmt.Errorf("%s: %w", termsPath, err)
 				}
 			}
-			rep, err := bench.Score(cmd.Context(), args[0], args[1], terms)
+			rep, err := bench.Score(cmd.Context(), args[0], args[1], bench.ScoreOptions{Terms: terms, Stdin: cmd.InOrStdin(), AllowMissing: allowMissing})
+			if errors.Is(err, bench.ErrMissingPredictions) {
+				return fmt.Errorf("%w (pass --allow-missing to score them as wrong)", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -122,6 +141,7 @@ reported. All metrics are in [0, 1].`,
 	}
 	score.Flags().StringVar(&termsPath, "terms", "", "medical term list, one term a line (default: the bundled radiology starter list)")
 	score.Flags().BoolVar(&scoreJSON, "json", false, "print one JSON object per task per line")
+	score.Flags().BoolVar(&allowMissing, "allow-missing", false, "score samples without a prediction as wrong instead of failing")
 
 	cmd.AddCommand(build, check, score)
 	rootCmd.AddCommand(cmd)

@@ -37,11 +37,38 @@ func TestRadMDRadBenchCLI(t *testing.T) {
 	if out := medmd(t, dir, true, args...); !strings.Contains(out, "leak-group") || !strings.Contains(out, "not-radiology") {
 		t.Errorf("radmd output:\n%s", out)
 	}
-	for _, f := range []string{"radmd/manifest.json", "radmd/exclusions.parquet", "radmd/summary.md", "radmd/summary.json"} {
+	for _, f := range []string{"radmd/manifest.json", "radmd/reports/exclusions.parquet", "radmd/reports/summary.md", "radmd/reports/summary.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
 	}
+	// Only shards are Parquet files at the corpus's top level, so a shard
+	// glob ('radmd/*.parquet') never meets the report's other schema.
+	if pq, _ := filepath.Glob(filepath.Join(dir, "radmd", "*.parquet")); len(pq) == 0 {
+		t.Error("no shard Parquet parts in radmd/")
+	} else {
+		for _, p := range pq {
+			if !strings.HasPrefix(filepath.Base(p), "shard-") {
+				t.Errorf("%s matches the shard glob", p)
+			}
+		}
+	}
+	// Reruns of the walk-through: the same command is up to date, other
+	// flags need --force.
+	if out := medmd(t, dir, true, args...); !strings.Contains(out, "is up to date") {
+		t.Errorf("radmd rerun:\n%s", out)
+	}
+	if out := medmd(t, dir, false, "radmd", "medmd/manifest.json", "radmd"); !strings.Contains(out, "--force") {
+		t.Errorf("radmd rerun with other rules:\n%s", out)
+	}
+	medmd(t, dir, true, append(args, "--force")...)
+	if out := medmd(t, dir, true, "radbench", "build", "medmd/manifest.json", "rb", "--test", "0.2", "--val", "0.1"); !strings.Contains(out, "is up to date") {
+		t.Errorf("radbench build rerun:\n%s", out)
+	}
+	if out := medmd(t, dir, false, "radbench", "build", "medmd/manifest.json", "rb"); !strings.Contains(out, "--force") {
+		t.Errorf("radbench build rerun with other flags:\n%s", out)
+	}
+	medmd(t, dir, true, "radbench", "build", "medmd/manifest.json", "rb", "--test", "0.2", "--val", "0.1", "--force")
 	medmd(t, dir, true, append([]string{"radbench", "check-leakage", "radmd/manifest.json"}, tests...)...)
 
 	cmd := exec.Command(medmdBinary(t), append([]string{"radbench", "check-leakage", "--json", "medmd/manifest.json"}, tests...)...)
@@ -83,5 +110,28 @@ func TestRadMDRadBenchCLI(t *testing.T) {
 	}
 	if out := medmd(t, dir, false, "radbench", "score", tests[2], "nope.jsonl"); !strings.Contains(out, "nope.jsonl") {
 		t.Errorf("missing predictions file: %s", out)
+	}
+
+	// '-' reads the predictions from stdin; a file of the wrong split, an
+	// empty split and a partial file fail with counts.
+	all := strings.Join(lines, "\n")
+	for _, tc := range []struct {
+		name, split, stdin string
+		extra              []string
+		wantCode           int
+		want               string
+	}{
+		{"stdin", tests[2], all, nil, 0, "| vqa |"},
+		{"wrong split", tests[0], all, nil, 1, "none of its"},
+		{"partial", tests[2], lines[0], nil, 1, "pass --allow-missing"},
+		{"partial allowed", tests[2], lines[0], []string{"--allow-missing"}, 0, "| vqa |"},
+	} {
+		if len(lines) < 2 {
+			t.Fatalf("the vqa test split has %d samples; the cases need 2", len(lines))
+		}
+		code, stdout, stderr := medmdExit(t, dir, tc.stdin, append([]string{"radbench", "score", tc.split, "-"}, tc.extra...)...)
+		if code != tc.wantCode || !strings.Contains(stdout+stderr, tc.want) {
+			t.Errorf("%s: exit %d (want %d), want %q in:\n%s%s", tc.name, code, tc.wantCode, tc.want, stdout, stderr)
+		}
 	}
 }

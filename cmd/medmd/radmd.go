@@ -14,34 +14,50 @@ func init() {
 	var rulesPath string
 	var testManifests []string
 	var overrides string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "radmd IN_MANIFEST OUT_DIR",
 		Short: "Filter MedMD into RadMD and write the exclusion report",
 		Long: `radmd keeps the radiology samples of a MedMD corpus that pass the text-quality,
 duplicate and benchmark-leakage rules (radmd-rules.yaml; --rules FILE to use
-another). It writes to OUT_DIR the RadMD shards and manifest.json,
-exclusions.parquet (id, source, task, reason, detail, kept_id) and a
-summary of kept/dropped samples by reason × source (summary.md, summary.json).
+another). It writes to OUT_DIR the RadMD shards and manifest.json, and under
+OUT_DIR/reports/ exclusions.parquet (id, source, task, reason, detail,
+kept_id) and a summary of kept/dropped samples by reason × source
+(summary.md, summary.json). The reports sit one folder down so that a glob
+over shards ('OUT/*.parquet', or 'out/*/*.parquet' over several corpora)
+reaches only shards.
 
 --overrides FILE honours a curator's labels (medmd serve --labels FILE): a
 sample labelled keep is kept whatever the rules say, one labelled drop is
-dropped as curator-drop, and the summary lists both.`,
+dropped as curator-drop, and the summary lists both.
+
+Rerunning into OUT_DIR with the same input and rules reuses the corpus there;
+other input, rules or labels need --force, which replaces it.`,
+		Example: `  medmd radmd out/pmc-sample/manifest.json out/radmd-pmc
+  medmd radmd out/pmc-sample/manifest.json out/radmd-pmc --rules my-rules.yaml --force
+  duckdb -c "SELECT reason, count(*) FROM 'out/radmd-pmc/reports/exclusions.parquet' GROUP BY 1"`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := radmd.Run(cmd.Context(), args[0], args[1], radmd.Options{RulesPath: rulesPath, TestManifests: testManifests, Overrides: overrides})
+			res, err := radmd.Run(cmd.Context(), args[0], args[1], radmd.Options{RulesPath: rulesPath, TestManifests: testManifests, Overrides: overrides, Force: force})
 			if err != nil {
 				return err
 			}
-			fmt.Fprint(cmd.OutOrStdout(), res.Summary.Markdown())
-			fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s, %s, %s, %s\n", filepath.Join(args[1], "manifest.json"),
-				filepath.Join(args[1], radmd.ExclusionsFile), filepath.Join(args[1], radmd.SummaryMDFile),
-				filepath.Join(args[1], radmd.SummaryJSONFile))
+			out := cmd.OutOrStdout()
+			fmt.Fprint(out, res.Summary.Markdown())
+			if res.UpToDate {
+				fmt.Fprintf(out, "\n%s is up to date (same input and rules; --force rebuilds it)\n", filepath.Join(args[1], "manifest.json"))
+				return nil
+			}
+			fmt.Fprintf(out, "\nwrote %s and reports %s, %s, %s\n", filepath.Join(args[1], "manifest.json"),
+				radmd.ReportPath(args[1], radmd.ExclusionsFile), radmd.ReportPath(args[1], radmd.SummaryMDFile),
+				radmd.ReportPath(args[1], radmd.SummaryJSONFile))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&rulesPath, "rules", "", "rules YAML (default: the built-in rules, identical to radmd-rules.yaml)")
 	cmd.Flags().StringArrayVar(&testManifests, "test-manifest", nil, "RadBench test manifest to check for leakage (repeatable; adds to the rules file's list)")
 	cmd.Flags().StringVar(&overrides, "overrides", "", "curator labels JSONL (medmd serve --labels): keep/drop labels override the rules")
+	cmd.Flags().BoolVar(&force, "force", false, "replace a RadMD corpus of other input, rules or labels already in OUT_DIR")
 	cmd.AddCommand(radmdEvalCmd())
 	rootCmd.AddCommand(cmd)
 }

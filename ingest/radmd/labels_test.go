@@ -132,7 +132,7 @@ func TestOverridesAndEvalDir(t *testing.T) {
 	if res2.Summary.Kept != res.Summary.Kept || res2.Manifest.Samples != res.Summary.Kept {
 		t.Errorf("kept %d, want %d (one in, one out)", res2.Summary.Kept, res.Summary.Kept)
 	}
-	md, _ := os.ReadFile(filepath.Join(over, SummaryMDFile))
+	md, _ := os.ReadFile(filepath.Join(over, ReportsDir, SummaryMDFile))
 	if !strings.Contains(string(md), "Curator overrides") || !strings.Contains(string(md), dropped.ID) {
 		t.Errorf("summary.md does not list the overrides:\n%s", md)
 	}

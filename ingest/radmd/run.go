@@ -25,8 +25,12 @@ import (
 	"github.com/medmd/medmd/shards"
 )
 
-// Output file names inside OUT_DIR, beside manifest.json and the shards.
+// Report file names, inside OUT_DIR/ReportsDir: out of the shards' folder
+// level, so a glob over a corpus's Parquet parts ('out/*/*.parquet' in
+// DuckDB) reaches only shards, which share one schema. Use ReportPath to
+// find them (it also finds older folders' reports beside the shards).
 const (
+	ReportsDir      = "reports"
 	ExclusionsFile  = "exclusions.parquet"
 	SummaryJSONFile = "summary.json"
 	SummaryMDFile   = "summary.md"
@@ -47,12 +51,20 @@ type Options struct {
 	// keep is kept whatever the rules say, one labelled drop is dropped
 	// (reason ReasonCurator); the summary lists both. "" means none.
 	Overrides string
+	// Force replaces a RadMD corpus already in the output folder that was
+	// built from another input or rules; without it that is an error
+	// (one built from the same input and rules is reused either way).
+	Force bool
 }
 
 // Result is what Run wrote.
 type Result struct {
 	Manifest *shards.Manifest
 	Summary  *Summary
+	// UpToDate is true when the output folder already held this exact
+	// RadMD corpus (same input manifest, rules and labels) and nothing was
+	// written.
+	UpToDate bool
 }
 
 // LoadRules reads the rules file (or the defaults) and resolves its test
@@ -108,9 +120,6 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEmptyOut(outDir); err != nil {
-		return nil, err
-	}
 	var leak *radfilter.LeakIndex
 	if r.Leakage.Enabled && len(r.Leakage.TestManifests) > 0 {
 		if leak, err = BuildLeakIndex(ctx, r.Leakage.HammingThreshold, r.Leakage.TestManifests); err != nil {
@@ -137,6 +146,9 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 		h.Write(lj)
 	}
 	configHash := hex.EncodeToString(h.Sum(nil))
+	if res, err := existingOutput(outDir, configHash, opts.Force); res != nil || err != nil {
+		return res, err
+	}
 
 	sum := newSummary()
 	if labels != nil {
@@ -189,13 +201,17 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteExclusions(filepath.Join(outDir, ExclusionsFile), excl); err != nil {
+	reports := filepath.Join(outDir, ReportsDir)
+	if err := os.MkdirAll(reports, 0o755); err != nil {
 		return nil, err
 	}
-	if err := shards.PublishBytes(nil, filepath.Join(outDir, SummaryJSONFile), sum.JSON()); err != nil {
+	if err := WriteExclusions(filepath.Join(reports, ExclusionsFile), excl); err != nil {
+		return nil, err
+	}
+	if err := shards.PublishBytes(nil, filepath.Join(reports, SummaryJSONFile), sum.JSON()); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
-	if err := shards.PublishBytes(nil, filepath.Join(outDir, SummaryMDFile), []byte(sum.Markdown())); err != nil {
+	if err := shards.PublishBytes(nil, filepath.Join(reports, SummaryMDFile), []byte(sum.Markdown())); err != nil {
 		return nil, fmt.Errorf("summary: %w", err)
 	}
 	// The manifest is published last: a folder with manifest.json is a
@@ -251,29 +267,46 @@ func writeCorpus(dir, configHash string, samples func(func(*shards.Sample) bool)
 	return shards.BuildManifest(dir, Pipeline, configHash)
 }
 
-// checkEmptyOut refuses a folder holding a published RadMD corpus and
-// removes shard files a failed earlier run left behind (no manifest.json
-// was published, so nothing refers to them).
-func checkEmptyOut(dir string) error {
+// existingOutput decides what to do with what the output folder holds. A
+// published RadMD corpus of the same config hash whose files verify is
+// reused: the result is returned (UpToDate) from its manifest and summary.
+// One of another hash is an error unless force, which removes it. Shard
+// files a failed earlier run left behind (no manifest.json was published,
+// so nothing refers to them) are removed. A nil result means: build.
+func existingOutput(dir, configHash string, force bool) (*Result, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, e := range ents {
-		if e.Name() == shards.ManifestFile {
-			return fmt.Errorf("%s already holds a corpus (manifest.json); remove it or choose another folder", dir)
+	if m, err := shards.ReadManifest(filepath.Join(dir, shards.ManifestFile)); err == nil {
+		if m.ConfigHash == configHash && !force && len(m.Problems()) == 0 {
+			if b, err := os.ReadFile(ReportPath(dir, SummaryJSONFile)); err == nil {
+				sum := newSummary()
+				if json.Unmarshal(b, sum) == nil {
+					return &Result{Manifest: m, Summary: sum, UpToDate: true}, nil
+				}
+			}
 		}
+		if !force {
+			return nil, fmt.Errorf("%s already holds a RadMD corpus built from another input, rules or labels (or damaged); pass --force to replace it, or choose another folder", dir)
+		}
+		// The manifest goes first: without it the folder holds no corpus.
+		if err := os.Remove(filepath.Join(dir, shards.ManifestFile)); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) && !force {
+		return nil, fmt.Errorf("%s: %w (pass --force to replace it)", dir, err)
 	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "shard-") {
 			slog.Warn("radmd: removing leftover of an unfinished run", "file", filepath.Join(dir, e.Name()))
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }

@@ -115,7 +115,7 @@ func TestRunFiltersAndReports(t *testing.T) {
 			t.Errorf("%s: kept without a cue", s.ID)
 		}
 	}
-	excl := readExclusions(t, filepath.Join(out, ExclusionsFile))
+	excl := readExclusions(t, filepath.Join(out, ReportsDir, ExclusionsFile))
 	if len(excl) != sum.Dropped {
 		t.Errorf("%d exclusion rows, %d dropped", len(excl), sum.Dropped)
 	}
@@ -132,21 +132,41 @@ func TestRunFiltersAndReports(t *testing.T) {
 	}
 
 	var js Summary
-	b, err := os.ReadFile(filepath.Join(out, SummaryJSONFile))
+	b, err := os.ReadFile(filepath.Join(out, ReportsDir, SummaryJSONFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &js); err != nil || js.Kept != sum.Kept || js.BySource["pmc-oa"].Dropped[radfilter.ReasonNotRadiology] != len(benchtest.RealCaptions) {
 		t.Errorf("summary.json %s (%v)", b, err)
 	}
-	md, _ := os.ReadFile(filepath.Join(out, SummaryMDFile))
+	md, _ := os.ReadFile(filepath.Join(out, ReportsDir, SummaryMDFile))
 	if !strings.Contains(string(md), "| pmc-oa |") || !strings.Contains(string(md), "not-radiology") {
 		t.Errorf("summary.md:\n%s", md)
 	}
 
-	// Rerunning into a published folder is refused.
-	if _, err := Run(context.Background(), inPath, out, Options{}); err == nil || !strings.Contains(err.Error(), "already holds a corpus") {
-		t.Errorf("rerun into %s: %v", out, err)
+	// Rerunning into a published folder: the same corpus is reused, one of
+	// other rules is refused without Force and replaced with it.
+	for _, tc := range []struct {
+		name         string
+		opts         Options
+		wantErr      string
+		wantUpToDate bool
+	}{
+		{"same", Options{TestManifests: []string{testPath}}, "", true},
+		{"other rules", Options{}, "pass --force to replace it", false},
+		{"forced", Options{TestManifests: []string{testPath}, Force: true}, "", false},
+	} {
+		r, err := Run(context.Background(), inPath, out, tc.opts)
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: rerun into %s: %v, want %q", tc.name, out, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case r.UpToDate != tc.wantUpToDate || r.Manifest.Hash() != res.Manifest.Hash() || r.Summary.Kept != res.Summary.Kept:
+			t.Errorf("%s: up to date %v (want %v), manifest or summary differs", tc.name, r.UpToDate, tc.wantUpToDate)
+		}
 	}
 	// The same inputs give byte-identical shards.
 	out2 := filepath.Join(tmp, "radmd2")
