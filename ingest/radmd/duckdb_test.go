@@ -53,7 +53,7 @@ const c = await db.connect();
 const r = await c.runAndReadAll("select reason, count(*)::INTEGER as n, count(kept_id)::INTEGER as k from read_parquet('" + process.argv[2] + "') group by reason order by reason");
 console.log(JSON.stringify(r.getRowObjects()));
 `), 0o644)
-	cmd := exec.Command("node", script, filepath.Join(out, ExclusionsFile))
+	cmd := exec.Command("node", script, filepath.Join(out, ReportsDir, ExclusionsFile))
 	cmd.Env = append(os.Environ(), "MODS="+mods)
 	b, err := cmd.CombinedOutput()
 	if err != nil {
