@@ -3,15 +3,24 @@
 # Debian, interop clients from npm) and then runs every Go test.
 
 APT_PACKAGES := python3-numpy python3-pydicom python3-gdcm python3-nibabel \
-	python3-scipy python3-skimage python3-lxml python3-nltk dcm2niix dcmtk libdeflate0
+	python3-scipy python3-skimage python3-lxml python3-nltk dcm2niix dcmtk libdeflate0 chromium
 
 export GOMLX_BACKEND ?= go:parallelism=-1
 
+# bash for pipefail: `go test`'s status survives the report pipe.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+# apt waits this long for a lock another apt holds (unattended upgrades).
+APT_LOCK_TIMEOUT ?= 300
+
 .PHONY: test deps deps-apt deps-npm build
 
+# The report prints what `go test` prints, then every skipped test with its
+# reason (e.g. a reference tool apt could not install).
 test: deps
 	go vet ./...
-	go test -timeout 40m ./...
+	go test -json -timeout 40m ./... | go run ./internal/testreport
 
 build:
 	go build -o medmd ./cmd/medmd
@@ -25,8 +34,9 @@ deps-apt:
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
 		echo "installing: $$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; } \
-			|| echo "warning: could not install $$missing; tests that compare against them will say so and skip"; \
+		{ $$SUDO apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_TIMEOUT) update -qq && \
+		  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_TIMEOUT) install -y -qq $$missing >/dev/null; } \
+			|| echo "warning: could not install $$missing; the tests that compare against them skip and are listed at the end"; \
 	fi
 
 # DuckDB, Polars and apache-arrow for the shard interop test.
