@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -400,5 +401,69 @@ func TestMedPixLayouts(t *testing.T) {
 	r := runAt(t, medPixName, root)
 	if n := r.byTask(); n[shards.TaskModality] == 0 || len(r.failed) != 1 {
 		t.Errorf("without the questions CSV: %v, failed %v", n, keysOf(r.failed))
+	}
+}
+
+// TestCheXpertPlus: the release's CSV, PNG/ tree and CheXbert label file,
+// with only root set.
+func TestCheXpertPlus(t *testing.T) {
+	r := runAt(t, cheXpertPlusName, "testdata/chexpert-plus")
+	r.failure(t, "df_chexpert_plus_240401.csv:6: no path_to_image")
+	var drop *normalize.DropError
+	if err := r.failure(t, "study "+pseudonymisePath("valid/patient64541/study1")+": report has neither"); !errors.As(err, &drop) || drop.Reason != DropNoReportSections {
+		t.Errorf("a report without sections is a drop: %#v", err)
+	}
+	if len(r.failed) != 2 {
+		t.Errorf("failed %v", keysOf(r.failed))
+	}
+	n := r.byTask()
+	if n[shards.TaskReport] != 2 {
+		t.Errorf("tasks %v", n)
+	}
+	var full, imp shards.Sample
+	opens := 0
+	for _, s := range r.samples {
+		switch {
+		case s.Task == shards.TaskReport && s.Meta["study"] == pseudonymisePath("train/patient00001/study1"):
+			full = s
+		case s.Task == shards.TaskReport:
+			imp = s
+		case s.Task == shards.TaskDiagnosis && s.Meta["question"] == "open":
+			if s.Meta["label_source"] != "impression_fixed" {
+				t.Errorf("label source %q", s.Meta["label_source"])
+			}
+			opens++
+			if strings.HasSuffix(s.Images[0].SourcePath, "/study1/view1_frontal.png") && s.Response != "Pleural Effusion. Uncertain: Atelectasis." {
+				t.Errorf("open diagnosis %q", s.Response)
+			}
+		}
+	}
+	if opens != 3 {
+		t.Errorf("%d open diagnosis samples, want one per labelled image (3)", opens)
+	}
+	if full.Response != "Findings: Low lung volumes. Small left pleural effusion.\nImpression: Small left pleural effusion." ||
+		!strings.HasPrefix(full.Instruction, "Clinical history: Shortness of breath.\n") || len(full.Images) != 2 || full.Split != "train" {
+		t.Errorf("full report %q → %q (%d images, %q)", full.Instruction, full.Response, len(full.Images), full.Split)
+	}
+	// The CSV lists the lateral view first; the frontal view leads.
+	if len(full.Images) == 2 && !strings.HasSuffix(full.Images[0].SourcePath, "view1_frontal.png") {
+		t.Errorf("first image %s", full.Images[0].SourcePath)
+	}
+	if !strings.HasPrefix(imp.Meta["template"], "report_impression/") || imp.Response != "No acute cardiopulmonary process." {
+		t.Errorf("impression-only %q %q", imp.Meta["template"], imp.Response)
+	}
+	for _, s := range r.samples {
+		if strings.Contains(fmt.Sprint(s.Images[0].SourcePath, s.Meta), "patient") {
+			t.Errorf("patient id in %s %v", s.Images[0].SourcePath, s.Meta)
+		}
+	}
+	// Without the label file: report samples only.
+	root := copyFixture(t, "chexpert-plus", map[string]string{"chexbert_labels/impression_fixed.json": ""})
+	if n := runAt(t, cheXpertPlusName, root).byTask(); n[shards.TaskDiagnosis] != 0 || n[shards.TaskReport] != 2 {
+		t.Errorf("without labels: %v", n)
+	}
+	err := planErr(t, cheXpertPlusName, t.TempDir())
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "df_chexpert_plus_240401.csv") {
+		t.Errorf("empty root: %v", err)
 	}
 }

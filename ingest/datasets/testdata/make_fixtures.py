@@ -518,4 +518,53 @@ write(M2 + "/Descriptions.json", json.dumps(m2descs, indent=4, ensure_ascii=Fals
 write(M2 + "/splitted_dataset/uid_list.json", json.dumps(
     {"train": ["MPX1024"], "train_1": ["MPX1024"], "train_2": [], "dev": ["MPX1009", "MPX2483"], "test": []}))
 
+# --- CheXpert Plus (Stanford AIMI; github.com/Stanford-AIMI/chexpert-plus) ---
+# df_chexpert_plus_240401.csv with its 27 columns (names and order as quoted
+# in public code that loads it), PNG/ tree with .png names for the .jpg
+# paths, CheXbert labels as JSON Lines (keys as the repository README shows).
+reset("chexpert-plus")
+CP = "chexpert-plus"
+cp_cols = ["path_to_image", "path_to_dcm", "frontal_lateral", "ap_pa", "deid_patient_id", "patient_report_date_order",
+           "report", "section_narrative", "section_clinical_history", "section_history", "section_comparison",
+           "section_technique", "section_procedure_comments", "section_findings", "section_impression",
+           "section_end_of_impression", "section_summary", "section_accession_number", "age", "sex", "race",
+           "ethnicity", "interpreter_needed", "insurance_type", "recent_bmi", "deceased", "split"]
+def cp_row(p, fl, ap, pid, order, hist, find, imp, age, sex, split):
+    rep = " ".join(x for x in ["NARRATIVE: CHEST.", "CLINICAL HISTORY: " + hist if hist else "",
+                               "FINDINGS: " + find if find else "", "IMPRESSION: " + imp if imp else ""] if x)
+    v = {"path_to_image": p, "path_to_dcm": p.replace(".jpg", ".dcm") if p else "", "frontal_lateral": fl, "ap_pa": ap,
+         "deid_patient_id": pid, "patient_report_date_order": order, "report": rep, "section_narrative": "CHEST.",
+         "section_clinical_history": hist, "section_findings": find, "section_impression": imp,
+         "age": age, "sex": sex, "race": "Unknown", "ethnicity": "Unknown", "interpreter_needed": "No",
+         "insurance_type": "Unknown", "recent_bmi": "", "deceased": "No", "split": split}
+    return [v.get(c, "") for c in cp_cols]
+small = lambda im: im.resize((64, 64))
+save(small(ct()), CP + "/PNG/train/patient00001/study1/view1_frontal.png")
+save(small(mr()), CP + "/PNG/train/patient00001/study1/view2_lateral.png")
+save(small(ct()), CP + "/PNG/train/patient00002/study2/view1_frontal.png")
+save(small(mr()), CP + "/PNG/valid/patient64541/study1/view1_frontal.png")
+write_csv(CP + "/df_chexpert_plus_240401.csv", cp_cols, [
+    cp_row("train/patient00001/study1/view2_lateral.jpg", "Lateral", "", "patient00001", "1",
+           "Shortness of breath.", "Low lung volumes. Small left pleural effusion.", "Small left pleural effusion.", "68", "Female", "train"),
+    cp_row("train/patient00001/study1/view1_frontal.jpg", "Frontal", "AP", "patient00001", "1",
+           "Shortness of breath.", "Low lung volumes. Small left pleural effusion.", "Small left pleural effusion.", "68", "Female", "train"),
+    cp_row("train/patient00002/study2/view1_frontal.jpg", "Frontal", "PA", "patient00002", "2",
+           "", "", "No acute cardiopulmonary process.", "41", "Male", "train"),
+    cp_row("valid/patient64541/study1/view1_frontal.jpg", "Frontal", "AP", "patient64541", "1",
+           "Line placement.", "", "", "73", "Male", "valid"),
+    cp_row("", "Frontal", "AP", "patient00003", "1", "", "Clear lungs.", "Normal.", "50", "Male", "train"),
+])
+def cb(p, **v):
+    rec = {"path_to_image": p}
+    for l in ["Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema", "Consolidation",
+              "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other", "Fracture",
+              "Support Devices", "No Finding"]:
+        rec[l] = v.get(l.replace(" ", "_"))
+    return json.dumps(rec)
+write(CP + "/chexbert_labels/impression_fixed.json", "\n".join([
+    cb("train/patient00001/study1/view1_frontal.jpg", Pleural_Effusion=1.0, Atelectasis=-1.0),
+    cb("train/patient00001/study1/view2_lateral.jpg", Pleural_Effusion=1.0, Atelectasis=-1.0),
+    cb("train/patient00002/study2/view1_frontal.jpg", No_Finding=1.0),
+]) + "\n")
+
 print("fixtures written")
