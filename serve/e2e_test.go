@@ -170,4 +170,3 @@ func blank(t *testing.T, b []byte) bool {
 	}
 	return true
 }
-
