@@ -233,7 +233,8 @@ func libSafe(b []byte, off int, h elemHeader, sx syntax, depth int) bool {
 		off += 8
 		switch ih.tag {
 		case tagSeqDelim:
-			return h.vl == undefinedLength
+			// The library reads a delimiter's length as a value length.
+			return h.vl == undefinedLength && ih.vl == 0
 		case tagItem:
 		default:
 			return false
@@ -251,6 +252,9 @@ func libSafe(b []byte, off int, h elemHeader, sx syntax, depth int) bool {
 				return false
 			}
 			if eh.tag == tagItemDelim {
+				if eh.vl != 0 {
+					return false
+				}
 				off += eh.hdrLen
 				break
 			}
@@ -258,7 +262,7 @@ func libSafe(b []byte, off int, h elemHeader, sx syntax, depth int) bool {
 				return false
 			}
 			next, err := skipValue(b, off+eh.hdrLen, eh, sx, depth+1)
-			if err != nil {
+			if err != nil || next > itemEnd {
 				return false
 			}
 			off = next
