@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/normalize"
 	"github.com/medmd/medmd/shards"
 )
@@ -465,5 +466,30 @@ func TestCheXpertPlus(t *testing.T) {
 	err := planErr(t, cheXpertPlusName, t.TempDir())
 	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "df_chexpert_plus_240401.csv") {
 		t.Errorf("empty root: %v", err)
+	}
+}
+
+// TestVinDrTransferSyntax: an image in a transfer syntax medmd does not
+// decode is quarantined with its label file and row, and its error names
+// the syntax as its quarantine class (the run summary counts by it).
+func TestVinDrTransferSyntax(t *testing.T) {
+	root := copyFixture(t, "vindr-cxr/1.0.0", nil)
+	data, err := os.ReadFile("testdata/dicom-syntax/mpeg2.dicom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "train", "000434271f63a053c4128a0ba6352c7f.dicom"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runAt(t, vinDrName, root)
+	err = r.failure(t, "unsupported transfer syntax 1.2.840.10008.1.2.4.100")
+	if err == nil {
+		return
+	}
+	if !strings.Contains(err.Error(), "image_labels_train.csv:") {
+		t.Errorf("no file:row in %v", err)
+	}
+	if c := ingest.QuarantineClass(err); c != "unsupported transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile / Main Level)" {
+		t.Errorf("class %q", c)
 	}
 }

@@ -287,7 +287,7 @@ func (s *cheXpertPlus) read(ctx context.Context, u ingest.Unit) ([]shards.Sample
 	for _, p := range st.Images {
 		im, err := loadImages(ctx, p, relPath(b.opts.Root, p), "DX")
 		if err != nil {
-			return nil, rowErrorf(st.File, st.Line, "image: %v", err)
+			return nil, imageError(st.File, st.Line, err)
 		}
 		ims = append(ims, im...)
 	}

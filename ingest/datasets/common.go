@@ -38,9 +38,18 @@ type RowError struct {
 	File   string
 	Row    int
 	Reason string
+	Err    error // the underlying error, when Reason describes one
 }
 
 func (e *RowError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Row, e.Reason) }
+
+func (e *RowError) Unwrap() error { return e.Err }
+
+// imageError is the error of a row whose image could not be read; it wraps
+// err so the run can classify it (ingest.QuarantineClass).
+func imageError(file string, row int, err error) *RowError {
+	return &RowError{File: file, Row: row, Reason: "image: " + err.Error(), Err: err}
+}
 
 // rowErrorf builds a *RowError.
 func rowErrorf(file string, row int, format string, args ...any) *RowError {

@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"errors"
+	"regexp"
 
 	"github.com/medmd/medmd/ingest/dicom"
 	"github.com/medmd/medmd/shards"
@@ -19,10 +20,37 @@ func decodeDICOM(ctx context.Context, path string) (shards.Image, error) {
 		Only: func(i int, _ *dicom.Series) bool { return i == 0 },
 	})
 	if err != nil {
-		return shards.Image{}, err
+		return shards.Image{}, classifySyntax(err)
 	}
 	if len(r.Volumes[0]) == 0 || r.Volumes[0][0] == nil {
 		return shards.Image{}, errors.New("DICOM: no image")
 	}
 	return *r.Volumes[0][0], nil
+}
+
+// unsupportedSyntaxRe finds the transfer syntax UID in ingest/dicom's
+// documented error text "unsupported transfer syntax <UID> (<name>)".
+var unsupportedSyntaxRe = regexp.MustCompile(`unsupported transfer syntax ([0-9.]+)`)
+
+// syntaxError is the read error of a DICOM image whose transfer syntax
+// medmd does not decode. Its QuarantineClass names the syntax, so the run
+// summary counts quarantined images per transfer syntax (VinDr-CXR ships
+// some of its images as JPEG 2000).
+type syntaxError struct {
+	err   error
+	class string
+}
+
+func (e *syntaxError) Error() string           { return e.err.Error() }
+func (e *syntaxError) Unwrap() error           { return e.err }
+func (e *syntaxError) QuarantineClass() string { return e.class }
+
+// classifySyntax wraps an unsupported-transfer-syntax error as a
+// syntaxError; other errors are returned as they are.
+func classifySyntax(err error) error {
+	m := unsupportedSyntaxRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	return &syntaxError{err: err, class: "unsupported transfer syntax " + m[1] + " (" + dicom.SyntaxName(m[1]) + ")"}
 }

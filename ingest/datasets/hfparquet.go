@@ -268,7 +268,7 @@ func (h *hfParquet) read(ctx context.Context, r *hfRow) ([]shards.Sample, error)
 	rel := relPath(h.b.opts.Root, r.File)
 	imgs, err := h.cache.get(ctx, r.File, r.RowGroup)
 	if err != nil {
-		return nil, rowErrorf(rel, r.Row, "image: %v", err)
+		return nil, imageError(rel, r.Row, err)
 	}
 	if r.Index >= len(imgs) || imgs[r.Index] == nil {
 		return nil, rowErrorf(rel, r.Row, "no image bytes")
@@ -278,7 +278,7 @@ func (h *hfParquet) read(ctx context.Context, r *hfRow) ([]shards.Sample, error)
 	// aspect filtering, only the pixel-count bound.
 	im, err := normalize.DecodeImage(data, normalize.Image2DOptions{MinSize: -1, MaxAspect: -1, MaxPixels: maxPixels})
 	if err != nil {
-		return nil, rowErrorf(rel, r.Row, "image: %v", err)
+		return nil, imageError(rel, r.Row, err)
 	}
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])

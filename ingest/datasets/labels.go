@@ -105,7 +105,7 @@ func (ls *labelSet) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, e
 	im := u.Data.(*labelledImage)
 	ims, err := loadImages(ctx, im.Image, relPath(ls.b.opts.Root, im.Image), im.Modality)
 	if err != nil {
-		return nil, rowErrorf(im.File, im.Line, "image: %v", err)
+		return nil, imageError(im.File, im.Line, err)
 	}
 	if im.Spacing != nil && len(ims) == 1 {
 		ims[0].Spacing = im.Spacing(ims[0].Width, ims[0].Height)

@@ -238,7 +238,7 @@ func (s *medPix) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 		rel := relPath(s.b.opts.Root, p)
 		im, err := loadImages(ctx, p, rel, mod)
 		if err != nil {
-			return nil, rowErrorf(row.File, row.Line, "image: %v", err)
+			return nil, imageError(row.File, row.Line, err)
 		}
 		ims = append(ims, im...)
 		rels = append(rels, rel)

@@ -256,7 +256,7 @@ func (s *pmcVQA) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	row := u.Data.(*pmcVQARow)
 	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
 	if err != nil {
-		return nil, rowErrorf(row.File, row.Line, "image: %v", err)
+		return nil, imageError(row.File, row.Line, err)
 	}
 	d := row.Sample
 	d.Images = ims

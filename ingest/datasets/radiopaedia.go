@@ -475,7 +475,7 @@ func (s *radiopaedia) readCase(ctx context.Context, c *rpCase) ([]shards.Sample,
 	for _, p := range c.Images {
 		im, err := loadImages(ctx, p, relPath(s.b.opts.Root, p), "")
 		if err != nil {
-			return nil, rowErrorf(c.File, c.Entry, "image: %v", err)
+			return nil, imageError(c.File, c.Entry, err)
 		}
 		ims = append(ims, im...)
 	}
@@ -524,7 +524,7 @@ func (s *radiopaedia) readCase(ctx context.Context, c *rpCase) ([]shards.Sample,
 func (s *radiopaedia) readRow(ctx context.Context, r *rpImageRow) ([]shards.Sample, error) {
 	ims, err := loadImages(ctx, r.Image, relPath(s.b.opts.Root, r.Image), modalityCode(r.Label))
 	if err != nil {
-		return nil, rowErrorf(r.File, r.Line, "image: %v", err)
+		return nil, imageError(r.File, r.Line, err)
 	}
 	rel := relPath(s.b.opts.Root, r.Image)
 	if r.Kind == "vqa" {

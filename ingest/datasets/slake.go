@@ -222,7 +222,7 @@ func (s *slake) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 	row := u.Data.(*slakeRow)
 	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), row.Modality)
 	if err != nil {
-		return nil, rowErrorf(row.File, row.Entry, "image: %v", err)
+		return nil, imageError(row.File, row.Entry, err)
 	}
 	d := row.Sample
 	d.Images = ims

@@ -143,7 +143,7 @@ func (s *vqaRAD) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	row := u.Data.(*vqaRADRow)
 	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
 	if err != nil {
-		return nil, rowErrorf(s.file, row.Entry, "image: %v", err)
+		return nil, imageError(s.file, row.Entry, err)
 	}
 	d := row.Sample
 	d.Images = ims

@@ -567,4 +567,19 @@ write(CP + "/chexbert_labels/impression_fixed.json", "\n".join([
     cb("train/patient00002/study2/view1_frontal.jpg", No_Finding=1.0),
 ]) + "\n")
 
+# --- A DICOM in a transfer syntax medmd will not decode (MPEG-2 video) -------
+# CT_small.dcm re-labelled 1.2.840.10008.1.2.4.100 with one encapsulated
+# fragment: the tests put it in a VinDr-CXR copy to check that the image is
+# quarantined and counted under its transfer syntax.
+reset("dicom-syntax")
+from pydicom.encaps import encapsulate
+from pydicom.uid import UID
+d = pydicom.dcmread(os.path.join(PYDICOM, "CT_small.dcm"))
+d.file_meta.TransferSyntaxUID = UID("1.2.840.10008.1.2.4.100")
+d.PixelData = encapsulate([b"\x00\x00\x01\xb3" + b"\x00" * 60])
+d["PixelData"].VR = "OB"
+os.makedirs(os.path.join(HERE, "dicom-syntax"), exist_ok=True)
+d.is_implicit_VR, d.is_little_endian = False, True
+d.save_as(os.path.join(HERE, "dicom-syntax", "mpeg2.dicom"), write_like_original=False)
+
 print("fixtures written")
