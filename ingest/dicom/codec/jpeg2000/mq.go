@@ -1,0 +1,176 @@
+package jpeg2000
+
+// mqState is one row of the MQ coder's probability table (T.800 Table
+// C.2).
+type mqState struct {
+	qe         uint32
+	nmps, nlps uint8
+	sw         bool
+}
+
+var mqTable = [47]mqState{
+	{0x5601, 1, 1, true}, {0x3401, 2, 6, false}, {0x1801, 3, 9, false}, {0x0AC1, 4, 12, false},
+	{0x0521, 5, 29, false}, {0x0221, 38, 33, false}, {0x5601, 7, 6, true}, {0x5401, 8, 14, false},
+	{0x4801, 9, 14, false}, {0x3801, 10, 14, false}, {0x3001, 11, 17, false}, {0x2401, 12, 18, false},
+	{0x1C01, 13, 20, false}, {0x1601, 29, 21, false}, {0x5601, 15, 14, true}, {0x5401, 16, 14, false},
+	{0x5101, 17, 15, false}, {0x4801, 18, 16, false}, {0x3801, 19, 17, false}, {0x3401, 20, 18, false},
+	{0x3001, 21, 19, false}, {0x2801, 22, 19, false}, {0x2401, 23, 20, false}, {0x2201, 24, 21, false},
+	{0x1C01, 25, 22, false}, {0x1801, 26, 23, false}, {0x1601, 27, 24, false}, {0x1401, 28, 25, false},
+	{0x1201, 29, 26, false}, {0x1101, 30, 27, false}, {0x0AC1, 31, 28, false}, {0x09C1, 32, 29, false},
+	{0x08A1, 33, 30, false}, {0x0521, 34, 31, false}, {0x0441, 35, 32, false}, {0x02A1, 36, 33, false},
+	{0x0221, 37, 34, false}, {0x0141, 38, 35, false}, {0x0111, 39, 36, false}, {0x0085, 40, 37, false},
+	{0x0049, 41, 38, false}, {0x0025, 42, 39, false}, {0x0015, 43, 40, false}, {0x0009, 44, 41, false},
+	{0x0005, 45, 42, false}, {0x0001, 45, 43, false}, {0x5601, 46, 46, false},
+}
+
+// Context labels (T.800 Tables D.1–D.4).
+const (
+	ctxZC  = 0  // 0–8 significance
+	ctxSC  = 9  // 9–13 sign
+	ctxMR  = 14 // 14–16 refinement
+	ctxRL  = 17 // run length
+	ctxUNI = 18 // uniform
+	nCtx   = 19
+)
+
+type mqContext struct {
+	i   uint8
+	mps uint8
+}
+
+// mqDecoder is the MQ arithmetic decoder of T.800 Annex C. Bytes past
+// the end of its segment read as 0xFF, which the decoder takes for a
+// marker and answers with 1 bits, as the standard prescribes.
+type mqDecoder struct {
+	data []byte
+	pos  int
+	a, c uint32
+	ct   int
+	ctx  [nCtx]mqContext
+}
+
+func (m *mqDecoder) resetContexts() {
+	for i := range m.ctx {
+		m.ctx[i] = mqContext{}
+	}
+	m.ctx[ctxUNI].i = 46
+	m.ctx[ctxRL].i = 3
+	m.ctx[ctxZC].i = 4
+}
+
+func (m *mqDecoder) byteAt(i int) uint32 {
+	if i < len(m.data) {
+		return uint32(m.data[i])
+	}
+	return 0xFF
+}
+
+func (m *mqDecoder) init(data []byte) {
+	m.data, m.pos = data, 0
+	m.c = m.byteAt(0) << 16
+	m.byteIn()
+	m.c <<= 7
+	m.ct -= 7
+	m.a = 0x8000
+}
+
+func (m *mqDecoder) byteIn() {
+	if m.byteAt(m.pos) == 0xFF {
+		if m.byteAt(m.pos+1) > 0x8F {
+			m.c += 0xFF00
+			m.ct = 8
+		} else {
+			m.pos++
+			m.c += m.byteAt(m.pos) << 9
+			m.ct = 7
+		}
+	} else {
+		m.pos++
+		m.c += m.byteAt(m.pos) << 8
+		m.ct = 8
+	}
+}
+
+func (m *mqDecoder) decode(cx int) int {
+	s := &m.ctx[cx]
+	q := &mqTable[s.i]
+	m.a -= q.qe
+	var d int
+	if m.c>>16 < q.qe {
+		if m.a < q.qe {
+			d = int(s.mps)
+			s.i = q.nmps
+		} else {
+			d = 1 - int(s.mps)
+			if q.sw {
+				s.mps ^= 1
+			}
+			s.i = q.nlps
+		}
+		m.a = q.qe
+	} else {
+		m.c -= q.qe << 16
+		if m.a&0x8000 != 0 {
+			return int(s.mps)
+		}
+		if m.a < q.qe {
+			d = 1 - int(s.mps)
+			if q.sw {
+				s.mps ^= 1
+			}
+			s.i = q.nlps
+		} else {
+			d = int(s.mps)
+			s.i = q.nmps
+		}
+	}
+	for {
+		if m.ct == 0 {
+			m.byteIn()
+		}
+		m.a <<= 1
+		m.c <<= 1
+		m.ct--
+		if m.a&0x8000 != 0 {
+			break
+		}
+	}
+	return d
+}
+
+// rawDecoder reads the uncoded (bypass) passes (T.800 D.6): bits MSB
+// first, a 0 bit stuffed after every 0xFF byte.
+type rawDecoder struct {
+	data []byte
+	pos  int
+	c    uint32
+	ct   int
+}
+
+func (r *rawDecoder) init(data []byte) { *r = rawDecoder{data: data} }
+
+func (r *rawDecoder) bit() int {
+	if r.ct == 0 {
+		if r.c == 0xFF {
+			b := uint32(0xFF)
+			if r.pos < len(r.data) {
+				b = uint32(r.data[r.pos])
+			}
+			if b > 0x8F {
+				r.c, r.ct = 0xFF, 8
+			} else {
+				r.c, r.ct = b, 7
+				r.pos++
+			}
+		} else {
+			r.c = 0xFF
+			if r.pos < len(r.data) {
+				r.c = uint32(r.data[r.pos])
+			}
+			r.pos++
+			r.ct = 8
+		}
+	}
+	r.ct--
+	return int(r.c>>r.ct) & 1
+}
