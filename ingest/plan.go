@@ -22,6 +22,8 @@ type Plan struct {
 	// Excluded counts inputs the source left out while planning, by reason
 	// (see PlanExcluder); nil when it says nothing.
 	Excluded map[string]int
+
+	out *output // opened by MakePlan
 }
 
 // PlannedShard is one shard's slice of the plan.
@@ -80,7 +82,11 @@ func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
 		}
 		seen[u.ID] = true
 	}
-	plan := &Plan{Pipeline: p, Units: units, Shards: packShards(units, p.Output.ShardUnits, p.Output.ShardInputBytes)}
+	out, err := openOutput(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Pipeline: p, Units: units, Shards: packShards(units, p.Output.ShardUnits, p.Output.ShardInputBytes), out: out}
 	if ex, ok := src.(PlanExcluder); ok {
 		plan.Excluded = ex.PlanExcluded()
 	}
@@ -197,4 +203,10 @@ func (pl *Plan) TaskShards(task, tasks int) []PlannedShard {
 // OutputDir is the pipeline's output folder. Like every path given on the
 // command line it is relative to the working directory, not to the
 // pipelines file, so `medmd run` from the repository root writes into out/.
-func (p *Pipeline) OutputDir() string { return filepath.Clean(p.Output.Dir) }
+// An object-storage URL (s3://…) is returned as given.
+func (p *Pipeline) OutputDir() string {
+	if strings.Contains(p.Output.Dir, "://") {
+		return p.Output.Dir
+	}
+	return filepath.Clean(p.Output.Dir)
+}

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net/url"
 	"path/filepath"
@@ -49,7 +50,9 @@ import (
 )
 
 // ErrNotExist is returned (wrapped) for a key that is not under the root.
-var ErrNotExist = errors.New("storage: object does not exist")
+// It wraps fs.ErrNotExist, so code written for files (os.IsNotExist aside)
+// treats a missing object as a missing file.
+var ErrNotExist = fmt.Errorf("storage: object does not exist: %w", fs.ErrNotExist)
 
 // Store is what a source needs of its inputs' root. *Bucket implements it;
 // tests may wrap one to inject faults.
