@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -184,11 +184,14 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	if o.Workers <= 0 {
 		o.Workers = runtime.NumCPU()
 	}
-	dir := p.OutputDir()
-	if err := os.MkdirAll(filepath.Join(dir, quarantineDir), 0o755); err != nil {
+	out, err := plan.output()
+	if err != nil {
 		return nil, err
 	}
-	if err := reconcilePlan(dir, plan); err != nil {
+	if err := out.fs.MkdirAll(out.path(quarantineDir)); err != nil {
+		return nil, err
+	}
+	if err := reconcilePlan(out, plan); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -202,7 +205,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	defer func() { sum.Elapsed = time.Since(start) }() // also on error: the summary is printed
 	mine := plan.TaskShards(o.Task, o.Tasks)
-	todo, err := shardsToBuild(ctx, dir, mine, o, sum)
+	todo, err := shardsToBuild(ctx, out, mine, o, sum)
 	if err != nil {
 		return sum, err
 	}
@@ -215,7 +218,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 		sum.ShardsBuilt++
 	}
 	prog.stop()
-	if done, err := allShardsDone(dir, plan); err != nil {
+	if done, err := allShardsDone(out, plan); err != nil {
 		return sum, err
 	} else if done {
 		if sum.Manifest, err = WriteManifest(plan); err != nil {
@@ -235,7 +238,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 // record (checked with the worker pool; o.Rebuild takes every shard).
 // Damaged shards are counted in sum.ShardsRepaired and named on
 // o.Progress.
-func shardsToBuild(ctx context.Context, dir string, mine []PlannedShard, o RunOptions, sum *Summary) ([]PlannedShard, error) {
+func shardsToBuild(ctx context.Context, out *output, mine []PlannedShard, o RunOptions, sum *Summary) ([]PlannedShard, error) {
 	type state struct {
 		done     bool
 		problems []error
@@ -244,11 +247,11 @@ func shardsToBuild(ctx context.Context, dir string, mine []PlannedShard, o RunOp
 	var todo []PlannedShard
 	err := orderedMap(ctx, len(mine), o.Workers,
 		func(i int) state {
-			st, done, err := shards.ReadShardStats(dir, mine[i].Name)
+			st, done, err := out.readStats(mine[i].Name)
 			if err != nil || !done || o.Rebuild {
 				return state{err: err}
 			}
-			return state{done: true, problems: shards.CheckShard(dir, st, true)}
+			return state{done: true, problems: out.check(st, true)}
 		},
 		func(i int, r state) error {
 			ps := mine[i]
@@ -277,7 +280,7 @@ func checkFailures(plan *Plan, c Counts) error {
 	p := plan.Pipeline
 	if c.Units > 0 && float64(c.FailedUnits)/float64(c.Units) > p.MaxFailureFraction {
 		return fmt.Errorf("pipeline %q: %d of %d units of the corpus quarantined (max_failure_fraction %.2f; see %s): %w",
-			p.Name, c.FailedUnits, c.Units, p.MaxFailureFraction, filepath.Join(p.OutputDir(), "quarantine.jsonl"), ErrTooManyFailures)
+			p.Name, c.FailedUnits, c.Units, p.MaxFailureFraction, quarantineWhere(plan), ErrTooManyFailures)
 	}
 	return nil
 }
@@ -285,21 +288,24 @@ func checkFailures(plan *Plan, c Counts) error {
 // CorpusCounts sums the recorded counts of every done shard of the plan
 // and returns how many shards that is.
 func CorpusCounts(plan *Plan) (Counts, int, error) {
-	dir := plan.Pipeline.OutputDir()
+	out, err := plan.output()
+	if err != nil {
+		return Counts{}, 0, err
+	}
 	c := Counts{Dropped: map[string]int{}}
 	for k, v := range plan.Excluded {
 		c.Dropped[k] += v
 	}
 	n := 0
 	for _, ps := range plan.Shards {
-		_, done, err := shards.ReadShardStats(dir, ps.Name)
+		_, done, err := out.readStats(ps.Name)
 		if err != nil {
 			return c, n, fmt.Errorf("%s: %w", ps.Name, err)
 		}
 		if !done {
 			continue
 		}
-		sc, err := readCounts(dir, plan, ps)
+		sc, err := readCounts(out, plan, ps)
 		if err != nil {
 			return c, n, err
 		}
@@ -316,9 +322,10 @@ func countsFile(dir, name string) string {
 // readCounts reads a done shard's counts. Shards built before counts were
 // recorded get them from the plan and their quarantine file: every unit
 // with a read failure counts as quarantined, and samples are the stats'.
-func readCounts(dir string, plan *Plan, ps PlannedShard) (Counts, error) {
+func readCounts(out *output, plan *Plan, ps PlannedShard) (Counts, error) {
+	dir := out.dir
 	path := countsFile(dir, ps.Name)
-	data, err := os.ReadFile(path)
+	data, err := out.readFile(path)
 	if err == nil {
 		var c Counts
 		if err := json.Unmarshal(data, &c); err != nil {
@@ -326,15 +333,15 @@ func readCounts(dir string, plan *Plan, ps PlannedShard) (Counts, error) {
 		}
 		return c, nil
 	}
-	if !os.IsNotExist(err) {
+	if !errors.Is(err, fs.ErrNotExist) {
 		return Counts{}, err
 	}
 	c := Counts{Units: ps.End - ps.First, InputBytes: ps.InputBytes}
-	if st, done, err := shards.ReadShardStats(dir, ps.Name); err == nil && done {
+	if st, done, err := out.readStats(ps.Name); err == nil && done {
 		c.Samples = st.Samples
 	}
-	q, err := os.ReadFile(filepath.Join(dir, quarantineDir, ps.Name+".jsonl"))
-	if err != nil && !os.IsNotExist(err) {
+	q, err := out.readFile(filepath.Join(dir, quarantineDir, ps.Name+".jsonl"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return c, err
 	}
 	failed := map[string]bool{}
@@ -365,9 +372,13 @@ type unitResult struct {
 // in plan order, so the shard's bytes never depend on scheduling.
 func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, stages []NamedStage, workers int, sum *Summary, prog *progress) (err error) {
 	p := plan.Pipeline
-	dir := p.OutputDir()
+	out, err := plan.output()
+	if err != nil {
+		return err
+	}
+	dir := out.dir
 	w, err := shards.CreateShard(dir, ps.Name, shards.WriteOptions{MaxBytes: p.Output.MaxShardBytes, MaxSamples: p.Output.MaxShardSamples,
-		Parquet: p.Output.Parquet, ParquetCompression: p.Output.ParquetCompression})
+		Parquet: p.Output.Parquet, ParquetCompression: p.Output.ParquetCompression, FS: out.fs})
 	if err != nil {
 		return fmt.Errorf("%s: %w", ps.Name, err)
 	}
@@ -414,14 +425,14 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 	// INVARIANT: the quarantine and counts files are published before the
 	// stats file, so a done shard always has its quarantine records and
 	// the counts the corpus's failure fraction is judged on.
-	if err := writeQuarantine(filepath.Join(dir, quarantineDir, ps.Name+".jsonl"), quarantine); err != nil {
+	if err := writeQuarantine(out.fs, filepath.Join(dir, quarantineDir, ps.Name+".jsonl"), quarantine); err != nil {
 		return err
 	}
 	data, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	if err := shards.PublishBytes(nil, countsFile(dir, ps.Name), append(data, '\n')); err != nil {
+	if err := shards.PublishBytes(out.fs, countsFile(dir, ps.Name), append(data, '\n')); err != nil {
 		return err
 	}
 	if _, err := w.Close(); err != nil {
@@ -542,7 +553,7 @@ func orderedMap[R any](ctx context.Context, n, workers int, work func(int) R, co
 	return nil
 }
 
-func writeQuarantine(path string, recs []QuarantineRecord) error {
+func writeQuarantine(fsys shards.FS, path string, recs []QuarantineRecord) error {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	for _, r := range recs {
@@ -550,7 +561,7 @@ func writeQuarantine(path string, recs []QuarantineRecord) error {
 			return err
 		}
 	}
-	return shards.PublishBytes(nil, path, []byte(b.String()))
+	return shards.PublishBytes(fsys, path, []byte(b.String()))
 }
 
 // planRecord is plan.json: what each shard of the output folder was planned
@@ -585,16 +596,17 @@ func (pl *Plan) record() planRecord {
 
 // reconcilePlan refuses an output folder built under another config,
 // invalidates done shards whose planned units changed, and records the plan.
-func reconcilePlan(dir string, plan *Plan) error {
+func reconcilePlan(out *output, plan *Plan) error {
+	dir := out.dir
 	path := filepath.Join(dir, "plan.json")
 	now := plan.record()
-	if data, err := os.ReadFile(path); err == nil {
+	if data, err := out.readFile(path); err == nil {
 		var old planRecord
 		if err := json.Unmarshal(data, &old); err != nil {
 			return fmt.Errorf("%s: %w (delete the folder to start over)", path, err)
 		}
 		if old.ConfigHash != now.ConfigHash {
-			return fmt.Errorf("%s holds shards built under another configuration of pipeline %q; delete it or set another output.dir", dir, old.Pipeline)
+			return fmt.Errorf("%s holds shards built under another configuration of pipeline %q; delete it or set another output.dir", out.name, old.Pipeline)
 		}
 		nowByName := map[string]plannedJSON{}
 		for _, s := range now.Shards {
@@ -604,19 +616,19 @@ func reconcilePlan(dir string, plan *Plan) error {
 		// loses its done mark; the build below replaces it.
 		for _, o := range old.Shards {
 			if n, ok := nowByName[o.Name]; !ok || n.UnitHash != o.UnitHash {
-				if err := os.Remove(filepath.Join(dir, o.Name+".stats.json")); err != nil && !os.IsNotExist(err) {
+				if err := out.fs.Remove(filepath.Join(dir, o.Name+".stats.json")); err != nil {
 					return err
 				}
 			}
 		}
-	} else if !os.IsNotExist(err) {
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	data, err := json.MarshalIndent(now, "", "  ")
 	if err != nil {
 		return err
 	}
-	return shards.PublishBytes(nil, path, append(data, '\n'))
+	return shards.PublishBytes(out.fs, path, append(data, '\n'))
 }
 
 // Changes compares the plan with the one recorded in its output folder:
@@ -624,9 +636,12 @@ func reconcilePlan(dir string, plan *Plan) error {
 // units with the same stamps), build the shards it would build (new,
 // unfinished, or whose units changed, e.g. articles updated upstream).
 func (pl *Plan) Changes() (reuse, build int, err error) {
-	dir := pl.Pipeline.OutputDir()
-	data, err := os.ReadFile(filepath.Join(dir, "plan.json"))
-	if os.IsNotExist(err) {
+	out, err := pl.output()
+	if err != nil {
+		return 0, 0, err
+	}
+	data, err := out.readFile(out.path("plan.json"))
+	if errors.Is(err, fs.ErrNotExist) {
 		return 0, len(pl.Shards), nil
 	}
 	if err != nil {
@@ -634,7 +649,7 @@ func (pl *Plan) Changes() (reuse, build int, err error) {
 	}
 	var old planRecord
 	if err := json.Unmarshal(data, &old); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", filepath.Join(dir, "plan.json"), err)
+		return 0, 0, fmt.Errorf("%s: %w", out.where("plan.json"), err)
 	}
 	now := pl.record()
 	if old.ConfigHash != now.ConfigHash {
@@ -645,7 +660,7 @@ func (pl *Plan) Changes() (reuse, build int, err error) {
 		oldHash[s.Name] = s.UnitHash
 	}
 	for _, s := range now.Shards {
-		_, done, err := shards.ReadShardStats(dir, s.Name)
+		_, done, err := out.readStats(s.Name)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -658,9 +673,9 @@ func (pl *Plan) Changes() (reuse, build int, err error) {
 	return reuse, build, nil
 }
 
-func allShardsDone(dir string, plan *Plan) (bool, error) {
+func allShardsDone(out *output, plan *Plan) (bool, error) {
 	for _, s := range plan.Shards {
-		_, done, err := shards.ReadShardStats(dir, s.Name)
+		_, done, err := out.readStats(s.Name)
 		if err != nil || !done {
 			return false, err
 		}
@@ -672,44 +687,49 @@ func allShardsDone(dir string, plan *Plan) (bool, error) {
 // shards are all done, and returns the manifest's path. It is the merge step
 // after a multi-task run, and safe to repeat.
 func WriteManifest(plan *Plan) (string, error) {
-	dir := plan.Pipeline.OutputDir()
+	out, err := plan.output()
+	if err != nil {
+		return "", err
+	}
+	dir := out.dir
 	var missing []string
 	var damaged []error
 	for _, s := range plan.Shards {
-		if st, done, err := shards.ReadShardStats(dir, s.Name); err != nil {
+		if st, done, err := out.readStats(s.Name); err != nil {
 			return "", err
 		} else if !done {
 			missing = append(missing, s.Name)
 		} else {
 			// Sizes only: a stat per file. The task that owns a shard
 			// re-hashes it when it runs.
-			damaged = append(damaged, shards.CheckShard(dir, st, false)...)
+			damaged = append(damaged, out.check(st, false)...)
 		}
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("%s: %d of %d shards not built yet (%s…); run the remaining tasks first", dir, len(missing), len(plan.Shards), missing[0])
+		return "", fmt.Errorf("%s: %d of %d shards not built yet (%s…); run the remaining tasks first", out.name, len(missing), len(plan.Shards), missing[0])
 	}
 	if len(damaged) > 0 {
 		return "", fmt.Errorf("%s: %d damaged shard file(s), no manifest written; rerun the pipeline (medmd run %s, or each task with --task I --tasks N) to rebuild them:\n%w",
-			dir, len(damaged), plan.Pipeline.Name, errors.Join(damaged...))
+			out.name, len(damaged), plan.Pipeline.Name, errors.Join(damaged...))
 	}
-	m, err := shards.BuildManifest(dir, plan.Pipeline.Name, plan.Pipeline.Hash())
+	m, err := shards.BuildManifestFS(out.fs, dir, plan.Pipeline.Name, plan.Pipeline.Hash())
 	if err != nil {
 		return "", err
 	}
 	var q []byte
 	for _, s := range plan.Shards {
-		b, err := os.ReadFile(filepath.Join(dir, quarantineDir, s.Name+".jsonl"))
-		if err != nil && !os.IsNotExist(err) {
+		b, err := out.readFile(filepath.Join(dir, quarantineDir, s.Name+".jsonl"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
 		}
 		q = append(q, b...)
 	}
-	if err := shards.PublishBytes(nil, filepath.Join(dir, "quarantine.jsonl"), q); err != nil {
+	if err := shards.PublishBytes(out.fs, filepath.Join(dir, "quarantine.jsonl"), q); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "manifest.json")
-	return path, m.Write(path)
+	// The manifest goes last: in a bucket as on disk, a corpus with a
+	// manifest is complete.
+	return out.where("manifest.json"), m.WriteFS(out.fs, filepath.Join(dir, "manifest.json"))
 }
 
 // Merge is `medmd run --merge`: it writes the manifest of a plan whose
