@@ -69,6 +69,16 @@ type Source struct {
 	instruction string
 	license     string
 	excluded    map[string]int
+	mask        *pathMasker // set by Plan
+}
+
+// maskOrRel names a file for a sample: relative to the pipelines file,
+// patient segments masked.
+func (s *Source) maskOrRel(r Ref) string {
+	if s.mask == nil {
+		s.mask = newPathMasker(s.base, nil)
+	}
+	return s.mask.ref(r)
 }
 
 func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
@@ -112,18 +122,27 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
 	s.excluded = map[string]int{}
+	var hdrs []*Header
+	for _, se := range res.Series {
+		for _, sl := range se.Slices {
+			hdrs = append(hdrs, sl.Hdr)
+		}
+	}
+	s.mask = newPathMasker(s.base, hdrs)
 	var units []ingest.Unit
 	for _, se := range res.Series {
 		var paths []string
 		for _, r := range se.Refs() {
-			paths = append(paths, r.String())
+			paths = append(paths, s.mask.ref(r))
 		}
-		units = append(units, ingest.Unit{ID: se.ID, Paths: paths, Bytes: se.Bytes(), Data: se})
+		units = append(units, ingest.Unit{ID: pseudoSeriesID(se), Paths: paths, Bytes: se.Bytes(), Data: se})
 	}
 	for _, sk := range res.Skipped {
 		switch sk.Kind {
 		case "unsupported", "error":
-			units = append(units, ingest.Unit{ID: "file:" + s.rel(sk.Ref), Paths: []string{sk.Ref}, Data: sk})
+			name := s.mask.text(s.mask.rel(sk.Ref))
+			sk.Reason = s.mask.text(sk.Reason)
+			units = append(units, ingest.Unit{ID: "file:" + name, Paths: []string{name}, Data: sk})
 		default:
 			s.excluded[skipReason(sk)]++
 			slog.Debug("dicom: skipped", "file", sk.Ref, "reason", sk.Reason)
@@ -153,11 +172,18 @@ func skipReason(sk Skipped) string {
 	return r
 }
 
-func (s *Source) rel(p string) string {
-	if r, err := filepath.Rel(s.base, p); err == nil {
-		return filepath.ToSlash(r)
+// pseudoSeriesID is a series' unit ID as written to plans, quarantine
+// records and sample metadata: its SeriesInstanceUID as a keyed 2.25 UID
+// (PseudoUID), with the suffix dcm2niix's split rules added.
+func pseudoSeriesID(se *Series) string {
+	id := PseudoUID(se.UID)
+	if id == "" {
+		id = "nouid"
 	}
-	return p
+	if i := strings.LastIndexByte(se.ID, '_'); i >= 0 && se.ID != se.UID {
+		id += se.ID[i:]
+	}
+	return id
 }
 
 // Read assembles one series into samples, one per volume; a skipped-file
@@ -167,7 +193,13 @@ func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 	case Skipped:
 		return nil, errors.New(d.Reason)
 	case *Series:
-		return s.readSeries(ctx, u, d)
+		smps, err := s.readSeries(ctx, u, d)
+		if err != nil && s.mask != nil {
+			// Errors name files by their full path: the quarantine record
+			// gets them relative and masked.
+			return nil, &maskedError{msg: s.mask.text(err.Error()), err: err}
+		}
+		return smps, err
 	}
 	return nil, fmt.Errorf("dicom: unit %s was not planned by this source", u.ID)
 }
@@ -183,11 +215,7 @@ func (s *Source) readSeries(ctx context.Context, u ingest.Unit, se *Series) ([]s
 	for v, im := range imgs {
 		// Paths relative to the pipelines file keep shards identical
 		// across checkouts and machines.
-		if r := se.Slices[0].Ref; r.Member != "" {
-			im.SourcePath = s.rel(r.Path) + "!" + r.Member
-		} else {
-			im.SourcePath = s.rel(r.Path)
-		}
+		im.SourcePath = s.maskOrRel(se.Slices[0].Ref)
 		out = append(out, shards.Sample{
 			ID:          shards.MakeID(SourceName, u.ID, strconv.Itoa(v)),
 			Source:      SourceName,

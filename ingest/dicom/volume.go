@@ -363,9 +363,11 @@ func (s *Series) Meta() map[string]string {
 	set("window_center", h.WindowCenter)
 	set("window_width", h.WindowWidth)
 	set("convolution_kernel", h.ConvolutionKernel)
-	set("study_instance_uid", h.StudyInstanceUID)
-	set("series_instance_uid", h.SeriesInstanceUID)
-	set("frame_of_reference_uid", h.FrameOfReferenceUID)
+	// UIDs as keyed 2.25 UIDs (PS3.15 Annex E replaces them): the same
+	// study or series still groups, the original is not recoverable.
+	set("study_instance_uid", PseudoUID(h.StudyInstanceUID))
+	set("series_instance_uid", PseudoUID(h.SeriesInstanceUID))
+	set("frame_of_reference_uid", PseudoUID(h.FrameOfReferenceUID))
 	set("transfer_syntax", h.TransferSyntax)
 	set("image_type", strings.Join(h.ImageType, `\`))
 	set("rescale_type", h.RescaleType)

@@ -191,9 +191,7 @@ func (t *t1) refPass(bpp int, raw bool) {
 				}
 				cx := ctxMR + 2
 				if f&fRefined == 0 {
-					// OpenJPEG (encoder and decoder) forms this
-					// context without the vertically causal rule.
-					h, v, d := t.neighbours(i, false)
+					h, v, d := t.neighbours(i, t.vsc && y == y0+3)
 					cx = ctxMR
 					if h+v+d > 0 {
 						cx = ctxMR + 1
