@@ -76,9 +76,6 @@ func (d *decoder) reconstruct(tcs []*tileComp, p *params, tx0, ty0, tx1, ty1 int
 				}
 			}
 		}
-		if dumpCoeffs != nil && ints[c] != nil {
-			dumpCoeffs(ints[c])
-		}
 		for r := 1; r < len(tc.res); r++ {
 			res, lo := &tc.res[r], &tc.res[r-1]
 			rw, rh := res.x1-res.x0, res.y1-res.y0
@@ -235,5 +232,3 @@ func idwt97(x []float32, par int) {
 	lift(lo, -beta97)
 	lift(1-lo, -alpha97)
 }
-
-var dumpCoeffs func([]int32)
