@@ -9,12 +9,15 @@ import (
 )
 
 // BenchmarkDataPath measures the training data path on one core — loader
-// batch (view or gather) → bytes viewed as the host tensor handed to the
+// batch (view or gather) → HostBatch, the host tensor handed to the
 // backend — for the small preset's 2D and 3D geometry, beside a memcpy of
 // the same bytes (the baseline its ratio is quoted against). Goals: ≥
 // 2,000 2D samples/s and ≥ 250 3D samples/s.
 //
 //	go test ./train -run '^$' -bench DataPath -benchtime 2s
+//
+// `medmd perf train` measures the same path (internal/perf/train.go)
+// and prints it as ratios.
 func BenchmarkDataPath(b *testing.B) {
 	for _, g := range []struct {
 		name       string
@@ -53,7 +56,7 @@ func BenchmarkDataPath(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, _, err := viewVoxels(bt.Voxels, bt.DType); err != nil {
+				if _, _, err := HostBatch(bt); err != nil {
 					b.Fatal(err)
 				}
 				samples += bt.Shape[0]

@@ -80,6 +80,7 @@ var groups = []Group{
 	{"radmd", "RadMD fingerprint (SHA-256 + dHash) vs SHA-256 alone; near-duplicate index vs linear scan", radmdGroup},
 	{"radmd-run", "medmd radmd end to end vs an unfiltered copy of the same corpus", radmdRunGroup},
 	{"shards", "Arrow IPC write and shard creation per Parquet layout vs plain os.File.Write of the same bytes (on tmpfs when present); zero-copy read heap; native-resolution CT ingest (medmd run, no stages) vs dcm2niix -z n, and its bytes on disk vs its Arrow parts", shardsGroup},
+	{"train", "training data path (loader batch → host tensor) of the small preset's 2D 1×1×512² and 3D 1×64×256² uint8 geometry, samples/s vs memcpy of the same bytes", trainGroup},
 }
 
 // Groups returns every group, sorted by name.

@@ -1,0 +1,120 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/medmd/medmd/internal/stats"
+	"github.com/medmd/medmd/shards"
+	"github.com/medmd/medmd/train"
+)
+
+// dataPathGeometry is one image geometry of the small preset whose data
+// path is measured, with its goal in samples/s on one core.
+type dataPathGeometry struct {
+	key        string
+	d, h, w, n int
+	goal       float64
+}
+
+// trainGroup measures the training data path on one loader worker —
+// loader batch (a view, or the gather copy of a shuffled batch) → the
+// host tensor the trainer uploads (train.HostBatch) — for the small
+// preset's 2D (1×1×512² uint8) and 3D (1×64×256² uint8) geometry, against
+// a memcpy of the same bytes into one batch-sized buffer in the same run.
+// The goals are absolute (≥ 2,000 2D and ≥ 250 3D samples/s);
+// they are reported in Extra beside the ratio, whose goal is the
+// loader's (0.5 of memcpy).
+func trainGroup(ctx context.Context, o Options) ([]Result, error) {
+	reps := max(o.Repeats, 1)
+	geoms := []dataPathGeometry{
+		{"2d_1x1x512x512_uint8", 1, 512, 512, 256, 2000},
+		{"3d_1x64x256x256_uint8", 64, 256, 256, 32, 250},
+	}
+	if o.Quick {
+		geoms[0].n, geoms[1].n, reps = 32, 16, min(reps, 2)
+	}
+	const batch = 8
+	var out []Result
+	for _, g := range geoms {
+		m, err := perfLoaderCorpus(filepath.Join(o.TempDir, "train-"+g.key), g.n, 4, g.d, g.h, g.w, shards.Uint8)
+		if err != nil {
+			return nil, err
+		}
+		cfg := shards.LoaderConfig{Seed: 1, Shuffle: true, BatchSize2D: batch, BatchSize3D: batch, Workers: 1, Prefetch: 2}
+		var ours, base []float64
+		for r := 0; r < reps; r++ {
+			rate, err := dataPathRate(ctx, m, cfg)
+			if err != nil {
+				return nil, err
+			}
+			ours = append(ours, rate)
+			base = append(base, memcpySamplesRate(g.d*g.h*g.w, batch, g.n))
+		}
+		res := Result{Name: "train/datapath/" + g.key, Unit: "samples/s", Value: stats.Median(ours),
+			BaselineName: "memcpy of the same bytes", BaselineValue: stats.Median(base), Goal: 0.5,
+			Extra: map[string]float64{"goal_samples_per_s": g.goal, "meets_samples_goal": boolFloat(stats.Median(ours) >= g.goal),
+				"batch": batch, "samples": float64(g.n)}}
+		res.Finish(true)
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// dataPathRate serves one warm-up pass (page cache, checksums) and then
+// times one pass of batches turned into host tensors; samples/s.
+func dataPathRate(ctx context.Context, m *shards.Manifest, cfg shards.LoaderConfig) (float64, error) {
+	l, err := shards.NewLoader([]*shards.Manifest{m}, cfg, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	// At least 8 batches a pass (the loader cycles epochs), so a small
+	// corpus is not timed on one batch.
+	nb := max(l.Len(), 8)
+	var rate float64
+	for pass := 0; pass < 2; pass++ {
+		t0 := time.Now()
+		samples := 0
+		for i := 0; i < nb; i++ {
+			b, err := l.Next(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if _, _, err := train.HostBatch(b); err != nil {
+				b.Release()
+				return 0, fmt.Errorf("batch %d: %w", i, err)
+			}
+			samples += len(b.IDs)
+			b.Release()
+		}
+		rate = float64(samples) / time.Since(t0).Seconds()
+	}
+	return rate, nil
+}
+
+// memcpySamplesRate copies n samples of per bytes (at least 8 batches,
+// so one timing is not a single copy), batch at a time, from one buffer
+// into another; samples/s.
+func memcpySamplesRate(per, batch, n int) float64 {
+	n = max(n, 8*batch)
+	src, dst := make([]byte, batch*per), make([]byte, batch*per)
+	for i := range src {
+		src[i] = byte(i)
+	}
+	copy(dst, src) // fault both buffers in
+	t0 := time.Now()
+	for done := 0; done < n; done += batch {
+		copy(dst, src)
+	}
+	return float64(n) / time.Since(t0).Seconds()
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
