@@ -1,0 +1,233 @@
+package jpeg2000
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type golden struct {
+	file, sha, kind string
+}
+
+// goldens reads testdata/reference.sha256 (written by testdata/gen.sh).
+func goldens(t testing.TB) []golden {
+	f, err := os.Open("testdata/reference.sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var gs []golden
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) != 3 {
+			t.Fatalf("bad reference line %q", sc.Text())
+		}
+		gs = append(gs, golden{fs[1], fs[0], fs[2]})
+	}
+	return gs
+}
+
+// rawPlanar renders img as opj_decompress writes .rawl files: components
+// planar, one byte a sample up to 8 bits, else two little-endian bytes.
+func rawPlanar(img *Image) []byte {
+	n := img.Width * img.Height
+	var out []byte
+	for c := 0; c < img.Components; c++ {
+		for i := 0; i < n; i++ {
+			v := img.Pix[i*img.Components+c]
+			if img.Precision <= 8 {
+				out = append(out, byte(v))
+			} else {
+				out = append(out, byte(v), byte(v>>8))
+			}
+		}
+	}
+	return out
+}
+
+func TestGoldens(t *testing.T) {
+	for _, g := range goldens(t) {
+		t.Run(g.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", g.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.Width != 64 || img.Height != 64 {
+				t.Fatalf("decoded %dx%d, want 64x64", img.Width, img.Height)
+			}
+			got := rawPlanar(img)
+			sum := sha256.Sum256(got)
+			if hex.EncodeToString(sum[:]) == g.sha {
+				return // equal to OpenJPEG (and, when lossless, to the original)
+			}
+			if g.kind == "lossless" {
+				t.Fatalf("lossless decode differs from the original pixels")
+			}
+			ref := readGzip(t, filepath.Join("testdata", g.file+".ref.gz"))
+			if len(ref) != len(got) {
+				t.Fatalf("%d bytes, reference %d", len(got), len(ref))
+			}
+			wide := img.Precision > 8
+			for i := range img.Pix {
+				var a, r int
+				if wide {
+					a, r = int(int16(uint16(got[2*i])|uint16(got[2*i+1])<<8)), int(int16(uint16(ref[2*i])|uint16(ref[2*i+1])<<8))
+				} else {
+					a, r = int(got[i]), int(ref[i])
+				}
+				if a-r > 1 || r-a > 1 {
+					t.Fatalf("sample %d: %d, OpenJPEG %d", i, a, r)
+				}
+			}
+		})
+	}
+}
+
+func readGzip(t *testing.T, path string) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		file string
+		want Config
+	}{
+		{"u16_default.j2k", Config{64, 64, 1, 16, false}},
+		{"u16_jp2.jp2", Config{64, 64, 1, 16, false}},
+		{"s16.j2k", Config{64, 64, 1, 16, true}},
+		{"u12.j2k", Config{64, 64, 1, 12, false}},
+		{"rgb8_rct.j2k", Config{64, 64, 3, 8, false}},
+	}
+	for _, tt := range tests {
+		b, err := os.ReadFile(filepath.Join("testdata", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeConfig(b)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v", tt.file, got, err, tt.want)
+		}
+	}
+}
+
+// TestHostile feeds damaged codestreams: each must fail with an error,
+// never panic or allocate beyond the budget.
+func TestHostile(t *testing.T) {
+	good, err := os.ReadFile("testdata/u16_layers.j2k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizOff := bytes.Index(good, []byte{0xFF, 0x51})
+	set32 := func(b []byte, off int, v uint32) []byte {
+		b = append([]byte(nil), b...)
+		b[off], b[off+1], b[off+2], b[off+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+		return b
+	}
+	tests := []struct {
+		name  string
+		data  []byte
+		limit int
+		want  error // nil: any error
+	}{
+		{"empty", nil, MaxSamples, nil},
+		{"soc only", good[:2], MaxSamples, ErrTruncated},
+		{"truncated header", good[:60], MaxSamples, ErrTruncated},
+		{"truncated data", good[:len(good)/2], MaxSamples, ErrTruncated},
+		{"no EOC", good[:len(good)-2], MaxSamples, nil},
+		{"huge image", set32(set32(good, sizOff+6, 1<<30), sizOff+10, 1<<30), MaxSamples, ErrTooLarge},
+		{"over budget", good, 64*64 - 1, ErrTooLarge},
+		{"tiny tiles", set32(set32(good, sizOff+22, 1), sizOff+26, 1), MaxSamples, nil},
+		{"lying SIZ length", append(append(append([]byte(nil), good[:sizOff+2]...), 0xFF, 0xFF), good[sizOff+4:]...), MaxSamples, ErrTruncated},
+		{"not j2k", []byte("hello, world"), MaxSamples, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeLimit(tt.data, tt.limit)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var je *Error
+			if !errors.As(err, &je) {
+				t.Fatalf("%v is not an *Error", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("%v, want %v", err, tt.want)
+			}
+		})
+	}
+	// Every truncation of a valid stream errors cleanly.
+	for n := 0; n < len(good)-2; n += 7 {
+		if _, err := Decode(good[:n]); err == nil {
+			t.Fatalf("truncated at %d: no error", n)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, g := range goldens(f) {
+		b, err := os.ReadFile(filepath.Join("testdata", g.file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	if crashers, _ := filepath.Glob("testdata/hostile/*"); len(crashers) > 0 {
+		for _, c := range crashers {
+			b, err := os.ReadFile(c)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := DecodeLimit(b, 1<<16)
+		if err == nil && len(img.Pix) != img.Width*img.Height*img.Components {
+			t.Fatalf("%d samples for %dx%dx%d", len(img.Pix), img.Width, img.Height, img.Components)
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, name := range []string{"u16_default.j2k", "u16_97.j2k"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(64 * 64 * 2)
+			for b.Loop() {
+				if _, err := Decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
