@@ -69,34 +69,34 @@ func (ck *Checkpoint) Close() error {
 	return nil
 }
 
-// weightSpec is one tensor the decoder expects: its Hugging Face name and
+// WeightSpec is one tensor the decoder expects: its Hugging Face name and
 // shape ([out, in] for linear layers, as nn.Linear stores them).
-type weightSpec struct {
-	name  string
-	shape []int
+type WeightSpec struct {
+	Name  string
+	Shape []int
 }
 
-// specs lists the decoder's tensors for c.
-func (c Config) specs() []weightSpec {
+// Specs lists the decoder's tensors for c.
+func (c Config) Specs() []WeightSpec {
 	D, F, V := c.HiddenSize, c.IntermediateSize, c.VocabSize
 	qd, kvd := c.NumAttentionHeads*c.HeadDim, c.NumKeyValueHeads*c.HeadDim
-	s := []weightSpec{{"model.embed_tokens.weight", []int{V, D}}, {"model.norm.weight", []int{D}}}
+	s := []WeightSpec{{"model.embed_tokens.weight", []int{V, D}}, {"model.norm.weight", []int{D}}}
 	for i := 0; i < c.NumHiddenLayers; i++ {
 		p := fmt.Sprintf("model.layers.%d.", i)
 		s = append(s,
-			weightSpec{p + "self_attn.q_proj.weight", []int{qd, D}},
-			weightSpec{p + "self_attn.k_proj.weight", []int{kvd, D}},
-			weightSpec{p + "self_attn.v_proj.weight", []int{kvd, D}},
-			weightSpec{p + "self_attn.o_proj.weight", []int{D, qd}},
-			weightSpec{p + "mlp.gate_proj.weight", []int{F, D}},
-			weightSpec{p + "mlp.up_proj.weight", []int{F, D}},
-			weightSpec{p + "mlp.down_proj.weight", []int{D, F}},
-			weightSpec{p + "input_layernorm.weight", []int{D}},
-			weightSpec{p + "post_attention_layernorm.weight", []int{D}},
+			WeightSpec{p + "self_attn.q_proj.weight", []int{qd, D}},
+			WeightSpec{p + "self_attn.k_proj.weight", []int{kvd, D}},
+			WeightSpec{p + "self_attn.v_proj.weight", []int{kvd, D}},
+			WeightSpec{p + "self_attn.o_proj.weight", []int{D, qd}},
+			WeightSpec{p + "mlp.gate_proj.weight", []int{F, D}},
+			WeightSpec{p + "mlp.up_proj.weight", []int{F, D}},
+			WeightSpec{p + "mlp.down_proj.weight", []int{D, F}},
+			WeightSpec{p + "input_layernorm.weight", []int{D}},
+			WeightSpec{p + "post_attention_layernorm.weight", []int{D}},
 		)
 	}
 	if !c.TieWordEmbeddings {
-		s = append(s, weightSpec{"lm_head.weight", []int{V, D}})
+		s = append(s, WeightSpec{"lm_head.weight", []int{V, D}})
 	}
 	return s
 }
@@ -118,39 +118,51 @@ func Load(backend backends.Backend, dir string) (*Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	ck, err := OpenCheckpoint(dir)
+	ctx := context.New()
+	err = ReadWeights(dir, c, func(name string, t *tensors.Tensor) { ctx.VariableWithValue(name, t) })
 	if err != nil {
 		return nil, err
 	}
+	return &Decoder{Config: c, ctx: ctx, backend: backend, steps: map[[2]int]*context.Exec{}}, nil
+}
+
+// ReadWeights checks every tensor c expects in dir's safetensors (present,
+// shape and float dtype as config.json implies) before allocating any,
+// then hands each to put as a float32 tensor of its Hugging Face shape,
+// in Specs order. put owns the tensor.
+func ReadWeights(dir string, c Config, put func(name string, t *tensors.Tensor)) error {
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		return err
+	}
 	defer ck.Close()
-	specs := c.specs()
+	specs := c.Specs()
 	for _, s := range specs {
-		f, ok := ck.where[s.name]
+		f, ok := ck.where[s.Name]
 		if !ok {
-			return nil, fmt.Errorf("%s: tensor %q: missing", dir, s.name)
+			return fmt.Errorf("%s: tensor %q: missing", dir, s.Name)
 		}
-		ti := f.Tensors[s.name]
-		if !slices.Equal(ti.Shape, s.shape) {
-			return nil, fmt.Errorf("%s: tensor %q: shape %v, config.json implies %v", f.Path, s.name, ti.Shape, s.shape)
+		ti := f.Tensors[s.Name]
+		if !slices.Equal(ti.Shape, s.Shape) {
+			return fmt.Errorf("%s: tensor %q: shape %v, config.json implies %v", f.Path, s.Name, ti.Shape, s.Shape)
 		}
 		if ti.DType != F32 && ti.DType != F16 && ti.DType != BF16 {
-			return nil, fmt.Errorf("%s: tensor %q: dtype %s, want F32, F16 or BF16", f.Path, s.name, ti.DType)
+			return fmt.Errorf("%s: tensor %q: dtype %s, want F32, F16 or BF16", f.Path, s.Name, ti.DType)
 		}
 	}
-	ctx := context.New()
 	for _, s := range specs {
-		f := ck.where[s.name]
+		f := ck.where[s.Name]
 		n := 1
-		for _, d := range s.shape {
+		for _, d := range s.Shape {
 			n *= d
 		}
 		buf := make([]float32, n)
-		if err := f.Float32(s.name, buf); err != nil {
-			return nil, err
+		if err := f.Float32(s.Name, buf); err != nil {
+			return err
 		}
-		ctx.VariableWithValue(s.name, tensors.FromFlatDataAndDimensions(buf, s.shape...))
+		put(s.Name, tensors.FromFlatDataAndDimensions(buf, s.Shape...))
 	}
-	return &Decoder{Config: c, ctx: ctx, backend: backend, steps: map[[2]int]*context.Exec{}}, nil
+	return nil
 }
 
 // w returns the variable of Hugging Face tensor name.
@@ -170,29 +182,33 @@ func linear(x, w *Node) *Node {
 	return Reshape(y, append(slices.Clone(dims[:len(dims)-1]), out)...)
 }
 
+// rmsNorm is LlamaRMSNorm: normalised in float32, scaled by w, back in
+// x's dtype.
 func rmsNorm(x, w *Node, eps float64) *Node {
+	dt := x.DType()
+	xf := ConvertDType(x, dtypes.Float32)
 	last := x.Rank() - 1
-	ms := ReduceAndKeep(Square(x), ReduceMean, last)
-	y := Mul(x, Rsqrt(AddScalar(ms, eps)))
-	return Mul(y, BroadcastToDims(ExpandLeftToRank(w, x.Rank()), x.Shape().Dimensions...))
+	ms := ReduceAndKeep(Square(xf), ReduceMean, last)
+	y := ConvertDType(Mul(xf, Rsqrt(AddScalar(ms, eps))), dt)
+	return Mul(y, BroadcastToDims(ExpandLeftToRank(ConvertDType(w, dt), x.Rank()), x.Shape().Dimensions...))
 }
 
 // rope rotates x [B, S, H, hd] at positions start…start+S-1 (rotate_half
 // layout: pair i is (x[i], x[i+hd/2])).
-func (d *Decoder) rope(x, start *Node) *Node {
+func (c Config) rope(x, start *Node) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
 	S, hd := dims[1], dims[3]
 	half := hd / 2
-	inv := d.Config.InvFreq()
+	inv := c.InvFreq()
 	invF := make([]float32, hd)
 	for i := 0; i < half; i++ {
 		invF[i], invF[i+half] = float32(inv[i]), float32(inv[i])
 	}
 	pos := ConvertDType(Add(Iota(g, shapes.Make(dtypes.Int32, S), 0), start), dtypes.Float32)
 	ang := Mul(Reshape(pos, S, 1), Reshape(Const(g, invF), 1, hd)) // [S, hd]
-	c := BroadcastToDims(Reshape(Cos(ang), 1, S, 1, hd), dims...)
-	s := BroadcastToDims(Reshape(Sin(ang), 1, S, 1, hd), dims...)
+	cs := BroadcastToDims(ConvertDType(Reshape(Cos(ang), 1, S, 1, hd), x.DType()), dims...)
+	sn := BroadcastToDims(ConvertDType(Reshape(Sin(ang), 1, S, 1, hd), x.DType()), dims...)
 	// rotate_half as a signed permutation matmul: differentiable on every
 	// backend (slicing would need Pad for its gradient).
 	rot := make([]float32, hd*hd)
@@ -200,8 +216,76 @@ func (d *Decoder) rope(x, start *Node) *Node {
 		rot[(i+half)*hd+i] = -1
 		rot[i*hd+i+half] = 1
 	}
-	return Add(Mul(x, c), Mul(Reshape(Dot(Reshape(x, -1, hd), Reshape(Const(g, rot), hd, hd)), dims...), s))
+	r := ConvertDType(Reshape(Const(g, rot), hd, hd), x.DType())
+	return Add(Mul(x, cs), Mul(Reshape(Dot(Reshape(x, -1, hd), r), dims...), sn))
 }
+
+// Weights returns the graph node of the Hugging Face tensor name (for
+// example "model.layers.0.self_attn.q_proj.weight"), in the compute dtype.
+type Weights func(name string) *Node
+
+// Attend maps decoder layer i's keys and values of this step, k and v
+// [B, S, KV, hd] (k rotated), to the keys and values attended, [B, KV, T,
+// hd], and the mask [S, T] of the keys each query sees.
+type Attend func(i int, k, v *Node) (keys, values, mask *Node)
+
+// Block is LlamaDecoderLayer i over x [B, S, D] at positions
+// start…start+S-1 (start an int32 scalar): x + attention(norm(x)), then
+// + SwiGLU(norm(x)). Grouped-query attention: head h reads kv head h/rep.
+// Scores and softmax run in float32 whatever x's dtype. The decoder with
+// its KV cache and the multimodal model's trained LM both run this one
+// implementation.
+func (c Config) Block(w Weights, i int, x, start *Node, attend Attend) *Node {
+	dims := x.Shape().Dimensions
+	if len(dims) != 3 || dims[2] != c.HiddenSize {
+		panic(fmt.Errorf("hf: block input %s, want [B, S, %d]", x.Shape(), c.HiddenSize))
+	}
+	g := x.Graph()
+	B, S := dims[0], dims[1]
+	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
+	rep := H / KV
+	p := fmt.Sprintf("model.layers.%d.", i)
+	h := rmsNorm(x, w(p+"input_layernorm.weight"), c.RMSNormEps)
+	q := c.rope(Reshape(linear(h, w(p+"self_attn.q_proj.weight")), B, S, H, hd), start)
+	k := c.rope(Reshape(linear(h, w(p+"self_attn.k_proj.weight")), B, S, KV, hd), start)
+	v := Reshape(linear(h, w(p+"self_attn.v_proj.weight")), B, S, KV, hd)
+	lk, lv, mask := attend(i, k, v)
+	T := lk.Shape().Dimensions[2]
+	qg := Reshape(q, B, S, KV, rep, hd)
+	scores := MulScalar(ConvertDType(Einsum("bskrd,bktd->bkrst", qg, lk), dtypes.Float32), 1/math.Sqrt(float64(hd)))
+	m := BroadcastToDims(Reshape(mask, 1, 1, 1, S, T), B, KV, rep, S, T)
+	scores = Where(m, scores, BroadcastToDims(Scalar(g, dtypes.Float32, -1e30), B, KV, rep, S, T))
+	a := Einsum("bkrst,bktd->bskrd", ConvertDType(Softmax(scores, -1), lv.DType()), lv)
+	x = Add(x, linear(Reshape(a, B, S, H*hd), w(p+"self_attn.o_proj.weight")))
+	h = rmsNorm(x, w(p+"post_attention_layernorm.weight"), c.RMSNormEps)
+	gate := linear(h, w(p+"mlp.gate_proj.weight"))
+	up := linear(h, w(p+"mlp.up_proj.weight"))
+	return Add(x, linear(Mul(Mul(gate, Sigmoid(gate)), up), w(p+"mlp.down_proj.weight")))
+}
+
+// Causal runs every decoder layer over the embeddings x [B, S, D] at
+// positions 0…S-1 with causal attention and no cache, and returns the
+// final-normed hidden states [B, S, D] (before the head): the training
+// graph.
+func (c Config) Causal(w Weights, x *Node) *Node {
+	g := x.Graph()
+	S := x.Shape().Dimensions[1]
+	qi := Iota(g, shapes.Make(dtypes.Int32, S, S), 0)
+	ki := Iota(g, shapes.Make(dtypes.Int32, S, S), 1)
+	mask := GreaterOrEqual(qi, ki)
+	attend := func(_ int, k, v *Node) (*Node, *Node, *Node) {
+		return TransposeAllAxes(k, 0, 2, 1, 3), TransposeAllAxes(v, 0, 2, 1, 3), mask
+	}
+	start := ScalarZero(g, dtypes.Int32)
+	for i := 0; i < c.NumHiddenLayers; i++ {
+		x = c.Block(w, i, x, start, attend)
+	}
+	return rmsNorm(x, w("model.norm.weight"), c.RMSNormEps)
+}
+
+// Linear is x·Wᵀ for an nn.Linear weight W [out, in] and x [..., in]: the
+// head, for callers that assemble their own (extra vocabulary rows).
+func Linear(x, w *Node) *Node { return linear(x, w) }
 
 // step runs tokens [B, S] at positions start…start+S-1 (start an int32
 // scalar) against the KV cache k, v [layers, B, kvHeads, maxLen, hd]:
@@ -212,14 +296,13 @@ func (d *Decoder) step(ctx *context.Context, tokens, start, kc, vc *Node) (logit
 	c := d.Config
 	g := tokens.Graph()
 	B, S := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
-	H, KV, hd := c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim
-	rep := H / KV
+	KV, hd := c.NumKeyValueHeads, c.HeadDim
 	maxLen := kc.Shape().Dimensions[3]
-	x := Gather(d.w(ctx, g, "model.embed_tokens.weight"), Reshape(tokens, B, S, 1))
+	w := func(name string) *Node { return d.w(ctx, g, name) }
+	x := Gather(w("model.embed_tokens.weight"), Reshape(tokens, B, S, 1))
 	qi := Add(Iota(g, shapes.Make(dtypes.Int32, S, maxLen), 0), start)
 	ki := Iota(g, shapes.Make(dtypes.Int32, S, maxLen), 1)
-	mask := BroadcastToDims(Reshape(GreaterOrEqual(qi, ki), 1, 1, 1, S, maxLen), B, KV, rep, S, maxLen)
-	neg := BroadcastToDims(Scalar(g, dtypes.Float32, -1e30), B, KV, rep, S, maxLen)
+	mask := GreaterOrEqual(qi, ki)
 	// The cache write is a one-hot placement, place[s, t] = (t == start+s),
 	// selected where written: exact (products with 1, sums with 0) and on
 	// every backend (the pure-Go one has no DynamicUpdateSlice).
@@ -229,35 +312,24 @@ func (d *Decoder) step(ctx *context.Context, tokens, start, kc, vc *Node) (logit
 	inRange := And(GreaterOrEqual(tr, start), LessThan(tr, AddScalar(start, float64(S))))
 	written := BroadcastToDims(Reshape(inRange, 1, 1, maxLen, 1), B, KV, maxLen, hd)
 	var ks, vs []*Node
-	for i := 0; i < c.NumHiddenLayers; i++ {
-		p := fmt.Sprintf("model.layers.%d.", i)
-		h := rmsNorm(x, d.w(ctx, g, p+"input_layernorm.weight"), c.RMSNormEps)
-		q := d.rope(Reshape(linear(h, d.w(ctx, g, p+"self_attn.q_proj.weight")), B, S, H, hd), start)
-		k := d.rope(Reshape(linear(h, d.w(ctx, g, p+"self_attn.k_proj.weight")), B, S, KV, hd), start)
-		v := Reshape(linear(h, d.w(ctx, g, p+"self_attn.v_proj.weight")), B, S, KV, hd)
+	attend := func(i int, k, v *Node) (*Node, *Node, *Node) {
 		// write this step's keys and values into layer i's cache rows
 		lk := Reshape(Slice(kc, AxisElem(i)), B, KV, maxLen, hd)
 		lv := Reshape(Slice(vc, AxisElem(i)), B, KV, maxLen, hd)
 		lk = Where(written, Einsum("bskd,st->bktd", k, place), lk)
 		lv = Where(written, Einsum("bskd,st->bktd", v, place), lv)
 		ks, vs = append(ks, Reshape(lk, 1, B, KV, maxLen, hd)), append(vs, Reshape(lv, 1, B, KV, maxLen, hd))
-		// grouped-query attention: head h reads kv head h / rep
-		qg := Reshape(q, B, S, KV, rep, hd)
-		scores := MulScalar(Einsum("bskrd,bktd->bkrst", qg, lk), 1/math.Sqrt(float64(hd)))
-		scores = Where(mask, scores, neg)
-		a := Einsum("bkrst,bktd->bskrd", Softmax(scores, -1), lv)
-		x = Add(x, linear(Reshape(a, B, S, H*hd), d.w(ctx, g, p+"self_attn.o_proj.weight")))
-		h = rmsNorm(x, d.w(ctx, g, p+"post_attention_layernorm.weight"), c.RMSNormEps)
-		gate := linear(h, d.w(ctx, g, p+"mlp.gate_proj.weight"))
-		up := linear(h, d.w(ctx, g, p+"mlp.up_proj.weight"))
-		x = Add(x, linear(Mul(Mul(gate, Sigmoid(gate)), up), d.w(ctx, g, p+"mlp.down_proj.weight")))
+		return lk, lv, mask
 	}
-	x = rmsNorm(x, d.w(ctx, g, "model.norm.weight"), c.RMSNormEps)
+	for i := 0; i < c.NumHiddenLayers; i++ {
+		x = c.Block(w, i, x, start, attend)
+	}
+	x = rmsNorm(x, w("model.norm.weight"), c.RMSNormEps)
 	head := "lm_head.weight"
 	if c.TieWordEmbeddings {
 		head = "model.embed_tokens.weight"
 	}
-	return linear(x, d.w(ctx, g, head)), Concatenate(ks, 0), Concatenate(vs, 0)
+	return linear(x, w(head)), Concatenate(ks, 0), Concatenate(vs, 0)
 }
 
 // Cache is a KV cache for one batch: keys and values of every layer for
@@ -336,16 +408,16 @@ func (d *Decoder) Save(dir string) error {
 		return err
 	}
 	var ts []Tensor
-	for _, s := range d.Config.specs() {
-		v := d.ctx.GetVariable(s.name)
+	for _, s := range d.Config.Specs() {
+		v := d.ctx.GetVariable(s.Name)
 		if v == nil {
-			return fmt.Errorf("hf: variable %q missing", s.name)
+			return fmt.Errorf("hf: variable %q missing", s.Name)
 		}
 		val, err := v.Value()
 		if err != nil {
-			return fmt.Errorf("hf: variable %q: %w", s.name, err)
+			return fmt.Errorf("hf: variable %q: %w", s.Name, err)
 		}
-		ts = append(ts, Tensor{Name: s.name, Shape: s.shape, Data: tensors.MustCopyFlatData[float32](val)})
+		ts = append(ts, Tensor{Name: s.Name, Shape: s.Shape, Data: tensors.MustCopyFlatData[float32](val)})
 	}
 	if err := WriteFile(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
