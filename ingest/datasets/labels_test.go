@@ -287,3 +287,11 @@ func TestVinDrCXR(t *testing.T) {
 		}
 	}
 }
+
+// TestVinDrLayouts: a root without the label file is one line naming it.
+func TestVinDrLayouts(t *testing.T) {
+	err := planErr(t, vinDrName, t.TempDir())
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "annotations/image_labels_train.csv") {
+		t.Errorf("empty root: %v", err)
+	}
+}

@@ -1,8 +1,11 @@
 package datasets
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/medmd/medmd/ingest"
 )
 
 // TestMix: the mixed pipeline yields exactly the union of the per-dataset
@@ -68,5 +71,31 @@ func TestMixMapParam(t *testing.T) {
 	}
 	if _, err := specParams(local[radiopaediaName].spec, map[string]string{"path_rewrite": "nofolder"}); err == nil {
 		t.Error("a pair without = was accepted")
+	}
+}
+
+// TestQuarantineNamesFileAndRow: every unit a fixture pipeline quarantines
+// says which index file and which row (or entry) it came from.
+func TestQuarantineNamesFileAndRow(t *testing.T) {
+	cfg, err := ingest.LoadConfig("testdata/pipelines.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileRow := regexp.MustCompile(`\.(csv|json|jsonl|parquet|txt)(\.gz)?:\d+: `)
+	n := 0
+	for _, p := range cfg.Pipelines {
+		if p.Name == "labelled-mix" {
+			continue
+		}
+		r := runPipeline(t, p.Name)
+		for id, err := range r.failed {
+			n++
+			if !fileRow.MatchString(err.Error()) {
+				t.Errorf("%s: unit %s: %q names no file:row", p.Name, id, err)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d quarantined units across the fixtures", n)
 	}
 }

@@ -3,6 +3,7 @@ package datasets
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -84,7 +85,18 @@ func (s *vinDr) plan(ctx context.Context) ([]ingest.Unit, error) {
 	var order []string
 	byID := map[string]*vinDrImage{}
 	var bad []ingest.Unit
-	for _, file := range s.files {
+	files, missing := present(s.files)
+	if len(files) == 0 {
+		var looked []string
+		for _, f := range missing {
+			looked = append(looked, relPath(b.opts.Root, f)+" (with its split's <image_id>"+s.imageExt+" folder)")
+		}
+		return nil, layoutError(vinDrName, b.opts.Root, looked...)
+	}
+	for _, f := range missing {
+		slog.Warn("vindr-cxr: label file missing, skipped", "root", b.opts.Root, "file", relPath(b.opts.Root, f))
+	}
+	for _, file := range files {
 		t, err := readCSV(file, ',')
 		if err != nil {
 			return nil, err
