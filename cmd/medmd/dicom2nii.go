@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/medmd/medmd/ingest/dicom"
 	"github.com/spf13/cobra"
@@ -20,16 +19,25 @@ size, echo, image type), orders slices along the slice normal, and writes one
 NIfTI-1 volume and one JSON sidecar per volume into OUT_DIR. CT values are in
 Hounsfield units. Localizers and derived secondary captures are skipped unless
 asked for. Files in unsupported transfer syntaxes (JPEG-LS, JPEG 2000, 12-bit
-JPEG) and broken files are listed by name with the reason.`,
+JPEG) and broken files are listed by name with the reason. A folder without
+any DICOM series is an error (as in dcm2niix), saying how many files were
+looked at.`,
+		Example: `  medmd dicom2nii testdata/dicom out/nifti
+  medmd dicom2nii study.zip out/study --no-gzip
+  medmd dicom2nii /data/ct out/ct --native --localizers`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Canonical = !native
 			rep, err := dicom.Convert(cmd.Context(), args[0], args[1], o)
 			if rep != nil {
-				rep.Print(os.Stdout)
+				rep.Print(cmd.OutOrStdout())
 			}
 			if err != nil {
 				return fmt.Errorf("dicom2nii %s: %w", args[0], err)
+			}
+			if rep.SeriesN == 0 {
+				return fmt.Errorf("dicom2nii %s: no DICOM series found among %d files (%d skipped as not DICOM, without pixels or excluded, %d unreadable); nothing written",
+					args[0], rep.Files, len(rep.Skipped), len(rep.Failed))
 			}
 			return nil
 		},

@@ -21,6 +21,9 @@ func init() {
 		Long: `Writes one {"id", "prediction"} JSON line per sample of the manifest, the
 file 'medmd radbench score' reads. --checkpoint is a 'medmd train --out' folder
 (its latest checkpoint) or one ckpt-N folder.`,
+		Example: `  medmd generate --checkpoint out/train --manifest out/radbench/vqa/test/manifest.json -o predictions.jsonl
+  medmd generate --checkpoint out/train --manifest SPLIT/manifest.json | medmd radbench score SPLIT/manifest.json -
+  medmd generate --lm HF_DIR --prompt 'The chest X-ray shows'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if lm.dir != "" {

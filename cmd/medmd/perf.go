@@ -18,6 +18,8 @@ func init() {
 		Use:   "perf [WHAT...]",
 		Short: "Measure throughput as ratios against a baseline run in the same process",
 
+		Example: `  medmd perf
+  medmd perf shards --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			groups, err := perf.Select(args)
 			if err != nil {

@@ -22,6 +22,8 @@ func init() {
 		Long: `plan lists the pipeline's input units in their stable order, the shard each
 belongs to, and (with --tasks N) the task that builds that shard. Shard
 assignment never depends on N: only which task builds a shard does.`,
+		Example: `  medmd plan nifti-sample
+  medmd plan -f my-pipelines.yaml ct-archive`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := ingest.LoadConfig(file)

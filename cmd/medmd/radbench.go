@@ -17,6 +17,8 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "radbench",
 		Short: "Build leakage-free RadBench splits, check leakage, score predictions",
+		Example: `  medmd radbench build out/radmd-pmc/manifest.json out/radbench
+  medmd radbench score out/radbench/vqa/test/manifest.json predictions.jsonl`,
 	}
 
 	var o bench.BuildOptions
@@ -71,7 +73,9 @@ reuses the build there, other input or flags need --force.`,
 	check := &cobra.Command{
 		Use:   "check-leakage TRAIN_MANIFEST TEST_MANIFEST...",
 		Short: "Report shared groups, identical and near-duplicate images; exit 2 if any",
-		Args:  cobra.MinimumNArgs(2),
+		Example: `  medmd radbench check-leakage out/radmd-pmc/manifest.json out/radbench/*/test/manifest.json
+  medmd radbench check-leakage --json TRAIN/manifest.json TEST/manifest.json`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rep, err := bench.CheckLeakage(cmd.Context(), args[0], args[1:], threshold, examples)
 			if err != nil {

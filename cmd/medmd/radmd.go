@@ -77,6 +77,8 @@ samples labelled drop, the share it dropped); then the same for the whole
 filter, with false negatives (labelled drop, kept). Unsure labels are not
 scored; labels of ids in neither the corpus nor the report are counted as
 unknown. A precision or recall with nothing to divide by prints as -.`,
+		Example: `  medmd radmd eval --labels labels.jsonl out/radmd-pmc
+  medmd radmd eval --labels labels.jsonl out/radmd-pmc --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if labels == "" {

@@ -15,13 +15,16 @@ func init() {
 	root := &cobra.Command{
 		Use:   "shards",
 		Short: "Inspect, verify and export a shard corpus (ls, stats, verify, head, export)",
+		Example: `  medmd shards stats out/nifti-sample/manifest.json
+  medmd shards head out/nifti-sample --json -n 3`,
 	}
 	root.AddCommand(&cobra.Command{
-		Use:   "ls MANIFEST",
-		Short: "List the shards and part files of a corpus",
-		Args:  cobra.ExactArgs(1),
+		Use:     "ls MANIFEST",
+		Short:   "List the shards and part files of a corpus",
+		Example: `  medmd shards ls out/nifti-sample/manifest.json`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.ReadManifest(args[0])
+			m, err := shards.OpenCorpus(args[0])
 			if err != nil {
 				return err
 			}
@@ -32,9 +35,11 @@ func init() {
 	stats := &cobra.Command{
 		Use:   "stats MANIFEST",
 		Short: "Totals and sample counts per source and per task",
-		Args:  cobra.ExactArgs(1),
+		Example: `  medmd shards stats out/nifti-sample/manifest.json
+  medmd shards stats out/nifti-sample --json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.ReadManifest(args[0])
+			m, err := shards.OpenCorpus(args[0])
 			if err != nil {
 				return err
 			}
@@ -61,7 +66,7 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
   medmd shards verify out/nifti-sample`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.ReadManifest(args[0])
+			m, err := shards.OpenCorpus(args[0])
 			if err != nil {
 				return err
 			}
@@ -81,9 +86,11 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 	head := &cobra.Command{
 		Use:   "head MANIFEST",
 		Short: "Print the first samples without voxel bytes (--json: one object per line)",
-		Args:  cobra.ExactArgs(1),
+		Example: `  medmd shards head out/nifti-sample/manifest.json
+  medmd shards head out/nifti-sample --json -n -1 | jq -r .id`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.ReadManifest(args[0])
+			m, err := shards.OpenCorpus(args[0])
 			if err != nil {
 				return err
 			}
@@ -126,12 +133,14 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 	export := &cobra.Command{
 		Use:   "export MANIFEST --id ID [--image K] -o OUT.nii.gz",
 		Short: "Write one stored image back out as NIfTI with its affine",
-		Args:  cobra.ExactArgs(1),
+		Example: `  medmd shards export out/nifti-sample/manifest.json --id ID -o sample.nii.gz
+  medmd shards export out/dicom-sample --id ID --image 1 -o second.nii.gz`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if id == "" || out == "" {
 				return fmt.Errorf("export: --id and -o are required")
 			}
-			m, err := shards.ReadManifest(args[0])
+			m, err := shards.OpenCorpus(args[0])
 			if err != nil {
 				return err
 			}

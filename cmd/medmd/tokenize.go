@@ -18,6 +18,8 @@ to Hugging Face tokenizers' encode(line, add_special_tokens=False) for a
 byte-level BPE tokenizer.json (LLaMA-3, GPT-2 style, medmd's own) or a
 SentencePiece-style one (LLaMA-2). --decode reads one JSON array per line and
 prints the text (special tokens skipped). A gzipped tokenizer.json works too.`,
+		Example: `  echo 'No acute findings.' | medmd tokenize --tokenizer out/train/tokenizer.json
+  echo '[1, 2, 3]' | medmd tokenize --tokenizer out/train/tokenizer.json --decode`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tok, err := tokenizer.Load(path)

@@ -20,6 +20,9 @@ backend (go:parallelism=-1). Writes OUT/tokenizer.json (trained byte-level BPE
 unless --tokenizer is given), OUT/ckpt-N checkpoints (every ckpt_every steps
 and at exit, Ctrl-C included), OUT/metrics.jsonl and OUT/loss.png.
 Rerunning with the same --out resumes exactly where it stopped.`,
+		Example: `  medmd train --manifest out/radmd-pmc/manifest.json --steps 20 --out out/train
+  medmd train --manifest M --preset small --config my.yaml --out out/train-small
+  medmd train --preset radfm --plan --device-memory 80`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if plan {
@@ -48,6 +51,9 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 				a.Progress = os.Stderr
 			}
 			res, err := train.TrainFromManifest(cmd.Context(), a)
+			if err != nil && cmd.Context().Err() != nil {
+				return &exitError{code: exitInterrupted, err: fmt.Errorf("%w; rerun the same command to resume from that checkpoint", err)}
+			}
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func skipShort(t *testing.T) {
@@ -203,4 +204,44 @@ func TestRunReport(t *testing.T) {
 		rep.Pipelines[0].Corpus.InputBytes == 0 || rep.Total.Samples != 6 {
 		t.Errorf("report:\n%s", b)
 	}
+}
+
+// TestRunCtrlC interrupts a real `medmd run` (SIGINT, as Ctrl-C sends) once
+// its first shard is published: it exits 130 saying the finished shards
+// are kept and a rerun resumes, and the rerun completes the corpus.
+func TestRunCtrlC(t *testing.T) {
+	skipShort(t)
+	pipes := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(pipes, []byte(fmt.Sprintf(`pipelines:
+  - name: slow
+    source: {type: nifti, paths: [%s]}
+    stages: [{type: resize}]
+    output: {dir: out/slow, shard_units: 1}
+`, repoFile(t, "testdata/nifti"))), 0o644)
+	dir := t.TempDir()
+	cmd := exec.Command(medmdBinary(t), "run", "-f", pipes, "--workers", "1")
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := filepath.Join(dir, "out", "slow", "shard-00000.stats.json")
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(first); err == nil {
+			break
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if _, serr := os.Stat(filepath.Join(dir, "out", "slow", "manifest.json")); err == nil && serr == nil {
+		t.Skip("the run finished before the interrupt landed")
+	}
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "shards finished so far are kept") ||
+		!strings.Contains(stderr.String(), "rerun the same command to resume") {
+		t.Fatalf("interrupted run: %v, want exit 130 and what is kept:\n%s", err, stderr.String())
+	}
+	medmd(t, dir, true, "run", "-f", pipes, "--workers", "1")
+	medmd(t, dir, true, "shards", "verify", filepath.Join(dir, "out", "slow"))
 }

@@ -148,7 +148,7 @@ func fromDICOM(ctx context.Context, path string, s Spec) (*shards.Image, string,
 // chosen image's voxels out of the mapping.
 func fromManifest(ctx context.Context, path string, s Spec) (*shards.Image, string, error) {
 	if s.ID == "" {
-		return nil, "", fmt.Errorf("%s: a manifest needs --id SAMPLE_ID (see medmd shards ls/stats)", path)
+		return nil, "", fmt.Errorf("%s: a manifest needs --id SAMPLE_ID (medmd shards head %s lists the ids)", path, path)
 	}
 	m, err := shards.ReadManifest(path)
 	if err != nil {
