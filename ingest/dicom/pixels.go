@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 
 	"github.com/medmd/medmd/ingest/dicom/codec/jpeg12"
+	"github.com/medmd/medmd/ingest/dicom/codec/jpeg2000"
 	"github.com/medmd/medmd/ingest/dicom/codec/jpegls"
 	"github.com/medmd/medmd/ingest/dicom/jpegll"
 	"github.com/medmd/medmd/shards"
@@ -452,7 +453,7 @@ func decodeFrame(frame, dst []byte, p *PixelArray, h *Header) error {
 		copy(dst, frame)
 		maskSamples(dst, bps, h)
 		return nil
-	case JPEGLosslessP14, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless:
+	case JPEGLosslessP14, JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEG2000Lossless, JPEG2000:
 		return decodeFrame16(frame, dst, p, h)
 	case JPEGBaseline8Bit, JPEGExtended12Bit:
 		if h.TransferSyntax == JPEGExtended12Bit && bps != 1 {
@@ -540,6 +541,22 @@ func decodeFrame16(frame, dst []byte, p *PixelArray, h *Header) error {
 			return err
 		}
 		w, ht, c, pix = img.Width, img.Height, img.Components, img.Pix
+	case JPEG2000Lossless, JPEG2000:
+		img, err := jpeg2000.DecodeLimit(frame, limit)
+		if err != nil {
+			return err
+		}
+		w, ht, c = img.Width, img.Height, img.Components
+		// Signed samples keep their two's-complement bits; maskSamples
+		// sign-extends them from BitsStored.
+		pix = make([]uint16, len(img.Pix))
+		for i, v := range img.Pix {
+			pix[i] = uint16(v)
+		}
+		// The codestream's own colour transform is undone by the codec.
+		if p.Photometric == "YBR_RCT" || p.Photometric == "YBR_ICT" {
+			p.Photometric = "RGB"
+		}
 	default:
 		img, err := jpegll.Decode(frame)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 func TestReadImages(t *testing.T) {
 	dir := t.TempDir()
 	writeArchives(t, dir)
+	writeUnsupported(t, filepath.Join(dir, "unsupported.dcm"))
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	first := func(i int, _ *Series) bool { return i == 0 }
@@ -32,7 +33,7 @@ func TestReadImages(t *testing.T) {
 		{name: "only none", path: brainDir, o: ImagesOptions{Only: func(int, *Series) bool { return false }}, series: 1, volumes: []int{0}},
 		{name: "only first", path: brainDir, o: ImagesOptions{Only: first}, series: 1, volumes: []int{1}, dims: [3]int{256, 256, 20}},
 		{name: "no series", path: "testdata/pydicom_rtstruct.dcm", wantErr: "pydicom_rtstruct.dcm: no pixel data", sentry: ErrNoSeries},
-		{name: "unsupported only", path: "testdata/pydicom_JPEG2000.dcm", wantErr: "unsupported transfer syntax", sentry: ErrNoSeries},
+		{name: "unsupported only", path: filepath.Join(dir, "unsupported.dcm"), wantErr: "unsupported transfer syntax", sentry: ErrNoSeries},
 		{name: "missing", path: "testdata/nope.dcm", wantErr: "nope.dcm"},
 		{name: "cancelled", ctx: cancelled, path: brainDir, wantErr: "context canceled", sentry: context.Canceled},
 	} {

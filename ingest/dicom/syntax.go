@@ -88,7 +88,7 @@ func Decodable(uid string) bool {
 	switch uid {
 	case ImplicitVRLittleEndian, ExplicitVRLittleEndian, DeflatedExplicitVRLE, ExplicitVRBigEndian,
 		RLELossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLosslessP14, JPEGLosslessSV1,
-		JPEGLSLossless, JPEGLSNearLossless, encapsulatedUncompresed:
+		JPEGLSLossless, JPEGLSNearLossless, JPEG2000Lossless, JPEG2000, encapsulatedUncompresed:
 		return true
 	}
 	return false
