@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/medmd/medmd/shards"
 )
@@ -35,6 +36,9 @@ func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
 	}
 	if a.Batch > 0 {
 		cfg.Batch = a.Batch
+	}
+	if a.Tokenizer == "" && cfg.LM.From != "" {
+		a.Tokenizer = filepath.Join(cfg.LM.From, "tokenizer.json") // a pretrained LM's own tokenizer
 	}
 	o := Options{Config: cfg, TrainManifest: a.Manifest, Out: a.Out, TokenizerPath: a.Tokenizer, Progress: a.Progress,
 		DeviceMemory: int64(a.DeviceMemoryGiB * (1 << 30))}

@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/medmd/medmd/normalize"
+	"github.com/medmd/medmd/train/hf"
 	"gopkg.in/yaml.v3"
 )
 
@@ -70,6 +71,13 @@ type Config struct {
 	// SkipFinalCheckpoint leaves out the checkpoint at exit (benchmarks
 	// such as train/gpu/check.sh; periodic checkpoints still happen).
 	SkipFinalCheckpoint bool `yaml:"skip_final_checkpoint" json:"skip_final_checkpoint"`
+
+	// LM starts the decoder from a pretrained Hugging Face LLaMA-family
+	// folder (config.json, safetensors, tokenizer.json); the ViT and
+	// Perceiver start at random. Llama is that folder's decoder shape,
+	// filled from its config.json at load (never written by hand).
+	LM    LMSource   `yaml:"lm" json:"lm"`
+	Llama LlamaShape `yaml:"-" json:"llama"`
 
 	TermWeight     float64 `yaml:"term_weight" json:"term_weight"`
 	ResponseWeight float64 `yaml:"response_weight" json:"response_weight"`
@@ -143,10 +151,79 @@ func LoadConfig(preset, path string) (Config, error) {
 	if err := dec.Decode(&c); err != nil && err != io.EOF {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
+	if err := c.applyLM(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// LMSource is the config's `lm:` section.
+type LMSource struct {
+	// From is a Hugging Face LLaMA-family folder whose decoder weights
+	// and tokenizer.json the run starts from.
+	From string `yaml:"from" json:"from,omitempty"`
+	// Freeze keeps the pretrained decoder's tensors fixed; the rows
+	// appended for added tokens (<image>, </image>…) still train.
+	Freeze bool `yaml:"freeze" json:"freeze,omitempty"`
+}
+
+// LlamaShape is what the multimodal model needs of a pretrained decoder's
+// config.json beyond lm_dim/lm_layers/lm_heads/lm_mlp; comparable, so
+// resuming checks it with the other shapes.
+type LlamaShape struct {
+	Vocab      int            `json:"vocab_size"`
+	KVHeads    int            `json:"num_key_value_heads"`
+	HeadDim    int            `json:"head_dim"`
+	RopeTheta  float64        `json:"rope_theta"`
+	RMSNormEps float64        `json:"rms_norm_eps"`
+	Tied       bool           `json:"tie_word_embeddings"`
+	Scaling    hf.RopeScaling `json:"rope_scaling"`
+}
+
+// pretrained reports whether the decoder comes from lm.from (and so has
+// Hugging Face's LLaMA layout).
+func (c *Config) pretrained() bool { return c.LM.From != "" }
+
+// applyLM takes the decoder's shape from lm.from's config.json: a
+// pretrained decoder is rope, rmsnorm, swiglu, without biases.
+func (c *Config) applyLM() error {
+	if !c.pretrained() {
+		return nil
+	}
+	h, err := hf.ReadConfig(c.LM.From)
+	if err != nil {
+		return fmt.Errorf("lm.from: %w", err)
+	}
+	c.LMDim, c.LMLayers, c.LMHeads, c.LMMLP = h.HiddenSize, h.NumHiddenLayers, h.NumAttentionHeads, h.IntermediateSize
+	c.Positions, c.Norm, c.MLP, c.Bias = "rope", "rmsnorm", "swiglu", false
+	c.Llama = LlamaShape{Vocab: h.VocabSize, KVHeads: h.NumKeyValueHeads, HeadDim: h.HeadDim, RopeTheta: h.RopeTheta,
+		RMSNormEps: h.RMSNormEps, Tied: h.TieWordEmbeddings}
+	if h.RopeScaling != nil {
+		c.Llama.Scaling = *h.RopeScaling
+	}
+	return nil
+}
+
+// hfConfig is the pretrained decoder's config for train/hf's blocks.
+func (c *Config) hfConfig() hf.Config {
+	l := c.Llama
+	sc := l.Scaling
+	return hf.Config{ModelType: "llama", VocabSize: l.Vocab, HiddenSize: c.LMDim, IntermediateSize: c.LMMLP,
+		NumHiddenLayers: c.LMLayers, NumAttentionHeads: c.LMHeads, NumKeyValueHeads: l.KVHeads, HeadDim: l.HeadDim,
+		RMSNormEps: l.RMSNormEps, RopeTheta: l.RopeTheta, RopeScaling: &sc, TieWordEmbeddings: l.Tied, HiddenAct: "silu"}
+}
+
+// lmVocab is the rows of the embedding (and head) for a tokenizer of
+// vocab tokens: a pretrained decoder keeps all its rows, and tokens
+// past them (added tokens) get rows appended.
+func (c *Config) lmVocab(vocab int) int {
+	if c.pretrained() {
+		return max(vocab, c.Llama.Vocab)
+	}
+	return vocab
 }
 
 // ImageSlots is the number of LM positions one image occupies:

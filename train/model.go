@@ -8,6 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/medmd/medmd/train/hf"
 )
 
 // The model, as one graph:
@@ -19,6 +20,12 @@ import (
 //	tokens [B, T] --embed--> [B, T, lm]; positions whose imgPos > 0 take the
 //	  latent imgPos-1 of the flattened [N*L, lm] table instead
 //	  --> causal decoder --> norm --> head --> logits.
+//
+// With lm.from the decoder is train/hf's LLaMA block (one implementation
+// for generation with a KV cache and for training here) over tensors kept
+// under their Hugging Face names and layout in /lm; the rows of tokens the
+// checkpoint lacks (<image>, </image>…) are appended from added_embed
+// (and added_head for an untied head).
 //
 // Patch embedding is reshape/transpose + dense rather than a convolution:
 // the pure-Go backend has no convolution gradient, and the two are the same
@@ -326,7 +333,12 @@ func (m *model) hiddenFromLatents(ctx *context.Context, lat, tokens, imgPos *Nod
 	dims := tokens.Shape().Dimensions
 	b, t := dims[0], dims[1]
 	lctx := ctx.In("lm")
-	emb := m.weight(lctx, g, "embed", m.vocab, c.LMDim)
+	var emb *Node
+	if c.pretrained() {
+		emb = m.llamaTable(lctx, g, "model.embed_tokens.weight", "added_embed")
+	} else {
+		emb = m.weight(lctx, g, "embed", m.vocab, c.LMDim)
+	}
 	x := Gather(emb, Reshape(tokens, b, t, 1))
 	if lat != nil {
 		lat = ConvertDType(lat, x.DType())
@@ -335,6 +347,9 @@ func (m *model) hiddenFromLatents(ctx *context.Context, lat, tokens, imgPos *Nod
 		fromImg := Gather(table, Reshape(imgPos, b, t, 1))
 		isImg := BroadcastToDims(Reshape(GreaterThan(imgPos, ScalarZero(g, imgPos.DType())), b, t, 1), b, t, c.LMDim)
 		x = Where(isImg, fromImg, x)
+	}
+	if c.pretrained() {
+		return c.hfConfig().Causal(m.llamaWeights(lctx, g), x)
 	}
 	if c.Positions == "learned" {
 		pos := m.weight(lctx, g, "pos", c.Context, c.LMDim)
@@ -357,8 +372,44 @@ func (m *model) hiddenFromLatents(ctx *context.Context, lat, tokens, imgPos *Nod
 // logits applies the (untied) LM head to hidden states [..., LMDim],
 // returning float32 logits [..., vocab].
 func (m *model) logits(ctx *context.Context, h *Node) *Node {
+	if m.cfg.pretrained() {
+		lctx := ctx.In("lm")
+		name, extra := "lm_head.weight", "added_head"
+		if m.cfg.Llama.Tied {
+			name, extra = "model.embed_tokens.weight", "added_embed"
+		}
+		head := m.llamaTable(lctx, h.Graph(), name, extra)
+		return ConvertDType(hf.Linear(h, head), dtypes.Float32)
+	}
 	y := m.dense(ctx.In("lm").In("head"), h, m.cfg.LMDim, m.vocab, false)
 	return ConvertDType(y, dtypes.Float32)
+}
+
+// llamaWeights reads a pretrained decoder's tensors, by their Hugging Face
+// names under lctx, in the compute dtype.
+func (m *model) llamaWeights(lctx *context.Context, g *Graph) hf.Weights {
+	return func(name string) *Node {
+		v := lctx.GetVariable(name)
+		if v == nil {
+			panic(fmt.Errorf("lm: pretrained tensor %q has no variable", name))
+		}
+		x := v.ValueGraph(g)
+		if m.cdt != dtypes.Float32 {
+			x = ConvertDType(x, m.cdt)
+		}
+		return x
+	}
+}
+
+// llamaTable is a pretrained vocabulary table [rows, LMDim] (the embedding
+// or an untied head) with the rows of added tokens (extra) appended.
+func (m *model) llamaTable(lctx *context.Context, g *Graph, name, extra string) *Node {
+	w := m.llamaWeights(lctx, g)
+	t := w(name)
+	if lctx.GetVariable(extra) != nil {
+		t = Concatenate([]*Node{t, w(extra)}, 0)
+	}
+	return t
 }
 
 // weightedLoss returns (Σ w·CE, Σ w) over a batch: targets and weights are

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/medmd/medmd/train/hf"
 )
 
 // ParamSpec is one trainable tensor of the model: its context scope, name,
@@ -21,6 +22,8 @@ type ParamSpec struct {
 	Scope, Name string
 	Dims        []int
 	Init        string // normal | zeros | ones
+	// Frozen tensors are read by the graph but not trained (lm.freeze).
+	Frozen bool
 }
 
 // Size is the number of elements.
@@ -81,6 +84,25 @@ func ParamSpecs(cfg Config, vocab int) []ParamSpec {
 		if cfg.VisDim != cfg.LMDim {
 			dense("/proj", cfg.VisDim, cfg.LMDim, true)
 		}
+	}
+	if cfg.pretrained() {
+		// Hugging Face's names and layout under /lm, so lm.from's tensors
+		// load one to one and train/hf's blocks read them; the rows of
+		// tokens the checkpoint lacks are their own variables.
+		for _, s := range cfg.hfConfig().Specs() {
+			init := "normal"
+			if len(s.Shape) == 1 {
+				init = "ones" // RMSNorm gains
+			}
+			out = append(out, ParamSpec{Scope: "/lm", Name: s.Name, Dims: s.Shape, Init: init, Frozen: cfg.LM.Freeze})
+		}
+		if extra := cfg.lmVocab(vocab) - cfg.Llama.Vocab; extra > 0 {
+			add("/lm", "added_embed", "normal", extra, cfg.LMDim)
+			if !cfg.Llama.Tied {
+				add("/lm", "added_head", "normal", extra, cfg.LMDim)
+			}
+		}
+		return out
 	}
 	add("/lm", "embed", "normal", vocab, cfg.LMDim)
 	if cfg.Positions == "learned" {
@@ -152,3 +174,28 @@ func initParams(ctx *context.Context, cfg Config, vocab int, seed int64) {
 
 // clampNorm truncates a normal sample at 2σ, as truncated-normal inits do.
 func clampNorm(x float64) float64 { return math.Max(-2, math.Min(2, x)) }
+
+// loadPretrainedLM overwrites the decoder's variables in ctx (made by
+// initParams) with lm.from's tensors, every one checked against its
+// config.json before any is read.
+func loadPretrainedLM(ctx *context.Context, cfg Config) error {
+	if !cfg.pretrained() {
+		return nil
+	}
+	lctx := ctx.InAbsPath("/lm")
+	var err error
+	rerr := hf.ReadWeights(cfg.LM.From, cfg.hfConfig(), func(name string, t *tensors.Tensor) {
+		v := lctx.GetVariable(name)
+		if v == nil {
+			err = fmt.Errorf("lm.from %s: tensor %q has no variable", cfg.LM.From, name)
+			return
+		}
+		if e := v.SetValue(t); e != nil && err == nil {
+			err = fmt.Errorf("lm.from %s: tensor %q: %w", cfg.LM.From, name, e)
+		}
+	})
+	if rerr != nil {
+		return fmt.Errorf("lm.from: %w", rerr)
+	}
+	return err
+}

@@ -86,6 +86,9 @@ func newStepper(backend backends.Backend, ctx *context.Context, m *model) (*step
 		if v == nil {
 			return nil, fmt.Errorf("variable %s/%s missing from context", p.Scope, p.Name)
 		}
+		if p.Frozen {
+			continue // read by the graph, never updated: no gradient, no optimizer state
+		}
 		s.params = append(s.params, v)
 	}
 	// Optimizer and accumulator state, created on the host (zeros) unless

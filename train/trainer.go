@@ -165,6 +165,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// Weights: fresh or from the checkpoint (whose shapes win).
 	st := &CheckpointState{Loader: LoaderState{Seed: cfg.Seed}}
 	var gctx = newContextOrNil(ckptDir == "", cfg, vocab)
+	if ckptDir == "" {
+		if err := loadPretrainedLM(gctx, cfg); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
 	if ckptDir != "" {
 		gctx, st, err = loadCheckpoint(ckptDir)
 		if err != nil {
