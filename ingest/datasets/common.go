@@ -1,8 +1,10 @@
 // Package datasets reads the public labelled radiology datasets (VQA-RAD,
-// SLAKE, PMC-VQA, MIMIC-CXR, ChestX-ray14, CheXpert, VinDr-CXR,
-// Radiopaedia- and MedPix-style cases) in the layouts their publishers
-// distribute, and turns each into instruction samples: modality recognition,
-// diagnosis, VQA, report generation and rationale.
+// SLAKE, PMC-VQA, MIMIC-CXR, ChestX-ray14, CheXpert, CheXpert Plus,
+// VinDr-CXR, Radiopaedia cases in RadFM's release, MedPix 2.0 and RadFM's
+// MedPix CSVs, and Hugging Face Parquet copies of the VQA sets) in the
+// layouts their publishers distribute, and turns each into instruction
+// samples: modality recognition, diagnosis, VQA, report generation and
+// rationale.
 //
 // Each dataset is one file registering one source with ingest.RegisterSource.
 // They share the row plumbing below, the instruction templates

@@ -149,12 +149,16 @@ func (h *hfParquet) planFile(ctx context.Context, path string) ([]ingest.Unit, e
 	for _, n := range names {
 		idx = append(idx, sc.ColumnIndexByName(n))
 	}
-	// Row-group boundaries, to find a row's image at Read time.
+	// Row-group boundaries, to find a row's image at Read time, and each
+	// group's bytes per row, for the unit sizes progress and sharding use.
 	var groupStart []int
+	var rowBytes []int64
 	start := 0
 	for g := 0; g < rdr.NumRowGroups(); g++ {
+		rg := rdr.MetaData().RowGroup(g)
 		groupStart = append(groupStart, start)
-		start += int(rdr.MetaData().RowGroup(g).NumRows())
+		rowBytes = append(rowBytes, rg.TotalCompressedSize()/max(rg.NumRows(), 1))
+		start += int(rg.NumRows())
 	}
 	rr, err := fr.GetRecordReader(ctx, idx, nil)
 	if err != nil {
@@ -215,7 +219,7 @@ func (h *hfParquet) planFile(ctx context.Context, path string) ([]ingest.Unit, e
 				Modality: modalityCode(text("modality")),
 				Sample: draft{Task: shards.TaskVQA, Set: "vqa", Vars: map[string]string{"question": q}, Response: a,
 					Split: split, Key: []string{rel, strconv.Itoa(row), q, a}, Meta: meta}}
-			units = append(units, ingest.Unit{ID: id, Paths: []string{path}, Data: r})
+			units = append(units, ingest.Unit{ID: id, Paths: []string{path}, Bytes: rowBytes[g], Data: r})
 		}
 	}
 	if err := rr.Err(); err != nil {
