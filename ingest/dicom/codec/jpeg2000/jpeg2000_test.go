@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,5 +230,29 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMutations decodes randomly damaged copies of every test file (fixed
+// seed): each must decode or fail with an *Error, never panic.
+func TestMutations(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, g := range goldens(t) {
+		b, err := os.ReadFile(filepath.Join("testdata", g.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < 20; k++ {
+			m := append([]byte(nil), b...)
+			for j := 0; j <= rng.IntN(4); j++ {
+				m[rng.IntN(len(m))] = byte(rng.IntN(256))
+			}
+			if _, err := DecodeLimit(m, 1<<16); err != nil {
+				var je *Error
+				if !errors.As(err, &je) {
+					t.Fatalf("%s mutation %d: %v is not an *Error", g.file, k, err)
+				}
+			}
+		}
 	}
 }
