@@ -1,7 +1,10 @@
 package train
 
 import (
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -77,6 +80,49 @@ func TestPretrainedDecoderMatchesHF(t *testing.T) {
 				t.Errorf("max |logit difference| %g > 1e-4", worst)
 			}
 			t.Logf("max |logit difference| %.3g over %d positions × %d tokens", worst, len(ids), hv)
+		})
+	}
+}
+
+// TestTrainFromPretrainedLM: `medmd train` with lm.from (through the
+// config file, as the CLI reads it) trains the multimodal model on a
+// model-ready corpus with the folder's tokenizer, and the loss falls, with
+// the decoder trained and with it frozen (lm.freeze: only the vision
+// side and the appended rows train).
+func TestTrainFromPretrainedLM(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		freeze bool
+	}{{"trained", false}, {"frozen", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, err := Preset("tiny")
+			if err != nil {
+				t.Fatal(err)
+			}
+			manifest := writeCorpus(t, modelReady(t, 16, base), 8)
+			dir, err := filepath.Abs("testdata/lm-medtok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfgFile := filepath.Join(t.TempDir(), "config.yaml")
+			y := fmt.Sprintf("lm:\n  from: %s\n  freeze: %v\nsteps: 12\nwarmup: 2\nlr: 0.01\neval_every: 0\nckpt_every: 0\nlog_every: 0\n", dir, tc.freeze)
+			if err := os.WriteFile(cfgFile, []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			res, err := TrainFromManifest(t.Context(), TrainArgs{Manifest: manifest, ConfigFile: cfgFile, Out: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := res.Losses
+			if len(l) != 12 {
+				t.Fatalf("%d steps, want 12", len(l))
+			}
+			first, last := (l[0]+l[1]+l[2])/3, (l[9]+l[10]+l[11])/3
+			t.Logf("loss %.3f → %.3f", first, last)
+			if !(last < first) {
+				t.Errorf("loss did not fall: %v", l)
+			}
 		})
 	}
 }

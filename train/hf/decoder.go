@@ -189,7 +189,8 @@ func rmsNorm(x, w *Node, eps float64) *Node {
 	xf := ConvertDType(x, dtypes.Float32)
 	last := x.Rank() - 1
 	ms := ReduceAndKeep(Square(xf), ReduceMean, last)
-	y := ConvertDType(Mul(xf, Rsqrt(AddScalar(ms, eps))), dt)
+	// x / sqrt rather than x · rsqrt: Rsqrt has no gradient in GoMLX.
+	y := ConvertDType(Div(xf, Sqrt(AddScalar(ms, eps))), dt)
 	return Mul(y, BroadcastToDims(ExpandLeftToRank(ConvertDType(w, dt), x.Rank()), x.Shape().Dimensions...))
 }
 
