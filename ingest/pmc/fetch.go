@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -34,7 +35,12 @@ const DefaultBaseURL = "https://ftp.ncbi.nlm.nih.gov/pub/pmc/"
 // Downloads go to a temporary file beside the destination and are renamed
 // into place only after the body was complete and verified; a sidecar
 // "<file>.ok" (size and SHA-256) then marks the file done, so a later run
-// skips it and a partial file is never taken for a finished one.
+// skips it and a partial file is never taken for a finished one. A body
+// cut short (a dropped connection, a timeout) is resumed by the retry with
+// "Range: bytes=N-" guarded by If-Range, so the bytes already received are
+// not fetched again; the result is checked against the size the server
+// declared and, for packages, against the gzip stream's CRC-32 and length
+// as the package is read through.
 //
 // A Fetcher is safe for concurrent use; Concurrency bounds the requests in
 // flight and RPS the rate at which they start.
@@ -217,8 +223,12 @@ func (f *Fetcher) download(ctx context.Context, src, dest string, verify func(st
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return "", err
 	}
+	// One partial download lives across the attempts, so a retry after a
+	// dropped connection asks only for the bytes still missing.
+	part := &partial{total: -1}
+	defer part.reset()
 	for attempt := 0; ; attempt++ {
-		err := f.attempt(ctx, src, dest, verify)
+		err := f.attempt(ctx, src, dest, verify, part)
 		if err == nil {
 			f.Downloads.Add(1)
 			return dest, nil
@@ -245,6 +255,65 @@ func (f *Fetcher) download(ctx context.Context, src, dest string, verify func(st
 	}
 }
 
+// partial is a download in progress: the temp file, the bytes written to
+// it and their running SHA-256, the whole body's size as the server
+// declared it, and the validator (a strong ETag, else Last-Modified) a
+// resuming request sends as If-Range so that a file changed on the server
+// is sent whole again instead of spliced onto the old bytes.
+type partial struct {
+	pend      *shards.Pending
+	h         hash.Hash
+	n         int64
+	total     int64 // -1: unknown (no Content-Length)
+	validator string
+}
+
+// reset drops the partial file: the next attempt starts from byte 0.
+func (p *partial) reset() {
+	if p.pend != nil {
+		p.pend.Abort()
+	}
+	*p = partial{total: -1}
+}
+
+// validatorOf is the If-Range value for resp (RFC 9110 §13.1.5): a strong
+// ETag, else Last-Modified, else "" (then a resume is not guarded and only
+// the size and the package's own checksums catch a changed file).
+func validatorOf(resp *http.Response) string {
+	if e := resp.Header.Get("ETag"); e != "" && !strings.HasPrefix(e, "W/") {
+		return e
+	}
+	return resp.Header.Get("Last-Modified")
+}
+
+// parseContentRange reads "bytes FIRST-LAST/TOTAL" (TOTAL may be "*",
+// returned as -1), RFC 9110 §14.4.
+func parseContentRange(v string) (first, total int64, ok bool) {
+	rest, found := strings.CutPrefix(v, "bytes ")
+	if !found {
+		return 0, 0, false
+	}
+	rng, tot, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, false
+	}
+	a, _, found := strings.Cut(rng, "-")
+	if !found {
+		return 0, 0, false
+	}
+	first, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || first < 0 {
+		return 0, 0, false
+	}
+	total = -1
+	if tot != "*" {
+		if total, err = strconv.ParseInt(tot, 10, 64); err != nil || total < 0 {
+			return 0, 0, false
+		}
+	}
+	return first, total, true
+}
+
 // backoff is the delay before retry number attempt+1: Backoff·2^attempt,
 // capped, with equal jitter so that many clients do not retry in step.
 func (f *Fetcher) backoff(attempt int) time.Duration {
@@ -255,7 +324,7 @@ func (f *Fetcher) backoff(attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(string) error) error {
+func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(string) error, part *partial) error {
 	if err := f.lim.wait(ctx); err != nil {
 		return err
 	}
@@ -273,6 +342,12 @@ func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(str
 		return err
 	}
 	req.Header.Set("User-Agent", f.UserAgent)
+	if part.n > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", part.n))
+		if part.validator != "" {
+			req.Header.Set("If-Range", part.validator)
+		}
+	}
 	resp, err := f.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -283,6 +358,26 @@ func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(str
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusOK:
+		// A first response, or a server that ignored Range, or a file that
+		// changed since the partial bytes (If-Range failed): the body is
+		// the whole file.
+		part.reset()
+		part.total = resp.ContentLength
+		part.validator = validatorOf(resp)
+	case resp.StatusCode == http.StatusPartialContent && part.n > 0:
+		first, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
+		if !ok || first != part.n || (part.total >= 0 && total >= 0 && total != part.total) {
+			got := resp.Header.Get("Content-Range")
+			part.reset()
+			return &retryable{err: fmt.Errorf("resume: Content-Range %q does not continue %d bytes of a %d-byte file; starting over", got, first, total)}
+		}
+		if part.total < 0 {
+			part.total = total
+		}
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && part.n > 0:
+		// The file shrank under us: start over.
+		part.reset()
+		return &retryable{err: fmt.Errorf("HTTP %s for bytes=%d-; starting over", resp.Status, part.n)}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		return &retryable{err: fmt.Errorf("HTTP %s", resp.Status), retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
@@ -290,36 +385,45 @@ func (f *Fetcher) attempt(ctx context.Context, src, dest string, verify func(str
 		return fmt.Errorf("HTTP %s", resp.Status)
 	}
 
-	pend, err := shards.StartPublish(nil, dest)
-	if err != nil {
-		return err
+	if part.pend == nil {
+		pend, err := shards.StartPublish(nil, dest)
+		if err != nil {
+			return err
+		}
+		part.pend, part.h = pend, sha256.New()
 	}
-	defer pend.Abort() // no-op once committed
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(pend, h), resp.Body)
+	m, err := io.Copy(io.MultiWriter(part.pend, part.h), resp.Body)
+	part.n += m
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &retryable{err: fmt.Errorf("body after %d bytes: %w", n, err)}
+		// The bytes that arrived stay in the partial file: the retry asks
+		// for the rest with Range.
+		return &retryable{err: fmt.Errorf("body after %d bytes: %w", part.n, err)}
 	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return &retryable{err: fmt.Errorf("body of %d bytes, want %d: %w", n, resp.ContentLength, io.ErrUnexpectedEOF)}
+	if part.total >= 0 && part.n != part.total {
+		return &retryable{err: fmt.Errorf("body of %d bytes, want %d: %w", part.n, part.total, io.ErrUnexpectedEOF)}
 	}
 	if verify != nil {
-		if err := verify(pend.TempPath()); err != nil {
+		if err := verify(part.pend.TempPath()); err != nil {
+			// The bytes are bad somewhere: a retry must fetch them all.
+			part.reset()
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) {
 				return &retryable{err: fmt.Errorf("verify: %w", err)}
 			}
 			return fmt.Errorf("verify: %w", err)
 		}
 	}
-	// INVARIANT: dest appears only complete and verified, and is marked
-	// done only after it is in place.
-	if err := pend.Commit(); err != nil {
+	// INVARIANT: dest appears only complete (its declared size) and
+	// verified, and is marked done only after it is in place.
+	n, sum := part.n, hex.EncodeToString(part.h.Sum(nil))
+	err = part.pend.Commit()
+	part.pend = nil
+	if err != nil {
 		return err
 	}
-	mark, _ := json.Marshal(doneMark{URL: src, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	mark, _ := json.Marshal(doneMark{URL: src, Bytes: n, SHA256: sum})
 	return shards.PublishBytes(nil, dest+".ok", mark)
 }
 
