@@ -67,6 +67,15 @@ type PlanExcluder interface {
 	PlanExcluded() map[string]int
 }
 
+// SideReporter is implemented by sources that describe what they did to
+// the whole corpus (the DICOM source's de-identification report): after
+// the manifest, the runner publishes each file beside it, and the line
+// ends the run summary. Called after Plan; files must not depend on which
+// task calls it.
+type SideReporter interface {
+	SideReports() (files map[string][]byte, summary string)
+}
+
 // Source plans and reads one kind of input.
 type Source interface {
 	// Plan lists the units in a stable order. It must not read bulk data

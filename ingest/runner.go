@@ -119,6 +119,9 @@ type Summary struct {
 	// Manifest is the path of manifest.json when this task found every
 	// planned shard done and wrote it; "" otherwise.
 	Manifest string
+	// SideReport is the summary line of the source's side reports
+	// (SideReporter), written beside the manifest.
+	SideReport string
 }
 
 // String is two lines of at most about 100 columns: what this run did, then
@@ -140,6 +143,9 @@ func (s *Summary) String() string {
 	line += fmt.Sprintf("\n  %s: %s", corpus, s.Corpus)
 	if s.Manifest != "" {
 		line += "\n  wrote " + s.Manifest
+	}
+	if s.SideReport != "" {
+		line += "\n  " + s.SideReport
 	}
 	return line
 }
@@ -223,6 +229,15 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	} else if done {
 		if sum.Manifest, err = WriteManifest(plan); err != nil {
 			return sum, err
+		}
+		if sr, ok := src.(SideReporter); ok {
+			files, line := sr.SideReports()
+			for name, data := range files {
+				if err := shards.PublishBytes(out.fs, out.path(name), data); err != nil {
+					return sum, err
+				}
+			}
+			sum.SideReport = line
 		}
 	}
 	corpus, n, err := CorpusCounts(plan)

@@ -23,6 +23,9 @@ type ConvertOptions struct {
 	Canonical bool
 	// Gzip writes .nii.gz (default) rather than .nii.
 	NoGzip bool
+	// Deid chooses the de-identification options of the sidecars (the
+	// zero value: dates shifted, descriptions removed, age and sex kept).
+	Deid DeidOptions
 }
 
 // Converted is one written volume.
@@ -59,6 +62,7 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 		return nil, err
 	}
 	rep := &ConvertReport{Files: res.Files, SeriesN: len(res.Series)}
+	deid := newDeidReport(o.Deid)
 	for _, sk := range res.Skipped {
 		if sk.Kind == "unsupported" || sk.Kind == "error" {
 			rep.Failed = append(rep.Failed, sk)
@@ -71,13 +75,26 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		if burnedIn(se) {
+			if deid.Excluded == nil {
+				deid.Excluded = map[string]int{}
+			}
+			deid.Excluded[burnedInReason] += len(se.Refs())
+			for _, r := range se.Refs() {
+				rep.Skipped = append(rep.Skipped, Skipped{Ref: r.String(), Reason: burnedInReason + " (BurnedInAnnotation YES)", Kind: "excluded"})
+			}
+			continue
+		}
+		for _, sl := range se.Slices {
+			deid.add(o.Deid, sl.Hdr)
+		}
 		imgs, err := ReadSeries(ctx, se, ReadOptions{Canonical: o.Canonical})
 		if err != nil {
 			rep.FailedSer++
-			rep.Failed = append(rep.Failed, Skipped{Ref: se.ID, Reason: err.Error(), Kind: "series"})
+			rep.Failed = append(rep.Failed, Skipped{Ref: pseudoSeriesID(se), Reason: err.Error(), Kind: "series"})
 			continue
 		}
-		base := outputName(se)
+		base := outputName(se, o.Deid)
 		if n := used[base]; n > 0 {
 			used[base]++
 			base += "_" + strconv.Itoa(n+1)
@@ -103,12 +120,13 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 			}
 			if err := nifti.WriteFile(nii, im); err != nil {
 				rep.FailedSer++
-				rep.Failed = append(rep.Failed, Skipped{Ref: se.ID, Reason: err.Error(), Kind: "series"})
+				rep.Failed = append(rep.Failed, Skipped{Ref: pseudoSeriesID(se), Reason: err.Error(), Kind: "series"})
 				continue
 			}
 			side := filepath.Join(outDir, name+".json")
+			o.Deid.applyMeta(im.Meta, se.Header())
 			sc := map[string]any{
-				"SeriesID":  se.ID,
+				"SeriesID":  pseudoSeriesID(se),
 				"Shape":     []int{im.Channels, im.Depth, im.Height, im.Width},
 				"DType":     string(im.DType),
 				"Spacing":   im.Spacing,
@@ -133,7 +151,7 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 				Shape: [4]int{im.Channels, im.Depth, im.Height, im.Width}, DType: string(im.DType), Warnings: se.Warnings})
 		}
 	}
-	return rep, nil
+	return rep, writeDeidReport(filepath.Join(outDir, "deid.json"), deid)
 }
 
 // rgb16to8 keeps the high byte of each 16-bit sample.
@@ -148,13 +166,18 @@ func rgb16to8(im *shards.Image) {
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// outputName is <SeriesNumber>_<SeriesDescription or Protocol>_<8 hex of
-// the series ID>: readable and unique.
-func outputName(se *Series) string {
+// outputName is <SeriesNumber>_<description>_<8 hex of the series ID>:
+// readable and unique. The description is the modality, or with
+// o.KeepDescriptions the cleaned SeriesDescription or ProtocolName (file
+// names are output too: PS3.15 Annex E removes these free texts).
+func outputName(se *Series, o DeidOptions) string {
 	h := se.Header()
-	desc := h.SeriesDescription
-	if desc == "" {
-		desc = h.ProtocolName
+	desc := ""
+	if o.KeepDescriptions {
+		desc = cleanDescription(h.SeriesDescription, h)
+		if desc == "" {
+			desc = cleanDescription(h.ProtocolName, h)
+		}
 	}
 	if desc == "" {
 		desc = h.Modality
@@ -170,7 +193,7 @@ func outputName(se *Series) string {
 	if desc != "" {
 		parts = append(parts, desc)
 	}
-	sum := shortHash(se.ID)
+	sum := shortHash(pseudoSeriesID(se))
 	parts = append(parts, sum)
 	return strings.Join(parts, "_")
 }

@@ -77,6 +77,13 @@ type Header struct {
 	// FrameOffsets is Grid Frame Offset Vector (3004,000C): frame positions
 	// along the normal relative to ImagePositionPatient (RT Dose).
 	FrameOffsets []float64
+	// MR holds the Siemens CSA image header's mosaic and diffusion values
+	// and the standard diffusion attributes (see csa.go).
+	MR MRInfo
+
+	// Attrs holds the top-level values of the attributes de-identification
+	// handles (deidAttrs in deid.go) and BurnedInAnnotation, by tag.
+	Attrs map[uint32]string
 }
 
 // Palette is a PALETTE COLOR lookup table (PS3.3 §C.7.6.3.1.5).
@@ -317,6 +324,7 @@ func (h *Header) fill(els []*sdicom.Element, sx syntax) {
 	}
 
 	h.FrameOffsets = ix.floats(0x3004000C)
+	h.Attrs = readAttrs(ix)
 	if h.Photometric == "PALETTE COLOR" {
 		h.Palette = readPalette(ix, sx.bo)
 	}

@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +46,15 @@ var Spec = ingest.Spec{
 		{Name: "max_inflated_bytes", Type: ingest.TypeInt, Default: DefaultMaxInflatedBytes,
 			Description: "reject a deflated file (transfer syntax 1.2.840.10008.1.2.1.99) that inflates to more bytes; headers are inflated first, so excluded files never inflate their pixels",
 			Example:     "268435456"},
+		{Name: "dates", Type: ingest.TypeString, Default: DatesShift, Enum: []string{DatesRemove, DatesShift, DatesKeep},
+			Description: "study/series/acquisition dates in sample metadata: removed, shifted back by a per-patient keyed number of days (MEDMD_PSEUDONYM_KEY; intervals survive, times of day kept), or kept as in the files",
+			Example:     "remove"},
+		{Name: "keep_descriptions", Type: ingest.TypeBool, Default: false,
+			Description: "keep SeriesDescription, ProtocolName and StudyDescription with every identifying value of the same header cut out (PS3.15 Clean Descriptors Option); by default they are removed",
+			Example:     "true"},
+		{Name: "keep_age_sex", Type: ingest.TypeBool, Default: true,
+			Description: "keep PatientAge and PatientSex in sample metadata",
+			Example:     "false"},
 		{Name: "task", Type: ingest.TypeString, Default: shards.TaskModality,
 			Description: "the task of the samples", Example: "modality"},
 		{Name: "instruction", Type: ingest.TypeString, Default: "What imaging modality is shown in this image?",
@@ -70,6 +80,8 @@ type Source struct {
 	license     string
 	excluded    map[string]int
 	mask        *pathMasker // set by Plan
+	deid        DeidOptions
+	report      *DeidReport // set by Plan
 }
 
 // maskOrRel names a file for a sample: relative to the pipelines file,
@@ -90,6 +102,15 @@ func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 		task:        p.String("task"),
 		instruction: p.String("instruction"),
 		license:     p.String("license"),
+		deid:        DeidOptions{Dates: p.String("dates"), KeepDescriptions: p.Bool("keep_descriptions"), DropAgeSex: !p.Bool("keep_age_sex")},
+	}
+	if _, ok := p["keep_age_sex"]; !ok {
+		s.deid.DropAgeSex = false
+	}
+	switch s.deid.Dates {
+	case "", DatesRemove, DatesShift, DatesKeep:
+	default:
+		return nil, fmt.Errorf("dicom: dates: %q is not remove, shift or keep", s.deid.Dates)
 	}
 	if _, ok := p["canonical"]; !ok {
 		s.read.Canonical = true
@@ -129,8 +150,22 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		}
 	}
 	s.mask = newPathMasker(s.base, hdrs)
+	s.report = newDeidReport(s.deid)
 	var units []ingest.Unit
 	for _, se := range res.Series {
+		if burnedIn(se) {
+			// Text in the pixels cannot be removed by header rules.
+			n := len(se.Refs())
+			s.excluded[burnedInReason] += n
+			if s.report.Excluded == nil {
+				s.report.Excluded = map[string]int{}
+			}
+			s.report.Excluded[burnedInReason] += n
+			continue
+		}
+		for _, sl := range se.Slices {
+			s.report.add(s.deid, sl.Hdr)
+		}
 		var paths []string
 		for _, r := range se.Refs() {
 			paths = append(paths, s.mask.ref(r))
@@ -145,10 +180,24 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 			units = append(units, ingest.Unit{ID: "file:" + name, Paths: []string{name}, Data: sk})
 		default:
 			s.excluded[skipReason(sk)]++
-			slog.Debug("dicom: skipped", "file", sk.Ref, "reason", sk.Reason)
+			slog.Debug("dicom: skipped", "file", s.mask.rel(sk.Ref), "reason", s.mask.text(sk.Reason))
 		}
 	}
 	return units, nil
+}
+
+// SideReports is the de-identification report of the last Plan, as
+// deid.json beside the manifest (ingest.SideReporter), and its summary
+// line.
+func (s *Source) SideReports() (map[string][]byte, string) {
+	if s.report == nil {
+		return nil, ""
+	}
+	b, err := json.MarshalIndent(s.report, "", "  ")
+	if err != nil {
+		return nil, ""
+	}
+	return map[string][]byte{"deid.json": append(b, '\n')}, s.report.Summary()
 }
 
 // PlanExcluded counts the files the last Plan left out without a unit, by
@@ -216,6 +265,10 @@ func (s *Source) readSeries(ctx context.Context, u ingest.Unit, se *Series) ([]s
 		// Paths relative to the pipelines file keep shards identical
 		// across checkouts and machines.
 		im.SourcePath = s.maskOrRel(se.Slices[0].Ref)
+		if im.Meta == nil {
+			im.Meta = map[string]string{}
+		}
+		s.deid.applyMeta(im.Meta, h)
 		out = append(out, shards.Sample{
 			ID:          shards.MakeID(SourceName, u.ID, strconv.Itoa(v)),
 			Source:      SourceName,
