@@ -69,3 +69,7 @@ enc u16_53_r10.j2k mr_u16 $U16 lossy -r 10
 enc u16_97_psnr.j2k mr_u16 $U16 lossy -I -q 30,40
 enc rgb8_ict_r10.j2k rgb8 64,64,3,8,u lossy -I -r 10
 enc rgb8_ict_rpcl.j2k rgb8 64,64,3,8,u lossy -I -r 20,5 -p RPCL
+enc u16_offset.j2k mr_u16 $U16 lossless -d 5,3 -n 3
+enc u16_offset_tiles_rpcl.j2k mr_u16 $U16 lossless -d 7,9 -T 3,5 -t 20,24 -n 3 -p RPCL -c [8,8]
+enc u16_offset_tiles_pcrl_97.j2k mr_u16 $U16 lossy -d 7,9 -T 3,5 -t 20,24 -n 3 -p PCRL -c [8,8] -I -r 5
+enc u16_offset_tiles_cprl.j2k mr_u16 $U16 lossless -d 1,1 -T 1,1 -t 31,33 -n 4 -p CPRL -c [16,16],[8,8]
