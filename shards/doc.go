@@ -59,7 +59,10 @@
 //
 // Each file is hashed while it is written: hashWriter sits between the
 // Arrow/Parquet encoder and the file and hashes exactly the bytes it
-// forwards, so SHA-256 costs no second read. Voxel buffers go from the
+// forwards, so SHA-256 costs no second read. The Arrow file's hash runs
+// on its own goroutine (asyncHash), reading the voxel buffer in place
+// until the batch is done; the Parquet file's is computed inline
+// (pqarrow may reuse its buffers). Voxel buffers go from the
 // sample to the file without a copy when a sample fills a record batch
 // alone (see below). Work that is independent runs on other cores beside
 // the Arrow write: the per-image SHA-256s of "metadata", or the whole

@@ -342,6 +342,9 @@ func (w *ShardWriter) Abort() error {
 	// orphan parts, never a done shard with missing parts.
 	errs = append(errs, w.fs.Remove(filepath.Join(w.dir, StatsFile(w.name))))
 	for _, p := range w.done {
+		if p.ah != nil {
+			p.ah.stop()
+		}
 		for _, f := range p.sinks() {
 			// Abort is a no-op for a committed file; its final name goes.
 			errs = append(errs, f.pend.Abort(), w.fs.Remove(f.final))
@@ -367,14 +370,24 @@ func (w *ShardWriter) flush() error {
 // write writes one record batch to the part's files.
 //
 // It spreads the work over cores where the layout has independent work:
-// the caller's goroutine writes and hashes the Arrow part (one pass over
-// the bytes: hashWriter hashes exactly what it forwards), while, for
-// ParquetMetadata, other goroutines compute each image's SHA-256, and for
+// the caller's goroutine writes the Arrow part while its SHA-256 runs on
+// another (asyncHash: one pass over exactly the bytes written), while,
+// for ParquetMetadata, other goroutines compute each image's SHA-256, and for
 // ParquetFull one goroutine runs the Parquet encoder and its compression
 // (pqarrow compresses a file's pages sequentially, so one file gets at
 // most one extra core). Nothing is copied for this: every goroutine reads
 // the record's buffers, which stay valid until write returns.
 func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
+	// The Arrow file's hash runs on its own goroutine and reads the voxel
+	// buffer in place until the barrier, which comes before rec is
+	// released (flush) and before Add returns the caller's slices.
+	vox := voxelColumn(rec)
+	var data []byte
+	if vox.Len() > 0 {
+		data = vox.ValueBytes()
+	}
+	p.ah.borrow(data)
+	defer p.ah.barrier()
 	switch layout {
 	case ParquetNone:
 		return p.writeArrow(rec)
@@ -387,14 +400,9 @@ func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
 		}
 		return aerr
 	}
-	vox := voxelColumn(rec)
 	sums := make([]string, vox.Len())
 	hashed := make(chan struct{})
 	go func() { hashImages(vox, sums); close(hashed) }()
-	var data []byte
-	if vox.Len() > 0 {
-		data = vox.ValueBytes()
-	}
 	p.arrow.hw.watch(data)
 	aerr := p.writeArrow(rec)
 	<-hashed
@@ -454,7 +462,8 @@ type sink struct {
 	hw    *hashWriter
 }
 
-func startSink(fs FS, path string) (*sink, error) {
+// startSink creates path's pending publish; h hashes what is written.
+func startSink(fs FS, path string, h hash.Hash) (*sink, error) {
 	pend, err := StartPublish(fs, path)
 	if err != nil {
 		return nil, err
@@ -464,7 +473,7 @@ func startSink(fs FS, path string) (*sink, error) {
 	// while large voxel buffers go straight to the file (hashWriter.big):
 	// the buffer is flushed first, so no voxel byte is copied into it.
 	buf := bufio.NewWriterSize(pend, writeBufSize)
-	return &sink{final: path, pend: pend, buf: buf, hw: &hashWriter{w: buf, h: sha256.New(), big: pend, buf: buf}}, nil
+	return &sink{final: path, pend: pend, buf: buf, hw: &hashWriter{w: buf, h: h, big: pend, buf: buf}}, nil
 }
 
 // finish flushes the buffer and returns the file's size and hash; the
@@ -481,7 +490,8 @@ func (f *sink) finish() (FileStats, error) {
 
 type partWriter struct {
 	index          int
-	arrow, parquet *sink // parquet is nil for ParquetNone
+	arrow, parquet *sink      // parquet is nil for ParquetNone
+	ah             *asyncHash // the Arrow file's hash
 	ipc            *ipc.FileWriter
 	pq             *pqarrow.FileWriter
 	rows           int64 // rows already in the Arrow file
@@ -506,7 +516,8 @@ func (w *ShardWriter) startPart() error {
 	p := &partWriter{index: idx}
 	w.cur = p
 	var err error
-	if p.arrow, err = startSink(w.fs, base+".arrow"); err != nil {
+	p.ah = newAsyncHash()
+	if p.arrow, err = startSink(w.fs, base+".arrow", p.ah); err != nil {
 		return err
 	}
 	p.ipc, err = ipc.NewFileWriter(p.arrow.hw, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
@@ -516,7 +527,9 @@ func (w *ShardWriter) startPart() error {
 	if w.opts.Parquet == ParquetNone {
 		return nil
 	}
-	if p.parquet, err = startSink(w.fs, base+".parquet"); err != nil {
+	// pqarrow may reuse its page buffers once Write returns, so the
+	// Parquet file is hashed inline.
+	if p.parquet, err = startSink(w.fs, base+".parquet", sha256.New()); err != nil {
 		return err
 	}
 	props, aprops := parquetProps(w.opts.ParquetCompression)
