@@ -16,16 +16,20 @@ func init() {
 	var a train.GenerateArgs
 	var lm lmFlags
 	cmd := &cobra.Command{
-		Use:   "generate (--checkpoint DIR --manifest M -o PREDICTIONS.jsonl | --lm HF_DIR --prompt TEXT)",
+		Use:   "generate (--checkpoint DIR MANIFEST [-o PREDICTIONS.jsonl] | --lm HF_DIR --prompt TEXT)",
 		Short: "Answer every sample of a split with a trained model (greedy or top-k)",
 		Long: `Writes one {"id", "prediction"} JSON line per sample of the manifest, the
-file 'medmd radbench score' reads. --checkpoint is a 'medmd train --out' folder
+file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 (its latest checkpoint) or one ckpt-N folder.`,
-		Example: `  medmd generate --checkpoint out/train --manifest out/radbench/vqa/test/manifest.json -o predictions.jsonl
-  medmd generate --checkpoint out/train --manifest SPLIT/manifest.json | medmd radbench score SPLIT/manifest.json -
+		Example: `  medmd generate --checkpoint out/train out/radbench/vqa/test/manifest.json -o predictions.jsonl
+  medmd generate --checkpoint out/train SPLIT/manifest.json | medmd radbench score SPLIT/manifest.json -
   medmd generate --lm HF_DIR --prompt 'The chest X-ray shows'`,
-		Args: cobra.NoArgs,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if a.Manifest, err = manifestArg(args, a.Manifest); err != nil {
+				return err
+			}
 			if lm.dir != "" {
 				return generateLM(cmd, lm, a)
 			}
@@ -41,7 +45,8 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train --out' folder
 	}
 	f := cmd.Flags()
 	f.StringVar(&a.Checkpoint, "checkpoint", "", "training output folder or checkpoint folder (with --manifest)")
-	f.StringVar(&a.Manifest, "manifest", "", "split manifest.json (with --checkpoint)")
+	f.StringVar(&a.Manifest, "manifest", "", "the split, as the positional MANIFEST")
+	f.MarkDeprecated("manifest", "give the manifest as the positional MANIFEST, like every other verb")
 	f.StringVarP(&a.Output, "output", "o", "-", "predictions JSONL ('-' = stdout)")
 	f.IntVar(&a.TopK, "top-k", 0, "sample from the K most likely tokens (0 = greedy)")
 	f.Float64Var(&a.Temperature, "temperature", 1, "sampling temperature for --top-k")

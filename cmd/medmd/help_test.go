@@ -49,6 +49,7 @@ func TestUsability(t *testing.T) {
 		{"dicom2nii without DICOM", []string{"dicom2nii", "notdicom", "nii"}, 1, "no DICOM series found"},
 		{"head of a part", []string{"shards", "head", "out/nifti-sample/shard-00001.parquet", "--json"}, 0, `"id"`},
 		{"head of a non-manifest", []string{"shards", "head", "notdicom/notes.txt"}, 1, "is not a corpus manifest"},
+		{"deprecated flag", []string{"radbench", "check-leakage", "--threshold", "5", "out/nifti-sample", "out/nifti-sample"}, 2, "use --near-threshold"},
 		{"montage without --id", []string{"montage", "out/nifti-sample/manifest.json", "-o", "m.png"}, 1, "medmd shards head out/nifti-sample/manifest.json lists the ids"},
 	} {
 		code, stdout, stderr := medmdExit(t, dir, "", tc.args...)

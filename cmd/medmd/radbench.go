@@ -93,7 +93,9 @@ reuses the build there, other input or flags need --force.`,
 			return nil
 		},
 	}
-	check.Flags().IntVar(&threshold, "threshold", 10, "dHash distance (bits of 256) that counts as a near duplicate")
+	check.Flags().IntVar(&threshold, "near-threshold", 10, "dHash distance (bits of 256) that counts as a near duplicate, as in radbench build")
+	check.Flags().IntVar(&threshold, "threshold", 10, "the near-duplicate distance, as --near-threshold")
+	check.Flags().MarkDeprecated("threshold", "use --near-threshold, the name radbench build uses")
 	check.Flags().IntVar(&examples, "examples", 20, "how many leaking samples to list")
 	check.Flags().BoolVar(&leakJSON, "json", false, "print the report as one JSON object")
 

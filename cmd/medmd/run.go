@@ -225,3 +225,16 @@ func pseudonymWarning(pipes []*ingest.Pipeline, keyed bool) string {
 	}
 	return ""
 }
+
+// manifestArg resolves a verb's corpus manifest from its positional
+// argument and the deprecated --manifest flag; giving two different ones
+// is an error.
+func manifestArg(args []string, flag string) (string, error) {
+	if len(args) == 0 {
+		return flag, nil
+	}
+	if flag != "" && flag != args[0] {
+		return "", fmt.Errorf("two manifests given: %s and --manifest %s", args[0], flag)
+	}
+	return args[0], nil
+}

@@ -168,7 +168,9 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 	}
 	export.Flags().StringVar(&id, "id", "", "sample id")
 	export.Flags().IntVar(&image, "image", 0, "image index within the sample")
-	export.Flags().StringVarP(&out, "out", "o", "", "output .nii or .nii.gz")
+	export.Flags().StringVarP(&out, "output", "o", "", "output .nii or .nii.gz")
+	export.Flags().StringVar(&out, "out", "", "the output file, as -o/--output")
+	export.Flags().MarkDeprecated("out", "use -o/--output, like every other verb")
 	root.AddCommand(export)
 	rootCmd.AddCommand(root)
 }

@@ -12,19 +12,23 @@ func init() {
 	var a train.TrainArgs
 	var params, plan bool
 	cmd := &cobra.Command{
-		Use:   "train --manifest M [--config FILE] [--preset tiny|small|radfm] [--out DIR]",
+		Use:   "train MANIFEST [--config FILE] [--preset tiny|small|radfm] [-o DIR]",
 		Short: "Train the 3D-ViT + Perceiver + LM model on a shard manifest (resumes from --out)",
 		Long: `Trains the RadFM-style model with GoMLX. The backend is $GOMLX_BACKEND
 (e.g. xla:<cuda plugin> on a GPU, see train/gpu/); by default the pure-Go CPU
 backend (go:parallelism=-1). Writes OUT/tokenizer.json (trained byte-level BPE
 unless --tokenizer is given), OUT/ckpt-N checkpoints (every ckpt_every steps
 and at exit, Ctrl-C included), OUT/metrics.jsonl and OUT/loss.png.
-Rerunning with the same --out resumes exactly where it stopped.`,
-		Example: `  medmd train --manifest out/radmd-pmc/manifest.json --steps 20 --out out/train
-  medmd train --manifest M --preset small --config my.yaml --out out/train-small
+Rerunning with the same -o resumes exactly where it stopped.`,
+		Example: `  medmd train out/radmd-pmc/manifest.json --steps 20 -o out/train
+  medmd train M --preset small --config my.yaml -o out/train-small
   medmd train --preset radfm --plan --device-memory 80`,
-		Args: cobra.NoArgs,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if a.Manifest, err = manifestArg(args, a.Manifest); err != nil {
+				return err
+			}
 			if plan {
 				rep, fits, err := train.PlanReport(a)
 				if err != nil {
@@ -45,7 +49,7 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 				return nil
 			}
 			if a.Manifest == "" {
-				return fmt.Errorf("--manifest is required")
+				return fmt.Errorf("train: give the training corpus's manifest.json (or its folder) as MANIFEST")
 			}
 			if isTerminal(os.Stderr) && os.Getenv("CI") == "" {
 				a.Progress = os.Stderr
@@ -62,11 +66,14 @@ Rerunning with the same --out resumes exactly where it stopped.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&a.Manifest, "manifest", "", "training corpus manifest.json (required unless --params)")
+	f.StringVar(&a.Manifest, "manifest", "", "the training corpus, as the positional MANIFEST")
+	f.MarkDeprecated("manifest", "give the manifest as the positional MANIFEST, like every other verb")
 	f.StringVar(&a.Val, "val", "", "held-out manifest.json for periodic validation loss")
 	f.StringVar(&a.ConfigFile, "config", "", "YAML config overriding preset keys (see train/presets.yaml)")
 	f.StringVar(&a.Preset, "preset", "tiny", "model preset: tiny, small or radfm")
-	f.StringVar(&a.Out, "out", "out/train", "output folder (checkpoints, metrics, tokenizer)")
+	f.StringVarP(&a.Out, "output", "o", "out/train", "output folder (checkpoints, metrics, tokenizer)")
+	f.StringVar(&a.Out, "out", "out/train", "the output folder, as -o/--output")
+	f.MarkDeprecated("out", "use -o/--output, like every other verb")
 	f.StringVar(&a.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json to use instead of training one")
 	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps")
 	f.BoolVar(&params, "params", false, "print the preset's parameter count (from shapes) and exit")

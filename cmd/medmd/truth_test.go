@@ -245,3 +245,38 @@ func TestRunCtrlC(t *testing.T) {
 	medmd(t, dir, true, "run", "-f", pipes, "--workers", "1")
 	medmd(t, dir, true, "shards", "verify", filepath.Join(dir, "out", "slow"))
 }
+
+// TestGeneratePipesIntoScore: `medmd generate … | medmd radbench score … -`
+// works in a pipe, because generate writes nothing but predictions on
+// stdout (the GoMLX backend's own line goes to stderr).
+func TestGeneratePipesIntoScore(t *testing.T) {
+	skipShort(t)
+	dir := t.TempDir()
+	medmd(t, dir, true, "run", "train-sample", "-f", repoFile(t, "pipelines.yaml"))
+	split := filepath.Join("out", "train-sample", "manifest.json")
+	// The old spellings (--manifest, --out) still work, with a note.
+	if out := medmd(t, dir, true, "train", "--manifest", split, "--steps", "1", "--out", "out/train"); !strings.Contains(out, "deprecated") {
+		t.Errorf("train --manifest/--out without a deprecation note:\n%s", out)
+	}
+	medmd(t, dir, true, "train", split, "--steps", "2", "-o", "out/train")
+
+	code, stdout, stderr := medmdExit(t, dir, "", "generate", "--checkpoint", "out/train", split, "--max-new-tokens", "4")
+	if code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	for i, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var p struct{ ID, Prediction *string }
+		if err := json.Unmarshal([]byte(line), &p); err != nil || p.ID == nil || p.Prediction == nil {
+			t.Fatalf("generate's stdout line %d is not a prediction: %q", i+1, line)
+		}
+	}
+	pipe := exec.Command("bash", "-o", "pipefail", "-c", fmt.Sprintf(
+		"%q generate --checkpoint out/train %q --max-new-tokens 4 | %q radbench score %q -",
+		medmdBinary(t), split, medmdBinary(t), split))
+	pipe.Dir = dir
+	pipe.Env = append(os.Environ(), "CI=1")
+	out, err := pipe.Output()
+	if err != nil || !strings.Contains(string(out), "| vqa |") {
+		t.Errorf("generate | score -: %v\n%s", err, out)
+	}
+}
