@@ -191,6 +191,8 @@ func TestHostile(t *testing.T) {
 	}
 }
 
+// FuzzDecode is seeded with every test file; crashers the fuzzer finds
+// belong in testdata/fuzz/FuzzDecode, which go test replays.
 func FuzzDecode(f *testing.F) {
 	for _, g := range goldens(f) {
 		b, err := os.ReadFile(filepath.Join("testdata", g.file))
@@ -198,15 +200,6 @@ func FuzzDecode(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(b)
-	}
-	if crashers, _ := filepath.Glob("testdata/hostile/*"); len(crashers) > 0 {
-		for _, c := range crashers {
-			b, err := os.ReadFile(c)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(b)
-		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		img, err := DecodeLimit(b, 1<<16)
