@@ -330,6 +330,8 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 	if pix.found {
 		hdrBytes = ds[:pix.hdrOff]
 	}
+	// Private elements are dropped below; the CSA header is read first.
+	mr := readMRInfo(hdrBytes, sx)
 	hdrBytes, dropped, err := sanitizeHeader(hdrBytes, sx)
 	if err != nil {
 		return nil, &Error{Path: path, Reason: "walking header", Err: err}
@@ -344,6 +346,7 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 		f.PixelOffset, f.PixelLength = int64(off+pix.valueOff), pix.vl
 	}
 	f.Header.fill(parsed, sx)
+	f.MR = mr
 	f.Path = path
 	f.TransferSyntax = ts
 	f.SyntaxGuessed = guessed

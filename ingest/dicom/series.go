@@ -42,6 +42,10 @@ type Series struct {
 	Spacing [3]float64
 	Affine  [16]float64
 	Normal  [3]float64
+	// Mosaic is the tiling of Siemens MOSAIC images (nil otherwise): then
+	// each slice record is one file holding a whole volume, and Depth is
+	// the number of tiles in it.
+	Mosaic *Mosaic
 }
 
 // Header returns the first slice's header (series-level attributes).
@@ -339,6 +343,9 @@ func groupKey(h *Header, g FrameInfo) string {
 		// A classic multi-frame object is a volume by itself.
 		b.WriteString("|" + h.SOPInstanceUID)
 	}
+	if h.MR.MosaicImages > 0 {
+		fmt.Fprintf(&b, "|mosaic%d", h.MR.MosaicImages)
+	}
 	if h.Frame.PixelSpacing != ([2]float64{}) {
 		fmt.Fprintf(&b, "|ps%.4f,%.4f", g.PixelSpacing[0], g.PixelSpacing[1])
 	}
@@ -416,6 +423,15 @@ func (s *Series) assemble() {
 	s.Slices = kept
 	if dups > 0 {
 		s.warn(fmt.Sprintf("%d duplicate images (same SOPInstanceUID) ignored", dups))
+	}
+	m, why := mosaicOf(first.Hdr)
+	if why != "" {
+		s.warn(why)
+	}
+	if m != nil {
+		s.Mosaic = m
+		s.assembleMosaic(hasGeom)
+		return
 	}
 	// Repeated positions: 4D when every position repeats equally often.
 	var runs []int // slices per distinct position

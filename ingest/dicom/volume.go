@@ -204,6 +204,10 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 	if err != nil {
 		return nil, fmt.Errorf("series %s: %w", s.ID, err)
 	}
+	if m := s.Mosaic; m != nil {
+		stored = m.unpack(stored, len(s.Slices), bps)
+		rows, cols = m.Rows, m.Cols
+	}
 	plane := rows * cols
 	vox := s.Depth * plane // voxels per channel per volume
 	var imgs []*shards.Image
@@ -272,6 +276,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			// display intensities must invert (min is white).
 			im.Meta["invert_for_display"] = "true"
 		}
+		s.diffusionMeta(v, im.Meta)
 		if s.Volumes > 1 {
 			im.Meta["volume"] = strconv.Itoa(v)
 			im.Meta["volumes"] = strconv.Itoa(s.Volumes)
@@ -332,6 +337,9 @@ func (s *Series) newImage(h *Header, channels int) *shards.Image {
 		Affine:   s.Affine,
 		Meta:     s.Meta(),
 	}
+	if m := s.Mosaic; m != nil {
+		im.Height, im.Width = m.Rows, m.Cols
+	}
 	if len(s.Slices) > 0 {
 		im.SourcePath = s.Slices[0].Ref.String()
 	}
@@ -391,6 +399,9 @@ func (s *Series) Meta() map[string]string {
 		m["rescale_intercept"] = strconv.FormatFloat(h.RescaleIntercept, 'g', -1, 64)
 	}
 	m["images"] = strconv.Itoa(len(s.Refs()))
+	if s.Mosaic != nil {
+		m["mosaic_images"] = strconv.Itoa(s.Mosaic.Images)
+	}
 	if len(s.Warnings) > 0 {
 		m["warnings"] = strings.Join(s.Warnings, "; ")
 	}
