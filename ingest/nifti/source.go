@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -42,7 +43,7 @@ var Spec = ingest.Spec{
 	Summary: "NIfTI-1/-2 volumes (.nii, .nii.gz, .hdr/.img), reoriented to canonical RAS; one sample per file or per 4D volume",
 	Fields: []ingest.Field{
 		{Name: "paths", Type: ingest.TypeStrings, Required: true,
-			Description: "files, folders (searched recursively) or globs, relative to the pipelines file's folder",
+			Description: "files, folders (searched recursively) or globs, relative to the pipelines file's folder; or object-store roots (s3://bucket/prefix, file:///abs/path, …) listed recursively",
 			Example:     "[testdata/nifti]"},
 		{Name: "volumes_4d", Type: ingest.TypeString, Default: "first", Enum: []string{"first", "all"},
 			Description: "for 4D files: only the first volume along t, or every volume as its own sample",
@@ -83,6 +84,7 @@ type Source struct {
 	instruction string
 	groupByDir  bool
 	license     string
+	stores      stores // the remote roots among paths, opened by Plan
 }
 
 func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
@@ -161,6 +163,18 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if storage.IsURL(p) {
+			err := s.planRemote(ctx, p, func(u ingest.Unit) {
+				if !seen[u.ID] {
+					seen[u.ID] = true
+					units = append(units, u)
+				}
+			})
+			if err != nil {
+				return nil, fmt.Errorf("nifti: paths %q: %w", p, err)
+			}
+			continue
+		}
 		full := p
 		if !filepath.IsAbs(full) {
 			full = filepath.Join(s.base, p)
@@ -213,15 +227,7 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 // file keeps its ids; the SHA-256 of a pair is that of the .hdr bytes
 // followed by the .img bytes.
 func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
-	d, ok := u.Data.(unitData)
-	if !ok {
-		d = unitData{abs: filepath.Join(s.base, filepath.FromSlash(u.ID))}
-	}
-	sum, err := hashFiles(d.abs, d.img)
-	if err != nil {
-		return nil, fmt.Errorf("nifti: %s: %w", u.ID, err)
-	}
-	res, err := ReadFile(ctx, d.abs, Options{MaxVoxels: s.maxVoxels, AllVolumes: s.all4D})
+	sum, res, err := s.load(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +264,37 @@ func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 		})
 	}
 	return out, nil
+}
+
+// load reads a unit's file (or pair) and returns its SHA-256 and volumes:
+// from disk, or from its object store for a unit planned from a URL.
+func (s *Source) load(ctx context.Context, u ingest.Unit) (string, *Result, error) {
+	if storage.IsURL(u.ID) {
+		d, ok := u.Data.(remoteUnit)
+		var err error
+		if !ok {
+			d, err = s.remoteData(ctx, u)
+		}
+		var sum string
+		var res *Result
+		if err == nil {
+			sum, res, err = s.loadRemote(ctx, u, d)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("nifti: %s: %w", u.ID, err)
+		}
+		return sum, res, nil
+	}
+	d, ok := u.Data.(unitData)
+	if !ok {
+		d = unitData{abs: filepath.Join(s.base, filepath.FromSlash(u.ID))}
+	}
+	sum, err := hashFiles(d.abs, d.img)
+	if err != nil {
+		return "", nil, fmt.Errorf("nifti: %s: %w", u.ID, err)
+	}
+	res, err := ReadFile(ctx, d.abs, Options{MaxVoxels: s.maxVoxels, AllVolumes: s.all4D})
+	return sum, res, err
 }
 
 func pathDir(rel string) string {

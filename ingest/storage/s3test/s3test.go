@@ -4,8 +4,12 @@
 package s3test
 
 import (
+	"bytes"
+	"io/fs"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -47,4 +51,45 @@ func (s *Server) URL(bucket, prefix string) string {
 		u += "/" + prefix
 	}
 	return u + "?" + q.Encode()
+}
+
+// Put stores data under bucket/key.
+func (s *Server) Put(t testing.TB, bucket, key string, data []byte) {
+	t.Helper()
+	if _, err := s.Backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil); err != nil {
+		t.Fatalf("put %s/%s: %v", bucket, key, err)
+	}
+}
+
+// PutDir uploads every regular file under dir to bucket, each under
+// prefix + its slash-separated path relative to dir (prefix "" or ending
+// in "/"), so a test can read the same files from a folder and a bucket.
+func (s *Server) PutDir(t testing.TB, bucket, prefix, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		s.Put(t, bucket, prefix+filepath.ToSlash(rel), data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Delete removes bucket/key behind the code's back.
+func (s *Server) Delete(t testing.TB, bucket, key string) {
+	t.Helper()
+	if _, err := s.Backend.DeleteObject(bucket, key); err != nil {
+		t.Fatalf("delete %s/%s: %v", bucket, key, err)
+	}
 }
