@@ -364,10 +364,9 @@ func (d *decoder) readMain() error {
 			return errf(off, "packed packet headers (PPM): %w", ErrUnsupported)
 		case mCAP:
 			return errf(off, "Part 15 capabilities (CAP): %w", ErrUnsupported)
-		case mTLM, mPLM, mCRG, mCOM:
 		default:
-			if m < 0xFF30 || m > 0xFF3F { // 0xFF30–0xFF3F carry no segment in T.800, others are skipped as unknown
-			}
+			// TLM, PLM, CRG, COM and unknown segments: only lengths,
+			// skipped.
 		}
 	}
 	if !haveCOD || !haveQCD {

@@ -16,6 +16,7 @@ type t1 struct {
 	w, h   int
 	stride int
 	flags  []uint8 // (w+2)×(h+2), one-coefficient border
+	nb     []uint8 // neighbour-significance bits, same layout
 	data   []int32 // w×h
 	mq     mqDecoder
 	raw    rawDecoder
@@ -31,6 +32,11 @@ func (t *t1) reset(w, h int) {
 	}
 	t.flags = t.flags[:n]
 	clear(t.flags)
+	if cap(t.nb) < n {
+		t.nb = make([]uint8, n)
+	}
+	t.nb = t.nb[:n]
+	clear(t.nb)
 	if cap(t.data) < w*h {
 		t.data = make([]int32, w*h)
 	}
@@ -38,20 +44,44 @@ func (t *t1) reset(w, h int) {
 	clear(t.data)
 }
 
-// neighbours counts significant horizontal, vertical and diagonal
-// neighbours of flag index i; causal drops the row below (vertically
-// causal mode on a stripe's last row).
-func (t *t1) neighbours(i int, causal bool) (h, v, d int) {
-	f := t.flags
-	s := t.stride
-	h = int(f[i-1]&fSig) + int(f[i+1]&fSig)
-	v = int(f[i-s] & fSig)
-	d = int(f[i-s-1]&fSig) + int(f[i-s+1]&fSig)
-	if !causal {
-		v += int(f[i+s] & fSig)
-		d += int(f[i+s-1]&fSig) + int(f[i+s+1]&fSig)
+// Neighbour-significance bits kept per coefficient in t1.nb, updated
+// when a neighbour becomes significant, so that passes test "any
+// significant neighbour" with one load and form contexts by table.
+const (
+	nbNW = 1 << iota
+	nbN
+	nbNE
+	nbW
+	nbE
+	nbSW
+	nbS
+	nbSE
+	nbBelow = nbSW | nbS | nbSE
+)
+
+// zcTable maps orientation and neighbour bits to the significance
+// context (T.800 Table D.1).
+var zcTable = func() (t [4][256]uint8) {
+	bit := func(m, b int) int { return (m / b) & 1 }
+	for o := 0; o < 4; o++ {
+		for m := 0; m < 256; m++ {
+			h := bit(m, nbW) + bit(m, nbE)
+			v := bit(m, nbN) + bit(m, nbS)
+			d := bit(m, nbNW) + bit(m, nbNE) + bit(m, nbSW) + bit(m, nbSE)
+			t[o][m] = uint8(zcContext(o, h, v, d))
+		}
 	}
 	return
+}()
+
+// mask returns coefficient i's neighbour bits, without the row below
+// when causal.
+func (t *t1) mask(i int, causal bool) uint8 {
+	m := t.nb[i]
+	if causal {
+		m &^= nbBelow
+	}
+	return m
 }
 
 func zcContext(orient, h, v, d int) int {
@@ -138,6 +168,15 @@ func (t *t1) decodeBit(raw bool, cx int) int {
 
 func (t *t1) setSig(i, di int, neg bool, val int32) {
 	t.flags[i] |= fSig
+	s := t.stride
+	t.nb[i-s-1] |= nbSE
+	t.nb[i-s] |= nbS
+	t.nb[i-s+1] |= nbSW
+	t.nb[i-1] |= nbE
+	t.nb[i+1] |= nbW
+	t.nb[i+s-1] |= nbNE
+	t.nb[i+s] |= nbN
+	t.nb[i+s+1] |= nbNW
 	if neg {
 		t.flags[i] |= fNeg
 		t.data[di] = -val
@@ -157,12 +196,12 @@ func (t *t1) sigPass(bpp int, raw bool) {
 					continue
 				}
 				causal := t.vsc && y == y0+3
-				h, v, d := t.neighbours(i, causal)
-				if h+v+d == 0 {
+				m := t.mask(i, causal)
+				if m == 0 {
 					continue
 				}
 				t.flags[i] |= fVisited
-				if t.decodeBit(raw, zcContext(t.orient, h, v, d)) == 0 {
+				if t.decodeBit(raw, int(zcTable[t.orient][m])) == 0 {
 					continue
 				}
 				var sign int
@@ -191,9 +230,8 @@ func (t *t1) refPass(bpp int, raw bool) {
 				}
 				cx := ctxMR + 2
 				if f&fRefined == 0 {
-					h, v, d := t.neighbours(i, t.vsc && y == y0+3)
 					cx = ctxMR
-					if h+v+d > 0 {
+					if t.mask(i, t.vsc && y == y0+3) != 0 {
 						cx = ctxMR + 1
 					}
 				}
@@ -226,8 +264,7 @@ func (t *t1) cleanupPass(bpp int, segsym bool) {
 						run = false
 						break
 					}
-					h, v, d := t.neighbours(i, t.vsc && y == y0+3)
-					run = h+v+d == 0
+					run = t.mask(i, t.vsc && y == y0+3) == 0
 				}
 				if run {
 					if t.mq.decode(ctxRL) == 0 {
@@ -248,8 +285,7 @@ func (t *t1) cleanupPass(bpp int, segsym bool) {
 					continue
 				}
 				causal := t.vsc && y == y0+3
-				h, v, d := t.neighbours(i, causal)
-				if t.mq.decode(zcContext(t.orient, h, v, d)) == 0 {
+				if t.mq.decode(int(zcTable[t.orient][t.mask(i, causal)])) == 0 {
 					continue
 				}
 				cx, xr := t.signContext(i, causal)
