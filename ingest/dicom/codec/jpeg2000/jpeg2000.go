@@ -11,11 +11,11 @@
 // progression orders, default and custom precincts, SOP and EPH markers,
 // any number of quality layers, every Part 1 code-block style flag
 // (bypass, reset, termall, vertical-causal, predictable termination,
-// segmentation symbols), progression order changes (POC) and ROI
-// maxshift (RGN).
+// segmentation symbols) and ROI maxshift (RGN).
 //
-// Rejected with an error: packed packet headers (PPM, PPT), sub-sampled
-// components and high-throughput (Part 15) code-blocks.
+// Rejected with an error: progression order changes (POC), packed packet
+// headers (PPM, PPT), sub-sampled components and high-throughput
+// (Part 15) code-blocks.
 //
 // Dequantisation, the 9/7 lifting steps and the final rounding follow
 // OpenJPEG's arithmetic (float32, round half to even) so that lossy
@@ -220,13 +220,6 @@ type params struct {
 	cod      []coding
 	q        []quant
 	roi      []int
-	poc      []pocEntry
-}
-
-// pocEntry is one progression volume of a POC segment (T.800 A.6.6):
-// resolutions [r0,r1), components [c0,c1), layers [0,l1), in order prog.
-type pocEntry struct {
-	r0, c0, l1, r1, c1, prog int
 }
 
 func (p *params) clone() *params {
@@ -234,15 +227,13 @@ func (p *params) clone() *params {
 	c.cod = append([]coding(nil), p.cod...)
 	c.q = append([]quant(nil), p.q...)
 	c.roi = append([]int(nil), p.roi...)
-	c.poc = append([]pocEntry(nil), p.poc...)
 	return &c
 }
 
 type tileState struct {
-	p      *params
-	ownPOC bool
-	parts  int
-	data   [][]byte
+	p     *params
+	parts int
+	data  [][]byte
 }
 
 type decoder struct {
@@ -368,11 +359,7 @@ func (d *decoder) readMain() error {
 			}
 			d.main.roi[i] = s
 		case mPOC:
-			e, err := d.readPOC(b, off)
-			if err != nil {
-				return err
-			}
-			d.main.poc = append(d.main.poc, e...)
+			return errf(off, "progression order change (POC): %w", ErrUnsupported)
 		case mPPM:
 			return errf(off, "packed packet headers (PPM): %w", ErrUnsupported)
 		case mCAP:
@@ -570,34 +557,6 @@ func (d *decoder) readQCC(b []byte, off int) (int, quant, error) {
 	return i, q, err
 }
 
-func (d *decoder) readPOC(b []byte, off int) ([]pocEntry, error) {
-	wide := len(d.comps) >= 257
-	n := 7
-	if wide {
-		n = 9
-	}
-	if len(b) == 0 || len(b)%n != 0 || len(b)/n > 1024 {
-		return nil, errf(off, "POC segment of %d bytes", len(b))
-	}
-	var es []pocEntry
-	for ; len(b) > 0; b = b[n:] {
-		var e pocEntry
-		if wide {
-			e = pocEntry{int(b[0]), int(binary.BigEndian.Uint16(b[1:])), int(binary.BigEndian.Uint16(b[3:])), int(b[5]), int(binary.BigEndian.Uint16(b[6:])), int(b[8])}
-		} else {
-			e = pocEntry{int(b[0]), int(b[1]), int(binary.BigEndian.Uint16(b[2:])), int(b[4]), int(b[5]), int(b[6])}
-			if e.c1 == 0 {
-				e.c1 = 256
-			}
-		}
-		if e.prog > 4 || e.r0 >= e.r1 || e.c0 >= e.c1 {
-			return nil, errf(off, "POC volume %+v", e)
-		}
-		es = append(es, e)
-	}
-	return es, nil
-}
-
 func (d *decoder) readRGN(b []byte, off int) (int, int, error) {
 	i, b, err := d.compIndex(b, off)
 	if err != nil {
@@ -679,7 +638,6 @@ func (d *decoder) readTiles() error {
 		coc := map[int]coding{}
 		var tqcd *quant
 		qcc := map[int]quant{}
-		var tpoc []pocEntry
 		for {
 			if d.pos >= end {
 				return errf(d.pos, "tile-part header without SOD: %w", ErrTruncated)
@@ -733,11 +691,7 @@ func (d *decoder) readTiles() error {
 				}
 				t.p.roi[i] = s
 			case mPOC:
-				e, err := d.readPOC(b, soff)
-				if err != nil {
-					return err
-				}
-				tpoc = append(tpoc, e...)
+				return errf(soff, "progression order change (POC): %w", ErrUnsupported)
 			case mPPT:
 				return errf(soff, "packed packet headers (PPT): %w", ErrUnsupported)
 			}
@@ -765,17 +719,6 @@ func (d *decoder) readTiles() error {
 				if err := checkQuant(&p.cod[i], &p.q[i], off); err != nil {
 					return err
 				}
-			}
-		}
-		if len(tpoc) > 0 {
-			// A tile's own POC replaces the main header's; later
-			// tile-parts add volumes.
-			if !t.ownPOC {
-				t.p.poc, t.ownPOC = nil, true
-			}
-			t.p.poc = append(t.p.poc, tpoc...)
-			if len(t.p.poc) > 1024 {
-				return errf(off, "more than 1024 progression volumes")
 			}
 		}
 		if d.pos > end {

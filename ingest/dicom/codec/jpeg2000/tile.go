@@ -97,39 +97,11 @@ func (d *decoder) decodeTile(idx int, t *tileState) error {
 	if npk*p.layers > len(buf) {
 		return errf(td.off, "tile %d declares %d packets in %d bytes: %w", idx, npk*p.layers, len(buf), ErrTruncated)
 	}
-	read := func(l, r, c, pi int) error { return d.readPacket(td, p, tcs[c], r, pi, l) }
-	if len(p.poc) == 0 {
-		v := pocEntry{r1: maxRes, c1: len(tcs), l1: p.layers, prog: p.prog}
-		if err := d.forEachPacket(v, tcs, tx0, ty0, read); err != nil {
-			return err
-		}
-	} else {
-		// Progression volumes (POC) may overlap: a packet is read the
-		// first time a volume reaches it (T.800 B.12.1.1).
-		base := make([][]int, len(tcs))
-		n := 0
-		for c, tc := range tcs {
-			base[c] = make([]int, len(tc.res))
-			for r := range tc.res {
-				base[c][r] = n
-				n += tc.res[r].pw * tc.res[r].ph
-			}
-		}
-		seen := make([]bool, n*p.layers)
-		for _, v := range p.poc {
-			v.l1, v.r1, v.c1 = min(v.l1, p.layers), min(v.r1, maxRes), min(v.c1, len(tcs))
-			err := d.forEachPacket(v, tcs, tx0, ty0, func(l, r, c, pi int) error {
-				k := (base[c][r]+pi)*p.layers + l
-				if seen[k] {
-					return nil
-				}
-				seen[k] = true
-				return read(l, r, c, pi)
-			})
-			if err != nil {
-				return err
-			}
-		}
+	err := d.forEachPacket(p, tcs, maxRes, tx0, ty0, func(l, r, c, pi int) error {
+		return d.readPacket(td, p, tcs[c], r, pi, l)
+	})
+	if err != nil {
+		return err
 	}
 	return d.reconstruct(tcs, p, tx0, ty0, tx1, ty1)
 }
@@ -248,12 +220,13 @@ func pow2(n int) float64 {
 // order (T.800 B.12). Position-driven orders are realised by sorting the
 // precincts on the reference-grid position where the standard's loop
 // first meets them.
-func (d *decoder) forEachPacket(v pocEntry, tcs []*tileComp, tx0, ty0 int, fn func(l, r, c, pi int) error) error {
-	switch v.prog {
+func (d *decoder) forEachPacket(p *params, tcs []*tileComp, maxRes, tx0, ty0 int, fn func(l, r, c, pi int) error) error {
+	nc := len(tcs)
+	switch p.prog {
 	case 0: // LRCP
-		for l := 0; l < v.l1; l++ {
-			for r := v.r0; r < v.r1; r++ {
-				for c := v.c0; c < v.c1; c++ {
+		for l := 0; l < p.layers; l++ {
+			for r := 0; r < maxRes; r++ {
+				for c := 0; c < nc; c++ {
 					if r >= len(tcs[c].res) {
 						continue
 					}
@@ -268,9 +241,9 @@ func (d *decoder) forEachPacket(v pocEntry, tcs []*tileComp, tx0, ty0 int, fn fu
 		}
 		return nil
 	case 1: // RLCP
-		for r := v.r0; r < v.r1; r++ {
-			for l := 0; l < v.l1; l++ {
-				for c := v.c0; c < v.c1; c++ {
+		for r := 0; r < maxRes; r++ {
+			for l := 0; l < p.layers; l++ {
+				for c := 0; c < nc; c++ {
 					if r >= len(tcs[c].res) {
 						continue
 					}
@@ -287,10 +260,9 @@ func (d *decoder) forEachPacket(v pocEntry, tcs []*tileComp, tx0, ty0 int, fn fu
 	}
 	type item struct{ y, x, c, r, pi int }
 	var items []item
-	for c := v.c0; c < v.c1; c++ {
-		tc := tcs[c]
+	for c, tc := range tcs {
 		nl := len(tc.res) - 1
-		for r := v.r0; r < min(v.r1, len(tc.res)); r++ {
+		for r := range tc.res {
 			res := &tc.res[r]
 			for pi := 0; pi < res.pw*res.ph; pi++ {
 				i, j := pi%res.pw, pi/res.pw
@@ -302,7 +274,7 @@ func (d *decoder) forEachPacket(v pocEntry, tcs []*tileComp, tx0, ty0 int, fn fu
 		}
 	}
 	var less func(a, b item) bool
-	switch v.prog {
+	switch p.prog {
 	case 2: // RPCL
 		less = func(a, b item) bool {
 			if a.r != b.r {
@@ -345,7 +317,7 @@ func (d *decoder) forEachPacket(v pocEntry, tcs []*tileComp, tx0, ty0 int, fn fu
 	}
 	sort.SliceStable(items, func(i, j int) bool { return less(items[i], items[j]) })
 	for _, it := range items {
-		for l := 0; l < v.l1; l++ {
+		for l := 0; l < p.layers; l++ {
 			if err := fn(l, it.r, it.c, it.pi); err != nil {
 				return err
 			}

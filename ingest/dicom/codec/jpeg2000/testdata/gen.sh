@@ -73,5 +73,3 @@ enc u16_offset.j2k mr_u16 $U16 lossless -d 5,3 -n 3
 enc u16_offset_tiles_rpcl.j2k mr_u16 $U16 lossless -d 7,9 -T 3,5 -t 20,24 -n 3 -p RPCL -c [8,8]
 enc u16_offset_tiles_pcrl_97.j2k mr_u16 $U16 lossy -d 7,9 -T 3,5 -t 20,24 -n 3 -p PCRL -c [8,8] -I -r 5
 enc u16_offset_tiles_cprl.j2k mr_u16 $U16 lossless -d 1,1 -T 1,1 -t 31,33 -n 4 -p CPRL -c [16,16],[8,8]
-enc u16_poc.j2k mr_u16 $U16 lossless -r 20,5,1 -POC T0=0,0,1,3,1,RPCL/T0=0,0,3,6,1,LRCP
-enc rgb8_poc.j2k rgb8 64,64,3,8,u lossless -n 3 -r 10,1 -POC T0=0,0,2,3,2,CPRL/T0=0,2,2,3,3,RPCL
