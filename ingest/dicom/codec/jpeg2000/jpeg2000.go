@@ -234,6 +234,7 @@ type tileState struct {
 	p     *params
 	parts int
 	data  [][]byte
+	off   int // codestream offset of the first tile-part's data
 }
 
 type decoder struct {
@@ -723,6 +724,9 @@ func (d *decoder) readTiles() error {
 		}
 		if d.pos > end {
 			return errf(d.pos, "tile-part header overruns its length: %w", ErrTruncated)
+		}
+		if first {
+			t.off = d.pos
 		}
 		t.data = append(t.data, d.data[d.pos:end])
 		d.pos = end

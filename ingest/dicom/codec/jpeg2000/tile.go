@@ -75,7 +75,9 @@ func (d *decoder) decodeTile(idx int, t *tileState) error {
 	for _, b := range t.data {
 		buf = append(buf, b...)
 	}
-	td := &tileData{b: buf}
+	// Offsets in messages count from the first tile-part's data; they
+	// are exact for single-part tiles.
+	td := &tileData{b: buf, off: t.off}
 	tcs := make([]*tileComp, len(d.comps))
 	maxRes := 0
 	for c := range d.comps {
