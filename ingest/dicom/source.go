@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -29,7 +30,7 @@ var Spec = ingest.Spec{
 	Summary: "DICOM folders, zip or tar archives: images grouped into series by dcm2niix's rules, one sample per volume (HU for CT), canonical RAS",
 	Fields: []ingest.Field{
 		{Name: "paths", Type: ingest.TypeStrings, Required: true,
-			Description: "files, folders (searched recursively), .zip or .tar(.gz) archives, relative to the pipelines file's folder",
+			Description: "files, folders (searched recursively), .zip or .tar(.gz) archives, relative to the pipelines file's folder; or object-store roots (s3://bucket/prefix, file:///abs/path, …) listed recursively, headers read by ranged GETs",
 			Example:     "[testdata/dicom]"},
 		{Name: "include_localizers", Type: ingest.TypeBool, Default: false,
 			Description: "keep localizer/scout images as their own series",
@@ -81,7 +82,8 @@ type Source struct {
 	excluded    map[string]int
 	mask        *pathMasker // set by Plan
 	deid        DeidOptions
-	report      *DeidReport // set by Plan
+	report      *DeidReport  // set by Plan
+	remote      []remoteRoot // object-store roots among paths, set by Plan
 }
 
 // maskOrRel names a file for a sample: relative to the pipelines file,
@@ -133,15 +135,22 @@ func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 	roots := make([]string, len(s.paths))
 	for i, p := range s.paths {
-		if !filepath.IsAbs(p) {
+		if !filepath.IsAbs(p) && !storage.IsURL(p) {
 			p = filepath.Join(s.base, p)
 		}
 		roots[i] = p
 	}
-	res, err := Scan(ctx, roots, s.scan)
+	st, err := stageRemote(ctx, roots)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
+	defer st.remove()
+	s.remote = st.remote
+	res, err := Scan(ctx, st.roots, s.scan)
+	if err != nil {
+		return nil, fmt.Errorf("dicom: %w", err)
+	}
+	st.rename(res)
 	s.excluded = map[string]int{}
 	var hdrs []*Header
 	for _, se := range res.Series {
@@ -254,7 +263,7 @@ func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 }
 
 func (s *Source) readSeries(ctx context.Context, u ingest.Unit, se *Series) ([]shards.Sample, error) {
-	imgs, err := ReadSeries(ctx, se, s.read)
+	imgs, err := s.readSeriesFrom(ctx, se)
 	if err != nil {
 		return nil, err
 	}
