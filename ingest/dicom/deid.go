@@ -356,12 +356,17 @@ func (r *DeidReport) add(o DeidOptions, h *Header) {
 		if _, ok := h.Attrs[a.tag]; !ok {
 			continue
 		}
-		k := fmt.Sprintf("(%04X,%04X) %s", a.tag>>16, a.tag&0xFFFF, a.name)
+		k := tagKey(a)
 		if r.Tags[k] == nil {
 			r.Tags[k] = map[string]int{}
 		}
 		r.Tags[k][string(o.act(a))]++
 	}
+}
+
+// tagKey names an attribute in the report: "(0010,0010) PatientName".
+func tagKey(a deidAttr) string {
+	return fmt.Sprintf("(%04X,%04X) %s", a.tag>>16, a.tag&0xFFFF, a.name)
 }
 
 // Summary is the report in one line: how many values of how many

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medmd/medmd/ingest"
 )
@@ -61,5 +63,43 @@ func TestSourceMasksIdentifiers(t *testing.T) {
 	}
 	if !strings.Contains(string(js), "2.25.") {
 		t.Errorf("no 2.25 UID in %s", js)
+	}
+}
+
+// TestApplyMeta checks each option's metadata: dates removed, shifted (the
+// same offset for one patient, so intervals survive) or kept; descriptions
+// removed or cleaned of the header's identifying values; age and sex kept
+// or dropped.
+func TestApplyMeta(t *testing.T) {
+	h := &Header{PatientID: "ZZ123456", Attrs: map[uint32]string{
+		0x00080020: "20190315", 0x00080021: "20190320", 0x00080031: "101500",
+		0x0008103E: "ZZDOE head ZZ123456", 0x00100010: "ZZDOE^JOHN", 0x00100020: "ZZ123456",
+		0x00101010: "054Y", 0x00100040: "F",
+	}}
+	shift := dateShiftDays(h)
+	day := func(s string, back int) string {
+		d, _ := time.Parse("20060102", s)
+		return d.AddDate(0, 0, -back).Format("20060102")
+	}
+	tests := []struct {
+		name string
+		o    DeidOptions
+		want map[string]string
+	}{
+		{"default: shift", DeidOptions{}, map[string]string{"study_date": day("20190315", shift), "series_date": day("20190320", shift),
+			"series_time": "101500", "patient_age": "054Y", "patient_sex": "F"}},
+		{"remove", DeidOptions{Dates: DatesRemove, DropAgeSex: true}, map[string]string{}},
+		{"keep, cleaned descriptions", DeidOptions{Dates: DatesKeep, KeepDescriptions: true}, map[string]string{"study_date": "20190315",
+			"series_date": "20190320", "series_time": "101500", "patient_age": "054Y", "patient_sex": "F", "series_description": "head"}},
+	}
+	for _, tt := range tests {
+		m := map[string]string{"series_description": "ZZDOE head ZZ123456", "protocol_name": "x"}
+		tt.o.applyMeta(m, h)
+		if !reflect.DeepEqual(m, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, m, tt.want)
+		}
+	}
+	if shift < 1 || shift > 3652 {
+		t.Errorf("shift %d days out of [1,3652]", shift)
 	}
 }
