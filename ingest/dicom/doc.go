@@ -24,10 +24,12 @@
 // Pixels (pixels.go). Native little and big endian, deflated, RLE Lossless
 // (8/16/32-bit, any samples), JPEG baseline 8-bit (image/jpeg, with
 // libjpeg's chroma upsampling), JPEG lossless process 14 with every
-// predictor (package jpegll). Frames of encapsulated data are split by the
-// Basic Offset Table, else one per fragment, else at JPEG SOI markers.
-// Stored values are masked to BitsStored and sign-extended. JPEG-LS,
-// JPEG 2000, 12-bit JPEG and video are reported as
+// predictor (package jpegll), JPEG-LS lossless and near-lossless
+// (codec/jpegls), extended 8/12-bit DCT JPEG (codec/jpeg12) and JPEG 2000
+// reversible and irreversible (codec/jpeg2000). Frames of encapsulated data
+// are split by the Basic Offset Table, else one per fragment, else at JPEG
+// SOI markers. Stored values are masked to BitsStored and sign-extended.
+// Video, HTJ2K and JPEG 2000 Part 2 are reported as
 // `unsupported transfer syntax <UID> (<name>)`. Tests compare every file of
 // testdata/ with pydicom+gdcm (testdata/make_golden.py).
 //

@@ -68,7 +68,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrUnsupportedSyntax is wrapped by errors for pixel data in a transfer
-// syntax medmd does not decode (JPEG-LS, JPEG 2000, 12-bit JPEG, video).
+// syntax medmd does not decode (video, HTJ2K, JPEG 2000 Part 2).
 var ErrUnsupportedSyntax = errors.New("unsupported transfer syntax")
 
 // unsupported builds the error `unsupported transfer syntax <UID> (<name>)`.
