@@ -194,9 +194,9 @@ type deidAttr struct {
 // written anywhere; sequences (requests, referenced studies) are not read
 // at all.
 var deidAttrs = []deidAttr{
-	{0x00080014, "InstanceCreatorUID", "uid"},
+	{0x00080014, "InstanceCreatorUID", "id"},
 	{0x00080016, "SOPClassUID", "keep"},
-	{0x00080018, "SOPInstanceUID", "uid"},
+	{0x00080018, "SOPInstanceUID", "id"}, // not written: samples are per volume
 	{0x00080020, "StudyDate", "date"},
 	{0x00080021, "SeriesDate", "date"},
 	{0x00080022, "AcquisitionDate", "date"},
