@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -284,4 +285,107 @@ func loadCheckpoint(dir string) (*context.Context, *CheckpointState, error) {
 		ctx.InAbsPath(v.Scope).VariableWithValue(v.Name, t)
 	}
 	return ctx, &st, nil
+}
+
+// trainingKeys are the config keys that build no variable: a resume may
+// change them (a longer run, another learning rate).
+var trainingKeys = []string{"name", "steps", "warmup", "lr", "min_lr", "weight_decay", "clip_norm", "eval_every",
+	"ckpt_every", "eval_batches", "log_every", "max_new_tokens", "dtype", "term_weight", "response_weight",
+	"skip_final_checkpoint"}
+
+// initKeys may also differ when fine-tuning from another run's checkpoint
+// (--init): a new corpus may want another batch, seed or batching, and
+// the decoder's origin and whether it is frozen are no shape (the
+// checkpoint's weights replace lm.from's; lm.freeze starts or ends with
+// the new optimizer state).
+var initKeys = append([]string{"batch", "accum", "seed", "batching", "lm.from", "lm.freeze"}, trainingKeys...)
+
+// configDiff returns the first key (as in the config file, nested keys
+// joined by dots) whose value differs between the checkpoint's config and
+// the run's, with both values; "" when they agree on every key not in
+// ignore.
+func configDiff(ckpt, run Config, ignore []string) (key string, ckptVal, runVal any) {
+	flat := func(c Config) map[string]any {
+		b, _ := json.Marshal(c)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		out := map[string]any{}
+		var walk func(prefix string, m map[string]any)
+		walk = func(prefix string, m map[string]any) {
+			for k, v := range m {
+				if sub, ok := v.(map[string]any); ok {
+					walk(prefix+k+".", sub)
+					continue
+				}
+				out[prefix+k] = v
+			}
+		}
+		walk("", m)
+		return out
+	}
+	a, b := flat(ckpt), flat(run)
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		skip := false
+		for _, ig := range ignore {
+			// An ignored section ignores its keys (lm.from's "lm.from").
+			if k == ig || strings.HasPrefix(k, ig+".") {
+				skip = true
+			}
+		}
+		if !skip && fmt.Sprint(a[k]) != fmt.Sprint(b[k]) {
+			return k, a[k], b[k]
+		}
+	}
+	return "", nil, nil
+}
+
+// checkpointTokenizer is the tokenizer.json of the run a checkpoint
+// folder belongs to (beside the ckpt-N folders), else one inside it.
+func checkpointTokenizer(dir string) string {
+	tp := filepath.Join(filepath.Dir(dir), "tokenizer.json")
+	if _, err := os.Stat(tp); err != nil {
+		return filepath.Join(dir, "tokenizer.json")
+	}
+	return tp
+}
+
+// initFromCheckpoint returns a context holding only the model weights of
+// the checkpoint folder dir, for a run of cfg: the AdamW moments, the
+// accumulators and the step stay behind, so fine-tuning starts a fresh
+// optimizer and schedule at step 0. cfg must build the same variables as
+// the checkpoint's config; the error names the first key that differs.
+func initFromCheckpoint(dir string, cfg Config) (*context.Context, *CheckpointState, error) {
+	src, st, err := loadCheckpoint(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k, cv, rv := configDiff(st.Config, cfg, initKeys); k != "" {
+		return nil, nil, fmt.Errorf("checkpoint %s: config key %s is %v there, %v here: the model shapes differ", dir, k, cv, rv)
+	}
+	ctx := context.New().Checked(false).WithInitializer(noInit)
+	for _, p := range ParamSpecs(cfg, st.Vocab) {
+		v := src.InAbsPath(p.Scope).GetVariable(p.Name)
+		if v == nil {
+			return nil, nil, fmt.Errorf("checkpoint %s: no variable %s/%s", dir, p.Scope, p.Name)
+		}
+		if !slices.Equal(v.Shape().Dimensions, p.Dims) {
+			return nil, nil, fmt.Errorf("checkpoint %s: variable %s/%s has dims %v, the config builds %v", dir, p.Scope, p.Name, v.Shape().Dimensions, p.Dims)
+		}
+		val, err := v.Value()
+		if err != nil {
+			return nil, nil, fmt.Errorf("checkpoint %s: %s/%s: %w", dir, p.Scope, p.Name, err)
+		}
+		ctx.InAbsPath(p.Scope).VariableWithValue(p.Name, val)
+	}
+	return ctx, st, nil
 }

@@ -14,7 +14,10 @@ import (
 // TrainArgs are the `medmd train` flags.
 type TrainArgs struct {
 	Manifest, Val, ConfigFile, Preset, Out, Tokenizer string
-	Steps                                             int // > 0 overrides the config
+	// Init is a medmd checkpoint (run folder or ckpt-N) whose weights a
+	// new run starts from (Options.Init).
+	Init  string
+	Steps int // > 0 overrides the config
 	// Progress gets the live progress line (nil: none, as in CI).
 	Progress io.Writer
 	// Batch > 0 overrides the config's batch; DeviceMemoryGiB > 0 is the
@@ -37,10 +40,13 @@ func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
 	if a.Batch > 0 {
 		cfg.Batch = a.Batch
 	}
-	if a.Tokenizer == "" && cfg.LM.From != "" {
+	if a.Init != "" && a.Tokenizer != "" {
+		return nil, fmt.Errorf("train: --init uses the checkpoint's tokenizer; leave out --tokenizer")
+	}
+	if a.Tokenizer == "" && cfg.LM.From != "" && a.Init == "" {
 		a.Tokenizer = filepath.Join(cfg.LM.From, "tokenizer.json") // a pretrained LM's own tokenizer
 	}
-	o := Options{Config: cfg, TrainManifest: a.Manifest, Out: a.Out, TokenizerPath: a.Tokenizer, Progress: a.Progress,
+	o := Options{Config: cfg, TrainManifest: a.Manifest, Out: a.Out, TokenizerPath: a.Tokenizer, Init: a.Init, Progress: a.Progress,
 		DeviceMemory: int64(a.DeviceMemoryGiB * (1 << 30))}
 	if cfg.Batching == "shuffle" {
 		src, err := OpenManifest(a.Manifest)

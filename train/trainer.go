@@ -33,8 +33,14 @@ type Options struct {
 	// TokenizerPath is a tokenizer.json to use; empty: train a byte-level
 	// BPE of Config.TokenizerVocab tokens on the training text.
 	TokenizerPath string
-	Terms         *normalize.TermList // nil: RadBench's bundled list
-	Backend       backends.Backend
+	// Init starts a run with no checkpoint of its own from the model
+	// weights of another run's checkpoint (a run folder or a ckpt-N
+	// folder) and that run's tokenizer, which wins over TokenizerPath:
+	// fine-tuning on a new corpus with a fresh optimizer at step 0.
+	// Config must build the same variables; lm.from is then not read.
+	Init    string
+	Terms   *normalize.TermList // nil: RadBench's bundled list
+	Backend backends.Backend
 	// StopAfter ends the run after this many steps of this invocation, as
 	// an interruption would (checkpoint written); 0 = run to Config.Steps.
 	StopAfter int
@@ -136,10 +142,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var initDir string // --init's checkpoint, when this run has none yet
+	if ckptDir == "" && o.Init != "" {
+		if initDir, err = LatestCheckpoint(o.Init); err != nil {
+			return nil, fmt.Errorf("train: init: %w", err)
+		}
+		if initDir == "" {
+			return nil, fmt.Errorf("train: init: %s holds no checkpoint (no 'latest' file or state.json)", o.Init)
+		}
+	}
 	var tok *tokenizer.Tokenizer
 	switch {
 	case ckptDir != "" || fileExists(tokPath):
 		tok, err = tokenizer.Load(tokPath)
+	case initDir != "":
+		tp := checkpointTokenizer(initDir)
+		if tok, err = tokenizer.Load(tp); err == nil {
+			err = copyFile(tp, tokPath)
+		}
 	case o.TokenizerPath != "":
 		if tok, err = tokenizer.Load(o.TokenizerPath); err == nil {
 			err = copyFile(o.TokenizerPath, tokPath)
@@ -164,11 +184,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	// Weights: fresh or from the checkpoint (whose shapes win).
 	st := &CheckpointState{Loader: LoaderState{Seed: cfg.Seed}}
-	var gctx = newContextOrNil(ckptDir == "", cfg, vocab)
-	if ckptDir == "" {
+	var gctx = newContextOrNil(ckptDir == "" && initDir == "", cfg, vocab)
+	if ckptDir == "" && initDir == "" {
 		if err := loadPretrainedLM(gctx, cfg); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
+	}
+	if initDir != "" {
+		var ist *CheckpointState
+		if gctx, ist, err = initFromCheckpoint(initDir, cfg); err != nil {
+			return nil, fmt.Errorf("train: init: %w", err)
+		}
+		if tok.VocabSize() > ist.Vocab {
+			return nil, fmt.Errorf("train: init: tokenizer has %d tokens, checkpoint %s's vocab is %d", tok.VocabSize(), initDir, ist.Vocab)
+		}
+		vocab = ist.Vocab
+		log.Info("fine-tuning", "init", initDir, "from_step", ist.Step)
 	}
 	if ckptDir != "" {
 		gctx, st, err = loadCheckpoint(ckptDir)
@@ -427,14 +458,8 @@ func validate(sp *stepper, enc *encoder, val Source, cfg Config) (float64, error
 
 // sameShapes reports whether two configs build the same variables.
 func sameShapes(a, b Config) error {
-	x, y := a, b
-	for _, c := range []*Config{&x, &y} {
-		c.Name, c.Steps, c.Warmup, c.LR, c.MinLR, c.WeightDecay, c.ClipNorm = "", 0, 0, 0, 0, 0, 0
-		c.EvalEvery, c.CkptEvery, c.EvalBatches, c.LogEvery, c.MaxNewTokens, c.DType = 0, 0, 0, 0, 0, ""
-		c.TermWeight, c.ResponseWeight, c.SkipFinalCheckpoint = 0, 0, false
-	}
-	if x != y {
-		return fmt.Errorf("config shapes differ from the checkpoint's")
+	if k, av, bv := configDiff(a, b, trainingKeys); k != "" {
+		return fmt.Errorf("config key %s is %v in the checkpoint, %v here", k, av, bv)
 	}
 	return nil
 }

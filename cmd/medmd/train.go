@@ -75,6 +75,7 @@ Rerunning with the same -o resumes exactly where it stopped.`,
 	f.StringVar(&a.Out, "out", "out/train", "the output folder, as -o/--output")
 	f.MarkDeprecated("out", "use -o/--output, like every other verb")
 	f.StringVar(&a.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json to use instead of training one")
+	f.StringVar(&a.Init, "init", "", "start from the weights of this medmd checkpoint (run folder or ckpt-N; its tokenizer too) with a fresh optimizer at step 0: fine-tuning on a new manifest")
 	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps")
 	f.BoolVar(&params, "params", false, "print the preset's parameter count (from shapes) and exit")
 	f.BoolVar(&plan, "plan", false, "print the memory plan per device (parameters, optimizer state, activations, total) and exit")
