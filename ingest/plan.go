@@ -70,7 +70,11 @@ type NamedStage struct {
 func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
 	units, err := src.Plan(ctx)
 	if err != nil {
-		if url := objectStorageURL(p.Source.Params); url != "" && errors.Is(err, fs.ErrNotExist) {
+		// A source that reads only local paths stats the URL as a file
+		// name: say what to do instead of "no such file".
+		var pe *fs.PathError
+		if url := objectStorageURL(p.Source.Params); url != "" && errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) &&
+			strings.Contains(pe.Path, url[:strings.Index(url, "://")+2]) {
 			return nil, fmt.Errorf("pipeline %q: source %q: %s: object storage is not supported by this source yet; mount or sync it to a local folder (e.g. with rclone or gcsfuse) and give that path", p.Name, p.Source.Type, url)
 		}
 		return nil, fmt.Errorf("pipeline %q: planning: %w", p.Name, err)

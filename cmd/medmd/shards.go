@@ -74,8 +74,8 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 				for _, p := range probs {
 					fmt.Fprintln(cmd.OutOrStdout(), p)
 				}
-				return fmt.Errorf("verify %s: %d problem(s) in %d shards; to repair, rerun the pipeline that built it: medmd run %s (same -f and --task/--tasks; damaged shards are rebuilt, or add --rebuild to rebuild all)",
-					args[0], len(probs), len(m.Shards), m.Pipeline)
+				return &joinedError{probs: probs, msg: fmt.Sprintf("verify %s: %d problem(s) in %d shards; to repair, rerun the pipeline that built it: medmd run %s (same -f and --task/--tasks; damaged shards are rebuilt, or add --rebuild to rebuild all)",
+					args[0], len(probs), len(m.Shards), m.Pipeline)}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d shards, %d files, %d samples verified (parquet: %s)\n", len(m.Shards), len(m.Files()), m.Samples, m.ParquetLayout())
 			return nil
@@ -183,3 +183,13 @@ func shardsClip(s string, n int) string {
 	}
 	return string(r[:n]) + "…"
 }
+
+// joinedError is one line for the user about problems listed already,
+// which errors.Is and errors.As still reach (e.g. shards.ErrChecksum).
+type joinedError struct {
+	msg   string
+	probs []error
+}
+
+func (e *joinedError) Error() string   { return e.msg }
+func (e *joinedError) Unwrap() []error { return e.probs }

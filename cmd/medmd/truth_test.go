@@ -151,16 +151,12 @@ func TestRunRefusesNothing(t *testing.T) {
   - name: empty
     source: {type: nifti, paths: [empty]}
     output: {dir: out/empty}
-  - name: bucket
-    source: {type: nifti, paths: ["s3://bucket/ct"]}
-    output: {dir: out/bucket}
 `), 0o644)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"run", "empty"}, `no inputs found (paths: [empty]; looked for NIfTI`},
-		{[]string{"run", "bucket"}, "object storage is not supported by this source yet; mount or sync it"},
 		{[]string{"run", "emtpy"}, `no pipeline "emtpy" (did you mean "empty"?)`},
 		{[]string{"run", "empty", "--workers", "0"}, "--workers 0: need at least 1"},
 		{[]string{"run", "empty", "--workers", "-3"}, "--workers -3: need at least 1"},
