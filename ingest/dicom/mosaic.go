@@ -100,8 +100,19 @@ func (s *Series) assembleMosaic(hasGeom bool) {
 	h := s.Slices[0].Hdr
 	if h.MR.HasSliceNormal && hasGeom {
 		// Tiles advance along the CSA slice normal, which can point
-		// against row × column.
-		s.Normal = h.MR.SliceNormal
+		// against row × column. As nibabel's MosaicWrapper, keep the cross
+		// product (orthogonal to the rows and columns to full precision)
+		// with the CSA normal's sign; a CSA normal off that axis is not
+		// trusted.
+		d := dot(s.Normal, h.MR.SliceNormal)
+		switch {
+		case math.Abs(math.Abs(d)-1) > 1e-3:
+			s.warn(fmt.Sprintf("CSA SliceNormalVector %v is not along row × column %v: row × column used", h.MR.SliceNormal, s.Normal))
+		case d < 0:
+			for a := range s.Normal {
+				s.Normal[a] = -s.Normal[a]
+			}
+		}
 	}
 	s.Volumes = len(s.Slices)
 	// Geometry of one slice (the step along the normal is the slice

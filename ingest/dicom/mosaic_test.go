@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -24,14 +25,41 @@ type mosaicGolden struct {
 	Volumes []string  `json:"volumes_int32_sha256"`
 }
 
-// mosaicDir unpacks the two DWI mosaics (b=0, b=1000) into a folder.
-func mosaicDir(t *testing.T) string {
+// mosaicDir unpacks the two DWI mosaics (b=0, b=1000) into a folder,
+// passing each file's bytes through edit.
+func mosaicDir(t *testing.T, edit func(*testing.T, []byte) []byte) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "in")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []string{"nibabel_siemens_dwi_0.dcm", "nibabel_siemens_dwi_1000.dcm"} {
-		gunzipTo(t, filepath.Join("testdata", "mosaic", n+".gz"), filepath.Join(dir, n))
+		b := readGz(t, filepath.Join("testdata", "mosaic", n+".gz"))
+		if err := os.WriteFile(filepath.Join(dir, n), edit(t, b), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
+}
+
+func asStored(_ *testing.T, b []byte) []byte { return b }
+
+// reverseNormal negates the CSA SliceNormalVector in place, as
+// make_mosaic.py's reverse_normal does.
+func reverseNormal(t *testing.T, b []byte) []byte {
+	b = bytes.Clone(b)
+	i := bytes.Index(b, []byte("SliceNormalVector"))
+	if i < 0 {
+		t.Fatal("no SliceNormalVector")
+	}
+	for _, r := range [][2]string{{"0.00523632\x00", "-0.0052363\x00"}, {"0.99998629\x00", "-0.9999863\x00"}} {
+		j := bytes.Index(b[i:], []byte(r[0]))
+		if j < 0 {
+			t.Fatal("SliceNormalVector items not found")
+		}
+		copy(b[i+j:], r[1])
+	}
+	return b
 }
 
 func readMosaic(t *testing.T, dir string) (*Series, []*shards.Image) {
@@ -66,17 +94,38 @@ func int32Hash(im *shards.Image) string {
 
 // TestMosaicGolden unpacks a Siemens DWI series of two mosaics and
 // compares it voxel for voxel, and its affine, with dcm2niix's conversion
-// recorded in testdata/mosaic/golden.json (both in canonical RAS).
+// recorded in testdata/mosaic/golden.json (both in canonical RAS), as
+// stored and with the CSA slice normal reversed (tiles stacked the other
+// way).
 func TestMosaicGolden(t *testing.T) {
-	var g mosaicGolden
+	var golden map[string]mosaicGolden
 	b, err := os.ReadFile("testdata/mosaic/golden.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &g); err != nil {
+	if err := json.Unmarshal(b, &golden); err != nil {
 		t.Fatal(err)
 	}
-	s, imgs := readMosaic(t, mosaicDir(t))
+	for _, c := range []struct {
+		name string
+		edit func(*testing.T, []byte) []byte
+	}{
+		{"as_stored", asStored},
+		{"csa_normal_reversed", reverseNormal},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g, ok := golden[c.name]
+			if !ok {
+				t.Fatalf("no golden %q", c.name)
+			}
+			s, imgs := readMosaic(t, mosaicDir(t, c.edit))
+			checkMosaic(t, s, imgs, g)
+		})
+	}
+}
+
+func checkMosaic(t *testing.T, s *Series, imgs []*shards.Image, g mosaicGolden) {
+	t.Helper()
 	if s.Mosaic == nil || s.Mosaic.Images != 48 || s.Mosaic.Grid != 7 || s.Depth != 48 || s.Volumes != 2 {
 		t.Fatalf("mosaic %+v depth %d volumes %d warnings %v", s.Mosaic, s.Depth, s.Volumes, s.Warnings)
 	}
@@ -99,6 +148,11 @@ func TestMosaicGolden(t *testing.T) {
 			t.Errorf("volume %d voxels %s, dcm2niix %s", v, got, g.Volumes[v])
 		}
 	}
+}
+
+// TestMosaicMeta checks the per-volume diffusion values and mosaic size.
+func TestMosaicMeta(t *testing.T) {
+	_, imgs := readMosaic(t, mosaicDir(t, asStored))
 	for _, c := range []struct {
 		v          int
 		key, value string
@@ -125,7 +179,7 @@ func TestMosaicAgainstDcm2niix(t *testing.T) {
 	if err != nil {
 		t.Skip("dcm2niix not installed")
 	}
-	in := mosaicDir(t)
+	in := mosaicDir(t, asStored)
 	out := t.TempDir()
 	if b, err := exec.Command(bin, "-z", "n", "-b", "n", "-f", "ref", "-o", out, in).CombinedOutput(); err != nil {
 		t.Fatalf("dcm2niix: %v\n%s", err, b)
@@ -269,7 +323,7 @@ func TestCSATruncated(t *testing.T) {
 // TestMRInfoFromFile reads the CSA header and diffusion values through the
 // file parser (the private block is found by its creator).
 func TestMRInfoFromFile(t *testing.T) {
-	dir := mosaicDir(t)
+	dir := mosaicDir(t, asStored)
 	h, err := ReadHeader(filepath.Join(dir, "nibabel_siemens_dwi_1000.dcm"))
 	if err != nil {
 		t.Fatal(err)
@@ -282,6 +336,10 @@ func TestMRInfoFromFile(t *testing.T) {
 // FuzzCSA feeds arbitrary bytes to the CSA parser, seeded with real CSA2
 // headers: it must return an error or values, never panic, and allocate
 // no more than the input justifies.
+//
+// Run it with a short -fuzzminimizetime (e.g. 5s): the worker minimizes
+// each new interesting input for up to 60 s by default, and the progress
+// line shows 0 execs/s meanwhile.
 func FuzzCSA(f *testing.F) {
 	for _, n := range []string{"nibabel_csa2_b0.bin", "nibabel_csa2_b1000.bin", "nibabel_csa_str_valid.bin", "nibabel_csa_str_1001n_items.bin"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "mosaic", n))

@@ -15,6 +15,11 @@ included, is kept byte for byte. dcm2niix converts the pair to a
 128x128x48x2 NIfTI; golden.json records its affine and the SHA-256 of
 each volume's voxels, both after nibabel's as_closest_canonical, the
 voxels as little-endian int32.
+
+A second case, "csa_normal_reversed", converts the same files with the
+CSA SliceNormalVector negated in place (its two non-zero items rewritten
+at the same length, see reverse_normal), so that the tiles run against
+row x column: dcm2niix then stacks them the other way.
 """
 import gzip, hashlib, json, os, shutil, subprocess, tempfile
 
@@ -36,6 +41,29 @@ def pattern(vol):
     return img
 
 
+def reverse_normal(raw):
+    """Negate the CSA SliceNormalVector (0, 0.00523632, 0.99998629)."""
+    i = raw.index(b"SliceNormalVector")
+    for old, new in [(b"0.00523632\x00", b"-0.0052363\x00"), (b"0.99998629\x00", b"-0.9999863\x00")]:
+        j = raw.index(old, i)
+        raw = raw[:j] + new + raw[j + len(old):]
+    return raw
+
+
+def convert(tmp, sub):
+    out = subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", sub, "-o", tmp, os.path.join(tmp, sub)],
+                         check=True, capture_output=True, text=True).stdout
+    img = nb.as_closest_canonical(nb.load(os.path.join(tmp, sub + ".nii")))
+    data = np.asanyarray(img.dataobj)
+    return {
+        "dcm2niix": out.splitlines()[0],
+        "shape": list(data.shape),
+        "affine": [round(float(x), 6) for x in img.affine[:3].ravel()],
+        "volumes_int32_sha256": [hashlib.sha256(data[..., v].astype("<i4").tobytes(order="F")).hexdigest()
+                                 for v in range(data.shape[3])],
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     tmp = tempfile.mkdtemp()
@@ -49,18 +77,12 @@ def main():
         ds.save_as(os.path.join(tmp, "in", name), write_like_original=True)
         with open(os.path.join(tmp, "in", name), "rb") as f, gzip.GzipFile(os.path.join(here, name + ".gz"), "wb", mtime=0) as g:
             shutil.copyfileobj(f, g)
-    out = subprocess.run(["dcm2niix", "-z", "n", "-b", "n", "-f", "ref", "-o", tmp, os.path.join(tmp, "in")],
-                         check=True, capture_output=True, text=True).stdout
-    version = out.splitlines()[0]
-    img = nb.as_closest_canonical(nb.load(os.path.join(tmp, "ref.nii")))
-    data = np.asanyarray(img.dataobj)
-    golden = {
-        "dcm2niix": version,
-        "shape": list(data.shape),
-        "affine": [round(float(x), 6) for x in img.affine[:3].ravel()],
-        "volumes_int32_sha256": [hashlib.sha256(data[..., v].astype("<i4").tobytes(order="F")).hexdigest()
-                                 for v in range(data.shape[3])],
-    }
+    golden = {"as_stored": convert(tmp, "in")}
+    os.makedirs(os.path.join(tmp, "rev"))
+    for name in os.listdir(os.path.join(tmp, "in")):
+        with open(os.path.join(tmp, "in", name), "rb") as f, open(os.path.join(tmp, "rev", name), "wb") as g:
+            g.write(reverse_normal(f.read()))
+    golden["csa_normal_reversed"] = convert(tmp, "rev")
     with open(os.path.join(here, "golden.json"), "w") as f:
         json.dump(golden, f, indent=1)
         f.write("\n")
