@@ -152,3 +152,41 @@ func TestSourceS3Bad(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceS3Unreadable: objects that cannot be staged (an archive, a key
+// that would escape the staging folder) become units that fail with their
+// URL and reason, beside the series that plan normally.
+func TestSourceS3Unreadable(t *testing.T) {
+	ctx := context.Background()
+	base, srv := remoteFixture(t, 3)
+	srv.Put(t, "dicom", "in/series/more.zip", []byte("PK\x03\x04"))
+	srv.Put(t, "dicom", "in/series/../up.dcm", []byte("x"))
+	src := newTestSource(t, base, ingest.Params{"paths": []string{srv.URL("dicom", "in/series")}})
+	units, err := src.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"file:s3://dicom/in/series/more.zip":  "zip and tar archives",
+		"file:s3://dicom/in/series/../up.dcm": "not a safe relative path",
+	}
+	series := 0
+	for _, u := range units {
+		if !strings.HasPrefix(u.ID, "file:") {
+			series++
+			continue
+		}
+		why, ok := want[u.ID]
+		if !ok {
+			t.Errorf("unexpected unit %s", u.ID)
+			continue
+		}
+		delete(want, u.ID)
+		if _, err := src.Read(ctx, u); err == nil || !strings.Contains(err.Error(), why) || !strings.Contains(err.Error(), strings.TrimPrefix(u.ID, "file:")) {
+			t.Errorf("unit %s: err = %v, want %q naming the object", u.ID, err, why)
+		}
+	}
+	if series != 1 || len(want) != 0 {
+		t.Errorf("%d series planned, units missing: %v", series, want)
+	}
+}
