@@ -81,6 +81,29 @@ Rerunning with the same -o resumes exactly where it stopped.`,
 	f.BoolVar(&plan, "plan", false, "print the memory plan per device (parameters, optimizer state, activations, total) and exit")
 	f.IntVar(&a.Batch, "batch", 0, "override the config's batch size")
 	f.Float64Var(&a.DeviceMemoryGiB, "device-memory", 0, "device memory in GiB to check the plan against (the run stops before compiling when it does not fit)")
+	var exportOut string
+	export := &cobra.Command{
+		Use:   "export-lm CHECKPOINT -o HF_DIR",
+		Short: "Write a trained decoder (lm.from layout) as a Hugging Face LLaMA folder",
+		Long: `Writes the decoder of a medmd checkpoint (run folder or ckpt-N) trained
+with lm.from as model.safetensors + config.json + tokenizer.json, which
+transformers' LlamaForCausalLM and 'medmd generate --lm' load (text only;
+rows of added tokens such as <image> become ordinary vocabulary rows).`,
+		Example: `  medmd train export-lm out/train -o out/llama-hf`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if exportOut == "" {
+				return fmt.Errorf("export-lm: give the output folder with -o")
+			}
+			if err := train.ExportLM(args[0], exportOut); err != nil {
+				return err
+			}
+			fmt.Println(exportOut)
+			return nil
+		},
+	}
+	export.Flags().StringVarP(&exportOut, "output", "o", "", "Hugging Face folder to write")
+	cmd.AddCommand(export)
 	rootCmd.AddCommand(cmd)
 }
 

@@ -405,9 +405,6 @@ func (d *Decoder) Forward(cache *Cache, tokens [][]int32) ([]float32, error) {
 // LlamaForCausalLM.from_pretrained: config.json and an F32
 // model.safetensors, each published atomically.
 func (d *Decoder) Save(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	var ts []Tensor
 	for _, s := range d.Config.Specs() {
 		v := d.ctx.GetVariable(s.Name)
@@ -420,10 +417,36 @@ func (d *Decoder) Save(dir string) error {
 		}
 		ts = append(ts, Tensor{Name: s.Name, Shape: s.Shape, Data: tensors.MustCopyFlatData[float32](val)})
 	}
+	return WriteFolder(dir, d.Config, ts)
+}
+
+// WriteFolder writes tensors (c.Specs() names and shapes, float32) as a
+// Hugging Face folder: model.safetensors and config.json, each published
+// atomically. Every tensor c implies must be there with its shape.
+func WriteFolder(dir string, c Config, ts []Tensor) error {
+	have := map[string]Tensor{}
+	for _, t := range ts {
+		have[t.Name] = t
+	}
+	for _, s := range c.Specs() {
+		t, ok := have[s.Name]
+		if !ok {
+			return fmt.Errorf("hf: writing %s: tensor %q missing", dir, s.Name)
+		}
+		n := 1
+		for _, d := range s.Shape {
+			n *= d
+		}
+		if !slices.Equal(t.Shape, s.Shape) || len(t.Data) != n {
+			return fmt.Errorf("hf: writing %s: tensor %q has shape %v (%d values), config implies %v", dir, s.Name, t.Shape, len(t.Data), s.Shape)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	if err := WriteFile(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		return err
 	}
-	c := d.Config
 	c.TorchDType = "float32"
 	if len(c.Architectures) == 0 {
 		c.Architectures = []string{"LlamaForCausalLM"}
