@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/medmd/medmd/ingest/dicom/codec/jpeg12"
 	"github.com/medmd/medmd/ingest/dicom/codec/jpeg2000"
@@ -151,7 +154,13 @@ func (f *File) pixels() (*PixelArray, error) {
 	if total > int64(len(f.ds)-f.pix.valueOff)*maxExpansion+1<<20 {
 		return nil, fmt.Errorf("%d compressed bytes cannot hold %d decoded bytes", len(f.ds)-f.pix.valueOff, total)
 	}
-	frames, err := encapsulatedFrames(f.ds[f.pix.valueOff:], f.FrameCount(), f.TransferSyntax)
+	var frames [][]byte
+	var err error
+	if eot, ok := extendedOffsets(f.ds[:f.pix.hdrOff], f.sx, p.Frames); ok {
+		frames, err = eotFrames(f.ds[f.pix.valueOff:], eot)
+	} else {
+		frames, err = encapsulatedFrames(f.ds[f.pix.valueOff:], f.FrameCount(), f.TransferSyntax)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -159,15 +168,130 @@ func (f *File) pixels() (*PixelArray, error) {
 		return nil, fmt.Errorf("encapsulated pixel data holds %d frames, header says %d", len(frames), p.Frames)
 	}
 	p.Data = make([]byte, total)
-	fb := p.frameBytes()
-	for i := 0; i < p.Frames; i++ {
-		dst := p.Data[i*fb : (i+1)*fb]
-		if err := decodeFrame(frames[i], dst, p, &f.Header); err != nil {
-			return nil, fmt.Errorf("frame %d: %w", i, err)
-		}
+	if err := decodeFrames(frames[:p.Frames], p, &f.Header, runtime.GOMAXPROCS(0)); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
+
+// decodeFrames decodes frames into p.Data on up to workers goroutines: the
+// frames of a multi-frame file are independent codestreams, so a
+// multi-frame JPEG-LS or JPEG 2000 file decodes in about 1/cores of the
+// time. Each worker decodes with its own copy of p (the codecs may set
+// Photometric, e.g. RGB after a JPEG colour transform); frame 0's value is
+// kept, as every frame of a file has the same coding. The error of the
+// lowest failing frame is returned, as a sequential decode would.
+func decodeFrames(frames [][]byte, p *PixelArray, h *Header, workers int) error {
+	n := len(frames)
+	workers = max(1, min(workers, n))
+	fb := p.frameBytes()
+	errs := make([]error, n)
+	photo := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				q := *p
+				errs[i] = decodeFrame(frames[i], p.Data[i*fb:(i+1)*fb], &q, h)
+				photo[i] = q.Photometric
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("frame %d: %w", i, err)
+		}
+	}
+	p.Photometric = photo[0]
+	return nil
+}
+
+const (
+	tagExtendedOffsetTable        = 0x7FE00001
+	tagExtendedOffsetTableLengths = 0x7FE00002
+)
+
+// frameSpan is one frame's place in encapsulated pixel data per the
+// Extended Offset Table: the offset of its fragment's item tag from the
+// first fragment's item tag, and the length of its encoded bytes.
+type frameSpan struct{ off, n uint64 }
+
+// extendedOffsets reads the Extended Offset Table (7FE0,0001) and its
+// Lengths (7FE0,0002) from the top-level elements in hdr (the dataset
+// before Pixel Data). ok is false when either is absent or they do not
+// hold one 64-bit value per frame; the fragments are then split as
+// without them.
+func extendedOffsets(hdr []byte, sx syntax, nframes int) (spans []frameSpan, ok bool) {
+	var offs, lens []byte
+	for off := 0; off < len(hdr); {
+		h, err := readHeader(hdr, off, sx)
+		if err != nil {
+			return nil, false
+		}
+		if h.vl != undefinedLength && off+h.hdrLen+int(h.vl) <= len(hdr) {
+			v := hdr[off+h.hdrLen : off+h.hdrLen+int(h.vl)]
+			switch h.tag {
+			case tagExtendedOffsetTable:
+				offs = v
+			case tagExtendedOffsetTableLengths:
+				lens = v
+			}
+		}
+		next, err := skipValue(hdr, off+h.hdrLen, h, sx, 0)
+		if err != nil {
+			return nil, false
+		}
+		off = next
+	}
+	if nframes < 1 || len(offs) != 8*nframes || len(lens) != 8*nframes {
+		return nil, false
+	}
+	spans = make([]frameSpan, nframes)
+	for i := range spans {
+		spans[i] = frameSpan{sx.bo.Uint64(offs[8*i:]), sx.bo.Uint64(lens[8*i:])}
+	}
+	return spans, true
+}
+
+// eotFrames splits encapsulated pixel data b with the Extended Offset
+// Table: PS3.3 C.7.6.3.1.8 requires an empty Basic Offset Table and each
+// frame in one fragment, at spans[i].off from the first fragment's item
+// tag and spans[i].n bytes long. Every span is checked against the
+// fragment it points at.
+func eotFrames(b []byte, spans []frameSpan) ([][]byte, error) {
+	if len(b) < 8 || binary.LittleEndian.Uint32(b) != tagItemLE {
+		return nil, errors.New("encapsulated pixel data does not start with an item")
+	}
+	if bot := binary.LittleEndian.Uint32(b[4:]); bot != 0 {
+		return nil, fmt.Errorf("extended offset table with a %d-byte basic offset table (must be empty)", bot)
+	}
+	base := uint64(8)
+	out := make([][]byte, len(spans))
+	for i, s := range spans {
+		at := base + s.off
+		if at+8 < at || at+8 > uint64(len(b)) || binary.LittleEndian.Uint32(b[at:]) != tagItemLE {
+			return nil, fmt.Errorf("extended offset table entry %d (%d) points at no fragment", i, s.off)
+		}
+		vl := uint64(binary.LittleEndian.Uint32(b[at+4:]))
+		if s.n > vl || at+8+vl > uint64(len(b)) {
+			return nil, fmt.Errorf("extended offset table frame %d: %d bytes in a %d-byte fragment", i, s.n, vl)
+		}
+		out[i] = b[at+8 : at+8+s.n]
+	}
+	return out, nil
+}
+
+// tagItemLE is the Item tag (FFFE,E000) as its four little-endian bytes
+// read as one uint32 (group low, element high).
+const tagItemLE = 0xE000FFFE
 
 // decodeInto decodes every frame into dst, which must hold exactly
 // frames×rows×columns×samples stored values; it avoids the allocation of
@@ -345,10 +469,10 @@ func encapsulatedFrames(b []byte, nframes int, ts string) ([][]byte, error) {
 			return nil, fmt.Errorf("unexpected tag %08X in encapsulated pixel data", tag)
 		}
 		if vl < 0 || uint32(vl) == undefinedLength || off+8+vl > len(b) || off+8+vl < off {
-			if uint32(vl) != undefinedLength && off+8 <= len(b) && !first {
-				// A truncated last fragment: keep what is there.
-				frags = append(frags, frag{off, off + 8, len(b)})
-				break
+			if uint32(vl) != undefinedLength && !first {
+				// A cut file: decoding the part that is there would make up
+				// the rest of the frame.
+				return nil, fmt.Errorf("fragment of %d bytes has only %d: %w", vl, len(b)-off-8, errShort)
 			}
 			return nil, fmt.Errorf("fragment of length %d overruns the pixel data", vl)
 		}
