@@ -91,11 +91,15 @@ type component struct {
 }
 
 type decoder struct {
-	data     []byte
-	pos      int
-	bits     uint64
-	nbits    int
-	marker   bool // hit a marker: feed zeros
+	data   []byte
+	pos    int
+	bits   uint64
+	nbits  int
+	marker bool // hit a marker: feed zeros
+	// pastEnd counts the zero bytes fed after the data ran out with no
+	// marker: a scan that consumes any of them was cut short, and its
+	// last samples would be made up.
+	pastEnd  int
 	width    int
 	height   int
 	prec     int
@@ -314,8 +318,14 @@ func (d *decoder) readScan() error {
 	if pt >= d.prec {
 		return &Error{d.pos, fmt.Sprintf("point transform %d ≥ precision %d", pt, d.prec)}
 	}
-	d.bits, d.nbits, d.marker = 0, 0, false
-	return d.decodeScan(idx, pred, pt)
+	d.bits, d.nbits, d.marker, d.pastEnd = 0, 0, false, 0
+	if err := d.decodeScan(idx, pred, pt); err != nil {
+		return err
+	}
+	if d.pastEnd*8 > d.nbits {
+		return &Error{len(d.data), "scan truncated: the data ends before the last sample"}
+	}
+	return nil
 }
 
 // fill tops the bit buffer up to at least 57 bits, unstuffing 0xFF00 and
@@ -323,12 +333,17 @@ func (d *decoder) readScan() error {
 func (d *decoder) fill() {
 	for d.nbits <= 56 {
 		var b byte
-		if d.marker || d.pos >= len(d.data) {
+		if d.marker {
+			b = 0
+		} else if d.pos >= len(d.data) || d.data[d.pos] == 0xFF && d.pos+1 == len(d.data) {
+			// A lone 0xFF at the end is half a marker: the data ends here.
+			d.pos = len(d.data)
+			d.pastEnd++
 			b = 0
 		} else {
 			b = d.data[d.pos]
 			if b == 0xFF {
-				if d.pos+1 < len(d.data) && d.data[d.pos+1] == 0x00 {
+				if d.data[d.pos+1] == 0x00 {
 					d.pos += 2
 				} else {
 					d.marker = true
