@@ -3,8 +3,10 @@ package ingest
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // progress draws "name: 120/400 units  35.2 units/s  48.1 MB/s  ETA 8s" on
@@ -86,4 +88,30 @@ func (p *progress) stop() {
 		close(p.quit)
 		p.wg.Wait()
 	})
+}
+
+// SummaryWidth is the column width summary lines are wrapped to.
+const SummaryWidth = 100
+
+// WrapLine breaks s at spaces into lines of at most width columns
+// (counted in runes; a word longer than width stays whole), continuing
+// with indent.
+func WrapLine(s, indent string, width int) string {
+	var b strings.Builder
+	col := 0
+	for i, w := range strings.Split(s, " ") {
+		n := utf8.RuneCountInString(w)
+		if i > 0 {
+			if col+1+n > width {
+				b.WriteString("\n" + indent)
+				col = utf8.RuneCountInString(indent)
+			} else {
+				b.WriteByte(' ')
+				col++
+			}
+		}
+		b.WriteString(w)
+		col += n
+	}
+	return b.String()
 }

@@ -124,8 +124,8 @@ type Summary struct {
 	SideReport string
 }
 
-// String is two lines of at most about 100 columns: what this run did, then
-// the corpus totals (so a rerun that builds nothing still shows them).
+// String is what this run did, then the corpus totals (so a rerun that
+// builds nothing still shows them), wrapped to SummaryWidth columns.
 func (s *Summary) String() string {
 	line := fmt.Sprintf("%s: task %d/%d: %d shards built", s.Pipeline, s.Task, s.Tasks, s.ShardsBuilt)
 	if s.ShardsRepaired > 0 {
@@ -140,12 +140,13 @@ func (s *Summary) String() string {
 	if s.CorpusShards < s.PlannedShards {
 		corpus = fmt.Sprintf("corpus so far (%d of %d shards)", s.CorpusShards, s.PlannedShards)
 	}
-	line += fmt.Sprintf("\n  %s: %s", corpus, s.Corpus)
+	line = WrapLine(line, "    ", SummaryWidth)
+	line += "\n" + WrapLine(fmt.Sprintf("  %s: %s", corpus, s.Corpus), "    ", SummaryWidth)
 	if s.Manifest != "" {
 		line += "\n  wrote " + s.Manifest
 	}
 	if s.SideReport != "" {
-		line += "\n  " + s.SideReport
+		line += "\n" + WrapLine("  "+s.SideReport, "    ", SummaryWidth)
 	}
 	return line
 }

@@ -118,7 +118,7 @@ max_failure_fraction, when a source finds no input at all, and with status
 				if mergeOnly {
 					path, corpus, err := ingest.Merge(plan)
 					if path != "" {
-						fmt.Fprintf(out, "%s: corpus: %s\n  wrote %s\n", p.Name, corpus, path)
+						fmt.Fprintf(out, "%s\n  wrote %s\n", ingest.WrapLine(fmt.Sprintf("%s: corpus: %s", p.Name, corpus), "    ", ingest.SummaryWidth), path)
 					}
 					if errors.Is(err, ingest.ErrTooManyFailures) {
 						failed = errors.Join(failed, err)
@@ -150,7 +150,7 @@ max_failure_fraction, when a source finds no input at all, and with status
 				}
 			}
 			if len(sums) > 1 {
-				fmt.Fprintf(out, "total of %d pipelines: %s\n", len(sums), ingest.Total(sums))
+				fmt.Fprintln(out, ingest.WrapLine(fmt.Sprintf("total of %d pipelines: %s", len(sums), ingest.Total(sums)), "    ", ingest.SummaryWidth))
 			}
 			return errors.Join(failed, writeReport())
 		},
