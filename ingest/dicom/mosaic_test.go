@@ -28,12 +28,17 @@ type mosaicGolden struct {
 // mosaicDir unpacks the two DWI mosaics (b=0, b=1000) into a folder,
 // passing each file's bytes through edit.
 func mosaicDir(t *testing.T, edit func(*testing.T, []byte) []byte) string {
+	return mosaicFiles(t, edit, "nibabel_siemens_dwi_0.dcm", "nibabel_siemens_dwi_1000.dcm")
+}
+
+// mosaicFiles unpacks testdata/mosaic/<name>.gz files into a folder.
+func mosaicFiles(t *testing.T, edit func(*testing.T, []byte) []byte, names ...string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "in")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"nibabel_siemens_dwi_0.dcm", "nibabel_siemens_dwi_1000.dcm"} {
+	for _, n := range names {
 		b := readGz(t, filepath.Join("testdata", "mosaic", n+".gz"))
 		if err := os.WriteFile(filepath.Join(dir, n), edit(t, b), 0o644); err != nil {
 			t.Fatal(err)
@@ -96,7 +101,7 @@ func int32Hash(im *shards.Image) string {
 // compares it voxel for voxel, and its affine, with dcm2niix's conversion
 // recorded in testdata/mosaic/golden.json (both in canonical RAS), as
 // stored and with the CSA slice normal reversed (tiles stacked the other
-// way).
+// way), and does the same for a real oblique EPI mosaic with its pixels.
 func TestMosaicGolden(t *testing.T) {
 	var golden map[string]mosaicGolden
 	b, err := os.ReadFile("testdata/mosaic/golden.json")
@@ -106,19 +111,26 @@ func TestMosaicGolden(t *testing.T) {
 	if err := json.Unmarshal(b, &golden); err != nil {
 		t.Fatal(err)
 	}
+	dwi := []string{"nibabel_siemens_dwi_0.dcm", "nibabel_siemens_dwi_1000.dcm"}
 	for _, c := range []struct {
-		name string
-		edit func(*testing.T, []byte) []byte
+		name  string
+		files []string
+		edit  func(*testing.T, []byte) []byte
+		grid  int
 	}{
-		{"as_stored", asStored},
-		{"csa_normal_reversed", reverseNormal},
+		{"as_stored", dwi, asStored, 7},
+		{"csa_normal_reversed", dwi, reverseNormal, 7},
+		{"heudiconv_axasc35", []string{"heudiconv_axasc35.dcm"}, asStored, 6},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			g, ok := golden[c.name]
 			if !ok {
 				t.Fatalf("no golden %q", c.name)
 			}
-			s, imgs := readMosaic(t, mosaicDir(t, c.edit))
+			s, imgs := readMosaic(t, mosaicFiles(t, c.edit, c.files...))
+			if s.Mosaic == nil || s.Mosaic.Grid != c.grid {
+				t.Fatalf("mosaic %+v, want a %dx%d grid", s.Mosaic, c.grid, c.grid)
+			}
 			checkMosaic(t, s, imgs, g)
 		})
 	}
@@ -126,7 +138,7 @@ func TestMosaicGolden(t *testing.T) {
 
 func checkMosaic(t *testing.T, s *Series, imgs []*shards.Image, g mosaicGolden) {
 	t.Helper()
-	if s.Mosaic == nil || s.Mosaic.Images != 48 || s.Mosaic.Grid != 7 || s.Depth != 48 || s.Volumes != 2 {
+	if s.Mosaic == nil || s.Mosaic.Images != g.Shape[2] || s.Depth != g.Shape[2] || s.Volumes != len(g.Volumes) {
 		t.Fatalf("mosaic %+v depth %d volumes %d warnings %v", s.Mosaic, s.Depth, s.Volumes, s.Warnings)
 	}
 	if len(imgs) != len(g.Volumes) {

@@ -19,7 +19,9 @@ voxels as little-endian int32.
 A second case, "csa_normal_reversed", converts the same files with the
 CSA SliceNormalVector negated in place (its two non-zero items rewritten
 at the same length, see reverse_normal), so that the tiles run against
-row x column: dcm2niix then stacks them the other way.
+row x column: dcm2niix then stacks them the other way. A third,
+"heudiconv_axasc35", converts heudiconv's axasc35.dcm (a real oblique
+35-slice fMRI mosaic with its pixels).
 """
 import gzip, hashlib, json, os, shutil, subprocess, tempfile
 
@@ -55,6 +57,8 @@ def convert(tmp, sub):
                          check=True, capture_output=True, text=True).stdout
     img = nb.as_closest_canonical(nb.load(os.path.join(tmp, sub + ".nii")))
     data = np.asanyarray(img.dataobj)
+    if data.ndim == 3:
+        data = data[..., np.newaxis]
     return {
         "dcm2niix": out.splitlines()[0],
         "shape": list(data.shape),
@@ -83,6 +87,12 @@ def main():
         with open(os.path.join(tmp, "in", name), "rb") as f, open(os.path.join(tmp, "rev", name), "wb") as g:
             g.write(reverse_normal(f.read()))
     golden["csa_normal_reversed"] = convert(tmp, "rev")
+    # A real oblique gradient-echo EPI mosaic with its pixel data (heudiconv's
+    # axasc35.dcm, committed here gzipped).
+    os.makedirs(os.path.join(tmp, "axasc35"))
+    with gzip.open(os.path.join(here, "heudiconv_axasc35.dcm.gz")) as f, open(os.path.join(tmp, "axasc35", "axasc35.dcm"), "wb") as g:
+        shutil.copyfileobj(f, g)
+    golden["heudiconv_axasc35"] = convert(tmp, "axasc35")
     with open(os.path.join(here, "golden.json"), "w") as f:
         json.dump(golden, f, indent=1)
         f.write("\n")
