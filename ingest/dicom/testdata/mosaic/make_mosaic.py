@@ -21,7 +21,7 @@ CSA SliceNormalVector negated in place (its two non-zero items rewritten
 at the same length, see reverse_normal), so that the tiles run against
 row x column: dcm2niix then stacks them the other way. A third,
 "heudiconv_axasc35", converts heudiconv's axasc35.dcm (a real oblique
-35-slice fMRI mosaic with its pixels).
+35-slice EPI mosaic with its pixels).
 """
 import gzip, hashlib, json, os, shutil, subprocess, tempfile
 
