@@ -178,7 +178,11 @@ func (d *Decoder) w(ctx *context.Context, g *Graph, name string) *Node {
 func linear(x, w *Node) *Node {
 	dims := x.Shape().Dimensions
 	in, out := w.Shape().Dimensions[1], w.Shape().Dimensions[0]
-	y := Dot(Reshape(x, -1, in), Transpose(w, 0, 1))
+	// Contracting W's own "in" axis leaves W [out, in] in the layout the
+	// CPU backend's matmul wants ([cross, contracting]): a Transpose here
+	// made it copy every weight twice per call, most of a cached
+	// generation step's time.
+	y := DotGeneral(Reshape(x, -1, in), []int{1}, nil, w, []int{1}, nil)
 	return Reshape(y, append(slices.Clone(dims[:len(dims)-1]), out)...)
 }
 
