@@ -43,10 +43,10 @@ import (
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
 
-	// The s3:// driver. gs:// and azblob:// roots need gocloud's gcsblob or
-	// azureblob driver linked in the same way; they are left out because
-	// their SDKs multiply the build time of every binary.
-	_ "gocloud.dev/blob/s3blob"
+	// The s3:// driver (opened by s3Opener). gs:// and azblob:// roots need
+	// gocloud's gcsblob or azureblob driver linked in; they are left out
+	// because their SDKs multiply the build time of every binary.
+	"gocloud.dev/blob/s3blob"
 )
 
 // ErrNotExist is returned (wrapped) for a key that is not under the root.
@@ -133,9 +133,12 @@ func Open(ctx context.Context, root string, opt Options) (*Bucket, error) {
 		return nil, err
 	}
 	var b *blob.Bucket
-	if local != "" {
+	switch {
+	case local != "":
 		b, err = fileblob.OpenBucket(local, nil)
-	} else {
+	case strings.HasPrefix(u, s3blob.Scheme+"://"):
+		b, err = s3Mux.OpenBucket(ctx, u)
+	default:
 		b, err = blob.OpenBucket(ctx, u)
 	}
 	if err != nil {
