@@ -143,6 +143,11 @@ func dicomGroup(ctx context.Context, o Options) ([]Result, error) {
 		r.Finish(false)
 		results = append(results, r)
 	}
+	codecs, err := codecRows(ctx, o, repeats)
+	if err != nil {
+		return nil, err
+	}
+	results = append(results, codecs...)
 	r := Result{Name: fmt.Sprintf("dicom/peak_rss/ct_512x512x%d", n), Unit: "x volume bytes", Value: peak / volBytes,
 		BaselineName: "goal: 2.5x volume bytes", BaselineValue: 2.5, Goal: 1,
 		Extra: map[string]float64{"peak_rss_mb": peak / (1 << 20), "volume_mb": volBytes / (1 << 20), "rss_before_mb": float64(ru0.Maxrss) / 1024}}

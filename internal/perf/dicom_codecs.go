@@ -1,0 +1,240 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/medmd/medmd/ingest/dicom/codec/jpeg12"
+	"github.com/medmd/medmd/ingest/dicom/codec/jpegls"
+)
+
+// codecCase is one compressed transfer syntax timed against a reference
+// decoder: encode makes a one-frame compressed file from src (a Debian
+// encoder), decode is medmd's codec on one frame, refArgs the reference
+// tool's arguments decoding in to out.
+type codecCase struct {
+	key      string // result name: dicom/decode/<key>
+	encoder  string
+	encArgs  func(in, out string) []string
+	bits12   bool // input rescaled to 12-bit unsigned first
+	decode   func(frame []byte) error
+	ref      string
+	refArgs  func(in, out string) []string
+	refLabel string
+	goal     float64
+}
+
+var codecCases = []codecCase{
+	{
+		key: "jpegls_lossless", encoder: "dcmcjpls",
+		encArgs: func(in, out string) []string { return []string{in, out} },
+		decode:  func(fr []byte) error { _, err := jpegls.Decode(fr); return err },
+		ref:     "dcmdjpls", refArgs: func(in, out string) []string { return []string{in, out} },
+		refLabel: "DCMTK dcmdjpls (CharLS)", goal: 0.5,
+	},
+	{
+		key: "jpeg12_extended", encoder: "dcmcjpeg", bits12: true,
+		// +ee: extended sequential (process 4), 12 bits; +q90 lossy.
+		encArgs: func(in, out string) []string { return []string{"+ee", "+q", "90", in, out} },
+		decode:  func(fr []byte) error { _, err := jpeg12.Decode(fr); return err },
+		ref:     "dcmdjpeg", refArgs: func(in, out string) []string { return []string{in, out} },
+		refLabel: "DCMTK dcmdjpeg (IJG 12-bit)", goal: 0.5,
+	},
+	// JPEG 2000 slot: jpeg2000.Decode vs opj_decompress on the same
+	// codestreams. opj_decompress reads one codestream per invocation, so
+	// the multi-frame amortisation below does not apply as is; it needs the
+	// frames written as .j2k files and `opj_decompress -ImgDir`.
+}
+
+// codecRows times medmd's pure-Go decoders on 512×512 16-bit CT frames,
+// one thread, against the reference tools, in the same run. Input: the
+// real CT slice (ctTemplate), encoded once by the Debian encoder, its
+// frame repeated into an n-frame file (the same codestream n times: the
+// repository holds one real CT slice). Both sides decode those n frames:
+// medmd calls the codec on each frame in one goroutine; the reference tool
+// is one process decoding the whole file (start-up amortised over n
+// frames). The reference's per-frame time is (t(n) − t(1))/(n − 1), its
+// run on the n-frame file minus its run on the 1-frame file (which holds
+// process start-up, file parse and writing the output header), so
+// neither side is charged for start-up. Raw times are in Extra. A missing
+// tool skips its row with a printed reason.
+func codecRows(ctx context.Context, o Options, repeats int) ([]Result, error) {
+	n := 64
+	if o.Quick {
+		n = 16
+	}
+	tmpl, err := repoFiles(ctTemplate)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(o.TempDir, "dicom", "codecs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	var out []Result
+	for _, c := range codecCases {
+		r, err := codecRow(ctx, c, tmpl[0], dir, n, repeats)
+		if errors.Is(err, ErrNoReference) {
+			fmt.Fprintf(os.Stderr, "perf: dicom/decode/%s skipped: %v\n", c.key, err)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dicom/decode/%s: %w", c.key, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func codecRow(ctx context.Context, c codecCase, src, dir string, n, repeats int) (Result, error) {
+	for _, tool := range []string{c.encoder, c.ref, "dcmodify"} {
+		if _, err := LookReference(tool); err != nil {
+			return Result{}, err
+		}
+	}
+	in := src
+	if c.bits12 {
+		in = filepath.Join(dir, c.key+"_12bit.dcm")
+		if err := write12Bit(ctx, src, in); err != nil {
+			return Result{}, err
+		}
+	}
+	one := filepath.Join(dir, c.key+"_1.dcm")
+	if _, err := RunReference(ctx, c.encoder, c.encArgs(in, one)...); err != nil {
+		return Result{}, err
+	}
+	multi := filepath.Join(dir, fmt.Sprintf("%s_%d.dcm", c.key, n))
+	frame, err := repeatFrame(ctx, one, multi, n)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := c.decode(frame); err != nil {
+		return Result{}, fmt.Errorf("medmd cannot decode the encoder's frame: %w", err)
+	}
+	ours, err := MedianTime(repeats, func() error {
+		for range n {
+			if err := c.decode(frame); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	refRun := func(file string) (float64, error) {
+		dst := filepath.Join(dir, "ref_out.dcm")
+		return MedianTime(repeats, func() error {
+			_, err := RunReference(ctx, c.ref, c.refArgs(file, dst)...)
+			return err
+		})
+	}
+	t1, err := refRun(one)
+	if err != nil {
+		return Result{}, err
+	}
+	tn, err := refRun(multi)
+	if err != nil {
+		return Result{}, err
+	}
+	refFrame := (tn - t1) / float64(n-1)
+	r := Result{Name: "dicom/decode/" + c.key + "_ct_512x512", Unit: "s/frame", Value: ours / float64(n),
+		BaselineName:  fmt.Sprintf("%s, (t(%d frames) − t(1 frame))/%d, one process per file", c.refLabel, n, n-1),
+		BaselineValue: refFrame, Goal: c.goal,
+		Extra: map[string]float64{"frames": float64(n), "frame_bytes": float64(len(frame)),
+			"ours_total_s": ours, "ref_total_s": tn, "ref_1frame_s": t1,
+			"ratio_vs_ref_total": tn / ours}}
+	r.Finish(false)
+	return r, nil
+}
+
+// write12Bit writes src's pixels as 12-bit unsigned (HU + 1024, clamped
+// to 0..4095; BitsStored 12, HighBit 11, PixelRepresentation 0), the input
+// 12-bit extended JPEG takes.
+func write12Bit(ctx context.Context, src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	const pix = 512 * 512 * 2
+	if len(b) < pix {
+		return fmt.Errorf("%s: shorter than one 512×512 16-bit frame", src)
+	}
+	// The template is native little-endian with Pixel Data last.
+	p := b[len(b)-pix:]
+	for i := 0; i < pix; i += 2 {
+		v := int(int16(binary.LittleEndian.Uint16(p[i:]))) + 1024
+		binary.LittleEndian.PutUint16(p[i:], uint16(min(max(v, 0), 4095)))
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		return err
+	}
+	_, err = RunReference(ctx, "dcmodify", "-nb", "-m", "(0028,0101)=12", "-m", "(0028,0102)=11", "-m", "(0028,0103)=0",
+		"-m", "(0028,1052)=-1024", dst)
+	return err
+}
+
+// repeatFrame writes dst: the one-frame encapsulated file src with its
+// frame repeated n times (one fragment each, empty Basic Offset Table)
+// and NumberOfFrames n. It returns the frame.
+func repeatFrame(ctx context.Context, src, dst string, n int) ([]byte, error) {
+	tmp := dst + ".hdr"
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	if _, err := RunReference(ctx, "dcmodify", "-nb", "-i", fmt.Sprintf("(0028,0008)=%d", n), tmp); err != nil {
+		return nil, err
+	}
+	h, err := os.ReadFile(tmp)
+	if err != nil {
+		return nil, err
+	}
+	pixTag := []byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF}
+	at := bytes.LastIndex(h, pixTag)
+	if at < 0 {
+		return nil, fmt.Errorf("%s: no encapsulated pixel data", src)
+	}
+	items := h[at+len(pixTag):]
+	var frame []byte
+	for off, first := 0, true; off+8 <= len(items); first = false {
+		vl := int(binary.LittleEndian.Uint32(items[off+4:]))
+		if binary.LittleEndian.Uint32(items) != 0xE000FFFE && first {
+			return nil, fmt.Errorf("%s: pixel data does not start with an item", src)
+		}
+		if binary.LittleEndian.Uint32(items[off:]) == 0xE0DDFFFE {
+			break
+		}
+		if off+8+vl > len(items) {
+			return nil, fmt.Errorf("%s: fragment overruns the file", src)
+		}
+		if !first {
+			frame = append(frame, items[off+8:off+8+vl]...)
+		}
+		off += 8 + vl
+	}
+	out := append([]byte{}, h[:at+len(pixTag)]...)
+	item := func(v []byte) {
+		out = binary.LittleEndian.AppendUint32(out, 0xE000FFFE)
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(v)))
+		out = append(out, v...)
+	}
+	item(nil)
+	for range n {
+		item(frame)
+	}
+	out = append(out, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0)
+	return frame, os.WriteFile(dst, out, 0o644)
+}
