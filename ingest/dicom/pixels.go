@@ -621,6 +621,13 @@ func decodeFrame(frame, dst []byte, p *PixelArray, h *Header) error {
 			}
 			upsampleYCbCr(m, dst)
 			p.Photometric = "YBR_FULL"
+			if h.Photometric == "RGB" && !jpegNamesColourSpace(frame) {
+				// image/jpeg assumes YCbCr when the stream does not say;
+				// with neither JFIF nor Adobe APP14 the DICOM header is the
+				// only word on the colour space, and gdcm (libjpeg told
+				// JCS_UNKNOWN) takes its RGB: the components are R, G, B.
+				p.Photometric = "RGB"
+			}
 		case *image.RGBA:
 			// Adobe APP14 with no colour transform: components are RGB.
 			if p.Samples != 3 {
@@ -804,4 +811,25 @@ func h2v2(in0, in1, out []byte) {
 	}
 	out[2*n-2] = byte((this*3 + last + 8) >> 4)
 	out[2*n-1] = byte((this*4 + 7) >> 4)
+}
+
+// jpegNamesColourSpace reports whether a JPEG stream declares its colour
+// space before its first scan: a JFIF APP0 segment (always YCbCr) or an
+// Adobe APP14 segment (its transform flag, which image/jpeg honours).
+func jpegNamesColourSpace(b []byte) bool {
+	for i := 2; i+4 <= len(b) && b[i] == 0xFF; {
+		m := b[i+1]
+		n := int(b[i+2])<<8 | int(b[i+3])
+		if m == 0xDA || n < 2 {
+			return false
+		}
+		seg := b[i+4 : min(len(b), i+2+n)]
+		switch {
+		case m == 0xE0 && bytes.HasPrefix(seg, []byte("JFIF\x00")),
+			m == 0xEE && bytes.HasPrefix(seg, []byte("Adobe")):
+			return true
+		}
+		i += 2 + n
+	}
+	return false
 }
