@@ -50,6 +50,33 @@ type MRInfo struct {
 	CSAError string
 }
 
+// Diffusion is one frame's MR Diffusion Sequence (0018,9117) of an
+// enhanced MR object (PS3.3 §C.8.13.5.9): b-value (s/mm²) and gradient
+// orientation (patient LPS).
+type Diffusion struct {
+	BValue      float64
+	HasBValue   bool
+	Gradient    [3]float64
+	HasGradient bool
+}
+
+// diffusionFrom reads an MR Diffusion Sequence item: Diffusion b-value
+// (0018,9087) and, in its Diffusion Gradient Direction Sequence
+// (0018,9076), Diffusion Gradient Orientation (0018,9089).
+func diffusionFrom(ix elemIndex) Diffusion {
+	var d Diffusion
+	if v, ok := ix.float(0x00189087); ok && v >= 0 {
+		d.BValue, d.HasBValue = v, true
+	}
+	if it := ix.item(0x00189076); it != nil {
+		if v := it.floats(0x00189089); len(v) == 3 {
+			copy(d.Gradient[:], v)
+			d.HasGradient = finite3(d.Gradient)
+		}
+	}
+	return d
+}
+
 const (
 	csaMaxTags  = 1000 // nibabel's MAX_CSA_ITEMS
 	csaMaxItems = 1000

@@ -24,7 +24,8 @@ type FrameInfo struct {
 	EchoTime       float64
 	StackID        string
 	InStackPos     int
-	Dimension      []int // DimensionIndexValues
+	Dimension      []int     // DimensionIndexValues
+	Diffusion      Diffusion // MR Diffusion Sequence (enhanced MR)
 }
 
 // Header is what medmd reads from a DICOM file's header. Strings are
@@ -376,6 +377,9 @@ func groupsFrame(g elemIndex, fi FrameInfo) FrameInfo {
 		if v, ok := it.float(0x00189082); ok {
 			fi.EchoTime = v
 		}
+	}
+	if it := g.item(0x00189117); it != nil { // MR Diffusion Sequence
+		fi.Diffusion = diffusionFrom(it)
 	}
 	if it := g.item(0x00209111); it != nil { // Frame Content Sequence
 		fi.StackID = it.str(0x00209056)

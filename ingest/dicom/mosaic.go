@@ -143,25 +143,32 @@ func (s *Series) assembleMosaic(hasGeom bool) {
 	}
 }
 
-// volumeHeader is the header of the first image of volume v.
-func (s *Series) volumeHeader(v int) *Header {
-	if s.Volumes < 1 || len(s.Slices) == 0 {
-		return s.Header()
+// volumeSlice is the first image of volume v.
+func (s *Series) volumeSlice(v int) Slice {
+	if s.Volumes < 1 {
+		return s.Slices[0]
 	}
-	return s.Slices[min(v*len(s.Slices)/s.Volumes, len(s.Slices)-1)].Hdr
+	return s.Slices[min(v*len(s.Slices)/s.Volumes, len(s.Slices)-1)]
 }
 
 // diffusionMeta records volume v's diffusion weighting, when its header
 // has one: b-value (s/mm²) and gradient direction in patient LPS
 // coordinates, as stored in the DICOM header (not rotated into voxel axes
 // as dcm2niix's bvec files are).
+//
+// An enhanced MR object's per-frame MR Diffusion Sequence comes first,
+// then the top-level attributes and the Siemens CSA header.
 func (s *Series) diffusionMeta(v int, meta map[string]string) {
-	mr := s.volumeHeader(v).MR
-	if mr.HasBValue {
-		meta["diffusion_b_value"] = fmtFloat(mr.BValue)
+	sl := s.volumeSlice(v)
+	d := sl.Geom.Diffusion
+	if mr := sl.Hdr.MR; !d.HasBValue && !d.HasGradient {
+		d = Diffusion{BValue: mr.BValue, HasBValue: mr.HasBValue, Gradient: mr.Gradient, HasGradient: mr.HasGradient}
 	}
-	if mr.HasGradient {
-		meta["diffusion_gradient_lps"] = strings.Join([]string{fmtFloat(mr.Gradient[0]), fmtFloat(mr.Gradient[1]), fmtFloat(mr.Gradient[2])}, `\`)
+	if d.HasBValue {
+		meta["diffusion_b_value"] = fmtFloat(d.BValue)
+	}
+	if d.HasGradient {
+		meta["diffusion_gradient_lps"] = strings.Join([]string{fmtFloat(d.Gradient[0]), fmtFloat(d.Gradient[1]), fmtFloat(d.Gradient[2])}, `\`)
 	}
 }
 

@@ -371,3 +371,38 @@ func FuzzCSA(f *testing.F) {
 		}
 	})
 }
+
+// TestEnhancedDiffusion reads an enhanced MR object whose b-values and
+// gradients are only in the per-frame MR Diffusion Sequence (see
+// make_enhanced_dwi.py): two volumes of two slices, b=0 then b=1000
+// along (0, 1, 0).
+func TestEnhancedDiffusion(t *testing.T) {
+	res, err := Scan(context.Background(), []string{mosaicFiles(t, asStored, "enhanced_dwi.dcm")}, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Series) != 1 {
+		t.Fatalf("%d series, skipped %v", len(res.Series), res.Skipped)
+	}
+	s := res.Series[0]
+	if s.Depth != 2 || s.Volumes != 2 {
+		t.Fatalf("depth %d volumes %d warnings %v", s.Depth, s.Volumes, s.Warnings)
+	}
+	imgs, err := ReadSeries(context.Background(), s, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		v          int
+		key, value string
+	}{
+		{0, "diffusion_b_value", "0"},
+		{0, "diffusion_gradient_lps", ""},
+		{1, "diffusion_b_value", "1000"},
+		{1, "diffusion_gradient_lps", `0\1\0`},
+	} {
+		if got := imgs[c.v].Meta[c.key]; got != c.value {
+			t.Errorf("volume %d meta %s = %q, want %q", c.v, c.key, got, c.value)
+		}
+	}
+}
