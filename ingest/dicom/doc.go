@@ -42,6 +42,17 @@
 // nothing is resampled. The affine follows dcm2niix (slice axis = normal ×
 // distance between the first two slices), converted from LPS to RAS.
 //
+// Siemens MOSAIC (mosaic.go, csa.go). An image whose ImageType says MOSAIC
+// is unpacked into NumberOfImagesInMosaic slices, read from the CSA image
+// header (private (0029,xx10), CSA2 "SV10" layout, parsed with every count
+// checked against the bytes present), with the origin moved to the first
+// tile and the slice direction signed by the CSA SliceNormalVector, as
+// nibabel and dcm2niix do; each mosaic file is one volume of a 4D series.
+// Diffusion b-values and gradients (per-frame MR Diffusion Sequence, the
+// standard (0018,9087)/(0018,9089), or CSA B_value and
+// DiffusionGradientDirection) go into each volume's Meta. Tests compare
+// with dcm2niix voxel for voxel (testdata/mosaic/make_mosaic.py).
+//
 // Volumes (volume.go). A series is read one file at a time straight into
 // the volume buffer; grey values are rescaled (Hounsfield units for CT)
 // into the smallest integer type that holds them, or float32 when the
