@@ -180,7 +180,7 @@ func (f *File) Float32(name string, dst []float32) error {
 			if ti.DType == BF16 {
 				dst[i] = math.Float32frombits(uint32(u) << 16)
 			} else {
-				dst[i] = halfToFloat(u)
+				dst[i] = shards.HalfToFloat32(u)
 			}
 		}
 	default:
@@ -197,29 +197,6 @@ func (f *File) Close() error {
 	err := unix.Munmap(f.data)
 	f.data = nil
 	return err
-}
-
-// halfToFloat converts IEEE 754 binary16 to float32.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		return math.Float32frombits(sign) + float32(frac)*float32(math.Ldexp(1, -24))*sign1(sign)
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-}
-
-func sign1(sign uint32) float32 {
-	if sign != 0 {
-		return -1
-	}
-	return 1
 }
 
 // Tensor is one float32 tensor to write.
