@@ -50,6 +50,30 @@ func longVR(a, b byte) bool {
 	return false
 }
 
+// standardVR reports whether a and b name a VR of PS3.5 Table 6.2-1.
+func standardVR(a, b byte) bool {
+	if longVR(a, b) {
+		return true
+	}
+	switch string([]byte{a, b}) {
+	case "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT", "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US":
+		return true
+	}
+	return false
+}
+
+// followFirstElement corrects sx to the VR encoding the dataset's first
+// element shows, as pydicom does (it warns "Expected explicit VR, but
+// found implicit VR"): writers exist that label implicit VR data with an
+// explicit VR transfer syntax, and the reverse. The byte order is kept.
+func followFirstElement(ds []byte, sx syntax) syntax {
+	if len(ds) < 6 || sx.bo.Uint16(ds) == 0xFFFE {
+		return sx
+	}
+	sx.implicit = !standardVR(ds[4], ds[5])
+	return sx
+}
+
 // elemHeader is one decoded element header.
 type elemHeader struct {
 	tag    uint32

@@ -310,6 +310,7 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 			return nil, &Error{Path: path, Reason: "inflating deflated dataset", Err: err}
 		}
 	}
+	sx = followFirstElement(ds, sx)
 	pix, err := findPixelData(ds, sx)
 	if err != nil {
 		if errors.Is(err, errShort) && !complete {

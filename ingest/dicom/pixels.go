@@ -815,7 +815,8 @@ func h2v2(in0, in1, out []byte) {
 
 // jpegNamesColourSpace reports whether a JPEG stream declares its colour
 // space before its first scan: a JFIF APP0 segment (always YCbCr) or an
-// Adobe APP14 segment (its transform flag, which image/jpeg honours).
+// Adobe APP14 segment (its transform flag, which image/jpeg honours; a
+// segment too short to hold the flag is ignored, by image/jpeg too).
 func jpegNamesColourSpace(b []byte) bool {
 	for i := 2; i+4 <= len(b) && b[i] == 0xFF; {
 		m := b[i+1]
@@ -826,7 +827,7 @@ func jpegNamesColourSpace(b []byte) bool {
 		seg := b[i+4 : min(len(b), i+2+n)]
 		switch {
 		case m == 0xE0 && bytes.HasPrefix(seg, []byte("JFIF\x00")),
-			m == 0xEE && bytes.HasPrefix(seg, []byte("Adobe")):
+			m == 0xEE && len(seg) >= 12 && bytes.HasPrefix(seg, []byte("Adobe")):
 			return true
 		}
 		i += 2 + n
