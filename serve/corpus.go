@@ -121,7 +121,7 @@ func openCorpus(ctx context.Context, path, name string, log *slog.Logger) (*Corp
 	}
 	dir := m.Dir()
 	if ex := radmd.ReportPath(dir, radmd.ExclusionsFile); fileExists(ex) {
-		if c.Exclusions, err = radmd.ReadExclusions(ex); err != nil {
+		if c.Exclusions, err = radmd.ReadExclusions(ctx, ex); err != nil {
 			log.Warn("serve: exclusion report not read", "corpus", name, "err", err)
 		}
 		c.exclByID = map[string]int{}

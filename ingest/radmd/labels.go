@@ -106,7 +106,7 @@ func ReportPath(dir, name string) string {
 }
 
 // ReadExclusions reads an exclusion report written by WriteExclusions.
-func ReadExclusions(path string) ([]Exclusion, error) {
+func ReadExclusions(ctx context.Context, path string) ([]Exclusion, error) {
 	rdr, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, fmt.Errorf("exclusion report %s: %w", path, err)
@@ -116,9 +116,7 @@ func ReadExclusions(path string) ([]Exclusion, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exclusion report %s: %w", path, err)
 	}
-	// The caller's context does not reach here: the report is one small
-	// local file read in one go.
-	tbl, err := fr.ReadTable(context.TODO())
+	tbl, err := fr.ReadTable(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("exclusion report %s: %w", path, err)
 	}
@@ -284,7 +282,7 @@ func EvalDir(ctx context.Context, labelsPath, dir string) (*EvalReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	excl, err := ReadExclusions(ReportPath(dir, ExclusionsFile))
+	excl, err := ReadExclusions(ctx, ReportPath(dir, ExclusionsFile))
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ func TestOverridesAndEvalDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	excl, err := ReadExclusions(ReportPath(plain, ExclusionsFile))
+	excl, err := ReadExclusions(t.Context(), ReportPath(plain, ExclusionsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestOverridesAndEvalDir(t *testing.T) {
 	if !strings.Contains(string(md), "Curator overrides") || !strings.Contains(string(md), dropped.ID) {
 		t.Errorf("summary.md does not list the overrides:\n%s", md)
 	}
-	excl2, err := ReadExclusions(ReportPath(over, ExclusionsFile))
+	excl2, err := ReadExclusions(t.Context(), ReportPath(over, ExclusionsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
