@@ -37,6 +37,10 @@ type Series struct {
 	Depth    int
 	Volumes  int
 	Warnings []string
+	// SamePosition are the images left out because another image of the
+	// series sits at their position (kept: the first by acquisition and
+	// instance number), as dcm2niix reports them; Reason names the kept one.
+	SamePosition []Skipped
 	// Spacing is the voxel size along i, j, k (mm); Affine maps (i,j,k) to
 	// RAS mm before canonical reorientation.
 	Spacing [3]float64
@@ -454,6 +458,15 @@ func (s *Series) assemble() {
 			s.warn(fmt.Sprintf("4D: %d volumes at each of %d positions", s.Volumes, s.Depth))
 		} else {
 			s.warn(fmt.Sprintf("repeated slice positions in uneven numbers (%d to %d): first image at each position kept", minInt(runs), maxInt(runs)))
+			i := 0
+			for _, r := range runs {
+				kept := s.Slices[i]
+				for _, sl := range s.Slices[i+1 : i+r] {
+					s.SamePosition = append(s.SamePosition, Skipped{Ref: sliceName(sl), Kind: "excluded",
+						Reason: fmt.Sprintf("slice at %.2f mm, the position of %s: left out", sl.Dist, sliceName(kept))})
+				}
+				i += r
+			}
 		}
 		// Reorder position-major runs into volume-major order.
 		var out []Slice
@@ -486,6 +499,14 @@ func maxInt(v []int) int {
 }
 
 func (s *Series) warn(w string) { s.Warnings = append(s.Warnings, w) }
+
+// sliceName names a slice's file, and its frame in a multi-frame file.
+func sliceName(sl Slice) string {
+	if sl.Hdr != nil && sl.Hdr.FrameCount() > 1 {
+		return fmt.Sprintf("%s frame %d", sl.Ref.String(), sl.Frame)
+	}
+	return sl.Ref.String()
+}
 
 // geometry computes spacing and the RAS affine of volume 0, warning about
 // non-uniform spacing (missing slices) and gantry tilt. Like dcm2niix, the

@@ -252,6 +252,10 @@ func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 		return nil, errors.New(d.Reason)
 	case *Series:
 		smps, err := s.readSeries(ctx, u, d)
+		var part *ingest.Partial
+		if errors.As(err, &part) {
+			return smps, err // parts are masked already; the samples stay
+		}
 		if err != nil && s.mask != nil {
 			// Errors name files by their full path: the quarantine record
 			// gets them relative and masked.
@@ -291,8 +295,21 @@ func (s *Source) readSeries(ctx context.Context, u ingest.Unit, se *Series) ([]s
 			Meta:        map[string]string{"series": u.ID, "volume": strconv.Itoa(v), "volumes": strconv.Itoa(len(imgs))},
 		})
 	}
+	if len(se.SamePosition) > 0 {
+		// The volume is kept; each image left out is quarantined by name.
+		s.maskOrRel(se.Slices[0].Ref) // makes s.mask
+		part := &ingest.Partial{}
+		for _, sk := range se.SamePosition {
+			part.Parts = append(part.Parts, ingest.Part{Reason: ReasonSamePosition, Err: errors.New(s.mask.text(sk.Ref + ": " + sk.Reason))})
+		}
+		return out, part
+	}
 	return out, nil
 }
+
+// ReasonSamePosition is the summary reason of an image left out because
+// another image of its series sits at the same position.
+const ReasonSamePosition = "slice at a duplicate position"
 
 // groupKey2 is the split group: the PatientID's keyed pseudonym
 // (shards.Pseudonym), else the hashed study, else the series (never a raw
