@@ -47,7 +47,7 @@ const (
 type pretokKind int
 
 const (
-	pretokGPT2   pretokKind = iota // ByteLevel with use_regex (gpt2Pattern)
+	pretokGPT2   pretokKind = iota // ByteLevel with use_regex (splitWords)
 	pretokLlama3                   // Split(llama3Pattern) then ByteLevel without regex
 )
 

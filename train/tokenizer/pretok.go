@@ -10,10 +10,6 @@ import (
 // it by hand: Go's regexp has no lookahead for its \s+(?!\S) branch.
 const llama3Pattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 
-// gpt2Pattern is the regex a ByteLevel pre-tokenizer with use_regex applies
-// (splitWords).
-const gpt2Pattern = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
-
 // splitLlama3 splits text into the matches of llama3Pattern, tried in the
 // pattern's order at each position as a backtracking regex engine does
 // (leftmost, first alternative that matches). The matches tile text.
