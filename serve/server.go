@@ -203,16 +203,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// corpus returns the served corpus named name.
-func (s *Server) corpus(name string) *Corpus {
-	for _, c := range s.Corpora() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 // find returns the corpus and index of sample id: in the named corpus
 // when name is given, else the first corpus holding it.
 func (s *Server) find(id, name string) (*Corpus, int, bool) {
