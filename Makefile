@@ -14,7 +14,7 @@ SHELL := /bin/bash
 # apt waits this long for a lock another apt holds (unattended upgrades).
 APT_LOCK_TIMEOUT ?= 300
 
-.PHONY: test deps deps-apt deps-npm build
+.PHONY: test deps deps-apt deps-npm build fuzz
 
 # The report prints what `go test` prints, then every skipped test with its
 # reason (e.g. a reference tool apt could not install).
@@ -24,6 +24,21 @@ test: deps
 
 build:
 	go build -o medmd ./cmd/medmd
+
+# Each fuzz target for FUZZTIME (not part of `make test`: fuzzing is open
+# ended). Targets are listed by `go test -list` at make time, so a new one
+# is picked up; `go test -fuzz` takes one package and one target per run.
+# A failing input lands in its package's testdata/fuzz/; the failures are
+# listed at the end.
+FUZZTIME ?= 10s
+
+fuzz:
+	@targets=$$(go test -list '^Fuzz' ./... | awk '/^Fuzz/ { t[n++] = $$1; next } /^ok/ { for (i = 0; i < n; i++) print $$2, t[i] } { n = 0 }') || exit 1; \
+	failed=; while read -r pkg target; do \
+		echo "== $$pkg $$target"; \
+		go test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime=5s "$$pkg" || failed="$$failed $$pkg.$$target"; \
+	done <<< "$$targets"; \
+	if [ -n "$$failed" ]; then echo "fuzz failures:$$failed"; exit 1; fi
 
 deps: deps-apt deps-npm
 
