@@ -98,12 +98,9 @@ func ReadFile(ctx context.Context, path string, opt Options) (*Result, error) {
 // Decode reads a single-file image (.nii or gzipped .nii) held in memory;
 // name is used in errors. It is the fuzzing entry point.
 func Decode(ctx context.Context, name string, data []byte, opt Options) (*Result, error) {
-	r, size, gz, err := openStream(name, bytes.NewReader(data))
+	r, size, gz, err := openMemory(name, data)
 	if err != nil {
 		return nil, err
-	}
-	if g, ok := r.(*gzipStream); ok {
-		g.data = data
 	}
 	h, err := readHeader(name, r)
 	if err != nil {
@@ -113,6 +110,19 @@ func Decode(ctx context.Context, name string, data []byte, opt Options) (*Result
 		return nil, errf(name, 344, ErrUnsupported, "header of a .hdr/.img pair cannot be decoded on its own")
 	}
 	return readData(ctx, name, h, r, int64(h.HeaderSize()), streamCap(size, gz), gz, opt)
+}
+
+// openMemory is openStream over a file held in memory; a gzipped one
+// keeps data so that it is inflated from memory rather than re-read.
+func openMemory(name string, data []byte) (io.Reader, int64, bool, error) {
+	r, size, gz, err := openStream(name, bytes.NewReader(data))
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if g, ok := r.(*gzipStream); ok {
+		g.data = data
+	}
+	return r, size, gz, nil
 }
 
 // pairedImage maps x.hdr → x.img and x.hdr.gz → x.img.gz (keeping case).

@@ -1,7 +1,6 @@
 package nifti
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -148,12 +147,9 @@ func (s *Source) loadRemote(ctx context.Context, u ingest.Unit, d remoteUnit) (s
 // one on disk: the header from data, the voxels from img (named imgName in
 // errors) — or from data itself when its magic says it is a single file.
 func decodePair(ctx context.Context, name string, data, img []byte, imgName string, opt Options) (*Result, error) {
-	r, size, gz, err := openStream(name, bytes.NewReader(data))
+	r, size, gz, err := openMemory(name, data)
 	if err != nil {
 		return nil, err
-	}
-	if g, ok := r.(*gzipStream); ok {
-		g.data = data
 	}
 	h, err := readHeader(name, r)
 	if err != nil {
@@ -162,12 +158,9 @@ func decodePair(ctx context.Context, name string, data, img []byte, imgName stri
 	if h.Single {
 		return readData(ctx, name, h, r, int64(h.HeaderSize()), streamCap(size, gz), gz, opt)
 	}
-	dr, dsize, dgz, err := openStream(imgName, bytes.NewReader(img))
+	dr, dsize, dgz, err := openMemory(imgName, img)
 	if err != nil {
 		return nil, err
-	}
-	if g, ok := dr.(*gzipStream); ok {
-		g.data = img
 	}
 	return readData(ctx, imgName, h, dr, 0, streamCap(dsize, dgz), dgz, opt)
 }
