@@ -287,18 +287,44 @@ func loadCheckpoint(dir string) (*context.Context, *CheckpointState, error) {
 	return ctx, &st, nil
 }
 
-// trainingKeys are the config keys that build no variable: a resume may
-// change them (a longer run, another learning rate).
-var trainingKeys = []string{"name", "steps", "warmup", "lr", "min_lr", "weight_decay", "clip_norm", "eval_every",
+// trainingKeys are the config keys that build no variable and leave the
+// learning-rate schedule alone: a resume may change them.
+var trainingKeys = []string{"name", "weight_decay", "clip_norm", "eval_every",
 	"ckpt_every", "eval_batches", "log_every", "max_new_tokens", "dtype", "term_weight", "response_weight",
 	"skip_final_checkpoint"}
+
+// scheduleKeys shape LearningRate: the cosine decays over steps, so a
+// resume that changed any of them would silently give the steps still to
+// run another learning rate than the checkpoint's run planned. A resume
+// refuses them; fine-tuning (--init) starts a fresh schedule and may.
+var scheduleKeys = []string{"steps", "warmup", "lr", "min_lr"}
+
+// resumeConflict says why a run of cfg cannot resume the checkpoint whose
+// config is ckpt (dir names it): a changed schedule key, with the value
+// that resumes and the way to a new schedule, or a changed shape; nil when
+// it can.
+func resumeConflict(dir string, ckpt, cfg Config) error {
+	if k, cv, rv := configDiff(ckpt, cfg, trainingKeys); k != "" {
+		if slices.Contains(scheduleKeys, k) {
+			flag := k
+			if k == "steps" {
+				flag = "steps (--steps)"
+			}
+			return fmt.Errorf("resume from %s: %s is %v in the checkpoint, %v here, which would change the learning-rate schedule: "+
+				"set it back to %v to resume, or train on from these weights with a fresh schedule into a new folder (--init %s -o NEW)",
+				dir, flag, cv, rv, cv, filepath.Dir(dir))
+		}
+		return fmt.Errorf("resume from %s: config key %s is %v in the checkpoint, %v here: the model shapes differ", dir, k, cv, rv)
+	}
+	return nil
+}
 
 // initKeys may also differ when fine-tuning from another run's checkpoint
 // (--init): a new corpus may want another batch, seed or batching, and
 // the decoder's origin and whether it is frozen are no shape (the
 // checkpoint's weights replace lm.from's; lm.freeze starts or ends with
 // the new optimizer state).
-var initKeys = append([]string{"batch", "accum", "seed", "batching", "lm.from", "lm.freeze"}, trainingKeys...)
+var initKeys = slices.Concat([]string{"batch", "accum", "seed", "batching", "lm.from", "lm.freeze"}, scheduleKeys, trainingKeys)
 
 // configDiff returns the first key (as in the config file, nested keys
 // joined by dots) whose value differs between the checkpoint's config and

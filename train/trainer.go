@@ -206,8 +206,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := sameShapes(st.Config, cfg); err != nil {
-			return nil, fmt.Errorf("train: resume from %s: %w", ckptDir, err)
+		if err := resumeConflict(ckptDir, st.Config, cfg); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
 		}
 		vocab = st.Vocab
 		log.Info("resuming", "checkpoint", ckptDir, "step", st.Step)
@@ -454,14 +454,6 @@ func validate(sp *stepper, enc *encoder, val Source, cfg Config) (float64, error
 		return math.NaN(), nil
 	}
 	return sum / w, nil
-}
-
-// sameShapes reports whether two configs build the same variables.
-func sameShapes(a, b Config) error {
-	if k, av, bv := configDiff(a, b, trainingKeys); k != "" {
-		return fmt.Errorf("config key %s is %v in the checkpoint, %v here", k, av, bv)
-	}
-	return nil
 }
 
 // readMetrics returns metrics.jsonl lines with step <= upTo (a resumed run

@@ -19,7 +19,10 @@ func init() {
 backend (go:parallelism=-1). Writes OUT/tokenizer.json (trained byte-level BPE
 unless --tokenizer is given), OUT/ckpt-N checkpoints (every ckpt_every steps
 and at exit, Ctrl-C included), OUT/metrics.jsonl and OUT/loss.png.
-Rerunning with the same -o resumes exactly where it stopped.`,
+Rerunning with the same -o resumes exactly where it stopped. A resume keeps
+the checkpoint's learning-rate schedule: it refuses another steps, lr,
+min_lr or warmup (--steps or --config), naming the key; to train further on
+a fresh schedule, start a new folder from the weights with --init.`,
 		Example: `  medmd train out/radmd-pmc/manifest.json --steps 20 -o out/train
   medmd train M --preset small --config my.yaml -o out/train-small
   medmd train --preset radfm --plan --device-memory 80`,
@@ -76,7 +79,7 @@ Rerunning with the same -o resumes exactly where it stopped.`,
 	f.MarkDeprecated("out", "use -o/--output, like every other verb")
 	f.StringVar(&a.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json to use instead of training one")
 	f.StringVar(&a.Init, "init", "", "start from the weights of this medmd checkpoint (run folder or ckpt-N; its tokenizer too) with a fresh optimizer at step 0: fine-tuning on a new manifest")
-	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps")
+	f.IntVar(&a.Steps, "steps", 0, "override the config's number of steps (a resume must keep the checkpoint's)")
 	f.BoolVar(&params, "params", false, "print the preset's parameter count (from shapes) and exit")
 	f.BoolVar(&plan, "plan", false, "print the memory plan per device (parameters, optimizer state, activations, total) and exit")
 	f.IntVar(&a.Batch, "batch", 0, "override the config's batch size")
@@ -112,8 +115,8 @@ rows of added tokens such as <image> become ordinary vocabulary rows).`,
 // rather than report a loss of 0 and 0 s/step.
 func trainSummary(res *train.Result) string {
 	if len(res.Losses) == 0 {
-		return fmt.Sprintf("nothing to train: checkpoint %s is already at step %d (raise --steps to go on), %d params",
-			res.Checkpoint, res.Step, res.Params)
+		return fmt.Sprintf("nothing to train: checkpoint %s is already at step %d (to train on, start a new folder from it: --init %s -o NEW), %d params",
+			res.Checkpoint, res.Step, res.Checkpoint, res.Params)
 	}
 	return fmt.Sprintf("trained steps %d..%d, loss %.4f, %d params, %.3f s/step, checkpoint %s",
 		res.StartStep, res.Step, res.Losses[len(res.Losses)-1], res.Params, res.StepSeconds, res.Checkpoint)
