@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
-	"github.com/medmd/medmd/ingest/nifti"
-	"github.com/medmd/medmd/normalize"
+	"github.com/medmd/medmd/ingest/load"
 	"github.com/medmd/medmd/shards"
 	"github.com/spf13/cobra"
 )
@@ -44,11 +42,7 @@ func init() {
 				return err
 			}
 			if statsJSON {
-				return json.NewEncoder(os.Stdout).Encode(map[string]any{
-					"pipeline": m.Pipeline, "config_hash": m.ConfigHash, "schema_version": m.SchemaVersion, "parquet": m.ParquetLayout(),
-					"shards": len(m.Shards), "samples": m.Samples, "images": m.Images, "bytes": m.Bytes,
-					"sources": m.Sources, "tasks": m.Tasks,
-				})
+				return m.WriteStatsJSON(os.Stdout)
 			}
 			return m.WriteStats(os.Stdout)
 		},
@@ -70,15 +64,7 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 			if err != nil {
 				return err
 			}
-			if probs := m.Problems(); len(probs) > 0 {
-				for _, p := range probs {
-					fmt.Fprintln(cmd.OutOrStdout(), p)
-				}
-				return &joinedError{probs: probs, msg: fmt.Sprintf("verify %s: %d problem(s) in %d shards; to repair, rerun the pipeline that built it: medmd run %s (same -f and --task/--tasks; damaged shards are rebuilt, or add --rebuild to rebuild all)",
-					args[0], len(probs), len(m.Shards), m.Pipeline)}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d shards, %d files, %d samples verified (parquet: %s)\n", len(m.Shards), len(m.Files()), m.Samples, m.ParquetLayout())
-			return nil
+			return m.WriteVerify(cmd.OutOrStdout(), args[0])
 		},
 	})
 	var headJSON bool
@@ -94,35 +80,7 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 			if err != nil {
 				return err
 			}
-			n := 0
-			enc := json.NewEncoder(os.Stdout)
-			for s, err := range m.Iter(cmd.Context()) {
-				if err != nil {
-					return err
-				}
-				if headN >= 0 && n >= headN {
-					break
-				}
-				n++
-				sum := shards.Summarize(&s)
-				if headJSON {
-					if err := enc.Encode(sum); err != nil {
-						return err
-					}
-					continue
-				}
-				fmt.Printf("%s  %s/%s  group=%s split=%s\n", sum.ID, sum.Source, sum.Task, sum.Group, sum.Split)
-				for k, im := range sum.Images {
-					fmt.Printf("  image %d: %s %s %s %v sha256=%.16s…\n", k, im.Modality, im.Plane, im.DType, im.Shape, im.VoxelSHA256)
-				}
-				if sum.Instruction != "" {
-					fmt.Printf("  instruction: %q\n", shardsClip(sum.Instruction, 160))
-				}
-				if sum.Response != "" {
-					fmt.Printf("  response:    %q\n", shardsClip(sum.Response, 160))
-				}
-			}
-			return nil
+			return m.WriteHead(cmd.Context(), os.Stdout, shards.HeadOptions{N: headN, JSON: headJSON})
 		},
 	}
 	head.Flags().BoolVar(&headJSON, "json", false, "print one JSON object per sample")
@@ -144,23 +102,9 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 			if err != nil {
 				return err
 			}
-			s, err := m.FindSample(cmd.Context(), id)
+			note, err := load.ExportNIfTI(cmd.Context(), m, id, image, out)
 			if err != nil {
 				return err
-			}
-			if image < 0 || image >= len(s.Images) {
-				return fmt.Errorf("export: sample %s has %d images, no image %d", id, len(s.Images), image)
-			}
-			im := &s.Images[image]
-			stored := im.DType
-			// NIfTI-1 has no float16: widen it (exactly).
-			normalize.WidenFloat16(im)
-			if err := nifti.WriteFile(out, im); err != nil {
-				return err
-			}
-			note := ""
-			if im.DType != stored {
-				note = fmt.Sprintf(", %s stored as %s", stored, im.DType)
 			}
 			fmt.Printf("wrote %s (sample %s image %d%s)\n", out, id, image, note)
 			return nil
@@ -174,22 +118,3 @@ shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
 	root.AddCommand(export)
 	rootCmd.AddCommand(root)
 }
-
-// shardsClip shortens s to at most n runes for terminal output.
-func shardsClip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
-}
-
-// joinedError is one line for the user about problems listed already,
-// which errors.Is and errors.As still reach (e.g. shards.ErrChecksum).
-type joinedError struct {
-	msg   string
-	probs []error
-}
-
-func (e *joinedError) Error() string   { return e.msg }
-func (e *joinedError) Unwrap() []error { return e.probs }
