@@ -293,14 +293,7 @@ func (s *cheXpertPlus) read(ctx context.Context, u ingest.Unit) ([]shards.Sample
 	}
 	d := draft{Task: shards.TaskReport, Images: ims, Split: st.Split, Group: st.Group,
 		Key: []string{st.Study}, Meta: map[string]string{"study": pseudonymisePath(st.Study)}}
-	switch {
-	case st.Findings != "" && st.Impression != "":
-		d.Set, d.Response = "report_full", "Findings: "+st.Findings+"\nImpression: "+st.Impression
-	case st.Findings != "":
-		d.Set, d.Response = "report_findings", st.Findings
-	default:
-		d.Set, d.Response = "report_impression", st.Impression
-	}
+	d.Set, d.Response = reportSet(st.Findings, st.Impression)
 	if st.History != "" {
 		d.Context = "Clinical history: " + st.History
 	}

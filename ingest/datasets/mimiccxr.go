@@ -395,14 +395,7 @@ func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 		Key:   []string{st.Subject, st.Study},
 		Meta:  map[string]string{"study": st.Study, "dicom_ids": strings.Join(ids, ",")},
 	}
-	switch {
-	case sec.Findings != "" && sec.Impression != "":
-		d.Set, d.Response = "report_full", "Findings: "+sec.Findings+"\nImpression: "+sec.Impression
-	case sec.Findings != "":
-		d.Set, d.Response = "report_findings", sec.Findings
-	default:
-		d.Set, d.Response = "report_impression", sec.Impression
-	}
+	d.Set, d.Response = reportSet(sec.Findings, sec.Impression)
 	if sec.Indication != "" {
 		d.Context = "Indication: " + sec.Indication
 		d.Meta["indication"] = "1"

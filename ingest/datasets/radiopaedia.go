@@ -487,13 +487,9 @@ func (s *radiopaedia) readCase(ctx context.Context, c *rpCase) ([]shards.Sample,
 			Meta: map[string]string{"diagnosis": c.Title}}
 	}
 	var ds []draft
-	switch {
-	case c.Finding != "" && c.Impression != "":
-		ds = append(ds, base(shards.TaskReport, "report_full", "Findings: "+c.Finding+"\nImpression: "+c.Impression, "report"))
-	case c.Finding != "":
-		ds = append(ds, base(shards.TaskReport, "report_findings", c.Finding, "report"))
-	case c.Impression != "":
-		ds = append(ds, base(shards.TaskReport, "report_impression", c.Impression, "report"))
+	if c.Finding != "" || c.Impression != "" {
+		set, resp := reportSet(c.Finding, c.Impression)
+		ds = append(ds, base(shards.TaskReport, set, resp, "report"))
 	}
 	if c.Features != "" || c.Articles != "" {
 		resp := "Diagnosis: " + c.Title + "."

@@ -176,6 +176,19 @@ type draft struct {
 	Meta map[string]string
 }
 
+// reportSet returns the prompt set and response of a report sample: both
+// sections when the report has both, else the one it has (the impression
+// when findings are empty).
+func reportSet(findings, impression string) (set, response string) {
+	switch {
+	case findings != "" && impression != "":
+		return "report_full", "Findings: " + findings + "\nImpression: " + impression
+	case findings != "":
+		return "report_findings", findings
+	}
+	return "report_impression", impression
+}
+
 // build templates a draft into a sample. Each sample gets its own copy of
 // the images' voxels and metadata: stages may rewrite a sample in place and
 // must not see the change in a sibling sample of the same row.
