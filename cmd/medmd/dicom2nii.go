@@ -24,6 +24,7 @@ any DICOM series is an error (as in dcm2niix), saying how many files were
 looked at.`,
 		Example: `  medmd dicom2nii testdata/dicom out/nifti
   medmd dicom2nii study.zip out/study --no-gzip
+  medmd dicom2nii study.zip out/study -f %p_%s
   medmd dicom2nii /data/ct out/ct --native --localizers`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +46,7 @@ looked at.`,
 	cmd.Flags().BoolVar(&o.Scan.IncludeLocalizers, "localizers", false, "also convert localizer/scout images")
 	cmd.Flags().BoolVar(&o.Scan.IncludeDerived, "derived", false, "also convert derived secondary captures")
 	cmd.Flags().BoolVar(&native, "native", false, "keep the acquisition voxel order (default: canonical RAS)")
+	cmd.Flags().StringVarP(&o.NameTemplate, "filename", "f", "", "output file name template, like dcm2niix's -f (default <series number>_<description>_<hash>):\n"+dicom.NameTemplateHelp)
 	cmd.Flags().BoolVar(&o.NoGzip, "no-gzip", false, "write .nii instead of .nii.gz")
 	rootCmd.AddCommand(cmd)
 }

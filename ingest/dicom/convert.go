@@ -26,6 +26,10 @@ type ConvertOptions struct {
 	// Deid chooses the de-identification options of the sidecars (the
 	// zero value: dates shifted, descriptions removed, age and sex kept).
 	Deid DeidOptions
+	// NameTemplate names the output files like dcm2niix's -f (see
+	// ExpandName); empty: <SeriesNumber>_<description>_<8 hex of the
+	// pseudonymised series ID>.
+	NameTemplate string
 }
 
 // Converted is one written volume.
@@ -59,6 +63,9 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 	}
 	res, err := Scan(ctx, []string{inDir}, o.Scan)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNameTemplate(o.NameTemplate); err != nil {
 		return nil, err
 	}
 	rep := &ConvertReport{Files: res.Files, SeriesN: len(res.Series)}
@@ -95,6 +102,9 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 			continue
 		}
 		base := outputName(se, o.Deid)
+		if o.NameTemplate != "" {
+			base = ExpandName(o.NameTemplate, se.Header(), o.Deid)
+		}
 		if n := used[base]; n > 0 {
 			used[base]++
 			base += "_" + strconv.Itoa(n+1)
@@ -140,6 +150,7 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 				"Modality":  im.Modality,
 				"Converter": "medmd dicom2nii",
 			}
+			bidsKeys(sc, se.Header(), im.Meta, o.Deid)
 			if note != "" {
 				sc["Note"] = note
 			}
@@ -289,4 +300,171 @@ func (r *ConvertReport) printExcluded(w io.Writer) {
 	if n > most {
 		fmt.Fprintf(w, "  … and %d more skipped as localizer or derived\n", n-most)
 	}
+}
+
+// bidsKeys adds to sc the BIDS sidecar keys dcm2niix writes, under its
+// names and in its units (EchoTime and RepetitionTime in seconds), for the
+// values the header holds. Identifying values stay out: the free-text
+// SeriesDescription and ProtocolName only with o.KeepDescriptions (cleaned
+// as the de-identification report does), and AcquisitionTime from meta,
+// which applyMeta has already de-identified.
+func bidsKeys(sc map[string]any, h *Header, meta map[string]string, o DeidOptions) {
+	str := func(k, v string) {
+		if v = strings.TrimSpace(v); v != "" {
+			sc[k] = v
+		}
+	}
+	num := func(k string, v float64) {
+		if v != 0 {
+			sc[k] = v
+		}
+	}
+	str("Modality", h.Modality)
+	num("MagneticFieldStrength", h.MagneticField)
+	str("Manufacturer", bidsManufacturer(h.Manufacturer))
+	str("ManufacturersModelName", h.ManufacturerModel)
+	str("BodyPartExamined", h.BodyPart)
+	if o.KeepDescriptions {
+		str("SeriesDescription", cleanDescription(h.SeriesDescription, h))
+		str("ProtocolName", cleanDescription(h.ProtocolName, h))
+	}
+	str("ScanOptions", h.ScanOpt)
+	if len(h.ImageType) > 0 {
+		sc["ImageType"] = h.ImageType
+	}
+	if h.SeriesNumber != 0 {
+		sc["SeriesNumber"] = h.SeriesNumber
+	}
+	if t := bidsTime(meta["acquisition_time"]); t != "" {
+		sc["AcquisitionTime"] = t
+	}
+	if h.AcquisitionNumber != 0 {
+		sc["AcquisitionNumber"] = h.AcquisitionNumber
+	}
+	str("ConvolutionKernel", h.ConvolutionKernel)
+	if kv, err := strconv.ParseFloat(strings.TrimSpace(h.KVP), 64); err == nil {
+		num("KVP", kv)
+	}
+	num("SliceThickness", h.SliceThickness)
+	num("SpacingBetweenSlices", h.SpacingBetweenSlices)
+	// DICOM gives EchoTime and RepetitionTime in ms; BIDS in seconds.
+	num("EchoTime", h.EchoTime/1000)
+	num("RepetitionTime", h.RepetitionTime/1000)
+	num("FlipAngle", h.FlipAngle)
+	if h.Frame.HasOrientation {
+		sc["ImageOrientationPatientDICOM"] = h.Frame.Orientation[:]
+	}
+	sc["ConversionSoftware"] = "medmd dicom2nii"
+}
+
+// bidsManufacturer names the vendor as dcm2niix does ("SIEMENS" →
+// "Siemens", "GE MEDICAL SYSTEMS" → "GE"); others are kept as written.
+func bidsManufacturer(m string) string {
+	u := strings.ToUpper(m)
+	for _, v := range []struct{ key, name string }{
+		{"SIEMENS", "Siemens"}, {"GE", "GE"}, {"PHILIPS", "Philips"}, {"TOSHIBA", "Toshiba"},
+		{"CANON", "Canon"}, {"UIH", "UIH"}, {"BRUKER", "Bruker"}, {"HITACHI", "Hitachi"}, {"MEDISO", "Mediso"},
+	} {
+		if strings.HasPrefix(u, v.key) {
+			return v.name
+		}
+	}
+	return strings.TrimSpace(m)
+}
+
+// bidsTime writes a DICOM TM value (HHMMSS.frac) as dcm2niix does,
+// "HH:MM:SS.ffffff"; anything else is left out.
+func bidsTime(tm string) string {
+	tm = strings.TrimSpace(tm)
+	if len(tm) < 6 {
+		return ""
+	}
+	for _, c := range tm[:6] {
+		if c < '0' || c > '9' {
+			return ""
+		}
+	}
+	frac := 0.0
+	if len(tm) > 6 {
+		f, err := strconv.ParseFloat("0"+tm[6:], 64)
+		if err != nil || tm[6] != '.' {
+			return ""
+		}
+		frac = f
+	}
+	return fmt.Sprintf("%s:%s:%s.%06d", tm[0:2], tm[2:4], tm[4:6], int(frac*1e6+0.5))
+}
+
+// NameTemplateHelp documents the specifiers ExpandName supports.
+const NameTemplateHelp = `%p protocol name, %d series description (both replaced by the modality
+unless descriptions are kept: file names are output too), %s series number
+(%4s zero-padded to 4 digits), %e echo number, %u acquisition number,
+%m manufacturer (as dcm2niix names it), %y modality. Other characters
+than letters, digits, ".", "_" and "-" become "_".
+dcm2niix's identifying specifiers (%i patient ID, %n patient name, %t time,
+%j/%k instance UIDs, %x study ID) are refused`
+
+// nameSpec matches one specifier: an optional zero-pad width and a letter.
+var nameSpec = regexp.MustCompile(`%([0-9]?)([A-Za-z%])`)
+
+// checkNameTemplate rejects an unknown or identifying specifier before any
+// file is written.
+func checkNameTemplate(t string) error {
+	for _, m := range nameSpec.FindAllStringSubmatch(t, -1) {
+		if !strings.Contains("pdseumy", m[2]) {
+			return fmt.Errorf("file name template %q: %%%s is not supported (%s)", t, m[2], strings.ReplaceAll(NameTemplateHelp, "\n", " "))
+		}
+	}
+	return nil
+}
+
+// ExpandName fills a dcm2niix-style file name template (-f) from the
+// series' first header; see NameTemplateHelp. Free-text fields are
+// cleaned and made safe for file names; an empty field expands to
+// nothing, as in dcm2niix.
+func ExpandName(t string, h *Header, o DeidOptions) string {
+	desc := func(v string) string {
+		if o.KeepDescriptions {
+			if v = cleanDescription(v, h); v != "" {
+				return v
+			}
+		}
+		return h.Modality
+	}
+	num := func(n int, width string) string {
+		if width == "" {
+			return strconv.Itoa(n)
+		}
+		w, _ := strconv.Atoi(width)
+		return fmt.Sprintf("%0*d", w, n)
+	}
+	out := nameSpec.ReplaceAllStringFunc(t, func(s string) string {
+		m := nameSpec.FindStringSubmatch(s)
+		v := ""
+		switch m[2] {
+		case "p":
+			v = desc(h.ProtocolName)
+		case "d":
+			v = desc(h.SeriesDescription)
+		case "s":
+			v = num(h.SeriesNumber, m[1])
+		case "e":
+			v = num(max(h.EchoNumbers, 1), m[1])
+		case "u":
+			v = num(h.AcquisitionNumber, m[1])
+		case "m":
+			v = bidsManufacturer(h.Manufacturer)
+		case "y":
+			v = h.Modality
+		}
+		return strings.Trim(unsafeName.ReplaceAllString(v, "_"), "_.")
+	})
+	out = strings.Trim(unsafeName.ReplaceAllString(out, "_"), "_.")
+	if len(out) > 128 {
+		out = out[:128]
+	}
+	if out == "" {
+		out = "series"
+	}
+	return out
 }
