@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/medmd/medmd/ingest"
-	"github.com/medmd/medmd/shards"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )
@@ -60,99 +58,22 @@ max_failure_fraction, when a source finds no input at all, and with status
 			if err != nil {
 				return err
 			}
-			pipes := cfg.Pipelines
-			if len(args) > 0 {
-				pipes = nil
-				for _, name := range args {
-					p, err := cfg.Pipeline(name)
-					if err != nil {
-						return err
-					}
-					pipes = append(pipes, p)
-				}
+			pipes, err := cfg.Select(args)
+			if err != nil {
+				return err
 			}
 			ti, tn, err := ingest.TaskFromEnv(task.get(-1), tasks.get(0), os.Getenv)
 			if err != nil {
 				return err
 			}
 			interactive := isTerminal(os.Stderr) && os.Getenv("CI") == ""
-			// Build every selected pipeline before running any, so a bad
-			// value in the last one is reported before the first one runs.
-			type built struct {
-				src    ingest.Source
-				stages []ingest.NamedStage
+			err = ingest.RunPipelines(cmd.Context(), cfg.BaseDir, pipes, ingest.RunAllOptions{
+				RunOptions: ingest.RunOptions{Task: ti, Tasks: tn, Workers: workers, Progress: os.Stderr, Interactive: interactive, Rebuild: rebuild},
+				MergeOnly:  mergeOnly, Report: report, Out: cmd.OutOrStdout(), Warn: os.Stderr})
+			if errors.Is(err, ingest.ErrInterrupted) {
+				return &exitError{code: exitInterrupted, err: err}
 			}
-			var builds []built
-			var buildErrs []error
-			for _, p := range pipes {
-				src, stages, err := p.Build(cfg.BaseDir)
-				buildErrs = append(buildErrs, err)
-				builds = append(builds, built{src, stages})
-			}
-			if err := errors.Join(buildErrs...); err != nil {
-				return err
-			}
-			if w := pseudonymWarning(pipes, shards.PseudonymKeyed()); w != "" && !mergeOnly {
-				fmt.Fprintln(os.Stderr, w)
-			}
-			out := cmd.OutOrStdout()
-			var sums []*ingest.Summary
-			var reports []ingest.PipelineReport
-			writeReport := func() error {
-				if report == "" {
-					return nil
-				}
-				b, err := json.MarshalIndent(map[string]any{"pipelines": reports, "total": ingest.Total(sums)}, "", "  ")
-				if err != nil {
-					return err
-				}
-				return shards.PublishBytes(nil, report, append(b, '\n'))
-			}
-			var failed error
-			for i, p := range pipes {
-				src, stages := builds[i].src, builds[i].stages
-				plan, err := ingest.MakePlan(cmd.Context(), p, src)
-				if err != nil {
-					return errors.Join(err, writeReport())
-				}
-				if mergeOnly {
-					path, corpus, err := ingest.Merge(plan)
-					if path != "" {
-						fmt.Fprintf(out, "%s\n  wrote %s\n", ingest.WrapLine(fmt.Sprintf("%s: corpus: %s", p.Name, corpus), "    ", ingest.SummaryWidth), path)
-					}
-					if errors.Is(err, ingest.ErrTooManyFailures) {
-						failed = errors.Join(failed, err)
-						continue
-					}
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				sum, err := ingest.Run(cmd.Context(), plan, src, stages, ingest.RunOptions{
-					Task: ti, Tasks: tn, Workers: workers, Progress: os.Stderr, Interactive: interactive, Rebuild: rebuild})
-				if sum != nil {
-					fmt.Fprintln(out, sum)
-					sums = append(sums, sum)
-					reports = append(reports, sum.Report(err))
-				}
-				if cmd.Context().Err() != nil {
-					werr := writeReport()
-					return errors.Join(&exitError{code: exitInterrupted, err: fmt.Errorf(
-						"interrupted: the shards finished so far are kept and nothing partial is visible; rerun the same command to resume")}, werr)
-				}
-				if errors.Is(err, ingest.ErrTooManyFailures) {
-					failed = errors.Join(failed, err) // report, then go on with the other pipelines
-					continue
-				}
-				if err != nil {
-					return errors.Join(err, writeReport())
-				}
-			}
-			if len(sums) > 1 {
-				fmt.Fprintln(out, ingest.WrapLine(fmt.Sprintf("total of %d pipelines: %s", len(sums), ingest.Total(sums)), "    ", ingest.SummaryWidth))
-			}
-			return errors.Join(failed, writeReport())
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "pipelines.yaml", "pipelines file")
@@ -201,29 +122,6 @@ func (o *optInt) get(def int) int {
 func isTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
-}
-
-// patientIDSources are the sources that store pseudonymised patient ids
-// (DICOM PatientID, dataset patient/subject ids); labelled-mix may read them.
-var patientIDSources = map[string]bool{
-	"dicom": true, "mimic-cxr": true, "chexpert": true, "chestxray14": true, "labelled-mix": true,
-}
-
-// pseudonymWarning is the one line a run prints when a selected pipeline
-// handles patient ids and MEDMD_PSEUDONYM_KEY is unset: those ids are then
-// only SHA-256 hashed, which short record numbers do not survive. Runs of
-// other sources (the bundled NIfTI sample, PMC) stay quiet.
-func pseudonymWarning(pipes []*ingest.Pipeline, keyed bool) string {
-	if keyed {
-		return ""
-	}
-	for _, p := range pipes {
-		if patientIDSources[p.Source.Type] {
-			return "warning: " + shards.PseudonymKeyEnv + " is unset: patient ids are hashed without a key (plain SHA-256, reversible for short ids); " +
-				"set it to a secret shared by every task of the corpus (see README, Privacy)"
-		}
-	}
-	return ""
 }
 
 // manifestArg resolves a verb's corpus manifest from its positional
