@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -40,23 +39,7 @@ reuses the build there, other input or flags need --force.`,
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			if rep.UpToDate {
-				fmt.Fprintf(w, "%s is up to date (same input and flags; --force rebuilds it)\n", filepath.Join(args[1], "radbench.json"))
-			}
-			fmt.Fprintf(w, "| task | train | val | test |\n|---|---:|---:|---:|\n")
-			for _, t := range bench.Tasks {
-				n := func(sp string) int {
-					s := 0
-					for _, c := range rep.Counts[t][sp] {
-						s += c
-					}
-					return s
-				}
-				fmt.Fprintf(w, "| %s | %d | %d | %d |\n", t, n("train"), n("val"), n("test"))
-			}
-			fmt.Fprintf(w, "\n%d split units (%d groups joined by shared images, %d boilerplate images ignored); wrote %s\n",
-				rep.Units, rep.LinkedGroups, rep.BoilerplateImages, filepath.Join(args[1], "radbench.json"))
+			rep.WriteSummary(cmd.OutOrStdout(), args[1])
 			return nil
 		},
 	}
