@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -42,15 +41,7 @@ other input, rules or labels need --force, which replaces it.`,
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprint(out, res.Summary.Markdown())
-			if res.UpToDate {
-				fmt.Fprintf(out, "\n%s is up to date (same input and rules; --force rebuilds it)\n", filepath.Join(args[1], "manifest.json"))
-				return nil
-			}
-			fmt.Fprintf(out, "\nwrote %s and reports %s, %s, %s\n", filepath.Join(args[1], "manifest.json"),
-				radmd.ReportPath(args[1], radmd.ExclusionsFile), radmd.ReportPath(args[1], radmd.SummaryMDFile),
-				radmd.ReportPath(args[1], radmd.SummaryJSONFile))
+			res.WriteSummary(cmd.OutOrStdout(), args[1])
 			return nil
 		},
 	}
@@ -92,25 +83,7 @@ unknown. A precision or recall with nothing to divide by prints as -.`,
 			if asJSON {
 				return json.NewEncoder(w).Encode(rep)
 			}
-			pct := func(v float64) string {
-				if v < 0 {
-					return "-"
-				}
-				return fmt.Sprintf("%.3f", v)
-			}
-			fmt.Fprintf(w, "| rule | dropped | labelled | TP | FP | precision | recall |\n|---|---:|---:|---:|---:|---:|---:|\n")
-			for _, r := range append(rep.Rules, rep.Filter) {
-				name := r.Rule
-				if r.Rule == "filter" {
-					name = "**whole filter**"
-				}
-				fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %s | %s |\n", name, r.Dropped, r.Labelled, r.TP, r.FP, pct(r.Precision), pct(r.Recall))
-			}
-			fmt.Fprintf(w, "\nlabels: %d keep, %d drop, %d unsure; %d labelled drop but kept (false negatives); %d ids unknown; %d lines skipped\n",
-				rep.Labels[radmd.LabelKeep], rep.Labels[radmd.LabelDrop], rep.Labels[radmd.LabelUnsure], rep.Filter.FN, rep.Unknown, len(rep.Skipped))
-			for _, s := range rep.Skipped {
-				fmt.Fprintf(cmd.ErrOrStderr(), "skipped %s\n", s)
-			}
+			rep.WriteMarkdown(w, cmd.ErrOrStderr())
 			return nil
 		},
 	}
