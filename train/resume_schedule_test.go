@@ -2,6 +2,8 @@ package train
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,13 @@ func TestResumeKeepsSchedule(t *testing.T) {
 	}
 	if res.StartStep != 1 || res.Step != 3 {
 		t.Fatalf("resumed %d..%d, want 1..3", res.StartStep, res.Step)
+	}
+	// The resume is marked in metrics.jsonl (and so on loss.png).
+	h, err := readMetrics(filepath.Join(out, "metrics.jsonl"), res.Step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := plotFromMetrics(h); !slices.Equal(p.Resumes, []int{2}) || len(p.Steps) != 3 {
+		t.Errorf("plot of the resumed run: steps %v, resumes %v, want resumes [2]", p.Steps, p.Resumes)
 	}
 }

@@ -84,6 +84,9 @@ type Metric struct {
 	// went from the page cache to the device as one upload.
 	HostCopyBytes int64   `json:"host_copy_bytes"`
 	TokPerSec     float64 `json:"tokens_per_s"`
+	// Resumed marks the first step of a run that resumed a checkpoint
+	// (loss.png marks it).
+	Resumed bool `json:"resumed,omitempty"`
 }
 
 // LearningRate is linear warmup to cfg.LR over cfg.Warmup steps, then
@@ -370,7 +373,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		times = append(times, dt)
 		res.Losses = append(res.Losses, loss)
 		mt := Metric{Step: step, Loss: loss, LR: lr, GradNorm: gnorm, Tokens: ntok, StepSec: dt, ComputeSec: computeS, TokPerSec: float64(ntok) / dt,
-			DataWaitSec: dataWait, HostCopyBytes: p.hostCopy}
+			DataWaitSec: dataWait, HostCopyBytes: p.hostCopy, Resumed: res.StartStep > 0 && step == res.StartStep+1}
 		if o.Val != nil && o.Val.Len() > 0 && cfg.EvalEvery > 0 && (step%cfg.EvalEvery == 0 || step == cfg.Steps) {
 			v, err := validate(sp, enc, o.Val, cfg)
 			if err != nil {
@@ -477,20 +480,6 @@ func readMetrics(path string, upTo int) ([]Metric, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-func writePlot(out string, h []Metric) error {
-	var steps, vsteps []int
-	var loss, val []float64
-	for _, m := range h {
-		steps = append(steps, m.Step)
-		loss = append(loss, m.Loss)
-		if m.ValLoss != nil {
-			vsteps = append(vsteps, m.Step)
-			val = append(val, *m.ValLoss)
-		}
-	}
-	return writeLossPNG(filepath.Join(out, "loss.png"), steps, loss, vsteps, val)
 }
 
 func fileExists(p string) bool {
