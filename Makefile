@@ -3,7 +3,7 @@
 # Debian, interop clients from npm) and then runs every Go test.
 
 APT_PACKAGES := python3-numpy python3-pydicom python3-gdcm python3-nibabel \
-	python3-scipy python3-skimage python3-lxml python3-nltk dcm2niix dcmtk libdeflate0 chromium
+	python3-scipy python3-skimage python3-lxml python3-nltk dcm2niix dcmtk libdeflate0 chromium libopenjp2-tools
 
 export GOMLX_BACKEND ?= go:parallelism=-1
 
