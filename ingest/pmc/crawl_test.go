@@ -183,7 +183,9 @@ func TestCrawlFakePMC(t *testing.T) {
 			if smp.Meta["figure_id"] == "pone-0046493-g001" && !strings.HasPrefix(smp.Response, "Chemical structure of inhibitors. Chemical structures of A, THL and B, MmPPOX.") {
 				t.Errorf("caption %q", smp.Response)
 			}
-			if smp.License != "CC BY" || smp.Task != shards.TaskCaption {
+			// PMC's "CC BY", the article naming no version: SPDX lists
+			// no versionless CC BY.
+			if smp.License != "LicenseRef-PMC-CC-BY" || smp.Task != shards.TaskCaption {
 				t.Errorf("licence %q task %q", smp.License, smp.Task)
 			}
 		case SourceInline:
@@ -208,7 +210,7 @@ func TestCrawlFakePMC(t *testing.T) {
 		if smp.Source != SourceCaseReport {
 			continue
 		}
-		if smp.Task != shards.TaskReport || smp.License != "CC0" || len(smp.Images) != 2 {
+		if smp.Task != shards.TaskReport || smp.License != "CC0-1.0" || len(smp.Images) != 2 {
 			t.Fatalf("case report %+v", smp.Meta)
 		}
 		body := []rune(smp.Response)

@@ -149,7 +149,7 @@ func buildSamples(a *jats.Article, pkg *Package, row OARow, license string, opt 
 			Source:  source,
 			Task:    task,
 			Group:   a.PMCID,
-			License: license,
+			License: shards.SPDXLicense(versioned(license, a.License)),
 			Meta:    m,
 		}
 	}
