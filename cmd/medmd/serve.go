@@ -2,11 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,29 +38,7 @@ that append to FILE, for medmd radmd eval --labels FILE and medmd radmd
 				return err
 			}
 			defer srv.Close()
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("serve: %w", err)
-			}
-			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-			mode := "read-only"
-			if labels != "" {
-				mode = "labels append to " + labels
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "serving %d corpora at http://%s/ (%s); Ctrl-C stops\n", len(srv.Corpora()), ln.Addr(), mode)
-			done := make(chan error, 1)
-			go func() { done <- hs.Serve(ln) }()
-			select {
-			case err := <-done:
-				return fmt.Errorf("serve: %w", err)
-			case <-ctx.Done():
-				sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				defer scancel()
-				if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					return err
-				}
-				return nil
-			}
+			return srv.ListenAndServe(ctx, addr, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
