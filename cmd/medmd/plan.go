@@ -1,12 +1,7 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
-	"sort"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/spf13/cobra"
@@ -46,35 +41,9 @@ assignment never depends on N: only which task builds a shard does.`,
 				tasks = 1
 			}
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
-				for _, s := range plan.Shards {
-					for _, u := range plan.Units[s.First:s.End] {
-						enc.Encode(map[string]any{"shard": s.Name, "task": s.Index % tasks, "unit": u.ID, "bytes": u.Bytes})
-					}
-				}
-				return nil
+				return plan.WriteJSON(os.Stdout, tasks)
 			}
-			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SHARD\tTASK\tUNIT\tBYTES")
-			for _, s := range plan.Shards {
-				for _, u := range plan.Units[s.First:s.End] {
-					fmt.Fprintf(tw, "%s\t%d\t%s\t%d\n", s.Name, s.Index%tasks, u.ID, u.Bytes)
-				}
-			}
-			tw.Flush()
-			fmt.Printf("%s: %d units in %d shards over %d task(s); config %s\n", p.Name, len(plan.Units), len(plan.Shards), tasks, p.Hash()[:12])
-			if reuse, build, err := plan.Changes(); err == nil {
-				fmt.Printf("%s: %d shards to build, %d done and unchanged in %s\n", p.Name, build, reuse, p.OutputDir())
-			}
-			if len(plan.Excluded) > 0 {
-				var ex []string
-				for k, v := range plan.Excluded {
-					ex = append(ex, fmt.Sprintf("%s=%d", k, v))
-				}
-				sort.Strings(ex)
-				fmt.Printf("%s: left out while planning: %s\n", p.Name, strings.Join(ex, ", "))
-			}
-			return nil
+			return plan.WriteTable(os.Stdout, tasks)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "pipelines.yaml", "pipelines file")
