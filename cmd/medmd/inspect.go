@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/medmd/medmd/ingest"
@@ -40,7 +38,7 @@ non-zero when any input or file in it could not be read.`,
 					}
 					continue
 				}
-				in, err := sniff(path)
+				in, err := ingest.Sniff(path)
 				if err == nil {
 					err = in.Inspect(cmd.Context(), path, asJSON, cmd.OutOrStdout())
 				}
@@ -56,25 +54,4 @@ non-zero when any input or file in it could not be read.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per file")
 	rootCmd.AddCommand(cmd)
-}
-
-// sniff picks the inspector that recognises path from its name and first
-// bytes.
-func sniff(path string) (ingest.Inspector, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return ingest.Inspector{}, err
-	}
-	defer f.Close()
-	head := make([]byte, 1024)
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return ingest.Inspector{}, fmt.Errorf("%s: %w", path, err)
-	}
-	for _, in := range ingest.Inspectors() {
-		if in.Sniff(path, head[:n]) {
-			return in, nil
-		}
-	}
-	return ingest.Inspector{}, fmt.Errorf("%s: not a format medmd reads (DICOM, NIfTI, JATS .nxml, PMC .tar.gz)", path)
 }
