@@ -46,7 +46,7 @@ var cheXpertLabels = []string{"Enlarged Cardiomediastinum", "Cardiomegaly", "Lun
 	"Pleural Effusion", "Pleural Other", "Fracture", "Support Devices"}
 
 func init() {
-	fields := append(commonFields("datasets/CheXpert-v1.0-small", "Stanford-University-Dataset-Research-Use-Agreement", true), labelFields()...)
+	fields := append(commonFields("datasets/CheXpert-v1.0-small", "LicenseRef-Stanford-University-Dataset-Research-Use-Agreement", true), labelFields()...)
 	fields = append(fields,
 		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: []string{"train.csv", "valid.csv"},
 			Description: "label CSVs, found at root or in the \"CheXpert-v1.0 batch 1 (validate & csv)\" folder; the split is taken from each name", Example: "[train.csv]"},

@@ -47,7 +47,7 @@ var cheXpertPlusColumns = []string{"path_to_image", "frontal_lateral", "deid_pat
 	"section_findings", "section_impression", "section_clinical_history", "split"}
 
 func init() {
-	fields := append(commonFields("datasets/chexpert-plus", "Stanford-University-Dataset-Research-Use-Agreement", true), labelFields()...)
+	fields := append(commonFields("datasets/chexpert-plus", "LicenseRef-Stanford-University-Dataset-Research-Use-Agreement", true), labelFields()...)
 	fields = append(fields,
 		ingest.Field{Name: "csv", Type: ingest.TypeString, Default: "df_chexpert_plus_240401.csv",
 			Description: "the report CSV, relative to root", Example: "df_chexpert_plus_240401.csv"},

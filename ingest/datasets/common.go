@@ -107,7 +107,7 @@ func commonFields(example, license string, labelled bool) []ingest.Field {
 			Description: "where images sit in the instruction: before the text, after it, or either (chosen by a hash of the sample id)",
 			Example:     "mixed"},
 		{Name: pLicense, Type: ingest.TypeString, Default: license,
-			Description: "licence recorded on every sample", Example: license},
+			Description: "licence recorded on every sample, as an SPDX identifier (other text becomes LicenseRef-…)", Example: license},
 		{Name: pTemplates, Type: ingest.TypeString, Default: "",
 			Description: "instruction templates YAML replacing the built-in templates.yaml (same set names)",
 			Example:     "my-templates.yaml"},
@@ -133,7 +133,7 @@ func parseOptions(p ingest.Params, baseDir string) (options, error) {
 		YesNo:       p.Bool(pYesNo),
 		Seed:        p.String(pSeed),
 		Position:    p.String(pPosition),
-		License:     p.String(pLicense),
+		License:     shards.SPDXLicense(p.String(pLicense)),
 	}
 	if _, ok := p[pYesNo]; !ok {
 		o.YesNo = true

@@ -32,7 +32,7 @@ import (
 const medPixName = "medpix"
 
 func init() {
-	fields := append(commonFields("datasets/MedPix", "MedPix-terms-of-use", true),
+	fields := append(commonFields("datasets/MedPix", "LicenseRef-MedPix-terms-of-use", true),
 		ingest.Field{Name: "files", Type: ingest.TypeStrings,
 			Default:     medPixDefaultFiles,
 			Description: "RadFM CSVs, relative to root, in any of the three shapes; the split is taken from each name; a missing CSV is a warning. Not used when root holds MedPix 2.0 (Case_topic.json, Descriptions.json)",

@@ -37,7 +37,7 @@ import (
 const mimicName = "mimic-cxr"
 
 func init() {
-	fields := append(commonFields("physionet.org/files/mimic-cxr-jpg/2.1.0", "PhysioNet-Credentialed-Health-Data-License-1.5.0", false),
+	fields := append(commonFields("physionet.org/files/mimic-cxr-jpg/2.1.0", "LicenseRef-PhysioNet-Credentialed-Health-Data-License-1.5.0", false),
 		ingest.Field{Name: "reports", Type: ingest.TypeString, Default: "",
 			Description: "folder holding files/pXX/pNNN/sNNN.txt (MIMIC-CXR's mimic-cxr-reports.zip, unzipped), relative to root; empty looks in root, root/mimic-cxr-reports, and MIMIC-CXR's 2.0.0/2.1.0 folder beside a MIMIC-CXR-JPG download", Example: "../mimic-cxr-reports"},
 		ingest.Field{Name: "metadata_csv", Type: ingest.TypeString, Default: "mimic-cxr-2.0.0-metadata.csv.gz",

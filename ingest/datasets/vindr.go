@@ -24,7 +24,7 @@ import (
 const vinDrName = "vindr-cxr"
 
 func init() {
-	fields := append(commonFields("datasets/vindr-cxr/1.0.0", "PhysioNet-Credentialed-Health-Data-License-1.5.0", true), labelFields()...)
+	fields := append(commonFields("datasets/vindr-cxr/1.0.0", "LicenseRef-PhysioNet-Credentialed-Health-Data-License-1.5.0", true), labelFields()...)
 	fields = append(fields,
 		ingest.Field{Name: "files", Type: ingest.TypeStrings, Default: []string{"annotations/image_labels_train.csv"},
 			Description: "label CSVs, relative to root; the split (and image folder) is taken from each name",
