@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -44,10 +45,12 @@ type Converted struct {
 
 // ConvertReport says what Convert did.
 type ConvertReport struct {
-	Files     int
-	Written   []Converted
-	Skipped   []Skipped // not DICOM, no pixels, excluded
-	Failed    []Skipped // unsupported syntax, broken files, series that failed
+	Files   int
+	Written []Converted
+	Skipped []Skipped // not DICOM, no pixels, excluded
+	Failed  []Skipped // unsupported syntax, broken files, series that failed
+	// Gradients lists the .bval files written (each with its .bvec).
+	Gradients []string
 	SeriesN   int
 	VolumeN   int
 	FailedSer int
@@ -110,6 +113,11 @@ func Convert(ctx context.Context, inDir, outDir string, o ConvertOptions) (*Conv
 			base += "_" + strconv.Itoa(n+1)
 		} else {
 			used[base] = 1
+		}
+		if bv, err := writeBvalBvec(filepath.Join(outDir, base), imgs); err != nil {
+			return rep, err
+		} else if bv != "" {
+			rep.Gradients = append(rep.Gradients, bv)
 		}
 		for v, im := range imgs {
 			name := base
@@ -246,6 +254,9 @@ func (r *ConvertReport) Print(w io.Writer) {
 		for _, wn := range c.Warnings {
 			fmt.Fprintf(w, "    warning: %s\n", wn)
 		}
+	}
+	for _, g := range r.Gradients {
+		fmt.Fprintf(w, "  wrote %s and .bvec\n", g)
 	}
 	for _, f := range r.Failed {
 		fmt.Fprintf(w, "  quarantined %s: %s\n", f.Ref, f.Reason)
@@ -467,4 +478,102 @@ func ExpandName(t string, h *Header, o DeidOptions) string {
 		out = "series"
 	}
 	return out
+}
+
+// writeBvalBvec writes FSL's base.bval and base.bvec for a diffusion
+// series, like dcm2niix: one column per volume (the volumes written as
+// base_t001, base_t002, …), the b-value in s/mm² and the gradient rotated
+// from patient LPS into the voxel axes of the written image, with the
+// first component negated when the affine's determinant is positive (FSL's
+// convention, which makes the vector independent of a left-right flip of
+// the voxel order). A volume without a gradient (b=0, trace) gets 0 0 0.
+// Series whose volumes carry no b-value get no files; the .bval path is
+// returned when written.
+func writeBvalBvec(base string, imgs []*shards.Image) (string, error) {
+	anyB := false
+	bvals := make([]float64, len(imgs))
+	bvecs := make([][3]float64, len(imgs))
+	for v, im := range imgs {
+		b, err := strconv.ParseFloat(im.Meta["diffusion_b_value"], 64)
+		if err != nil {
+			continue
+		}
+		anyB = true
+		bvals[v] = b
+		g, ok := parseVec3(im.Meta["diffusion_gradient_lps"])
+		if !ok {
+			continue
+		}
+		bvecs[v] = voxelGradient(im.Affine, g)
+	}
+	if !anyB {
+		return "", nil
+	}
+	var bval, bvec strings.Builder
+	for v := range bvals {
+		if v > 0 {
+			bval.WriteByte(' ')
+		}
+		bval.WriteString(strconv.FormatFloat(bvals[v], 'g', 6, 64))
+	}
+	bval.WriteByte('\n')
+	for a := 0; a < 3; a++ {
+		for v := range bvecs {
+			if v > 0 {
+				bvec.WriteByte(' ')
+			}
+			bvec.WriteString(strconv.FormatFloat(bvecs[v][a]+0, 'g', 6, 64))
+		}
+		bvec.WriteByte('\n')
+	}
+	if err := shards.PublishBytes(nil, base+".bval", []byte(bval.String())); err != nil {
+		return "", err
+	}
+	return base + ".bval", shards.PublishBytes(nil, base+".bvec", []byte(bvec.String()))
+}
+
+// voxelGradient turns a unit gradient in patient LPS into FSL bvec
+// components along the voxel axes of a row-major 4×4 RAS affine.
+func voxelGradient(affine [16]float64, lps [3]float64) [3]float64 {
+	w := [3]float64{-lps[0], -lps[1], lps[2]} // LPS → RAS
+	var cols [3][3]float64
+	var out [3]float64
+	for c := 0; c < 3; c++ {
+		n := 0.0
+		for r := 0; r < 3; r++ {
+			cols[c][r] = affine[4*r+c]
+			n += cols[c][r] * cols[c][r]
+		}
+		n = math.Sqrt(n)
+		if n == 0 {
+			return [3]float64{}
+		}
+		for r := 0; r < 3; r++ {
+			cols[c][r] /= n
+			out[c] += cols[c][r] * w[r]
+		}
+	}
+	det := cols[0][0]*(cols[1][1]*cols[2][2]-cols[1][2]*cols[2][1]) -
+		cols[1][0]*(cols[0][1]*cols[2][2]-cols[0][2]*cols[2][1]) +
+		cols[2][0]*(cols[0][1]*cols[1][2]-cols[0][2]*cols[1][1])
+	if det > 0 {
+		out[0] = -out[0]
+	}
+	return out
+}
+
+func parseVec3(s string) ([3]float64, bool) {
+	var v [3]float64
+	parts := strings.Split(s, `\`)
+	if len(parts) != 3 {
+		return v, false
+	}
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return v, false
+		}
+		v[i] = f
+	}
+	return v, true
 }
