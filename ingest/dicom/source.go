@@ -103,7 +103,7 @@ func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 		read:        ReadOptions{Canonical: p.Bool("canonical"), MaxVoxels: int64(p.Int("max_voxels")), MaxInflatedBytes: int64(p.Int("max_inflated_bytes")), Hash: true},
 		task:        p.String("task"),
 		instruction: p.String("instruction"),
-		license:     p.String("license"),
+		license:     shards.SPDXLicense(p.String("license")),
 		deid:        DeidOptions{Dates: p.String("dates"), KeepDescriptions: p.Bool("keep_descriptions"), DropAgeSex: !p.Bool("keep_age_sex")},
 	}
 	if _, ok := p["keep_age_sex"]; !ok {

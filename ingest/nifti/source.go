@@ -97,7 +97,7 @@ func newSource(p ingest.Params, baseDir string) (ingest.Source, error) {
 		task:        p.String("task"),
 		instruction: p.String("instruction"),
 		groupByDir:  p.String("group_by") == "dir",
-		license:     p.String("license"),
+		license:     shards.SPDXLicense(p.String("license")),
 	}
 	if len(s.paths) == 0 {
 		return nil, fmt.Errorf("nifti: paths is empty")
