@@ -52,16 +52,7 @@ without geometry are shown as stored.`,
 			if err != nil {
 				return fmt.Errorf("montage: %w", err)
 			}
-			win := fmt.Sprintf("window %.4g…%.4g", rep.Lo, rep.Hi)
-			if rep.AsIs {
-				win = "uint8 as is"
-			}
-			plane := o.Plane
-			if plane == "" {
-				plane = montage.Axial
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d×%d, %d %s slices %v of %s, %s\n",
-				out, rep.Width, rep.Height, len(rep.Slices), plane, rep.Slices, rep.What, win)
+			fmt.Fprintln(cmd.OutOrStdout(), rep.Line(out, o.Plane))
 			return nil
 		},
 	}
