@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/medmd/medmd/bench"
-	"github.com/medmd/medmd/normalize"
 )
 
 func init() {
@@ -103,15 +101,9 @@ which is a sample of the split, and on samples without a prediction unless
   medmd radbench score SPLIT/manifest.json partial.jsonl --allow-missing --json`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var terms *normalize.TermList
-			if termsPath != "" {
-				b, err := os.ReadFile(termsPath)
-				if err != nil {
-					return err
-				}
-				if terms, err = normalize.ParseTermList(string(b)); err != nil {
-					return fmt.Errorf("%s: %w", termsPath, err)
-				}
+			terms, err := bench.ReadTermList(termsPath)
+			if err != nil {
+				return err
 			}
 			rep, err := bench.Score(cmd.Context(), args[0], args[1], bench.ScoreOptions{Terms: terms, Stdin: cmd.InOrStdin(), AllowMissing: allowMissing})
 			if errors.Is(err, bench.ErrMissingPredictions) {
