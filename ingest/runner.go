@@ -48,6 +48,10 @@ type Counts struct {
 	// FailedBy counts the quarantined units whose error names a class
 	// (QuarantineClass), by class.
 	FailedBy map[string]int `json:"failed_by,omitempty"`
+	// Unlicensed counts the samples written without a licence, by their
+	// source (shards.Sample.Source), so the summary can say which sources
+	// need a license parameter before the corpus is shared.
+	Unlicensed map[string]int `json:"unlicensed,omitempty"`
 }
 
 func (c *Counts) add(o Counts) {
@@ -67,6 +71,12 @@ func (c *Counts) add(o Counts) {
 			c.FailedBy = map[string]int{}
 		}
 		c.FailedBy[k] += v
+	}
+	for k, v := range o.Unlicensed {
+		if c.Unlicensed == nil {
+			c.Unlicensed = map[string]int{}
+		}
+		c.Unlicensed[k] += v
 	}
 }
 
@@ -148,7 +158,26 @@ func (s *Summary) String() string {
 	if s.SideReport != "" {
 		line += "\n" + WrapLine("  "+s.SideReport, "    ", SummaryWidth)
 	}
+	if l := unlicensedLine(s.Corpus); l != "" {
+		line += "\n" + WrapLine("  "+l, "    ", SummaryWidth)
+	}
 	return line
+}
+
+// unlicensedLine names the sample sources of c that carry no licence:
+// "no licence on 12 samples (nifti=12): set the source's license
+// parameter (an SPDX identifier)"; "" when every sample has one.
+func unlicensedLine(c Counts) string {
+	var by []string
+	for src, n := range c.Unlicensed {
+		by = append(by, fmt.Sprintf("%s=%d", src, n))
+	}
+	if len(by) == 0 {
+		return ""
+	}
+	sort.Strings(by)
+	return fmt.Sprintf("no licence on %d samples (%s): set the source's license parameter (an SPDX identifier)",
+		sumCounts(c.Unlicensed), strings.Join(by, " "))
 }
 
 func sumCounts(m map[string]int) int {
@@ -431,6 +460,12 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 					return fmt.Errorf("%s: unit %s: %w", ps.Name, units[i].ID, err)
 				}
 				c.Samples++
+				if s.License == "" {
+					if c.Unlicensed == nil {
+						c.Unlicensed = map[string]int{}
+					}
+					c.Unlicensed[s.Source]++
+				}
 			}
 			prog.add(units[i].Bytes)
 			return nil

@@ -142,6 +142,11 @@ func TestRunQuarantinesAndSummarises(t *testing.T) {
 	if sum2.ShardsSkipped != 5 || sum2.ShardsBuilt != 0 || src2.reads.Load() != 0 {
 		t.Errorf("rerun: %+v, %d reads", sum2, src2.reads.Load())
 	}
+	// The synthetic source sets no licence: the rerun's summary says so
+	// from the corpus counts.
+	if want := "no licence on 30 samples (synth=30)"; !strings.Contains(sum2.String(), want) {
+		t.Errorf("rerun summary lacks %q:\n%s", want, sum2)
+	}
 }
 
 func TestRunFailureFraction(t *testing.T) {

@@ -28,6 +28,9 @@ func TestSummaryFitsWidth(t *testing.T) {
 			Counts: Counts{Units: 20, InputBytes: 1e6}, Corpus: Counts{Units: 40, Dropped: drops},
 			SideReport: strings.Repeat("de-identified 20 images: 180 values removed, ", 4)},
 			"corpus so far (4 of 9 shards)"},
+		{"unlicensed", Summary{Pipeline: "ct", Tasks: 1, ShardsBuilt: 1, PlannedShards: 1, CorpusShards: 1,
+			Corpus: Counts{Units: 3, Samples: 12, Unlicensed: map[string]int{"nifti": 12}}},
+			"no licence on 12 samples (nifti=12): set the source's license parameter"},
 	} {
 		got := tc.sum.String()
 		if !strings.Contains(strings.ReplaceAll(got, "\n    ", " "), tc.want) {
