@@ -587,11 +587,15 @@ func (s *Series) geometry(hasGeom bool) {
 	s.Spacing = [3]float64{ps[1], ps[0], dz}
 	// LPS affine columns: i along the row direction by column spacing, j
 	// along the column direction by row spacing, k by the slice step.
+	// Without position and orientation (CR, secondary captures) the
+	// defaults above are dcm2niix's: orientation 1\0\0\0\1\0 at the
+	// origin, in LPS like any DICOM geometry, so they take the same sign
+	// flip; an identity RAS affine would show the image rotated 180°.
 	var A [16]float64
 	for w := 0; w < 3; w++ {
 		sign := 1.0
-		if w < 2 && hasGeom {
-			sign = -1 // LPS → RAS (unknown geometry stays identity-like)
+		if w < 2 {
+			sign = -1 // LPS → RAS
 		}
 		A[w*4+0] = sign * row[w] * ps[1]
 		A[w*4+1] = sign * col[w] * ps[0]
