@@ -254,7 +254,12 @@ func TestGeneratePipesIntoScore(t *testing.T) {
 	if out := medmd(t, dir, true, "train", "--manifest", split, "--steps", "1", "--out", "out/train"); !strings.Contains(out, "deprecated") {
 		t.Errorf("train --manifest/--out without a deprecation note:\n%s", out)
 	}
-	medmd(t, dir, true, "train", split, "--steps", "2", "-o", "out/train")
+	// A resume keeps the checkpoint's schedule: another --steps is refused
+	// with the fix; the same command reruns (nothing left to train).
+	if code, _, stderr := medmdExit(t, dir, "", "train", split, "--steps", "2", "-o", "out/train"); code == 0 || !strings.Contains(stderr, "--init") {
+		t.Errorf("train resumed with another --steps: exit %d\n%s", code, stderr)
+	}
+	medmd(t, dir, true, "train", split, "--steps", "1", "-o", "out/train")
 
 	code, stdout, stderr := medmdExit(t, dir, "", "generate", "--checkpoint", "out/train", split, "--max-new-tokens", "4")
 	if code != 0 {
