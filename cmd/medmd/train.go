@@ -64,7 +64,7 @@ a fresh schedule, start a new folder from the weights with --init.`,
 			if err != nil {
 				return err
 			}
-			fmt.Println(trainSummary(res))
+			fmt.Println(res.Summary())
 			return nil
 		},
 	}
@@ -108,16 +108,4 @@ rows of added tokens such as <image> become ordinary vocabulary rows).`,
 	export.Flags().StringVarP(&exportOut, "output", "o", "", "Hugging Face folder to write")
 	cmd.AddCommand(export)
 	rootCmd.AddCommand(cmd)
-}
-
-// trainSummary is the last line of `medmd train`. A rerun whose
-// checkpoint already reached the configured steps trains nothing: say so
-// rather than report a loss of 0 and 0 s/step.
-func trainSummary(res *train.Result) string {
-	if len(res.Losses) == 0 {
-		return fmt.Sprintf("nothing to train: checkpoint %s is already at step %d (to train on, start a new folder from it: --init %s -o NEW), %d params",
-			res.Checkpoint, res.Step, res.Checkpoint, res.Params)
-	}
-	return fmt.Sprintf("trained steps %d..%d, loss %.4f, %d params, %.3f s/step, checkpoint %s",
-		res.StartStep, res.Step, res.Losses[len(res.Losses)-1], res.Params, res.StepSeconds, res.Checkpoint)
 }

@@ -1,0 +1,15 @@
+package train
+
+import "fmt"
+
+// Summary is the last line of `medmd train`. A rerun whose checkpoint
+// already reached the configured steps trains nothing: it says so rather
+// than report a loss of 0 and 0 s/step.
+func (r *Result) Summary() string {
+	if len(r.Losses) == 0 {
+		return fmt.Sprintf("nothing to train: checkpoint %s is already at step %d (raise --steps to go on), %d params",
+			r.Checkpoint, r.Step, r.Params)
+	}
+	return fmt.Sprintf("trained steps %d..%d, loss %.4f, %d params, %.3f s/step, checkpoint %s",
+		r.StartStep, r.Step, r.Losses[len(r.Losses)-1], r.Params, r.StepSeconds, r.Checkpoint)
+}
