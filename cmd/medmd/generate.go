@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/medmd/medmd/train"
 	"github.com/medmd/medmd/train/hf"
@@ -74,15 +72,9 @@ func generateLM(cmd *cobra.Command, lm lmFlags, a train.GenerateArgs) error {
 	if err != nil {
 		return err
 	}
-	var ids []int32
-	if lm.ids != "" {
-		for _, s := range strings.Split(lm.ids, ",") {
-			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
-			if err != nil {
-				return fmt.Errorf("--prompt-ids: %w", err)
-			}
-			ids = append(ids, int32(v))
-		}
+	ids, err := hf.ParseIDs(lm.ids)
+	if err != nil {
+		return fmt.Errorf("--prompt-ids: %w", err)
 	}
 	maxNew := a.MaxNewTokens
 	if maxNew <= 0 {
@@ -101,10 +93,5 @@ func generateLM(cmd *cobra.Command, lm lmFlags, a train.GenerateArgs) error {
 	if lm.json {
 		return json.NewEncoder(cmd.OutOrStdout()).Encode(r)
 	}
-	if r.Text == "" {
-		_, err = fmt.Fprintln(cmd.OutOrStdout(), r.IDs)
-		return err
-	}
-	_, err = fmt.Fprintln(cmd.OutOrStdout(), r.Text)
-	return err
+	return r.WriteText(cmd.OutOrStdout())
 }
