@@ -12,10 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
+	"github.com/medmd/medmd/internal/version"
 	"github.com/spf13/cobra"
 )
 
@@ -37,35 +37,8 @@ Start with:
 
 var verbose bool
 
-// version is `medmd --version`: the module version and the VCS revision the
-// binary was built from, as the Go toolchain stamped them.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown (built without module information)"
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	settings := map[string]string{}
-	for _, s := range bi.Settings {
-		settings[s.Key] = s.Value
-	}
-	if rev := settings["vcs.revision"]; rev != "" {
-		v += ", revision " + rev
-		if settings["vcs.modified"] == "true" {
-			v += " (modified)"
-		}
-		if t := settings["vcs.time"]; t != "" {
-			v += ", " + t
-		}
-	}
-	return v + ", " + bi.GoVersion
-}
-
 func init() {
-	rootCmd.Version = version()
+	rootCmd.Version = version.String()
 	rootCmd.SetVersionTemplate("medmd {{.Version}}\n")
 	rootCmd.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log debug detail to stderr")
 	rootCmd.PersistentPreRun = func(cmd *cobra.Command, args []string) {
