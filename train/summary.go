@@ -7,8 +7,10 @@ import "fmt"
 // than report a loss of 0 and 0 s/step.
 func (r *Result) Summary() string {
 	if len(r.Losses) == 0 {
-		return fmt.Sprintf("nothing to train: checkpoint %s is already at step %d (raise --steps to go on), %d params",
-			r.Checkpoint, r.Step, r.Params)
+		// A resume keeps the checkpoint's schedule (resumeConflict), so
+		// training further is a fine-tune from it, not a higher --steps.
+		return fmt.Sprintf("nothing to train: checkpoint %s is already at step %d (to train on, start a new folder from it: --init %s -o NEW), %d params",
+			r.Checkpoint, r.Step, r.Checkpoint, r.Params)
 	}
 	return fmt.Sprintf("trained steps %d..%d, loss %.4f, %d params, %.3f s/step, checkpoint %s",
 		r.StartStep, r.Step, r.Losses[len(r.Losses)-1], r.Params, r.StepSeconds, r.Checkpoint)
