@@ -38,6 +38,8 @@ func TestReport(t *testing.T) {
 			[]string{"=== RUN   TestOK"}},
 		{"all passed", `{"Action":"output","Package":"p","Output":"ok  \tp\t0.1s\n"}` + "\n" + `{"Action":"pass","Package":"p"}` + "\n", false,
 			[]string{"ok  \tp"}, []string{"skipped"}},
+		{"no test files", `{"Action":"output","Package":"p","Output":"?   \tp\t[no test files]\n"}` + "\n" + `{"Action":"skip","Package":"p"}` + "\n", false,
+			[]string{"no test files"}, []string{"skipped"}},
 		{"build failure", `{"ImportPath":"p","Action":"build-output","Output":"p/x.go:3:1: syntax error\n"}` + "\n" + `{"ImportPath":"p","Action":"build-fail"}` + "\n", true,
 			[]string{"syntax error"}, nil},
 	} {
