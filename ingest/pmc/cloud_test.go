@@ -163,7 +163,8 @@ func TestCloudOptions(t *testing.T) {
 		want  string // "" = read without error or drop
 	}{
 		{"noncommercial reads CC BY-NC", ingest.Params{"noncommercial": true}, "PMC3574550.1", ""},
-		{"unlicensed reads a null code by the article's licence", ingest.Params{"unlicensed": true}, "PMC2599765.1", ""},
+		{"unlicensed judges a null code by the article's licence", ingest.Params{"unlicensed": true}, "PMC2599765.1", ReasonLicence},
+		{"unlicensed reads a null code when the article's licence is listed", ingest.Params{"unlicensed": true, "licences": []string{"CC BY", "CC0", "public domain"}}, "PMC2599765.1", ""},
 		{"manuscripts reads TDM author manuscripts", ingest.Params{"manuscripts": true}, "PMC9000002.1", ""},
 		{"manuscripts keeps non-OA out", ingest.Params{"manuscripts": true}, "PMC9000003.1", ReasonNotOA},
 		{"journals", ingest.Params{"journals": []string{"PLoS One"}}, "PMC9000001.1", ReasonJournal},

@@ -137,8 +137,11 @@ type Filter struct {
 	MaxArticles int
 }
 
-// DefaultLicences allow commercial reuse with attribution at most.
-var DefaultLicences = []string{"CC0", "CC BY", "CC BY-SA", "public domain"}
+// DefaultLicences are PMC's codes for licences that allow commercial reuse
+// and ask no more than attribution. Share-alike (CC BY-SA) and public-domain
+// articles stay out unless listed: share-alike would bind every derived
+// shard, and PMC's "public domain" marks no licence terms it can vouch for.
+var DefaultLicences = []string{"CC BY", "CC0"}
 
 var nonCommercial = []string{"CC BY-NC", "CC BY-NC-SA", "CC BY-NC-ND"}
 
