@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,7 +116,7 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(path string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, yamlSyntaxError(path, data, err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -545,4 +547,40 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// yamlLineRE is yaml.v3's syntax-error text: "yaml: line 5: could not find
+// expected ':'".
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlSyntaxError turns a yaml.v3 syntax error into "path:LINE: YAML
+// syntax: msg" with the line the problem is on. yaml.v3 reports the line of
+// the error's context mark rather than its problem mark, and adds one to
+// it only for scanner errors, so its line is often one before the broken
+// one (an unclosed "[" on line 5 is reported on line 4) or the start of the
+// enclosing block (a key indented one space too far is reported on the
+// pipeline's first line); the marks themselves are not exported. The
+// broken line is the first at or after the reported one whose prefix of the
+// file fails with the same message: everything before it parses.
+func yamlSyntaxError(path string, data []byte, err error) error {
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("%s: %w", path, err) // no line (an unknown anchor): keep yaml's words
+	}
+	reported, _ := strconv.Atoi(m[1])
+	msg := m[2]
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	line := reported
+	for k := max(reported, 1); k <= len(lines); k++ {
+		var n yaml.Node
+		perr := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
+		if perr == nil {
+			continue
+		}
+		if pm := yamlLineRE.FindStringSubmatch(perr.Error()); pm != nil && pm[2] == msg {
+			line = k
+			break
+		}
+	}
+	return fmt.Errorf("%s:%d: YAML syntax: %s", path, line, msg)
 }

@@ -137,3 +137,33 @@ func TestPackShards(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfigSyntaxLine checks that a YAML syntax error names the line
+// the mistake is on, where yaml.v3's own message names the line before it
+// or the start of the enclosing block.
+func TestParseConfigSyntaxLine(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // the whole error
+	}{
+		{"unclosed flow list", "pipelines:\n  - name: a\n    source:\n      type: lint-test\n      paths: [x\n    stages: []\n",
+			"p.yaml:5: YAML syntax: did not find expected ',' or ']'"},
+		{"tab in indentation", "pipelines:\n  - name: a\n    source:\n      type: lint-test\n      paths: [x]\n  \tstages: []\n",
+			"p.yaml:6: YAML syntax: found character that cannot start any token"},
+		{"key indented too far", "pipelines:\n  - name: a\n    source:\n      type: lint-test\n      paths: [x]\n     mode: all\n",
+			"p.yaml:6: YAML syntax: did not find expected key"},
+		{"key without colon", "pipelines:\n  - name: a\n    source:\n      type: lint-test\n      paths: [x]\n    stages\n    output: y\n",
+			"p.yaml:6: YAML syntax: could not find expected ':'"},
+		{"unclosed quote", "pipelines:\n  - name: a\n    source:\n      type: lint-test\n      paths: [x]\n    output: \"y\n",
+			"p.yaml:6: YAML syntax: found unexpected end of stream"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig("p.yaml", []byte(tc.yaml))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

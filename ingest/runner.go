@@ -814,6 +814,11 @@ type PipelineReport struct {
 	CorpusShards   int     `json:"corpus_shards"`
 	PlannedShards  int     `json:"planned_shards"`
 	Manifest       string  `json:"manifest,omitempty"`
+	// UnlicensedSamples is the summary's "no licence on N samples": the
+	// corpus's samples written without a licence (by source in
+	// corpus.unlicensed), always present so a script can gate sharing the
+	// corpus on it being 0.
+	UnlicensedSamples int `json:"unlicensed_samples"`
 	// Error is the pipeline's failure ("" when it succeeded).
 	Error string `json:"error,omitempty"`
 }
@@ -822,7 +827,8 @@ type PipelineReport struct {
 func (s *Summary) Report(err error) PipelineReport {
 	r := PipelineReport{Pipeline: s.Pipeline, Task: s.Task, Tasks: s.Tasks, ShardsBuilt: s.ShardsBuilt, ShardsSkipped: s.ShardsSkipped,
 		ShardsRepaired: s.ShardsRepaired, Seconds: s.Elapsed.Seconds(), Run: s.Counts, Corpus: s.Corpus,
-		CorpusShards: s.CorpusShards, PlannedShards: s.PlannedShards, Manifest: s.Manifest}
+		CorpusShards: s.CorpusShards, PlannedShards: s.PlannedShards, Manifest: s.Manifest,
+		UnlicensedSamples: sumCounts(s.Corpus.Unlicensed)}
 	if err != nil {
 		r.Error = err.Error()
 	}
