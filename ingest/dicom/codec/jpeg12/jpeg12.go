@@ -23,6 +23,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/medmd/medmd/ingest/dicom/codec/internal/jpegmarker"
 )
 
 // MaxSamples is the budget Decode uses: width×height×components.
@@ -75,8 +77,7 @@ type component struct {
 }
 
 type decoder struct {
-	data       []byte
-	pos        int
+	jpegmarker.Reader
 	width      int
 	height     int
 	prec       int
@@ -100,7 +101,8 @@ func Decode(data []byte) (*Image, error) { return DecodeLimit(data, MaxSamples) 
 // maxSamples samples (width×height×components); a larger frame fails with
 // ErrTooLarge before anything is allocated.
 func DecodeLimit(data []byte, maxSamples int) (*Image, error) {
-	d := &decoder{data: data, maxSamp: maxSamples}
+	d := &decoder{Reader: jpegmarker.Reader{Data: data, Truncated: ErrTruncated}, maxSamp: maxSamples}
+	d.Errf = d.errf
 	if err := d.decode(false); err != nil {
 		return nil, err
 	}
@@ -109,7 +111,8 @@ func DecodeLimit(data []byte, maxSamples int) (*Image, error) {
 
 // DecodeConfig reads the frame header only.
 func DecodeConfig(data []byte) (Config, error) {
-	d := &decoder{data: data, maxSamp: MaxSamples}
+	d := &decoder{Reader: jpegmarker.Reader{Data: data, Truncated: ErrTruncated}, maxSamp: MaxSamples}
+	d.Errf = d.errf
 	if err := d.decode(true); err != nil {
 		return Config{}, err
 	}
@@ -122,23 +125,23 @@ func (d *decoder) errf(off int, format string, a ...any) error {
 }
 
 func (d *decoder) decode(configOnly bool) error {
-	if len(d.data) < 4 || d.data[0] != 0xFF || d.data[1] != 0xD8 {
+	if len(d.Data) < 4 || d.Data[0] != 0xFF || d.Data[1] != 0xD8 {
 		return d.errf(0, "missing SOI marker")
 	}
-	d.pos = 2
+	d.Pos = 2
 	for {
-		m, err := d.nextMarker()
+		m, err := d.NextMarker()
 		if err != nil {
 			return err
 		}
 		switch {
 		case m == 0xD9: // EOI
 			if !d.sawFrame {
-				return d.errf(d.pos, "EOI before a frame")
+				return d.errf(d.Pos, "EOI before a frame")
 			}
 			for _, c := range d.comps {
 				if !c.done {
-					return d.errf(d.pos, "EOI before component %d was decoded: %w", c.id, ErrTruncated)
+					return d.errf(d.Pos, "EOI before component %d was decoded: %w", c.id, ErrTruncated)
 				}
 			}
 			return nil
@@ -158,7 +161,7 @@ func (d *decoder) decode(configOnly bool) error {
 				return err
 			}
 		case m == 0xDD:
-			seg, off, err := d.segment()
+			seg, off, err := d.Segment()
 			if err != nil {
 				return err
 			}
@@ -168,65 +171,31 @@ func (d *decoder) decode(configOnly bool) error {
 			d.restart = int(binary.BigEndian.Uint16(seg))
 		case m == 0xDA:
 			if !d.sawFrame {
-				return d.errf(d.pos-2, "SOS before SOF")
+				return d.errf(d.Pos-2, "SOS before SOF")
 			}
 			if err := d.readScan(); err != nil {
 				return err
 			}
 		case m == 0xC2, m == 0xC6, m == 0xCA, m == 0xCE:
-			return d.errf(d.pos-2, "progressive JPEG (SOF%d): %w", m-0xC0, ErrUnsupported)
+			return d.errf(d.Pos-2, "progressive JPEG (SOF%d): %w", m-0xC0, ErrUnsupported)
 		case m == 0xC3 || m == 0xC7 || m == 0xCB || m == 0xCF:
-			return d.errf(d.pos-2, "lossless JPEG (SOF%d): %w", m-0xC0, ErrUnsupported)
+			return d.errf(d.Pos-2, "lossless JPEG (SOF%d): %w", m-0xC0, ErrUnsupported)
 		case m >= 0xC5 && m <= 0xCF && m != 0xC8 && m != 0xCC:
-			return d.errf(d.pos-2, "JPEG process SOF%d: %w", m-0xC0, ErrUnsupported)
+			return d.errf(d.Pos-2, "JPEG process SOF%d: %w", m-0xC0, ErrUnsupported)
 		case m == 0xF7:
-			return d.errf(d.pos-2, "JPEG-LS stream: %w", ErrUnsupported)
+			return d.errf(d.Pos-2, "JPEG-LS stream: %w", ErrUnsupported)
 		case m >= 0xD0 && m <= 0xD7:
-			return d.errf(d.pos-2, "unexpected RST%d marker", m-0xD0)
+			return d.errf(d.Pos-2, "unexpected RST%d marker", m-0xD0)
 		default: // APPn, COM, DNL-less others: skip
-			if _, _, err := d.segment(); err != nil {
+			if _, _, err := d.Segment(); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func (d *decoder) nextMarker() (byte, error) {
-	if d.pos >= len(d.data) {
-		return 0, d.errf(d.pos, "missing EOI marker: %w", ErrTruncated)
-	}
-	if d.data[d.pos] != 0xFF {
-		return 0, d.errf(d.pos, "expected a marker, found 0x%02X", d.data[d.pos])
-	}
-	for d.pos < len(d.data) && d.data[d.pos] == 0xFF {
-		d.pos++
-	}
-	if d.pos >= len(d.data) {
-		return 0, d.errf(d.pos, "missing EOI marker: %w", ErrTruncated)
-	}
-	m := d.data[d.pos]
-	d.pos++
-	if m == 0 {
-		return 0, d.errf(d.pos-2, "stuffed zero byte where a marker was expected")
-	}
-	return m, nil
-}
-
-func (d *decoder) segment() ([]byte, int, error) {
-	if d.pos+2 > len(d.data) {
-		return nil, d.pos, d.errf(d.pos, "segment length past end of data: %w", ErrTruncated)
-	}
-	n := int(binary.BigEndian.Uint16(d.data[d.pos:]))
-	if n < 2 || d.pos+n > len(d.data) {
-		return nil, d.pos, d.errf(d.pos, "segment length %d runs past end of data (%d bytes left)", n, len(d.data)-d.pos)
-	}
-	seg, off := d.data[d.pos+2:d.pos+n], d.pos+2
-	d.pos += n
-	return seg, off, nil
-}
-
 func (d *decoder) readSOF() error {
-	seg, off, err := d.segment()
+	seg, off, err := d.Segment()
 	if err != nil {
 		return err
 	}
@@ -287,14 +256,14 @@ func (d *decoder) readSOF() error {
 	// Each block codes at least a DC and an AC end-of-block code of one
 	// bit each (T.81 F.1.2); a non-interleaved scan codes no MCU padding,
 	// so count the unpadded blocks.
-	if need := blocks / 4; need > len(d.data) {
-		return d.errf(off, "%d blocks need at least %d bytes, stream has %d: %w", blocks, need, len(d.data), ErrTruncated)
+	if need := blocks / 4; need > len(d.Data) {
+		return d.errf(off, "%d blocks need at least %d bytes, stream has %d: %w", blocks, need, len(d.Data), ErrTruncated)
 	}
 	return nil
 }
 
 func (d *decoder) readDQT() error {
-	seg, off, err := d.segment()
+	seg, off, err := d.Segment()
 	if err != nil {
 		return err
 	}
@@ -324,7 +293,7 @@ func (d *decoder) readDQT() error {
 }
 
 func (d *decoder) readDHT() error {
-	seg, off, err := d.segment()
+	seg, off, err := d.Segment()
 	if err != nil {
 		return err
 	}

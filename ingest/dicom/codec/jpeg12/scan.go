@@ -132,7 +132,7 @@ func segmentEnd(b []byte, pos int) int {
 }
 
 func (d *decoder) readScan() error {
-	seg, off, err := d.segment()
+	seg, off, err := d.Segment()
 	if err != nil {
 		return err
 	}
@@ -204,8 +204,8 @@ func (d *decoder) readScan() error {
 		mw, mh = scan[0].blocksW(d), scan[0].blocksH(d)
 	}
 	var coef [64]int32
-	end := segmentEnd(d.data, d.pos)
-	d.br = bitReader{data: d.data[d.pos:end]}
+	end := segmentEnd(d.Data, d.Pos)
+	d.br = bitReader{data: d.Data[d.Pos:end]}
 	r := &d.br
 	rst := 0
 	block := func(c *component, bx, by int) error {
@@ -247,16 +247,16 @@ func (d *decoder) readScan() error {
 				}
 				// T.81 F.2.1.3.1: RSTm, then fresh DC predictions.
 				p := end
-				for p < len(d.data) && d.data[p] == 0xFF {
+				for p < len(d.Data) && d.Data[p] == 0xFF {
 					p++
 				}
-				if p >= len(d.data) || d.data[p] != 0xD0+byte(rst&7) {
+				if p >= len(d.Data) || d.Data[p] != 0xD0+byte(rst&7) {
 					return d.errf(end, "missing RST%d marker before MCU %d", rst&7, n)
 				}
 				rst++
-				d.pos = p + 1
-				end = segmentEnd(d.data, d.pos)
-				d.br = bitReader{data: d.data[d.pos:end]}
+				d.Pos = p + 1
+				end = segmentEnd(d.Data, d.Pos)
+				d.br = bitReader{data: d.Data[d.Pos:end]}
 				for _, c := range scan {
 					c.dcPred = 0
 				}
@@ -281,7 +281,7 @@ func (d *decoder) readScan() error {
 			return d.errf(end, "MCU row %d of %d: %w", my, mh, ErrTruncated)
 		}
 	}
-	d.pos = end
+	d.Pos = end
 	for _, c := range scan {
 		c.done = true
 	}
@@ -294,5 +294,5 @@ func (d *decoder) blockErr(r *bitReader, end int, err error, mx, my int) error {
 	if r.overrun() {
 		return d.errf(end, "MCU %d,%d: %w", mx, my, ErrTruncated)
 	}
-	return d.errf(d.pos+r.pos, "MCU %d,%d: %v", mx, my, err)
+	return d.errf(d.Pos+r.pos, "MCU %d,%d: %v", mx, my, err)
 }

@@ -22,6 +22,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/medmd/medmd/ingest/dicom/codec/internal/jpegmarker"
 )
 
 // MaxSamples is the budget Decode uses: width×height×components of one
@@ -86,8 +88,7 @@ type frameComp struct {
 }
 
 type decoder struct {
-	data     []byte
-	pos      int
+	jpegmarker.Reader
 	width    int
 	height   int
 	prec     int
@@ -116,7 +117,8 @@ func Decode(data []byte) (*Image, error) {
 // ErrTooLarge before anything is allocated. Callers that know the expected
 // size (a DICOM header's Rows×Columns×Samples) pass it here.
 func DecodeLimit(data []byte, maxSamples int) (*Image, error) {
-	d := &decoder{data: data, maxSamp: maxSamples}
+	d := &decoder{Reader: jpegmarker.Reader{Data: data, Truncated: ErrTruncated}, maxSamp: maxSamples}
+	d.Errf = d.errf
 	if err := d.decode(false); err != nil {
 		return nil, err
 	}
@@ -125,7 +127,8 @@ func DecodeLimit(data []byte, maxSamples int) (*Image, error) {
 
 // DecodeConfig reads the frame header only.
 func DecodeConfig(data []byte) (Config, error) {
-	d := &decoder{data: data, maxSamp: MaxSamples}
+	d := &decoder{Reader: jpegmarker.Reader{Data: data, Truncated: ErrTruncated}, maxSamp: MaxSamples}
+	d.Errf = d.errf
 	if err := d.decode(true); err != nil {
 		return Config{}, err
 	}
@@ -138,23 +141,23 @@ func (d *decoder) errf(off int, format string, a ...any) error {
 }
 
 func (d *decoder) decode(configOnly bool) error {
-	if len(d.data) < 4 || d.data[0] != 0xFF || d.data[1] != mSOI {
+	if len(d.Data) < 4 || d.Data[0] != 0xFF || d.Data[1] != mSOI {
 		return d.errf(0, "missing SOI marker")
 	}
-	d.pos = 2
+	d.Pos = 2
 	for {
-		m, err := d.nextMarker()
+		m, err := d.NextMarker()
 		if err != nil {
 			return err
 		}
 		switch {
 		case m == mEOI:
 			if !d.sawFrame {
-				return d.errf(d.pos, "EOI before a frame")
+				return d.errf(d.Pos, "EOI before a frame")
 			}
 			for _, c := range d.comps {
 				if !c.decoded {
-					return d.errf(d.pos, "EOI before component %d was decoded", c.id)
+					return d.errf(d.Pos, "EOI before component %d was decoded", c.id)
 				}
 			}
 			return nil
@@ -170,7 +173,7 @@ func (d *decoder) decode(configOnly bool) error {
 				return err
 			}
 		case m == mDRI:
-			seg, off, err := d.segment()
+			seg, off, err := d.Segment()
 			if err != nil {
 				return err
 			}
@@ -184,13 +187,13 @@ func (d *decoder) decode(configOnly bool) error {
 			}
 		case m == mSOS:
 			if !d.sawFrame {
-				return d.errf(d.pos, "SOS before SOF55")
+				return d.errf(d.Pos, "SOS before SOF55")
 			}
 			if err := d.readScan(); err != nil {
 				return err
 			}
 		case m == mAPP8:
-			seg, off, err := d.segment()
+			seg, off, err := d.Segment()
 			if err != nil {
 				return err
 			}
@@ -200,62 +203,24 @@ func (d *decoder) decode(configOnly bool) error {
 				return d.errf(off, "HP colour transform %d not supported", seg[4])
 			}
 		case m >= 0xE0 && m <= 0xEF, m == 0xFE, m == 0xDB, m == 0xC4, m == 0xCC, m == 0xDC:
-			if _, _, err := d.segment(); err != nil {
+			if _, _, err := d.Segment(); err != nil {
 				return err
 			}
 		case m >= 0xC0 && m <= 0xCF:
-			return d.errf(d.pos-2, "not a JPEG-LS stream (frame marker FF%02X)", m)
+			return d.errf(d.Pos-2, "not a JPEG-LS stream (frame marker FF%02X)", m)
 		case m >= mRST0 && m <= mRST0+7:
-			return d.errf(d.pos-2, "unexpected RST%d marker", m-mRST0)
+			return d.errf(d.Pos-2, "unexpected RST%d marker", m-mRST0)
 		default:
 			// Unknown marker with a length: skip it.
-			if _, _, err := d.segment(); err != nil {
+			if _, _, err := d.Segment(); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// nextMarker skips fill bytes and returns the next marker code.
-func (d *decoder) nextMarker() (byte, error) {
-	if d.pos >= len(d.data) || d.data[d.pos] != 0xFF {
-		if d.pos >= len(d.data) {
-			return 0, d.errf(d.pos, "missing EOI marker: %w", ErrTruncated)
-		}
-		return 0, d.errf(d.pos, "expected a marker, found 0x%02X", d.data[d.pos])
-	}
-	for d.pos < len(d.data) && d.data[d.pos] == 0xFF {
-		d.pos++
-	}
-	if d.pos >= len(d.data) {
-		return 0, d.errf(d.pos, "missing EOI marker: %w", ErrTruncated)
-	}
-	m := d.data[d.pos]
-	d.pos++
-	if m == 0 {
-		return 0, d.errf(d.pos-2, "stuffed zero byte where a marker was expected")
-	}
-	return m, nil
-}
-
-// segment returns the payload of a length-prefixed marker segment and its
-// offset.
-func (d *decoder) segment() ([]byte, int, error) {
-	if d.pos+2 > len(d.data) {
-		return nil, d.pos, d.errf(d.pos, "segment length past end of data: %w", ErrTruncated)
-	}
-	n := int(binary.BigEndian.Uint16(d.data[d.pos:]))
-	if n < 2 || d.pos+n > len(d.data) {
-		return nil, d.pos, d.errf(d.pos, "segment length %d runs past end of data (%d bytes left)", n, len(d.data)-d.pos)
-	}
-	seg := d.data[d.pos+2 : d.pos+n]
-	off := d.pos + 2
-	d.pos += n
-	return seg, off, nil
-}
-
 func (d *decoder) readSOF() error {
-	seg, off, err := d.segment()
+	seg, off, err := d.Segment()
 	if err != nil {
 		return err
 	}
@@ -308,14 +273,14 @@ func (d *decoder) checkSize(off int) error {
 	// Every coded line takes at least one bit (a run covers at most 2^15
 	// samples per bit, and a line ends any run), so the height is bounded
 	// by the bytes present; width×height×components by the caller.
-	if d.height > 8*len(d.data) {
-		return d.errf(off, "%d lines cannot fit in %d bytes: %w", d.height, len(d.data), ErrTruncated)
+	if d.height > 8*len(d.Data) {
+		return d.errf(off, "%d lines cannot fit in %d bytes: %w", d.height, len(d.Data), ErrTruncated)
 	}
 	return nil
 }
 
 func (d *decoder) readLSE() error {
-	seg, off, err := d.segment()
+	seg, off, err := d.Segment()
 	if err != nil {
 		return err
 	}
@@ -439,7 +404,7 @@ func defaultThresholds(maxval, near int) (t1, t2, t3 int) {
 }
 
 func (d *decoder) readScan() error {
-	seg, off, err := d.segment()
+	seg, off, err := d.Segment()
 	if err != nil {
 		return err
 	}

@@ -449,7 +449,7 @@ func (d *decoder) decodeScan(p codingParams, idx []int, ilv int) error {
 	w, h, nf := d.width, d.height, len(d.comps)
 	ns := len(idx)
 	if ilv == 2 && ns > maxComps {
-		return d.errf(d.pos, "sample-interleaved scan of %d components (at most %d)", ns, maxComps)
+		return d.errf(d.Pos, "sample-interleaved scan of %d components (at most %d)", ns, maxComps)
 	}
 	// Line buffers: two lines (previous, current) per scan component for
 	// none/line interleave, or two pixel-interleaved lines for sample
@@ -473,15 +473,15 @@ func (d *decoder) decodeScan(p codingParams, idx []int, ilv int) error {
 		if y0 > 0 {
 			// T.87 C.2.5 / CharLS: after RSTm everything restarts as at the
 			// top of the image.
-			if d.pos+1 >= len(d.data) || d.data[d.pos] != 0xFF || d.data[d.pos+1] != mRST0+byte((rst-1)&7) {
-				return d.errf(d.pos, "missing RST%d marker", (rst-1)&7)
+			if d.Pos+1 >= len(d.Data) || d.Data[d.Pos] != 0xFF || d.Data[d.Pos+1] != mRST0+byte((rst-1)&7) {
+				return d.errf(d.Pos, "missing RST%d marker", (rst-1)&7)
 			}
-			d.pos += 2
+			d.Pos += 2
 			clear(buf)
 			clear(runIdx)
 		}
-		end := scanEnd(d.data, d.pos)
-		s.br = bitReader{data: d.data[d.pos:end]}
+		end := scanEnd(d.Data, d.Pos)
+		s.br = bitReader{data: d.Data[d.Pos:end]}
 		s.reset()
 		for y := y0; y < min(h, y0+interval); y++ {
 			parity := y & 1
@@ -517,10 +517,10 @@ func (d *decoder) decodeScan(p codingParams, idx []int, ilv int) error {
 				return d.errf(end, "line %d of %d: %w", y, h, ErrTruncated)
 			}
 			if s.bad != "" {
-				return d.errf(d.pos+s.br.pos, "line %d: %s", y, s.bad)
+				return d.errf(d.Pos+s.br.pos, "line %d: %s", y, s.bad)
 			}
 		}
-		d.pos = end
+		d.Pos = end
 	}
 	return nil
 }
