@@ -6,10 +6,13 @@ import (
 	"math/big"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/medmd/medmd/shards"
 )
@@ -35,23 +38,39 @@ func PseudoUID(uid string) string {
 
 // pathMasker rewrites paths for anything medmd writes: relative to the
 // source root, with every segment that carries a patient identifier (a
-// PatientID or a component of a PatientName seen by the scan) replaced by
-// "p-" and the first 16 hex digits of its keyed pseudonym. Identifiers
-// shorter than 3 characters are not looked for (they would match
-// everywhere and identify no one).
+// PatientID, accession number, or a component of a PatientName seen by the
+// scan) replaced whole by "p-" and the first 16 hex digits of its keyed
+// pseudonym, a file name keeping its extension. Identifiers are matched as
+// whole tokens (a segment is split on anything not a letter or digit, so
+// "_", "-", "." and spaces separate), case-insensitively; an identifier of
+// several tokens matches a run of them. Matching inside a token would
+// rewrite "pydicom_x.dcm" for a patient called DICOM, and replacing only
+// the matched text would leave the rest of a name-bearing segment behind
+// (PS3.15 treats the whole file or folder name as identifying). Identifiers
+// shorter than 3
+// characters are not looked for (they would match everywhere and identify
+// no one).
 type pathMasker struct {
-	base   string
-	tokens []string // lower-case identifiers
+	base string
+	ids  [][]string // lower-case identifiers, each split into tokens
+}
+
+// pathTokens splits s on every rune that is not a letter or digit.
+func pathTokens(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
 }
 
 func newPathMasker(base string, hdrs []*Header) *pathMasker {
 	m := &pathMasker{base: base}
 	seen := map[string]bool{}
 	add := func(s string) {
-		s = strings.ToLower(strings.TrimSpace(s))
-		if len(s) >= 3 && !seen[s] {
-			seen[s] = true
-			m.tokens = append(m.tokens, s)
+		toks := pathTokens(s)
+		key := strings.Join(toks, " ")
+		if len(strings.Join(toks, "")) >= 3 && !seen[key] {
+			seen[key] = true
+			m.ids = append(m.ids, toks)
 		}
 	}
 	for _, h := range hdrs {
@@ -64,7 +83,7 @@ func newPathMasker(base string, hdrs []*Header) *pathMasker {
 			}
 		}
 		for _, n := range []string{h.PatientName, h.Attrs[0x00101001], h.Attrs[0x00101005]} {
-			for _, p := range strings.FieldsFunc(n, func(r rune) bool { return r == '^' || r == '=' || r == ' ' || r == '\\' }) {
+			for _, p := range strings.FieldsFunc(n, func(r rune) bool { return r == '^' || r == '=' || r == '\\' }) {
 				add(p)
 			}
 		}
@@ -72,15 +91,30 @@ func newPathMasker(base string, hdrs []*Header) *pathMasker {
 	return m
 }
 
-// segment masks one path segment.
-func (m *pathMasker) segment(seg string) string {
-	low := strings.ToLower(seg)
-	for _, t := range m.tokens {
-		if strings.Contains(low, t) {
-			return "p-" + shards.Pseudonym("path-patient", seg)[:16]
+// identifies reports whether the tokens of s contain an identifier as a
+// run of whole tokens.
+func (m *pathMasker) identifies(s string) bool {
+	toks := pathTokens(s)
+	for _, id := range m.ids {
+		for i := 0; i+len(id) <= len(toks); i++ {
+			if slices.Equal(toks[i:i+len(id)], id) {
+				return true
+			}
 		}
 	}
-	return seg
+	return false
+}
+
+// segment masks one path segment: whole, so no part of a name survives.
+func (m *pathMasker) segment(seg string) string {
+	if !m.identifies(seg) {
+		return seg
+	}
+	ext := filepath.Ext(seg)
+	if ext == seg || m.identifies(ext) {
+		ext = ""
+	}
+	return "p-" + shards.Pseudonym("path-patient", seg)[:16] + ext
 }
 
 // rel is path p relative to the source root, masked.
@@ -88,7 +122,12 @@ func (m *pathMasker) rel(p string) string {
 	if r, err := filepath.Rel(m.base, p); err == nil {
 		p = r
 	}
-	parts := strings.Split(filepath.ToSlash(p), "/")
+	return m.segments(filepath.ToSlash(p))
+}
+
+// segments masks each "/"-separated segment of p.
+func (m *pathMasker) segments(p string) string {
+	parts := strings.Split(p, "/")
 	for i, s := range parts {
 		parts[i] = m.segment(s)
 	}
@@ -100,32 +139,41 @@ func (m *pathMasker) ref(r Ref) string {
 	if r.Member == "" {
 		return m.rel(r.Path)
 	}
-	member := strings.Split(r.Member, "/")
-	for i, s := range member {
-		member[i] = m.segment(s)
-	}
-	return m.rel(r.Path) + "!" + strings.Join(member, "/")
+	return m.rel(r.Path) + "!" + m.segments(r.Member)
 }
 
-// text masks every occurrence of an identifier and of the source root in
-// a message (an error naming a file).
+// textWordSep ends a word of a message: space, quotes, and the
+// punctuation an error puts after a path ("open x: ...", "(x)", "x, y").
+func textWordSep(r rune) bool {
+	return unicode.IsSpace(r) || strings.ContainsRune("\"'`:;,()[]{}<>!=", r)
+}
+
+// text masks a message (an error naming a file): the source root goes,
+// and each word, split into path segments, is masked the way a path is,
+// so a file name in the message reads as it does in a report, and an
+// identifier in the prose is replaced whole too.
 func (m *pathMasker) text(s string) string {
 	if m.base != "" {
 		s = strings.ReplaceAll(s, m.base+string(filepath.Separator), "")
 	}
-	low := strings.ToLower(s)
-	for _, t := range m.tokens {
-		for {
-			i := strings.Index(low, t)
-			if i < 0 {
-				break
-			}
-			rep := "p-" + shards.Pseudonym("path-patient", t)[:16]
-			s = s[:i] + rep + s[i+len(t):]
-			low = low[:i] + rep + low[i+len(t):]
-		}
+	if len(m.ids) == 0 {
+		return s
 	}
-	return s
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexFunc(s, textWordSep)
+		if i < 0 {
+			i = len(s)
+		}
+		b.WriteString(m.segments(s[:i]))
+		if i == len(s) {
+			break
+		}
+		_, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteString(s[i : i+n])
+		s = s[i+n:]
+	}
+	return b.String()
 }
 
 // maskedError is an error whose message went through a pathMasker; it
