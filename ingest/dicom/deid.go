@@ -85,6 +85,16 @@ func newPathMasker(base string, hdrs []*Header) *pathMasker {
 		for _, n := range []string{h.PatientName, h.Attrs[0x00101001], h.Attrs[0x00101005]} {
 			for _, p := range strings.FieldsFunc(n, func(r rune) bool { return r == '^' || r == '=' || r == '\\' }) {
 				add(p)
+				// A name part of several words (VAN DER BERG) may stand in a
+				// folder name by its main word alone (Berg_John): its words
+				// of four or more letters count on their own too.
+				if toks := pathTokens(p); len(toks) > 1 {
+					for _, t := range toks {
+						if len(t) >= 4 {
+							add(t)
+						}
+					}
+				}
 			}
 		}
 	}

@@ -49,6 +49,12 @@ func TestPathMaskerSegments(t *testing.T) {
 			want: pseud("site_ab_1234", "") + "/ab/1234x",
 		},
 		{
+			name: "main word of a several-word name part",
+			hdr:  &Header{PatientName: "VAN DER BERG^ANNA"},
+			path: "Berg_scans/ct.dcm",
+			want: pseud("Berg_scans", "") + "/ct.dcm",
+		},
+		{
 			name: "short identifiers are not looked for",
 			hdr:  &Header{PatientName: "LI^WU"},
 			path: "li/wu_scan.dcm",
