@@ -9,9 +9,9 @@
 set -euo pipefail
 mkdir -p .gpu
 CGO_ENABLED=1 go build -ldflags='-s -w' -o .gpu/medmd ./cmd/medmd
-rm -rf .gpu/work && mkdir -p .gpu/work
+rm -rf .gpu/scratch && mkdir -p .gpu/scratch
 # The bundled sample pipelines write under out/; build only the NIfTI sample.
-(cd .gpu/work && cp ../../pipelines.yaml . && ln -sfn ../../testdata testdata && ../medmd run nifti-sample -f pipelines.yaml)
-rm -rf .gpu/corpus && mv .gpu/work/out/nifti-sample .gpu/corpus && rm -rf .gpu/work
+(cd .gpu/scratch && cp ../../pipelines.yaml . && ln -sfn ../../testdata testdata && ../medmd run nifti-sample -f pipelines.yaml)
+rm -rf .gpu/corpus && mv .gpu/scratch/out/nifti-sample .gpu/corpus && rm -rf .gpu/scratch
 ls -la .gpu .gpu/corpus
 du -sh .gpu
