@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"path"
 	"regexp"
@@ -378,3 +379,38 @@ func checkMD5(data []byte, want string) error {
 
 // mediaName is the file name of a media key (its last path element).
 func mediaName(key string) string { return path.Base(key) }
+
+// throttled reports whether reads under root count against the rate
+// limit. The limit spares a shared service (NCBI asks clients to stay
+// under a few requests a second); a local folder, a file:// mirror or an
+// S3-compatible server on loopback (s3://…?endpoint=http://127.0.0.1:…)
+// is no one else's, so throttling it would only slow a local run down.
+// A root that does not parse is throttled: opening it fails anyway.
+func throttled(root string) bool {
+	bucketURL, local, err := storage.ParseRoot(root)
+	if err != nil {
+		return true
+	}
+	if local != "" {
+		return false
+	}
+	u, err := url.Parse(bucketURL)
+	if err != nil {
+		return true
+	}
+	ep := u.Query().Get("endpoint")
+	if ep == "" {
+		return true
+	}
+	host := ep
+	if e, err := url.Parse(ep); err == nil && e.Host != "" {
+		host = e.Hostname()
+	} else if h, _, err := net.SplitHostPort(ep); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}

@@ -303,3 +303,28 @@ func TestParseVersionKey(t *testing.T) {
 		}
 	}
 }
+
+// TestThrottled: the rate limit applies to remote roots only.
+func TestThrottled(t *testing.T) {
+	tests := []struct {
+		root string
+		want bool
+	}{
+		{DefaultRoot, true},
+		{"https://pmc-oa-opendata.s3.amazonaws.com/", true},
+		{"s3://mirror?endpoint=https://minio.example.org:9000&use_path_style=true", true},
+		{"gs://a-mirror", true},
+		{"testdata/pmc-cloud", false},
+		{"/data/pmc-cloud", false},
+		{"file:///data/pmc-cloud", false},
+		{"s3://pmc-oa-opendata?endpoint=http://127.0.0.1:9000&use_path_style=true", false},
+		{"s3://pmc-oa-opendata?endpoint=http://localhost:9000", false},
+		{"s3://pmc-oa-opendata?endpoint=http://[::1]:9000", false},
+		{"ftp://example.org/pmc", true},
+	}
+	for _, tc := range tests {
+		if got := throttled(tc.root); got != tc.want {
+			t.Errorf("throttled(%q) = %v, want %v", tc.root, got, tc.want)
+		}
+	}
+}

@@ -41,7 +41,8 @@ type Cloud struct {
 	// MaxObject refuses larger XML or figure objects (0: 256 MiB).
 	MaxObject int64
 	Storage   storage.Options
-	// RPS caps object reads started per second (0: unlimited).
+	// RPS caps object reads started per second (0: unlimited) from a
+	// remote Root; a local mirror is read unthrottled (see throttled).
 	RPS float64
 	// Store overrides Root (tests inject faults through it).
 	Store storage.Store
@@ -56,7 +57,7 @@ type Cloud struct {
 
 func (c *Cloud) store(ctx context.Context) (storage.Store, error) {
 	c.once.Do(func() {
-		if c.RPS > 0 {
+		if c.RPS > 0 && throttled(c.Root) {
 			c.lim = &limiter{interval: time.Duration(float64(time.Second) / c.RPS)}
 		}
 		if c.Store != nil {
