@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/medmd/medmd/normalize/radfilter"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -20,7 +21,7 @@ const IndexFile = "serve-index.gob"
 
 // indexVersion changes whenever Index's fields or their meaning change, so
 // an index written by another medmd is rebuilt rather than misread.
-const indexVersion = 1
+const indexVersion = 2
 
 // Index is what the browser knows about a corpus without touching its
 // shards: one entry per sample in corpus order, column-wise so that a
@@ -55,6 +56,16 @@ type Index struct {
 	ImgModality []uint16
 	ImgDType    []uint16
 	ImgShape    []int32
+	// ImgDHash holds image j's 256-bit dHash (radfilter.DHash of its
+	// middle slice, the hash RadMD's dedup and RadBench's leakage check
+	// compare) as words 4j…4j+3; ImgDHashOK[j] is false when the image
+	// could not be hashed (a malformed buffer). The sample page finds an
+	// image's near-duplicates by scanning these words (see nearDuplicates).
+	ImgDHash   []uint64
+	ImgDHashOK []bool
+	// TextHash is sample i's text fingerprint (textHash), 0 for a text
+	// too short to call two samples duplicates.
+	TextHash []uint64
 
 	Stats IndexStats
 }
@@ -155,9 +166,20 @@ func (b *indexBuilder) add(s *shards.Sample, p, r int) {
 	ix.Text = append(ix.Text, '\n')
 	ix.Text = appendLower(ix.Text, s.Response)
 	ix.TextOff = append(ix.TextOff, int64(len(ix.Text)))
-	ix.Runes = append(ix.Runes, int32(utf8.RuneCountInString(s.Instruction)+utf8.RuneCountInString(s.Response)))
+	runes := utf8.RuneCountInString(s.Instruction) + utf8.RuneCountInString(s.Response)
+	ix.Runes = append(ix.Runes, int32(runes))
+	var th uint64
+	if runes >= minDupText {
+		th = textHash(ix.Text[ix.TextOff[len(ix.TextOff)-2]:])
+	}
+	ix.TextHash = append(ix.TextHash, th)
 	for k := range s.Images {
 		im := &s.Images[k]
+		// dHash reads one slice of the mapped voxels (Depth/2, channel 0),
+		// so indexing a volume pages in 1/Depth of it.
+		h, err := radfilter.DHash(im)
+		ix.ImgDHash = append(ix.ImgDHash, h[0], h[1], h[2], h[3])
+		ix.ImgDHashOK = append(ix.ImgDHashOK, err == nil)
 		ix.ImgModality = append(ix.ImgModality, b.code(im.Modality))
 		ix.ImgDType = append(ix.ImgDType, b.code(string(im.DType)))
 		ix.ImgShape = append(ix.ImgShape, int32(im.Channels), int32(im.Depth), int32(im.Height), int32(im.Width))
@@ -209,7 +231,13 @@ func containsFold(s, sub string) bool {
 func BuildIndex(ctx context.Context, m *shards.Manifest) (*Index, error) {
 	ix := &Index{Version: indexVersion, ManifestHash: m.Hash(), TextOff: []int64{0}, ImgOff: []int32{0}}
 	n := m.Samples
-	ix.IDs = make([]string, 0, n)
+	// Sample columns are sized once from the manifest's count: growing
+	// them by doubling would hold two copies of each at a million samples.
+	ix.IDs, ix.Group = make([]string, 0, n), make([]string, 0, n)
+	ix.Source, ix.Task, ix.License, ix.Split = make([]uint16, 0, n), make([]uint16, 0, n), make([]uint16, 0, n), make([]uint16, 0, n)
+	ix.Part, ix.Row, ix.Runes = make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
+	ix.TextOff, ix.ImgOff = append(make([]int64, 0, n+1), 0), append(make([]int32, 0, n+1), 0)
+	ix.TextHash = make([]uint64, 0, n)
 	b := &indexBuilder{ix: ix, codes: map[string]uint16{}, groups: map[string]bool{}}
 	for p, path := range m.ArrowPaths() {
 		sh, err := shards.OpenShard(path)
@@ -265,7 +293,7 @@ func ReadIndex(path string, m *shards.Manifest) (*Index, error) {
 // damaged file is rebuilt rather than indexed out of range.
 func (ix *Index) check() error {
 	n := len(ix.IDs)
-	for _, l := range []int{len(ix.Group), len(ix.Source), len(ix.Task), len(ix.License), len(ix.Split), len(ix.Part), len(ix.Row), len(ix.Runes)} {
+	for _, l := range []int{len(ix.Group), len(ix.Source), len(ix.Task), len(ix.License), len(ix.Split), len(ix.Part), len(ix.Row), len(ix.Runes), len(ix.TextHash)} {
 		if l != n {
 			return errors.New("column lengths differ")
 		}
@@ -274,7 +302,7 @@ func (ix *Index) check() error {
 		return errors.New("offset lengths differ")
 	}
 	ni := len(ix.ImgModality)
-	if len(ix.ImgDType) != ni || len(ix.ImgShape) != 4*ni {
+	if len(ix.ImgDType) != ni || len(ix.ImgShape) != 4*ni || len(ix.ImgDHash) != 4*ni || len(ix.ImgDHashOK) != ni {
 		return errors.New("image column lengths differ")
 	}
 	for i := 0; i < n; i++ {

@@ -510,8 +510,9 @@ func (s *Server) sample(w http.ResponseWriter, r *http.Request) {
 	data := map[string]any{"Title": "Sample " + id, "C": c, "S": smp, "Images": views, "Unplaced": unplaced,
 		"Instruction": placeText(smp.Instruction, shards.FieldInstruction, smp.Placements, views),
 		"Response":    placeText(smp.Response, shards.FieldResponse, smp.Placements, views),
-		"Also":        also, "Exclusion": excl, "Duplicates": dups, "GroupRows": group,
-		"Windows": WindowNames, "Token": s.token, "LabelURL": "/samples/" + url.PathEscape(id) + "/label"}
+		"Also":        also, "Exclusion": excl, "Duplicates": dups, "NearDups": nearDuplicates(s.Corpora(), c, i), "DupThreshold": dupThreshold,
+		"GroupRows": group,
+		"Windows":   WindowNames, "Token": s.token, "LabelURL": "/samples/" + url.PathEscape(id) + "/label"}
 	if s.labels != nil {
 		data["Label"] = s.labels.Get(id)
 		data["Labelling"] = true
