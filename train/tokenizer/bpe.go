@@ -67,6 +67,19 @@ type Tokenizer struct {
 	splitAdded   map[byte][]addedToken
 	pretok       pretokKind
 	ignoreMerges bool
+	// SentencePiece-style files (Mode Metaspace): the normalizer and
+	// pre-tokenizer steps, BPE merges by id, the byte-fallback tokens
+	// (-1 when missing) and the decoder steps.
+	ms           metaspaceSteps
+	idMerges     map[[2]int][2]int
+	byteIDs      [256]int
+	byteFallback bool
+	fuseUnk      bool
+	unkID        int
+	decoder      []hfStep
+	// raw keeps a loaded file's normalizer, pre-tokenizer, post-processor
+	// and decoder so that Save writes back the same behaviour.
+	raw *hfFile
 	cache        map[string][]int
 	cacheMu      sync.Mutex // Encode may run on several goroutines
 }
@@ -322,83 +335,30 @@ func (t *Tokenizer) wordTokens(word string) []int {
 	return toks
 }
 
-func (t *Tokenizer) encodeMetaspace(text string) (ids []int, spans [][2]int) {
-	// Normalise: prepend "▁", spaces → "▁"; remember each rune's source byte range.
-	type rs struct {
-		r          rune
-		start, end int
-	}
-	var runes []rs
-	runes = append(runes, rs{'▁', 0, 0})
-	for i, r := range text {
-		sz := utf8.RuneLen(r)
-		if r == ' ' {
-			r = '▁'
-		}
-		runes = append(runes, rs{r, i, i + sz})
-	}
-	// Words start at each "▁".
-	for i := 0; i < len(runes); {
-		j := i + 1
-		for j < len(runes) && runes[j].r != '▁' {
-			j++
-		}
-		sym := make([]string, 0, j-i)
-		for _, x := range runes[i:j] {
-			sym = append(sym, string(x.r))
-		}
-		k := i
-		for _, s := range t.bpe(sym) {
-			n := utf8.RuneCountInString(s)
-			sp := [2]int{runes[k].start, runes[k+n-1].end}
-			if id, ok := t.vocab[s]; ok {
-				ids = append(ids, id)
-				spans = append(spans, sp)
-			} else {
-				for _, b := range []byte(s) {
-					if id, ok := t.vocab[fmt.Sprintf("<0x%02X>", b)]; ok {
-						ids = append(ids, id)
-						spans = append(spans, sp)
-					}
-				}
-			}
-			k += n
-		}
-		i = j
-	}
-	return ids, spans
-}
-
 // Decode turns ids back into text, skipping special tokens.
 func (t *Tokenizer) Decode(ids []int) string {
+	if t.Mode == Metaspace {
+		toks := make([]string, 0, len(ids))
+		for _, id := range ids {
+			if id >= 0 && id < len(t.tokens) && !t.special[id] {
+				toks = append(toks, t.tokens[id])
+			}
+		}
+		return decodeSteps(t.decoder, toks)
+	}
 	var buf []byte
 	for _, id := range ids {
 		if id < 0 || id >= len(t.tokens) || t.special[id] {
 			continue
 		}
 		s := t.tokens[id]
-		if t.Mode == Metaspace {
-			var b byte
-			if len(s) == 6 && strings.HasPrefix(s, "<0x") && strings.HasSuffix(s, ">") {
-				if _, err := fmt.Sscanf(s, "<0x%02X>", &b); err == nil {
-					buf = append(buf, b)
-					continue
-				}
-			}
-			buf = append(buf, strings.ReplaceAll(s, "▁", " ")...)
-			continue
-		}
 		for _, r := range s {
 			if b, ok := runeToByte[r]; ok {
 				buf = append(buf, b)
 			}
 		}
 	}
-	out := string(buf)
-	if t.Mode == Metaspace {
-		out = strings.TrimPrefix(out, " ")
-	}
-	return out
+	return string(buf)
 }
 
 // Train learns a byte-level BPE vocabulary of at most vocabSize tokens

@@ -2,7 +2,10 @@ package tokenizer
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,14 +41,22 @@ func readJSONL[T any](t *testing.T, path string) []T {
 // testdata/hf/make_reference.js).
 func TestHFParity(t *testing.T) {
 	corpus := readJSONL[string](t, "testdata/hf/corpus.jsonl")
-	for _, tc := range []struct{ name, file string }{
-		{"llama3", "llama3.json.gz"},
-		{"medmd", "medmd.json"},
+	for _, tc := range []struct {
+		name, file string
+		metaspace  bool // the file turned into its Metaspace pre-tokenizer variant
+	}{
+		{name: "llama3", file: "llama3.json.gz"},
+		{name: "medmd", file: "medmd.json"},
+		{name: "mistral", file: "mistral.json.gz"},
+		{name: "mistral-metaspace", file: "mistral.json.gz", metaspace: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, err := Load(filepath.Join("testdata/hf", tc.file))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.metaspace {
+				tok = metaspaceVariant(t, filepath.Join("testdata/hf", tc.file))
 			}
 			refs := readJSONL[struct {
 				IDs     []int  `json:"ids"`
@@ -73,9 +84,11 @@ func TestHFParity(t *testing.T) {
 						t.Errorf("decode %d: got %q want %q", i, got, refs[i].Decoded)
 					}
 				}
+				// Spans tile the text; only a SentencePiece "▁" that was
+				// prepended (no source bytes) may be empty.
 				pos := 0
-				for _, s := range spans {
-					if s[0] != pos || s[1] <= s[0] {
+				for k, s := range spans {
+					if s[0] != pos || s[1] < s[0] || (s[1] == s[0] && tok.Token(ids[k]) != "▁") {
 						t.Fatalf("text %d: spans %v do not tile the text", i, spans)
 					}
 					pos = s[1]
@@ -89,4 +102,37 @@ func TestHFParity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metaspaceVariant is the tokenizer.json at path with its normalizer
+// removed and a Metaspace pre-tokenizer in its place (prepend_scheme
+// "first", no split): how transformers writes a LLaMA-2-style tokenizer
+// converted with legacy=False. make_reference.js builds the same variant.
+func metaspaceVariant(t *testing.T, path string) *Tokenizer {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = io.ReadAll(zr); err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]json.RawMessage
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	f["normalizer"] = json.RawMessage("null")
+	f["pre_tokenizer"] = json.RawMessage(`{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}`)
+	if b, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

@@ -91,6 +91,17 @@ func (t *Tokenizer) Save(path string) error {
 	if t.Mode == ByteLevel {
 		f.PreTokenizer = json.RawMessage(byteLevelJSON)
 		f.Decoder = json.RawMessage(byteLevelJSON)
+	} else if t.raw != nil {
+		// A loaded SentencePiece-style file: the same steps, so that the
+		// saved copy gives the same ids (LLaMA-2's legacy normalizer and a
+		// Metaspace pre-tokenizer differ after added tokens).
+		f.Normalizer, f.PreTokenizer, f.Decoder = t.raw.Normalizer, t.raw.PreTokenizer, t.raw.Decoder
+		f.PostProcessor = t.raw.PostProcessor
+		f.Model.UnkToken = nil
+		if t.unkID >= 0 {
+			f.Model.UnkToken = t.tokens[t.unkID]
+		}
+		f.Model.FuseUnk, f.Model.ByteFallback = t.fuseUnk, t.byteFallback
 	} else {
 		f.PreTokenizer = json.RawMessage(`{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}`)
 		f.Decoder = json.RawMessage(`{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}`)
@@ -115,7 +126,8 @@ const maxTokenizerJSON = 256 << 20
 
 // Load reads a Hugging Face tokenizer.json holding a BPE model: byte-level
 // (GPT-2, LLaMA-3, this package's own) or SentencePiece-style with "▁" and
-// byte fallback (LLaMA-2). Special tokens are found by their usual names;
+// byte fallback (LLaMA-2, Mistral: the legacy Prepend+Replace normalizer or
+// a Metaspace pre-tokenizer). Special tokens are found by their usual names;
 // <image> and </image> are appended to the vocabulary when missing.
 func Load(path string) (*Tokenizer, error) {
 	b, err := os.ReadFile(path)
@@ -198,6 +210,25 @@ func parse(b []byte) (*Tokenizer, error) {
 		t.pretok = kind
 	} else if strings.Contains(pre, "▁") || f.Model.ByteFallback {
 		t.Mode = Metaspace
+		ms, err := parseMetaspace(f.Normalizer, f.PreTokenizer)
+		if err != nil {
+			return nil, err
+		}
+		t.ms = ms
+		if t.decoder, err = parseSteps(f.Decoder, "decoder"); err != nil {
+			return nil, err
+		}
+		for _, d := range t.decoder {
+			switch d.Type {
+			case "Replace", "ByteFallback", "Fuse", "Strip", "Metaspace":
+			default:
+				return nil, fmt.Errorf("unsupported decoder %q in a SentencePiece-style tokenizer (want Replace, ByteFallback, Fuse, Strip or Metaspace)", d.Type)
+			}
+		}
+		t.byteFallback, t.fuseUnk = f.Model.ByteFallback, f.Model.FuseUnk
+		raw := f
+		raw.Model = hfModel{}
+		t.raw = &raw
 	} else {
 		return nil, fmt.Errorf("unsupported pre-tokenizer/normalizer (want ByteLevel or Metaspace): %s", pre)
 	}
@@ -227,7 +258,7 @@ func parse(b []byte) (*Tokenizer, error) {
 			t.special[a.ID] = true
 		}
 		t.addedTokens = append(t.addedTokens, a)
-		if a.Content != "" && t.Mode == ByteLevel {
+		if a.Content != "" {
 			if t.splitAdded == nil {
 				t.splitAdded = map[byte][]addedToken{}
 			}
@@ -256,6 +287,19 @@ func parse(b []byte) (*Tokenizer, error) {
 		if _, dup := t.ranks[p]; !dup {
 			t.ranks[p] = len(t.merges)
 			t.merges = append(t.merges, p)
+		}
+	}
+	if t.Mode == Metaspace {
+		t.unkID = -1
+		if u, ok := f.Model.UnkToken.(string); ok {
+			id, found := t.vocab[u]
+			if !found {
+				return nil, fmt.Errorf("unk_token %q is not in the vocabulary", u)
+			}
+			t.unkID = id
+		}
+		if err := t.buildIDMerges(); err != nil {
+			return nil, err
 		}
 	}
 	find := func(names ...string) int {

@@ -147,7 +147,7 @@ const llamaStyle = `{
   {"id":2,"content":"</s>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}],
  "normalizer": {"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},{"type":"Replace","pattern":{"String":" "},"content":"▁"}]},
  "pre_tokenizer": null, "post_processor": null,
- "decoder": {"type":"Sequence","decoders":[]},
+ "decoder": {"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]},
  "model": {"type":"BPE","dropout":null,"unk_token":"<unk>","continuing_subword_prefix":null,"end_of_word_suffix":null,
   "fuse_unk":true,"byte_fallback":true,
   "vocab": {"<unk>":0,"<s>":1,"</s>":2,"<0x21>":3,"<0xC3>":4,"<0xA9>":5,"▁":6,"c":7,"t":8,"l":9,"u":10,"n":11,"g":12,"▁c":13,"▁l":14,"un":15,"ng":16,"▁lung":17,"▁ct":18,"lu":19,"▁lu":20,"▁lun":21},
@@ -172,6 +172,27 @@ func TestLoadLlamaStyle(t *testing.T) {
 	}
 	if got := tok.Decode(ids); got != "lung ct!é" {
 		t.Errorf("decode %q", got)
+	}
+	// A lone byte of a multi-byte character is U+FFFD, as in tokenizers.
+	if got := tok.Decode([]int{17, 4}); got != "lung\uFFFD" {
+		t.Errorf("decode of a broken byte run %q", got)
+	}
+	// Saved and loaded again, the legacy normalizer (a "▁" prepended to
+	// every piece between added tokens) is kept.
+	p := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := tok.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"lung ct!é", "ct</s> lung", "  lung"} {
+		a, _ := tok.Encode(text)
+		b, _ := again.Encode(text)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%q: saved copy gives %v, want %v", text, b, a)
+		}
 	}
 }
 
