@@ -79,9 +79,9 @@ type Tokenizer struct {
 	decoder      []hfStep
 	// raw keeps a loaded file's normalizer, pre-tokenizer, post-processor
 	// and decoder so that Save writes back the same behaviour.
-	raw *hfFile
-	cache        map[string][]int
-	cacheMu      sync.Mutex // Encode may run on several goroutines
+	raw     *hfFile
+	cache   map[string][]int
+	cacheMu sync.Mutex // Encode may run on several goroutines
 }
 
 // VocabSize is one more than the largest id.

@@ -51,13 +51,13 @@ type hfStep struct {
 		String *string `json:"String"`
 		Regex  *string `json:"Regex"`
 	} `json:"pattern"`
-	Content        string  `json:"content"`
-	Replacement    string  `json:"replacement"`
-	PrependScheme  string  `json:"prepend_scheme"`
-	AddPrefixSpace *bool   `json:"add_prefix_space"`
-	Split          *bool   `json:"split"`
-	Start          int     `json:"start"`
-	Stop           int     `json:"stop"`
+	Content        string `json:"content"`
+	Replacement    string `json:"replacement"`
+	PrependScheme  string `json:"prepend_scheme"`
+	AddPrefixSpace *bool  `json:"add_prefix_space"`
+	Split          *bool  `json:"split"`
+	Start          int    `json:"start"`
+	Stop           int    `json:"stop"`
 }
 
 // flatten lists the steps of a (possibly nested) Sequence in order.
