@@ -16,14 +16,15 @@ const (
 )
 
 // reconstruct decodes the tile's code-blocks, runs the inverse wavelet
-// and colour transforms and writes the tile into d.out.
-func (d *decoder) reconstruct(tcs []*tileComp, p *params, tx0, ty0, tx1, ty1 int) error {
-	w, h := tx1-tx0, ty1-ty0
+// and colour transforms and writes the tile into d.out (or, with
+// sub-sampled components, d.planes).
+func (d *decoder) reconstruct(tcs []*tileComp, p *params) error {
 	nc := len(tcs)
 	ints := make([][]int32, nc)
 	floats := make([][]float32, nc)
 	var dec t1
 	for c, tc := range tcs {
+		w, h := tc.x1-tc.x0, tc.y1-tc.y0
 		rev := tc.cod.reversible
 		if rev {
 			ints[c] = make([]int32, w*h)
@@ -91,6 +92,11 @@ func (d *decoder) reconstruct(tcs []*tileComp, p *params, tx0, ty0, tx1, ty1 int
 		if tcs[0].cod.reversible != tcs[1].cod.reversible || tcs[0].cod.reversible != tcs[2].cod.reversible {
 			return errf(0, "colour transform over components with different wavelets")
 		}
+		for c := 1; c < 3; c++ {
+			if tcs[c].dx != tcs[0].dx || tcs[c].dy != tcs[0].dy {
+				return errf(0, "colour transform over components of different sub-sampling")
+			}
+		}
 		if tcs[0].cod.reversible {
 			y, u, v := ints[0], ints[1], ints[2]
 			for i := range y {
@@ -112,10 +118,18 @@ func (d *decoder) reconstruct(tcs []*tileComp, p *params, tx0, ty0, tx1, ty1 int
 	if comp.signed {
 		lo, hi, shift = -(int64(1) << (comp.prec - 1)), int64(1)<<(comp.prec-1)-1, 0
 	}
-	iw := d.width()
 	for c := 0; c < nc; c++ {
+		tc, cp := tcs[c], &d.comps[c]
+		w, h := tc.x1-tc.x0, tc.y1-tc.y0
+		// Destination: interleaved into d.out, or the component's plane.
+		dst, stride, step := d.out, d.width()*nc, nc
+		at := (tc.y0-cp.y0)*stride + (tc.x0-cp.x0)*nc + c
+		if d.planes != nil {
+			dst, stride, step = d.planes[c], cp.x1-cp.x0, 1
+			at = (tc.y0-cp.y0)*stride + tc.x0 - cp.x0
+		}
 		for y := 0; y < h; y++ {
-			row := ((ty0-d.y0+y)*iw + tx0 - d.x0) * nc
+			row := at + y*stride
 			for x := 0; x < w; x++ {
 				var v int64
 				if ints[c] != nil {
@@ -132,7 +146,7 @@ func (d *decoder) reconstruct(tcs []*tileComp, p *params, tx0, ty0, tx1, ty1 int
 					}
 				}
 				v = min(max(v+shift, lo), hi)
-				d.out[row+x*nc+c] = int32(v)
+				dst[row+x*step] = int32(v)
 			}
 		}
 	}

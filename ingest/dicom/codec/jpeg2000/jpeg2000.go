@@ -4,18 +4,18 @@
 // (starting with SOC) or wrapped in a JP2 file (the codestream is taken
 // from the jp2c box).
 //
-// Supported: one or many tiles and tile-parts, any number of components
-// (all at full resolution), 1–16-bit signed and unsigned samples, the
-// reversible 5/3 and irreversible 9/7 wavelets with any number of
-// decomposition levels, the RCT and ICT colour transforms, all five
-// progression orders, default and custom precincts, SOP and EPH markers,
-// any number of quality layers, every Part 1 code-block style flag
-// (bypass, reset, termall, vertical-causal, predictable termination,
+// Supported: one or many tiles and tile-parts, any number of components,
+// sub-sampled ones included (XRsiz/YRsiz > 1), 1–16-bit signed and
+// unsigned samples, the reversible 5/3 and irreversible 9/7 wavelets with
+// any number of decomposition levels, the RCT and ICT colour transforms,
+// all five progression orders and progression order changes (POC),
+// default and custom precincts, SOP and EPH markers, packet headers in
+// the packets or packed into PPM (main header) or PPT (tile-part header)
+// segments, any number of quality layers, every Part 1 code-block style
+// flag (bypass, reset, termall, vertical-causal, predictable termination,
 // segmentation symbols) and ROI maxshift (RGN).
 //
-// Rejected with an error: progression order changes (POC), packed packet
-// headers (PPM, PPT), sub-sampled components and high-throughput
-// (Part 15) code-blocks.
+// Rejected with an error: high-throughput (Part 15) code-blocks.
 //
 // Dequantisation, the 9/7 lifting steps and the final rounding follow
 // OpenJPEG's arithmetic (float32, round half to even) so that lossy
@@ -41,12 +41,26 @@ const MaxSamples = 1 << 28
 // Image is a decoded frame: samples interleaved per pixel
 // (Pix[(y*Width+x)*Components+c]). Unsigned samples lie in
 // [0, 2^Precision), signed ones in [-2^(Precision-1), 2^(Precision-1)).
+// A sub-sampled component is brought to the image's size by repeating
+// each sample over its XRsiz×YRsiz cell, as opj_decompress -upsample
+// does; its samples as coded are in Planes.
 type Image struct {
 	Width, Height, Components, Precision int
 	Signed                               bool
 	// Reversible is true when every tile-component used the 5/3 wavelet.
 	Reversible bool
 	Pix        []int32
+	// Planes holds, only when some component is sub-sampled, every
+	// component at its own size (Plane.Width × Plane.Height samples).
+	Planes []Plane
+}
+
+// Plane is one component at its coded size.
+type Plane struct {
+	Width, Height int
+	// Dx, Dy are the component's sub-sampling factors (XRsiz, YRsiz).
+	Dx, Dy int
+	Pix    []int32
 }
 
 // Config is a codestream's image header.
@@ -192,6 +206,9 @@ type component struct {
 	prec   int
 	signed bool
 	dx, dy int
+	// x0, y0, x1, y1: the component's area on its own sample grid
+	// (T.800 B-12).
+	x0, y0, x1, y1 int
 }
 
 // coding is a tile-component's coding style (COD/COC).
@@ -220,6 +237,14 @@ type params struct {
 	cod      []coding
 	q        []quant
 	roi      []int
+	pocs     []poc // progression order changes; none: prog throughout
+}
+
+// poc is one progression of a POC segment (T.800 A.6.6): the packets of
+// layers [0, l1), resolutions [r0, r1) and components [c0, c1) not yet
+// sent, in order prog.
+type poc struct {
+	r0, c0, l1, r1, c1, prog int
 }
 
 func (p *params) clone() *params {
@@ -227,6 +252,7 @@ func (p *params) clone() *params {
 	c.cod = append([]coding(nil), p.cod...)
 	c.q = append([]quant(nil), p.q...)
 	c.roi = append([]int(nil), p.roi...)
+	c.pocs = append([]poc(nil), p.pocs...)
 	return &c
 }
 
@@ -235,6 +261,12 @@ type tileState struct {
 	parts int
 	data  [][]byte
 	off   int // codestream offset of the first tile-part's data
+	// hdr holds the tile's packet headers when they are packed into PPM
+	// or PPT segments rather than written in the packets; packed says
+	// which.
+	hdr     []byte
+	packed  bool
+	tilePOC bool // a tile-part header had a POC: the main header's no longer apply
 }
 
 type decoder struct {
@@ -249,7 +281,10 @@ type decoder struct {
 	main             *params
 	tiles            []*tileState
 	out              []int32
+	planes           [][]int32 // per component, when some is sub-sampled
 	allReversible    bool
+	ppm              []byte // PPM contents (Nppm, Ippm pairs), in Zppm order
+	havePPM          bool
 }
 
 func (d *decoder) width() int  { return d.x1 - d.x0 }
@@ -360,9 +395,19 @@ func (d *decoder) readMain() error {
 			}
 			d.main.roi[i] = s
 		case mPOC:
-			return errf(off, "progression order change (POC): %w", ErrUnsupported)
+			ps, err := d.readPOC(b, off)
+			if err != nil {
+				return err
+			}
+			d.main.pocs = append(d.main.pocs, ps...)
 		case mPPM:
-			return errf(off, "packed packet headers (PPM): %w", ErrUnsupported)
+			// Zppm orders the segments; encoders write them in order,
+			// which is all this decoder accepts.
+			if len(b) < 1 {
+				return errf(off, "PPM segment too short: %w", ErrTruncated)
+			}
+			d.ppm = append(d.ppm, b[1:]...)
+			d.havePPM = true
 		case mCAP:
 			return errf(off, "Part 15 capabilities (CAP): %w", ErrUnsupported)
 		default:
@@ -414,9 +459,11 @@ func (d *decoder) readSIZ(b []byte, off int) error {
 		if c.prec > 16 {
 			return errf(off, "component %d of %d bits: %w", i, c.prec, ErrUnsupported)
 		}
-		if c.dx != 1 || c.dy != 1 {
-			return errf(off, "component %d sub-sampled %dx%d: %w", i, c.dx, c.dy, ErrUnsupported)
+		if c.dx < 1 || c.dy < 1 {
+			return errf(off, "component %d with sub-sampling %dx%d", i, c.dx, c.dy)
 		}
+		c.x0, c.y0 = ceilDiv(d.x0, c.dx), ceilDiv(d.y0, c.dy)
+		c.x1, c.y1 = ceilDiv(d.x1, c.dx), ceilDiv(d.y1, c.dy)
 		if i > 0 && (c.prec != d.comps[0].prec || c.signed != d.comps[0].signed) {
 			return errf(off, "components of different precision or signedness: %w", ErrUnsupported)
 		}
@@ -569,6 +616,37 @@ func (d *decoder) readRGN(b []byte, off int) (int, int, error) {
 	return i, int(b[1]), nil
 }
 
+// readPOC reads a POC segment's progressions (T.800 A.6.6, Table A.32).
+func (d *decoder) readPOC(b []byte, off int) ([]poc, error) {
+	cw := 1 // CSpoc and CEpoc: one byte, two from 257 components on
+	if len(d.comps) >= 257 {
+		cw = 2
+	}
+	n := 5 + 2*cw
+	if len(b) == 0 || len(b)%n != 0 {
+		return nil, errf(off, "POC segment of %d bytes", len(b)+2)
+	}
+	comp := func(b []byte) int {
+		if cw == 1 {
+			return int(b[0])
+		}
+		return int(binary.BigEndian.Uint16(b))
+	}
+	var ps []poc
+	for ; len(b) >= n; b = b[n:] {
+		p := poc{r0: int(b[0]), c0: comp(b[1:]), l1: int(binary.BigEndian.Uint16(b[1+cw:])),
+			r1: int(b[3+cw]), c1: comp(b[4+cw:]), prog: int(b[4+2*cw])}
+		if p.c1 == 0 { // CEpoc 0 stands for 256 (Table A.32)
+			p.c1 = 256
+		}
+		if p.prog > 4 {
+			return nil, errf(off, "POC progression order %d", p.prog)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
 // checkQuant verifies that q has a step size for every sub-band of c.
 func checkQuant(c *coding, q *quant, off int) error {
 	need := 3*c.levels + 1
@@ -692,9 +770,28 @@ func (d *decoder) readTiles() error {
 				}
 				t.p.roi[i] = s
 			case mPOC:
-				return errf(soff, "progression order change (POC): %w", ErrUnsupported)
+				ps, err := d.readPOC(b, soff)
+				if err != nil {
+					return err
+				}
+				// A tile's own POC replaces the main header's; those of
+				// its later tile-parts continue it.
+				if !t.tilePOC {
+					t.p.pocs, t.tilePOC = nil, true
+				}
+				t.p.pocs = append(t.p.pocs, ps...)
 			case mPPT:
-				return errf(soff, "packed packet headers (PPT): %w", ErrUnsupported)
+				if d.havePPM {
+					return errf(soff, "PPT in a codestream with PPM")
+				}
+				if len(b) < 1 {
+					return errf(soff, "PPT segment too short: %w", ErrTruncated)
+				}
+				if !t.packed && t.parts > 1 {
+					return errf(soff, "PPT in a later tile-part of a tile whose first had none")
+				}
+				t.hdr = append(t.hdr, b[1:]...)
+				t.packed = true
 			}
 		}
 		if first {
@@ -728,11 +825,34 @@ func (d *decoder) readTiles() error {
 		if first {
 			t.off = d.pos
 		}
+		if d.havePPM {
+			// Each tile-part, in codestream order, takes the next Nppm
+			// bytes of packed headers (T.800 A.7.4).
+			if len(d.ppm) < 4 {
+				return errf(off, "PPM headers end before tile-part %d of tile %d: %w", t.parts, isot, ErrTruncated)
+			}
+			n := int(binary.BigEndian.Uint32(d.ppm))
+			if n > len(d.ppm)-4 {
+				return errf(off, "PPM header block of %d bytes overruns the PPM segments: %w", n, ErrTruncated)
+			}
+			t.hdr = append(t.hdr, d.ppm[4:4+n]...)
+			t.packed = true
+			d.ppm = d.ppm[4+n:]
+		}
 		t.data = append(t.data, d.data[d.pos:end])
 		d.pos = end
 	}
 	w, h, nc := d.width(), d.height(), len(d.comps)
 	d.out = make([]int32, w*h*nc)
+	for _, c := range d.comps {
+		if c.dx != 1 || c.dy != 1 {
+			d.planes = make([][]int32, nc)
+			for i, c := range d.comps {
+				d.planes[i] = make([]int32, (c.x1-c.x0)*(c.y1-c.y0))
+			}
+			break
+		}
+	}
 	d.allReversible = true
 	for i, t := range d.tiles {
 		if t == nil {
@@ -747,8 +867,38 @@ func (d *decoder) readTiles() error {
 
 func (d *decoder) image() (*Image, error) {
 	c := d.comps[0]
-	return &Image{Width: d.width(), Height: d.height(), Components: len(d.comps), Precision: c.prec,
-		Signed: c.signed, Reversible: d.allReversible, Pix: d.out}, nil
+	img := &Image{Width: d.width(), Height: d.height(), Components: len(d.comps), Precision: c.prec,
+		Signed: c.signed, Reversible: d.allReversible, Pix: d.out}
+	if d.planes != nil {
+		d.upsample(img)
+	}
+	return img, nil
+}
+
+// upsample fills img.Pix from the component planes, repeating each
+// sample of a sub-sampled component over the image pixels from its own
+// position on the reference grid up to the next sample's, as OpenJPEG's
+// opj_decompress -upsample does. Like OpenJPEG, pixels left of or above
+// a component's first sample (only with an image offset that is not a
+// multiple of the sub-sampling) are 0.
+func (d *decoder) upsample(img *Image) {
+	w, h, nc := img.Width, img.Height, img.Components
+	for ci, c := range d.comps {
+		pl := d.planes[ci]
+		cw, ch := c.x1-c.x0, c.y1-c.y0
+		img.Planes = append(img.Planes, Plane{Width: cw, Height: ch, Dx: c.dx, Dy: c.dy, Pix: pl})
+		xoff, yoff := c.dx*c.x0-d.x0, c.dy*c.y0-d.y0
+		for y := 0; y < h; y++ {
+			if y < yoff {
+				continue // Pix is zeroed
+			}
+			sy := min((y-yoff)/c.dy, ch-1)
+			row := pl[sy*cw : (sy+1)*cw]
+			for x := xoff; x < w; x++ {
+				img.Pix[(y*w+x)*nc+ci] = row[min((x-xoff)/c.dx, cw-1)]
+			}
+		}
+	}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -40,17 +40,36 @@ func goldens(t testing.TB) []golden {
 
 // rawPlanar renders img as opj_decompress writes .rawl files: components
 // planar, one byte a sample up to 8 bits, else two little-endian bytes.
+// Sub-sampled components are written at their own sizes (from Planes),
+// as gen.sh records them.
 func rawPlanar(img *Image) []byte {
-	n := img.Width * img.Height
+	if img.Planes != nil {
+		var out []byte
+		for _, p := range img.Planes {
+			out = appendSamples(out, p.Pix, 0, 1, img.Precision)
+		}
+		return out
+	}
+	return rawUpsampled(img)
+}
+
+// rawUpsampled renders img.Pix, all components at the image's size, as
+// opj_decompress -upsample writes .rawl files.
+func rawUpsampled(img *Image) []byte {
 	var out []byte
 	for c := 0; c < img.Components; c++ {
-		for i := 0; i < n; i++ {
-			v := img.Pix[i*img.Components+c]
-			if img.Precision <= 8 {
-				out = append(out, byte(v))
-			} else {
-				out = append(out, byte(v), byte(v>>8))
-			}
+		out = appendSamples(out, img.Pix, c, img.Components, img.Precision)
+	}
+	return out
+}
+
+func appendSamples(out []byte, pix []int32, first, step, prec int) []byte {
+	for i := first; i < len(pix); i += step {
+		v := pix[i]
+		if prec <= 8 {
+			out = append(out, byte(v))
+		} else {
+			out = append(out, byte(v), byte(v>>8))
 		}
 	}
 	return out
@@ -67,7 +86,8 @@ func TestGoldens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if img.Width != 64 || img.Height != 64 {
+			// Sub-sampled images are checked against their own sizes.
+			if img.Planes == nil && (img.Width != 64 || img.Height != 64) {
 				t.Fatalf("decoded %dx%d, want 64x64", img.Width, img.Height)
 			}
 			got := rawPlanar(img)
@@ -83,7 +103,11 @@ func TestGoldens(t *testing.T) {
 				t.Fatalf("%d bytes, reference %d", len(got), len(ref))
 			}
 			wide := img.Precision > 8
-			for i := range img.Pix {
+			n := len(got)
+			if wide {
+				n /= 2
+			}
+			for i := 0; i < n; i++ {
 				var a, r int
 				if wide {
 					a, r = int(int16(uint16(got[2*i])|uint16(got[2*i+1])<<8)), int(int16(uint16(ref[2*i])|uint16(ref[2*i+1])<<8))
@@ -93,6 +117,41 @@ func TestGoldens(t *testing.T) {
 				if a-r > 1 || r-a > 1 {
 					t.Fatalf("sample %d: %d, OpenJPEG %d", i, a, r)
 				}
+			}
+		})
+	}
+}
+
+// TestUpsampled checks Image.Pix of the sub-sampled test files against
+// opj_decompress -upsample (testdata/upsampled.sha256, from gen.sh).
+func TestUpsampled(t *testing.T) {
+	b, err := os.ReadFile("testdata/upsampled.sha256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		fs := strings.Fields(line)
+		if len(fs) != 2 {
+			t.Fatalf("bad line %q", line)
+		}
+		t.Run(fs[1], func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", fs[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.Planes == nil {
+				t.Fatal("no sub-sampled planes")
+			}
+			if len(img.Pix) != img.Width*img.Height*img.Components {
+				t.Fatalf("%d samples for %dx%dx%d", len(img.Pix), img.Width, img.Height, img.Components)
+			}
+			sum := sha256.Sum256(rawUpsampled(img))
+			if hex.EncodeToString(sum[:]) != fs[0] {
+				t.Fatal("upsampled pixels differ from opj_decompress -upsample")
 			}
 		})
 	}
@@ -191,6 +250,67 @@ func TestHostile(t *testing.T) {
 	}
 }
 
+// TestHostilePacked damages the headers of packed-header, POC and
+// sub-sampled codestreams.
+func TestHostilePacked(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// patch returns a copy of name's bytes with the bytes after the first
+	// occurrence of marker (skipping skip bytes: length and index) set.
+	patch := func(name string, marker []byte, skip int, v ...byte) []byte {
+		b := append([]byte(nil), read(name)...)
+		i := bytes.Index(b, marker)
+		if i < 0 {
+			t.Fatalf("%s: no marker % X", name, marker)
+		}
+		copy(b[i+len(marker)+skip:], v)
+		return b
+	}
+	ppm, ppt, poc, siz := []byte{0xFF, 0x60}, []byte{0xFF, 0x61}, []byte{0xFF, 0x5F}, []byte{0xFF, 0x51}
+	tests := []struct {
+		name string
+		data []byte
+		want error // nil: any error
+	}{
+		{"PPM block overruns", patch("u16_ppm_strip.j2k", ppm, 3, 0x7F, 0xFF, 0xFF, 0xFF), ErrTruncated},
+		{"PPM block short", patch("u16_ppm_strip.j2k", ppm, 3, 0, 0, 0, 1), nil},
+		{"PPT with PPM", insertBefore(read("u16_ppt.j2k"), []byte{0xFF, 0x90}, 0xFF, 0x60, 0, 7, 0, 0, 0, 0, 0), nil},
+		{"PPT length lies", patch("u16_ppt.j2k", ppt, 0, 0xFF, 0xF0), ErrTruncated},
+		{"POC progression 9", patch("u16_poc.j2k", poc, 2+6, 9), nil},
+		{"POC segment length", patch("u16_poc.j2k", poc, 0, 0, 9), nil},
+		{"sub-sampling 0", patch("u16_sub2x2.j2k", siz, 2+36+1, 0), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode(tt.data)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			t.Log(err)
+			var je *Error
+			if !errors.As(err, &je) {
+				t.Fatalf("%v is not an *Error", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("%v, want %v", err, tt.want)
+			}
+		})
+	}
+	for _, name := range []string{"u16_ppm_tileparts.j2k", "u16_ppt_tileparts_strip.j2k", "u16_poc_tiles.j2k", "sub3_offset_pcrl.j2k"} {
+		good := read(name)
+		for n := 0; n < len(good)-2; n += 5 {
+			if _, err := Decode(good[:n]); err == nil {
+				t.Fatalf("%s truncated at %d: no error", name, n)
+			}
+		}
+	}
+}
+
 // FuzzDecode is seeded with every test file; crashers the fuzzer finds
 // belong in testdata/fuzz/FuzzDecode, which go test replays.
 func FuzzDecode(f *testing.F) {
@@ -248,4 +368,12 @@ func TestMutations(t *testing.T) {
 			}
 		}
 	}
+}
+
+// insertBefore returns a copy of b with v inserted before the first
+// occurrence of marker.
+func insertBefore(b, marker []byte, v ...byte) []byte {
+	i := bytes.Index(b, marker)
+	out := append(append(append([]byte(nil), b[:i]...), v...), b[i:]...)
+	return out
 }

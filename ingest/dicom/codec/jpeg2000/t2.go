@@ -125,14 +125,20 @@ type pending struct {
 }
 
 // readPacket reads one packet (T.800 B.9–B.10) and appends its
-// code-block contributions.
+// code-block contributions. Its header comes from the packet itself or,
+// when packed (PPM, PPT), from the tile's header stream; the EPH marker
+// follows the header wherever it is.
 func (d *decoder) readPacket(td *tileData, p *params, tc *tileComp, r, pi, layer int) error {
 	res := &tc.res[r]
 	b := td.b
 	if p.sop && td.pos+6 <= len(b) && b[td.pos] == 0xFF && b[td.pos+1] == 0x91 {
 		td.pos += 6
 	}
-	br := &bitReader{b: b, pos: td.pos}
+	hb, hpos, hoff := b, td.pos, td.off
+	if td.packed {
+		hb, hpos, hoff = td.h, td.hpos, 0
+	}
+	br := &bitReader{b: hb, pos: hpos}
 	var body []pending
 	style := tc.cod.style
 	if br.bit() == 1 {
@@ -146,23 +152,23 @@ func (d *decoder) readPacket(td *tileData, p *params, tc *tileComp, r, pi, layer
 				if !cb.included {
 					if !pr.incl.decode(br, x, y, layer+1) {
 						if br.err {
-							return errf(td.off+br.pos, "packet header: %w", ErrTruncated)
+							return errf(hoff+br.pos, "packet header: %w", ErrTruncated)
 						}
 						continue
 					}
 					t := 1
 					for !pr.zbp.decode(br, x, y, t) {
 						if br.err {
-							return errf(td.off+br.pos, "packet header: %w", ErrTruncated)
+							return errf(hoff+br.pos, "packet header: %w", ErrTruncated)
 						}
 						t++
 						if t > 64 {
-							return errf(td.off+br.pos, "zero bit-plane count beyond 64")
+							return errf(hoff+br.pos, "zero bit-plane count beyond 64")
 						}
 					}
 					cb.zeroBP = pr.zbp.value(x, y)
 					if cb.zeroBP > bd.mb+tc.roi {
-						return errf(td.off+br.pos, "%d zero bit-planes of %d", cb.zeroBP, bd.mb+tc.roi)
+						return errf(hoff+br.pos, "%d zero bit-planes of %d", cb.zeroBP, bd.mb+tc.roi)
 					}
 					cb.included, cb.lblock, first = true, 3, true
 				} else if br.bit() == 0 {
@@ -172,15 +178,15 @@ func (d *decoder) readPacket(td *tileData, p *params, tc *tileComp, r, pi, layer
 				for br.bit() == 1 {
 					cb.lblock++
 					if cb.lblock > 32 || br.err {
-						return errf(td.off+br.pos, "code-block length indicator beyond 32 bits")
+						return errf(hoff+br.pos, "code-block length indicator beyond 32 bits")
 					}
 				}
 				if br.err {
-					return errf(td.off+br.pos, "packet header: %w", ErrTruncated)
+					return errf(hoff+br.pos, "packet header: %w", ErrTruncated)
 				}
 				maxPasses := 3*(bd.mb+tc.roi-cb.zeroBP) - 2
 				if cb.passes+n > maxPasses {
-					return errf(td.off+br.pos, "code-block with %d coding passes, at most %d possible", cb.passes+n, maxPasses)
+					return errf(hoff+br.pos, "code-block with %d coding passes, at most %d possible", cb.passes+n, maxPasses)
 				}
 				if first || cb.segs[len(cb.segs)-1].passes == cb.segs[len(cb.segs)-1].max {
 					cb.segs = append(cb.segs, newSegment(cb.segs, style))
@@ -201,7 +207,7 @@ func (d *decoder) readPacket(td *tileData, p *params, tc *tileComp, r, pi, layer
 					cb.segs = append(cb.segs, newSegment(cb.segs, style))
 				}
 				if br.err {
-					return errf(td.off+br.pos, "packet header: %w", ErrTruncated)
+					return errf(hoff+br.pos, "packet header: %w", ErrTruncated)
 				}
 				body = append(body, pending{cb, total})
 			}
@@ -209,14 +215,19 @@ func (d *decoder) readPacket(td *tileData, p *params, tc *tileComp, r, pi, layer
 	}
 	br.align()
 	if br.err {
-		return errf(td.off+br.pos, "packet header: %w", ErrTruncated)
+		return errf(hoff+br.pos, "packet header: %w", ErrTruncated)
 	}
-	td.pos = br.pos
+	hpos = br.pos
 	if p.eph {
-		if td.pos+2 > len(b) || b[td.pos] != 0xFF || b[td.pos+1] != 0x92 {
-			return errf(td.off+td.pos, "missing EPH marker")
+		if hpos+2 > len(hb) || hb[hpos] != 0xFF || hb[hpos+1] != 0x92 {
+			return errf(hoff+hpos, "missing EPH marker")
 		}
-		td.pos += 2
+		hpos += 2
+	}
+	if td.packed {
+		td.hpos = hpos
+	} else {
+		td.pos = hpos
 	}
 	for _, pd := range body {
 		if pd.n > len(b)-td.pos {

@@ -48,20 +48,29 @@ type resolution struct {
 	ppx, ppy       int
 	pw, ph         int
 	bands          []band
+	next           []int // per precinct: the next layer whose packet is due
 }
 
+// tileComp is a tile-component, its area in the component's own sample
+// grid (T.800 B-12).
 type tileComp struct {
 	x0, y0, x1, y1 int
+	dx, dy         int // the component's sub-sampling
 	cod            *coding
 	roi            int
 	res            []resolution
 }
 
-// tileData is a tile's packet stream (its tile-parts joined).
+// tileData is a tile's packet stream (its tile-parts joined) and, when
+// packed, its packet headers.
 type tileData struct {
 	b   []byte
 	pos int
 	off int // codestream offset of b's start, for messages
+
+	packed bool
+	h      []byte // packed packet headers (PPM or PPT)
+	hpos   int
 }
 
 func (d *decoder) decodeTile(idx int, t *tileState) error {
@@ -77,14 +86,17 @@ func (d *decoder) decodeTile(idx int, t *tileState) error {
 	}
 	// Offsets in messages count from the first tile-part's data; they
 	// are exact for single-part tiles.
-	td := &tileData{b: buf, off: t.off}
+	td := &tileData{b: buf, off: t.off, packed: t.packed, h: t.hdr}
+	nbytes := len(buf) + len(t.hdr)
 	tcs := make([]*tileComp, len(d.comps))
 	maxRes := 0
-	for c := range d.comps {
-		tc, err := d.buildTileComp(tx0, ty0, tx1, ty1, &p.cod[c], &p.q[c], p.roi[c], len(buf))
+	for c, cp := range d.comps {
+		tc, err := d.buildTileComp(ceilDiv(tx0, cp.dx), ceilDiv(ty0, cp.dy), ceilDiv(tx1, cp.dx), ceilDiv(ty1, cp.dy),
+			&p.cod[c], &p.q[c], p.roi[c], nbytes)
 		if err != nil {
 			return err
 		}
+		tc.dx, tc.dy = cp.dx, cp.dy
 		tcs[c] = tc
 		maxRes = max(maxRes, len(tc.res))
 	}
@@ -96,16 +108,16 @@ func (d *decoder) decodeTile(idx int, t *tileState) error {
 			npk += r.pw * r.ph
 		}
 	}
-	if npk*p.layers > len(buf) {
-		return errf(td.off, "tile %d declares %d packets in %d bytes: %w", idx, npk*p.layers, len(buf), ErrTruncated)
+	if npk*p.layers > nbytes {
+		return errf(td.off, "tile %d declares %d packets in %d bytes: %w", idx, npk*p.layers, nbytes, ErrTruncated)
 	}
-	err := d.forEachPacket(p, tcs, maxRes, tx0, ty0, func(l, r, c, pi int) error {
+	err := d.forEachPacket(p, tcs, maxRes, npk, tx0, ty0, func(l, r, c, pi int) error {
 		return d.readPacket(td, p, tcs[c], r, pi, l)
 	})
 	if err != nil {
 		return err
 	}
-	return d.reconstruct(tcs, p, tx0, ty0, tx1, ty1)
+	return d.reconstruct(tcs, p)
 }
 
 // buildTileComp lays out resolutions, sub-bands, precincts and
@@ -219,22 +231,70 @@ func pow2(n int) float64 {
 }
 
 // forEachPacket calls fn for every packet of the tile in its progression
-// order (T.800 B.12). Position-driven orders are realised by sorting the
+// order (T.800 B.12): the COD order over the whole tile, or, when the
+// tile has progression order changes, each POC progression in turn,
+// skipping packets an earlier one sent (as OpenJPEG does, only the POC
+// progressions are followed then).
+func (d *decoder) forEachPacket(p *params, tcs []*tileComp, maxRes, npk, tx0, ty0 int, fn func(l, r, c, pi int) error) error {
+	for _, tc := range tcs {
+		for r := range tc.res {
+			tc.res[r].next = make([]int, tc.res[r].pw*tc.res[r].ph)
+		}
+	}
+	if len(p.pocs) == 0 {
+		return d.progression(tcs, poc{l1: p.layers, r1: maxRes, c1: len(tcs), prog: p.prog}, tx0, ty0, fn)
+	}
+	// POC progressions may overlap, so bound the packet positions
+	// visited: a hostile list of thousands of whole-tile progressions
+	// would otherwise loop for long over packets already sent.
+	budget := 64 * max(npk*p.layers, 1)
+	for _, pc := range p.pocs {
+		pc.l1 = min(pc.l1, p.layers)
+		pc.r1 = min(pc.r1, maxRes)
+		pc.c1 = min(pc.c1, len(tcs))
+		if pc.r0 >= pc.r1 || pc.c0 >= pc.c1 || pc.l1 == 0 {
+			continue
+		}
+		visits := 0
+		for c := pc.c0; c < pc.c1; c++ {
+			for r := pc.r0; r < min(pc.r1, len(tcs[c].res)); r++ {
+				visits += tcs[c].res[r].pw * tcs[c].res[r].ph * pc.l1
+			}
+		}
+		if budget -= visits; budget < 0 {
+			return errf(0, "progression order changes revisit the tile's packets too often")
+		}
+		if err := d.progression(tcs, pc, tx0, ty0, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// progression calls fn for the packets of one progression volume not
+// sent before. Position-driven orders are realised by sorting the
 // precincts on the reference-grid position where the standard's loop
 // first meets them.
-func (d *decoder) forEachPacket(p *params, tcs []*tileComp, maxRes, tx0, ty0 int, fn func(l, r, c, pi int) error) error {
-	nc := len(tcs)
-	switch p.prog {
+func (d *decoder) progression(tcs []*tileComp, pc poc, tx0, ty0 int, fn func(l, r, c, pi int) error) error {
+	emit := func(l, r, c, pi int) error {
+		res := &tcs[c].res[r]
+		if l < res.next[pi] {
+			return nil // sent by an earlier progression
+		}
+		res.next[pi] = l + 1
+		return fn(l, r, c, pi)
+	}
+	switch pc.prog {
 	case 0: // LRCP
-		for l := 0; l < p.layers; l++ {
-			for r := 0; r < maxRes; r++ {
-				for c := 0; c < nc; c++ {
+		for l := 0; l < pc.l1; l++ {
+			for r := pc.r0; r < pc.r1; r++ {
+				for c := pc.c0; c < pc.c1; c++ {
 					if r >= len(tcs[c].res) {
 						continue
 					}
 					res := &tcs[c].res[r]
 					for pi := 0; pi < res.pw*res.ph; pi++ {
-						if err := fn(l, r, c, pi); err != nil {
+						if err := emit(l, r, c, pi); err != nil {
 							return err
 						}
 					}
@@ -243,15 +303,15 @@ func (d *decoder) forEachPacket(p *params, tcs []*tileComp, maxRes, tx0, ty0 int
 		}
 		return nil
 	case 1: // RLCP
-		for r := 0; r < maxRes; r++ {
-			for l := 0; l < p.layers; l++ {
-				for c := 0; c < nc; c++ {
+		for r := pc.r0; r < pc.r1; r++ {
+			for l := 0; l < pc.l1; l++ {
+				for c := pc.c0; c < pc.c1; c++ {
 					if r >= len(tcs[c].res) {
 						continue
 					}
 					res := &tcs[c].res[r]
 					for pi := 0; pi < res.pw*res.ph; pi++ {
-						if err := fn(l, r, c, pi); err != nil {
+						if err := emit(l, r, c, pi); err != nil {
 							return err
 						}
 					}
@@ -262,21 +322,22 @@ func (d *decoder) forEachPacket(p *params, tcs []*tileComp, maxRes, tx0, ty0 int
 	}
 	type item struct{ y, x, c, r, pi int }
 	var items []item
-	for c, tc := range tcs {
+	for c := pc.c0; c < pc.c1; c++ {
+		tc := tcs[c]
 		nl := len(tc.res) - 1
-		for r := range tc.res {
+		for r := pc.r0; r < min(pc.r1, len(tc.res)); r++ {
 			res := &tc.res[r]
 			for pi := 0; pi < res.pw*res.ph; pi++ {
 				i, j := pi%res.pw, pi/res.pw
 				// Precinct origin on the reference grid, clipped to the tile.
-				x := (floorDivPow2(res.x0, res.ppx) + i) << (res.ppx + nl - r)
-				y := (floorDivPow2(res.y0, res.ppy) + j) << (res.ppy + nl - r)
+				x := ((floorDivPow2(res.x0, res.ppx) + i) << (res.ppx + nl - r)) * tc.dx
+				y := ((floorDivPow2(res.y0, res.ppy) + j) << (res.ppy + nl - r)) * tc.dy
 				items = append(items, item{max(y, ty0), max(x, tx0), c, r, pi})
 			}
 		}
 	}
 	var less func(a, b item) bool
-	switch p.prog {
+	switch pc.prog {
 	case 2: // RPCL
 		less = func(a, b item) bool {
 			if a.r != b.r {
@@ -319,8 +380,8 @@ func (d *decoder) forEachPacket(p *params, tcs []*tileComp, maxRes, tx0, ty0 int
 	}
 	sort.SliceStable(items, func(i, j int) bool { return less(items[i], items[j]) })
 	for _, it := range items {
-		for l := 0; l < p.layers; l++ {
-			if err := fn(l, it.r, it.c, it.pi); err != nil {
+		for l := 0; l < pc.l1; l++ {
+			if err := emit(l, it.r, it.c, it.pi); err != nil {
 				return err
 			}
 		}

@@ -5,7 +5,7 @@
 //
 //	go run gen.go SRC.dcm OUTDIR
 //
-// writes OUTDIR/{mr_u16,mr_s16,mr_u12,mr_u8,rgb8}.rawl, each 64×64 from
+// writes OUTDIR/{mr_u16,mr_s16,mr_u12,mr_u8,rgb8,sub3,sub2}.rawl, each 64×64 from
 // the middle of SRC (256×256, 16-bit, explicit VR little endian), so the
 // test codestreams carry real anatomy and noise.
 package main
@@ -94,6 +94,25 @@ func run(src, dir string) error {
 		rgb = append(rgb, u8(f)...) // planar, as opj_compress reads raw input
 	}
 	files["rgb8"] = rgb
+	// Components after the first sub-sampled by the given dx×dy,
+	// planar at their own sizes, as opj_compress's -F …@1x1:dxxdy:…
+	// raw input takes them: the full component, then decimated ones.
+	// (opj_decompress turns three components whose second has dx > 1
+	// into RGB as if they were sYCC, so the layouts here avoid that.)
+	sub := func(d ...[2]int) []byte {
+		out := u8(func(v uint16) byte { return byte(v >> 2) })
+		for k, s := range d {
+			for y := 0; y < n; y += s[1] {
+				for x := 0; x < n; x += s[0] {
+					// Offset per plane so the planes differ.
+					out = append(out, 255-byte(crop[(y+k+1)%n*n+x]>>2))
+				}
+			}
+		}
+		return out
+	}
+	files["sub3"] = sub([2]int{1, 2}, [2]int{2, 2})
+	files["sub2"] = sub([2]int{2, 1})
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name+".rawl"), b, 0o644); err != nil {
 			return err
