@@ -20,6 +20,13 @@ func TestSPDXLicense(t *testing.T) {
 		{"CC BY-NC 3.0", "CC-BY-NC-3.0"},
 		{"CC BY-NC-ND 4.0", "CC-BY-NC-ND-4.0"},
 		{"public domain", "LicenseRef-PMC-public-domain"},
+		// Ported licences: listed ones by their identifier, others not
+		// passed off as the unported licence.
+		{"CC BY 3.0 US", "CC-BY-3.0-US"},
+		{"CC BY-NC-SA 2.0 UK", "CC-BY-NC-SA-2.0-UK"},
+		{"CC BY 3.0 IGO", "CC-BY-3.0-IGO"},
+		{"CC BY 3.0 ES", "LicenseRef-CC-BY-3.0-ES"},
+		{"CC BY-SA 2.1", "LicenseRef-CC-BY-SA-2.1"},
 		// Identifiers stay.
 		{"CC-BY-4.0", "CC-BY-4.0"},
 		{"CC0-1.0", "CC0-1.0"},

@@ -328,3 +328,41 @@ func TestThrottled(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudLicences: a sample records the exact SPDX identifier when the
+// article's XML names a versioned Creative Commons URL of the family
+// PMC's license_code gives, and PMC's versionless LicenseRef otherwise.
+func TestCloudLicences(t *testing.T) {
+	tests := []struct {
+		id    string
+		extra ingest.Params
+		want  string
+	}{
+		{"PMC3166277.2", nil, "CC-BY-2.0"},                                     // license_code CC BY, <license xlink:href=".../by/2.0">
+		{"PMC3574550.1", ingest.Params{"noncommercial": true}, "CC-BY-NC-3.0"}, // CC BY-NC, .../by-nc/3.0
+		{"PMC9000001.1", nil, "CC0-1.0"},                                       // CC0, .../publicdomain/zero/1.0/
+		{"PMC3460867.1", nil, "LicenseRef-PMC-CC-BY"},                          // CC BY, <license> without a URL
+		{"PMC1790863.1", nil, "LicenseRef-PMC-CC-BY"},                          // CC BY, no <license>
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			src, err := newSource(cloudParams(mirror, tc.extra), ".")
+			if err != nil {
+				t.Fatal(err)
+			}
+			samples, err := src.Read(context.Background(), ingest.Unit{ID: tc.id})
+			var partial *ingest.Partial
+			if err != nil && !errors.As(err, &partial) {
+				t.Fatal(err)
+			}
+			if len(samples) == 0 {
+				t.Fatal("no samples")
+			}
+			for _, s := range samples {
+				if s.License != tc.want {
+					t.Errorf("%s %s: licence %q, want %q", s.Source, s.ID, s.License, tc.want)
+				}
+			}
+		})
+	}
+}

@@ -322,8 +322,13 @@ func (b *builder) license(meta int32) {
 	if perm >= 0 {
 		if lic := d.child(perm, "license"); lic >= 0 {
 			a.LicenseURL = d.attr(lic, "href")
-			if ref := d.find(lic, "license_ref"); ref >= 0 && a.LicenseURL == "" {
-				a.LicenseURL = d.textOf(ref)
+			// <ali:license_ref> (NISO ALI, JATS 1.2+) names the licence
+			// by URL; it wins over an xlink:href that is not a Creative
+			// Commons address (some publishers link their own terms).
+			if ref := d.find(lic, "license_ref"); ref >= 0 {
+				if u := strings.TrimSpace(d.textOf(ref)); u != "" && (a.LicenseURL == "" || !strings.Contains(strings.ToLower(a.LicenseURL), "creativecommons.org/") && strings.Contains(strings.ToLower(u), "creativecommons.org/")) {
+					a.LicenseURL = u
+				}
 			}
 			var ps []string
 			for c := d.nodes[lic].first; c >= 0; c = d.nodes[c].next {

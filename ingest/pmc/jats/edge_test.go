@@ -203,13 +203,17 @@ func TestNormalizeLicense(t *testing.T) {
 		{"", "", "distributed under the terms of the Creative Commons Attribution License", "CC BY"},
 		{"", "", "Creative Commons Attribution-NonCommercial License", "CC BY-NC"},
 		{"", "open-access", "All rights reserved.", ""},
+		{"https://creativecommons.org/licenses/by/4.0/legalcode", "", "", "CC BY 4.0"},
+		{"https://creativecommons.org/licenses/by/3.0/deed.en_US", "", "", "CC BY 3.0"},
+		{"http://creativecommons.org/licenses/by/3.0/us/", "", "", "CC BY 3.0 US"},
+		{"https://creativecommons.org/licenses/by-nc-nd/3.0/igo/", "", "", "CC BY-NC-ND 3.0 IGO"},
 	}
 	for _, tc := range tests {
 		if got := NormalizeLicense(tc.url, tc.typ, tc.text); got != tc.want {
 			t.Errorf("NormalizeLicense(%q,%q,%q) = %q, want %q", tc.url, tc.typ, tc.text, got, tc.want)
 		}
 	}
-	if LicenseFamily("CC BY-NC 3.0") != "CC BY-NC" || LicenseFamily("cc0") != "CC0" {
+	if LicenseFamily("CC BY-NC 3.0") != "CC BY-NC" || LicenseFamily("cc0") != "CC0" || LicenseFamily("CC BY 3.0 US") != "CC BY" {
 		t.Error("LicenseFamily")
 	}
 }

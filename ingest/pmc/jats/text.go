@@ -104,8 +104,13 @@ func NormalizeLicense(url, licenseType, text string) string {
 		switch {
 		case len(parts) >= 2 && parts[0] == "licenses":
 			code := "CC " + strings.ToUpper(parts[1])
-			if len(parts) >= 3 && parts[2] != "" && parts[2] != "legalcode" && parts[2] != "deed.en" {
+			if len(parts) >= 3 && parts[2] != "" && parts[2] != "legalcode" && !strings.HasPrefix(parts[2], "deed") {
 				code += " " + parts[2]
+				// A ported licence (by/3.0/us/) is another licence than
+				// the unported one: keep its jurisdiction.
+				if len(parts) >= 4 && ccPortRe.MatchString(parts[3]) {
+					code += " " + strings.ToUpper(parts[3])
+				}
 			}
 			return code
 		case len(parts) >= 2 && parts[0] == "publicdomain" && parts[1] == "zero":
@@ -140,11 +145,16 @@ func NormalizeLicense(url, licenseType, text string) string {
 	return ""
 }
 
-// LicenseFamily drops the version from a licence code ("CC BY 2.0" → "CC
-// BY") and upper-cases it, so OA-list codes and article codes compare.
+// ccPortRe matches the jurisdiction of a ported Creative Commons licence
+// URL (creativecommons.org/licenses/by/3.0/us/, …/3.0/igo/).
+var ccPortRe = regexp.MustCompile(`^([a-z]{2}|igo)$`)
+
+// LicenseFamily drops the version (and a ported licence's jurisdiction)
+// from a licence code ("CC BY 2.0" → "CC BY", "CC BY 3.0 US" → "CC BY")
+// and upper-cases it, so OA-list codes and article codes compare.
 func LicenseFamily(code string) string {
 	c := strings.ToUpper(strings.TrimSpace(code))
-	if f := strings.Fields(c); len(f) == 3 && f[0] == "CC" && f[2] != "" && (f[2][0] >= '0' && f[2][0] <= '9') {
+	if f := strings.Fields(c); (len(f) == 3 || len(f) == 4) && f[0] == "CC" && f[2] != "" && (f[2][0] >= '0' && f[2][0] <= '9') {
 		return f[0] + " " + f[1]
 	}
 	return c
