@@ -67,6 +67,34 @@ type PlanExcluder interface {
 	PlanExcluded() map[string]int
 }
 
+// ShardedPlanner is implemented by sources whose plans run to millions of
+// units (PMC's articles) and whose units have a stable numeric key (a
+// PMC id). The runner calls PlanSharded instead of Plan: the source packs
+// its units into shards itself, by key range, and makes a shard's units
+// only when they are asked for. A plan then costs the source's few bytes
+// per unit rather than a Unit each, and a unit added or removed upstream
+// changes the one shard whose key range holds it instead of shifting every
+// later shard. A source that cannot plan so for its configuration returns
+// an error wrapping errors.ErrUnsupported, and Plan is used.
+type ShardedPlanner interface {
+	PlanSharded(ctx context.Context, maxUnits int) (ShardedPlan, error)
+}
+
+// ShardedPlan is a plan a ShardedPlanner holds in its own compact form.
+type ShardedPlan interface {
+	// Len is the number of units.
+	Len() int
+	// Shards lists the non-empty shards by ascending Index, each with its
+	// unit positions [First, End), which follow one another from 0 to
+	// Len, and its InputBytes; the runner names them from Index. Index
+	// is the shard's key range and must not depend on other shards'
+	// contents, so that shard names are stable across plans.
+	Shards() []PlannedShard
+	// Units makes the units at positions [first, end), in plan order,
+	// with distinct IDs. The caller owns the slice.
+	Units(first, end int) []Unit
+}
+
 // SideReporter is implemented by sources that describe what they did to
 // the whole corpus (the DICOM source's de-identification report): after
 // the manifest, the runner publishes each file beside it, and the line

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,13 +18,33 @@ import (
 // the number of tasks, and task i of n builds shards k with k mod n == i.
 type Plan struct {
 	Pipeline *Pipeline
-	Units    []Unit
-	Shards   []PlannedShard
+	// Units are the planned units; nil when the source keeps a sharded
+	// plan (see ShardedPlanner): read a shard's units with UnitsOf.
+	Units  []Unit
+	Shards []PlannedShard
 	// Excluded counts inputs the source left out while planning, by reason
 	// (see PlanExcluder); nil when it says nothing.
 	Excluded map[string]int
 
-	out *output // opened by MakePlan
+	out     *output     // opened by MakePlan
+	sharded ShardedPlan // the source's compact plan, or nil
+}
+
+// UnitsOf returns shard s's units; for a sharded plan they are made on
+// each call, so a caller holds one shard's units at a time.
+func (pl *Plan) UnitsOf(s PlannedShard) []Unit {
+	if pl.sharded != nil {
+		return pl.sharded.Units(s.First, s.End)
+	}
+	return pl.Units[s.First:s.End]
+}
+
+// UnitCount is the number of planned units.
+func (pl *Plan) UnitCount() int {
+	if pl.sharded != nil {
+		return pl.sharded.Len()
+	}
+	return len(pl.Units)
 }
 
 // PlannedShard is one shard's slice of the plan.
@@ -66,9 +87,19 @@ type NamedStage struct {
 	Stage
 }
 
-// MakePlan lists the source's units and packs them into shards.
+// MakePlan lists the source's units and packs them into shards (a
+// ShardedPlanner packs its own).
 func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
-	units, err := src.Plan(ctx)
+	var units []Unit
+	var sharded ShardedPlan
+	err := errors.ErrUnsupported
+	if sp, ok := src.(ShardedPlanner); ok {
+		sharded, err = sp.PlanSharded(ctx, p.Output.ShardUnits)
+	}
+	if errors.Is(err, errors.ErrUnsupported) {
+		sharded = nil
+		units, err = src.Plan(ctx)
+	}
 	if err != nil {
 		// A source that reads only local paths stats the URL as a file
 		// name: say what to do instead of "no such file".
@@ -90,11 +121,19 @@ func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Pipeline: p, Units: units, Shards: packShards(units, p.Output.ShardUnits, p.Output.ShardInputBytes), out: out}
+	plan := &Plan{Pipeline: p, Units: units, out: out}
+	if sharded != nil {
+		if plan.Shards, err = checkSharded(sharded); err != nil {
+			return nil, fmt.Errorf("pipeline %q: source %q: %w", p.Name, p.Source.Type, err)
+		}
+		plan.sharded = sharded
+	} else {
+		plan.Shards = packShards(units, p.Output.ShardUnits, p.Output.ShardInputBytes)
+	}
 	if ex, ok := src.(PlanExcluder); ok {
 		plan.Excluded = ex.PlanExcluded()
 	}
-	if len(units) == 0 {
+	if plan.UnitCount() == 0 {
 		return nil, emptyPlanError(p, plan.Excluded)
 	}
 	return plan, nil
@@ -191,6 +230,26 @@ func packShards(units []Unit, maxUnits int, maxBytes int64) []PlannedShard {
 	}
 	flush(len(units))
 	return out
+}
+
+// checkSharded names a sharded plan's shards and checks the contract
+// ShardedPlan states (the units' IDs are the source's to keep distinct:
+// checking them would cost the memory the compact plan saves).
+func checkSharded(sp ShardedPlan) ([]PlannedShard, error) {
+	out := slices.Clone(sp.Shards())
+	next := 0
+	for i := range out {
+		s := &out[i]
+		if s.First != next || s.End <= s.First || (i > 0 && s.Index <= out[i-1].Index) || s.Index < 0 {
+			return nil, fmt.Errorf("sharded plan: shard %d (index %d, units %d–%d) does not follow the one before", i, s.Index, s.First, s.End)
+		}
+		s.Name = shards.ShardName(s.Index)
+		next = s.End
+	}
+	if next != sp.Len() {
+		return nil, fmt.Errorf("sharded plan: shards hold %d units of %d", next, sp.Len())
+	}
+	return out, nil
 }
 
 // TaskShards returns the shards task `task` of `tasks` builds.

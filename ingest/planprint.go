@@ -14,7 +14,7 @@ import (
 func (pl *Plan) WriteJSON(w io.Writer, tasks int) error {
 	enc := json.NewEncoder(w)
 	for _, s := range pl.Shards {
-		for _, u := range pl.Units[s.First:s.End] {
+		for _, u := range pl.UnitsOf(s) {
 			if err := enc.Encode(map[string]any{"shard": s.Name, "task": s.Index % tasks, "unit": u.ID, "bytes": u.Bytes}); err != nil {
 				return err
 			}
@@ -31,14 +31,14 @@ func (pl *Plan) WriteTable(w io.Writer, tasks int) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHARD\tTASK\tUNIT\tBYTES")
 	for _, s := range pl.Shards {
-		for _, u := range pl.Units[s.First:s.End] {
+		for _, u := range pl.UnitsOf(s) {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\n", s.Name, s.Index%tasks, u.ID, u.Bytes)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s: %d units in %d shards over %d task(s); config %s\n", p.Name, len(pl.Units), len(pl.Shards), tasks, p.Hash()[:12])
+	fmt.Fprintf(w, "%s: %d units in %d shards over %d task(s); config %s\n", p.Name, pl.UnitCount(), len(pl.Shards), tasks, p.Hash()[:12])
 	if reuse, build, err := pl.Changes(); err == nil {
 		fmt.Fprintf(w, "%s: %d shards to build, %d done and unchanged in %s\n", p.Name, build, reuse, p.OutputDir())
 	}

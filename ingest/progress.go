@@ -26,13 +26,11 @@ type progress struct {
 	wg         sync.WaitGroup
 }
 
-func newProgress(w io.Writer, interactive bool, name string, todo []PlannedShard, units []Unit) *progress {
+func newProgress(w io.Writer, interactive bool, name string, todo []PlannedShard) *progress {
 	p := &progress{name: name, start: time.Now(), quit: make(chan struct{})}
 	for _, s := range todo {
 		p.totalUnits += s.End - s.First
-		for _, u := range units[s.First:s.End] {
-			p.totalBytes += u.Bytes
-		}
+		p.totalBytes += s.InputBytes
 	}
 	if w == nil || !interactive || p.totalUnits == 0 {
 		return p

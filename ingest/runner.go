@@ -245,7 +245,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	if err != nil {
 		return sum, err
 	}
-	prog := newProgress(o.Progress, o.Interactive, p.Name, todo, plan.Units)
+	prog := newProgress(o.Progress, o.Interactive, p.Name, todo)
 	defer prog.stop()
 	for _, ps := range todo {
 		if err := buildShard(ctx, plan, ps, src, stages, o.Workers, sum, prog); err != nil {
@@ -432,7 +432,7 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 			w.Abort()
 		}
 	}()
-	units := plan.Units[ps.First:ps.End]
+	units := plan.UnitsOf(ps)
 	var quarantine []QuarantineRecord
 	c := Counts{Dropped: map[string]int{}}
 	err = orderedMap(ctx, len(units), workers,
@@ -634,7 +634,7 @@ func (pl *Plan) record() planRecord {
 	rec := planRecord{Pipeline: pl.Pipeline.Name, ConfigHash: pl.Pipeline.Hash()}
 	for _, s := range pl.Shards {
 		h := sha256.New()
-		for _, u := range pl.Units[s.First:s.End] {
+		for _, u := range pl.UnitsOf(s) {
 			fmt.Fprintf(h, "%d:%s:%d\n", len(u.ID), u.ID, u.Bytes)
 			if u.Stamp != 0 {
 				fmt.Fprintf(h, "stamp:%x\n", u.Stamp)
@@ -765,6 +765,9 @@ func WriteManifest(plan *Plan) (string, error) {
 	}
 	m, err := shards.BuildManifestFS(out.fs, dir, plan.Pipeline.Name, plan.Pipeline.Hash())
 	if err != nil {
+		return "", err
+	}
+	if m.ModelInput, err = plan.Pipeline.modelInput(); err != nil {
 		return "", err
 	}
 	var q []byte

@@ -80,11 +80,85 @@ func (c *Cloud) PlanExcluded() map[string]int {
 	return maps.Clone(c.excluded)
 }
 
-// Plan lists the latest version of each article, in ascending PMCID order.
-// Memory grows with the number of article versions (24 bytes each while
-// sorting, then one Unit per article), never with the inventory's size in
-// bytes: its CSV is streamed.
+// Plan lists the latest version of each article, one Unit each, in
+// ascending PMC id order. A run plans through PlanSharded instead, which
+// keeps 16 bytes per article.
 func (c *Cloud) Plan(ctx context.Context, f Filter) ([]ingest.Unit, error) {
+	recs, err := c.planRecs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	ap := &articlePlan{recs: recs}
+	return ap.Units(0, len(recs)), nil
+}
+
+// PlanSharded plans as Plan does and packs the articles into shards by
+// PMC id range: shard k holds the articles whose ids lie in
+// [k·maxUnits, (k+1)·maxUnits), so it holds at most maxUnits articles, its
+// name (shard-0000k) depends on nothing else, and an article published,
+// updated or withdrawn upstream changes its own shard only (the runner
+// rebuilds the shards whose articles or ETag stamps changed). The price
+// is that shards are as full as PMC's ids are dense. Memory is 16 bytes
+// per article version, never the inventory's size in bytes: its CSV is
+// streamed.
+func (c *Cloud) PlanSharded(ctx context.Context, f Filter, maxUnits int) (ingest.ShardedPlan, error) {
+	recs, err := c.planRecs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if maxUnits <= 0 {
+		maxUnits = 1 << 31
+	}
+	ap := &articlePlan{recs: recs}
+	for i, r := range recs {
+		k := int(uint64(r.id()) / uint64(maxUnits))
+		if n := len(ap.shards); n == 0 || ap.shards[n-1].Index != k {
+			if n > 0 {
+				ap.shards[n-1].End = i
+			}
+			ap.shards = append(ap.shards, ingest.PlannedShard{Index: k, First: i})
+		}
+	}
+	if n := len(ap.shards); n > 0 {
+		ap.shards[n-1].End = len(recs)
+	}
+	return ap, nil
+}
+
+// articlePlan is the cloud layout's compact plan: the latest version of
+// each article by ascending id, and its shards. It makes units on demand.
+type articlePlan struct {
+	recs   []versionRec
+	shards []ingest.PlannedShard
+}
+
+func (ap *articlePlan) Len() int                      { return len(ap.recs) }
+func (ap *articlePlan) Shards() []ingest.PlannedShard { return ap.shards }
+
+// Units makes the units of articles [first, end): ID "PMC<id>.<v>" (the
+// version folder) and the metadata's ETag stamp.
+func (ap *articlePlan) Units(first, end int) []ingest.Unit {
+	recs := ap.recs[first:end]
+	// Every unit id is a substring of one string: one allocation instead
+	// of one per article.
+	var b strings.Builder
+	b.Grow(len(recs) * 14)
+	for _, r := range recs {
+		b.WriteString(versionFolder(r.id(), r.ver()))
+	}
+	all := b.String()
+	units := make([]ingest.Unit, len(recs))
+	off := 0
+	for i, r := range recs {
+		n := len("PMC.") + digits(uint64(r.id())) + digits(uint64(r.ver()))
+		units[i] = ingest.Unit{ID: all[off : off+n], Stamp: r.stamp}
+		off += n
+	}
+	return units
+}
+
+// planRecs lists the latest version of each article, ascending by id.
+func (c *Cloud) planRecs(ctx context.Context, f Filter) ([]versionRec, error) {
 	st, err := c.store(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pmc: %w", err)
@@ -125,28 +199,13 @@ func (c *Cloud) Plan(ctx context.Context, f Filter) ([]ingest.Unit, error) {
 	}
 	recs := ps.latest()
 	if f.MaxArticles > 0 && len(recs) > f.MaxArticles {
-		recs = recs[:f.MaxArticles]
-	}
-	// Every unit id is a substring of one string: one allocation instead
-	// of one per article.
-	var b strings.Builder
-	b.Grow(len(recs) * 14)
-	for _, r := range recs {
-		b.WriteString(versionFolder(r.id, r.ver))
-	}
-	all := b.String()
-	units := make([]ingest.Unit, len(recs))
-	off := 0
-	for i, r := range recs {
-		n := len("PMC.") + digits(uint64(r.id)) + digits(uint64(r.ver))
-		units[i] = ingest.Unit{ID: all[off : off+n], Stamp: r.stamp}
-		off += n
+		recs = slices.Clip(recs[:f.MaxArticles])
 	}
 	c.mu.Lock()
 	c.excluded = ps.excluded
 	c.mu.Unlock()
-	slog.Debug("pmc plan", "articles", len(units), "excluded", ps.excluded, "other keys", ps.skipped)
-	return units, nil
+	slog.Debug("pmc plan", "articles", len(recs), "excluded", ps.excluded, "other keys", ps.skipped)
+	return recs, nil
 }
 
 func digits(v uint64) int {

@@ -3,6 +3,7 @@ package pmc
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -260,6 +261,15 @@ func (s *Source) PlanExcluded() map[string]int {
 		return nil
 	}
 	return s.cloud.PlanExcluded()
+}
+
+// PlanSharded plans layout cloud by PMC id range (see Cloud.PlanSharded);
+// layout packages plans with Plan.
+func (s *Source) PlanSharded(ctx context.Context, maxUnits int) (ingest.ShardedPlan, error) {
+	if s.cloud == nil {
+		return nil, fmt.Errorf("pmc: layout packages: %w", errors.ErrUnsupported)
+	}
+	return s.cloud.PlanSharded(ctx, s.filter, maxUnits)
 }
 
 // NewSource builds a package-layout source outside a pipelines file
