@@ -9,7 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/medmd/medmd/normalize/radfilter"
@@ -129,12 +132,12 @@ func (b *indexBuilder) code(s string) uint16 {
 // appendLower appends s with ASCII letters lower-cased; other bytes are
 // kept, so offsets into the result are offsets into s.
 func appendLower(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+	n := len(dst)
+	dst = append(dst, s...)
+	for i := n; i < len(dst); i++ {
+		if c := dst[i]; 'A' <= c && c <= 'Z' {
+			dst[i] = c + 'a' - 'A'
 		}
-		dst = append(dst, c)
 	}
 	return dst
 }
@@ -175,11 +178,9 @@ func (b *indexBuilder) add(s *shards.Sample, p, r int) {
 	ix.TextHash = append(ix.TextHash, th)
 	for k := range s.Images {
 		im := &s.Images[k]
-		// dHash reads one slice of the mapped voxels (Depth/2, channel 0),
-		// so indexing a volume pages in 1/Depth of it.
-		h, err := radfilter.DHash(im)
-		ix.ImgDHash = append(ix.ImgDHash, h[0], h[1], h[2], h[3])
-		ix.ImgDHashOK = append(ix.ImgDHashOK, err == nil)
+		// The hasher fills the dHash in later (BuildIndex).
+		ix.ImgDHash = append(ix.ImgDHash, 0, 0, 0, 0)
+		ix.ImgDHashOK = append(ix.ImgDHashOK, false)
 		ix.ImgModality = append(ix.ImgModality, b.code(im.Modality))
 		ix.ImgDType = append(ix.ImgDType, b.code(string(im.DType)))
 		ix.ImgShape = append(ix.ImgShape, int32(im.Channels), int32(im.Depth), int32(im.Height), int32(im.Width))
@@ -227,12 +228,15 @@ func containsFold(s, sub string) bool {
 }
 
 // BuildIndex reads every sample of m from its memory-mapped Arrow parts
-// (voxels are not read, only their headers) and returns the index.
+// and returns the index. Of the voxels it reads only each image's middle
+// slice, for the dHash, which other goroutines compute (hasher) while
+// this one reads on.
 func BuildIndex(ctx context.Context, m *shards.Manifest) (*Index, error) {
-	ix := &Index{Version: indexVersion, ManifestHash: m.Hash(), TextOff: []int64{0}, ImgOff: []int32{0}}
-	n := m.Samples
-	// Sample columns are sized once from the manifest's count: growing
-	// them by doubling would hold two copies of each at a million samples.
+	ix := &Index{Version: indexVersion, ManifestHash: m.Hash()}
+	// Sample columns are sized once from the manifest's count (bounded, so
+	// a damaged count cannot ask for terabytes): growing them by doubling
+	// would copy each column several times over at a million samples.
+	n := min(max(m.Samples, 0), 1<<24)
 	ix.IDs, ix.Group = make([]string, 0, n), make([]string, 0, n)
 	ix.Source, ix.Task, ix.License, ix.Split = make([]uint16, 0, n), make([]uint16, 0, n), make([]uint16, 0, n), make([]uint16, 0, n)
 	ix.Part, ix.Row, ix.Runes = make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
@@ -244,25 +248,139 @@ func BuildIndex(ctx context.Context, m *shards.Manifest) (*Index, error) {
 		if err != nil {
 			return nil, err
 		}
-		for r := 0; r < sh.Len(); r++ {
-			if r%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					sh.Close()
-					return nil, err
-				}
-			}
-			s, err := sh.Sample(r)
-			if err != nil {
-				sh.Close()
-				return nil, err
-			}
-			b.add(&s, p, r)
+		h := &hasher{ix: ix}
+		err = b.addPart(ctx, sh, p, h)
+		// The batches alias the mapping: wait for them before unmapping.
+		h.flush()
+		if err != nil {
+			sh.Close()
+			return nil, err
 		}
 		if err := sh.Close(); err != nil {
 			return nil, err
 		}
+		if p == 0 {
+			b.reserve(n)
+		}
 	}
 	return ix, nil
+}
+
+// addPart indexes every row of part p.
+func (b *indexBuilder) addPart(ctx context.Context, sh *shards.Shard, p int, h *hasher) error {
+	for r := 0; r < sh.Len(); r++ {
+		if r%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		s, err := sh.Sample(r)
+		if err != nil {
+			return err
+		}
+		first := len(b.ix.ImgModality)
+		b.add(&s, p, r)
+		for k := range s.Images {
+			h.add(first+k, s.Images[k])
+		}
+	}
+	return nil
+}
+
+// reserve grows the text and image columns to what n samples need at the
+// rate of the first part (plus an eighth), so that they are not copied at
+// every doubling.
+func (b *indexBuilder) reserve(n int) {
+	ix := b.ix
+	done := len(ix.IDs)
+	if done == 0 || n <= done {
+		return
+	}
+	grow := func(have int) int { return (have*n/done)*9/8 - have }
+	ix.Text = slices.Grow(ix.Text, grow(len(ix.Text)))
+	ni := grow(len(ix.ImgModality))
+	ix.ImgModality, ix.ImgDType, ix.ImgDHashOK = slices.Grow(ix.ImgModality, ni), slices.Grow(ix.ImgDType, ni), slices.Grow(ix.ImgDHashOK, ni)
+	ix.ImgShape, ix.ImgDHash = slices.Grow(ix.ImgShape, 4*ni), slices.Grow(ix.ImgDHash, 4*ni)
+}
+
+// hashBatchSize is how many images one hashing batch holds.
+const hashBatchSize = 4096
+
+// hasher computes the dHash of a part's images on other goroutines, a
+// batch at a time, while the caller reads on; results are copied into the
+// index by the caller's goroutine (flush, or the next batch's hand-off),
+// so the index's slices are never written concurrently.
+type hasher struct {
+	ix       *Index
+	cur      *hashBatch
+	inFlight *hashBatch
+}
+
+type hashBatch struct {
+	first []int // image numbers in the index
+	ims   []shards.Image
+	out   []radfilter.PHash
+	ok    []bool
+	done  chan struct{}
+}
+
+func (h *hasher) add(j int, im shards.Image) {
+	if h.cur == nil {
+		h.cur = &hashBatch{first: make([]int, 0, hashBatchSize), ims: make([]shards.Image, 0, hashBatchSize)}
+	}
+	h.cur.first = append(h.cur.first, j)
+	h.cur.ims = append(h.cur.ims, im)
+	if len(h.cur.ims) == hashBatchSize {
+		h.submit()
+	}
+}
+
+// submit starts the current batch and collects the one before it: at
+// most one batch is hashed while the caller fills the next.
+func (h *hasher) submit() {
+	bt := h.cur
+	h.cur = nil
+	h.collect()
+	if bt == nil {
+		return
+	}
+	bt.out, bt.ok, bt.done = make([]radfilter.PHash, len(bt.ims)), make([]bool, len(bt.ims)), make(chan struct{})
+	h.inFlight = bt
+	go func() {
+		defer close(bt.done)
+		workers := max(1, min(runtime.GOMAXPROCS(0), len(bt.ims)/64))
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for k := w; k < len(bt.ims); k += workers {
+					var err error
+					bt.out[k], err = radfilter.DHash(&bt.ims[k])
+					bt.ok[k] = err == nil
+				}
+			})
+		}
+		wg.Wait()
+	}()
+}
+
+// collect waits for the batch in flight and stores its hashes.
+func (h *hasher) collect() {
+	bt := h.inFlight
+	if bt == nil {
+		return
+	}
+	<-bt.done
+	h.inFlight = nil
+	for k, j := range bt.first {
+		copy(h.ix.ImgDHash[4*j:4*j+4], bt.out[k][:])
+		h.ix.ImgDHashOK[j] = bt.ok[k]
+	}
+}
+
+// flush hashes what is left and waits for every batch.
+func (h *hasher) flush() {
+	h.submit()
+	h.collect()
 }
 
 // errStale reports an index file that belongs to another manifest or
