@@ -19,16 +19,10 @@ import (
 //
 // The keys are those of a training preset's image geometry, so a
 // `model_input` stage config and a trainer config say the same thing.
-type ModelInput struct {
-	Channels     int          `yaml:"image_channels" json:"image_channels"`
-	ImageHeight  int          `yaml:"image_height" json:"image_height"` // 2D rows
-	ImageWidth   int          `yaml:"image_width" json:"image_width"`   // 2D columns
-	VolumeHeight int          `yaml:"volume_height" json:"volume_height"`
-	VolumeWidth  int          `yaml:"volume_width" json:"volume_width"`
-	ImageDepth   int          `yaml:"image_depth" json:"image_depth"` // most slices of a 3D volume
-	Patch        [3]int       `yaml:"patch" json:"patch"`             // depth, height, width
-	DType        shards.DType `yaml:"image_dtype" json:"image_dtype"`
-}
+//
+// The fields (and their YAML/JSON keys) are shards.ModelInput's, the form
+// a corpus's manifest records the geometry in.
+type ModelInput shards.ModelInput
 
 // ModelInputPresets are the image geometries of the training presets
 // (train/presets.yaml takes its geometry from here, the model_input stage
@@ -93,13 +87,45 @@ func (g ModelInput) Fits(c, d, h, w int, dt shards.DType) error {
 	case dt != g.DType:
 		return fmt.Errorf("stored as %s, the model takes %s", dt, g.DType)
 	case c != 1 && c != g.Channels:
-		return fmt.Errorf("%d channels, the model takes 1 or %d", c, g.Channels)
+		return fmt.Errorf("%d channels, the model takes %s", c, g.channelsTaken())
 	case d == 1 && (h != g.ImageHeight || w != g.ImageWidth):
 		return fmt.Errorf("2D %dx%d, the model takes %dx%d", h, w, g.ImageHeight, g.ImageWidth)
 	case d > 1 && (h != g.VolumeHeight || w != g.VolumeWidth):
 		return fmt.Errorf("3D in-plane %dx%d, the model takes %dx%d", h, w, g.VolumeHeight, g.VolumeWidth)
 	case d > 1 && (d%g.Patch[0] != 0 || d > g.ImageDepth):
 		return fmt.Errorf("depth %d, the model takes multiples of %d up to %d", d, g.Patch[0], g.ImageDepth)
+	}
+	return nil
+}
+
+// channelsTaken says which channel counts g takes: 1 (grey, broadcast)
+// or its own.
+func (g ModelInput) channelsTaken() string {
+	if g.Channels == 1 {
+		return "1"
+	}
+	return fmt.Sprintf("1 or %d", g.Channels)
+}
+
+// Accepts reports whether g takes every image made into the geometry
+// made (a corpus's recorded model input) as stored; the error says what
+// differs. Depths qualify when made's patch depth is a multiple of g's
+// and made's cap is not above g's.
+func (g ModelInput) Accepts(made ModelInput) error {
+	if err := made.Validate(); err != nil {
+		return fmt.Errorf("recorded geometry: %w", err)
+	}
+	switch {
+	case made.DType != g.DType:
+		return fmt.Errorf("stored as %s, the model takes %s", made.DType, g.DType)
+	case made.Channels != 1 && made.Channels != g.Channels:
+		return fmt.Errorf("%d channels, the model takes %s", made.Channels, g.channelsTaken())
+	case made.ImageHeight != g.ImageHeight || made.ImageWidth != g.ImageWidth:
+		return fmt.Errorf("2D %dx%d, the model takes %dx%d", made.ImageHeight, made.ImageWidth, g.ImageHeight, g.ImageWidth)
+	case made.VolumeHeight != g.VolumeHeight || made.VolumeWidth != g.VolumeWidth:
+		return fmt.Errorf("3D in-plane %dx%d, the model takes %dx%d", made.VolumeHeight, made.VolumeWidth, g.VolumeHeight, g.VolumeWidth)
+	case made.Patch[0]%g.Patch[0] != 0 || made.ImageDepth > g.ImageDepth:
+		return fmt.Errorf("3D depths in multiples of %d up to %d, the model takes multiples of %d up to %d", made.Patch[0], made.ImageDepth, g.Patch[0], g.ImageDepth)
 	}
 	return nil
 }

@@ -37,8 +37,29 @@ type Manifest struct {
 	Tasks   map[string]int `json:"tasks"`
 	// Shards are sorted by name.
 	Shards []ShardStats `json:"shards"`
+	// ModelInput is the image geometry every image of the corpus was made
+	// into by the pipeline's model_input stage, so a trainer checks that
+	// the corpus fits its model before reading a shard; nil when the
+	// pipeline has no such stage (or the manifest predates the field).
+	ModelInput *ModelInput `json:"model_input,omitempty"`
 
 	dir string
+}
+
+// ModelInput is an image geometry a model takes (normalize.ModelInput has
+// its rules): 2D images Channels×1×ImageHeight×ImageWidth, 3D volumes
+// Channels×D×VolumeHeight×VolumeWidth with D a multiple of Patch[0] up to
+// ImageDepth, stored as DType; images have 1 or Channels channels. The
+// keys are a training preset's.
+type ModelInput struct {
+	Channels     int    `yaml:"image_channels" json:"image_channels"`
+	ImageHeight  int    `yaml:"image_height" json:"image_height"` // 2D rows
+	ImageWidth   int    `yaml:"image_width" json:"image_width"`   // 2D columns
+	VolumeHeight int    `yaml:"volume_height" json:"volume_height"`
+	VolumeWidth  int    `yaml:"volume_width" json:"volume_width"`
+	ImageDepth   int    `yaml:"image_depth" json:"image_depth"` // most slices of a 3D volume
+	Patch        [3]int `yaml:"patch" json:"patch"`             // depth, height, width
+	DType        DType  `yaml:"image_dtype" json:"image_dtype"`
 }
 
 // Dir is the folder the manifest's file names are relative to.
@@ -240,7 +261,7 @@ func MergeManifests(ms ...*Manifest) (*Manifest, error) {
 		return nil, errors.New("merge: no manifests")
 	}
 	first := ms[0]
-	out := &Manifest{SchemaVersion: first.SchemaVersion, Pipeline: first.Pipeline, ConfigHash: first.ConfigHash, Parquet: first.Parquet, Shards: []ShardStats{}, dir: first.dir}
+	out := &Manifest{SchemaVersion: first.SchemaVersion, Pipeline: first.Pipeline, ConfigHash: first.ConfigHash, Parquet: first.Parquet, ModelInput: first.ModelInput, Shards: []ShardStats{}, dir: first.dir}
 	seen := map[string]ShardStats{}
 	for i, m := range ms {
 		switch {
@@ -252,6 +273,8 @@ func MergeManifests(ms ...*Manifest) (*Manifest, error) {
 			return nil, fmt.Errorf("merge: manifest %d is pipeline %q, manifest 0 is %q", i, m.Pipeline, first.Pipeline)
 		case m.ParquetLayout() != first.ParquetLayout():
 			return nil, fmt.Errorf("merge: manifest %d has parquet layout %q, manifest 0 has %q", i, m.ParquetLayout(), first.ParquetLayout())
+		case (m.ModelInput == nil) != (first.ModelInput == nil) || m.ModelInput != nil && *m.ModelInput != *first.ModelInput:
+			return nil, fmt.Errorf("merge: manifest %d records another model input than manifest 0", i)
 		case m.dir != "" && out.dir != "" && filepath.Clean(m.dir) != filepath.Clean(out.dir):
 			return nil, fmt.Errorf("merge: manifest %d is in %s, manifest 0 in %s", i, m.dir, out.dir)
 		}

@@ -93,6 +93,9 @@ func openLoader(path string, cfg Config, enc *encoder, resume *shards.LoaderStat
 	if err != nil {
 		return nil, err
 	}
+	if _, err := checkRecorded(path, m, cfg); err != nil {
+		return nil, err
+	}
 	lc := shards.LoaderConfig{Seed: uint64(cfg.Seed), Shuffle: true, BatchSize2D: cfg.Batch, BatchSize3D: cfg.Batch}
 	if enc != nil {
 		lc.Prepare = func(b *shards.Batch) (any, error) { return prepareTokens(enc, b), nil }
@@ -106,6 +109,41 @@ func openLoader(path string, cfg Config, enc *encoder, resume *shards.LoaderStat
 		return nil, err
 	}
 	return l, nil
+}
+
+// checkRecorded checks the model input the manifest records (the
+// geometry of its pipeline's model_input stage) against cfg's before a
+// shard is opened. known is false when the manifest records none (no
+// model_input stage, or a manifest older than the record): then the image
+// shapes the loader indexes from the shards' metadata are checked
+// instead (checkFit).
+func checkRecorded(manifest string, m *shards.Manifest, cfg Config) (known bool, err error) {
+	if m.ModelInput == nil {
+		return false, nil
+	}
+	if cfg.MaxImages == 0 {
+		return true, nil
+	}
+	made := normalize.ModelInput(*m.ModelInput)
+	if err := cfg.ModelInput.Accepts(made); err != nil {
+		want := presetOrCustom(cfg)
+		var made4 []string // presets of that geometry (small and radfm share one)
+		for _, name := range PresetNames() {
+			if normalize.ModelInputPresets[name] == made {
+				made4 = append(made4, name)
+			}
+		}
+		if len(made4) > 0 {
+			return true, fmt.Errorf("%s: its images were made for preset %s (the manifest's model_input), which preset %s cannot take (%v): train with --preset %s, or set the pipeline's `model_input` stage to `preset: %s` and rebuild",
+				manifest, strings.Join(made4, "/"), cfg.Name, err, strings.Join(made4, " or --preset "), want)
+		}
+		return true, fmt.Errorf("%s: its images were made for another geometry (the manifest's model_input), which preset %s cannot take (%v): set the pipeline's `model_input` stage to `preset: %s` and rebuild",
+			manifest, cfg.Name, err, want)
+	}
+	if m.Images == 0 {
+		return true, fmt.Errorf("%s: no sample has an image, but preset %s takes %d per sample: train on a corpus with images or set max_images: 0", manifest, cfg.Name, cfg.MaxImages)
+	}
+	return true, nil
 }
 
 // checkFit reports the first bucket whose images the model cannot take

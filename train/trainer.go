@@ -52,6 +52,10 @@ type Options struct {
 	// DeviceMemory is the memory of one device in bytes; when set, a run
 	// whose memory plan (PlanMemory) exceeds it stops before compiling.
 	DeviceMemory int64
+
+	// stopBeforeCompile ends the run once the first batch is ready, before
+	// the first step compiles anything (MeasureStartup).
+	stopBeforeCompile bool
 }
 
 // Result summarises a run.
@@ -62,7 +66,11 @@ type Result struct {
 	Params          int64
 	Checkpoint      string
 	StepSeconds     float64 // median wall time per optimizer step
-	Interrupted     bool
+	// StartupSeconds is the time from the start of Run to the first
+	// step's batch ready for the device, before anything is compiled:
+	// config, tokenizer, weights, the corpus check and the loader.
+	StartupSeconds float64
+	Interrupted    bool
 }
 
 // Metric is one line of metrics.jsonl.
@@ -121,12 +129,28 @@ func collectText(src Source, limit int) ([]string, error) {
 // Config.Steps are done, StopAfter steps ran, or ctx is cancelled — in
 // every case after writing a checkpoint, metrics and the loss PNG.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	start := time.Now()
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	if o.TrainManifest == "" && (o.Train == nil || o.Train.Len() == 0) {
 		return nil, errors.New("train: no training samples")
+	}
+	if o.TrainManifest != "" {
+		// The corpus is checked against the model before anything slow
+		// (a tokenizer trained on its text, the weights, the loader).
+		m, err := shards.ReadManifest(o.TrainManifest)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		known, err := checkRecorded(o.TrainManifest, m, o.Config)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if !known {
+			log.Info("model input unknown: the manifest records no model_input geometry; checking the image shapes the loader indexes", "manifest", o.TrainManifest)
+		}
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return nil, err
@@ -355,6 +379,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 			return res, fmt.Errorf("train: step %d: %w", step, p.err)
 		}
+		if step == res.StartStep+1 {
+			res.StartupSeconds = time.Since(start).Seconds()
+			log.Info("start-up", "seconds", fmt.Sprintf("%.3f", res.StartupSeconds))
+			if o.stopBeforeCompile {
+				return res, nil
+			}
+		}
 		micro, ntok := p.micro, p.ntok
 		tc := time.Now()
 		lr := LearningRate(cfg, step)
@@ -422,6 +453,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, fmt.Errorf("train: interrupted at step %d (checkpoint %s): %w", res.Step, res.Checkpoint, ctx.Err())
 	}
 	return res, nil
+}
+
+// MeasureStartup runs Run's start-up on o — config, tokenizer, weights,
+// the corpus check, the loader and the first batch ready for the device —
+// and stops before anything is compiled or trained, leaving no
+// checkpoint. It returns Result.StartupSeconds, what `medmd perf train`
+// reports as time to first step.
+func MeasureStartup(ctx context.Context, o Options) (float64, error) {
+	o.stopBeforeCompile = true
+	res, err := Run(ctx, o)
+	if err != nil {
+		return 0, err
+	}
+	return res.StartupSeconds, nil
 }
 
 func newContextOrNil(fresh bool, cfg Config, vocab int) *gmctx.Context {

@@ -94,4 +94,8 @@ func (s *modelInputStage) Apply(ctx context.Context, smp *shards.Sample) error {
 	return nil
 }
 
+// ModelInput is the geometry the stage makes every image into; the
+// pipeline's manifest records it (ingest.ModelInputStage).
+func (s *modelInputStage) ModelInput() shards.ModelInput { return shards.ModelInput(s.g) }
+
 func init() { ingest.RegisterStage(modelInputSpec, newModelInput) }
