@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/medmd/medmd/ingest"
 )
 
 // writeInventory writes a synthetic S3 Inventory of n metadata keys in
@@ -44,20 +46,27 @@ func writeInventory(tb testing.TB, dir string, n int) {
 	}
 }
 
-// BenchmarkPlanInventory plans from a synthetic inventory of
+// BenchmarkPlanInventory plans a pipeline over a synthetic inventory of
 // MEDMD_PMC_INVENTORY_KEYS metadata keys (default 200000; PMC's holds
-// about 8 million) and reports the peak live heap: the CSV is streamed, so
-// the peak follows the number of articles, not the inventory's bytes.
+// about 8 million) the way `medmd run` does: ingest.MakePlan (the source's
+// sharded plan) and the plan record a run compares with the last one,
+// which makes every shard's units once. It reports the peak live heap:
+// the CSV is streamed and the plan keeps 16 bytes per article, so the
+// peak follows the number of articles, not the inventory's bytes. For
+// the process's peak RSS run the test binary under /usr/bin/time -v.
 func BenchmarkPlanInventory(b *testing.B) {
 	n := 200000
 	if v, err := strconv.Atoi(os.Getenv("MEDMD_PMC_INVENTORY_KEYS")); err == nil && v > 0 {
 		n = v
 	}
 	dir := b.TempDir()
+	t0 := time.Now()
 	writeInventory(b, dir, n)
+	b.Logf("wrote an inventory of %d keys in %v", n, time.Since(t0).Round(time.Millisecond))
 	b.ReportAllocs()
 	b.ResetTimer()
 	var peak atomic.Uint64
+	shardCount := 0
 	for b.Loop() {
 		runtime.GC()
 		stop := make(chan struct{})
@@ -79,17 +88,29 @@ func BenchmarkPlanInventory(b *testing.B) {
 				}
 			}
 		}()
-		c := &Cloud{Root: dir}
-		units, err := c.Plan(context.Background(), Filter{})
-		close(stop)
-		<-done
+		params := ingest.Params{"layout": LayoutCloud, "root": dir, "plan_from": PlanInventory, "licences": DefaultLicences}
+		src, err := newSource(params, ".")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if want := n - n/31; len(units) != want {
-			b.Fatalf("%d units, want %d", len(units), want)
+		p := &ingest.Pipeline{Name: "plan-bench", Source: ingest.ComponentConfig{Type: SourceName, Params: params},
+			Output: ingest.OutputConfig{Dir: filepath.Join(b.TempDir(), "out"), ShardUnits: ingest.DefaultShardUnits,
+				ShardInputBytes: 1 << 40, MaxShardBytes: 1 << 30, MaxShardSamples: 1 << 20}}
+		plan, err := ingest.MakePlan(context.Background(), p, src)
+		if err != nil {
+			b.Fatal(err)
 		}
+		if _, _, err := plan.Changes(); err != nil {
+			b.Fatal(err)
+		}
+		close(stop)
+		<-done
+		if want := n - n/31; plan.UnitCount() != want {
+			b.Fatalf("%d units, want %d", plan.UnitCount(), want)
+		}
+		shardCount = len(plan.Shards)
 	}
 	b.ReportMetric(float64(n), "keys")
+	b.ReportMetric(float64(shardCount), "shards")
 	b.ReportMetric(float64(peak.Load())/1e6, "peak-heap-MB")
 }
