@@ -321,6 +321,46 @@ func ReorientBytes(raw []byte, size int, o Orientation, shape [3]int) []byte {
 // slices, element by element (no conversion): im.Voxels may be shared or
 // read-only (a mapped shard), so it is never written.
 func Canonical(im *shards.Image) error {
+	return canonical(im, Orientation.copyVoxels)
+}
+
+// CanonicalOwned is Canonical for voxels the caller owns and nothing else
+// reads (a reader's freshly decoded volume): an orientation that only
+// flips axes (DICOM's LPS, the common case) is applied in place by
+// ReorientBytes, so the volume is never held twice; a permutation still
+// copies once.
+func CanonicalOwned(im *shards.Image) error {
+	return canonical(im, Orientation.ownVoxels)
+}
+
+// copyVoxels reorients vox (channels planes of shape in) into a new
+// buffer, in parallel over output slices.
+func (o Orientation) copyVoxels(vox []byte, sz, channels int, in [3]int) []byte {
+	out := o.CanonicalShape(in)
+	vol := in[0] * in[1] * in[2]
+	dst := make([]byte, len(vox))
+	for c := 0; c < channels; c++ {
+		s := vox[c*vol*sz : (c+1)*vol*sz]
+		d := dst[c*vol*sz : (c+1)*vol*sz]
+		parallel(out[2], func(lo, hi int) { reorientBytesSlabs(d, s, sz, o, in, lo, hi) })
+	}
+	return dst
+}
+
+// ownVoxels reorients vox in place when o only flips, else as copyVoxels.
+func (o Orientation) ownVoxels(vox []byte, sz, channels int, in [3]int) []byte {
+	if !o.isFlipOnly() {
+		return o.copyVoxels(vox, sz, channels, in)
+	}
+	vol := in[0] * in[1] * in[2]
+	for c := 0; c < channels; c++ {
+		ReorientBytes(vox[c*vol*sz:(c+1)*vol*sz], sz, o, in)
+	}
+	return vox
+}
+
+// canonical does the work of Canonical with reorient moving the voxels.
+func canonical(im *shards.Image, reorient func(o Orientation, vox []byte, sz, channels int, in [3]int) []byte) error {
 	if err := checkVoxels(im); err != nil {
 		return err
 	}
@@ -333,19 +373,13 @@ func Canonical(im *shards.Image) error {
 	}
 	in := [3]int{im.Width, im.Height, im.Depth}
 	out := o.CanonicalShape(in)
-	vol := in[0] * in[1] * in[2]
 	sz := im.DType.Size()
 	switch sz {
 	case 1, 2, 4, 8:
 	default:
 		return fmt.Errorf("canonical: unsupported element size %d", sz)
 	}
-	dst := make([]byte, len(im.Voxels))
-	for c := 0; c < im.Channels; c++ {
-		s := im.Voxels[c*vol*sz : (c+1)*vol*sz]
-		d := dst[c*vol*sz : (c+1)*vol*sz]
-		parallel(out[2], func(lo, hi int) { reorientBytesSlabs(d, s, sz, o, in, lo, hi) })
-	}
+	dst := reorient(o, im.Voxels, sz, im.Channels, in)
 	im.Affine = o.CanonicalAffine(im.Affine, in)
 	var sp [3]float64
 	for a, m := range o {

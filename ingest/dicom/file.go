@@ -35,6 +35,12 @@ const (
 	// deflated dataset is inflated only that far, so a file that is then
 	// excluded (a secondary capture, a localizer) never costs its pixels.
 	parseHeader
+	// parseStream is parseAll for a caller that decodes the pixels once,
+	// into its own buffers: a deflated dataset is inflated only to the
+	// start of its (native) pixel value, and the pixel bytes are inflated
+	// as they are decoded, so the inflated dataset is never held whole
+	// beside the volume it is decoded into.
+	parseStream
 )
 
 // parseOpts are the options of one parse.
@@ -83,6 +89,12 @@ type File struct {
 	ds  []byte // the dataset after the file meta; pixel offsets index it
 	pix pixelRef
 	sx  syntax
+	// stream, for a deflated file parsed with parseStream, yields the
+	// inflated pixel value from its first byte (ds then ends where the
+	// value starts); it is read once, by the first decode.
+	stream io.Reader
+	// inflateLimit bounds the inflated dataset when stream is set.
+	inflateLimit int64
 }
 
 // ReadFile reads and parses a whole file, pixel data included (decoded
@@ -301,13 +313,18 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 	}
 	sx, deflated, encapsulated := datasetSyntax(ts)
 	ds := data[off:]
+	var stream io.Reader
 	if deflated {
 		if !complete {
 			return nil, errShort
 		}
-		ds, err = inflateDataset(ds, sx, o)
+		var rest io.Reader
+		ds, rest, err = inflateDataset(ds, sx, o)
 		if err != nil {
 			return nil, &Error{Path: path, Reason: "inflating deflated dataset", Err: err}
+		}
+		if rest != nil {
+			stream = rest
 		}
 	}
 	sx = followFirstElement(ds, sx)
@@ -318,11 +335,23 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 		}
 		return nil, &Error{Path: path, Reason: "walking dataset", Err: err}
 	}
+	if stream != nil && pix.found {
+		// The pixel bytes inflated so far lead the stream; ds stops at
+		// the value, so nothing can read pixels from ds by mistake.
+		stream = io.MultiReader(bytes.NewReader(ds[pix.valueOff:]), stream)
+		ds = ds[:pix.valueOff:pix.valueOff]
+	} else {
+		stream = nil
+	}
+	limit := o.maxInflated
+	if limit <= 0 {
+		limit = DefaultMaxInflatedBytes
+	}
 	if known != nil {
 		if known.TransferSyntax != ts {
 			return nil, &Error{Path: path, Reason: "file changed since it was scanned"}
 		}
-		f = &File{Header: *known, ds: ds, pix: pix, sx: sx}
+		f = &File{Header: *known, ds: ds, pix: pix, sx: sx, stream: stream, inflateLimit: limit}
 		f.HasPixels = pix.found && !pix.float
 		f.Encapsulated = encapsulated && pix.vl == undefinedLength
 		return f, nil
@@ -341,7 +370,7 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 	if err != nil {
 		return nil, &Error{Path: path, Reason: "parsing header", Err: err}
 	}
-	f = &File{ds: ds, pix: pix, sx: sx}
+	f = &File{ds: ds, pix: pix, sx: sx, stream: stream, inflateLimit: limit}
 	f.PixelOffset = -1
 	if pix.found && !deflated {
 		f.PixelOffset, f.PixelLength = int64(off+pix.valueOff), pix.vl
@@ -362,7 +391,7 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 	f.Encapsulated = encapsulated && pix.vl == undefinedLength
 	if complete {
 		present := int64(len(ds) - pix.valueOff)
-		if deflated && o.mode == parseHeader {
+		if deflated && (o.mode == parseHeader || stream != nil) {
 			present = math.MaxInt64 // pixels not inflated: only lengths are checked
 		}
 		if err := f.checkFrames(present); err != nil {
@@ -374,18 +403,19 @@ func parseWith(path string, data []byte, complete bool, o parseOpts) (f *File, e
 
 // inflateDataset decompresses a raw-deflate dataset (PS3.5 §A.5) no
 // further than it must: in steps that double, until the walker finds the
-// Pixel Data element (parseHeader stops there), then to the end of a
-// native pixel value, or to the end of the stream for encapsulated data.
-// Nothing beyond o.maxInflated is ever inflated, and the buffer never
-// holds more than twice what was inflated.
-func inflateDataset(b []byte, sx syntax, o parseOpts) ([]byte, error) {
+// Pixel Data element (parseHeader stops there; parseStream stops there too
+// when the value has a defined length and returns the inflater as rest,
+// positioned after the bytes returned), then to the end of a native pixel
+// value, or to the end of the stream for encapsulated data. Nothing beyond
+// o.maxInflated is ever inflated, and the buffer never holds more than
+// twice what was inflated.
+func inflateDataset(b []byte, sx syntax, o parseOpts) (out []byte, rest io.Reader, err error) {
 	limit := o.maxInflated
 	if limit <= 0 {
 		limit = DefaultMaxInflatedBytes
 	}
 	r := flate.NewReader(bytes.NewReader(b))
-	defer r.Close()
-	out := make([]byte, 0, min(int64(4*len(b)+4096), limit))
+	out = make([]byte, 0, min(int64(4*len(b)+4096), limit))
 	target := int64(-1) // bytes to inflate once the pixel element is known
 	for {
 		want := max(int64(len(out)), headerChunk)
@@ -396,7 +426,7 @@ func inflateDataset(b []byte, sx syntax, o parseOpts) ([]byte, error) {
 			want = limit - int64(len(out)) + 1 // one more byte proves the overrun
 		}
 		if want <= 0 {
-			return out, nil
+			return out, nil, nil
 		}
 		if int64(cap(out)-len(out)) < want {
 			grown := make([]byte, len(out), int64(len(out))+want)
@@ -406,29 +436,34 @@ func inflateDataset(b []byte, sx syntax, o parseOpts) ([]byte, error) {
 		n, err := io.ReadFull(r, out[len(out):int64(len(out))+want])
 		out = out[:len(out)+n]
 		if int64(len(out)) > limit {
-			return nil, fmt.Errorf("inflated dataset exceeds %d bytes", limit)
+			return nil, nil, fmt.Errorf("inflated dataset exceeds %d bytes", limit)
 		}
 		eof := errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 		if err != nil && !eof {
-			return nil, err
+			return nil, nil, err
 		}
 		if target < 0 {
 			pix, perr := findPixelData(out, sx)
 			if perr == nil && pix.found {
 				switch {
 				case o.mode == parseHeader:
-					return out, nil
+					return out, nil, nil
+				case o.mode == parseStream && pix.vl != undefinedLength:
+					if eof {
+						return out, bytes.NewReader(nil), nil
+					}
+					return out, r, nil
 				case pix.vl != undefinedLength:
 					target = int64(pix.valueOff) + int64(pix.vl)
 				default:
 					target = limit + 1
 				}
 			} else if perr != nil && !errors.Is(perr, errShort) {
-				return out, nil // the walk reports the error
+				return out, nil, nil // the walk reports the error
 			}
 		}
 		if eof || (target >= 0 && int64(len(out)) >= target && target <= limit) {
-			return out, nil
+			return out, nil, nil
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -132,21 +133,16 @@ func (f *File) pixels() (*PixelArray, error) {
 		return nil, fmt.Errorf("%d frames of %dx%dx%d would need %d bytes (limit %d)", p.Frames, p.Cols, p.Rows, p.Samples, total, int64(maxPixelBytes))
 	}
 	if !f.Encapsulated {
-		if f.pix.vl == undefinedLength {
-			return nil, errors.New("native pixel data with undefined length")
-		}
-		end := f.pix.valueOff + int(f.pix.vl)
-		if end > len(f.ds) {
-			// Truncated: pydicom refuses too; say how much is missing.
-			return nil, fmt.Errorf("pixel data truncated: %d of %d bytes present: %w", len(f.ds)-f.pix.valueOff, f.pix.vl, errShort)
-		}
-		if need := nativeBytes(p, &f.Header); int64(end-f.pix.valueOff) < need {
-			return nil, fmt.Errorf("pixel data has %d bytes, the header implies %d", end-f.pix.valueOff, need)
-		}
-		p.Data = make([]byte, total)
-		if err := decodeNative(f.ds[f.pix.valueOff:end], p, &f.Header, f.sx.bo); err != nil {
+		if err := f.checkNative(p); err != nil {
 			return nil, err
 		}
+		p.Data = make([]byte, total)
+		fb := p.frameBytes()
+		ph, err := f.nativeFrames(func(i int) []byte { return p.Data[i*fb : (i+1)*fb] })
+		if err != nil {
+			return nil, err
+		}
+		p.Photometric = ph
 		return p, nil
 	}
 	// No codec here expands data more than ~1000× (JPEG's best case is one
@@ -312,18 +308,163 @@ func (f *File) decodeInto(dst []byte) (photometric string, err error) {
 		return p.Photometric, nil
 	}
 	dt, _ := storedDType(f.BitsAllocated, f.PixelRep)
-	p := &PixelArray{Frames: f.FrameCount(), Rows: f.Rows, Cols: f.Columns, Samples: f.SamplesPerPixel, DType: dt, Photometric: f.Photometric, Data: dst}
-	if p.Frames*p.frameBytes() != len(dst) {
+	p := &PixelArray{Frames: f.FrameCount(), Rows: f.Rows, Cols: f.Columns, Samples: f.SamplesPerPixel, DType: dt, Photometric: f.Photometric}
+	fb := p.frameBytes()
+	if p.Frames*fb != len(dst) {
 		return "", &Error{Path: f.Path, Reason: "decoded size differs"}
 	}
-	end := f.pix.valueOff + int(f.pix.vl)
-	if end > len(f.ds) {
-		return "", &Error{Path: f.Path, Reason: "pixel data", Err: fmt.Errorf("pixel data truncated: %d of %d bytes present: %w", len(f.ds)-f.pix.valueOff, f.pix.vl, errShort)}
-	}
-	if err := decodeNative(f.ds[f.pix.valueOff:end], p, &f.Header, f.sx.bo); err != nil {
+	if err := f.checkNative(p); err != nil {
 		return "", &Error{Path: f.Path, Reason: "pixel data", Err: err}
 	}
-	return p.Photometric, nil
+	ph, err := f.nativeFrames(func(i int) []byte { return dst[i*fb : (i+1)*fb] })
+	if err != nil {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: err}
+	}
+	return ph, nil
+}
+
+// decodeFramesInto decodes the frames of a native file one at a time into
+// the buffer dst returns for each (one decoded frame, as Frame; nil skips
+// the frame), so no buffer of the whole file is made: volume assembly
+// hands out its own slots. Encapsulated files are decoded by Pixels.
+func (f *File) decodeFramesInto(dst func(frame int) []byte) (photometric string, err error) {
+	if err := f.CanDecode(); err != nil {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: err}
+	}
+	if f.Encapsulated {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: errors.New("encapsulated pixel data is decoded whole")}
+	}
+	dt, _ := storedDType(f.BitsAllocated, f.PixelRep)
+	p := &PixelArray{Frames: f.FrameCount(), Rows: f.Rows, Cols: f.Columns, Samples: f.SamplesPerPixel, DType: dt, Photometric: f.Photometric}
+	if err := f.checkNative(p); err != nil {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: err}
+	}
+	ph, err := f.nativeFrames(dst)
+	if err != nil {
+		return "", &Error{Path: f.Path, Reason: "pixel data", Err: err}
+	}
+	return ph, nil
+}
+
+// checkNative checks that the native pixel value of f can hold the frames
+// p describes (all of the file's), before any of it is decoded. A
+// streamed value is checked against the inflation limit instead of the
+// bytes present, which are known only once inflated.
+func (f *File) checkNative(p *PixelArray) error {
+	if f.pix.vl == undefinedLength {
+		return errors.New("native pixel data with undefined length")
+	}
+	if f.stream != nil {
+		if end := int64(f.pix.valueOff) + int64(f.pix.vl); end > f.inflateLimit {
+			return fmt.Errorf("inflated dataset exceeds %d bytes: the pixel data ends at byte %d", f.inflateLimit, end)
+		}
+	} else if end := f.pix.valueOff + int(f.pix.vl); end > len(f.ds) {
+		// Truncated: pydicom refuses too; say how much is missing.
+		return fmt.Errorf("pixel data truncated: %d of %d bytes present: %w", len(f.ds)-f.pix.valueOff, f.pix.vl, errShort)
+	}
+	if need := nativeBytes(p, &f.Header); int64(f.pix.vl) < need {
+		return fmt.Errorf("pixel data has %d bytes, the header implies %d", f.pix.vl, need)
+	}
+	return nil
+}
+
+// nativeFrames decodes native pixel data (PS3.5 §8.1.1) frame by frame
+// into dst(i) (nil skips frame i), after checkNative. The raw bytes are
+// sliced from the dataset or, for a streamed deflated file, inflated
+// straight into the destination (through one frame of scratch where the
+// stored layout differs from the decoded one), so decoding costs the
+// destination and at most one frame more.
+func (f *File) nativeFrames(dst func(frame int) []byte) (photometric string, err error) {
+	h := &f.Header
+	dt, _ := storedDType(f.BitsAllocated, f.PixelRep)
+	one := &PixelArray{Frames: 1, Rows: f.Rows, Cols: f.Columns, Samples: f.SamplesPerPixel, DType: dt, Photometric: f.Photometric}
+	n := f.FrameCount()
+	fb := one.frameBytes()
+	all := *one
+	all.Frames = n
+	need := nativeBytes(&all, h)
+	var raw []byte // the whole value, when it is in memory
+	stream := f.stream
+	if stream != nil {
+		// One pass over the inflater: a second decode has nothing to read.
+		f.stream = nil
+		f.ds = nil
+	} else {
+		raw = f.ds[f.pix.valueOff : f.pix.valueOff+int(f.pix.vl)]
+	}
+	got := int64(0) // bytes taken from stream
+	read := func(b []byte) error {
+		m, err := io.ReadFull(stream, b)
+		got += int64(m)
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return fmt.Errorf("pixel data truncated: %d of %d bytes present: %w", got, f.pix.vl, errShort)
+		}
+		if err != nil {
+			return fmt.Errorf("inflating deflated dataset: %w", err)
+		}
+		return nil
+	}
+	if h.BitsAllocated == 1 {
+		// Frames of packed bits need not start on a byte; the packed
+		// value is an eighth of the decoded one, so it is read whole.
+		if stream != nil {
+			raw = make([]byte, need)
+			if err := read(raw); err != nil {
+				return "", err
+			}
+		}
+		per := f.Rows * f.Columns * f.SamplesPerPixel
+		for i := 0; i < n; i++ {
+			d := dst(i)
+			if d == nil {
+				continue
+			}
+			for j, b := 0, i*per; j < per; j, b = j+1, b+1 {
+				d[j] = raw[b>>3] >> (b & 7) & 1
+			}
+		}
+		return f.Photometric, nil
+	}
+	rfb := int(nativeBytes(one, h)) // stored bytes of one frame
+	// Stored as decoded (interleaved, one value per sample): inflate
+	// straight into the destination and fix byte order and bits there.
+	direct := rfb == fb && !(one.Samples > 1 && h.PlanarConfiguration == 1)
+	var scratch []byte
+	photometric = f.Photometric
+	for i := 0; i < n; i++ {
+		d := dst(i)
+		var src []byte
+		switch {
+		case stream == nil:
+			src = raw[i*rfb : (i+1)*rfb]
+			if d == nil {
+				continue
+			}
+		case d != nil && direct:
+			if err := read(d); err != nil {
+				return "", err
+			}
+			src = d
+		default:
+			if scratch == nil {
+				scratch = make([]byte, rfb)
+			}
+			if err := read(scratch); err != nil {
+				return "", err
+			}
+			if d == nil {
+				continue
+			}
+			src = scratch
+		}
+		p := *one
+		p.Data = d
+		if err := decodeNative(src, &p, h, f.sx.bo); err != nil {
+			return "", err
+		}
+		photometric = p.Photometric
+	}
+	return photometric, nil
 }
 
 // decodeNative decodes uncompressed pixel data (PS3.5 §8.1.1).

@@ -40,9 +40,11 @@ const DefaultMaxVoxels = 1 << 31
 
 // ReadSeries decodes a scanned series into one image per volume (several
 // for 4D series). Files are read one at a time (archives in one pass) and
-// decoded straight into the volume buffer, so peak memory is the volume in
-// its stored type, plus its output type when that is wider (float32 for
-// varying rescale), plus one copy for canonical reorientation.
+// decoded straight into the volume buffer (frame by frame; deflated files
+// inflated as they are decoded), so peak memory is the volume in its
+// stored type, plus its output type when that is wider (float32 for
+// varying rescale), plus one copy for a canonical reorientation that
+// permutes axes (flips are done in place).
 //
 // Monochrome values are rescaled (RescaleSlope/Intercept: Hounsfield units
 // for CT) into the smallest integer type holding the result when every
@@ -157,7 +159,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		if o.Hash {
 			hash.Write(data)
 		}
-		f, err := parseWith(ref.String(), data, true, parseOpts{known: hdrs[ref.String()], maxInflated: o.MaxInflatedBytes})
+		f, err := parseWith(ref.String(), data, true, parseOpts{mode: parseStream, known: hdrs[ref.String()], maxInflated: o.MaxInflatedBytes})
 		if err != nil {
 			return err
 		}
@@ -178,6 +180,41 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			}
 			if photometric == "" {
 				photometric = ph
+			}
+			return nil
+		}
+		if !f.Encapsulated {
+			// Native frames go straight to their slots (a multi-frame
+			// file is never decoded whole beside the volume).
+			byFrame := map[int][]int{}
+			for _, fs := range fs {
+				if fs[0] >= f.FrameCount() {
+					return &Error{Path: ref.String(), Reason: fmt.Sprintf("frame %d missing", fs[0])}
+				}
+				byFrame[fs[0]] = append(byFrame[fs[0]], fs[1])
+			}
+			ph, err := f.decodeFramesInto(func(i int) []byte {
+				if sl, ok := byFrame[i]; ok {
+					return stored[sl[0]*fb : (sl[0]+1)*fb]
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if photometric == "" {
+				photometric = ph
+			}
+			for _, sl := range byFrame {
+				for _, k := range sl[1:] {
+					copy(stored[k*fb:(k+1)*fb], stored[sl[0]*fb:(sl[0]+1)*fb])
+				}
+			}
+			if needRange {
+				for _, fs := range fs {
+					l, h := minMax(stored[fs[1]*fb:(fs[1]+1)*fb], dt)
+					lo, hi = min(lo, l), max(hi, h)
+				}
 			}
 			return nil
 		}
@@ -284,7 +321,7 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			// volume 0 applies (same positions by construction).
 		}
 		if o.Canonical {
-			if err := normalize.Canonical(im); err != nil {
+			if err := normalize.CanonicalOwned(im); err != nil {
 				return nil, fmt.Errorf("series %s: %w", s.ID, err)
 			}
 			// In canonical RAS the k slices are axial whatever the
