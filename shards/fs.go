@@ -234,6 +234,12 @@ func (p *Pending) cleanup(err error) error {
 	return errors.Join(err, p.fs.Remove(p.tmp))
 }
 
+// TempTarget returns the path a temp name of StartPublish stands for, so
+// an FS without rename (an object store) can stream the content to its
+// final key from Create on and make it visible at Rename. ok is false
+// for names that are not temp files.
+func TempTarget(name string) (target string, ok bool) { return tempTarget(name) }
+
 // tempTarget returns the file a temp name stands for: the name without
 // ".tmp" and, for Publish's temp names, without the random tag. ok is
 // false for names that are not temp files.

@@ -2,11 +2,7 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
@@ -22,15 +18,23 @@ import (
 // quarantine files are published to object storage by the same code
 // (shards.Publish) that publishes them to a local folder.
 //
-// An object store has no rename, and needs none: Create spools a file to
-// local temporary storage, and Rename uploads the complete spool file
-// under its final key — a single PUT, or a multipart upload that S3
-// completes atomically — then deletes the spool file. A reader therefore
-// sees an object whole or not at all, and a process killed mid-upload
-// leaves no object (an incomplete multipart upload is invisible to
-// listings and reads; AbortIncompleteUploads removes its parts).
-// SyncDir and MkdirAll do nothing: an upload is durable once it returns
-// and keys need no folders.
+// An object store has no rename, and needs none: Create of a publish's
+// temp name (shards.StartPublish's "name.<tag>.tmp") starts an upload to
+// the final key at once, and the bytes stream to the store while the
+// file is being written — parts of Options.PartSize, at most
+// Options.UploadConcurrency of them in flight per file — so writing a
+// shard and uploading it overlap, and nothing is staged on local disk
+// and read back. The object appears only at Rename, which completes the
+// upload (a single PUT for a small file, or CompleteMultipartUpload,
+// which S3 makes atomic); Remove of the temp name, a failed write or a
+// cancelled context aborts it. A reader therefore sees an object whole or
+// not at all, and a process killed mid-upload leaves no object (an
+// incomplete multipart upload is invisible to listings and reads; the
+// bucket's lifecycle rule removes its parts). SyncDir and MkdirAll do
+// nothing: an upload is durable once it completes and keys need no
+// folders. A transient failure of one part is retried by the S3 client
+// (the part is in memory); a file that fails as a whole is not published,
+// and the caller's retry (a rerun of the shard) starts it again.
 //
 // Paths are slash-separated keys below the bucket's root; "." and "" are
 // the root itself, so a runner that joins paths onto the folder "." gets
@@ -40,17 +44,17 @@ import (
 // none: cancelling it aborts uploads in flight (gocloud discards a write
 // whose context is cancelled before Close) and fails later calls.
 type FS struct {
-	ctx   context.Context
-	b     *Bucket
-	mu    sync.Mutex
-	spool map[string]string // temp name given to Create → local spool file
+	ctx     context.Context
+	b       *Bucket
+	mu      sync.Mutex
+	pending map[string]*upload // temp key given to Create → its upload
 }
 
 var _ shards.FS = (*FS)(nil)
 
 // NewFS returns the shards.FS view of b; ctx bounds every operation.
 func NewFS(ctx context.Context, b *Bucket) *FS {
-	return &FS{ctx: ctx, b: b, spool: map[string]string{}}
+	return &FS{ctx: ctx, b: b, pending: map[string]*upload{}}
 }
 
 // key maps a path to its object key.
@@ -62,80 +66,158 @@ func key(name string) string {
 	return strings.TrimPrefix(k, "./")
 }
 
-// Create implements shards.FS: it creates a local spool file that Rename
-// uploads. The name is a temp name (shards.StartPublish's), never read
-// by anyone else.
+// Create implements shards.FS. For a temp name of shards.StartPublish it
+// starts the upload of the final key, completed by Rename; any other name
+// is uploaded under its own key when the file is closed.
 func (f *FS) Create(name string) (shards.File, error) {
 	if err := f.ctx.Err(); err != nil {
 		return nil, err
 	}
-	sf, err := os.CreateTemp("", "medmd-spool-*")
+	target, temp := shards.TempTarget(name)
+	u, err := f.startUpload(key(target))
 	if err != nil {
-		return nil, fmt.Errorf("spool %s: %w", f.url(name), err)
+		return nil, err
+	}
+	if !temp {
+		u.closeCompletes = true
+		return u, nil
 	}
 	f.mu.Lock()
-	if old, ok := f.spool[key(name)]; ok {
-		os.Remove(old)
-	}
-	f.spool[key(name)] = sf.Name()
+	old := f.pending[key(name)]
+	f.pending[key(name)] = u
 	f.mu.Unlock()
-	return sf, nil
+	if old != nil {
+		old.abort()
+	}
+	return u, nil
 }
 
-// Rename implements shards.FS: it uploads oldname's spool file under
-// newname's key and drops the spool file. INVARIANT: the object appears
-// only when the upload completes; a failed or cancelled upload leaves
-// newname as it was.
+// startUpload opens a streaming writer for k: the S3 client itself on an
+// s3:// root (s3Writer), gocloud's writer otherwise.
+func (f *FS) startUpload(k string) (*upload, error) {
+	ctx, cancel := context.WithCancel(f.ctx)
+	if f.b.s3 != nil && s3SafeKey(k) {
+		return &upload{f: f, key: k, w: f.b.newS3Writer(ctx, k), cancel: cancel}, nil
+	}
+	w, err := f.b.b.NewWriter(ctx, k, &blob.WriterOptions{
+		// A content type given up front spares gocloud sniffing (and
+		// buffering) the first bytes.
+		ContentType:    "application/octet-stream",
+		BufferSize:     f.b.opt.PartSize,
+		MaxConcurrency: f.b.opt.UploadConcurrency,
+	})
+	if err != nil {
+		cancel()
+		return nil, f.b.wrap("upload", k, err)
+	}
+	return &upload{f: f, key: k, w: blobWriter{w}, cancel: cancel}, nil
+}
+
+// streamWriter is an upload in progress: complete makes the object
+// visible, abort drops it.
+type streamWriter interface {
+	Write(p []byte) (int, error)
+	complete() error
+	abort()
+}
+
+// blobWriter is gocloud's writer as a streamWriter. Its context is
+// cancelled before Close on abort, which makes gocloud abort the upload
+// instead of completing a short object.
+type blobWriter struct{ w *blob.Writer }
+
+func (b blobWriter) Write(p []byte) (int, error) { return b.w.Write(p) }
+func (b blobWriter) complete() error             { return b.w.Close() }
+func (b blobWriter) abort()                      { b.w.Close() }
+
+// Rename implements shards.FS: it completes the upload Create started for
+// oldname, which must be a temp name of newname. INVARIANT: the object
+// appears only when the upload completes; a failed or cancelled upload
+// leaves newname as it was.
 func (f *FS) Rename(oldname, newname string) error {
 	f.mu.Lock()
-	local, ok := f.spool[key(oldname)]
+	u, ok := f.pending[key(oldname)]
+	delete(f.pending, key(oldname))
 	f.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("rename %s: object stores have no rename; only a file created through this FS can be published", f.url(oldname))
 	}
-	if err := f.upload(local, key(newname)); err != nil {
-		return f.b.wrap("upload", key(newname), err)
+	if u.key != key(newname) {
+		u.abort()
+		return fmt.Errorf("rename %s to %s: object stores have no rename; a temp file is published only under the name it was created for", f.url(oldname), f.url(newname))
 	}
-	return f.dropSpool(oldname)
+	return u.complete()
 }
 
-// upload copies a local file to key. The context given to NewWriter is
-// cancelled before Close on any error, which makes gocloud abort the
-// upload instead of completing a short object.
-func (f *FS) upload(local, k string) error {
-	return f.b.retry(f.ctx, func() error {
-		src, err := os.Open(local)
-		if err != nil {
-			return &permanent{err}
-		}
-		defer src.Close()
-		ctx, cancel := context.WithCancel(f.ctx)
-		defer cancel()
-		w, err := f.b.b.NewWriter(ctx, k, &blob.WriterOptions{ContentType: "application/octet-stream"})
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(w, src); err != nil {
-			cancel()
-			w.Close()
-			return err
-		}
-		return w.Close()
-	})
+// upload is a file being streamed to an object.
+type upload struct {
+	f      *FS
+	key    string
+	w      streamWriter
+	cancel context.CancelFunc
+	// closeCompletes: Close completes the upload (a file created under its
+	// own name); otherwise Rename does.
+	closeCompletes bool
+	err            error // the first write error
+	done           bool  // completed or aborted
 }
 
-func (f *FS) dropSpool(name string) error {
-	f.mu.Lock()
-	local, ok := f.spool[key(name)]
-	delete(f.spool, key(name))
-	f.mu.Unlock()
-	if !ok {
-		return nil
+func (u *upload) Write(p []byte) (int, error) {
+	if u.err != nil {
+		return 0, u.err
 	}
-	if err := os.Remove(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+	if u.done {
+		return 0, fmt.Errorf("write %s: upload already finished", u.f.url(u.key))
+	}
+	n, err := u.w.Write(p)
+	if err != nil {
+		u.err = u.f.b.wrap("upload", u.key, err)
+		return n, u.err
+	}
+	return n, nil
+}
+
+func (u *upload) Read([]byte) (int, error) {
+	return 0, fmt.Errorf("read %s: being uploaded; readable once published", u.f.url(u.key))
+}
+
+// Sync is a no-op: the bytes are durable when the upload completes.
+func (u *upload) Sync() error { return u.err }
+
+// Close completes a file created under its own name; a publish's temp
+// file waits for Rename (or Remove).
+func (u *upload) Close() error {
+	if u.closeCompletes {
+		return u.complete()
 	}
 	return nil
+}
+
+// complete makes the object visible, unless a write failed.
+func (u *upload) complete() error {
+	if u.done {
+		return u.err
+	}
+	if u.err != nil {
+		u.abort()
+		return u.err
+	}
+	u.done = true
+	defer u.cancel()
+	if err := u.w.complete(); err != nil {
+		u.err = u.f.b.wrap("upload", u.key, err)
+	}
+	return u.err
+}
+
+// abort drops the upload: no object appears.
+func (u *upload) abort() {
+	if u.done {
+		return
+	}
+	u.done = true
+	u.cancel()
+	u.w.abort()
 }
 
 // Open implements shards.FS: it reads the whole object (the files read
@@ -143,10 +225,10 @@ func (f *FS) dropSpool(name string) error {
 // A missing object's error satisfies errors.Is(err, fs.ErrNotExist).
 func (f *FS) Open(name string) (shards.File, error) {
 	f.mu.Lock()
-	local, ok := f.spool[key(name)]
+	u, ok := f.pending[key(name)]
 	f.mu.Unlock()
 	if ok {
-		return os.Open(local)
+		return nil, fmt.Errorf("open %s: being uploaded to %s; readable once published", f.url(name), f.url(u.key))
 	}
 	data, err := f.b.ReadAll(f.ctx, key(name), 0)
 	if err != nil {
@@ -155,14 +237,16 @@ func (f *FS) Open(name string) (shards.File, error) {
 	return &memFile{r: strings.NewReader(string(data)), name: f.url(name)}, nil
 }
 
-// Remove implements shards.FS: a spool file or an object; a missing one
-// is not an error.
+// Remove implements shards.FS: a pending upload (aborted) or an object;
+// a missing one is not an error.
 func (f *FS) Remove(name string) error {
 	f.mu.Lock()
-	_, ok := f.spool[key(name)]
+	u, ok := f.pending[key(name)]
+	delete(f.pending, key(name))
 	f.mu.Unlock()
 	if ok {
-		return f.dropSpool(name)
+		u.abort()
+		return nil
 	}
 	err := f.b.retry(f.ctx, func() error { return f.b.b.Delete(f.ctx, key(name)) })
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	gcaws "gocloud.dev/aws"
@@ -81,4 +82,22 @@ func (s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, er
 	// options, not the client (as s3blob.URLOpener sets it).
 	opts.RequestChecksumCalculation = cfg.RequestChecksumCalculation
 	return s3blob.OpenBucket(ctx, client, u.Host, &opts)
+}
+
+// newS3Target returns the S3 client behind b, opened from bucketURL, with
+// the bucket name and key prefix of the URL; nil if b has no S3 client.
+func newS3Target(b *blob.Bucket, bucketURL string) *s3Target {
+	var client *s3.Client
+	u, err := url.Parse(bucketURL)
+	if err != nil || !b.As(&client) {
+		return nil
+	}
+	t := &s3Target{client: client, bucket: u.Host, prefix: u.Query().Get("prefix")}
+	// As gocloud's s3blob does through the transfer manager: a CRC-32 with
+	// every upload unless the client computes checksums only when an API
+	// requires them (what third-party S3-compatible stores expect).
+	if client.Options().RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired {
+		t.checksum = types.ChecksumAlgorithmCrc32
+	}
+	return t
 }

@@ -95,6 +95,13 @@ type Options struct {
 	// PageSize is the number of keys one list request asks for (default 1000,
 	// S3's maximum).
 	PageSize int
+	// PartSize is the size of one part of a multipart upload written
+	// through FS, and UploadConcurrency the parts of one file in flight
+	// at once (defaults 8 MiB and 2). A file smaller than the S3 client's
+	// multipart threshold (16 MiB) goes up in one PUT. An upload holds
+	// (UploadConcurrency+1)×PartSize of part buffers besides the 16 MiB
+	// it reads before deciding between PUT and multipart.
+	PartSize, UploadConcurrency int
 }
 
 // Bucket is an opened root. It is safe for concurrent use.
@@ -103,6 +110,7 @@ type Bucket struct {
 	root string
 	opt  Options
 	sem  chan struct{}
+	s3   *s3Target // an s3:// root's client, for FS's uploads; nil otherwise
 }
 
 var _ Store = (*Bucket)(nil)
@@ -128,6 +136,12 @@ func Open(ctx context.Context, root string, opt Options) (*Bucket, error) {
 	if opt.PageSize <= 0 {
 		opt.PageSize = 1000
 	}
+	if opt.PartSize <= 0 {
+		opt.PartSize = 8 << 20
+	}
+	if opt.UploadConcurrency <= 0 {
+		opt.UploadConcurrency = 2
+	}
 	u, local, err := ParseRoot(root)
 	if err != nil {
 		return nil, err
@@ -144,7 +158,11 @@ func Open(ctx context.Context, root string, opt Options) (*Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", root, err)
 	}
-	return &Bucket{b: b, root: root, opt: opt, sem: make(chan struct{}, opt.Concurrency)}, nil
+	bk := &Bucket{b: b, root: root, opt: opt, sem: make(chan struct{}, opt.Concurrency)}
+	if strings.HasPrefix(u, s3blob.Scheme+"://") {
+		bk.s3 = newS3Target(b, u)
+	}
+	return bk, nil
 }
 
 // ParseRoot classifies a root: a local folder (returned as local, made

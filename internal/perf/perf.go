@@ -74,6 +74,7 @@ type Group struct {
 var groups = []Group{
 	{"dicom", "DICOM CT series (512×512×200): dicom2nii vs dcm2niix converting the same series; in-memory assembly vs pydicom; peak RSS", dicomGroup},
 	{"loader", "training loader: 3D/2D bytes/s vs memcpy, time to first batch on 10 shards, batch latency shuffled vs sequential", loaderGroup},
+	{"lm", "pretrained LM: safetensors checkpoint load (F32, ~128 MiB) into float32 tensors vs os.ReadFile of the same file; KV-cache greedy generation, time per token at 256 new tokens vs re-running the whole sequence, tiny and mid-size decoders (goals 0.8×, 10×)", lmGroup},
 	{"nifti", "NIfTI read + canonical RAS of a 181×217×181 uint8 volume vs nibabel get_fdata() (float64) and np.asanyarray(dataobj) (uint8)", niftiGroup},
 	{"normalize", "canonical RAS + trilinear resize + percentile → uint8 of a 301×370×316 volume to 256×256×64 vs nibabel+scipy+numpy", normalizeGroup},
 	{"pmc", "JATS parsing, articles per CPU second on one core, vs scripts/lxml_ref.py extracting the same fields with lxml (goal ≥5×)", pmcGroup},
@@ -81,6 +82,7 @@ var groups = []Group{
 	{"radmd-run", "medmd radmd end to end vs an unfiltered copy of the same corpus", radmdRunGroup},
 	{"serve", "medmd serve on a synthetic 1,000,000-sample corpus: index build rate, filtered list page, sample page, 256×256×64 slice PNG, against their budgets (≥50,000 samples/s, <300 ms, <50 ms); index memory", serveGroup},
 	{"shards", "Arrow IPC write and shard creation per Parquet layout vs plain os.File.Write of the same bytes (on tmpfs when present); zero-copy read heap; native-resolution CT ingest (medmd run, no stages) vs dcm2niix -z n, and its bytes on disk vs its Arrow parts", shardsGroup},
+	{"storage", "writing a corpus of CT volumes to a loopback S3 server (gofakes3, in memory, same process) vs to a local folder", storageGroup},
 	{"train", "training data path (loader batch → host tensor) of the small preset's 2D 1×1×512² and 3D 1×64×256² uint8 geometry, samples/s vs memcpy of the same bytes; time to first step on a 100,000-sample manifest vs a 2 s budget", trainGroup},
 }
 

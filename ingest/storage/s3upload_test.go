@@ -1,0 +1,80 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/medmd/medmd/ingest/storage/s3test"
+	"github.com/medmd/medmd/shards"
+)
+
+// TestS3WriterMultipart publishes files around the part size through FS
+// on a loopback S3 server: each reads back byte for byte; a publish whose
+// writer fails after several parts leaves neither an object nor an
+// incomplete multipart upload.
+func TestS3WriterMultipart(t *testing.T) {
+	srv := s3test.Start(t, "corpus")
+	ctx := context.Background()
+	const part = 5 << 20 // S3's smallest part
+	b, err := Open(ctx, srv.URL("corpus", "run"), Options{PartSize: part, UploadConcurrency: 2, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.s3 == nil {
+		t.Fatal("an s3:// root has no S3 client for uploads")
+	}
+	fsys := NewFS(ctx, b)
+	data := make([]byte, 3*part+123)
+	for i := range data {
+		data[i] = byte(i * 31)
+	}
+	tests := []struct {
+		name string
+		size int
+	}{{"empty", 0}, {"one-byte", 1}, {"one-part", part}, {"part-and-a-byte", part + 1}, {"three-parts-and-some", len(data)}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "shard-" + tc.name + ".arrow"
+			// Small writes, as the shard writer's buffer makes them.
+			err := shards.Publish(fsys, name, func(w io.Writer) error {
+				for off := 0; off < tc.size; off += 64 << 10 {
+					if _, err := w.Write(data[off:min(off+64<<10, tc.size)]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := b.ReadAll(ctx, name, 0)
+			if err != nil || !bytes.Equal(got, data[:tc.size]) {
+				t.Errorf("read back %d bytes (%v), want %d", len(got), err, tc.size)
+			}
+		})
+	}
+
+	err = shards.Publish(fsys, "failed.arrow", func(w io.Writer) error {
+		w.Write(data)
+		return errors.New("encoder failed")
+	})
+	if err == nil {
+		t.Fatal("a failed writer published")
+	}
+	if _, err := b.ReadAll(ctx, "failed.arrow", 0); !errors.Is(err, ErrNotExist) {
+		t.Errorf("after a failed publish: %v, want no object", err)
+	}
+	ups, err := b.s3.client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &b.s3.bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups.Uploads) != 0 {
+		t.Errorf("%d multipart uploads left behind", len(ups.Uploads))
+	}
+}
