@@ -15,7 +15,7 @@ func BenchmarkGenerate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const newTokens = 64
+	const newTokens = 256
 	prompt := [][]int32{{1, 9, 33, 20}}
 	for _, noCache := range []bool{false, true} {
 		b.Run(fmt.Sprintf("cache=%v/new=%d", !noCache, newTokens), func(b *testing.B) {

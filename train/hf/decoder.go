@@ -151,16 +151,17 @@ func ReadWeights(dir string, c Config, put func(name string, t *tensors.Tensor))
 		}
 	}
 	for _, s := range specs {
-		f := ck.where[s.Name]
-		n := 1
-		for _, d := range s.Shape {
-			n *= d
+		// Converted straight from the mapping into the tensor's own
+		// memory: one pass over the bytes, no intermediate slice.
+		t := tensors.FromShape(shapes.Make(dtypes.Float32, s.Shape...))
+		var err error
+		if merr := tensors.MutableFlatData(t, func(flat []float32) { err = ck.where[s.Name].Float32(s.Name, flat) }); merr != nil {
+			return merr
 		}
-		buf := make([]float32, n)
-		if err := f.Float32(s.Name, buf); err != nil {
+		if err != nil {
 			return err
 		}
-		put(s.Name, tensors.FromFlatDataAndDimensions(buf, s.Shape...))
+		put(s.Name, t)
 	}
 	return nil
 }

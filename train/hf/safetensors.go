@@ -60,8 +60,9 @@ type File struct {
 	Path     string
 	Tensors  map[string]TensorInfo
 	Metadata map[string]string
-	data     []byte // the whole mapping
-	body     int64  // offset of the first tensor byte
+	data     []byte   // the whole mapping
+	body     int64    // offset of the first tensor byte
+	file     *os.File // open for Float32's reads of F32 tensors
 }
 
 // Open maps path and checks its header: the header length against
@@ -72,7 +73,12 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -98,6 +104,7 @@ func Open(path string) (*File, error) {
 		sf.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	sf.file, keep = f, true
 	return sf, nil
 }
 
@@ -164,6 +171,17 @@ func (f *File) Float32(name string, dst []float32) error {
 		if len(b) != 4*len(dst) {
 			return fmt.Errorf("%s: tensor %q: %d elements, want %d", f.Path, name, len(b)/4, len(dst))
 		}
+		if f.file != nil {
+			// One read(2) from the page cache straight into dst: copying
+			// from the mapping instead pays a page fault per 64 KiB of
+			// source (measured 0.3–0.5× os.ReadFile's speed; this is the
+			// same kernel copy os.ReadFile does).
+			ti := f.Tensors[name]
+			if _, err := f.file.ReadAt(shards.Bytes(dst), f.body+ti.DataOffsets[0]); err != nil {
+				return fmt.Errorf("%s: tensor %q: %w", f.Path, name, err)
+			}
+			break
+		}
 		if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 == 0 {
 			copy(dst, shards.View[float32](b))
 			break
@@ -191,6 +209,10 @@ func (f *File) Float32(name string, dst []float32) error {
 
 // Close unmaps the file; views from Bytes are invalid afterwards.
 func (f *File) Close() error {
+	if f.file != nil {
+		f.file.Close()
+		f.file = nil
+	}
 	if f.data == nil {
 		return nil
 	}
