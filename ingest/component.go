@@ -141,8 +141,19 @@ type Inspector struct {
 	// Sniff reports whether the file is this format, from its path and its
 	// first bytes (at most 1024; fewer for short files).
 	Sniff func(path string, head []byte) bool
-	// Inspect writes a human summary, or one JSON object when asJSON.
-	Inspect func(ctx context.Context, path string, asJSON bool, w Writer) error
+	// Inspect writes a human summary, or one JSON object under o.JSON.
+	Inspect func(ctx context.Context, path string, o InspectOptions, w Writer) error
+}
+
+// InspectOptions control what `medmd inspect` prints.
+type InspectOptions struct {
+	// JSON prints one JSON object per file instead of a human summary.
+	JSON bool
+	// ShowIdentifiers prints the original DICOM UIDs, for a user on their
+	// own machine; by default they are the keyed pseudonyms the pipeline
+	// writes (MEDMD_PSEUDONYM_KEY). Patient names and IDs are never
+	// printed either way.
+	ShowIdentifiers bool
 }
 
 // Writer is the io.Writer subset inspectors use (kept local so inspectors

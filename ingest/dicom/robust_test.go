@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/medmd/medmd/ingest"
 )
 
 // TestTruncationSweep cuts small files at many offsets (every element
@@ -84,7 +86,7 @@ func TestInspect(t *testing.T) {
 			t.Fatalf("%s: not sniffed as DICOM", tc.file)
 		}
 		var buf bytes.Buffer
-		if err := inspect(context.Background(), path, true, &buf); err != nil {
+		if err := inspect(context.Background(), path, ingest.InspectOptions{JSON: true}, &buf); err != nil {
 			t.Fatal(err)
 		}
 		var s Summary
@@ -95,7 +97,7 @@ func TestInspect(t *testing.T) {
 			t.Fatalf("%s: %s", tc.file, buf.String())
 		}
 		buf.Reset()
-		if err := inspect(context.Background(), path, false, &buf); err != nil || !strings.Contains(buf.String(), "transfer syntax") {
+		if err := inspect(context.Background(), path, ingest.InspectOptions{}, &buf); err != nil || !strings.Contains(buf.String(), "transfer syntax") {
 			t.Fatalf("%s: %v %s", tc.file, err, buf.String())
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/dicom"
 )
 
@@ -29,43 +30,49 @@ func IsDICOMSet(path string) bool {
 
 // InspectDICOMSet is `medmd inspect` of a DICOM set: it reads every
 // series of a folder or archive (dicom.ReadImages decodes them, proving
-// the pixels readable) and writes one line (or JSON object) per series
-// and per file that made no volume. Files that could not be read (broken,
+// the pixels readable) and writes one line (or JSON object, under o.JSON)
+// per series and per file that made no volume. Series IDs are shown as
+// the pipeline writes them unless o.ShowIdentifiers; descriptions and
+// paths never carry the patient's name or IDs (dicom.Shown). Files that could not be read (broken,
 // or in an unsupported transfer syntax) make it return an error.
-func InspectDICOMSet(ctx context.Context, path string, asJSON bool, w io.Writer) error {
+func InspectDICOMSet(ctx context.Context, path string, o ingest.InspectOptions, w io.Writer) error {
 	imgs, err := dicom.ReadImages(ctx, path, dicom.ImagesOptions{})
 	if err != nil {
 		return err
 	}
+	show := dicom.NewShown(imgs, o)
+	in := show.Text(path)
 	enc := json.NewEncoder(w)
 	for i, se := range imgs.Series {
 		h := se.Header()
 		im := imgs.Volumes[i][0]
-		line := map[string]any{"input": path, "series": se.ID, "modality": im.Modality, "description": h.SeriesDescription,
+		id, desc := show.SeriesID(se), show.Description(h)
+		line := map[string]any{"input": in, "series": id, "identifiers": show.Mode(), "modality": im.Modality, "description": desc,
 			"files": len(se.Refs()), "volumes": len(imgs.Volumes[i]), "shape": []int{im.Channels, im.Depth, im.Height, im.Width},
 			"dtype": im.DType, "spacing": im.Spacing, "warnings": se.Warnings}
-		if asJSON {
+		if o.JSON {
 			if err := enc.Encode(line); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprintf(w, "%s: series %s: %s %q, %d files, %d volume(s) of %dx%dx%dx%d %s, spacing %.3g mm\n", path, se.ID, im.Modality,
-			h.SeriesDescription, len(se.Refs()), len(imgs.Volumes[i]), im.Channels, im.Depth, im.Height, im.Width, im.DType, im.Spacing)
+		fmt.Fprintf(w, "%s: series %s: %s %q, %d files, %d volume(s) of %dx%dx%dx%d %s, spacing %.3g mm\n", in, id, im.Modality,
+			desc, len(se.Refs()), len(imgs.Volumes[i]), im.Channels, im.Depth, im.Height, im.Width, im.DType, im.Spacing)
 	}
 	var bad []error
 	for _, sk := range imgs.Skipped {
-		if asJSON {
-			enc.Encode(map[string]any{"input": path, "skipped": sk.Ref, "kind": sk.Kind, "reason": sk.Reason})
+		ref, reason := show.Text(sk.Ref), show.Text(sk.Reason)
+		if o.JSON {
+			enc.Encode(map[string]any{"input": in, "skipped": ref, "kind": sk.Kind, "reason": reason})
 		} else {
-			fmt.Fprintf(w, "%s: skipped %s (%s): %s\n", path, sk.Ref, sk.Kind, sk.Reason)
+			fmt.Fprintf(w, "%s: skipped %s (%s): %s\n", in, ref, sk.Kind, reason)
 		}
 		if sk.Kind == "error" || sk.Kind == "unsupported" {
-			bad = append(bad, fmt.Errorf("%s: %s", sk.Ref, sk.Reason))
+			bad = append(bad, fmt.Errorf("%s: %s", ref, reason))
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("%s: %d of %d files could not be read (first: %w)", path, len(bad), imgs.Files, bad[0])
+		return fmt.Errorf("%s: %d of %d files could not be read (first: %w)", in, len(bad), imgs.Files, bad[0])
 	}
 	return nil
 }

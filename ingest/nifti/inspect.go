@@ -118,12 +118,12 @@ func headerOnly(path string) (*Header, error) {
 	return readHeader(path, r)
 }
 
-func inspect(ctx context.Context, path string, asJSON bool, w ingest.Writer) error {
+func inspect(ctx context.Context, path string, o ingest.InspectOptions, w ingest.Writer) error {
 	s, err := Inspect(ctx, path)
 	if err != nil {
 		return err
 	}
-	if asJSON {
+	if o.JSON {
 		return ingest.WriteJSONLine(w, s)
 	}
 	var b strings.Builder

@@ -144,7 +144,7 @@ func TestInspect(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var buf bytes.Buffer
-		if err := inspect(ctx, tc.file, true, &buf); err != nil {
+		if err := inspect(ctx, tc.file, ingest.InspectOptions{JSON: true}, &buf); err != nil {
 			t.Fatal(err)
 		}
 		var s Summary
@@ -155,7 +155,7 @@ func TestInspect(t *testing.T) {
 			t.Errorf("%s: %+v", tc.file, s)
 		}
 		buf.Reset()
-		if err := inspect(ctx, tc.file, false, &buf); err != nil || !strings.Contains(buf.String(), "orientation "+tc.orient) {
+		if err := inspect(ctx, tc.file, ingest.InspectOptions{}, &buf); err != nil || !strings.Contains(buf.String(), "orientation "+tc.orient) {
 			t.Errorf("%s: %v\n%s", tc.file, err, buf.String())
 		}
 	}
@@ -165,7 +165,7 @@ func TestInspect(t *testing.T) {
 	p := filepath.Join(dir, "cut.nii")
 	os.WriteFile(p, b[:1000], 0o644)
 	var buf bytes.Buffer
-	if err := inspect(ctx, p, true, &buf); err != nil || !strings.Contains(buf.String(), "read_error") {
+	if err := inspect(ctx, p, ingest.InspectOptions{JSON: true}, &buf); err != nil || !strings.Contains(buf.String(), "read_error") {
 		t.Fatalf("%v %s", err, buf.String())
 	}
 }

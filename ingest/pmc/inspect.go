@@ -34,7 +34,7 @@ func sniffPackage(path string, head []byte) bool {
 	return len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b && (strings.HasSuffix(l, ".tar.gz") || strings.HasSuffix(l, ".tgz"))
 }
 
-func inspectJATS(ctx context.Context, path string, asJSON bool, w ingest.Writer) error {
+func inspectJATS(ctx context.Context, path string, o ingest.InspectOptions, w ingest.Writer) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -53,10 +53,10 @@ func inspectJATS(ctx context.Context, path string, asJSON bool, w ingest.Writer)
 	if err != nil {
 		return err
 	}
-	return printArticle(w, a, nil, asJSON)
+	return printArticle(w, a, nil, o.JSON)
 }
 
-func inspectPackage(ctx context.Context, path string, asJSON bool, w ingest.Writer) error {
+func inspectPackage(ctx context.Context, path string, o ingest.InspectOptions, w ingest.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -74,7 +74,7 @@ func inspectPackage(ctx context.Context, path string, asJSON bool, w ingest.Writ
 	if err != nil {
 		return fmt.Errorf("%s: %w", pkg.NXML, err)
 	}
-	return printArticle(w, a, pkg, asJSON)
+	return printArticle(w, a, pkg, o.JSON)
 }
 
 // inspectOutput is the JSON `medmd inspect` prints: the parsed article and,

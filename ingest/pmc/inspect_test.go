@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/medmd/medmd/ingest"
 )
 
 func TestSniff(t *testing.T) {
@@ -59,7 +61,7 @@ func TestInspectJSON(t *testing.T) {
 		if strings.HasSuffix(path, ".gz") {
 			inspect = inspectPackage
 		}
-		if err := inspect(context.Background(), path, true, &buf); err != nil {
+		if err := inspect(context.Background(), path, ingest.InspectOptions{JSON: true}, &buf); err != nil {
 			t.Fatal(err)
 		}
 		if bytes.Count(buf.Bytes(), []byte("\n")) != 1 {
