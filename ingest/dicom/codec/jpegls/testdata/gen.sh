@@ -55,3 +55,8 @@ gdcmconv --jpegls --lossy -e 3 "$tmp/mr_u12.dcm" gdcm_nl_mr_u12_near3.dcm
 ref gdcm_nl_mr_u12_near3 mr_u12 lossy
 gdcmconv --jpegls "$tmp/rgb8.dcm" gdcm_ls_rgb8.dcm
 ref gdcm_ls_rgb8 rgb8 lossless
+
+# A whole real slice as GDCM compresses it, besides the crops above.
+cp ../../../../../testdata/dicom/mr-brain-20/brain_003.dcm "$tmp/mr_003.dcm"
+gdcmconv --jpegls "$tmp/mr_003.dcm" gdcm_ls_mr_003.dcm
+ref gdcm_ls_mr_003 mr_003 lossless
