@@ -28,7 +28,8 @@ func chromium() string {
 }
 
 // TestBrowser drives a real headless Chromium through a curator's visit:
-// overview, search, a 3D sample, the slice slider, a label. With
+// overview, search, a 3D sample, the slice slider, a label, the RadMD
+// audit and the RadBench splits. With
 // MEDMD_SCREENSHOTS=DIR it also saves a screenshot of each page there
 // (the README's pictures: MEDMD_SCREENSHOTS=docs/serve go test -run
 // TestBrowser ./serve/).
@@ -93,7 +94,13 @@ func TestBrowser(t *testing.T) {
 			return err
 		})
 	}
-	var total, src1, src2, label string
+	// RadBench on a server of its own (its splits would change the other
+	// pages' counts), once its background leakage check has finished.
+	bs := newServer(t, "", radbenchFixture(t))
+	waitLeakCheck(t, bs)
+	tsb := httptest.NewServer(bs)
+	defer tsb.Close()
+	var total, src1, src2, label, leak string
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(ts.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#corpus-medmd`)),
@@ -126,6 +133,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`table.rules`)),
 		poll(`[...document.images].every(i => i.complete)`),
 		shot("radmd"),
+		chromedp.Navigate(tsb.URL+"/radbench"),
+		chromedp.WaitVisible(chromedp.CSS(`section.corpus table.list`)),
+		value(chromedp.Text(chromedp.CSS(`section.corpus`)), &leak),
+		shot("radbench"),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +146,9 @@ func TestBrowser(t *testing.T) {
 	}
 	if src1 == src2 || !strings.Contains(src2, "slice=2") || !strings.Contains(src2, "window=lung") {
 		t.Errorf("slider did not change the slice: %q → %q", src1, src2)
+	}
+	if !strings.Contains(leak, "identical") || strings.Contains(leak, "running") {
+		t.Errorf("/radbench shows no finished leakage report:\n%s", leak)
 	}
 	if label != "drop" {
 		t.Errorf("label shown after clicking drop: %q", label)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medmd/medmd/bench"
 	"github.com/medmd/medmd/bench/benchtest"
 	"github.com/medmd/medmd/ingest/radmd"
 	"github.com/medmd/medmd/shards"
@@ -91,6 +92,38 @@ func fixture(t testing.TB) (corpus, radmdDir string) {
 		t.Fatal(err)
 	}
 	return filepath.Join(corpus, shards.ManifestFile), radmdDir
+}
+
+// radbenchFixture builds RadBench splits from a small MedMD corpus and
+// returns the output folder.
+func radbenchFixture(t testing.TB) string {
+	t.Helper()
+	tmp := t.TempDir()
+	in := filepath.Join(tmp, "medmd")
+	if _, err := shards.WriteCorpus(in, "test", "0", shards.SamplesOf(benchtest.MedMD(20)), shards.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "radbench")
+	if _, err := bench.Build(t.Context(), filepath.Join(in, shards.ManifestFile), out, bench.BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitLeakCheck waits for the server's background RadBench leakage check.
+func waitLeakCheck(t testing.TB, s *Server) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s.bench.mu.Lock()
+		pending := s.bench.pending
+		s.bench.mu.Unlock()
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the RadBench leakage check did not finish in 60 s")
+		}
+	}
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -396,6 +429,37 @@ func TestCorpusNames(t *testing.T) {
 	} {
 		if got := corpusNames(tc.in); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("corpusNames(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestRadBenchPage serves a RadBench output folder: every task's splits
+// with sample and group counts, and the finished leakage report.
+func TestRadBenchPage(t *testing.T) {
+	s := newServer(t, "", radbenchFixture(t))
+	waitLeakCheck(t, s)
+	rec := get(t, s, "/radbench")
+	body := rec.Body.String()
+	if rec.Code != 200 {
+		t.Fatalf("/radbench: %d", rec.Code)
+	}
+	for _, task := range bench.Tasks {
+		if !strings.Contains(body, "radbench · "+task) {
+			t.Errorf("/radbench: no block for task %s", task)
+		}
+	}
+	for _, w := range []string{">train<", ">test<", "identical", "groups in both train and test: <b>0</b>"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/radbench: no %q in the page", w)
+		}
+	}
+	if strings.Contains(body, "running") || strings.Contains(body, "failed") {
+		t.Errorf("/radbench: leakage check not finished:\n%s", body)
+	}
+	// Each split's link lists that split.
+	for _, c := range s.Corpora() {
+		if rec := get(t, s, "/samples?corpus="+url.QueryEscape(c.Name)); rec.Code != 200 || !strings.Contains(rec.Body.String(), fmt.Sprintf(`<span id="total">%d</span>`, c.Index.Len())) {
+			t.Errorf("/samples?corpus=%s: %d, want all %d samples", c.Name, rec.Code, c.Index.Len())
 		}
 	}
 }
