@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -345,6 +346,7 @@ func (w *ShardWriter) Abort() error {
 		if p.ah != nil {
 			p.ah.stop()
 		}
+		p.loc.wait() // its error is the one that failed the shard, or moot
 		for _, f := range p.sinks() {
 			// Abort is a no-op for a committed file; its final name goes.
 			errs = append(errs, f.pend.Abort(), w.fs.Remove(f.final))
@@ -400,6 +402,9 @@ func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
 		}
 		return aerr
 	}
+	if err := p.loc.failed(); err != nil {
+		return err
+	}
 	sums := make([]string, vox.Len())
 	hashed := make(chan struct{})
 	go func() { hashImages(vox, sums); close(hashed) }()
@@ -413,12 +418,10 @@ func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.arrow.final, err)
 	}
-	loc := locationRecord(rec, filepath.Base(p.arrow.final), p.rows, off, sums)
-	defer loc.Release()
-	if err := p.pq.Write(loc); err != nil {
-		return fmt.Errorf("%s: %w", p.parquet.final, err)
-	}
-	return nil
+	// The location rows go to the Parquet file on the part's location
+	// writer, beside the next batch's write and hashes: they share only
+	// the builder-owned columns of rec (retained), never voxel memory.
+	return p.loc.put(locationRecord(rec, filepath.Base(p.arrow.final), p.rows, off, sums))
 }
 
 func (p *partWriter) writeArrow(rec arrow.RecordBatch) error {
@@ -492,6 +495,7 @@ type partWriter struct {
 	index          int
 	arrow, parquet *sink      // parquet is nil for ParquetNone
 	ah             *asyncHash // the Arrow file's hash
+	loc            *locWriter // ParquetMetadata: writes location rows to pq
 	ipc            *ipc.FileWriter
 	pq             *pqarrow.FileWriter
 	rows           int64 // rows already in the Arrow file
@@ -534,7 +538,13 @@ func (w *ShardWriter) startPart() error {
 	}
 	props, aprops := parquetProps(w.opts.ParquetCompression)
 	p.pq, err = pqarrow.NewFileWriter(ParquetSchema(w.opts.Parquet), p.parquet.hw, props, aprops)
-	return err
+	if err != nil {
+		return err
+	}
+	if w.opts.Parquet == ParquetMetadata {
+		p.loc = newLocWriter(p.pq, p.parquet.final)
+	}
+	return nil
 }
 
 // finishPart flushes the pending batch, writes the footers and flushes
@@ -546,6 +556,9 @@ func (w *ShardWriter) finishPart() error {
 	}
 	if err := p.ipc.Close(); err != nil {
 		return fmt.Errorf("%s: %w", p.arrow.final, err)
+	}
+	if err := p.loc.wait(); err != nil {
+		return err
 	}
 	if p.pq != nil {
 		if err := p.pq.Close(); err != nil {
@@ -618,6 +631,12 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 	if hw.watchPtr != nil && len(p) > 0 && &p[0] == hw.watchPtr {
 		hw.watchAt, hw.watchPtr = hw.n, nil
 	}
+	// Hash before writing: an asyncHash then hashes a borrowed voxel
+	// buffer on its own goroutine while the write system call copies it,
+	// instead of starting after the copy. A short or failed write makes
+	// hw.err sticky and the file is never published, so the hash of
+	// bytes that did not reach the file is never used.
+	hw.h.Write(p)
 	var n int
 	var err error
 	if hw.big != nil && len(p) >= writeBufSize {
@@ -627,7 +646,6 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 	} else {
 		n, err = hw.w.Write(p)
 	}
-	hw.h.Write(p[:n])
 	hw.n += int64(n)
 	if err == nil && n < len(p) {
 		err = io.ErrShortWrite
@@ -733,3 +751,69 @@ func (nopHash) Sum(b []byte) []byte         { return b }
 func (nopHash) Reset()                      {}
 func (nopHash) Size() int                   { return 0 }
 func (nopHash) BlockSize() int              { return 1 }
+
+// locWriter writes a part's location record batches to its Parquet
+// writer on its own goroutine, in order, so that encoding and compressing
+// them overlaps the next batch's Arrow write and hashes instead of
+// following them. The records it is given own their memory (no voxel
+// bytes, no caller slices). Its first error is sticky: failed reports it
+// to the next write and wait returns it. The methods of a nil *locWriter
+// do nothing, for the layouts that have none.
+type locWriter struct {
+	q    chan arrow.RecordBatch
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+func newLocWriter(pq *pqarrow.FileWriter, file string) *locWriter {
+	q := make(chan arrow.RecordBatch, 4)
+	l := &locWriter{q: q, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for rec := range q {
+			if l.failed() == nil {
+				if err := pq.Write(rec); err != nil {
+					l.mu.Lock()
+					l.err = fmt.Errorf("%s: %w", file, err)
+					l.mu.Unlock()
+				}
+			}
+			rec.Release()
+		}
+	}()
+	return l
+}
+
+// put hands rec (and its reference) to the writer.
+func (l *locWriter) put(rec arrow.RecordBatch) error {
+	if err := l.failed(); err != nil {
+		rec.Release()
+		return err
+	}
+	l.q <- rec
+	return nil
+}
+
+func (l *locWriter) failed() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// wait returns once every record put is written (or dropped after an
+// error); the goroutine ends. Later calls only return the error.
+func (l *locWriter) wait() error {
+	if l == nil {
+		return nil
+	}
+	if l.q != nil {
+		close(l.q)
+		l.q = nil
+		<-l.done
+	}
+	return l.failed()
+}
