@@ -199,22 +199,37 @@ func rmsNorm(x, w *Node, eps float64) *Node {
 	return Mul(y, BroadcastToDims(ExpandLeftToRank(ConvertDType(w, dt), x.Rank()), x.Shape().Dimensions...))
 }
 
-// rope rotates x [B, S, H, hd] at positions start…start+S-1 (rotate_half
-// layout: pair i is (x[i], x[i+hd/2])).
+// positions is start…start+S-1 as int32: [S] for a scalar start, [B, S]
+// for one start per row (batched generation, rows at different lengths).
+func positions(g *Graph, start *Node, S int) *Node {
+	if start.Rank() == 0 {
+		return Add(Iota(g, shapes.Make(dtypes.Int32, S), 0), start)
+	}
+	B := start.Shape().Dimensions[0]
+	return Add(Iota(g, shapes.Make(dtypes.Int32, B, S), 1), BroadcastToDims(Reshape(start, B, 1), B, S))
+}
+
+// rope rotates x [B, S, H, hd] at positions start…start+S-1, start a
+// scalar or one per row [B] (rotate_half layout: pair i is (x[i],
+// x[i+hd/2])).
 func (c Config) rope(x, start *Node) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
-	S, hd := dims[1], dims[3]
+	B, S, hd := dims[0], dims[1], dims[3]
 	half := hd / 2
 	inv := c.InvFreq()
 	invF := make([]float32, hd)
 	for i := 0; i < half; i++ {
 		invF[i], invF[i+half] = float32(inv[i]), float32(inv[i])
 	}
-	pos := ConvertDType(Add(Iota(g, shapes.Make(dtypes.Int32, S), 0), start), dtypes.Float32)
-	ang := Mul(Reshape(pos, S, 1), Reshape(Const(g, invF), 1, hd)) // [S, hd]
-	cs := BroadcastToDims(ConvertDType(Reshape(Cos(ang), 1, S, 1, hd), x.DType()), dims...)
-	sn := BroadcastToDims(ConvertDType(Reshape(Sin(ang), 1, S, 1, hd), x.DType()), dims...)
+	rows := 1
+	if start.Rank() == 1 {
+		rows = B
+	}
+	pos := ConvertDType(positions(g, start, S), dtypes.Float32)
+	ang := Mul(Reshape(pos, rows*S, 1), Reshape(Const(g, invF), 1, hd)) // [rows·S, hd]
+	cs := BroadcastToDims(ConvertDType(Reshape(Cos(ang), rows, S, 1, hd), x.DType()), dims...)
+	sn := BroadcastToDims(ConvertDType(Reshape(Sin(ang), rows, S, 1, hd), x.DType()), dims...)
 	// rotate_half as a signed permutation matmul: differentiable on every
 	// backend (slicing would need Pad for its gradient).
 	rot := make([]float32, hd*hd)
@@ -232,11 +247,12 @@ type Weights func(name string) *Node
 
 // Attend maps decoder layer i's keys and values of this step, k and v
 // [B, S, KV, hd] (k rotated), to the keys and values attended, [B, KV, T,
-// hd], and the mask [S, T] of the keys each query sees.
+// hd], and the mask of the keys each query sees: [S, T], or [B, S, T]
+// when rows differ.
 type Attend func(i int, k, v *Node) (keys, values, mask *Node)
 
 // Block is LlamaDecoderLayer i over x [B, S, D] at positions
-// start…start+S-1 (start an int32 scalar): x + attention(norm(x)), then
+// start…start+S-1 (start an int32 scalar, or [B] with one per row): x + attention(norm(x)), then
 // + SwiGLU(norm(x)). Grouped-query attention: head h reads kv head h/rep.
 // Scores and softmax run in float32 whatever x's dtype. The decoder with
 // its KV cache and the multimodal model's trained LM both run this one
@@ -259,7 +275,11 @@ func (c Config) Block(w Weights, i int, x, start *Node, attend Attend) *Node {
 	T := lk.Shape().Dimensions[2]
 	qg := Reshape(q, B, S, KV, rep, hd)
 	scores := MulScalar(ConvertDType(Einsum("bskrd,bktd->bkrst", qg, lk), dtypes.Float32), 1/math.Sqrt(float64(hd)))
-	m := BroadcastToDims(Reshape(mask, 1, 1, 1, S, T), B, KV, rep, S, T)
+	mb := 1
+	if mask.Rank() == 3 {
+		mb = B
+	}
+	m := BroadcastToDims(Reshape(mask, mb, 1, 1, S, T), B, KV, rep, S, T)
 	scores = Where(m, scores, BroadcastToDims(Scalar(g, dtypes.Float32, -1e30), B, KV, rep, S, T))
 	a := Einsum("bkrst,bktd->bskrd", ConvertDType(Softmax(scores, -1), lv.DType()), lv)
 	x = Add(x, linear(Reshape(a, B, S, H*hd), w(p+"self_attn.o_proj.weight")))
@@ -293,11 +313,12 @@ func (c Config) Causal(w Weights, x *Node) *Node {
 // head, for callers that assemble their own (extra vocabulary rows).
 func Linear(x, w *Node) *Node { return linear(x, w) }
 
-// step runs tokens [B, S] at positions start…start+S-1 (start an int32
-// scalar) against the KV cache k, v [layers, B, kvHeads, maxLen, hd]:
-// returns logits [B, S, vocab] and the caches with these positions written.
-// A query at position p sees keys 0…p only, so unwritten cache rows never
-// count.
+// step runs tokens [B, S], row b at positions start[b]…start[b]+S-1
+// (start int32 [B]), against the KV cache k, v [layers, B, kvHeads,
+// maxLen, hd]: returns logits [B, S, vocab] and the caches with these
+// positions written. A query at position p sees keys 0…p of its own row
+// only, so unwritten cache rows never count, and rows of different
+// lengths share a step.
 func (d *Decoder) step(ctx *context.Context, tokens, start, kc, vc *Node) (logits, kOut, vOut *Node) {
 	c := d.Config
 	g := tokens.Graph()
@@ -306,24 +327,25 @@ func (d *Decoder) step(ctx *context.Context, tokens, start, kc, vc *Node) (logit
 	maxLen := kc.Shape().Dimensions[3]
 	w := func(name string) *Node { return d.w(ctx, g, name) }
 	x := Gather(w("model.embed_tokens.weight"), Reshape(tokens, B, S, 1))
-	qi := Add(Iota(g, shapes.Make(dtypes.Int32, S, maxLen), 0), start)
-	ki := Iota(g, shapes.Make(dtypes.Int32, S, maxLen), 1)
-	mask := GreaterOrEqual(qi, ki)
-	// The cache write is a one-hot placement, place[s, t] = (t == start+s),
-	// selected where written: exact (products with 1, sums with 0) and on
-	// every backend (the pure-Go one has no DynamicUpdateSlice).
-	tpos := Iota(g, shapes.Make(dtypes.Int32, S, maxLen), 1)
-	place := ConvertDType(Equal(tpos, qi), dtypes.Float32)
-	tr := Iota(g, shapes.Make(dtypes.Int32, maxLen), 0)
-	inRange := And(GreaterOrEqual(tr, start), LessThan(tr, AddScalar(start, float64(S))))
-	written := BroadcastToDims(Reshape(inRange, 1, 1, maxLen, 1), B, KV, maxLen, hd)
+	qi := BroadcastToDims(Reshape(positions(g, start, S), B, S, 1), B, S, maxLen)
+	ki := Iota(g, shapes.Make(dtypes.Int32, B, S, maxLen), 2)
+	mask := GreaterOrEqual(qi, ki) // [B, S, maxLen]
+	// The cache write is a one-hot placement, place[b, s, t] = (t ==
+	// start[b]+s), selected where written: exact (products with 1, sums
+	// with 0) and on every backend (the pure-Go one has no
+	// DynamicUpdateSlice).
+	place := ConvertDType(Equal(ki, qi), dtypes.Float32)
+	tr := Iota(g, shapes.Make(dtypes.Int32, B, maxLen), 1)
+	st := BroadcastToDims(Reshape(start, B, 1), B, maxLen)
+	inRange := And(GreaterOrEqual(tr, st), LessThan(tr, AddScalar(st, float64(S))))
+	written := BroadcastToDims(Reshape(inRange, B, 1, maxLen, 1), B, KV, maxLen, hd)
 	var ks, vs []*Node
 	attend := func(i int, k, v *Node) (*Node, *Node, *Node) {
 		// write this step's keys and values into layer i's cache rows
 		lk := Reshape(Slice(kc, AxisElem(i)), B, KV, maxLen, hd)
 		lv := Reshape(Slice(vc, AxisElem(i)), B, KV, maxLen, hd)
-		lk = Where(written, Einsum("bskd,st->bktd", k, place), lk)
-		lv = Where(written, Einsum("bskd,st->bktd", v, place), lv)
+		lk = Where(written, Einsum("bskd,bst->bktd", k, place), lk)
+		lv = Where(written, Einsum("bskd,bst->bktd", v, place), lv)
 		ks, vs = append(ks, Reshape(lk, 1, B, KV, maxLen, hd)), append(vs, Reshape(lv, 1, B, KV, maxLen, hd))
 		return lk, lv, mask
 	}
@@ -364,13 +386,31 @@ func (d *Decoder) NewCache(batch, maxLen int) *Cache {
 // the cache then holds S more positions. One graph is compiled per
 // (batch, S, maxLen).
 func (d *Decoder) Forward(cache *Cache, tokens [][]int32) ([]float32, error) {
+	if len(tokens) == 0 || cache.Len+len(tokens[0]) > cache.MaxLen {
+		return nil, fmt.Errorf("hf: %d sequences do not fit a cache of %d positions after %d", len(tokens), cache.MaxLen, cache.Len)
+	}
+	starts := make([]int32, len(tokens))
+	for i := range starts {
+		starts[i] = int32(cache.Len)
+	}
+	logits, err := d.forwardRows(cache, tokens, starts)
+	if err == nil {
+		cache.Len += len(tokens[0])
+	}
+	return logits, err
+}
+
+// forwardRows runs tokens [batch][S] (equal lengths), row b at positions
+// starts[b]…starts[b]+S-1 of the cache. Cache positions at or past MaxLen
+// are not written (a finished row of a batch may run on there).
+func (d *Decoder) forwardRows(cache *Cache, tokens [][]int32, starts []int32) ([]float32, error) {
 	B := len(tokens)
-	if B != cache.batch || B == 0 {
+	if B != cache.batch || B == 0 || len(starts) != B {
 		return nil, fmt.Errorf("hf: %d sequences for a cache of %d", B, cache.batch)
 	}
 	S := len(tokens[0])
-	if S == 0 || cache.Len+S > cache.MaxLen {
-		return nil, fmt.Errorf("hf: %d tokens after %d do not fit the cache's %d", S, cache.Len, cache.MaxLen)
+	if S == 0 {
+		return nil, fmt.Errorf("hf: no tokens to run")
 	}
 	flat := make([]int32, 0, B*S)
 	for _, t := range tokens {
@@ -397,12 +437,11 @@ func (d *Decoder) Forward(cache *Cache, tokens [][]int32) ([]float32, error) {
 		}
 		d.steps[key] = exec
 	}
-	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(flat, B, S), int32(cache.Len), cache.k, cache.v)
+	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(flat, B, S), tensors.FromFlatDataAndDimensions(starts, B), cache.k, cache.v)
 	if err != nil {
 		return nil, err
 	}
 	cache.k, cache.v = out[1], out[2]
-	cache.Len += S
 	return tensors.MustCopyFlatData[float32](out[0]), nil
 }
 

@@ -81,3 +81,52 @@ func TestLogitsMatchPyTorch(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerateBatchIndependent decodes prompts of different lengths one
+// by one and in batches (cached and not, greedy and sampled): each
+// prompt's continuation must not depend on the batch it ran in.
+func TestGenerateBatchIndependent(t *testing.T) {
+	d, err := Load(testBackend(t), "testdata/llama-tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int32{{1, 9, 33, 20}, {1, 5}, {1, 70, 71, 72, 73, 74, 75}, {1, 2}, {1, 40, 41}}
+	for _, tc := range []struct {
+		name string
+		o    GenerateOptions
+	}{
+		{"greedy", GenerateOptions{MaxNewTokens: 12, StopTokens: []int32{}}},
+		{"greedy-stop", GenerateOptions{MaxNewTokens: 12}},
+		{"greedy-uncached", GenerateOptions{MaxNewTokens: 6, StopTokens: []int32{}, NoCache: true}},
+		{"sampled", GenerateOptions{MaxNewTokens: 12, StopTokens: []int32{}, Temperature: 1.5, TopK: 20, TopP: 0.9, Seed: 7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			one := tc.o
+			one.Batch = 1
+			want, err := d.Generate(prompts, one)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range []int{2, 0} {
+				o := tc.o
+				o.Batch = b
+				got, err := d.Generate(prompts, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range prompts {
+					if !slices.Equal(got[i], want[i]) {
+						t.Errorf("batch %d, prompt %d: %v, one by one %v", b, i, got[i], want[i])
+					}
+				}
+			}
+			if tc.name == "greedy" {
+				for i, g := range want {
+					if len(g) != tc.o.MaxNewTokens {
+						t.Errorf("prompt %d: %d new tokens, want %d", i, len(g), tc.o.MaxNewTokens)
+					}
+				}
+			}
+		})
+	}
+}

@@ -24,11 +24,16 @@ type GenerateOptions struct {
 	// NoCache re-runs the whole sequence for every new token instead of
 	// reusing the KV cache: the reference the cache is tested against.
 	NoCache bool
+	// Batch is how many prompts are decoded together, one row each of
+	// the same forward passes (0: all of them).
+	Batch int
 }
 
-// Generate continues each prompt. Sequences are decoded one at a time,
-// each with its own random stream (Seed, prompt index), so a sequence's
-// output does not depend on the other prompts.
+// Generate continues each prompt. Prompts are decoded Batch at a time,
+// rows at their own positions (prompts of different lengths share a
+// batch), each with its own random stream (Seed, prompt index): a
+// prompt's output does not depend on the batch size or on the other
+// prompts.
 func (d *Decoder) Generate(prompts [][]int32, o GenerateOptions) ([][]int32, error) {
 	stops := o.StopTokens
 	if stops == nil {
@@ -36,36 +41,106 @@ func (d *Decoder) Generate(prompts [][]int32, o GenerateOptions) ([][]int32, err
 			stops = append(stops, int32(id))
 		}
 	}
-	V := d.Config.VocabSize
-	out := make([][]int32, len(prompts))
-	for pi, prompt := range prompts {
-		if len(prompt) == 0 {
+	for pi, p := range prompts {
+		if len(p) == 0 {
 			return nil, fmt.Errorf("hf: prompt %d is empty", pi)
 		}
-		rng := rand.New(rand.NewPCG(o.Seed, uint64(pi)))
-		maxLen := len(prompt) + o.MaxNewTokens
-		cache := d.NewCache(1, maxLen)
-		seq := slices.Clone(prompt)
-		next := prompt
-		for len(seq) < maxLen {
-			if o.NoCache {
-				cache = d.NewCache(1, len(seq))
-				next = seq
-			}
-			logits, err := d.Forward(cache, [][]int32{next})
-			if err != nil {
-				return nil, err
-			}
-			tok := pick(logits[len(logits)-V:], o, rng)
-			seq = append(seq, tok)
-			next = []int32{tok}
-			if slices.Contains(stops, tok) {
-				break
-			}
+	}
+	B := o.Batch
+	if B <= 0 {
+		B = len(prompts)
+	}
+	out := make([][]int32, len(prompts))
+	for lo := 0; lo < len(prompts); lo += B {
+		hi := min(lo+B, len(prompts))
+		if err := d.generateBatch(prompts[lo:hi], lo, stops, o, out[lo:hi]); err != nil {
+			return nil, err
 		}
-		out[pi] = seq[len(prompt):]
 	}
 	return out, nil
+}
+
+// generateBatch decodes prompts (the first is prompt number first) as one
+// batch into out. The prompts run together, padded to the longest; then
+// every step feeds each row its last token at its own position. A row that
+// has finished keeps running on its last position, and its results are
+// ignored.
+func (d *Decoder) generateBatch(prompts [][]int32, first int, stops []int32, o GenerateOptions, out [][]int32) error {
+	V := d.Config.VocabSize
+	nb := len(prompts)
+	rngs := make([]*rand.Rand, nb)
+	seqs := make([][]int32, nb)
+	done := make([]bool, nb)
+	longest := 0
+	for i, p := range prompts {
+		rngs[i] = rand.New(rand.NewPCG(o.Seed, uint64(first+i)))
+		seqs[i] = slices.Clone(p)
+		longest = max(longest, len(p))
+		done[i] = o.MaxNewTokens <= 0
+	}
+	maxLen := longest + o.MaxNewTokens
+	// padded is rows cut or padded (with their first token: any valid id
+	// will do, its positions are never attended) to n tokens from pos.
+	padded := func(n int, from func(i int) int) [][]int32 {
+		rows := make([][]int32, nb)
+		for i, s := range seqs {
+			r := make([]int32, n)
+			for j := range r {
+				r[j] = s[0]
+				if k := from(i) + j; k < len(s) {
+					r[j] = s[k]
+				}
+			}
+			rows[i] = r
+		}
+		return rows
+	}
+	var cache *Cache
+	starts := make([]int32, nb)
+	for prefill := true; slices.Contains(done, false); prefill = false {
+		var logits []float32
+		var err error
+		var at func(i int) int // the logits row of row i's next token
+		switch {
+		case o.NoCache:
+			n := 0
+			for _, s := range seqs {
+				n = max(n, len(s))
+			}
+			cache = d.NewCache(nb, n)
+			clear(starts)
+			logits, err = d.forwardRows(cache, padded(n, func(int) int { return 0 }), starts)
+			at = func(i int) int { return i*n + len(seqs[i]) - 1 }
+		case prefill:
+			cache = d.NewCache(nb, maxLen)
+			logits, err = d.forwardRows(cache, padded(longest, func(int) int { return 0 }), starts)
+			at = func(i int) int { return i*longest + len(seqs[i]) - 1 }
+		default:
+			for i, s := range seqs {
+				starts[i] = int32(min(len(s)-1, maxLen-1))
+			}
+			logits, err = d.forwardRows(cache, padded(1, func(i int) int { return int(starts[i]) }), starts)
+			at = func(i int) int { return i }
+		}
+		if err != nil {
+			return err
+		}
+		for i := range seqs {
+			if done[i] {
+				continue
+			}
+			r := at(i)
+			tok := pick(logits[r*V:(r+1)*V], o, rngs[i])
+			seqs[i] = append(seqs[i], tok)
+			if slices.Contains(stops, tok) || len(seqs[i])-len(prompts[i]) >= o.MaxNewTokens {
+				done[i] = true
+			}
+		}
+	}
+	for i := range out {
+		out[i] = seqs[i][len(prompts[i]):]
+	}
+	return nil
 }
 
 // pick chooses the next token from one row of logits.
