@@ -19,7 +19,7 @@
 //	https://bucket.s3.amazonaws.com/              a public S3 bucket's HTTPS address
 //	                                              (read as s3://bucket?anonymous=true&region=us-east-1)
 //	gs://bucket, azblob://container               Google Cloud Storage, Azure Blob Storage
-//	                                              (when their drivers are linked in)
+//	                                              (drivers linked in drivers.go)
 //
 // A path after the bucket name becomes a key prefix. Credentials come from
 // the standard environment and configuration files of each cloud (AWS_*,
@@ -43,9 +43,8 @@ import (
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
 
-	// The s3:// driver (opened by s3Opener). gs:// and azblob:// roots need
-	// gocloud's gcsblob or azureblob driver linked in; they are left out
-	// because their SDKs multiply the build time of every binary.
+	// The s3:// driver (opened by s3Opener); gs:// and azblob:// are
+	// registered in drivers.go.
 	"gocloud.dev/blob/s3blob"
 )
 
