@@ -84,27 +84,30 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 	// Four shards, so uploads of one overlap the encoding of the next as
 	// in a run.
 	opts := shards.WriteOptions{MaxSamples: max(1, n/4)}
-	write := func(fs shards.FS, dir string) (float64, error) {
+	// write returns the rate in MB/s of wall time and of the process's
+	// CPU time (server included): on a machine shared with other work
+	// the second is the steadier measure of what a bucket costs.
+	write := func(fs shards.FS, dir string) (wall, cpu float64, err error) {
 		o := opts
 		o.FS = fs
-		t := time.Now()
+		t, c := time.Now(), cpuTime()
 		if _, err := shards.WriteCorpus(dir, "perf", "perf", shards.SamplesOf(ss), o); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		return float64(voxBytes) / time.Since(t).Seconds() / 1e6, nil
+		return float64(voxBytes) / time.Since(t).Seconds() / 1e6, float64(voxBytes) / (cpuTime() - c).Seconds() / 1e6, nil
 	}
 	local := filepath.Join(o.TempDir, "perf-storage-local")
-	var s3Rates, localRates []float64
+	var s3Rates, localRates, s3CPU, localCPU []float64
 	for r := 0; r < reps; r++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		lr, err := write(shards.OSFS, local)
+		lr, lc, err := write(shards.OSFS, local)
 		if err != nil {
 			return nil, err
 		}
 		os.RemoveAll(local)
-		sr, err := write(bfs, ".")
+		sr, sc, err := write(bfs, ".")
 		if err != nil {
 			return nil, err
 		}
@@ -113,11 +116,13 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 		if err := b.List(ctx, "", func(ob storage.Object) error { return bfs.Remove(ob.Key) }); err != nil {
 			return nil, err
 		}
-		localRates = append(localRates, lr)
-		s3Rates = append(s3Rates, sr)
+		localRates, localCPU = append(localRates, lr), append(localCPU, lc)
+		s3Rates, s3CPU = append(s3Rates, sr), append(s3CPU, sc)
 	}
 	res := Result{Name: "storage/write_shards_s3/" + key, Unit: "MB/s", Value: stats.Median(s3Rates),
-		BaselineName: "the same corpus written to a local folder", BaselineValue: stats.Median(localRates), Goal: 0.5}
+		BaselineName: "the same corpus written to a local folder", BaselineValue: stats.Median(localRates), Goal: 0.5,
+		Extra: map[string]float64{"cpu_MB_per_s": stats.Median(s3CPU), "local_cpu_MB_per_s": stats.Median(localCPU),
+			"cpu_ratio": stats.Median(s3CPU) / stats.Median(localCPU)}}
 	res.Finish(true)
 	return []Result{res}, nil
 }
