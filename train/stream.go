@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -204,6 +205,9 @@ func prepareTokens(enc *encoder, b *shards.Batch) *loaderPrepared {
 
 func (s *loaderStream) next(ctx context.Context) (*microBatch, error) {
 	b, err := s.l.Next(ctx)
+	if errors.Is(err, shards.ErrChecksum) {
+		return nil, fmt.Errorf("%w: the shard changed after its manifest was written; rebuild it by rerunning the pipeline that wrote it (medmd shards verify MANIFEST lists every damaged file)", err)
+	}
 	if err != nil {
 		return nil, err
 	}

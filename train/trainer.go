@@ -245,7 +245,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if plan := PlanMemory(cfg, vocab, o.DeviceMemory); !plan.Fits() {
-		return nil, fmt.Errorf("train: batch %d does not fit the device (set batch lower in --config):\n%s", cfg.Batch, plan)
+		return nil, fmt.Errorf("train: batch %d does not fit the device: lower it with --batch (or batch: in --config; accum keeps the effective batch) or use a larger device; the memory plan:\n%s", cfg.Batch, plan)
 	}
 	m := newModel(cfg, vocab)
 	sp, err := newStepper(backend, gctx, m)
@@ -259,13 +259,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
-		ls := &loaderStream{l: l, cfg: cfg, backend: backend}
-		defer ls.close()
-		stream = ls
+		stream = &loaderStream{l: l, cfg: cfg, backend: backend}
 		logShapes(log, cfg, l.Buckets())
 	} else {
 		stream = &permStream{b: newBatcher(o.Train, st.Loader), enc: enc}
 	}
+	// Deferred before the batch producer's drain below, so it runs after
+	// the producer stopped reading the stream.
+	defer stream.close()
 	res := &Result{StartStep: st.Step, Step: st.Step, ValLoss: math.NaN(), Params: ParamCount(cfg, vocab)}
 	log.Info("model", "preset", cfg.Name, "params", res.Params, "vocab", vocab, "backend", backend.Name())
 

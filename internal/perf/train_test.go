@@ -2,22 +2,39 @@ package perf
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
-// TestTrainStartup measures time to first step on the 100,000-sample
-// corpus and checks the row has its numbers.
-func TestTrainStartup(t *testing.T) {
+// TestTrainQuick runs the train group in quick mode: the data path rows
+// (2D and 3D, against memcpy) and time to first step on the
+// 100,000-sample manifest (against its 2 s budget) come back with
+// numbers.
+func TestTrainQuick(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes a 100,000-sample corpus")
+		t.Skip("writes a 100,000-sample corpus and 3D volumes")
 	}
 	t.Setenv("GOMLX_BACKEND", "go:parallelism=-1")
-	r, err := startupResult(context.Background(), Options{Quick: true, TempDir: t.TempDir(), Repeats: 3})
+	rs, err := trainGroup(context.Background(), Options{Quick: true, TempDir: t.TempDir(), Repeats: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Value <= 0 || r.BaselineValue != 2 || r.Extra["samples"] != startupSamples {
-		t.Fatalf("%+v", r)
+	want := []string{"train/datapath/2d_", "train/datapath/3d_", "train/startup/100k"}
+	for _, w := range want {
+		found := false
+		for _, r := range rs {
+			if strings.HasPrefix(r.Name, w) {
+				found = true
+				if r.Value <= 0 || r.BaselineValue <= 0 || r.Ratio <= 0 {
+					t.Errorf("%s: value %v baseline %v ratio %v", r.Name, r.Value, r.BaselineValue, r.Ratio)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s* result among %d", w, len(rs))
+		}
 	}
-	t.Logf("%s: %.3g %s vs %.3g (ratio %.2f, goal %.2f) %v", r.Name, r.Value, r.Unit, r.BaselineValue, r.Ratio, r.Goal, r.Extra)
+	for _, r := range rs {
+		t.Logf("%s: %.4g %s vs %.4g (ratio %.2f, goal %.2f) %v", r.Name, r.Value, r.Unit, r.BaselineValue, r.Ratio, r.Goal, r.Extra)
+	}
 }
