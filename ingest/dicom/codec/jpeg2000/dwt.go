@@ -1,6 +1,11 @@
 package jpeg2000
 
-import "math"
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
 
 // 9/7 lifting constants as OpenJPEG stores them (float32). Like
 // OpenJPEG, high-pass samples are scaled by 2/K rather than 1/K; the step
@@ -15,18 +20,30 @@ const (
 	twoInvK = float32(1.625732422)
 )
 
+// blockJob is one code-block to decode and where its coefficients go.
+type blockJob struct {
+	cb        *codeblock
+	bd        *band
+	tc        *tileComp
+	c         int // component
+	w, ox, oy int // component buffer width; the band's offset in it
+}
+
 // reconstruct decodes the tile's code-blocks, runs the inverse wavelet
 // and colour transforms and writes the tile into d.out (or, with
-// sub-sampled components, d.planes).
+// sub-sampled components, d.planes). Code-blocks are independent, so
+// they are decoded on up to GOMAXPROCS goroutines: a large single frame
+// (mammography, whole-slide tiles) then uses every core, as OpenJPEG's
+// decoder does with threads; each goroutine writes only its blocks'
+// disjoint areas of the component buffers.
 func (d *decoder) reconstruct(tcs []*tileComp, p *params) error {
 	nc := len(tcs)
 	ints := make([][]int32, nc)
 	floats := make([][]float32, nc)
-	var dec t1
+	var jobs []blockJob
 	for c, tc := range tcs {
 		w, h := tc.x1-tc.x0, tc.y1-tc.y0
-		rev := tc.cod.reversible
-		if rev {
+		if tc.cod.reversible {
 			ints[c] = make([]int32, w*h)
 		} else {
 			floats[c] = make([]float32, w*h)
@@ -48,35 +65,67 @@ func (d *decoder) reconstruct(tcs []*tileComp, p *params) error {
 				if bd.orient&2 != 0 {
 					oy = sh
 				}
-				step := float32(0.5) * bd.step
 				for pi := range bd.precs {
 					pr := &bd.precs[pi]
 					for j := range pr.cblks {
-						cb := &pr.cblks[j]
-						if cb.passes == 0 {
-							continue
-						}
-						dec.decodeBlock(cb, bd.orient, bd.mb, tc.roi, tc.cod.style)
-						bw := cb.x1 - cb.x0
-						for y := cb.y0; y < cb.y1; y++ {
-							src := dec.data[(y-cb.y0)*bw : (y-cb.y0+1)*bw]
-							at := (y-bd.y0+oy)*w + cb.x0 - bd.x0 + ox
-							if rev {
-								dst := ints[c][at : at+bw]
-								for i, v := range src {
-									dst[i] = v / 2
-								}
-							} else {
-								dst := floats[c][at : at+bw]
-								for i, v := range src {
-									dst[i] = float32(v) * step
-								}
-							}
+						if pr.cblks[j].passes > 0 {
+							jobs = append(jobs, blockJob{&pr.cblks[j], bd, tc, c, w, ox, oy})
 						}
 					}
 				}
 			}
 		}
+	}
+	decode := func(dec *t1, jb *blockJob) {
+		cb, bd, tc := jb.cb, jb.bd, jb.tc
+		dec.decodeBlock(cb, bd.orient, bd.mb, tc.roi, tc.cod.style)
+		bw := cb.x1 - cb.x0
+		step := float32(0.5) * bd.step
+		for y := cb.y0; y < cb.y1; y++ {
+			src := dec.data[(y-cb.y0)*bw : (y-cb.y0+1)*bw]
+			at := (y-bd.y0+jb.oy)*jb.w + cb.x0 - bd.x0 + jb.ox
+			if ints[jb.c] != nil {
+				dst := ints[jb.c][at : at+bw]
+				for i, v := range src {
+					dst[i] = v / 2
+				}
+			} else {
+				dst := floats[jb.c][at : at+bw]
+				for i, v := range src {
+					dst[i] = float32(v) * step
+				}
+			}
+		}
+	}
+	// Below a few blocks a worker's start-up costs more than it saves.
+	workers := min(runtime.GOMAXPROCS(0), len(jobs)/4)
+	if workers <= 1 {
+		var dec t1
+		for i := range jobs {
+			decode(&dec, &jobs[i])
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var dec t1
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(jobs) {
+						return
+					}
+					decode(&dec, &jobs[i])
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for c, tc := range tcs {
+		w := tc.x1 - tc.x0
+		rev := tc.cod.reversible
 		for r := 1; r < len(tc.res); r++ {
 			res, lo := &tc.res[r], &tc.res[r-1]
 			rw, rh := res.x1-res.x0, res.y1-res.y0

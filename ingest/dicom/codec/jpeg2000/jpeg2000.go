@@ -21,6 +21,9 @@
 // OpenJPEG's arithmetic (float32, round half to even) so that lossy
 // frames match the reference decoder DICOM toolkits use.
 //
+// The code-blocks of a tile are decoded on up to GOMAXPROCS goroutines,
+// so one large frame uses every core.
+//
 // The decoder never reads outside its input and allocates at most the
 // caller's sample budget (checked against the header before any pixel
 // buffer exists) plus per-tile working buffers of the same order; a
