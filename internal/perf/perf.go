@@ -77,7 +77,7 @@ var groups = []Group{
 	{"lm", "pretrained LM: safetensors checkpoint load (F32, 252 MB) into float32 tensors vs os.ReadFile of the same file; KV-cache greedy generation, time per token at 256 new tokens vs re-running the whole sequence, tiny and mid-size decoders (goals 0.8×, 10×)", lmGroup},
 	{"nifti", "NIfTI read + canonical RAS of a 181×217×181 uint8 volume vs nibabel get_fdata() (float64) and np.asanyarray(dataobj) (uint8)", niftiGroup},
 	{"normalize", "canonical RAS + trilinear resize + percentile → uint8 of a 301×370×316 volume to 256×256×64 vs nibabel+scipy+numpy", normalizeGroup},
-	{"pmc", "JATS parsing, articles per CPU second on one core, vs scripts/lxml_ref.py extracting the same fields with lxml (goal ≥5×)", pmcGroup},
+	{"pmc", "JATS parsing, articles per CPU second on one core, vs scripts/lxml_ref.py extracting the same fields with lxml (goal ≥5×); the same articles read into samples from a local PMC Cloud mirror vs the legacy package path (goal ≥0.8×)", pmcGroup},
 	{"radmd", "RadMD fingerprint (SHA-256 + dHash) vs SHA-256 alone; near-duplicate index vs linear scan", radmdGroup},
 	{"radmd-run", "medmd radmd end to end vs an unfiltered copy of the same corpus", radmdRunGroup},
 	{"serve", "medmd serve on a synthetic 1,000,000-sample corpus: index build rate, filtered list page, sample page, 256×256×64 slice PNG, against their budgets (≥50,000 samples/s, <300 ms, <50 ms); index memory", serveGroup},

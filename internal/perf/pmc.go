@@ -2,13 +2,19 @@ package perf
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/medmd/medmd/ingest"
+	_ "github.com/medmd/medmd/ingest/pmc" // registers the pmc source
 	"github.com/medmd/medmd/ingest/pmc/jats"
 	"github.com/medmd/medmd/internal/stats"
 )
@@ -107,5 +113,116 @@ func pmcGroup(ctx context.Context, o Options) ([]Result, error) {
 		},
 	}
 	r.Finish(true)
-	return []Result{r}, nil
+	mirror, err := pmcMirrorResult(ctx, o, repeats, budget)
+	if err != nil {
+		return nil, err
+	}
+	return []Result{r, mirror}, nil
+}
+
+// pmcMirrorArticles are the articles both bundled mirrors hold and both
+// layouts read into samples (the cloud mirror's retracted, non-OA and
+// manuscript-only articles are left out): the same XML and figures, once
+// as PMC Cloud objects (testdata/pmc-cloud), once as FTP-era packages
+// (testdata/pmc).
+var pmcMirrorArticles = []string{"PMC1790863", "PMC2599765", "PMC3166277", "PMC3460867", "PMC3574550", "PMC9000001"}
+
+// pmcMirrorPipelines reads both mirrors in place with every licence
+// allowed, so that each layout reads every article in full.
+const pmcMirrorPipelines = `pipelines:
+  - name: cloud
+    source: {type: pmc, layout: cloud, root: testdata/pmc-cloud, plan_from: listing, licences: [], noncommercial: true, unlicensed: true}
+    output: {dir: %[1]s/cloud}
+  - name: packages
+    source: {type: pmc, layout: packages, oa_list: testdata/pmc/oa_file_list.csv, base_url: testdata/pmc, cache_dir: %[1]s/cache, licences: [], noncommercial: true}
+    output: {dir: %[1]s/packages}
+`
+
+// pmcMirrorResult times reading the same articles from a local PMC Cloud
+// mirror (metadata JSON, JATS XML and figures as separate objects, md5
+// checked) and from the legacy packages (one tar.gz each), through the
+// source's Read: JATS parse, figure decoding and sample building. One
+// core, articles per CPU second, median of repeats; the goal is ≥0.8×
+// the package path.
+func pmcMirrorResult(ctx context.Context, o Options, repeats int, budget time.Duration) (Result, error) {
+	files, err := repoFiles("testdata/pmc-cloud/README.md")
+	if err != nil {
+		return Result{}, err
+	}
+	repo := filepath.Dir(filepath.Dir(filepath.Dir(files[0])))
+	tmp, err := os.MkdirTemp(o.TempDir, "pmc-mirror-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(tmp)
+	cfg, err := ingest.ParseConfig(filepath.Join(repo, "pmc-perf.yaml"), fmt.Appendf(nil, pmcMirrorPipelines, tmp))
+	if err != nil {
+		return Result{}, err
+	}
+	want := map[string]bool{}
+	for _, id := range pmcMirrorArticles {
+		want[id] = true
+	}
+	rate := map[string][]float64{}
+	samples := map[string]int{}
+	for _, p := range cfg.Pipelines {
+		src, _, err := p.Build(cfg.BaseDir)
+		if err != nil {
+			return Result{}, err
+		}
+		all, err := src.Plan(ctx)
+		if err != nil {
+			return Result{}, fmt.Errorf("pmc perf: %s: %w", p.Name, err)
+		}
+		var units []ingest.Unit
+		for _, u := range all {
+			if id, _, _ := strings.Cut(u.ID, "."); want[id] {
+				units = append(units, u)
+			}
+		}
+		if len(units) != len(pmcMirrorArticles) {
+			return Result{}, fmt.Errorf("pmc perf: %s planned %d of the %d articles", p.Name, len(units), len(pmcMirrorArticles))
+		}
+		read := func() (int, error) {
+			n := 0
+			for _, u := range units {
+				ss, err := src.Read(ctx, u)
+				var partial *ingest.Partial
+				if err != nil && !errors.As(err, &partial) {
+					return 0, fmt.Errorf("pmc perf: %s: %w", p.Name, err)
+				}
+				n += len(ss)
+			}
+			return n, nil
+		}
+		// Warm up (the package path's first Read stats its cache).
+		if samples[p.Name], err = read(); err != nil {
+			return Result{}, err
+		}
+		// Timed on one core and without the per-article warnings (the
+		// cloud mirror's figure with a wrong md5 is reported on every
+		// pass), which would time the terminal.
+		prev, logger := runtime.GOMAXPROCS(1), slog.Default()
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+		for r := 0; r < repeats && err == nil; r++ {
+			n, c0 := 0, cpuTime()
+			for cpuTime()-c0 < budget && err == nil {
+				_, err = read()
+				n += len(units)
+			}
+			rate[p.Name] = append(rate[p.Name], float64(n)/(cpuTime()-c0).Seconds())
+		}
+		runtime.GOMAXPROCS(prev)
+		slog.SetDefault(logger)
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	r := Result{
+		Name: fmt.Sprintf("pmc/cloud_mirror_read/%d_articles", len(pmcMirrorArticles)), Unit: "articles/s", Value: stats.Median(rate["cloud"]),
+		BaselineName: "legacy package path (oa_file_list + tar.gz), same articles", BaselineValue: stats.Median(rate["packages"]), Goal: 0.8,
+		Extra: map[string]float64{"articles": float64(len(pmcMirrorArticles)), "samples": float64(samples["cloud"]), "baseline_samples": float64(samples["packages"])},
+	}
+	r.Finish(true)
+	return r, nil
 }
