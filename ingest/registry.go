@@ -38,6 +38,11 @@ type Spec struct {
 	Name    string
 	Summary string
 	Fields  []Field
+	// PatientIDs marks a source whose samples carry pseudonymised patient
+	// identifiers (shards.Pseudonym: DICOM PatientID, dataset patient or
+	// subject ids): a run of it warns when MEDMD_PSEUDONYM_KEY is unset
+	// (PseudonymWarning).
+	PatientIDs bool
 }
 
 type sourceEntry struct {

@@ -124,23 +124,17 @@ func RunPipelines(ctx context.Context, baseDir string, pipes []*Pipeline, o RunA
 	return errors.Join(failed, writeReport())
 }
 
-// patientIDSources are the sources that store pseudonymised patient ids
-// (DICOM PatientID, dataset patient/subject ids); labelled-mix may read them.
-var patientIDSources = map[string]bool{
-	"dicom": true, "mimic-cxr": true, "chexpert": true, "chestxray14": true, "labelled-mix": true,
-}
-
 // PseudonymWarning is the one line a run prints when a selected pipeline
-// handles patient ids and MEDMD_PSEUDONYM_KEY is unset (keyed false):
-// those ids are then only SHA-256 hashed, which short record numbers do
-// not survive. Runs of other sources (the bundled NIfTI sample, PMC) stay
-// quiet.
+// handles patient ids (its source's Spec.PatientIDs) and
+// MEDMD_PSEUDONYM_KEY is unset (keyed false): those ids are then only
+// SHA-256 hashed, which short record numbers do not survive. Runs of other
+// sources (the bundled NIfTI sample, PMC) stay quiet.
 func PseudonymWarning(pipes []*Pipeline, keyed bool) string {
 	if keyed {
 		return ""
 	}
 	for _, p := range pipes {
-		if patientIDSources[p.Source.Type] {
+		if e, ok := lookupSource(p.Source.Type); ok && e.spec.PatientIDs {
 			return "warning: " + shards.PseudonymKeyEnv + " is unset: patient ids are hashed without a key (plain SHA-256, reversible for short ids); " +
 				"set it to a secret shared by every task of the corpus (see README, Privacy)"
 		}

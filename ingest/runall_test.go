@@ -5,6 +5,13 @@ import (
 	"testing"
 )
 
+func init() {
+	// A source that keeps patient ids and one that does not, as
+	// dicom and nifti declare themselves (Spec.PatientIDs).
+	RegisterSource(Spec{Name: "warn-test-patients", Summary: "test source", PatientIDs: true}, nil)
+	RegisterSource(Spec{Name: "warn-test-volumes", Summary: "test source"}, nil)
+}
+
 func TestPseudonymWarning(t *testing.T) {
 	pipe := func(typ string) *Pipeline {
 		return &Pipeline{Name: typ, Source: ComponentConfig{Type: typ}}
@@ -15,11 +22,10 @@ func TestPseudonymWarning(t *testing.T) {
 		keyed bool
 		warn  bool
 	}{
-		{"nifti sample stays quiet", []*Pipeline{pipe("nifti")}, false, false},
-		{"pmc stays quiet", []*Pipeline{pipe("pmc"), pipe("radiopaedia")}, false, false},
-		{"dicom without key", []*Pipeline{pipe("nifti"), pipe("dicom")}, false, true},
-		{"mimic without key", []*Pipeline{pipe("mimic-cxr")}, false, true},
-		{"dicom with key", []*Pipeline{pipe("dicom"), pipe("chexpert")}, true, false},
+		{"no patient ids stays quiet", []*Pipeline{pipe("warn-test-volumes")}, false, false},
+		{"unknown source stays quiet", []*Pipeline{pipe("no-such-source")}, false, false},
+		{"patient ids without key", []*Pipeline{pipe("warn-test-volumes"), pipe("warn-test-patients")}, false, true},
+		{"patient ids with key", []*Pipeline{pipe("warn-test-patients")}, true, false},
 	}
 	for _, tt := range tests {
 		w := PseudonymWarning(tt.pipes, tt.keyed)

@@ -40,6 +40,9 @@ func init() {
 		Name:    chestXray14Name,
 		Summary: "NIH ChestX-ray14 (Data_Entry_2017_v2020.csv or Data_Entry_2017.csv + images_NNN/images/*.png) as diagnosis samples: open finding list and balanced yes/no per finding",
 		Fields:  fields,
+
+		// Groups and image paths carry the patient id, pseudonymised.
+		PatientIDs: true,
 	}, newChestXray14)
 }
 

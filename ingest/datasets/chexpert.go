@@ -60,6 +60,9 @@ func init() {
 		Name:    cheXpertName,
 		Summary: "CheXpert (CheXpert-v1.0-small, or the full-resolution AIMI batch folders: train.csv/valid.csv + patient folders of JPEGs) as diagnosis samples with a stated uncertain-label policy",
 		Fields:  fields,
+
+		// Groups and image paths carry the patient id, pseudonymised.
+		PatientIDs: true,
 	}, newCheXpert)
 }
 

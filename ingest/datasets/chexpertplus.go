@@ -65,6 +65,9 @@ func init() {
 		Name:    cheXpertPlusName,
 		Summary: "CheXpert Plus (df_chexpert_plus_240401.csv + PNG/, CheXbert label JSON) as report samples per study and, with labels, diagnosis samples",
 		Fields:  fields,
+
+		// Groups and image paths carry the patient id, pseudonymised.
+		PatientIDs: true,
 	}, newCheXpertPlus)
 }
 

@@ -54,6 +54,9 @@ func init() {
 		Name:    mimicName,
 		Summary: "MIMIC-CXR reports (files/pXX/pNNN/sNNN.txt, found beside a MIMIC-CXR-JPG download) with their DICOM or JPG images, frontal views first, as report samples (findings + impression), plus open diagnosis samples from the CheXpert labels",
 		Fields:  fields,
+
+		// Groups and image paths carry the patient id, pseudonymised.
+		PatientIDs: true,
 	}, newMIMIC)
 }
 

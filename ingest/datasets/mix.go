@@ -46,6 +46,9 @@ func init() {
 				Description: "per-dataset parameters as \"dataset.field: value\" (lists comma-separated, mappings as comma-separated key=value pairs)",
 				Example:     "{chexpert.uncertain: ones, chestxray14.sample_ratio: \"0.2\"}"},
 		},
+
+		// Its datasets may carry patient ids (TestMixPatientIDs).
+		PatientIDs: true,
 	}, newMix)
 }
 

@@ -20,6 +20,9 @@ func TestPatientIDPseudonym(t *testing.T) {
 	if group != meta {
 		t.Fatalf("group %s and patient_id_sha256 %s differ", group, meta)
 	}
+	if !Spec.PatientIDs {
+		t.Fatal("samples carry a patient pseudonym: the spec must declare PatientIDs, so a run without MEDMD_PSEUDONYM_KEY warns")
+	}
 	plain := shards.HashString(pid)
 	if os.Getenv("MEDMD_PSEUDONYM_TEST_CHILD") == "" {
 		if group != plain {

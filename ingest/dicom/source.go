@@ -64,6 +64,9 @@ var Spec = ingest.Spec{
 		{Name: "license", Type: ingest.TypeString, Default: "",
 			Description: "licence of the input data, copied to every sample", Example: "CC-BY-4.0"},
 	},
+
+	// Groups and metadata carry the PatientID's keyed pseudonym.
+	PatientIDs: true,
 }
 
 func init() {
