@@ -81,7 +81,7 @@ var Spec = ingest.Spec{
 		{Name: "concurrency", Type: ingest.TypeInt, Default: 4,
 			Description: "downloads (object reads) in flight at once", Example: "8"},
 		{Name: "rps", Type: ingest.TypeFloat, Default: 3.0,
-			Description: "requests started per second at most (NCBI asks for no more than 3 without an API key); 0: unlimited",
+			Description: "requests started per second at most, for remote roots (NCBI asks for no more than 3 without an API key); a local folder, file:// or an S3-compatible server on loopback is not throttled; 0: unlimited",
 			Example:     "10"},
 		{Name: "timeout", Type: ingest.TypeDuration, Default: "2m",
 			Description: "time limit of one download attempt (layout packages)", Example: "30s"},
