@@ -201,6 +201,9 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 	if err != nil {
 		return nil, err
 	}
+	// Filtering keeps every image as it was: the corpus is still what the
+	// input's model_input stage made, and the trainer checks that record.
+	m.ModelInput = in.ModelInput
 	reports := filepath.Join(outDir, ReportsDir)
 	if err := os.MkdirAll(reports, 0o755); err != nil {
 		return nil, err

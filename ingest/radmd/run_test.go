@@ -56,6 +56,17 @@ func TestRunFiltersAndReports(t *testing.T) {
 	tmp := t.TempDir()
 	in := benchtest.MedMD(6)
 	inPath := writeMedMD(t, filepath.Join(tmp, "medmd"), in)
+	// The input's model input record carries over: filtering changes no
+	// image.
+	inM, err := shards.ReadManifest(inPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	geometry := shards.ModelInput{Channels: 1, ImageHeight: 16, ImageWidth: 16, VolumeHeight: 8, VolumeWidth: 8, ImageDepth: 8, Patch: [3]int{4, 8, 8}, DType: shards.Uint8}
+	inM.ModelInput = &geometry
+	if err := inM.Write(inPath); err != nil {
+		t.Fatal(err)
+	}
 
 	// A RadBench test split holding one VQA case: its group and image must
 	// leak-drop the other question on that case.
@@ -98,6 +109,9 @@ func TestRunFiltersAndReports(t *testing.T) {
 	m, err := shards.ReadManifest(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m.ModelInput == nil || *m.ModelInput != geometry {
+		t.Errorf("RadMD manifest model input %+v, want the input's %+v", m.ModelInput, geometry)
 	}
 	if m.Samples != sum.Kept || m.Pipeline != Pipeline {
 		t.Errorf("manifest %d samples (pipeline %q), summary kept %d", m.Samples, m.Pipeline, sum.Kept)
