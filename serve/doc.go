@@ -33,6 +33,18 @@
 // Voxels are never copied into the index; slices are rendered from the
 // mapping on request by internal/montage.
 //
+// # Near-duplicates
+//
+// The index also keeps each image's 256-bit dHash (radfilter.DHash, the
+// hash RadMD's dedup and RadBench's leakage check use; it reads one slice
+// of the mapping) and a hash of each sample's folded text. A sample page
+// links the samples of every served corpus with an image within RadMD's
+// default dedup threshold of one of its images, or with the same text
+// (of at least minDupText characters), nearest first: a linear scan of
+// the hash words, a few milliseconds per million images. A RadMD output
+// folder adds the duplicates its report says were dropped in the
+// sample's favour.
+//
 // # Safety
 //
 // The server listens where the caller says (the CLI defaults to

@@ -463,3 +463,36 @@ func TestRadBenchPage(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchText checks the whole-column text search against a search of
+// each sample's text, including hits that would run across two samples.
+func TestMatchText(t *testing.T) {
+	texts := []string{"describe.\nthe corpus", "corpus ends here", "\n", "here corpus", "x", "orpus corpus corp", "us"}
+	ix := &Index{TextOff: []int64{0}, ImgOff: []int32{0}}
+	for _, tx := range texts {
+		ix.IDs = append(ix.IDs, tx)
+		ix.Text = append(ix.Text, tx...)
+		ix.TextOff = append(ix.TextOff, int64(len(ix.Text)))
+		ix.ImgOff = append(ix.ImgOff, 0)
+	}
+	c := &Corpus{Index: ix}
+	for _, q := range []string{"corpus", "corpusc", "here", "e.\nthe", "sx", "corp", "us", "\n", "xo", "nothing"} {
+		var want, got []int
+		for i, tx := range texts {
+			if strings.Contains(tx, q) {
+				want = append(want, i)
+			}
+		}
+		f := filter{q: []byte(q)}
+		f.match(c, func(i int) bool { got = append(got, i); return true })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("q %q: samples %v, want %v", q, got, want)
+		}
+		// Stopping early stops.
+		n := 0
+		f.match(c, func(int) bool { n++; return false })
+		if n > 1 {
+			t.Errorf("q %q: %d yields after false", q, n)
+		}
+	}
+}

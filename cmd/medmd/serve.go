@@ -20,7 +20,9 @@ RadBench output folder (every split). Pages: / (overview), /samples?q=…
 places them, slice sliders for volumes), /radmd, /radbench.
 
 Each corpus is indexed once from its Arrow shards; the index is saved beside
-the manifest (serve-index.gob) and rebuilt when the manifest changes.
+the manifest (serve-index.gob) and rebuilt when the manifest changes. It keeps
+each image's dHash and each text's hash, so a sample page links the
+near-duplicates of the sample in every served corpus.
 
 It listens on 127.0.0.1 unless --addr says otherwise, and is read-only unless
 --labels FILE is given: then each sample page has keep / drop / unsure buttons
