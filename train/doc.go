@@ -50,8 +50,11 @@
 // device tensor [B, N, C, D, H, W] of the stored dtype; the graph converts
 // to float, scales to 0…1, broadcasts grey to the model's channels and 2D
 // to one patch depth. Token tensors are built in the loader's prefetch
-// goroutines. The loader's state is saved in each checkpoint, which is
-// what makes resume exact. One graph is compiled per batch shape; the
+// goroutines. Before a shard is opened, the model input the manifest
+// records (the geometry its pipeline's model_input stage made) is checked
+// against the config; a manifest without that record is checked on the
+// image shapes the loader indexes from the shards' metadata. The loader's
+// state is saved in each checkpoint, which is what makes resume exact. One graph is compiled per batch shape; the
 // learned 3D position table covers the largest patch grid of the
 // geometry and each shape uses its corner. In-memory samples (a Source:
 // validation, generation, tests) are resampled on the host instead, with
