@@ -21,7 +21,8 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 (its latest checkpoint) or one ckpt-N folder.`,
 		Example: `  medmd generate --checkpoint out/train out/radbench/vqa/test/manifest.json -o predictions.jsonl
   medmd generate --checkpoint out/train SPLIT/manifest.json | medmd radbench score SPLIT/manifest.json -
-  medmd generate --lm HF_DIR --prompt 'The chest X-ray shows'`,
+  medmd generate --lm HF_DIR --prompt 'The chest X-ray shows'
+  medmd generate --lm HF_DIR --prompt 'No acute' --prompt 'The liver is' --batch 2`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -52,7 +53,7 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 	f.IntVar(&a.MaxNewTokens, "max-new-tokens", 0, "tokens to generate at most (0 = config's max_new_tokens)")
 	f.IntVar(&a.Batch, "batch", 0, "samples per forward pass (0 = config's batch)")
 	f.StringVar(&lm.dir, "lm", "", "Hugging Face LLaMA-family folder: generate text from --prompt with it alone")
-	f.StringVar(&lm.prompt, "prompt", "", "prompt text for --lm (encoded by the folder's tokenizer.json, BOS first)")
+	f.StringArrayVar(&lm.prompts, "prompt", nil, "prompt text for --lm (encoded by the folder's tokenizer.json, BOS first); repeat for several, decoded --batch at a time (0 = all), one output line each")
 	f.StringVar(&lm.ids, "prompt-ids", "", "prompt token ids for --lm, comma-separated (instead of --prompt)")
 	f.Float64Var(&lm.topP, "top-p", 0, "nucleus sampling for --lm: the smallest set reaching this probability (0 = all)")
 	f.BoolVar(&lm.json, "json", false, "with --lm: print {prompt_ids, ids, text} as one JSON line")
@@ -61,12 +62,13 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 }
 
 type lmFlags struct {
-	dir, prompt, ids string
-	topP             float64
-	json             bool
+	dir, ids string
+	prompts  []string
+	topP     float64
+	json     bool
 }
 
-// generateLM continues one prompt with a Hugging Face folder's decoder.
+// generateLM continues the prompts with a Hugging Face folder's decoder.
 func generateLM(cmd *cobra.Command, lm lmFlags, a train.GenerateArgs) error {
 	backend, err := train.NewBackend()
 	if err != nil {
@@ -84,14 +86,27 @@ func generateLM(cmd *cobra.Command, lm lmFlags, a train.GenerateArgs) error {
 	if a.TopK > 0 || lm.topP > 0 {
 		temp = a.Temperature
 	}
-	r, err := hf.GenerateText(backend, lm.dir, lm.prompt, ids, hf.GenerateOptions{
-		MaxNewTokens: maxNew, Temperature: temp, TopK: a.TopK, TopP: lm.topP, Seed: uint64(a.Seed),
+	if ids != nil && len(lm.prompts) > 0 {
+		return fmt.Errorf("--prompt and --prompt-ids: give one or the other")
+	}
+	if ids == nil && len(lm.prompts) == 0 {
+		return fmt.Errorf("--lm needs --prompt or --prompt-ids")
+	}
+	rs, err := hf.GenerateText(backend, lm.dir, lm.prompts, ids, hf.GenerateOptions{
+		MaxNewTokens: maxNew, Temperature: temp, TopK: a.TopK, TopP: lm.topP, Seed: uint64(a.Seed), Batch: a.Batch,
 	})
 	if err != nil {
 		return err
 	}
-	if lm.json {
-		return json.NewEncoder(cmd.OutOrStdout()).Encode(r)
+	for _, r := range rs {
+		if lm.json {
+			err = json.NewEncoder(cmd.OutOrStdout()).Encode(r)
+		} else {
+			err = r.WriteText(cmd.OutOrStdout())
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return r.WriteText(cmd.OutOrStdout())
+	return nil
 }

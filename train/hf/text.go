@@ -17,10 +17,11 @@ type TextResult struct {
 	Text      string  `json:"text"`
 }
 
-// GenerateText continues prompt with the decoder in dir, tokenised by
-// dir/tokenizer.json with its BOS token first (as LLaMA tokenizers do).
-// Without a tokenizer.json, promptIDs must be given and Text stays empty.
-func GenerateText(backend backends.Backend, dir, prompt string, promptIDs []int32, o GenerateOptions) (*TextResult, error) {
+// GenerateText continues each prompt with the decoder in dir, tokenised
+// by dir/tokenizer.json with its BOS token first (as LLaMA tokenizers do),
+// o.Batch prompts per forward pass. Without a tokenizer.json, promptIDs
+// (one prompt) must be given and Text stays empty.
+func GenerateText(backend backends.Backend, dir string, prompts []string, promptIDs []int32, o GenerateOptions) ([]*TextResult, error) {
 	d, err := Load(backend, dir)
 	if err != nil {
 		return nil, err
@@ -31,29 +32,38 @@ func GenerateText(backend backends.Backend, dir, prompt string, promptIDs []int3
 			return nil, err
 		}
 	}
-	if promptIDs == nil {
+	var all [][]int32
+	if promptIDs != nil {
+		all = [][]int32{promptIDs}
+	} else {
 		if tok == nil {
 			return nil, fmt.Errorf("%s: no tokenizer.json to encode the prompt (give token ids instead)", dir)
 		}
-		ids, _ := tok.Encode(prompt)
-		promptIDs = []int32{int32(tok.BOSID)}
-		for _, id := range ids {
-			promptIDs = append(promptIDs, int32(id))
+		for _, p := range prompts {
+			ids, _ := tok.Encode(p)
+			pi := []int32{int32(tok.BOSID)}
+			for _, id := range ids {
+				pi = append(pi, int32(id))
+			}
+			all = append(all, pi)
 		}
 	}
-	out, err := d.Generate([][]int32{promptIDs}, o)
+	out, err := d.Generate(all, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	r := &TextResult{PromptIDs: promptIDs, IDs: out[0]}
-	if tok != nil {
-		ids := make([]int, len(out[0]))
-		for i, id := range out[0] {
-			ids[i] = int(id)
+	rs := make([]*TextResult, len(all))
+	for i := range all {
+		rs[i] = &TextResult{PromptIDs: all[i], IDs: out[i]}
+		if tok != nil {
+			ids := make([]int, len(out[i]))
+			for j, id := range out[i] {
+				ids[j] = int(id)
+			}
+			rs[i].Text = tok.Decode(ids)
 		}
-		r.Text = tok.Decode(ids)
 	}
-	return r, nil
+	return rs, nil
 }
 
 func fileExists(p string) bool {
