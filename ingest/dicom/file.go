@@ -139,33 +139,44 @@ func ReadHeader(path string) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := st.Size()
-	if size > maxFileBytes {
-		return nil, &Error{Path: path, Reason: fmt.Sprintf("file of %d bytes exceeds the %d-byte limit", size, int64(maxFileBytes))}
-	}
-	n := int64(headerChunk)
-	for {
-		if n > size {
-			n = size
-		}
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(fh, buf); err != nil {
+	return readHeaderPrefix(path, st.Size(), func(off, n int64) ([]byte, error) {
+		b := make([]byte, n)
+		if _, err := fh.ReadAt(b, off); err != nil {
 			return nil, &Error{Path: path, Err: err}
 		}
-		f, err := parseWith(path, buf, n == size, parseOpts{mode: parseHeader})
+		return b, nil
+	})
+}
+
+// readHeaderPrefix is ReadHeader of a file of size bytes named name, whose
+// bytes read returns (n bytes at off, all of them or an error): prefixes
+// of 64 KiB, then four times larger, each read only past the last, until
+// the walker reaches the Pixel Data element. Local files and objects read
+// by ranged GETs go through it alike, so both stop at the same length.
+func readHeaderPrefix(name string, size int64, read func(off, n int64) ([]byte, error)) (*Header, error) {
+	if size > maxFileBytes {
+		return nil, &Error{Path: name, Reason: fmt.Sprintf("file of %d bytes exceeds the %d-byte limit", size, int64(maxFileBytes))}
+	}
+	var buf []byte
+	for n := int64(headerChunk); ; n *= 4 {
+		n = min(n, size)
+		if int64(len(buf)) < n {
+			more, err := read(int64(len(buf)), n-int64(len(buf)))
+			if err != nil {
+				return nil, err
+			}
+			buf = append(buf, more...)
+		}
+		f, err := parseWith(name, buf, n == size, parseOpts{mode: parseHeader})
 		if err == nil {
 			// A whole file was checked by parse; a prefix is checked
 			// against the file's size.
 			if err := f.checkFrames(size - f.pixelFileOffset(buf)); n < size && err != nil {
-				return nil, &Error{Path: path, Reason: "pixel data", Err: err}
+				return nil, &Error{Path: name, Reason: "pixel data", Err: err}
 			}
 			return &f.Header, nil
 		}
 		if !errors.Is(err, errShort) || n == size {
-			return nil, err
-		}
-		n *= 4
-		if _, err := fh.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
 	}

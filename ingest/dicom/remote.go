@@ -22,12 +22,13 @@ import (
 // Planning reads headers only, as for local files: each object's header is
 // fetched with ranged GETs of the same growing prefixes ReadHeader reads
 // from a file (64 KiB, then ×4 until the walker reaches the Pixel Data
-// element), written at the start of a sparse local file of the object's
-// size, and the folder of such files is scanned by the one Scan every root
-// goes through. The series found are then renamed: every file name is the
-// object's URL (storage.ObjectURL, without connection parameters), so unit
-// paths, sample provenance and quarantine records name objects, identically
-// in every task and on every machine.
+// element; readHeaderPrefix serves both), parsed in memory, and handed to
+// the one scan every root goes through, named by the object's URL
+// (storage.ObjectURL, without connection parameters), so unit paths,
+// sample provenance and quarantine records name objects, identically in
+// every task and on every machine. Nothing is written locally while
+// planning: a bucket of millions of objects must not become millions of
+// local files.
 //
 // Reading a series downloads its objects whole, concurrently (bounded by
 // the store's limit), into a temporary folder that lives for that one read,
@@ -38,72 +39,59 @@ import (
 // memory because ReadSeries reads files, and the copy is read back from the
 // page cache at once.
 
-// remoteRoot is one object-store root: where Plan staged its headers, the
-// URL prefix of its objects' names, and the open store.
+// remoteRoot is one object-store root: the URL prefix of its objects'
+// names, and the open store.
 type remoteRoot struct {
-	stage string // dir/<i>, removed when Plan returns
-	url   string // storage.ObjectURL(root, "")
-	st    *storage.Bucket
+	url string // storage.ObjectURL(root, "")
+	st  *storage.Bucket
 }
 
-// staged is Plan's view of the roots: local ones as given, remote ones
-// replaced by their folders of header-only files.
-type staged struct {
-	dir     string
-	roots   []string
+// planRoots is Plan's view of the roots: local ones to walk, and the
+// headers of the objects under the URL roots, read already.
+type planRoots struct {
+	local   []string
 	remote  []remoteRoot
-	skipped []Skipped
+	headers []scanned
 }
 
-// stageRemote fetches the headers of the objects under every URL root
-// (see above). Objects that cannot be staged (archives, unsafe keys,
-// failed reads) come back as skipped files with their URL and reason, so
-// Plan turns them into units the runner quarantines.
-func stageRemote(ctx context.Context, roots []string) (*staged, error) {
-	st := &staged{roots: append([]string(nil), roots...)}
-	for i, root := range roots {
+// readRemote reads the headers of the objects under every URL root (see
+// above). Objects that cannot be read (archives, unsafe keys, failed
+// reads) come back as headers with their URL and reason, so Plan turns
+// them into units the runner quarantines.
+func readRemote(ctx context.Context, roots []string) (*planRoots, error) {
+	pr := &planRoots{}
+	for _, root := range roots {
 		if !storage.IsURL(root) {
+			pr.local = append(pr.local, root)
 			continue
-		}
-		if st.dir == "" {
-			dir, err := os.MkdirTemp("", "medmd-dicom-plan-*")
-			if err != nil {
-				return nil, err
-			}
-			st.dir = dir
 		}
 		b, err := storage.Open(ctx, root, storage.Options{})
 		if err != nil {
-			st.remove()
 			return nil, err
 		}
-		rr := remoteRoot{stage: filepath.Join(st.dir, strconv.Itoa(i)), url: storage.ObjectURL(root, ""), st: b}
-		if err := os.MkdirAll(rr.stage, 0o755); err != nil {
-			st.remove()
+		rr := remoteRoot{url: storage.ObjectURL(root, ""), st: b}
+		hs, err := rr.headers(ctx)
+		if err != nil {
 			return nil, err
 		}
-		if err := st.stageRoot(ctx, rr); err != nil {
-			st.remove()
-			return nil, err
-		}
-		st.roots[i] = rr.stage
-		st.remote = append(st.remote, rr)
+		pr.headers = append(pr.headers, hs...)
+		pr.remote = append(pr.remote, rr)
 	}
-	return st, nil
+	return pr, nil
 }
 
-// stageRoot lists one root page by page while workers fetch headers.
-func (st *staged) stageRoot(ctx context.Context, rr remoteRoot) error {
+// headers lists one root page by page while workers fetch headers, and
+// returns them in URL order, as a walk of local files orders its files.
+func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
 	type job struct {
 		key  string
 		size int64
+		out  *scanned
 	}
 	jobs := make(chan job)
-	var mu sync.Mutex
-	skip := func(key, why string) {
-		mu.Lock()
-		st.skipped = append(st.skipped, Skipped{Ref: rr.url + key, Reason: rr.url + key + ": " + why, Kind: "error"})
-		mu.Unlock()
+	var out []*scanned
+	skip := func(key string, size int64, why string) {
+		out = append(out, &scanned{ref: Ref{Path: rr.url + key, Size: size}, err: errors.New(rr.url + key + ": " + why)})
 	}
 	var wg sync.WaitGroup
 	for range 16 {
@@ -111,15 +99,13 @@ func (st *staged) stageRoot(ctx context.Context, rr remoteRoot) error {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				if err := stageHeader(ctx, rr, j.key, j.size); err != nil && ctx.Err() == nil {
-					skip(j.key, err.Error())
-				}
+				j.out.h, j.out.err = rr.header(ctx, j.key, j.size)
 			}
 		}()
 	}
 	err := rr.st.List(ctx, "", func(o storage.Object) error {
 		if !safeKey(o.Key) {
-			skip(o.Key, "object key is not a safe relative path")
+			skip(o.Key, o.Size, "object key is not a safe relative path")
 			return nil
 		}
 		if hiddenKey(o.Key) {
@@ -127,13 +113,15 @@ func (st *staged) stageRoot(ctx context.Context, rr remoteRoot) error {
 		}
 		switch {
 		case isZip(o.Key) || isTar(o.Key):
-			skip(o.Key, "zip and tar archives are read from local paths only; unpack the archive into the bucket")
+			skip(o.Key, o.Size, "zip and tar archives are read from local paths only; unpack the archive into the bucket")
 			return nil
 		case !candidate(o.Key):
 			return nil
 		}
+		sc := &scanned{ref: Ref{Path: rr.url + o.Key, Size: o.Size}}
+		out = append(out, sc)
 		select {
-		case jobs <- job{o.Key, o.Size}:
+		case jobs <- job{o.Key, o.Size, sc}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -144,10 +132,20 @@ func (st *staged) stageRoot(ctx context.Context, rr remoteRoot) error {
 	if err == nil {
 		err = ctx.Err()
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	res := make([]scanned, len(out))
+	for i, sc := range out {
+		res[i] = *sc
+	}
+	sort.SliceStable(res, func(i, j int) bool { return res[i].ref.Path < res[j].ref.Path })
+	return res, nil
 }
 
-// safeKey reports whether key can name a file below the staging folder.
+// safeKey reports whether key is a clean relative path: one with "..",
+// "." or backslashes would name another object to any tool that cleans
+// the URL it is recorded under.
 func safeKey(key string) bool {
 	if key == "" || strings.HasPrefix(key, "/") || strings.ContainsRune(key, '\\') {
 		return false
@@ -166,84 +164,43 @@ func hiddenKey(key string) bool {
 	return dir != "." && (strings.HasPrefix(dir, ".") || strings.Contains(dir, "/."))
 }
 
-// stageHeader writes the header prefix of one object at the start of a
-// sparse file of the object's size. It reads the prefixes ReadHeader reads,
-// so ReadHeader on the staged file sees the same bytes and stops at the
-// same length.
-func stageHeader(ctx context.Context, rr remoteRoot, key string, size int64) error {
-	var buf []byte
-	for n := int64(headerChunk); ; n *= 4 {
-		n = min(n, size)
-		if int64(len(buf)) < n {
-			more, err := rr.st.ReadRange(ctx, key, int64(len(buf)), n-int64(len(buf)))
-			if err != nil {
-				return err
-			}
-			buf = append(buf, more...)
-			if int64(len(buf)) < n {
-				return fmt.Errorf("object ended after %d bytes, listed with %d: %w", len(buf), size, io.ErrUnexpectedEOF)
-			}
+// header reads the header of one object of size bytes as scanHeader reads
+// a local file: an empty or cut .dcm is broken, an object that does not
+// sniff as DICOM is not DICOM, the rest is parsed from the prefixes
+// ReadHeader would read. The first prefix serves the sniffing too, so a
+// small file costs one GET.
+func (rr remoteRoot) header(ctx context.Context, key string, size int64) (*Header, error) {
+	name := rr.url + key
+	read := func(off, n int64) ([]byte, error) {
+		b, err := rr.st.ReadRange(ctx, key, off, n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if n == size || size > maxFileBytes {
-			break
+		if int64(len(b)) < n {
+			return nil, fmt.Errorf("%s: object ended after %d bytes, listed with %d: %w", name, off+int64(len(b)), size, io.ErrUnexpectedEOF)
 		}
-		if _, err := parseWith(key, buf, false, parseOpts{mode: parseHeader}); !errors.Is(err, errShort) {
-			break
-		}
+		return b, nil
 	}
-	p := filepath.Join(rr.stage, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(p)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(buf)
-	if err == nil {
-		err = f.Truncate(size)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// rename gives every file Scan found under a staging folder its object's
-// URL, and adds the objects that could not be staged.
-func (st *staged) rename(res *ScanResult) {
-	name := func(s string) string {
-		for _, rr := range st.remote {
-			s = strings.ReplaceAll(s, rr.stage+string(filepath.Separator), rr.url)
-		}
-		return s
-	}
-	for _, se := range res.Series {
-		for i := range se.Slices {
-			r := &se.Slices[i].Ref
-			for _, rr := range st.remote {
-				if rel, ok := strings.CutPrefix(r.Path, rr.stage+string(filepath.Separator)); ok {
-					r.Path = rr.url + filepath.ToSlash(rel)
-				}
-			}
-		}
-		for i, w := range se.Warnings {
-			se.Warnings[i] = name(w)
+	var first []byte
+	if size > 0 {
+		var err error
+		if first, err = read(0, min(int64(headerChunk), size)); err != nil {
+			return nil, err
 		}
 	}
-	for i := range res.Skipped {
-		res.Skipped[i].Ref = name(res.Skipped[i].Ref)
-		res.Skipped[i].Reason = name(res.Skipped[i].Reason)
+	head := first[:min(len(first), 132)]
+	if why := brokenHead(key, head); why != "" {
+		return nil, &Error{Path: name, Reason: why}
 	}
-	res.Skipped = append(res.Skipped, st.skipped...)
-	sort.SliceStable(res.Skipped, func(i, j int) bool { return res.Skipped[i].Ref < res.Skipped[j].Ref })
-}
-
-// remove deletes the staging folder; the stores stay open for Read.
-func (st *staged) remove() {
-	if st.dir != "" {
-		os.RemoveAll(st.dir)
+	if !sniffBytes(key, head) {
+		return nil, fmt.Errorf("%s: %w", name, errNotDICOM)
 	}
+	return readHeaderPrefix(name, size, func(off, n int64) ([]byte, error) {
+		if off == 0 && n == int64(len(first)) {
+			return first, nil
+		}
+		return read(off, n)
+	})
 }
 
 // readSeriesFrom reads a series through ReadSeries, first downloading it

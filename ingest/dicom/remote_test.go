@@ -153,8 +153,8 @@ func TestSourceS3Bad(t *testing.T) {
 	}
 }
 
-// TestSourceS3Unreadable: objects that cannot be staged (an archive, a key
-// that would escape the staging folder) become units that fail with their
+// TestSourceS3Unreadable: objects that are not read (an archive, a key
+// that is not a clean relative path) become units that fail with their
 // URL and reason, beside the series that plan normally.
 func TestSourceS3Unreadable(t *testing.T) {
 	ctx := context.Background()
@@ -188,5 +188,30 @@ func TestSourceS3Unreadable(t *testing.T) {
 	}
 	if series != 1 || len(want) != 0 {
 		t.Errorf("%d series planned, units missing: %v", series, want)
+	}
+}
+
+// TestPlanS3WritesNothing plans a bucket with the temporary folder made
+// unusable (TMPDIR names a plain file): planning reads headers into memory
+// and writes no local file per object, so it must still find every series
+// (reading, which downloads, may use the folder).
+func TestPlanS3WritesNothing(t *testing.T) {
+	base, srv := remoteFixture(t, 3)
+	notDir := filepath.Join(t.TempDir(), "not-a-folder")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	local, err := newTestSource(t, base, ingest.Params{"paths": []string{"in"}}).Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := newTestSource(t, base, ingest.Params{"paths": []string{srv.URL("dicom", "in")}})
+	t.Setenv("TMPDIR", notDir)
+	units, err := src.Plan(context.Background())
+	if err != nil {
+		t.Fatalf("plan wrote to the temporary folder: %v", err)
+	}
+	if len(units) < 10 || len(units) != len(local) {
+		t.Errorf("%d units planned from the bucket, %d from disk", len(units), len(local))
 	}
 }

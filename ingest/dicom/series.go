@@ -112,6 +112,20 @@ type ScanResult struct {
 // of plain files), groups the images into series following dcm2niix's
 // rules and orders their slices. Only compact per-slice records are kept.
 func Scan(ctx context.Context, roots []string, o ScanOptions) (*ScanResult, error) {
+	return scan(ctx, roots, nil, o)
+}
+
+// scanned is a header read outside Scan's walk (an object of an object
+// store, read by ranged GETs), or why it could not be read.
+type scanned struct {
+	ref Ref
+	h   *Header
+	err error
+}
+
+// scan is Scan of roots plus the headers in more, which come after the
+// files under roots, in their order.
+func scan(ctx context.Context, roots []string, more []scanned, o ScanOptions) (*ScanResult, error) {
 	res := &ScanResult{}
 	groups := map[string][]Slice{}
 	add := func(ref Ref, h *Header, err error) {
@@ -178,16 +192,21 @@ func Scan(ctx context.Context, roots []string, o ScanOptions) (*ScanResult, erro
 		h   *Header
 		err error
 	}
-	out := make([]result, len(plain))
+	out := make([]result, len(plain), len(plain)+len(more))
+	for _, m := range more {
+		plain = append(plain, m.ref)
+		out = append(out, result{m.h, m.err})
+	}
+	local := len(plain) - len(more) // the headers still to read
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < min(runtime.GOMAXPROCS(0)*2, len(plain), 32); w++ {
+	for w := 0; w < min(runtime.GOMAXPROCS(0)*2, local, 32); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(plain) || ctx.Err() != nil {
+				if i >= local || ctx.Err() != nil {
 					return
 				}
 				h, err := scanHeader(plain[i], nil)

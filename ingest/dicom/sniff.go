@@ -57,12 +57,22 @@ func brokenDICOM(path string) string {
 	defer f.Close()
 	head := make([]byte, 132)
 	n, _ := io.ReadFull(f, head)
+	return brokenHead(path, head[:n])
+}
+
+// brokenHead is brokenDICOM of a file named name whose first bytes (up to
+// 132) are head.
+func brokenHead(name string, head []byte) string {
+	if ext := strings.ToLower(filepath.Ext(name)); ext != ".dcm" && ext != ".dicom" {
+		return ""
+	}
+	n := len(head)
 	switch {
 	case n == 0:
 		return "empty file"
-	case n < 132 && !sniffBytes(path, head[:n]):
+	case n < 132 && !sniffBytes(name, head):
 		return fmt.Sprintf("truncated: %d bytes, ends before the DICM magic at offset 128", n)
-	case n == 132 && !sniffBytes(path, head):
+	case n >= 132 && !sniffBytes(name, head[:132]):
 		return "no DICM magic at offset 128 and no DICOM element at the start"
 	}
 	return ""

@@ -143,17 +143,15 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		}
 		roots[i] = p
 	}
-	st, err := stageRemote(ctx, roots)
+	pr, err := readRemote(ctx, roots)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
-	defer st.remove()
-	s.remote = st.remote
-	res, err := Scan(ctx, st.roots, s.scan)
+	s.remote = pr.remote
+	res, err := scan(ctx, pr.local, pr.headers, s.scan)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
-	st.rename(res)
 	s.excluded = map[string]int{}
 	var hdrs []*Header
 	for _, se := range res.Series {
