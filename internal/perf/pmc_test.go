@@ -26,4 +26,8 @@ func TestPMCQuick(t *testing.T) {
 	if r.Extra["figures"] != r.Extra["baseline_figures"] || r.Extra["mentions"] != r.Extra["baseline_mentions"] {
 		t.Errorf("parsers disagree: %v", r.Extra)
 	}
+	// The mirror row: both layouts read the same articles into samples.
+	if len(res) != 2 || res[1].Value <= 0 || res[1].BaselineValue <= 0 || res[1].Extra["samples"] == 0 || res[1].Extra["baseline_samples"] == 0 {
+		t.Errorf("mirror result %+v", res[1:])
+	}
 }
