@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -129,7 +131,7 @@ func (w *s3Writer) sendPart() error {
 			out, err = w.t.client.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{
 				Bucket: &w.t.bucket, Key: &w.key, ContentType: aws.String("application/octet-stream"),
 				ChecksumAlgorithm: w.t.checksum})
-			return err
+			return s3Permanent(err)
 		})
 		if err != nil {
 			return err
@@ -155,7 +157,7 @@ func (w *s3Writer) sendPart() error {
 			out, err = w.t.client.UploadPart(w.ctx, &s3.UploadPartInput{
 				Bucket: &w.t.bucket, Key: &w.key, UploadId: w.uploadID, PartNumber: aws.Int32(num),
 				Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))), ChecksumAlgorithm: w.t.checksum})
-			return err
+			return s3Permanent(err)
 		})
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -187,7 +189,7 @@ func (w *s3Writer) complete() error {
 			_, err := w.t.client.PutObject(w.ctx, &s3.PutObjectInput{
 				Bucket: &w.t.bucket, Key: &w.key, ContentType: aws.String("application/octet-stream"),
 				Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ChecksumAlgorithm: w.t.checksum})
-			return err
+			return s3Permanent(err)
 		})
 	}
 	if len(w.buf) > 0 {
@@ -206,7 +208,7 @@ func (w *s3Writer) complete() error {
 		_, err := w.t.client.CompleteMultipartUpload(w.ctx, &s3.CompleteMultipartUploadInput{
 			Bucket: &w.t.bucket, Key: &w.key, UploadId: w.uploadID,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts}})
-		return err
+		return s3Permanent(err)
 	})
 	if err != nil {
 		w.abort()
@@ -234,4 +236,18 @@ func (w *s3Writer) abort() {
 	// lifecycle rule removes parts left behind.
 	w.t.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &w.t.bucket, Key: &w.key, UploadId: w.uploadID})
 	w.uploadID = nil
+}
+
+// s3Permanent marks an S3 client error no retry can fix: an HTTP 4xx
+// answer (a missing bucket, refused credentials, a bad request) other
+// than a timeout or throttling. The client has already retried what its
+// own retryer deems transient; Bucket.retry adds backoff for the rest.
+func s3Permanent(err error) error {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		if c := re.HTTPStatusCode(); c >= 400 && c < 500 && c != 408 && c != 429 {
+			return &permanent{err}
+		}
+	}
+	return err
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -76,5 +78,30 @@ func TestS3WriterMultipart(t *testing.T) {
 	}
 	if len(ups.Uploads) != 0 {
 		t.Errorf("%d multipart uploads left behind", len(ups.Uploads))
+	}
+}
+
+// TestS3WriterMissingBucket publishes into a bucket that does not exist
+// with the default retries: S3's 404 is not retried with backoff, and the
+// error names the root.
+func TestS3WriterMissingBucket(t *testing.T) {
+	srv := s3test.Start(t, "corpus")
+	ctx := context.Background()
+	b, err := Open(ctx, srv.URL("no-such-bucket", "run"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fsys := NewFS(ctx, b)
+	big := make([]byte, b.opt.PartSize+1)
+	for _, size := range []int{10, len(big)} {
+		start := time.Now()
+		err := shards.PublishBytes(fsys, "shard.arrow", big[:size])
+		if err == nil || !strings.Contains(err.Error(), "s3://no-such-bucket/run") {
+			t.Errorf("%d bytes into a missing bucket: %v, want an error naming it", size, err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%d bytes into a missing bucket failed after %v: retried a permanent error", size, d)
+		}
 	}
 }

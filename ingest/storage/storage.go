@@ -84,7 +84,8 @@ type Object struct {
 
 // Options tune a Bucket. Zero values take the defaults.
 type Options struct {
-	// Concurrency bounds the reads in flight at once (default 16).
+	// Concurrency bounds the requests in flight at once: reads, and the
+	// requests of uploads through FS (default 16).
 	Concurrency int
 	// Retries after the first attempt of a transient failure (default 5).
 	Retries int
