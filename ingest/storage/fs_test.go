@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -103,5 +104,40 @@ func TestMissingBucket(t *testing.T) {
 	}
 	if err := shards.PublishBytes(storage.NewFS(ctx, b), "a", []byte("x")); err == nil || !strings.Contains(err.Error(), "no-such-bucket") {
 		t.Errorf("publishing into a missing bucket: %v", err)
+	}
+}
+
+// TestFSGocloudWriter publishes through FS on a root without an S3 client
+// (a local folder opened as a bucket), the path gs:// and azblob:// roots
+// take through gocloud's writer: a published file reads back, a failed
+// publish leaves nothing, and a temp file is not readable before Rename.
+func TestFSGocloudWriter(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := storage.Open(ctx, "file://"+filepath.ToSlash(dir), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	fsys := storage.NewFS(ctx, b)
+	if err := shards.PublishBytes(fsys, "shards/a.stats.json", []byte(`{"n":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.ReadAll(ctx, "shards/a.stats.json", 0); err != nil || string(got) != `{"n":1}` {
+		t.Errorf("read back %q %v", got, err)
+	}
+	p, err := shards.StartPublish(fsys, "shards/b.arrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Write([]byte("half a shard"))
+	if _, err := fsys.Open(p.TempPath()); err == nil {
+		t.Error("a temp file was readable before it was published")
+	}
+	if err := p.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := fsys.List("shards"); err != nil || strings.Join(names, ",") != "a.stats.json" {
+		t.Errorf("List(shards) = %v %v, want only the published file", names, err)
 	}
 }
