@@ -9,10 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"time"
 
+	"github.com/medmd/medmd/ingest/dicom"
 	"github.com/medmd/medmd/ingest/dicom/codec/jpeg12"
 	"github.com/medmd/medmd/ingest/dicom/codec/jpeg2000"
 	"github.com/medmd/medmd/ingest/dicom/codec/jpegls"
+	"github.com/medmd/medmd/internal/stats"
 )
 
 // codecCase is one compressed transfer syntax timed against a reference
@@ -100,7 +104,201 @@ func codecRows(ctx context.Context, o Options, repeats int) ([]Result, error) {
 	default:
 		out = append(out, r)
 	}
+	// The series row runs on every core, as dicom2nii and dcm2niix do.
+	runtime.GOMAXPROCS(prev)
+	slices := 200
+	if o.Quick {
+		slices = 40
+	}
+	r, err = jpeg2000SeriesRow(ctx, tmpl[0], filepath.Join(dir, "jpeg2000_series"), slices, repeats)
+	switch {
+	case errors.Is(err, ErrNoReference):
+		fmt.Fprintf(os.Stderr, "perf: dicom/dicom2nii/ct_jpeg2000_512x512x%d skipped: %v\n", slices, err)
+	case err != nil:
+		return nil, fmt.Errorf("dicom/dicom2nii/ct_jpeg2000_512x512x%d: %w", slices, err)
+	default:
+		out = append(out, r)
+	}
 	return out, nil
+}
+
+// jpeg2000SeriesRow times medmd dicom2nii (dicom.Convert, .nii, all
+// cores) against dcm2niix -z n (which decodes with OpenJPEG) converting
+// the same JPEG 2000 lossless CT series: n slices replicated from the
+// real CT slice (the dicom group's series, without its distractors),
+// each compressed at run time by GDCM's gdcmconv --j2k (itself OpenJPEG)
+// into a temporary folder. Before timing, the .nii medmd writes from the
+// compressed series is checked to equal, byte for byte, the one it
+// writes from the uncompressed series: the row times a decode that is
+// right. The time to convert the uncompressed series is in Extra.
+func jpeg2000SeriesRow(ctx context.Context, src, dir string, n, repeats int) (Result, error) {
+	for _, tool := range []struct{ name, pkg string }{{"gdcmconv", "libgdcm-tools"}, {"dcm2niix", "dcm2niix"}} {
+		if _, err := LookReference(tool.name); err != nil {
+			return Result{}, fmt.Errorf("%w (Debian package %s)", err, tool.pkg)
+		}
+	}
+	slice, err := os.ReadFile(src)
+	if err != nil {
+		return Result{}, err
+	}
+	plain, j2k := filepath.Join(dir, "plain"), filepath.Join(dir, "j2k")
+	for _, d := range []string{plain, j2k} {
+		if err := os.RemoveAll(d); err != nil {
+			return Result{}, err
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := dicom.WriteSynthSeries(plain, slice, dicom.SynthOptions{Slices: n, SeriesUID: "1.2.826.0.1.3680043.10.1234.9",
+		PixelSpacing: 0.68, SliceStep: 1.25, NamePrefix: "ct"}); err != nil {
+		return Result{}, err
+	}
+	names, err := filepath.Glob(filepath.Join(plain, "*"))
+	if err != nil {
+		return Result{}, err
+	}
+	if len(names) != n {
+		return Result{}, fmt.Errorf("wrote %d files, want %d", len(names), n)
+	}
+	// One gdcmconv process per file, as many at once as there are cores.
+	jobs := make(chan string)
+	errs := make(chan error, len(names))
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range jobs {
+				_, err := RunReference(ctx, "gdcmconv", "--j2k", f, filepath.Join(j2k, filepath.Base(f)))
+				errs <- err
+			}
+		}()
+	}
+	for _, f := range names {
+		jobs <- f
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return Result{}, fmt.Errorf("gdcmconv --j2k: %w", err)
+		}
+	}
+	var j2kBytes int64
+	for _, f := range names {
+		st, err := os.Stat(filepath.Join(j2k, filepath.Base(f)))
+		if err != nil {
+			return Result{}, err
+		}
+		j2kBytes += st.Size()
+	}
+	outPlain, outJ2K := filepath.Join(dir, "out_plain"), filepath.Join(dir, "out_j2k")
+	convert := func(in, out string) func() error {
+		return func() error {
+			if err := os.RemoveAll(out); err != nil {
+				return err
+			}
+			rep, err := dicom.Convert(ctx, in, out, dicom.ConvertOptions{NoGzip: true})
+			if err != nil {
+				return err
+			}
+			if bad := append(rep.Failed, rep.Skipped...); len(bad) > 0 || rep.VolumeN != 1 {
+				first := ""
+				if len(bad) > 0 {
+					first = bad[0].Ref + ": " + bad[0].Reason
+				}
+				return fmt.Errorf("%s: %d volumes, %d files not converted (first %s)", in, rep.VolumeN, len(bad), first)
+			}
+			return nil
+		}
+	}
+	if err := convert(plain, outPlain)(); err != nil {
+		return Result{}, err
+	}
+	if err := convert(j2k, outJ2K)(); err != nil {
+		return Result{}, err
+	}
+	if err := sameNIfTI(outPlain, outJ2K); err != nil {
+		return Result{}, err
+	}
+	ref := filepath.Join(dir, "dcm2niix")
+	dcm2niix := func() error {
+		if err := os.RemoveAll(ref); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(ref, 0o755); err != nil {
+			return err
+		}
+		_, err := RunReference(ctx, "dcm2niix", "-z", "n", "-f", "%s", "-o", ref, j2k)
+		return err
+	}
+	ts, err := alternatingMedians(repeats, convert(j2k, outJ2K), dcm2niix, convert(plain, outPlain))
+	if err != nil {
+		return Result{}, err
+	}
+	ours, d2n, oursPlain := ts[0], ts[1], ts[2]
+	r := Result{Name: fmt.Sprintf("dicom/dicom2nii/ct_jpeg2000_512x512x%d", n), Unit: "s", Value: ours,
+		BaselineName:  "dcm2niix -z n (OpenJPEG) converting the same gdcmconv --j2k series to .nii",
+		BaselineValue: d2n, Goal: 0.5,
+		Extra: map[string]float64{"slices": float64(n), "j2k_bytes": float64(j2kBytes),
+			"ours_uncompressed_series_s": oursPlain, "cores": float64(runtime.GOMAXPROCS(0))}}
+	r.Finish(false)
+	return r, nil
+}
+
+// alternatingMedians runs each of fs once to warm up, then n rounds of
+// each in turn, and returns their median wall times in seconds. Taking
+// turns keeps a change in the machine's load (a shared machine) from
+// falling on one side of a comparison only.
+func alternatingMedians(n int, fs ...func() error) ([]float64, error) {
+	for _, f := range fs {
+		if err := f(); err != nil {
+			return nil, err
+		}
+	}
+	ts := make([][]float64, len(fs))
+	for range max(n, 1) {
+		for i, f := range fs {
+			t0 := time.Now()
+			if err := f(); err != nil {
+				return nil, err
+			}
+			ts[i] = append(ts[i], time.Since(t0).Seconds())
+		}
+	}
+	out := make([]float64, len(fs))
+	for i := range ts {
+		out[i] = stats.Median(ts[i])
+	}
+	return out, nil
+}
+
+// sameNIfTI checks that folders a and b hold the same .nii files with the
+// same bytes.
+func sameNIfTI(a, b string) error {
+	na, err := filepath.Glob(filepath.Join(a, "*.nii"))
+	if err != nil {
+		return err
+	}
+	if len(na) == 0 {
+		return fmt.Errorf("%s: no .nii written", a)
+	}
+	for _, f := range na {
+		x, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		y, err := os.ReadFile(filepath.Join(b, filepath.Base(f)))
+		if err != nil {
+			return fmt.Errorf("the JPEG 2000 series did not convert like the uncompressed one: %w", err)
+		}
+		if !bytes.Equal(x, y) {
+			return fmt.Errorf("%s: the JPEG 2000 series converts to other bytes than the uncompressed one", filepath.Base(f))
+		}
+	}
+	return nil
 }
 
 // jpeg2000Row times jpeg2000.Decode against OpenJPEG's opj_decompress
