@@ -67,7 +67,9 @@ var codecCases = []codecCase{
 // process start-up, file parse and writing the output header), so
 // neither side is charged for start-up. JPEG 2000 does the same with
 // bare codestreams in a folder (jpeg2000Row). Raw times are in Extra. A
-// missing tool skips its row with a printed reason.
+// missing tool skips its row with a printed reason. Last, on every core,
+// a whole JPEG 2000 series through dicom2nii against dcm2niix
+// (jpeg2000SeriesRow).
 func codecRows(ctx context.Context, o Options, repeats int) ([]Result, error) {
 	n := 64
 	if o.Quick {
