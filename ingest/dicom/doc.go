@@ -29,6 +29,9 @@
 // reversible and irreversible (codec/jpeg2000). Frames of encapsulated data
 // are split by the Basic Offset Table, else one per fragment, else at JPEG
 // SOI markers. Stored values are masked to BitsStored and sign-extended.
+// Volume assembly decodes native frames straight into the volume, and a
+// deflated file's pixels are inflated as they are decoded, so the inflated
+// dataset is never held whole beside the volume.
 // Video, HTJ2K and JPEG 2000 Part 2 are reported as
 // `unsupported transfer syntax <UID> (<name>)`. Tests compare every file of
 // testdata/ with pydicom+gdcm (testdata/make_golden.py).
