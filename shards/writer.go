@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -406,11 +407,31 @@ func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
 		return err
 	}
 	sums := make([]string, vox.Len())
-	hashed := make(chan struct{})
-	go func() { hashImages(vox, sums); close(hashed) }()
 	p.arrow.hw.watch(data)
-	aerr := p.writeArrow(rec)
-	<-hashed
+	var aerr error
+	if have2x && vox.Len() > 0 {
+		// Each image's SHA-256 in the pass that hashes the file
+		// (asyncHash.images); any it could not follow is hashed here.
+		offs := slices.Clone(vox.ValueOffsets())
+		base := offs[0]
+		for j := range offs {
+			offs[j] -= base
+		}
+		p.ah.images(offs, sums)
+		aerr = p.writeArrow(rec)
+		p.ah.barrier()
+		for j, s := range sums {
+			if s == "" {
+				sum := sha256.Sum256(vox.Value(j))
+				sums[j] = hex.EncodeToString(sum[:])
+			}
+		}
+	} else {
+		hashed := make(chan struct{})
+		go func() { hashImages(vox, sums); close(hashed) }()
+		aerr = p.writeArrow(rec)
+		<-hashed
+	}
 	if aerr != nil {
 		return aerr
 	}
