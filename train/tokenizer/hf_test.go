@@ -100,6 +100,23 @@ func TestHFParity(t *testing.T) {
 			if bad > 0 {
 				t.Errorf("%d of %d texts differ", bad, len(corpus))
 			}
+			// Saved and loaded again, the tokenizer gives the same ids
+			// (every 7th text, to keep the test short).
+			p := filepath.Join(t.TempDir(), "tokenizer.json")
+			if err := tok.Save(p); err != nil {
+				t.Fatal(err)
+			}
+			again, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < len(corpus); i += 7 {
+				a, _ := tok.Encode(corpus[i])
+				b, _ := again.Encode(corpus[i])
+				if !reflect.DeepEqual(a, b) {
+					t.Fatalf("text %d %q: saved copy gives %v, want %v", i, corpus[i], b, a)
+				}
+			}
 		})
 	}
 }

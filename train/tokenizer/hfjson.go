@@ -88,20 +88,19 @@ func (t *Tokenizer) Save(path string) error {
 			FuseUnk: false,
 		},
 	}
-	if t.Mode == ByteLevel {
+	if t.raw != nil {
+		// A loaded file: the same steps and model flags, so that the saved
+		// copy gives the same ids (LLaMA-3's Split regex, LLaMA-2's legacy
+		// normalizer, which differs from a Metaspace pre-tokenizer after
+		// added tokens).
+		f.Normalizer, f.PreTokenizer, f.Decoder = t.raw.Normalizer, t.raw.PreTokenizer, t.raw.Decoder
+		f.PostProcessor, f.Truncation, f.Padding = t.raw.PostProcessor, t.raw.Truncation, t.raw.Padding
+		m := t.raw.Model
+		m.Vocab = f.Model.Vocab
+		f.Model = m
+	} else if t.Mode == ByteLevel {
 		f.PreTokenizer = json.RawMessage(byteLevelJSON)
 		f.Decoder = json.RawMessage(byteLevelJSON)
-	} else if t.raw != nil {
-		// A loaded SentencePiece-style file: the same steps, so that the
-		// saved copy gives the same ids (LLaMA-2's legacy normalizer and a
-		// Metaspace pre-tokenizer differ after added tokens).
-		f.Normalizer, f.PreTokenizer, f.Decoder = t.raw.Normalizer, t.raw.PreTokenizer, t.raw.Decoder
-		f.PostProcessor = t.raw.PostProcessor
-		f.Model.UnkToken = nil
-		if t.unkID >= 0 {
-			f.Model.UnkToken = t.tokens[t.unkID]
-		}
-		f.Model.FuseUnk, f.Model.ByteFallback = t.fuseUnk, t.byteFallback
 	} else {
 		f.PreTokenizer = json.RawMessage(`{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}`)
 		f.Decoder = json.RawMessage(`{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}`)
@@ -226,13 +225,14 @@ func parse(b []byte) (*Tokenizer, error) {
 			}
 		}
 		t.byteFallback, t.fuseUnk = f.Model.ByteFallback, f.Model.FuseUnk
-		raw := f
-		raw.Model = hfModel{}
-		t.raw = &raw
 	} else {
 		return nil, fmt.Errorf("unsupported pre-tokenizer/normalizer (want ByteLevel or Metaspace): %s", pre)
 	}
 	t.ignoreMerges = f.Model.IgnoreMerges
+	// Save writes a loaded file's steps and model flags back as they were.
+	raw := f
+	raw.AddedTokens, raw.Model.Vocab, raw.Model.Merges = nil, nil, nil
+	t.raw = &raw
 	maxID := -1
 	for tok, id := range f.Model.Vocab {
 		if id < 0 || id > 2_000_000 {
