@@ -43,20 +43,21 @@ func TestHFParity(t *testing.T) {
 	corpus := readJSONL[string](t, "testdata/hf/corpus.jsonl")
 	for _, tc := range []struct {
 		name, file string
-		metaspace  bool // the file turned into its Metaspace pre-tokenizer variant
+		variant    string // "": the file; else the Metaspace variant of metaspaceVariant
 	}{
 		{name: "llama3", file: "llama3.json.gz"},
 		{name: "medmd", file: "medmd.json"},
 		{name: "mistral", file: "mistral.json.gz"},
-		{name: "mistral-metaspace", file: "mistral.json.gz", metaspace: true},
+		{name: "mistral-metaspace", file: "mistral.json.gz", variant: "metaspace"},
+		{name: "mistral-metaspace_split", file: "mistral.json.gz", variant: "metaspace_split"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, err := Load(filepath.Join("testdata/hf", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.metaspace {
-				tok = metaspaceVariant(t, filepath.Join("testdata/hf", tc.file))
+			if tc.variant != "" {
+				tok = metaspaceVariant(t, filepath.Join("testdata/hf", tc.file), tc.variant)
 			}
 			refs := readJSONL[struct {
 				IDs     []int  `json:"ids"`
@@ -122,10 +123,12 @@ func TestHFParity(t *testing.T) {
 }
 
 // metaspaceVariant is the tokenizer.json at path with its normalizer
-// removed and a Metaspace pre-tokenizer in its place (prepend_scheme
-// "first", no split): how transformers writes a LLaMA-2-style tokenizer
-// converted with legacy=False. make_reference.js builds the same variant.
-func metaspaceVariant(t *testing.T, path string) *Tokenizer {
+// removed and a Metaspace pre-tokenizer in its place: "metaspace" is
+// prepend_scheme "first" without split (how transformers writes a
+// LLaMA-2-style tokenizer converted with legacy=False); "metaspace_split"
+// is prepend_scheme "always" with split and a Metaspace decoder (older
+// SentencePiece conversions). make_reference.js builds the same variants.
+func metaspaceVariant(t *testing.T, path, variant string) *Tokenizer {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -144,6 +147,10 @@ func metaspaceVariant(t *testing.T, path string) *Tokenizer {
 	}
 	f["normalizer"] = json.RawMessage("null")
 	f["pre_tokenizer"] = json.RawMessage(`{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}`)
+	if variant == "metaspace_split" {
+		f["pre_tokenizer"] = json.RawMessage(`{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true}`)
+		f["decoder"] = f["pre_tokenizer"]
+	}
 	if b, err = json.Marshal(f); err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,12 @@
 // A name NAME+metaspace stands for NAME.json with its normalizer removed
 // and a Metaspace pre-tokenizer (prepend_scheme "first", no split) in its
 // place: the layout transformers writes for LLaMA-2-style tokenizers
-// converted with legacy=False (the Go test builds the same variant).
+// converted with legacy=False; NAME+metaspace_split has prepend_scheme
+// "always", split, and a Metaspace decoder (older conversions). The Go
+// test builds the same variants.
 //
 //   npm install --prefix /tmp/tok tokenizers@0.23.2
-//   NODE_PATH=/tmp/tok/node_modules node make_reference.js llama3.json.gz medmd.json mistral.json.gz mistral.json.gz+metaspace
+//   NODE_PATH=/tmp/tok/node_modules node make_reference.js llama3.json.gz medmd.json mistral.json.gz mistral.json.gz+metaspace mistral.json.gz+metaspace_split
 const fs = require("fs");
 const { Tokenizer } = require("tokenizers");
 
@@ -23,6 +25,12 @@ async function main() {
       const t = JSON.parse(json);
       t.normalizer = null;
       t.pre_tokenizer = { type: "Metaspace", replacement: "\u2581", prepend_scheme: "first", split: false };
+      json = JSON.stringify(t);
+    } else if (variant === "metaspace_split") {
+      const t = JSON.parse(json);
+      t.normalizer = null;
+      t.pre_tokenizer = { type: "Metaspace", replacement: "\u2581", prepend_scheme: "always", split: true };
+      t.decoder = t.pre_tokenizer;
       json = JSON.stringify(t);
     }
     const tok = Tokenizer.fromString(json);
