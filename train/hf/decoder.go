@@ -316,39 +316,13 @@ func Linear(x, w *Node) *Node { return linear(x, w) }
 // step runs tokens [B, S], row b at positions start[b]…start[b]+S-1
 // (start int32 [B]), against the KV cache k, v [layers, B, kvHeads,
 // maxLen, hd]: returns logits [B, S, vocab] and the caches with these
-// positions written. A query at position p sees keys 0…p of its own row
-// only, so unwritten cache rows never count, and rows of different
-// lengths share a step.
+// positions written.
 func (d *Decoder) step(ctx *context.Context, tokens, start, kc, vc *Node) (logits, kOut, vOut *Node) {
 	c := d.Config
-	g := tokens.Graph()
 	B, S := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
-	KV, hd := c.NumKeyValueHeads, c.HeadDim
-	maxLen := kc.Shape().Dimensions[3]
-	w := func(name string) *Node { return d.w(ctx, g, name) }
+	w := func(name string) *Node { return d.w(ctx, tokens.Graph(), name) }
 	x := Gather(w("model.embed_tokens.weight"), Reshape(tokens, B, S, 1))
-	qi := BroadcastToDims(Reshape(positions(g, start, S), B, S, 1), B, S, maxLen)
-	ki := Iota(g, shapes.Make(dtypes.Int32, B, S, maxLen), 2)
-	mask := GreaterOrEqual(qi, ki) // [B, S, maxLen]
-	// The cache write is a one-hot placement, place[b, s, t] = (t ==
-	// start[b]+s), selected where written: exact (products with 1, sums
-	// with 0) and on every backend (the pure-Go one has no
-	// DynamicUpdateSlice).
-	place := ConvertDType(Equal(ki, qi), dtypes.Float32)
-	tr := Iota(g, shapes.Make(dtypes.Int32, B, maxLen), 1)
-	st := BroadcastToDims(Reshape(start, B, 1), B, maxLen)
-	inRange := And(GreaterOrEqual(tr, st), LessThan(tr, AddScalar(st, float64(S))))
-	written := BroadcastToDims(Reshape(inRange, B, 1, maxLen, 1), B, KV, maxLen, hd)
-	var ks, vs []*Node
-	attend := func(i int, k, v *Node) (*Node, *Node, *Node) {
-		// write this step's keys and values into layer i's cache rows
-		lk := Reshape(Slice(kc, AxisElem(i)), B, KV, maxLen, hd)
-		lv := Reshape(Slice(vc, AxisElem(i)), B, KV, maxLen, hd)
-		lk = Where(written, Einsum("bskd,bst->bktd", k, place), lk)
-		lv = Where(written, Einsum("bskd,bst->bktd", v, place), lv)
-		ks, vs = append(ks, Reshape(lk, 1, B, KV, maxLen, hd)), append(vs, Reshape(lv, 1, B, KV, maxLen, hd))
-		return lk, lv, mask
-	}
+	attend, caches := CacheAttend(start, kc, vc, S)
 	for i := 0; i < c.NumHiddenLayers; i++ {
 		x = c.Block(w, i, x, start, attend)
 	}
@@ -357,7 +331,54 @@ func (d *Decoder) step(ctx *context.Context, tokens, start, kc, vc *Node) (logit
 	if c.TieWordEmbeddings {
 		head = "model.embed_tokens.weight"
 	}
-	return linear(x, w(head)), Concatenate(ks, 0), Concatenate(vs, 0)
+	kOut, vOut = caches()
+	return linear(x, w(head)), kOut, vOut
+}
+
+// CacheAttend is the Attend of a step over S tokens per row, row b at
+// positions start[b]…start[b]+S-1 (start int32 [B]), against the KV cache
+// kc, vc [layers, B, kvHeads, maxLen, hd]: layer i writes this step's keys
+// and values into its cache rows and attends to them. A query at position
+// p sees keys 0…p of its own row only, so unwritten cache rows never
+// count, and rows of different lengths share a step. caches returns the
+// updated caches, in the input's shape, once every layer has run. Any
+// attention whose keys and values are [B, S, kvHeads, hd] can use it (the
+// multimodal model's own decoder blocks too).
+func CacheAttend(start, kc, vc *Node, S int) (attend Attend, caches func() (k, v *Node)) {
+	g := start.Graph()
+	dims := kc.Shape().Dimensions
+	B, KV, maxLen, hd := dims[1], dims[2], dims[3], dims[4]
+	qi := BroadcastToDims(Reshape(positions(g, start, S), B, S, 1), B, S, maxLen)
+	ki := Iota(g, shapes.Make(dtypes.Int32, B, S, maxLen), 2)
+	mask := GreaterOrEqual(qi, ki) // [B, S, maxLen]
+	// The cache write is a one-hot placement, place[b, s, t] = (t ==
+	// start[b]+s), selected where written: exact (products with 1, sums
+	// with 0) and on every backend (the pure-Go one has no
+	// DynamicUpdateSlice).
+	place := ConvertDType(Equal(ki, qi), kc.DType())
+	tr := Iota(g, shapes.Make(dtypes.Int32, B, maxLen), 1)
+	st := BroadcastToDims(Reshape(start, B, 1), B, maxLen)
+	inRange := And(GreaterOrEqual(tr, st), LessThan(tr, AddScalar(st, float64(S))))
+	written := BroadcastToDims(Reshape(inRange, B, 1, maxLen, 1), B, KV, maxLen, hd)
+	ks := make([]*Node, dims[0])
+	vs := make([]*Node, dims[0])
+	attend = func(i int, k, v *Node) (*Node, *Node, *Node) {
+		lk := Reshape(Slice(kc, AxisElem(i)), B, KV, maxLen, hd)
+		lv := Reshape(Slice(vc, AxisElem(i)), B, KV, maxLen, hd)
+		lk = Where(written, Einsum("bskd,bst->bktd", ConvertDType(k, kc.DType()), place), lk)
+		lv = Where(written, Einsum("bskd,bst->bktd", ConvertDType(v, vc.DType()), place), lv)
+		ks[i], vs[i] = Reshape(lk, 1, B, KV, maxLen, hd), Reshape(lv, 1, B, KV, maxLen, hd)
+		return ConvertDType(lk, k.DType()), ConvertDType(lv, v.DType()), mask
+	}
+	caches = func() (*Node, *Node) {
+		for i := range ks {
+			if ks[i] == nil { // a layer that did not run keeps its cache
+				ks[i], vs[i] = Slice(kc, AxisElem(i)), Slice(vc, AxisElem(i))
+			}
+		}
+		return Concatenate(ks, 0), Concatenate(vs, 0)
+	}
+	return attend, caches
 }
 
 // Cache is a KV cache for one batch: keys and values of every layer for
