@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -33,6 +34,10 @@ type ReadOptions struct {
 	// reading order (files in slice order, archive members in archive
 	// order).
 	Hash bool
+	// Workers bounds the goroutines decoding a series' files at once
+	// (each holds one file and one decoded frame besides the volume);
+	// 0 means GOMAXPROCS. Hashing (Hash) reads files one at a time.
+	Workers int
 }
 
 // DefaultMaxVoxels bounds one series (2 Gi voxels).
@@ -152,7 +157,33 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		}
 		refs = rest
 	}
-	err = ReadRefs(ctx, refs, func(ref Ref, data []byte, err error) error {
+	// Files are decoded on several goroutines (see decodeRefs): the value
+	// range and photometric are merged under rmu, and the photometric is
+	// the one of the earliest file in reading order, as when decoding one
+	// file at a time.
+	var rmu sync.Mutex
+	phFrom := -1 // reading-order index photometric came from; -1: none, or a direct read
+	order := make(map[string]int, len(refs))
+	for i, r := range refs {
+		order[r.String()] = i
+	}
+	widenRange := func(dst []byte) {
+		if !needRange {
+			return
+		}
+		l, h := minMax(dst, dt)
+		rmu.Lock()
+		lo, hi = min(lo, l), max(hi, h)
+		rmu.Unlock()
+	}
+	setPhotometric := func(ref Ref, ph string) {
+		rmu.Lock()
+		defer rmu.Unlock()
+		if i := order[ref.String()]; ph != "" && (photometric == "" || phFrom > i) {
+			photometric, phFrom = ph, i
+		}
+	}
+	decodeRef := func(ref Ref, data []byte, err error) error {
 		if err != nil {
 			return err
 		}
@@ -174,13 +205,8 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			if err != nil {
 				return err
 			}
-			if needRange {
-				l, h := minMax(dst, dt)
-				lo, hi = min(lo, l), max(hi, h)
-			}
-			if photometric == "" {
-				photometric = ph
-			}
+			widenRange(dst)
+			setPhotometric(ref, ph)
 			return nil
 		}
 		if !f.Encapsulated {
@@ -202,19 +228,14 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 			if err != nil {
 				return err
 			}
-			if photometric == "" {
-				photometric = ph
-			}
+			setPhotometric(ref, ph)
 			for _, sl := range byFrame {
 				for _, k := range sl[1:] {
 					copy(stored[k*fb:(k+1)*fb], stored[sl[0]*fb:(sl[0]+1)*fb])
 				}
 			}
-			if needRange {
-				for _, fs := range fs {
-					l, h := minMax(stored[fs[1]*fb:(fs[1]+1)*fb], dt)
-					lo, hi = min(lo, l), max(hi, h)
-				}
+			for _, fs := range fs {
+				widenRange(stored[fs[1]*fb : (fs[1]+1)*fb])
 			}
 			return nil
 		}
@@ -222,22 +243,26 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		if err != nil {
 			return err
 		}
-		if photometric == "" {
-			photometric = p.Photometric
-		}
+		setPhotometric(ref, p.Photometric)
 		for _, fs := range fs {
 			if fs[0] >= p.Frames {
 				return &Error{Path: ref.String(), Reason: fmt.Sprintf("frame %d missing", fs[0])}
 			}
 			dst := stored[fs[1]*fb : (fs[1]+1)*fb]
 			copy(dst, p.Frame(fs[0]))
-			if needRange {
-				l, h := minMax(dst, dt)
-				lo, hi = min(lo, l), max(hi, h)
-			}
+			widenRange(dst)
 		}
 		return nil
-	})
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Hash {
+		// The hash is over the files' bytes in reading order.
+		workers = 1
+	}
+	err = decodeRefs(ctx, refs, workers, decodeRef)
 	if err != nil {
 		return nil, fmt.Errorf("series %s: %w", s.ID, err)
 	}
@@ -333,6 +358,72 @@ func ReadSeries(ctx context.Context, s *Series, o ReadOptions) ([]*shards.Image,
 		}
 	}
 	return imgs, nil
+}
+
+// decodeRefs calls decode with each ref's bytes like ReadRefs, but with
+// plain files on up to workers goroutines (each with its own read buffer,
+// so one file in memory per worker); archive members follow, one at a
+// time in one pass per archive. decode must be safe to call concurrently
+// for different refs. The error returned is the one ReadRefs would
+// return: the first in reading order. Files are handed out in that order
+// and none is started after an error, so every file before a failed one
+// has been decoded when the workers stop.
+func decodeRefs(ctx context.Context, refs []Ref, workers int, decode func(ref Ref, data []byte, err error) error) error {
+	var plain, members []Ref
+	for _, r := range refs {
+		if r.Member == "" {
+			plain = append(plain, r)
+		} else {
+			members = append(members, r)
+		}
+	}
+	workers = min(workers, len(plain))
+	if workers <= 1 {
+		return ReadRefs(ctx, refs, decode)
+	}
+	var (
+		mu       sync.Mutex
+		errAt    = len(plain) // index of the first failed file
+		firstErr error
+		failed   atomic.Bool
+		next     atomic.Int64
+		wg       sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(plain) {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					r := plain[i]
+					data, rerr := readRef(r, func() (io.ReadCloser, error) { return os.Open(r.Path) }, &buf)
+					err = decode(r, data, rerr)
+				}
+				if err != nil {
+					mu.Lock()
+					if i < errAt {
+						errAt, firstErr = i, err
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	return ReadRefs(ctx, members, decode)
 }
 
 // directReadable reports whether a file's pixel data can be read as is
