@@ -64,10 +64,13 @@
 // until the batch is done; the Parquet file's is computed inline
 // (pqarrow may reuse its buffers). Voxel buffers go from the
 // sample to the file without a copy when a sample fills a record batch
-// alone (see below). Work that is independent runs on other cores beside
-// the Arrow write: the per-image SHA-256s of "metadata", or the whole
-// Parquet encoder of "full" (pqarrow compresses a file's pages one after
-// another, so one Parquet file gets one extra core).
+// alone (see below). For "metadata", each image's SHA-256 is computed in
+// the same pass as the file's (with SHA-NI, two interleaved streams:
+// sha2x.go; elsewhere on another core), and the location rows are
+// encoded into the Parquet file beside the next batch. For "full" the
+// whole Parquet encoder runs on another core beside the Arrow write
+// (pqarrow compresses a file's pages one after another, so one Parquet
+// file gets one extra core).
 //
 // Files are written as NAME.<random>.tmp (StartPublish), fsynced, renamed,
 // and the directory fsynced; the stats file follows the same dance after
