@@ -44,12 +44,15 @@ type ReadOptions struct {
 const DefaultMaxVoxels = 1 << 31
 
 // ReadSeries decodes a scanned series into one image per volume (several
-// for 4D series). Files are read one at a time (archives in one pass) and
-// decoded straight into the volume buffer (frame by frame; deflated files
+// for 4D series). Files are decoded on up to ReadOptions.Workers
+// goroutines (archives in one pass, one member at a time), each file
+// straight into the volume buffer (frame by frame; deflated files
 // inflated as they are decoded), so peak memory is the volume in its
-// stored type, plus its output type when that is wider (float32 for
-// varying rescale), plus one copy for a canonical reorientation that
-// permutes axes (flips are done in place).
+// stored type, plus one file and its decoder's working buffers per
+// worker, plus its output type when that is wider (float32 for varying
+// rescale), plus one copy for a canonical reorientation that permutes
+// axes (flips are done in place). The output does not depend on the
+// number of workers, nor does the error: the first in slice order.
 //
 // Monochrome values are rescaled (RescaleSlope/Intercept: Hounsfield units
 // for CT) into the smallest integer type holding the result when every
