@@ -374,8 +374,11 @@ func (w *ShardWriter) flush() error {
 //
 // It spreads the work over cores where the layout has independent work:
 // the caller's goroutine writes the Arrow part while its SHA-256 runs on
-// another (asyncHash: one pass over exactly the bytes written), while,
-// for ParquetMetadata, other goroutines compute each image's SHA-256, and for
+// another (asyncHash: one pass over exactly the bytes written). For
+// ParquetMetadata each image's SHA-256 is computed in that same pass where
+// the CPU has SHA-NI (two interleaved streams cost little more than one;
+// sha2x.go), by other goroutines elsewhere, and the location rows are
+// encoded on the part's locWriter beside the next batch. For
 // ParquetFull one goroutine runs the Parquet encoder and its compression
 // (pqarrow compresses a file's pages sequentially, so one file gets at
 // most one extra core). Nothing is copied for this: every goroutine reads
