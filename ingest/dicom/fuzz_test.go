@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,14 +46,33 @@ func FuzzParse(f *testing.F) {
 		})
 		// Decoded pixels may be up to maxExpansion times the input (plus
 		// one MiB), and parsing needs a few copies of the input.
-		if budget := uint64(32<<20) + uint64(len(data))*(maxExpansion+16); n > budget {
+		budget := uint64(32<<20) + uint64(len(data))*(maxExpansion+16)
+		if n > budget {
 			t.Fatalf("%d input bytes allocated %d MiB (budget %d MiB)", len(data), n>>20, budget>>20)
 		}
-		if perr != nil {
-			return
-		}
-		if int64(len(p.Data)) != int64(p.Frames)*int64(p.frameBytes()) {
+		if perr == nil && int64(len(p.Data)) != int64(p.Frames)*int64(p.frameBytes()) {
 			t.Fatalf("decoded %d bytes for %d frames of %d", len(p.Data), p.Frames, p.frameBytes())
+		}
+
+		// Volume assembly parses with parseStream (a deflated file's
+		// pixels inflated as they are decoded): under an inflation limit
+		// the input can justify, it must stay in the same budget and,
+		// where both decode, agree with the whole decode.
+		var q *PixelArray
+		var qerr error
+		n = allocated(func() {
+			fl, err := parseWith("fuzz.dcm", data, true, parseOpts{mode: parseStream, maxInflated: int64(len(data))*maxExpansion + 1<<20})
+			if err != nil {
+				qerr = err
+				return
+			}
+			q, qerr = fl.Pixels()
+		})
+		if n > budget {
+			t.Fatalf("streamed: %d input bytes allocated %d MiB (budget %d MiB)", len(data), n>>20, budget>>20)
+		}
+		if perr == nil && qerr == nil && (!bytes.Equal(p.Data, q.Data) || p.Photometric != q.Photometric) {
+			t.Fatalf("streamed decode differs from the whole decode")
 		}
 	})
 }
