@@ -68,8 +68,11 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 		return time.Since(t).Seconds(), nil
 	}
 	// plainRate times the baseline once: the voxel bytes written to a
-	// new file, fsynced, closed, removed.
+	// new file, fsynced, closed, removed. lastPlainCPU is its CPU time.
+	var lastPlainCPU float64
 	plainRate := func() (float64, error) {
+		c0 := cpuTime()
+		defer func() { lastPlainCPU = (cpuTime() - c0).Seconds() }()
 		t, err := timeIt(func() error {
 			f, err := os.Create(plain)
 			if err != nil {
@@ -143,8 +146,10 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 		{shards.ParquetFull, "zstd", 0},
 		{shards.ParquetFull, "zstd-fast", 0},
 	} {
-		// Each row times its own baseline, alternating with its runs.
-		var rates, baseRates []float64
+		// Each row times its own baseline, alternating with its runs. CPU
+		// seconds (every thread's) go beside the wall-clock rates: on a
+		// shared machine the wall time includes waiting for a core.
+		var rates, baseRates, cpus, baseCPUs []float64
 		var disk, arrowBytes int64
 		for r := 0; r < reps; r++ {
 			if err := ctx.Err(); err != nil {
@@ -155,8 +160,10 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 				return nil, err
 			}
 			baseRates = append(baseRates, b)
+			baseCPUs = append(baseCPUs, lastPlainCPU)
 			dir := filepath.Join(scratch, "perf-corpus")
 			var m *shards.Manifest
+			c0 := cpuTime()
 			t, err := timeIt(func() error {
 				var err error
 				m, err = shards.WriteCorpus(dir, "perf", "perf", shards.SamplesOf(ss), shards.WriteOptions{Parquet: c.layout, ParquetCompression: c.codec})
@@ -165,6 +172,7 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 			if err != nil {
 				return nil, err
 			}
+			cpus = append(cpus, (cpuTime() - c0).Seconds())
 			disk, arrowBytes = m.Bytes, 0
 			for _, sh := range m.Shards {
 				for _, p := range sh.Parts {
@@ -180,7 +188,8 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 		}
 		res := Result{Name: "shards/" + name + "/" + key, Unit: "MB/s", Value: stats.Median(rates),
 			BaselineName: "os.File.Write+fsync of the same voxel bytes", BaselineValue: stats.Median(baseRates), Goal: c.goal,
-			Extra: map[string]float64{"shard_bytes_over_arrow_bytes": float64(disk) / float64(arrowBytes)}}
+			Extra: map[string]float64{"shard_bytes_over_arrow_bytes": float64(disk) / float64(arrowBytes),
+				"cpu_s": stats.Median(cpus), "baseline_cpu_s": stats.Median(baseCPUs)}}
 		res.Finish(true)
 		creates = append(creates, res)
 	}
