@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -36,6 +37,10 @@ type GenerateOptions struct {
 	Batch        int // 0: the checkpoint config's batch
 	Backend      backends.Backend
 	Logger       *slog.Logger
+	// NoCache re-runs the whole context for every new token instead of
+	// decoding against the KV cache: the reference the cache is tested
+	// and measured against.
+	NoCache bool
 }
 
 // Prediction is one line of the predictions file `medmd radbench score`
@@ -47,7 +52,7 @@ type Prediction struct {
 
 // newNextExec compiles "logits of the next token": inputs latents?,
 // tokens [B, T], imgPos [B, T], at [B, 2] (row, position) → logits
-// [B, vocab]. newVisionExec compiles images → latents, run once per batch.
+// [B, vocab]. newVisionExec compiles images → latents, run once per sample.
 func newNextExec(backend backends.Backend, ctx *gmctx.Context, m *model) (*gmctx.Exec, error) {
 	return gmctx.NewExec(backend, ctx, func(ctx *gmctx.Context, in []*Node) []*Node {
 		var lat *Node
@@ -56,6 +61,21 @@ func newNextExec(backend backends.Backend, ctx *gmctx.Context, m *model) (*gmctx
 		}
 		h := m.hiddenFromLatents(ctx, lat, in[0], in[1])
 		return []*Node{m.logits(ctx, Gather(h, in[2]))}
+	})
+}
+
+// newCachedExec compiles one cached decoding step: inputs latents?,
+// imgPos? (with images: prefill only), tokens [B, S], start [B], at [B, 2]
+// (row, index in the step), k, v caches → logits [B, vocab] and the caches
+// with the step's positions written.
+func newCachedExec(backend backends.Backend, ctx *gmctx.Context, m *model, images bool) (*gmctx.Exec, error) {
+	return gmctx.NewExec(backend, ctx, func(ctx *gmctx.Context, in []*Node) []*Node {
+		var lat, imgPos *Node
+		if images {
+			lat, imgPos, in = in[0], in[1], in[2:]
+		}
+		h, k, v := m.lmCached(ctx, lat, in[0], imgPos, in[1], in[3], in[4])
+		return []*Node{m.logits(ctx, Gather(h, in[2])), k, v}
 	})
 }
 
@@ -92,8 +112,10 @@ func loadRun(path string) (*gmctx.Context, *CheckpointState, *tokenizer.Tokenize
 // Generate writes one prediction per sample of o.Source, in order: the
 // prompt is <s>, the instruction with its images, then the images placed in
 // the response; decoding stops at </s>, MaxNewTokens or the context length.
-// Each new token re-runs the full forward pass at fixed shape [B, Context]
-// (one compiled graph, no KV cache).
+// The vision encoder runs once per sample (its latents computed once); the
+// prompts then run through the LM together (prefill, latents spliced in),
+// and each new token runs alone against the KV cache. With NoCache every
+// new token re-runs the full forward pass at fixed shape [B, Context].
 func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 	log := o.Logger
 	if log == nil {
@@ -111,11 +133,23 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		}
 	}
 	m := newModel(cfg, st.Vocab)
-	next, err := newNextExec(backend, gctx, m)
+	var next, prefill, decode *gmctx.Exec
+	if o.NoCache {
+		next, err = newNextExec(backend, gctx, m)
+	} else {
+		prefill, err = newCachedExec(backend, gctx, m, cfg.MaxImages > 0)
+		if err == nil {
+			decode, err = newCachedExec(backend, gctx, m, false)
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
 	vision, err := newVisionExec(backend, gctx, m)
+	if err != nil {
+		return 0, err
+	}
+	concat, err := NewExec(backend, func(xs []*Node) *Node { return Concatenate(xs, 0) })
 	if err != nil {
 		return 0, err
 	}
@@ -179,7 +213,22 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		}
 		var latents *tensors.Tensor
 		if cfg.MaxImages > 0 {
-			if latents, err = vision.Exec1(hostImages(seqs, cfg)); err != nil {
+			// One sample at a time: hostImages sizes a batch's images to
+			// its largest geometry (a 2D image beside a volume is resized
+			// to the volume's), so latents computed per batch would depend
+			// on which samples share it. Padding rows repeat the last
+			// sample's latents.
+			lats := make([]any, B)
+			for i := 0; i < B; i++ {
+				if i >= cnt {
+					lats[i] = lats[cnt-1]
+					continue
+				}
+				if lats[i], err = vision.Exec1(hostImages(seqs[i:i+1], cfg)); err != nil {
+					return start, fmt.Errorf("generate: vision: %w", err)
+				}
+			}
+			if latents, err = concat.Exec1(lats...); err != nil {
 				return start, fmt.Errorf("generate: vision: %w", err)
 			}
 		}
@@ -188,7 +237,29 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		for i := cnt; i < B; i++ {
 			done[i] = true
 		}
-		for step := 0; step < maxNew; step++ {
+		// choose takes row i's next token from its logits; false ends the row.
+		choose := func(i, step int, logits []float32) bool {
+			ok := allowed
+			if step == 0 {
+				// At least one token: RadBench answers are never empty.
+				ok = func(id int) bool { return id != tok.EOSID && allowed(id) }
+			}
+			id := pick(logits, ok, o.TopK, temp, rngs[i])
+			if id == tok.EOSID || lens[i] >= T {
+				return false
+			}
+			tokA[i*T+lens[i]] = int32(id)
+			lens[i]++
+			gen[i] = append(gen[i], id)
+			return lens[i] < T
+		}
+		if !o.NoCache {
+			c := cachedBatch{m: m, prefill: prefill, decode: decode, latents: latents, T: T, B: B}
+			if err := c.run(tokA, posA, lens, done, maxNew, choose); err != nil {
+				return start, fmt.Errorf("generate: %w", err)
+			}
+		}
+		for step := 0; o.NoCache && step < maxNew; step++ {
 			active := false
 			at := make([]int32, 2*B)
 			for i := 0; i < B; i++ {
@@ -209,23 +280,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 			logits := tensors.MustCopyFlatData[float32](out[0])
 			V := len(logits) / B
 			for i := 0; i < B; i++ {
-				if done[i] {
-					continue
-				}
-				ok := allowed
-				if step == 0 {
-					// At least one token: RadBench answers are never empty.
-					ok = func(id int) bool { return id != tok.EOSID && allowed(id) }
-				}
-				id := pick(logits[i*V:(i+1)*V], ok, o.TopK, temp, rngs[i])
-				if id == tok.EOSID || lens[i] >= T {
-					done[i] = true
-					continue
-				}
-				tokA[i*T+lens[i]] = int32(id)
-				lens[i]++
-				gen[i] = append(gen[i], id)
-				if lens[i] >= T {
+				if !done[i] && !choose(i, step, logits[i*V:(i+1)*V]) {
 					done[i] = true
 				}
 			}
@@ -238,6 +293,83 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 		log.Debug("generate", "done", start+cnt, "of", n, "elapsed", time.Since(t0).Round(time.Millisecond))
 	}
 	return n, nil
+}
+
+// cachedBatch decodes one batch against a KV cache.
+type cachedBatch struct {
+	m               *model
+	prefill, decode *gmctx.Exec
+	latents         *tensors.Tensor // nil: no images
+	T, B            int             // context length, rows
+}
+
+// prefillRound is the granularity prefill lengths are rounded up to, so
+// batches of nearby prompt lengths share one compiled graph (the padding
+// is written to the cache but never attended: each position is rewritten
+// by its own token before a query reaches it).
+const prefillRound = 16
+
+// run decodes rows of tokA/posA [B, T] (lens[i] prompt tokens each) until
+// every row is done or has maxNew tokens: the prompts at once (padded,
+// latents spliced where posA > 0), then one token per row per step, row i
+// at its own position lens[i]-1. A finished row keeps feeding its last
+// token at its last position (the same keys and values rewritten), its
+// logits ignored. The cache holds Context positions: one compiled
+// decoding step whatever the prompt lengths.
+func (c *cachedBatch) run(tokA, posA []int32, lens []int, done []bool, maxNew int, choose func(i, step int, logits []float32) bool) error {
+	B, T := c.B, c.T
+	P := 0
+	for _, l := range lens {
+		P = max(P, l)
+	}
+	P = min(T, (P+prefillRound-1)/prefillRound*prefillRound)
+	dims := c.m.lmCacheShape(B, T)
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	kc := tensors.FromFlatDataAndDimensions(make([]float32, n), dims...)
+	vc := tensors.FromFlatDataAndDimensions(make([]float32, n), dims...)
+	toks := make([]int32, B*P)
+	imgs := make([]int32, B*P)
+	for i := 0; i < B; i++ {
+		copy(toks[i*P:(i+1)*P], tokA[i*T:i*T+P])
+		copy(imgs[i*P:(i+1)*P], posA[i*T:i*T+P])
+	}
+	starts := make([]int32, B)
+	at := make([]int32, 2*B)
+	for i := range B {
+		at[2*i], at[2*i+1] = int32(i), int32(lens[i]-1)
+	}
+	args := []any{tensors.FromFlatDataAndDimensions(toks, B, P), tensors.FromFlatDataAndDimensions(starts, B),
+		tensors.FromFlatDataAndDimensions(at, B, 2), kc, vc}
+	if c.latents != nil {
+		args = append([]any{c.latents, tensors.FromFlatDataAndDimensions(imgs, B, P)}, args...)
+	}
+	exec := c.prefill
+	for step := 0; step < maxNew && slices.Contains(done, false); step++ {
+		out, err := exec.Exec(args...)
+		if err != nil {
+			return err
+		}
+		logits := tensors.MustCopyFlatData[float32](out[0])
+		V := len(logits) / B
+		for i := 0; i < B; i++ {
+			if !done[i] && !choose(i, step, logits[i*V:(i+1)*V]) {
+				done[i] = true
+			}
+		}
+		one := make([]int32, B)
+		for i := range B {
+			starts[i] = int32(lens[i] - 1)
+			one[i] = tokA[i*T+lens[i]-1]
+			at[2*i], at[2*i+1] = int32(i), 0
+		}
+		exec = c.decode
+		args = []any{tensors.FromFlatDataAndDimensions(one, B, 1), tensors.FromFlatDataAndDimensions(starts, B),
+			tensors.FromFlatDataAndDimensions(at, B, 2), out[1], out[2]}
+	}
+	return nil
 }
 
 // sampleRNG is the top-k sampling stream of one sample: a function of the

@@ -108,9 +108,19 @@ func gelu(x *Node) *Node {
 	return Mul(MulScalar(x, 0.5), AddScalar(Tanh(inner), 1))
 }
 
+// lmStep is the LM's attention in a cached decoding step: row b's tokens
+// sit at positions start[b]… (int32 [B]), and attend writes the step's
+// keys and values of layer into the KV cache and returns those attended.
+type lmStep struct {
+	start  *Node
+	attend hf.Attend
+	layer  int
+}
+
 // attention is multi-head attention of q-input x over kv-input (x itself
-// when kv is nil). rope and causal apply to the LM only.
-func (m *model) attention(ctx *context.Context, x, kv *Node, d, heads int, bias, causal, rope bool) *Node {
+// when kv is nil). rope and causal apply to the LM only; st != nil runs
+// it as one cached decoding step (causal within the cache).
+func (m *model) attention(ctx *context.Context, x, kv *Node, d, heads int, bias, causal, rope bool, st *lmStep) *Node {
 	if kv == nil {
 		kv = x
 	}
@@ -121,6 +131,9 @@ func (m *model) attention(ctx *context.Context, x, kv *Node, d, heads int, bias,
 	q := Reshape(m.dense(ctx.In("q"), x, d, d, bias), b, tq, heads, dh)
 	k := Reshape(m.dense(ctx.In("k"), kv, d, d, bias), b, tk, heads, dh)
 	v := Reshape(m.dense(ctx.In("v"), kv, d, d, bias), b, tk, heads, dh)
+	if st != nil {
+		return m.dense(ctx.In("o"), m.cachedAttention(q, k, v, st, rope), d, d, bias)
+	}
 	if rope {
 		q, k = applyRoPE(q), applyRoPE(k)
 	}
@@ -139,11 +152,67 @@ func (m *model) attention(ctx *context.Context, x, kv *Node, d, heads int, bias,
 	return m.dense(ctx.In("o"), out, d, d, bias)
 }
 
+// cachedAttention is attention's core in a cached step: q, k, v [B, S,
+// H, dh] of this step's tokens against the cache; returns [B, S, H·dh].
+// Scores, mask value and softmax are attention's own, so cached and
+// uncached decoding agree.
+func (m *model) cachedAttention(q, k, v *Node, st *lmStep, rope bool) *Node {
+	g := q.Graph()
+	dims := q.Shape().Dimensions
+	b, tq, heads, dh := dims[0], dims[1], dims[2], dims[3]
+	if rope {
+		q, k = ropeAt(q, st.start, m.cfg.Context), ropeAt(k, st.start, m.cfg.Context)
+	}
+	lk, lv, mask := st.attend(st.layer, k, v) // [B, H, T, dh], mask [B, S, T]
+	tk := lk.Shape().Dimensions[2]
+	scores := Einsum("bqhd,bhkd->bhqk", q, lk)
+	scores = ConvertDType(MulScalar(scores, 1/math.Sqrt(float64(dh))), dtypes.Float32)
+	mask = BroadcastToDims(Reshape(mask, b, 1, tq, tk), b, heads, tq, tk)
+	scores = Where(mask, scores, bcast(Scalar(g, dtypes.Float32, -1e9), []int{b, heads, tq, tk}))
+	p := ConvertDType(Softmax(scores, -1), q.DType())
+	return Reshape(Einsum("bhqk,bhkd->bqhd", p, lv), b, tq, heads*dh)
+}
+
+// ropeAt is applyRoPE at positions start[b]…start[b]+S-1 of row b (start
+// int32 [B]), for x [B, S, H, dh]: the rows of applyRoPE's own tables for
+// maxPos positions, gathered, so the rotation is bit for bit the same.
+func ropeAt(x, start *Node, maxPos int) *Node {
+	g := x.Graph()
+	dims := x.Shape().Dimensions
+	b, s, dh := dims[0], dims[1], dims[3]
+	cf, sf, rot := ropeTables(maxPos, dh)
+	pos := Reshape(stepPositions(start, s), b, s, 1)
+	c := ConvertDType(Reshape(Gather(Reshape(Const(g, cf), maxPos, dh), pos), b, s, 1, dh), x.DType())
+	sn := ConvertDType(Reshape(Gather(Reshape(Const(g, sf), maxPos, dh), pos), b, s, 1, dh), x.DType())
+	c, sn = BroadcastToDims(c, dims...), BroadcastToDims(sn, dims...)
+	r := ConvertDType(Reshape(Const(g, rot), dh, dh), x.DType())
+	xr := Reshape(Dot(Reshape(x, -1, dh), r), dims...)
+	return Add(Mul(x, c), Mul(xr, sn))
+}
+
+// stepPositions is start[b]+s for row b's s-th token: int32 [B, S].
+func stepPositions(start *Node, s int) *Node {
+	b := start.Shape().Dimensions[0]
+	return Add(Iota(start.Graph(), shapes.Make(dtypes.Int32, b, s), 1), BroadcastToDims(Reshape(start, b, 1), b, s))
+}
+
 // applyRoPE rotates x [B, T, H, dh] by position (rotate-half convention).
 func applyRoPE(x *Node) *Node {
 	g := x.Graph()
 	dims := x.Shape().Dimensions
 	t, dh := dims[1], dims[3]
+	cf, sf, rot := ropeTables(t, dh)
+	c := ConvertDType(Reshape(Const(g, cf), 1, t, 1, dh), x.DType())
+	s := ConvertDType(Reshape(Const(g, sf), 1, t, 1, dh), x.DType())
+	c, s = BroadcastToDims(c, dims...), BroadcastToDims(s, dims...)
+	r := ConvertDType(Reshape(Const(g, rot), dh, dh), x.DType())
+	xr := Reshape(Dot(Reshape(x, -1, dh), r), dims...)
+	return Add(Mul(x, c), Mul(xr, s))
+}
+
+// ropeTables are RoPE's full-width cos and sin [t, dh] for positions
+// 0…t-1 and the rotate-half matrix [dh, dh].
+func ropeTables(t, dh int) (cf, sf, rot []float32) {
 	half := dh / 2
 	cosv := make([]float32, t*half)
 	sinv := make([]float32, t*half)
@@ -157,25 +226,20 @@ func applyRoPE(x *Node) *Node {
 	// Full-width cos/sin ([c, c] and [s, s]) and rotate-half as a constant
 	// signed permutation matmul: rot(x) = [-x2, x1]. (Slicing x in halves
 	// would need Pad for its gradient, which the pure-Go backend lacks.)
-	cf := make([]float32, t*dh)
-	sf := make([]float32, t*dh)
+	cf = make([]float32, t*dh)
+	sf = make([]float32, t*dh)
 	for p := 0; p < t; p++ {
 		for i := 0; i < half; i++ {
 			cf[p*dh+i], cf[p*dh+half+i] = cosv[p*half+i], cosv[p*half+i]
 			sf[p*dh+i], sf[p*dh+half+i] = sinv[p*half+i], sinv[p*half+i]
 		}
 	}
-	rot := make([]float32, dh*dh) // x·rot: out[i] = -x[i+half] (i < half), out[i] = x[i-half]
+	rot = make([]float32, dh*dh) // x·rot: out[i] = -x[i+half] (i < half), out[i] = x[i-half]
 	for i := 0; i < half; i++ {
 		rot[(i+half)*dh+i] = -1
 		rot[i*dh+i+half] = 1
 	}
-	c := ConvertDType(Reshape(Const(g, cf), 1, t, 1, dh), x.DType())
-	s := ConvertDType(Reshape(Const(g, sf), 1, t, 1, dh), x.DType())
-	c, s = BroadcastToDims(c, dims...), BroadcastToDims(s, dims...)
-	r := ConvertDType(Reshape(Const(g, rot), dh, dh), x.DType())
-	xr := Reshape(Dot(Reshape(x, -1, dh), r), dims...)
-	return Add(Mul(x, c), Mul(xr, s))
+	return cf, sf, rot
 }
 
 // mlp is the feed-forward block: gelu (w1, w2) or swiglu (w1, w3, w2).
@@ -190,13 +254,13 @@ func (m *model) mlp(ctx *context.Context, x *Node, d, hidden int, kind string, b
 
 // block is a pre-norm transformer block. With kv != nil it is a Perceiver
 // block: the latents x attend to norm(concat(kv, x)).
-func (m *model) block(ctx *context.Context, x, kv *Node, d, heads, hidden int, norm, mlpKind string, bias, causal, rope bool) *Node {
+func (m *model) block(ctx *context.Context, x, kv *Node, d, heads, hidden int, norm, mlpKind string, bias, causal, rope bool, st *lmStep) *Node {
 	h := m.norm(ctx.In("norm1"), x, norm)
 	var kvIn *Node
 	if kv != nil {
 		kvIn = m.norm(ctx.In("norm1"), Concatenate([]*Node{kv, x}, 1), norm)
 	}
-	x = Add(x, m.attention(ctx.In("attn"), h, kvIn, d, heads, bias, causal, rope))
+	x = Add(x, m.attention(ctx.In("attn"), h, kvIn, d, heads, bias, causal, rope, st))
 	return Add(x, m.mlp(ctx.In("mlp"), m.norm(ctx.In("norm2"), x, norm), d, hidden, mlpKind, bias))
 }
 
@@ -285,13 +349,13 @@ func (m *model) vision(ctx *context.Context, images *Node) *Node {
 	pos = BroadcastToDims(Reshape(pos, 1, np, c.VisDim), n, np, c.VisDim)
 	x = Add(x, pos)
 	for i := 0; i < c.VisLayers; i++ {
-		x = m.block(vctx.Inf("block_%d", i), x, nil, c.VisDim, c.VisHeads, c.VisMLP, "layernorm", "gelu", true, false, false)
+		x = m.block(vctx.Inf("block_%d", i), x, nil, c.VisDim, c.VisHeads, c.VisMLP, "layernorm", "gelu", true, false, false, nil)
 	}
 	pctx := ctx.In("perceiver")
 	lat := m.weight(pctx, g, "latents", c.Latents, c.VisDim)
 	l := BroadcastToDims(Reshape(lat, 1, c.Latents, c.VisDim), n, c.Latents, c.VisDim)
 	for i := 0; i < c.PercLayers; i++ {
-		l = m.block(pctx.Inf("block_%d", i), l, x, c.VisDim, c.VisHeads, 4*c.VisDim, "layernorm", "gelu", true, false, false)
+		l = m.block(pctx.Inf("block_%d", i), l, x, c.VisDim, c.VisHeads, 4*c.VisDim, "layernorm", "gelu", true, false, false, nil)
 	}
 	if c.VisDim != c.LMDim {
 		l = m.dense(ctx.In("proj"), l, c.VisDim, c.LMDim, true)
@@ -333,21 +397,7 @@ func (m *model) hiddenFromLatents(ctx *context.Context, lat, tokens, imgPos *Nod
 	dims := tokens.Shape().Dimensions
 	b, t := dims[0], dims[1]
 	lctx := ctx.In("lm")
-	var emb *Node
-	if c.pretrained() {
-		emb = m.llamaTable(lctx, g, "model.embed_tokens.weight", "added_embed")
-	} else {
-		emb = m.weight(lctx, g, "embed", m.vocab, c.LMDim)
-	}
-	x := Gather(emb, Reshape(tokens, b, t, 1))
-	if lat != nil {
-		lat = ConvertDType(lat, x.DType())
-		ln := lat.Shape().Dimensions[0] * c.Latents
-		table := Concatenate([]*Node{Zeros(g, shapes.Make(lat.DType(), 1, c.LMDim)), Reshape(lat, ln, c.LMDim)}, 0)
-		fromImg := Gather(table, Reshape(imgPos, b, t, 1))
-		isImg := BroadcastToDims(Reshape(GreaterThan(imgPos, ScalarZero(g, imgPos.DType())), b, t, 1), b, t, c.LMDim)
-		x = Where(isImg, fromImg, x)
-	}
+	x := m.embed(lctx, lat, tokens, imgPos)
 	if c.pretrained() {
 		return c.hfConfig().Causal(m.llamaWeights(lctx, g), x)
 	}
@@ -364,9 +414,84 @@ func (m *model) hiddenFromLatents(ctx *context.Context, lat, tokens, imgPos *Nod
 	}
 	rope := c.Positions == "rope"
 	for i := 0; i < c.LMLayers; i++ {
-		x = m.block(lctx.Inf("block_%d", i), x, nil, c.LMDim, c.LMHeads, c.LMMLP, c.Norm, c.MLP, c.Bias, true, rope)
+		x = m.block(lctx.Inf("block_%d", i), x, nil, c.LMDim, c.LMHeads, c.LMMLP, c.Norm, c.MLP, c.Bias, true, rope, nil)
 	}
 	return m.norm(lctx.In("norm"), x, c.Norm)
+}
+
+// lmCacheShape is the KV cache of batch rows of maxLen positions: [LM
+// layers, batch, kv heads, maxLen, head width], keys and values each.
+func (m *model) lmCacheShape(batch, maxLen int) []int {
+	c := m.cfg
+	if c.pretrained() {
+		h := c.hfConfig()
+		return []int{h.NumHiddenLayers, batch, h.NumKeyValueHeads, maxLen, h.HeadDim}
+	}
+	return []int{c.LMLayers, batch, c.LMHeads, maxLen, c.LMDim / c.LMHeads}
+}
+
+// lmCached runs the LM over tokens [B, S], row b at positions start[b]…
+// (int32 [B]), image latents [N, Latents, LMDim] spliced where imgPos > 0
+// (lat nil: none), against the KV cache kc, vc (lmCacheShape): returns the
+// final-normed hidden states [B, S, LMDim] and the caches with these
+// positions written. It is hiddenFromLatents one step at a time: the
+// pretrained decoder runs train/hf's Block with hf.CacheAttend, the
+// from-scratch one its own blocks with the same cache.
+func (m *model) lmCached(ctx *context.Context, lat, tokens, imgPos, start, kc, vc *Node) (h, kOut, vOut *Node) {
+	c := m.cfg
+	g := tokens.Graph()
+	dims := tokens.Shape().Dimensions
+	b, t := dims[0], dims[1]
+	lctx := ctx.In("lm")
+	x := m.embed(lctx, lat, tokens, imgPos)
+	attend, caches := hf.CacheAttend(start, kc, vc, t)
+	if c.pretrained() {
+		hc := c.hfConfig()
+		w := m.llamaWeights(lctx, g)
+		for i := 0; i < hc.NumHiddenLayers; i++ {
+			x = hc.Block(w, i, x, start, attend)
+		}
+		x = hc.Norm(w, x)
+		kOut, vOut = caches()
+		return x, kOut, vOut
+	}
+	if c.Positions == "learned" {
+		pos := m.weight(lctx, g, "pos", c.Context, c.LMDim)
+		x = Add(x, Gather(pos, Reshape(stepPositions(start, t), b, t, 1)))
+	}
+	rope := c.Positions == "rope"
+	for i := 0; i < c.LMLayers; i++ {
+		st := &lmStep{start: start, attend: attend, layer: i}
+		x = m.block(lctx.Inf("block_%d", i), x, nil, c.LMDim, c.LMHeads, c.LMMLP, c.Norm, c.MLP, c.Bias, true, rope, st)
+	}
+	kOut, vOut = caches()
+	return m.norm(lctx.In("norm"), x, c.Norm), kOut, vOut
+}
+
+// embed is the LM's input [B, T, LMDim]: token embeddings, with image
+// latents [N, Latents, LMDim] where imgPos [B, T] > 0 (1-based index into
+// the flattened latents; lat nil: no images).
+func (m *model) embed(lctx *context.Context, lat, tokens, imgPos *Node) *Node {
+	c := m.cfg
+	g := tokens.Graph()
+	dims := tokens.Shape().Dimensions
+	b, t := dims[0], dims[1]
+	var emb *Node
+	if c.pretrained() {
+		emb = m.llamaTable(lctx, g, "model.embed_tokens.weight", "added_embed")
+	} else {
+		emb = m.weight(lctx, g, "embed", m.vocab, c.LMDim)
+	}
+	x := Gather(emb, Reshape(tokens, b, t, 1))
+	if lat != nil {
+		lat = ConvertDType(lat, x.DType())
+		ln := lat.Shape().Dimensions[0] * c.Latents
+		table := Concatenate([]*Node{Zeros(g, shapes.Make(lat.DType(), 1, c.LMDim)), Reshape(lat, ln, c.LMDim)}, 0)
+		fromImg := Gather(table, Reshape(imgPos, b, t, 1))
+		isImg := BroadcastToDims(Reshape(GreaterThan(imgPos, ScalarZero(g, imgPos.DType())), b, t, 1), b, t, c.LMDim)
+		x = Where(isImg, fromImg, x)
+	}
+	return x
 }
 
 // logits applies the (untied) LM head to hidden states [..., LMDim],

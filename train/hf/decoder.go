@@ -309,6 +309,12 @@ func (c Config) Causal(w Weights, x *Node) *Node {
 	return rmsNorm(x, w("model.norm.weight"), c.RMSNormEps)
 }
 
+// Norm is the final RMSNorm (model.norm) of hidden states x [..., D]:
+// what Causal ends with, for callers that run Block themselves.
+func (c Config) Norm(w Weights, x *Node) *Node {
+	return rmsNorm(x, w("model.norm.weight"), c.RMSNormEps)
+}
+
 // Linear is x·Wᵀ for an nn.Linear weight W [out, in] and x [..., in]: the
 // head, for callers that assemble their own (extra vocabulary rows).
 func Linear(x, w *Node) *Node { return linear(x, w) }
