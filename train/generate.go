@@ -37,6 +37,10 @@ type GenerateOptions struct {
 	Batch        int // 0: the checkpoint config's batch
 	Backend      backends.Backend
 	Logger       *slog.Logger
+	// StopTokens end a sample's answer (not kept in it); nil means the
+	// tokenizer's </s>, empty means none (MaxNewTokens or the context
+	// length end it).
+	StopTokens []int
 	// NoCache re-runs the whole context for every new token instead of
 	// decoding against the KV cache: the reference the cache is tested
 	// and measured against.
@@ -111,7 +115,8 @@ func loadRun(path string) (*gmctx.Context, *CheckpointState, *tokenizer.Tokenize
 
 // Generate writes one prediction per sample of o.Source, in order: the
 // prompt is <s>, the instruction with its images, then the images placed in
-// the response; decoding stops at </s>, MaxNewTokens or the context length.
+// the response; decoding stops at a stop token (</s>), MaxNewTokens or the
+// context length.
 // The vision encoder runs once per sample (its latents computed once); the
 // prompts then run through the LM together (prefill, latents spliced in),
 // and each new token runs alone against the KV cache. With NoCache every
@@ -165,6 +170,10 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 	temp := o.Temperature
 	if temp <= 0 {
 		temp = 1
+	}
+	stops := o.StopTokens
+	if stops == nil {
+		stops = []int{tok.EOSID}
 	}
 	allowed := func(id int) bool {
 		return id < tok.VocabSize() && (id == tok.EOSID || !tok.IsSpecial(id))
@@ -245,7 +254,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 				ok = func(id int) bool { return id != tok.EOSID && allowed(id) }
 			}
 			id := pick(logits, ok, o.TopK, temp, rngs[i])
-			if id == tok.EOSID || lens[i] >= T {
+			if slices.Contains(stops, id) || lens[i] >= T {
 				return false
 			}
 			tokA[i*T+lens[i]] = int32(id)

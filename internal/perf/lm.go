@@ -3,12 +3,15 @@ package perf
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/medmd/medmd/internal/stats"
+	"github.com/medmd/medmd/shards"
 	"github.com/medmd/medmd/train"
 	"github.com/medmd/medmd/train/hf"
 )
@@ -67,7 +70,74 @@ func lmGroup(ctx context.Context, o Options) ([]Result, error) {
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err = multimodalKVCacheResult(ctx, filepath.Join(dir, "multimodal"), newTokens)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, r), nil
+}
+
+// multimodalKVCacheResult is kvCacheResult for the multimodal model of
+// the tiny preset (its own from-scratch decoder, context widened to fit
+// the new tokens) after one training step on a few captions: `medmd
+// generate --checkpoint` of one sample with an image, cached against the
+// whole context re-run per token (NoCache), no stop token.
+func multimodalKVCacheResult(ctx context.Context, dir string, newTokens int) (Result, error) {
+	cfg, err := train.Preset("tiny")
+	if err != nil {
+		return Result{}, err
+	}
+	cfg.Steps, cfg.Warmup, cfg.LogEvery, cfg.EvalEvery = 1, 0, 0, 0
+	cfg.Context = 64 + newTokens
+	backend, err := train.NewBackend()
+	if err != nil {
+		return Result{}, err
+	}
+	caps := []string{"No acute cardiopulmonary abnormality.", "Small left pleural effusion with basal atelectasis.",
+		"The liver is enlarged with a hypodense lesion in segment 4.", "Normal heart size; the lungs are clear."}
+	var smps train.SliceSource
+	for i := range 16 {
+		im := shards.Image{Modality: "CR", DType: shards.Uint8, Channels: 1, Depth: 1, Height: 16, Width: 16, Voxels: make([]byte, 256)}
+		for j := range im.Voxels {
+			im.Voxels[j] = byte(i*7 + j)
+		}
+		smps = append(smps, shards.Sample{ID: fmt.Sprintf("s%02d", i), Source: "perf", Task: shards.TaskCaption,
+			Group: fmt.Sprintf("g%d", i), Instruction: "Describe the image.", Response: caps[i%len(caps)],
+			Images: []shards.Image{im}})
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := train.Run(ctx, train.Options{Config: cfg, Train: smps, Out: dir, Backend: backend, Logger: quiet}); err != nil {
+		return Result{}, err
+	}
+	perToken := func(noCache bool) (float64, float64, error) {
+		o := train.GenerateOptions{Checkpoint: dir, Source: smps[:1], Out: io.Discard, Backend: backend, Logger: quiet,
+			MaxNewTokens: newTokens, Batch: 1, StopTokens: []int{}, NoCache: noCache}
+		if _, err := train.Generate(ctx, o); err != nil { // compiles
+			return 0, 0, err
+		}
+		t0, c0 := time.Now(), cpuTime()
+		if _, err := train.Generate(ctx, o); err != nil {
+			return 0, 0, err
+		}
+		return (cpuTime() - c0).Seconds() / float64(newTokens), time.Since(t0).Seconds() / float64(newTokens), nil
+	}
+	cached, cachedWall, err := perToken(false)
+	if err != nil {
+		return Result{}, err
+	}
+	full, fullWall, err := perToken(true)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Name: fmt.Sprintf("lm/kv_cache/multimodal_tiny_%d_tokens", newTokens), Unit: "CPU-s/token", Value: cached,
+		BaselineName: "whole context re-run per token", BaselineValue: full, Goal: 10,
+		Extra: map[string]float64{"context": float64(cfg.Context), "layers": float64(cfg.LMLayers), "hidden": float64(cfg.LMDim),
+			"wall_s_per_token": cachedWall, "baseline_wall_s_per_token": fullWall, "wall_ratio": fullWall / cachedWall}}
+	res.Finish(false)
+	return res, nil
 }
 
 // writeRandomDecoder writes a Hugging Face folder of c with small
