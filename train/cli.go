@@ -74,6 +74,8 @@ type GenerateArgs struct {
 	TopK, MaxNewTokens, Batch    int
 	Temperature                  float64
 	Seed                         int64
+	// NoCache re-runs the whole context per new token (GenerateOptions).
+	NoCache bool
 }
 
 // GenerateFromManifest runs `medmd generate`: predictions for every sample
@@ -87,7 +89,7 @@ func GenerateFromManifest(ctx context.Context, a GenerateArgs) (int, error) {
 	var n int
 	generate := func(w io.Writer) (err error) {
 		n, err = Generate(ctx, GenerateOptions{Checkpoint: a.Checkpoint, Source: src, Out: w, TopK: a.TopK,
-			Temperature: a.Temperature, Seed: a.Seed, MaxNewTokens: a.MaxNewTokens, Batch: a.Batch})
+			Temperature: a.Temperature, Seed: a.Seed, MaxNewTokens: a.MaxNewTokens, Batch: a.Batch, NoCache: a.NoCache})
 		return err
 	}
 	if a.Output == "-" || a.Output == "" {

@@ -52,6 +52,7 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 	f.Int64Var(&a.Seed, "seed", 1, "sampling seed")
 	f.IntVar(&a.MaxNewTokens, "max-new-tokens", 0, "tokens to generate at most (0 = config's max_new_tokens)")
 	f.IntVar(&a.Batch, "batch", 0, "samples per forward pass (0 = config's batch)")
+	f.BoolVar(&a.NoCache, "no-cache", false, "with --checkpoint: re-run the whole context for every new token instead of using the KV cache (the reference it is tested against; same output, slower)")
 	f.StringVar(&lm.dir, "lm", "", "Hugging Face LLaMA-family folder: generate text from --prompt with it alone")
 	f.StringArrayVar(&lm.prompts, "prompt", nil, "prompt text for --lm (encoded by the folder's tokenizer.json, BOS first); repeat for several, decoded --batch at a time (0 = all), one output line each")
 	f.StringVar(&lm.ids, "prompt-ids", "", "prompt token ids for --lm, comma-separated (instead of --prompt)")

@@ -21,7 +21,8 @@ import (
 // the same file (page cache warm, same run; goal ≥ 0.8×), and time per new
 // token of KV-cache generation against re-running the whole sequence for
 // every token (greedy, 256 new tokens; goal ≥ 10×) on a tiny and a
-// mid-size CPU decoder with random weights. Times are the process's CPU
+// mid-size CPU decoder with random weights, and on the multimodal model of
+// the tiny preset (`medmd generate --checkpoint`). Times are the process's CPU
 // time (user + system, every thread): on a machine shared with other
 // builds, wall time swung the same row's ratio 5–18× between runs; the
 // wall-clock ratio is kept in Extra.

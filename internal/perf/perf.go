@@ -74,7 +74,7 @@ type Group struct {
 var groups = []Group{
 	{"dicom", "DICOM CT series (512×512×200): dicom2nii vs dcm2niix converting the same series; in-memory assembly vs pydicom; peak RSS", dicomGroup},
 	{"loader", "training loader: 3D/2D bytes/s vs memcpy, time to first batch on 10 shards, batch latency shuffled vs sequential", loaderGroup},
-	{"lm", "pretrained LM: safetensors checkpoint load (F32, 252 MB) into float32 tensors vs os.ReadFile of the same file; KV-cache greedy generation, time per token at 256 new tokens vs re-running the whole sequence, tiny and mid-size decoders (goals 0.8×, 10×)", lmGroup},
+	{"lm", "pretrained LM: safetensors checkpoint load (F32, 252 MB) into float32 tensors vs os.ReadFile of the same file; KV-cache greedy generation, time per token at 256 new tokens vs re-running the whole sequence, tiny and mid-size decoders and the multimodal tiny model (goals 0.8×, 10×)", lmGroup},
 	{"nifti", "NIfTI read + canonical RAS of a 181×217×181 uint8 volume vs nibabel get_fdata() (float64) and np.asanyarray(dataobj) (uint8)", niftiGroup},
 	{"normalize", "canonical RAS + trilinear resize + percentile → uint8 of a 301×370×316 volume to 256×256×64 vs nibabel+scipy+numpy", normalizeGroup},
 	{"pmc", "JATS parsing, articles per CPU second on one core, vs scripts/lxml_ref.py extracting the same fields with lxml (goal ≥5×); the same articles read into samples from a local PMC Cloud mirror vs the legacy package path (goal ≥0.8×)", pmcGroup},
