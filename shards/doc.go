@@ -64,9 +64,9 @@
 // until the batch is done; the Parquet file's is computed inline
 // (pqarrow may reuse its buffers). Voxel buffers go from the
 // sample to the file without a copy when a sample fills a record batch
-// alone (see below). For "metadata", each image's SHA-256 is computed in
-// the same pass as the file's (with SHA-NI, two interleaved streams:
-// sha2x.go; elsewhere on another core), and the location rows are
+// alone (see below). For "metadata", each image's SHA-256 is computed on
+// another goroutine beside the write and the file's hash, and the
+// location rows are
 // encoded into the Parquet file beside the next batch. For "full" the
 // whole Parquet encoder runs on another core beside the Arrow write
 // (pqarrow compresses a file's pages one after another, so one Parquet

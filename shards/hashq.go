@@ -2,7 +2,6 @@ package shards
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"hash"
 	"sync"
 	"unsafe"
@@ -18,11 +17,6 @@ import (
 // a copy; any other Write is copied first, because its buffer may be
 // reused by the encoder as soon as Write returns.
 //
-// It can also compute each image's SHA-256 in the same pass (images):
-// the borrowed buffer is the record batch's voxel bytes, every image a
-// range of it, and where the CPU has SHA-NI both digests advance
-// together through write2.
-//
 // INVARIANT: a borrowed buffer is not modified before barrier returns;
 // partWriter.write calls barrier before the record batch is released.
 // Sum waits for every queued byte. Not safe for concurrent Writes.
@@ -32,7 +26,6 @@ type asyncHash struct {
 	done    chan struct{} // one value per barrier
 	small   []byte        // copies not yet queued
 	lo, hi  uintptr       // borrowed range [lo, hi)
-	plan    *imagePlan    // per-image digests of the borrowed buffer, or nil
 	stopped bool
 	once    sync.Once
 }
@@ -40,23 +33,7 @@ type asyncHash struct {
 // hashItem is a piece to hash, or a barrier request.
 type hashItem struct {
 	p       []byte
-	off     int        // p's offset in the borrowed buffer; -1 for a copy
-	plan    *imagePlan // the borrowed buffer's images, or nil
 	barrier bool
-}
-
-// imagePlan asks for the SHA-256 of each image of a borrowed buffer:
-// image j is bytes [offs[j], offs[j+1]) of it; its hex digest goes to
-// sums[j]. A digest the hashing goroutine could not follow (the buffer
-// not written in order) stays "": the caller computes those itself.
-type imagePlan struct {
-	offs []int64
-	sums []string
-	j    int       // current image
-	at   int64     // next buffer offset the image digests expect
-	cur  hash.Hash // image j's digest
-	bad  bool
-	buf  [2][]byte // write2 scratch
 }
 
 const asyncChunk = 256 << 10
@@ -69,8 +46,6 @@ func newAsyncHash() *asyncHash {
 			switch {
 			case it.barrier:
 				a.done <- struct{}{}
-			case it.plan != nil && it.off >= 0:
-				it.plan.hash(a.h, it.p, int64(it.off))
 			default:
 				a.h.Write(it.p)
 			}
@@ -78,43 +53,6 @@ func newAsyncHash() *asyncHash {
 		close(a.done)
 	}()
 	return a
-}
-
-// images asks for the SHA-256 of each image of the borrowed buffer (see
-// imagePlan), computed in the pass that hashes the file; they are in
-// sums once barrier returns. Call it after borrow, before the buffer is
-// written.
-func (a *asyncHash) images(offs []int64, sums []string) {
-	a.plan = &imagePlan{offs: offs, sums: sums, at: offs[0], cur: sha256.New()}
-}
-
-// hash feeds p, found at offset off of the borrowed buffer, to the file
-// digest h and to the digests of the images it overlaps.
-func (pl *imagePlan) hash(h hash.Hash, p []byte, off int64) {
-	if pl.bad || off != pl.at {
-		pl.bad = true
-		h.Write(p)
-		return
-	}
-	n := len(pl.sums)
-	end := off + int64(len(p))
-	for pos := off; pos < end; {
-		if pl.j >= n {
-			h.Write(p[pos-off:])
-			break
-		}
-		segEnd := min(end, pl.offs[pl.j+1])
-		seg := p[pos-off : segEnd-off]
-		write2(h, pl.cur, seg, seg, &pl.buf)
-		pos = segEnd
-		if segEnd == pl.offs[pl.j+1] {
-			sum := pl.cur.Sum(nil)
-			pl.sums[pl.j] = hex.EncodeToString(sum)
-			pl.cur.Reset()
-			pl.j++
-		}
-	}
-	pl.at = end
 }
 
 // borrow declares b as not modified until the next barrier: Writes of
@@ -133,7 +71,7 @@ func (a *asyncHash) Write(p []byte) (int, error) {
 	}
 	if s := uintptr(unsafe.Pointer(&p[0])); s >= a.lo && s+uintptr(len(p)) <= a.hi {
 		a.flushSmall()
-		a.q <- hashItem{p: p, off: int(s - a.lo), plan: a.plan}
+		a.q <- hashItem{p: p}
 		return len(p), nil
 	}
 	if a.small == nil {
@@ -148,7 +86,7 @@ func (a *asyncHash) Write(p []byte) (int, error) {
 
 func (a *asyncHash) flushSmall() {
 	if len(a.small) > 0 {
-		a.q <- hashItem{p: a.small, off: -1}
+		a.q <- hashItem{p: a.small}
 		a.small = nil
 	}
 }
@@ -163,7 +101,6 @@ func (a *asyncHash) barrier() {
 	a.q <- hashItem{barrier: true}
 	<-a.done
 	a.lo, a.hi = 0, 0
-	a.plan = nil
 }
 
 // Sum hashes what is left and returns the digest appended to b; the

@@ -11,7 +11,6 @@ import (
 	"io"
 	"iter"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -375,9 +374,8 @@ func (w *ShardWriter) flush() error {
 // It spreads the work over cores where the layout has independent work:
 // the caller's goroutine writes the Arrow part while its SHA-256 runs on
 // another (asyncHash: one pass over exactly the bytes written). For
-// ParquetMetadata each image's SHA-256 is computed in that same pass where
-// the CPU has SHA-NI (two interleaved streams cost little more than one;
-// sha2x.go), by other goroutines elsewhere, and the location rows are
+// ParquetMetadata each image's SHA-256 is computed by other goroutines,
+// and the location rows are
 // encoded on the part's locWriter beside the next batch. For
 // ParquetFull one goroutine runs the Parquet encoder and its compression
 // (pqarrow compresses a file's pages sequentially, so one file gets at
@@ -411,30 +409,12 @@ func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
 	}
 	sums := make([]string, vox.Len())
 	p.arrow.hw.watch(data)
-	var aerr error
-	if have2x && vox.Len() > 0 {
-		// Each image's SHA-256 in the pass that hashes the file
-		// (asyncHash.images); any it could not follow is hashed here.
-		offs := slices.Clone(vox.ValueOffsets())
-		base := offs[0]
-		for j := range offs {
-			offs[j] -= base
-		}
-		p.ah.images(offs, sums)
-		aerr = p.writeArrow(rec)
-		p.ah.barrier()
-		for j, s := range sums {
-			if s == "" {
-				sum := sha256.Sum256(vox.Value(j))
-				sums[j] = hex.EncodeToString(sum[:])
-			}
-		}
-	} else {
-		hashed := make(chan struct{})
-		go func() { hashImages(vox, sums); close(hashed) }()
-		aerr = p.writeArrow(rec)
-		<-hashed
-	}
+	// Each image's SHA-256 on another goroutine, beside the write and
+	// the file's hash: two passes over the voxels, on the other cores.
+	hashed := make(chan struct{})
+	go func() { hashImages(vox, sums); close(hashed) }()
+	aerr := p.writeArrow(rec)
+	<-hashed
 	if aerr != nil {
 		return aerr
 	}
