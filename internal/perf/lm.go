@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -113,17 +114,32 @@ func multimodalKVCacheResult(ctx context.Context, dir string, newTokens int) (Re
 	if _, err := train.Run(ctx, train.Options{Config: cfg, Train: smps, Out: dir, Backend: backend, Logger: quiet}); err != nil {
 		return Result{}, err
 	}
+	// perToken returns CPU and wall seconds per new token: the time of
+	// newTokens tokens less that of one, over newTokens-1, so loading the
+	// checkpoint, compiling, the vision encoder and the prefill (each
+	// Generate call does them all) are not counted. Best of two rounds.
 	perToken := func(noCache bool) (float64, float64, error) {
-		o := train.GenerateOptions{Checkpoint: dir, Source: smps[:1], Out: io.Discard, Backend: backend, Logger: quiet,
-			MaxNewTokens: newTokens, Batch: 1, StopTokens: []int{}, NoCache: noCache}
-		if _, err := train.Generate(ctx, o); err != nil { // compiles
-			return 0, 0, err
+		run := func(n int) (float64, float64, error) {
+			o := train.GenerateOptions{Checkpoint: dir, Source: smps[:1], Out: io.Discard, Backend: backend, Logger: quiet,
+				MaxNewTokens: n, Batch: 1, StopTokens: []int{}, NoCache: noCache}
+			t0, c0 := time.Now(), cpuTime()
+			_, err := train.Generate(ctx, o)
+			return (cpuTime() - c0).Seconds(), time.Since(t0).Seconds(), err
 		}
-		t0, c0 := time.Now(), cpuTime()
-		if _, err := train.Generate(ctx, o); err != nil {
-			return 0, 0, err
+		bestCPU, bestWall := math.Inf(1), math.Inf(1)
+		for range 2 {
+			c1, w1, err := run(1)
+			if err != nil {
+				return 0, 0, err
+			}
+			cn, wn, err := run(newTokens)
+			if err != nil {
+				return 0, 0, err
+			}
+			bestCPU = min(bestCPU, (cn-c1)/float64(newTokens-1))
+			bestWall = min(bestWall, (wn-w1)/float64(newTokens-1))
 		}
-		return (cpuTime() - c0).Seconds() / float64(newTokens), time.Since(t0).Seconds() / float64(newTokens), nil
+		return bestCPU, bestWall, nil
 	}
 	cached, cachedWall, err := perToken(false)
 	if err != nil {
