@@ -17,8 +17,9 @@ import (
 //     listed identifier ("CC-BY-4.0", "CC-BY-3.0-US"), and one SPDX does
 //     not list (CC BY 3.0 ES) LicenseRef-CC-BY-3.0-ES; one without a
 //     version, which SPDX does not list, becomes LicenseRef-PMC-CC-BY…
-//     rather than a guessed version; "CC0" is CC0-1.0 (its only version);
-//     "public domain", "TDM"
+//     rather than a guessed version; "CC0" is CC0-1.0 and "CC PDM" (the
+//     Public Domain Mark, creativecommons.org/publicdomain/mark/1.0)
+//     CC-PDM-1.0 (their only versions); a bare "public domain", "TDM"
 //     (author manuscripts' text-mining terms) and "NO-CC CODE" become
 //     LicenseRef-PMC-public-domain, LicenseRef-PMC-TDM and
 //     LicenseRef-PMC-no-CC-code.
@@ -57,9 +58,13 @@ func SPDXLicense(s string) string {
 
 // licenseAliases maps upper-cased spellings without a pattern.
 var licenseAliases = map[string]string{
-	"CC0":           "CC0-1.0",
-	"CC0 1.0":       "CC0-1.0",
-	"CC-ZERO":       "CC0-1.0",
+	"CC0":        "CC0-1.0",
+	"CC0 1.0":    "CC0-1.0",
+	"CC-ZERO":    "CC0-1.0",
+	"CC PDM":     "CC-PDM-1.0",
+	"CC PDM 1.0": "CC-PDM-1.0",
+	// PMC's "public domain" without the Mark's URL names no licence SPDX
+	// lists: the article may be a US government work or just say so.
 	"PUBLIC DOMAIN": "LicenseRef-PMC-public-domain",
 	"PUBLIC-DOMAIN": "LicenseRef-PMC-public-domain",
 	"PD":            "LicenseRef-PMC-public-domain",

@@ -20,6 +20,9 @@ func TestSPDXLicense(t *testing.T) {
 		{"CC BY-NC 3.0", "CC-BY-NC-3.0"},
 		{"CC BY-NC-ND 4.0", "CC-BY-NC-ND-4.0"},
 		{"public domain", "LicenseRef-PMC-public-domain"},
+		{"CC PDM 1.0", "CC-PDM-1.0"}, // creativecommons.org/publicdomain/mark/1.0
+		{"CC PDM", "CC-PDM-1.0"},
+		{"CC-PDM-1.0", "CC-PDM-1.0"},
 		// Ported licences: listed ones by their identifier, others not
 		// passed off as the unported licence.
 		{"CC BY 3.0 US", "CC-BY-3.0-US"},

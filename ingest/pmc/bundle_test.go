@@ -22,7 +22,7 @@ func TestBundledSampleCorpus(t *testing.T) {
 		publicDomain string
 	}{
 		{"default licences drop the public-domain article", DefaultLicences, 14, 5, 1, ""},
-		{"public domain listed", append(slices.Clone(DefaultLicences), "public domain"), 17, 6, 1, "LicenseRef-PMC-public-domain"},
+		{"public domain listed", append(slices.Clone(DefaultLicences), "public domain"), 17, 6, 1, "CC-PDM-1.0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -99,7 +99,7 @@ func TestRealArticles(t *testing.T) {
 			},
 			bodyHas:   []string{"increases (Figure 1)."},
 			bodyLacks: []string{"[40]", "[28,39]", " ."}},
-		{file: "ehp-116-1694.nxml", pmcid: "PMC2599765", pmid: "19079722", license: "public domain", journal: "Environmental Health Perspectives", year: 2008,
+		{file: "ehp-116-1694.nxml", pmcid: "PMC2599765", pmid: "19079722", license: "CC PDM 1.0", journal: "Environmental Health Perspectives", year: 2008,
 			figs: []fig{
 				{"Figure 1", "ehp-116-1694f1.jpg", 2, true, "AB"},
 				{"Figure 2", "ehp-116-1694f2.jpg", 1, true, "AB"},

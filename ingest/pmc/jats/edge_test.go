@@ -199,7 +199,8 @@ func TestNormalizeLicense(t *testing.T) {
 		{"http://creativecommons.org/licenses/by/2.0", "", "", "CC BY 2.0"},
 		{"https://creativecommons.org/licenses/by-nc-nd/4.0/", "", "", "CC BY-NC-ND 4.0"},
 		{"http://creativecommons.org/publicdomain/zero/1.0/", "", "", "CC0"},
-		{"http://creativecommons.org/publicdomain/mark/1.0/", "public-domain", "", "public domain"},
+		{"http://creativecommons.org/publicdomain/mark/1.0/", "public-domain", "", "CC PDM 1.0"},
+		{"", "public-domain", "in the public domain", "public domain"},
 		{"", "", "distributed under the terms of the Creative Commons Attribution License", "CC BY"},
 		{"", "", "Creative Commons Attribution-NonCommercial License", "CC BY-NC"},
 		{"", "open-access", "All rights reserved.", ""},
@@ -213,7 +214,8 @@ func TestNormalizeLicense(t *testing.T) {
 			t.Errorf("NormalizeLicense(%q,%q,%q) = %q, want %q", tc.url, tc.typ, tc.text, got, tc.want)
 		}
 	}
-	if LicenseFamily("CC BY-NC 3.0") != "CC BY-NC" || LicenseFamily("cc0") != "CC0" || LicenseFamily("CC BY 3.0 US") != "CC BY" {
+	if LicenseFamily("CC BY-NC 3.0") != "CC BY-NC" || LicenseFamily("cc0") != "CC0" || LicenseFamily("CC BY 3.0 US") != "CC BY" ||
+		LicenseFamily("CC PDM 1.0") != "PUBLIC DOMAIN" || LicenseFamily("public domain") != "PUBLIC DOMAIN" {
 		t.Error("LicenseFamily")
 	}
 }

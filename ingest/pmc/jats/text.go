@@ -93,9 +93,10 @@ func isAbbrevBefore(prefix string) bool {
 }
 
 // NormalizeLicense turns what an article says about its licence into a short
-// code: "CC BY 4.0", "CC BY-NC-ND 3.0", "CC0", "public domain", or "" when
-// nothing is recognised. The URL wins over the type attribute, which wins
-// over the licence text.
+// code: "CC BY 4.0", "CC BY-NC-ND 3.0", "CC0", "CC PDM 1.0" (the Creative
+// Commons Public Domain Mark, a licence SPDX lists), "public domain" (said
+// without the Mark's URL), or "" when nothing is recognised. The URL wins
+// over the type attribute, which wins over the licence text.
 func NormalizeLicense(url, licenseType, text string) string {
 	u := strings.ToLower(url)
 	if i := strings.Index(u, "creativecommons.org/"); i >= 0 {
@@ -116,7 +117,9 @@ func NormalizeLicense(url, licenseType, text string) string {
 		case len(parts) >= 2 && parts[0] == "publicdomain" && parts[1] == "zero":
 			return "CC0"
 		case len(parts) >= 2 && parts[0] == "publicdomain" && parts[1] == "mark":
-			return "public domain"
+			// The Mark has one version; the code keeps it so the sample's
+			// SPDX identifier is CC-PDM-1.0 rather than PMC's own ref.
+			return "CC PDM 1.0"
 		}
 	}
 	lt := strings.ToLower(licenseType)
@@ -151,9 +154,14 @@ var ccPortRe = regexp.MustCompile(`^([a-z]{2}|igo)$`)
 
 // LicenseFamily drops the version (and a ported licence's jurisdiction)
 // from a licence code ("CC BY 2.0" → "CC BY", "CC BY 3.0 US" → "CC BY")
-// and upper-cases it, so OA-list codes and article codes compare.
+// and upper-cases it, so OA-list codes and article codes compare. The
+// Public Domain Mark ("CC PDM 1.0") is of the "PUBLIC DOMAIN" family: PMC's
+// lists and licence filters say "public domain" for the same articles.
 func LicenseFamily(code string) string {
 	c := strings.ToUpper(strings.TrimSpace(code))
+	if c == "CC PDM" || strings.HasPrefix(c, "CC PDM ") || strings.HasPrefix(c, "CC-PDM") {
+		return "PUBLIC DOMAIN"
+	}
 	if f := strings.Fields(c); (len(f) == 3 || len(f) == 4) && f[0] == "CC" && f[2] != "" && (f[2][0] >= '0' && f[2][0] <= '9') {
 		return f[0] + " " + f[1]
 	}
