@@ -1,9 +1,12 @@
 package perf
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -66,7 +69,81 @@ func trainGroup(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(out, st), nil
+	dw, err := dataWaitResult(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, st, dw), nil
+}
+
+// dataWaitResult trains the tiny preset on a model-ready corpus (2D
+// 1×1×16² uint8, 64 samples, tokenizer given) on the backend `medmd
+// train` would use ($GOMLX_BACKEND, else the pure-Go CPU backend) and
+// reports the median data_wait_s of metrics.jsonl against 5% of the
+// median step_s — how much of a step waits for its batch. Step 1 is left
+// out: it compiles the graph.
+func dataWaitResult(ctx context.Context, o Options) (Result, error) {
+	dir := filepath.Join(o.TempDir, "train-datawait")
+	cfg, err := train.Preset("tiny")
+	if err != nil {
+		return Result{}, err
+	}
+	cfg.Steps, cfg.LogEvery = 40, 0
+	if o.Quick {
+		cfg.Steps = 8
+	}
+	m, err := perfLoaderCorpus(dir, 64, 2, 1, cfg.ImageHeight, cfg.ImageWidth, cfg.ModelInput.DType)
+	if err != nil {
+		return Result{}, err
+	}
+	mi := shards.ModelInput(cfg.ModelInput)
+	m.ModelInput = &mi // what the model_input stage's pipeline records
+	manifest := filepath.Join(dir, shards.ManifestFile)
+	if err := m.Write(manifest); err != nil {
+		return Result{}, err
+	}
+	tok, err := tokenizer.Train([]string{"Describe the image.", "Synthetic."}, cfg.TokenizerVocab)
+	if err != nil {
+		return Result{}, err
+	}
+	tokPath := filepath.Join(dir, "tokenizer.json")
+	if err := tok.Save(tokPath); err != nil {
+		return Result{}, err
+	}
+	out := filepath.Join(dir, "run")
+	if err := os.RemoveAll(out); err != nil { // a fresh run, not a resume
+		return Result{}, err
+	}
+	if _, err := train.Run(ctx, train.Options{Config: cfg, TrainManifest: manifest, TokenizerPath: tokPath,
+		Out: out, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		return Result{}, err
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		return Result{}, err
+	}
+	var waits, steps []float64
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for dec.More() {
+		var mt train.Metric
+		if err := dec.Decode(&mt); err != nil {
+			return Result{}, fmt.Errorf("metrics.jsonl: %w", err)
+		}
+		if mt.Step > 1 {
+			waits, steps = append(waits, mt.DataWaitSec), append(steps, mt.StepSec)
+		}
+	}
+	if len(steps) == 0 {
+		return Result{}, fmt.Errorf("metrics.jsonl: no step after the first")
+	}
+	wait, step := stats.Median(waits), stats.Median(steps)
+	// A wait below the clock's resolution reads 0; Finish would then
+	// report no ratio at all rather than a met budget.
+	res := Result{Name: "train/data_wait/tiny", Unit: "s", Value: max(wait, 1e-9), BaselineName: "5% of median step_s",
+		BaselineValue: 0.05 * step, Goal: 1,
+		Extra: map[string]float64{"median_step_s": step, "wait_fraction_of_step": wait / step, "steps": float64(len(steps))}}
+	res.Finish(false)
+	return res, nil
 }
 
 // startupSamples is the corpus size of the time-to-first-step row, quick

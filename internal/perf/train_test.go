@@ -8,7 +8,8 @@ import (
 
 // TestTrainQuick runs the train group in quick mode: the data path rows
 // (2D and 3D, against memcpy) and time to first step on the
-// 100,000-sample manifest (against its 2 s budget) come back with
+// 100,000-sample manifest (against its 2 s budget) and the tiny
+// preset's data wait (against 5% of its step time) come back with
 // numbers.
 func TestTrainQuick(t *testing.T) {
 	if testing.Short() {
@@ -19,7 +20,7 @@ func TestTrainQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"train/datapath/2d_", "train/datapath/3d_", "train/startup/100k"}
+	want := []string{"train/datapath/2d_", "train/datapath/3d_", "train/startup/100k", "train/data_wait/tiny"}
 	for _, w := range want {
 		found := false
 		for _, r := range rs {
