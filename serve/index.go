@@ -23,8 +23,9 @@ import (
 const IndexFile = "serve-index.gob"
 
 // indexVersion changes whenever Index's fields or their meaning change, so
-// an index written by another medmd is rebuilt rather than misread.
-const indexVersion = 2
+// an index written by another medmd is rebuilt rather than misread. It
+// also names the file's layout (indexHeader, then chunked columns).
+const indexVersion = 3
 
 // Index is what the browser knows about a corpus without touching its
 // shards: one entry per sample in corpus order, column-wise so that a
@@ -394,12 +395,36 @@ func ReadIndex(path string, m *shards.Manifest) (*Index, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var ix Index
-	if err := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20)).Decode(&ix); err != nil {
+	dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	var h indexHeader
+	if err := dec.Decode(&h); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if ix.Version != indexVersion || ix.ManifestHash != m.Hash() {
+	if h.Version != indexVersion || h.ManifestHash != m.Hash() {
 		return nil, errStale
+	}
+	ix := Index{Version: h.Version, ManifestHash: h.ManifestHash, Dict: h.Dict, Stats: h.Stats}
+	cols := ix.indexColumns()
+	if len(h.Lens) != len(cols) {
+		return nil, fmt.Errorf("%s: %d columns, want %d", path, len(h.Lens), len(cols))
+	}
+	// Every element takes at least one byte of the file, so lengths
+	// summing past its size are damage, refused before any allocation.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	total := int64(0)
+	for _, n := range h.Lens {
+		if n < 0 || int64(n) > fi.Size()-total {
+			return nil, fmt.Errorf("%s: column lengths exceed the file", path)
+		}
+		total += int64(n)
+	}
+	for k, col := range cols {
+		if err := readColumn(dec, col, h.Lens[k]); err != nil {
+			return nil, fmt.Errorf("%s: column %d: %w", path, k, err)
+		}
 	}
 	if err := ix.check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -441,12 +466,145 @@ func (ix *Index) check() error {
 	return nil
 }
 
-// Write publishes the index at path atomically (shards.Publish).
+// indexHeader opens an index file: what identifies it and the length of
+// every column, so that a reader rejects a stale file after one small
+// message and sizes each column once.
+type indexHeader struct {
+	Version      int
+	ManifestHash string
+	Dict         []string
+	Stats        IndexStats
+	// Lens are the columns' lengths, in indexColumns order.
+	Lens []int
+}
+
+// indexChunk is how many elements of a column one gob message holds. The
+// gob encoder builds each message whole in memory before writing it, so
+// encoding the index as one value held a second copy of the whole file
+// (hundreds of MiB at a million samples) at the first start; chunks bound
+// that copy to a few MiB.
+const indexChunk = 1 << 18
+
+// indexColumns lists ix's columns in file order; each is written by
+// writeColumn and read by readColumn (through the pointer).
+func (ix *Index) indexColumns() []any {
+	return []any{&ix.IDs, &ix.Group, &ix.Source, &ix.Task, &ix.License, &ix.Split, &ix.Part, &ix.Row,
+		&ix.Text, &ix.TextOff, &ix.Runes, &ix.ImgOff, &ix.ImgModality, &ix.ImgDType, &ix.ImgShape,
+		&ix.ImgDHash, &ix.ImgDHashOK, &ix.TextHash}
+}
+
+func columnLen(col any) int {
+	switch c := col.(type) {
+	case *[]string:
+		return len(*c)
+	case *[]uint16:
+		return len(*c)
+	case *[]int32:
+		return len(*c)
+	case *[]int64:
+		return len(*c)
+	case *[]uint64:
+		return len(*c)
+	case *[]byte:
+		return len(*c)
+	case *[]bool:
+		return len(*c)
+	}
+	panic(fmt.Sprintf("serve: index column of type %T", col))
+}
+
+func writeColumn(enc *gob.Encoder, col any) error {
+	switch c := col.(type) {
+	case *[]string:
+		return writeChunks(enc, *c)
+	case *[]uint16:
+		return writeChunks(enc, *c)
+	case *[]int32:
+		return writeChunks(enc, *c)
+	case *[]int64:
+		return writeChunks(enc, *c)
+	case *[]uint64:
+		return writeChunks(enc, *c)
+	case *[]byte:
+		return writeChunks(enc, *c)
+	case *[]bool:
+		return writeChunks(enc, *c)
+	}
+	panic(fmt.Sprintf("serve: index column of type %T", col))
+}
+
+func readColumn(dec *gob.Decoder, col any, n int) error {
+	var err error
+	switch c := col.(type) {
+	case *[]string:
+		*c, err = readChunks[string](dec, n)
+	case *[]uint16:
+		*c, err = readChunks[uint16](dec, n)
+	case *[]int32:
+		*c, err = readChunks[int32](dec, n)
+	case *[]int64:
+		*c, err = readChunks[int64](dec, n)
+	case *[]uint64:
+		*c, err = readChunks[uint64](dec, n)
+	case *[]byte:
+		*c, err = readChunks[byte](dec, n)
+	case *[]bool:
+		*c, err = readChunks[bool](dec, n)
+	default:
+		panic(fmt.Sprintf("serve: index column of type %T", col))
+	}
+	return err
+}
+
+// writeChunks encodes col as ceil(len/indexChunk) messages.
+func writeChunks[T any](enc *gob.Encoder, col []T) error {
+	for len(col) > 0 {
+		k := min(len(col), indexChunk)
+		if err := enc.Encode(col[:k]); err != nil {
+			return err
+		}
+		col = col[k:]
+	}
+	return nil
+}
+
+// readChunks decodes the n elements writeChunks wrote into a column
+// allocated once at its final size (n is bounded by the file's size, see
+// ReadIndex).
+func readChunks[T any](dec *gob.Decoder, n int) ([]T, error) {
+	col := make([]T, 0, n)
+	var chunk []T
+	for len(col) < n {
+		chunk = chunk[:0]
+		if err := dec.Decode(&chunk); err != nil {
+			return nil, err
+		}
+		if len(chunk) == 0 || len(chunk) > indexChunk || len(chunk) > n-len(col) {
+			return nil, errors.New("column chunk of the wrong length")
+		}
+		col = append(col, chunk...)
+	}
+	return col, nil
+}
+
+// Write publishes the index at path atomically (shards.Publish),
+// encoding it column by column in chunks straight to the temp file.
 func (ix *Index) Write(path string) error {
 	return shards.Publish(nil, path, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if err := gob.NewEncoder(bw).Encode(ix); err != nil {
+		enc := gob.NewEncoder(bw)
+		cols := ix.indexColumns()
+		h := indexHeader{Version: ix.Version, ManifestHash: ix.ManifestHash, Dict: ix.Dict, Stats: ix.Stats, Lens: make([]int, len(cols))}
+		for k, col := range cols {
+			h.Lens[k] = columnLen(col)
+		}
+		if err := enc.Encode(&h); err != nil {
 			return err
+		}
+		for _, col := range cols {
+			if err := writeColumn(enc, col); err != nil {
+				return err
+			}
 		}
 		return bw.Flush()
 	})

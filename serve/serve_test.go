@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/gob"
 	"fmt"
 	"image/png"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -494,5 +496,90 @@ func TestMatchText(t *testing.T) {
 		if n > 1 {
 			t.Errorf("q %q: %d yields after false", q, n)
 		}
+	}
+}
+
+// TestIndexFileRoundTripAndDamage checks the chunked index file reads
+// back equal to what was written, and that every damaged variant is
+// refused (so LoadIndex rebuilds) rather than misread or over-allocated.
+func TestIndexFileRoundTripAndDamage(t *testing.T) {
+	corpus, _ := fixture(t)
+	m, err := shards.ReadManifest(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := BuildIndex(t.Context(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), IndexFile)
+	if err := ix.Write(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadIndex(path, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ix, back) {
+		t.Errorf("index read back differs:\n%+v\n%+v", ix, back)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A header claiming a huge column, followed by the real columns.
+	var lying bytes.Buffer
+	enc := gob.NewEncoder(&lying)
+	cols := ix.indexColumns()
+	h := indexHeader{Version: indexVersion, ManifestHash: m.Hash(), Lens: make([]int, len(cols))}
+	h.Lens[0] = 1 << 40
+	if err := enc.Encode(&h); err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range cols {
+		if err := writeColumn(enc, col); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"truncated in the header", good[:10]},
+		{"truncated in the columns", good[:len(good)/2]},
+		{"last byte missing", good[:len(good)-1]},
+		{"header lies about a length", lying.Bytes()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), IndexFile)
+			if err := os.WriteFile(p, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ReadIndex(p, m); err == nil {
+				t.Error("damaged index read without an error")
+			}
+		})
+	}
+}
+
+// TestIndexChunks checks columns that span several gob messages, and
+// ones ending on a chunk boundary, come back whole.
+func TestIndexChunks(t *testing.T) {
+	for _, n := range []int{0, 1, indexChunk - 1, indexChunk, indexChunk + 1, 2*indexChunk + 5} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			col := make([]uint16, n)
+			for i := range col {
+				col[i] = uint16(i * 7)
+			}
+			var buf bytes.Buffer
+			if err := writeChunks(gob.NewEncoder(&buf), col); err != nil {
+				t.Fatal(err)
+			}
+			back, err := readChunks[uint16](gob.NewDecoder(&buf), n)
+			if err != nil || !reflect.DeepEqual(back, col) {
+				t.Fatalf("%d elements: err %v, got %d back", n, err, len(back))
+			}
+		})
 	}
 }
