@@ -32,7 +32,8 @@ type blockJob struct {
 // reconstruct decodes the tile's code-blocks, runs the inverse wavelet
 // and colour transforms and writes the tile into d.out (or, with
 // sub-sampled components, d.planes). Code-blocks are independent, so
-// they are decoded on up to GOMAXPROCS goroutines: a large single frame
+// they are decoded on up to GOMAXPROCS goroutines (divided among the
+// frames being decoded at the time): a large single frame
 // (mammography, whole-slide tiles) then uses every core, as OpenJPEG's
 // decoder does with threads; each goroutine writes only its blocks'
 // disjoint areas of the component buffers.
@@ -98,7 +99,8 @@ func (d *decoder) reconstruct(tcs []*tileComp, p *params) error {
 		}
 	}
 	// Below a few blocks a worker's start-up costs more than it saves.
-	workers := min(runtime.GOMAXPROCS(0), len(jobs)/4)
+	// The cores are shared with the other frames being decoded.
+	workers := min(runtime.GOMAXPROCS(0)/int(max(1, decoding.Load())), len(jobs)/4)
 	if workers <= 1 {
 		var dec t1
 		for i := range jobs {

@@ -22,7 +22,8 @@
 // frames match the reference decoder DICOM toolkits use.
 //
 // The code-blocks of a tile are decoded on up to GOMAXPROCS goroutines,
-// so one large frame uses every core.
+// so one large frame uses every core; frames decoded at the same time
+// (a series' slices) divide the cores among them.
 //
 // The decoder never reads outside its input and allocates at most the
 // caller's sample budget (checked against the header before any pixel
@@ -35,6 +36,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // MaxSamples is the budget Decode uses: width×height×components of one
@@ -100,12 +102,20 @@ func errf(off int, format string, a ...any) error {
 	return &Error{Offset: off, Reason: e.Error(), Err: errors.Unwrap(e)}
 }
 
+// decoding counts the frames being decoded at once in this process: a
+// frame's code-blocks share the cores with the other frames (a series
+// whose slices are decoded in parallel then runs one goroutine per
+// frame instead of GOMAXPROCS each).
+var decoding atomic.Int64
+
 // Decode decodes a codestream with the default budget.
 func Decode(data []byte) (*Image, error) { return DecodeLimit(data, MaxSamples) }
 
 // DecodeLimit decodes a codestream whose width×height×components may not
 // exceed maxSamples.
 func DecodeLimit(data []byte, maxSamples int) (*Image, error) {
+	decoding.Add(1)
+	defer decoding.Add(-1)
 	cs, err := codestream(data)
 	if err != nil {
 		return nil, err
