@@ -1,7 +1,7 @@
 package main
 
 import (
-	"os"
+	"fmt"
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/spf13/cobra"
@@ -10,14 +10,22 @@ import (
 func init() {
 	var file string
 	var tasks int
-	var asJSON bool
+	var asJSON, units, perShard bool
 	cmd := &cobra.Command{
 		Use:   "plan PIPELINE",
-		Short: "Print a pipeline's work units and their shard assignment without running",
-		Long: `plan lists the pipeline's input units in their stable order, the shard each
+		Short: "Print a pipeline's shards and work units without running",
+		Long: fmt.Sprintf(`plan lists the pipeline's input units in their stable order, the shard each
 belongs to, and (with --tasks N) the task that builds that shard. Shard
-assignment never depends on N: only which task builds a shard does.`,
+assignment never depends on N: only which task builds a shard does.
+
+A plan of more than %d units (the PMC Cloud layout plans millions of
+articles) is shown as one line per shard instead: its task, how many units,
+their bytes and its first and last unit. --units lists every unit anyway,
+--shards shows the shard view for a small plan too. Totals, shards left to
+build and what planning left out follow either view.`, ingest.SmallPlanUnits),
 		Example: `  medmd plan nifti-sample
+  medmd plan nifti-sample --tasks 3 --shards
+  medmd plan pmc-cloud --units --json > units.jsonl
   medmd plan -f my-pipelines.yaml ct-archive`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,17 +45,24 @@ assignment never depends on N: only which task builds a shard does.`,
 			if err != nil {
 				return err
 			}
-			if tasks <= 0 {
-				tasks = 1
+			o := ingest.PlanPrint{Tasks: tasks}
+			switch {
+			case units:
+				o.View = ingest.PlanViewUnits
+			case perShard:
+				o.View = ingest.PlanViewShards
 			}
 			if asJSON {
-				return plan.WriteJSON(os.Stdout, tasks)
+				return plan.WriteJSON(cmd.OutOrStdout(), o)
 			}
-			return plan.WriteTable(os.Stdout, tasks)
+			return plan.WriteTable(cmd.OutOrStdout(), o)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "pipelines.yaml", "pipelines file")
 	cmd.Flags().IntVar(&tasks, "tasks", 1, "show the task of each shard for this many tasks")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per unit")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line: per unit, or per shard in the shard view")
+	cmd.Flags().BoolVar(&units, "units", false, "list every unit, however large the plan")
+	cmd.Flags().BoolVar(&perShard, "shards", false, "one line per shard, however small the plan")
+	cmd.MarkFlagsMutuallyExclusive("units", "shards")
 	rootCmd.AddCommand(cmd)
 }
