@@ -24,8 +24,8 @@ their bytes and its first and last unit. --units lists every unit anyway,
 --shards shows the shard view for a small plan too. Totals, shards left to
 build and what planning left out follow either view.`, ingest.SmallPlanUnits),
 		Example: `  medmd plan nifti-sample
-  medmd plan nifti-sample --tasks 3 --shards
-  medmd plan pmc-cloud --units --json > units.jsonl
+  medmd plan pmc-sample --tasks 3 --shards
+  medmd plan -f my-pipelines.yaml pmc-bucket --units --json > units.jsonl
   medmd plan -f my-pipelines.yaml ct-archive`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +45,9 @@ build and what planning left out follow either view.`, ingest.SmallPlanUnits),
 			if err != nil {
 				return err
 			}
+			if units && perShard {
+				return fmt.Errorf("plan: --units lists every unit and --shards one line per shard; give one of them")
+			}
 			o := ingest.PlanPrint{Tasks: tasks}
 			switch {
 			case units:
@@ -63,6 +66,5 @@ build and what planning left out follow either view.`, ingest.SmallPlanUnits),
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line: per unit, or per shard in the shard view")
 	cmd.Flags().BoolVar(&units, "units", false, "list every unit, however large the plan")
 	cmd.Flags().BoolVar(&perShard, "shards", false, "one line per shard, however small the plan")
-	cmd.MarkFlagsMutuallyExclusive("units", "shards")
 	rootCmd.AddCommand(cmd)
 }
