@@ -27,7 +27,10 @@
 // rows per request, so each corpus gets an Index (ids, source, task,
 // licence, split, group, lower-cased text, image shapes) built once from
 // the memory-mapped Arrow parts and saved beside the manifest as
-// IndexFile through shards.Publish. It records the manifest's hash: a
+// IndexFile through shards.Publish, encoded column by column in gob
+// messages of a bounded size straight to the temp file (one gob message
+// is built whole in memory, so a single one would double the memory of a
+// first start). It records the manifest's hash: a
 // changed manifest (a rerun, new shards) makes it stale and it is
 // rebuilt, at start-up and when the manifest file changes while serving.
 // Voxels are never copied into the index; slices are rendered from the
