@@ -30,7 +30,8 @@ import (
 // planning: a bucket of millions of objects must not become millions of
 // local files.
 //
-// Reading a series downloads its objects whole, concurrently (bounded by
+// Reading a series downloads its objects whole (an archive's members it
+// extracts, remotearchive.go), concurrently (bounded by
 // the store's limit), into a temporary folder that lives for that one read,
 // and hands that folder's copy to ReadSeries. Whole objects, not ranges:
 // a DICOM file is small (a CT or MR slice is 0.1–1 MB, a whole series
@@ -42,8 +43,9 @@ import (
 // remoteRoot is one object-store root: the URL prefix of its objects'
 // names, and the open store.
 type remoteRoot struct {
-	url string // storage.ObjectURL(root, "")
-	st  *storage.Bucket
+	url      string // storage.ObjectURL(root, "")
+	st       *storage.Bucket
+	archives map[string]int64 // zip and tar objects planned: key → listed size
 }
 
 // planRoots is Plan's view of the roots: local ones to walk, and the
@@ -57,7 +59,8 @@ type planRoots struct {
 // readRemote reads the headers of the objects under every URL root (see
 // above). Objects that cannot be read (archives, unsafe keys, failed
 // reads) come back as headers with their URL and reason, so Plan turns
-// them into units the runner quarantines.
+// them into units the runner quarantines. Zip and tar objects are read as
+// archives (remotearchive.go).
 func readRemote(ctx context.Context, roots []string) (*planRoots, error) {
 	pr := &planRoots{}
 	for _, root := range roots {
@@ -69,7 +72,7 @@ func readRemote(ctx context.Context, roots []string) (*planRoots, error) {
 		if err != nil {
 			return nil, err
 		}
-		rr := remoteRoot{url: storage.ObjectURL(root, ""), st: b}
+		rr := remoteRoot{url: storage.ObjectURL(root, ""), st: b, archives: map[string]int64{}}
 		hs, err := rr.headers(ctx)
 		if err != nil {
 			return nil, err
@@ -80,8 +83,10 @@ func readRemote(ctx context.Context, roots []string) (*planRoots, error) {
 	return pr, nil
 }
 
-// headers lists one root page by page while workers fetch headers, and
-// returns them in URL order, as a walk of local files orders its files.
+// headers lists one root page by page while workers fetch headers, then
+// reads the archives found, one at a time, and returns the headers in URL
+// order (an archive's members in archive order), as a walk of local files
+// orders its files.
 func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
 	type job struct {
 		key  string
@@ -93,6 +98,11 @@ func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
 	skip := func(key string, size int64, why string) {
 		out = append(out, &scanned{ref: Ref{Path: rr.url + key, Size: size}, err: errors.New(rr.url + key + ": " + why)})
 	}
+	type archive struct {
+		key  string
+		size int64
+	}
+	var archives []archive
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Add(1)
@@ -113,7 +123,7 @@ func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
 		}
 		switch {
 		case isZip(o.Key) || isTar(o.Key):
-			skip(o.Key, o.Size, "zip and tar archives are read from local paths only; unpack the archive into the bucket")
+			archives = append(archives, archive{o.Key, o.Size})
 			return nil
 		case !candidate(o.Key):
 			return nil
@@ -138,6 +148,14 @@ func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
 	res := make([]scanned, len(out))
 	for i, sc := range out {
 		res[i] = *sc
+	}
+	for _, a := range archives {
+		hs, err := rr.archiveHeaders(ctx, a.key, a.size)
+		if err != nil {
+			return nil, err
+		}
+		rr.archives[a.key] = a.size
+		res = append(res, hs...)
 	}
 	sort.SliceStable(res, func(i, j int) bool { return res[i].ref.Path < res[j].ref.Path })
 	return res, nil
@@ -216,14 +234,42 @@ func (s *Source) readSeriesFrom(ctx context.Context, se *Series) ([]*shards.Imag
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	refs := se.Refs()
-	local := make(map[string]string, len(refs))
+	var refs []Ref
+	members := map[string][]Ref{} // archive URL → its members in the series
+	var archives []string
+	for _, r := range se.Refs() {
+		if r.Member == "" {
+			refs = append(refs, r)
+			continue
+		}
+		if members[r.Path] == nil {
+			archives = append(archives, r.Path)
+		}
+		members[r.Path] = append(members[r.Path], r)
+	}
+	local := make(map[string]string, len(refs)+len(archives)) // URL → local file
 	for i, r := range refs {
 		local[r.Path] = filepath.Join(tmp, strconv.Itoa(i)+"_"+path.Base(r.Path))
 	}
-	errs := make([]error, len(refs))
+	errs := make([]error, len(refs)+len(archives))
+	dirs := make([]string, len(archives))
+	found := make([]string, len(archives))
+	for i := range archives {
+		dirs[i] = filepath.Join(tmp, "a"+strconv.Itoa(i))
+		if err := os.Mkdir(dirs[i], 0o755); err != nil {
+			return nil, err
+		}
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
+	for i, a := range archives {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			found[i], errs[len(refs)+i] = s.extractMembers(ctx, members[a], dirs[i])
+		}()
+	}
 	for i, r := range refs {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -235,6 +281,9 @@ func (s *Source) readSeriesFrom(ctx context.Context, se *Series) ([]*shards.Imag
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	for i, a := range archives {
+		local[a] = found[i]
 	}
 	cp := *se
 	cp.Slices = append([]Slice(nil), se.Slices...)
@@ -255,12 +304,7 @@ func (s *Source) readSeriesFrom(ctx context.Context, se *Series) ([]*shards.Imag
 // download copies one object, checked against the size it was listed
 // with, to a local file.
 func (s *Source) download(ctx context.Context, r Ref, dst string) error {
-	var rr *remoteRoot
-	for i := range s.remote {
-		if strings.HasPrefix(r.Path, s.remote[i].url) {
-			rr = &s.remote[i]
-		}
-	}
+	rr := s.rootOf(r.Path)
 	if rr == nil {
 		return fmt.Errorf("%s: no configured root holds this object", r.Path)
 	}

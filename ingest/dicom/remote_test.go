@@ -1,6 +1,10 @@
 package dicom
 
 import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -153,7 +157,7 @@ func TestSourceS3Bad(t *testing.T) {
 	}
 }
 
-// TestSourceS3Unreadable: objects that are not read (an archive, a key
+// TestSourceS3Unreadable: objects that are not read (a cut archive, a key
 // that is not a clean relative path) become units that fail with their
 // URL and reason, beside the series that plan normally.
 func TestSourceS3Unreadable(t *testing.T) {
@@ -167,7 +171,7 @@ func TestSourceS3Unreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"file:s3://dicom/in/series/more.zip":  "zip and tar archives",
+		"file:s3://dicom/in/series/more.zip":  "archive not read",
 		"file:s3://dicom/in/series/../up.dcm": "not a safe relative path",
 	}
 	series := 0
@@ -213,5 +217,181 @@ func TestPlanS3WritesNothing(t *testing.T) {
 	}
 	if len(units) < 10 || len(units) != len(local) {
 		t.Errorf("%d units planned from the bucket, %d from disk", len(units), len(local))
+	}
+}
+
+// archiveOf packs the files of dir (in name order, under prefix/) as a
+// zip (deflated), tar or gzipped tar, the three kinds a local walk reads.
+func archiveOf(t testing.TB, kind, dir, prefix string) []byte {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	var zw *zip.Writer
+	var gw *gzip.Writer
+	var tw *tar.Writer
+	switch kind {
+	case "zip":
+		zw = zip.NewWriter(&buf)
+	case "tar.gz":
+		gw = gzip.NewWriter(&buf)
+		tw = tar.NewWriter(gw)
+	default:
+		tw = tar.NewWriter(&buf)
+	}
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := prefix + "/" + e.Name()
+		if zw != nil {
+			w, err := zw.Create(name)
+			if err == nil {
+				_, err = w.Write(data)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var closers []io.Closer
+	if zw != nil {
+		closers = append(closers, zw)
+	} else {
+		closers = append(closers, tw)
+	}
+	if gw != nil {
+		closers = append(closers, gw)
+	}
+	for _, c := range closers {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// TestSourceS3Archives plans and reads a zip, a tar and a gzipped tar of
+// a synthetic CT series (from a bundled slice) plus the bundled MR
+// series, once from local disk and once from the loopback S3 server: the
+// same units and the same samples but for the names of their files.
+func TestSourceS3Archives(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"zip", "tar", "tar.gz"} {
+		t.Run(kind, func(t *testing.T) {
+			base, srv := remoteFixture(t, 5)
+			mr := filepath.Join(base, "in", "series")
+			files, err := filepath.Glob("testdata/dcmtk_mr_sv*.dcm")
+			if err != nil || len(files) == 0 {
+				t.Fatalf("testdata: %v", err)
+			}
+			for _, f := range files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(mr, filepath.Base(f)), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			arch := archiveOf(t, kind, mr, "study")
+			if err := os.MkdirAll(filepath.Join(base, "arch"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(base, "arch", "study."+kind), arch, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			srv.Put(t, "dicom", "arch/study."+kind, arch)
+			local := newTestSource(t, base, ingest.Params{"paths": []string{"arch"}})
+			remote := newTestSource(t, base, ingest.Params{"paths": []string{srv.URL("dicom", "arch")}})
+			lu, err := local.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ru, err := remote.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(lu) == 0 || len(ru) != len(lu) {
+				t.Fatalf("%d units from the bucket, %d from disk", len(ru), len(lu))
+			}
+			const url = "s3://dicom/arch/"
+			rename := func(s string) string { return strings.ReplaceAll(s, url, "arch/") }
+			read := 0
+			for i := range lu {
+				if rename(ru[i].ID) != lu[i].ID || !reflect.DeepEqual(mapStrings(ru[i].Paths, rename), lu[i].Paths) || ru[i].Bytes != lu[i].Bytes {
+					t.Errorf("unit %d: bucket %s %q %d, disk %s %q %d", i, ru[i].ID, ru[i].Paths, ru[i].Bytes, lu[i].ID, lu[i].Paths, lu[i].Bytes)
+					continue
+				}
+				if !strings.HasPrefix(ru[i].Paths[0], url+"study."+kind+"!") {
+					t.Errorf("unit %s: path %q does not name the archive member", ru[i].ID, ru[i].Paths[0])
+				}
+				rs, rerr := remote.Read(ctx, ru[i])
+				ls, lerr := local.Read(ctx, lu[i])
+				if rerr != nil || lerr != nil {
+					t.Errorf("unit %s: bucket error %v, disk error %v", lu[i].ID, rerr, lerr)
+					continue
+				}
+				read++
+				for k := range rs {
+					rs[k].Images[0].SourcePath = rename(rs[k].Images[0].SourcePath)
+				}
+				if len(rs) == 0 || !reflect.DeepEqual(rs, ls) {
+					t.Errorf("unit %s: samples differ between bucket and disk", lu[i].ID)
+				}
+			}
+			if read != len(lu) {
+				t.Errorf("%d of %d units read", read, len(lu))
+			}
+		})
+	}
+}
+
+// TestSourceS3ArchiveTruncated: an archive object cut short is one unit
+// that fails naming its URL (none of its members are planned); one cut
+// after planning fails the series that reads from it, naming the URL.
+func TestSourceS3ArchiveTruncated(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"zip", "tar", "tar.gz"} {
+		t.Run(kind, func(t *testing.T) {
+			base, srv := remoteFixture(t, 5)
+			arch := archiveOf(t, kind, filepath.Join(base, "in", "series"), "study")
+			cut := arch[:len(arch)*2/3]
+			srv.Put(t, "dicom", "cut/study."+kind, cut)
+			src := newTestSource(t, base, ingest.Params{"paths": []string{srv.URL("dicom", "cut")}})
+			units, err := src.Plan(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj := "s3://dicom/cut/study." + kind
+			if len(units) != 1 || units[0].ID != "file:"+obj {
+				t.Fatalf("plan of a cut archive: %v", units)
+			}
+			if _, err := src.Read(ctx, units[0]); err == nil || !strings.Contains(err.Error(), obj) {
+				t.Errorf("err = %v, want one naming %s", err, obj)
+			}
+
+			srv.Put(t, "dicom", "later/study."+kind, arch)
+			src = newTestSource(t, base, ingest.Params{"paths": []string{srv.URL("dicom", "later")}})
+			units, err = src.Plan(ctx)
+			if err != nil || len(units) != 1 || strings.HasPrefix(units[0].ID, "file:") {
+				t.Fatalf("plan: %v, %v", units, err)
+			}
+			srv.Put(t, "dicom", "later/study."+kind, cut)
+			obj = "s3://dicom/later/study." + kind
+			if _, err := src.Read(ctx, units[0]); err == nil || !strings.Contains(err.Error(), obj) {
+				t.Errorf("read after the object was cut: err = %v, want one naming %s", err, obj)
+			}
+		})
 	}
 }

@@ -186,6 +186,12 @@ func walkZip(ctx context.Context, p string, fn func(ref Ref, open func() (io.Rea
 		return fmt.Errorf("%s: %w", p, err)
 	}
 	defer zr.Close()
+	return walkZipReader(ctx, p, &zr.Reader, fn)
+}
+
+// walkZipReader is walkZip over an open zip (a file, or an object read by
+// ranged GETs), its members named under p.
+func walkZipReader(ctx context.Context, p string, zr *zip.Reader, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
 	n := 0
 	for _, zf := range zr.File {
 		if err := ctx.Err(); err != nil {
@@ -227,6 +233,12 @@ func walkTar(ctx context.Context, p string, fn func(ref Ref, r io.Reader) error)
 		return err
 	}
 	defer f.Close()
+	return walkTarReader(ctx, p, f, fn)
+}
+
+// walkTarReader is walkTar over a stream (a file, or an object's body),
+// its members named under p; p's suffix says whether it is gzipped.
+func walkTarReader(ctx context.Context, p string, f io.Reader, fn func(ref Ref, r io.Reader) error) error {
 	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
 	if n := strings.ToLower(p); strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".tgz") {
 		zr, err := gzip.NewReader(r)
