@@ -18,7 +18,8 @@ func TestBundledSampleCorpus(t *testing.T) {
 		name                   string
 		licences               []string
 		oa, inline, casereport int
-		// publicDomain is PMC2599765's SPDX identifier ("" = dropped).
+		// publicDomain is PMC2599765's SPDX identifier ("" = dropped): its
+		// <license> links creativecommons.org/publicdomain/mark/1.0/.
 		publicDomain string
 	}{
 		{"default licences drop the public-domain article", DefaultLicences, 14, 5, 1, ""},
@@ -62,7 +63,7 @@ func TestBundledSampleCorpus(t *testing.T) {
 				t.Errorf("samples %v, want %d pmc-oa, %d pmc-inline, %d pmc-casereport", counts, tc.oa, tc.inline, tc.casereport)
 			}
 			// SPDX identifiers: the article's link gives PMC3166277's version;
-			// PMC2599765 says only "public domain".
+			// PMC2599765's <license> links the Public Domain Mark (CC-PDM-1.0).
 			if licences["PMC2599765"] != tc.publicDomain || licences["PMC3166277"] != "CC-BY-2.0" {
 				t.Errorf("licences %v", licences)
 			}
