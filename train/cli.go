@@ -72,7 +72,7 @@ func TrainFromManifest(ctx context.Context, a TrainArgs) (*Result, error) {
 type GenerateArgs struct {
 	Checkpoint, Manifest, Output string
 	TopK, MaxNewTokens, Batch    int
-	Temperature                  float64
+	Temperature, TopP            float64
 	Seed                         int64
 	// NoCache re-runs the whole context per new token (GenerateOptions).
 	NoCache bool
@@ -88,7 +88,7 @@ func GenerateFromManifest(ctx context.Context, a GenerateArgs) (int, error) {
 	defer src.Close()
 	var n int
 	generate := func(w io.Writer) (err error) {
-		n, err = Generate(ctx, GenerateOptions{Checkpoint: a.Checkpoint, Source: src, Out: w, TopK: a.TopK,
+		n, err = Generate(ctx, GenerateOptions{Checkpoint: a.Checkpoint, Source: src, Out: w, TopK: a.TopK, TopP: a.TopP,
 			Temperature: a.Temperature, Seed: a.Seed, MaxNewTokens: a.MaxNewTokens, Batch: a.Batch, NoCache: a.NoCache})
 		return err
 	}

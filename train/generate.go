@@ -7,17 +7,16 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gmctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/medmd/medmd/train/hf"
 	"github.com/medmd/medmd/train/tokenizer"
 )
 
@@ -28,9 +27,11 @@ type GenerateOptions struct {
 	Checkpoint string
 	Source     Source
 	Out        io.Writer // predictions JSONL: {"id": …, "prediction": …}
-	// TopK > 0 samples from the K most likely tokens (at Temperature);
-	// 0 is greedy.
+	// TopK > 0 samples from the K most likely tokens, TopP > 0 from the
+	// smallest set of them reaching that probability (nucleus), both at
+	// Temperature; neither is greedy.
 	TopK         int
+	TopP         float64
 	Temperature  float64
 	Seed         int64
 	MaxNewTokens int // 0: the checkpoint config's max_new_tokens
@@ -167,9 +168,12 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 	if maxNew <= 0 {
 		maxNew = cfg.MaxNewTokens
 	}
-	temp := o.Temperature
-	if temp <= 0 {
-		temp = 1
+	sampling := hf.Sampling{} // greedy unless sampling is asked for
+	if o.TopK > 0 || o.TopP > 0 {
+		sampling = hf.Sampling{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP}
+		if sampling.Temperature <= 0 {
+			sampling.Temperature = 1
+		}
 	}
 	stops := o.StopTokens
 	if stops == nil {
@@ -253,7 +257,7 @@ func Generate(ctx context.Context, o GenerateOptions) (int, error) {
 				// At least one token: RadBench answers are never empty.
 				ok = func(id int) bool { return id != tok.EOSID && allowed(id) }
 			}
-			id := pick(logits, ok, o.TopK, temp, rngs[i])
+			id := sampling.Pick(logits, ok, rngs[i])
 			if slices.Contains(stops, id) || lens[i] >= T {
 				return false
 			}
@@ -388,44 +392,4 @@ func sampleRNG(seed int64, id string) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	return rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
-}
-
-// pick returns the argmax (topK <= 0) or a sample from the topK most
-// likely allowed tokens at temperature temp.
-func pick(logits []float32, allowed func(int) bool, topK int, temp float64, rng *rand.Rand) int {
-	type cand struct {
-		id int
-		l  float64
-	}
-	var cs []cand
-	best := -1
-	for id, l := range logits {
-		if !allowed(id) {
-			continue
-		}
-		if best < 0 || l > logits[best] {
-			best = id
-		}
-		if topK > 0 {
-			cs = append(cs, cand{id, float64(l)})
-		}
-	}
-	if topK <= 0 || best < 0 {
-		return max(best, 0)
-	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].l > cs[j].l || cs[i].l == cs[j].l && cs[i].id < cs[j].id })
-	cs = cs[:min(topK, len(cs))]
-	var z float64
-	ps := make([]float64, len(cs))
-	for i, c := range cs {
-		ps[i] = math.Exp((c.l - cs[0].l) / temp)
-		z += ps[i]
-	}
-	r := rng.Float64() * z
-	for i, p := range ps {
-		if r -= p; r <= 0 {
-			return cs[i].id
-		}
-	}
-	return cs[len(cs)-1].id
 }

@@ -66,6 +66,16 @@ func TestGenerateKVCache(t *testing.T) {
 			if nc := run(GenerateOptions{Batch: 4, TopK: 20, Temperature: 3, Seed: 5, NoCache: true}); nc != sampled {
 				t.Errorf("top-k, batch 4, re-run per token:\n%s\ncached, batch 1:\n%s", nc, sampled)
 			}
+			nucleus := run(GenerateOptions{Batch: 1, TopP: 0.9, Temperature: 2, Seed: 9})
+			if got := run(GenerateOptions{Batch: 4, TopP: 0.9, Temperature: 2, Seed: 9}); got != nucleus {
+				t.Errorf("top-p, batch 4:\n%s\nbatch 1:\n%s", got, nucleus)
+			}
+			if nc := run(GenerateOptions{Batch: 4, TopP: 0.9, Temperature: 2, Seed: 9, NoCache: true}); nc != nucleus {
+				t.Errorf("top-p, batch 4, re-run per token:\n%s\ncached, batch 1:\n%s", nc, nucleus)
+			}
+			if nucleus == ref {
+				t.Errorf("top-p at temperature 2 gave the greedy answers; is it sampling?")
+			}
 			t.Logf("%s", ref)
 		})
 	}

@@ -47,8 +47,9 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 	f.StringVar(&a.Manifest, "manifest", "", "the split, as the positional MANIFEST")
 	f.MarkDeprecated("manifest", "give the manifest as the positional MANIFEST, like every other verb")
 	f.StringVarP(&a.Output, "output", "o", "-", "predictions JSONL ('-' = stdout)")
-	f.IntVar(&a.TopK, "top-k", 0, "sample from the K most likely tokens (0 = greedy)")
-	f.Float64Var(&a.Temperature, "temperature", 1, "sampling temperature for --top-k")
+	f.IntVar(&a.TopK, "top-k", 0, "sample from the K most likely tokens (0 and no --top-p = greedy)")
+	f.Float64Var(&a.TopP, "top-p", 0, "nucleus sampling: the smallest set of tokens reaching this probability (0 = all; 0 and no --top-k = greedy)")
+	f.Float64Var(&a.Temperature, "temperature", 1, "sampling temperature for --top-k and --top-p")
 	f.Int64Var(&a.Seed, "seed", 1, "sampling seed")
 	f.IntVar(&a.MaxNewTokens, "max-new-tokens", 0, "tokens to generate at most (0 = config's max_new_tokens)")
 	f.IntVar(&a.Batch, "batch", 0, "samples per forward pass (0 = config's batch)")
@@ -56,7 +57,6 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 	f.StringVar(&lm.dir, "lm", "", "Hugging Face LLaMA-family folder: generate text from --prompt with it alone")
 	f.StringArrayVar(&lm.prompts, "prompt", nil, "prompt text for --lm (encoded by the folder's tokenizer.json, BOS first); repeat for several, decoded --batch at a time (0 = all), one output line each")
 	f.StringVar(&lm.ids, "prompt-ids", "", "prompt token ids for --lm, comma-separated (instead of --prompt)")
-	f.Float64Var(&lm.topP, "top-p", 0, "nucleus sampling for --lm: the smallest set reaching this probability (0 = all)")
 	f.BoolVar(&lm.json, "json", false, "with --lm: print {prompt_ids, ids, text} as one JSON line")
 	cmd.MarkFlagsOneRequired("checkpoint", "lm")
 	rootCmd.AddCommand(cmd)
@@ -65,7 +65,6 @@ file 'medmd radbench score' reads. --checkpoint is a 'medmd train -o' folder
 type lmFlags struct {
 	dir, ids string
 	prompts  []string
-	topP     float64
 	json     bool
 }
 
@@ -84,7 +83,7 @@ func generateLM(cmd *cobra.Command, lm lmFlags, a train.GenerateArgs) error {
 		maxNew = 32
 	}
 	temp := 0.0 // greedy unless sampling is asked for
-	if a.TopK > 0 || lm.topP > 0 {
+	if a.TopK > 0 || a.TopP > 0 {
 		temp = a.Temperature
 	}
 	if ids != nil && len(lm.prompts) > 0 {
@@ -94,7 +93,7 @@ func generateLM(cmd *cobra.Command, lm lmFlags, a train.GenerateArgs) error {
 		return fmt.Errorf("--lm needs --prompt or --prompt-ids")
 	}
 	rs, err := hf.GenerateText(backend, lm.dir, lm.prompts, ids, hf.GenerateOptions{
-		MaxNewTokens: maxNew, Temperature: temp, TopK: a.TopK, TopP: lm.topP, Seed: uint64(a.Seed), Batch: a.Batch,
+		MaxNewTokens: maxNew, Temperature: temp, TopK: a.TopK, TopP: a.TopP, Seed: uint64(a.Seed), Batch: a.Batch,
 	})
 	if err != nil {
 		return err

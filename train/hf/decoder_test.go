@@ -3,6 +3,7 @@ package hf
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,6 +126,32 @@ func TestGenerateBatchIndependent(t *testing.T) {
 					if len(g) != tc.o.MaxNewTokens {
 						t.Errorf("prompt %d: %d new tokens, want %d", i, len(g), tc.o.MaxNewTokens)
 					}
+				}
+			}
+		})
+	}
+}
+
+func TestSamplingPick(t *testing.T) {
+	logits := []float32{1, 3, 3, 0.5, 2}
+	rng := rand.New(rand.NewPCG(1, 2))
+	tests := []struct {
+		name    string
+		s       Sampling
+		allowed func(int) bool
+		can     []int
+	}{
+		{"greedy takes the first highest", Sampling{}, nil, []int{1}},
+		{"greedy among the allowed", Sampling{}, func(i int) bool { return i != 1 && i != 2 }, []int{4}},
+		{"top-k 2 keeps the two 3s", Sampling{Temperature: 1, TopK: 2}, nil, []int{1, 2}},
+		{"top-p keeps the smallest set reaching p", Sampling{Temperature: 1, TopP: 0.5}, nil, []int{1, 2}},
+		{"nothing allowed", Sampling{Temperature: 1}, func(int) bool { return false }, []int{0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 50 {
+				if got := tc.s.Pick(logits, tc.allowed, rng); !slices.Contains(tc.can, got) {
+					t.Fatalf("Pick = %d, want one of %v", got, tc.can)
 				}
 			}
 		})

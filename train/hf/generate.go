@@ -145,35 +145,57 @@ func (d *Decoder) generateBatch(prompts [][]int32, first int, stops []int32, o G
 
 // pick chooses the next token from one row of logits.
 func pick(logits []float32, o GenerateOptions, rng *rand.Rand) int32 {
-	if o.Temperature <= 0 {
-		best := 0
-		for i, v := range logits {
-			if v > logits[best] {
+	return int32(Sampling{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP}.Pick(logits, nil, rng))
+}
+
+// Sampling says how the next token is chosen from a row of logits, as
+// Hugging Face's generate does: Temperature 0 is greedy (the first
+// highest logit); otherwise logits are divided by Temperature and the
+// token is drawn from the TopK most likely (0: all) whose cumulative
+// probability first reaches TopP (0 or 1: all). Ties keep the lower id
+// first, so a draw depends only on the logits and the random stream.
+type Sampling struct {
+	Temperature float64
+	TopK        int
+	TopP        float64
+}
+
+// Pick chooses a token among those allowed (nil: every id).
+func (s Sampling) Pick(logits []float32, allowed func(int) bool, rng *rand.Rand) int {
+	idx := make([]int, 0, len(logits))
+	for i := range logits {
+		if allowed == nil || allowed(i) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return 0
+	}
+	if s.Temperature <= 0 {
+		best := idx[0]
+		for _, i := range idx {
+			if logits[i] > logits[best] {
 				best = i
 			}
 		}
-		return int32(best)
-	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
+		return best
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
-	if o.TopK > 0 && o.TopK < len(idx) {
-		idx = idx[:o.TopK]
+	if s.TopK > 0 && s.TopK < len(idx) {
+		idx = idx[:s.TopK]
 	}
 	p := make([]float64, len(idx))
 	mx := float64(logits[idx[0]])
 	sum := 0.0
 	for i, id := range idx {
-		p[i] = math.Exp((float64(logits[id]) - mx) / o.Temperature)
+		p[i] = math.Exp((float64(logits[id]) - mx) / s.Temperature)
 		sum += p[i]
 	}
-	if o.TopP > 0 && o.TopP < 1 {
+	if s.TopP > 0 && s.TopP < 1 {
 		c := 0.0
 		for i := range p {
 			c += p[i] / sum
-			if c >= o.TopP {
+			if c >= s.TopP {
 				idx, p = idx[:i+1], p[:i+1]
 				break
 			}
@@ -186,8 +208,8 @@ func pick(logits []float32, o GenerateOptions, rng *rand.Rand) int32 {
 	r := rng.Float64() * sum
 	for i, v := range p {
 		if r -= v; r < 0 {
-			return int32(idx[i])
+			return idx[i]
 		}
 	}
-	return int32(idx[len(idx)-1])
+	return idx[len(idx)-1]
 }
