@@ -15,7 +15,7 @@ func TestLMGroupQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"lm/safetensors_load/", "lm/kv_cache/tiny_", "lm/kv_cache/mid_"}
+	want := []string{"lm/safetensors_load/", "lm/kv_cache/tiny_", "lm/kv_cache/mid_", "lm/kv_cache/multimodal_tiny_"}
 	if len(rs) != len(want) {
 		t.Fatalf("%d results, want %d", len(rs), len(want))
 	}
