@@ -33,10 +33,28 @@ const (
 	nCtx   = 19
 )
 
-type mqContext struct {
-	i   uint8
-	mps uint8
+// mqEntry is one row of mqTable with the more probable symbol folded
+// in: state 2i+mps, so that a context is one byte and the exchange needs
+// no branch on the switch flag.
+type mqEntry struct {
+	qe         uint32
+	mps        uint8
+	nmps, nlps uint8
 }
+
+// Sized 256 so that a uint8 index needs no bounds check.
+var mqStates = func() (t [256]mqEntry) {
+	for i, q := range mqTable {
+		for mps := range 2 {
+			lps := mps
+			if q.sw {
+				lps = 1 - mps
+			}
+			t[2*i+mps] = mqEntry{qe: q.qe, mps: uint8(mps), nmps: 2*q.nmps + uint8(mps), nlps: 2*q.nlps + uint8(lps)}
+		}
+	}
+	return
+}()
 
 // mqDecoder is the MQ arithmetic decoder of T.800 Annex C. Bytes past
 // the end of its segment read as 0xFF, which the decoder takes for a
@@ -46,16 +64,14 @@ type mqDecoder struct {
 	pos  int
 	a, c uint32
 	ct   int
-	ctx  [nCtx]mqContext
+	ctx  [nCtx]uint8 // index into mqStates
 }
 
 func (m *mqDecoder) resetContexts() {
-	for i := range m.ctx {
-		m.ctx[i] = mqContext{}
-	}
-	m.ctx[ctxUNI].i = 46
-	m.ctx[ctxRL].i = 3
-	m.ctx[ctxZC].i = 4
+	clear(m.ctx[:])
+	m.ctx[ctxUNI] = 2 * 46
+	m.ctx[ctxRL] = 2 * 3
+	m.ctx[ctxZC] = 2 * 4
 }
 
 func (m *mqDecoder) byteAt(i int) uint32 {
@@ -91,39 +107,50 @@ func (m *mqDecoder) byteIn() {
 	}
 }
 
+// decode decodes one decision in context cx. The common case, a more
+// probable symbol needing no renormalisation, is small enough to be
+// inlined into the passes; the rest is in decodeSlow.
 func (m *mqDecoder) decode(cx int) int {
+	e := &mqStates[m.ctx[cx]]
+	a := m.a - e.qe
+	if m.c>>16 >= e.qe && a&0x8000 != 0 {
+		m.a = a
+		m.c -= e.qe << 16
+		return int(e.mps)
+	}
+	return m.decodeSlow(cx)
+}
+
+// decodeSlow is decode's exchange and renormalisation (T.800 C.3.2).
+func (m *mqDecoder) decodeSlow(cx int) int {
 	s := &m.ctx[cx]
-	q := &mqTable[s.i]
-	m.a -= q.qe
+	e := &mqStates[*s]
+	m.a -= e.qe
 	var d int
-	if m.c>>16 < q.qe {
-		if m.a < q.qe {
-			d = int(s.mps)
-			s.i = q.nmps
+	if m.c>>16 < e.qe {
+		if m.a < e.qe {
+			d = int(e.mps)
+			*s = e.nmps
 		} else {
-			d = 1 - int(s.mps)
-			if q.sw {
-				s.mps ^= 1
-			}
-			s.i = q.nlps
+			d = 1 - int(e.mps)
+			*s = e.nlps
 		}
-		m.a = q.qe
+		m.a = e.qe
 	} else {
-		m.c -= q.qe << 16
-		if m.a&0x8000 != 0 {
-			return int(s.mps)
-		}
-		if m.a < q.qe {
-			d = 1 - int(s.mps)
-			if q.sw {
-				s.mps ^= 1
-			}
-			s.i = q.nlps
+		m.c -= e.qe << 16
+		if m.a < e.qe {
+			d = 1 - int(e.mps)
+			*s = e.nlps
 		} else {
-			d = int(s.mps)
-			s.i = q.nmps
+			d = int(e.mps)
+			*s = e.nmps
 		}
 	}
+	m.renorm()
+	return d
+}
+
+func (m *mqDecoder) renorm() {
 	for {
 		if m.ct == 0 {
 			m.byteIn()
@@ -135,7 +162,6 @@ func (m *mqDecoder) decode(cx int) int {
 			break
 		}
 	}
-	return d
 }
 
 // rawDecoder reads the uncoded (bypass) passes (T.800 D.6): bits MSB

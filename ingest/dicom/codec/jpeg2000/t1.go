@@ -1,11 +1,32 @@
 package jpeg2000
 
-// Per-coefficient state flags of the code-block decoder.
+// Each coefficient has one state word in t1.flags: the significance of
+// its eight neighbours, the signs of its four direct neighbours, and its
+// own state. A coefficient turning significant sets the bits of its
+// neighbours' words, so that the passes test "any significant neighbour"
+// with one load and form the significance and sign contexts by table.
 const (
-	fSig     = 1 << 0
-	fNeg     = 1 << 1
-	fVisited = 1 << 2 // coded in this bit-plane's significance pass
-	fRefined = 1 << 3 // refined at least once
+	nbN = 1 << iota
+	nbS
+	nbW
+	nbE
+	nbNW
+	nbNE
+	nbSW
+	nbSE
+	negN // the north neighbour is negative
+	negS
+	negW
+	negE
+	fSig
+	fNeg
+	fVisited // coded in this bit-plane's significance pass
+	fRefined // refined at least once
+
+	nbAll = 0xFF
+	// causalMask drops the row below, which vertically causal
+	// code-blocks do not look at from a stripe's last row.
+	causalMask = ^uint32(nbSW | nbS | nbSE | negS)
 )
 
 // t1 decodes code-blocks (T.800 Annex D). Coefficients are kept as
@@ -15,9 +36,8 @@ const (
 type t1 struct {
 	w, h   int
 	stride int
-	flags  []uint8 // (w+2)×(h+2), one-coefficient border
-	nb     []uint8 // neighbour-significance bits, same layout
-	data   []int32 // w×h
+	flags  []uint32 // (w+2)×(h+2), one-coefficient border
+	data   []int32  // w×h
 	mq     mqDecoder
 	raw    rawDecoder
 	orient int
@@ -28,36 +48,16 @@ func (t *t1) reset(w, h int) {
 	t.w, t.h, t.stride = w, h, w+2
 	n := (w + 2) * (h + 2)
 	if cap(t.flags) < n {
-		t.flags = make([]uint8, n)
+		t.flags = make([]uint32, n)
 	}
 	t.flags = t.flags[:n]
 	clear(t.flags)
-	if cap(t.nb) < n {
-		t.nb = make([]uint8, n)
-	}
-	t.nb = t.nb[:n]
-	clear(t.nb)
 	if cap(t.data) < w*h {
 		t.data = make([]int32, w*h)
 	}
 	t.data = t.data[:w*h]
 	clear(t.data)
 }
-
-// Neighbour-significance bits kept per coefficient in t1.nb, updated
-// when a neighbour becomes significant, so that passes test "any
-// significant neighbour" with one load and form contexts by table.
-const (
-	nbNW = 1 << iota
-	nbN
-	nbNE
-	nbW
-	nbE
-	nbSW
-	nbS
-	nbSE
-	nbBelow = nbSW | nbS | nbSE
-)
 
 // zcTable maps orientation and neighbour bits to the significance
 // context (T.800 Table D.1).
@@ -73,16 +73,6 @@ var zcTable = func() (t [4][256]uint8) {
 	}
 	return
 }()
-
-// mask returns coefficient i's neighbour bits, without the row below
-// when causal.
-func (t *t1) mask(i int, causal bool) uint8 {
-	m := t.nb[i]
-	if causal {
-		m &^= nbBelow
-	}
-	return m
-}
 
 func zcContext(orient, h, v, d int) int {
 	switch orient {
@@ -127,91 +117,141 @@ func zcContext(orient, h, v, d int) int {
 	return min(hv, 2)
 }
 
-func contrib(f uint8) int {
-	if f&fSig == 0 {
-		return 0
-	}
-	if f&fNeg != 0 {
-		return -1
-	}
-	return 1
-}
-
-// signContext returns the sign context and the XOR bit (T.800 Table D.3).
-func (t *t1) signContext(i int, causal bool) (int, int) {
-	f := t.flags
-	s := t.stride
-	hc := max(-1, min(1, contrib(f[i-1])+contrib(f[i+1])))
-	vn := contrib(f[i-s])
-	if !causal {
-		vn += contrib(f[i+s])
-	}
-	vc := max(-1, min(1, vn))
-	if hc < 0 {
-		return ctxSC + 3 - vc, 1 // the hc=1 row, mirrored
-	}
-	if hc == 0 {
-		if vc < 0 {
-			return ctxSC + 1, 1
+// scTable maps the significance and sign bits of the four direct
+// neighbours, scIndex(f), to the sign context (low bits) and the XOR bit
+// (bit 7) of T.800 Table D.3.
+var scTable = func() (t [256]uint8) {
+	contrib := func(m, sig, neg int) int {
+		if m&sig == 0 {
+			return 0
 		}
-		return ctxSC + vc, 0
+		if m&neg != 0 {
+			return -1
+		}
+		return 1
 	}
-	return ctxSC + 3 + vc, 0
+	for k := range 256 {
+		m := k&0xF | (k&0xF0)<<4
+		hc := max(-1, min(1, contrib(m, nbW, negW)+contrib(m, nbE, negE)))
+		vc := max(-1, min(1, contrib(m, nbN, negN)+contrib(m, nbS, negS)))
+		var cx, xr int
+		switch {
+		case hc < 0:
+			cx, xr = ctxSC+3-vc, 1 // the hc=1 row, mirrored
+		case hc == 0 && vc < 0:
+			cx, xr = ctxSC+1, 1
+		case hc == 0:
+			cx = ctxSC + vc
+		default:
+			cx = ctxSC + 3 + vc
+		}
+		t[k] = uint8(cx | xr<<7)
+	}
+	return
+}()
+
+func scIndex(f uint32) uint8 { return uint8(f&0xF | f>>4&0xF0) }
+
+// decodeSign decodes the sign of a coefficient whose state word
+// (causal-masked) is f: 1 for negative.
+func (t *t1) decodeSign(f uint32) int {
+	sc := scTable[scIndex(f)]
+	return t.mq.decode(int(sc&0x7F)) ^ int(sc>>7)
 }
 
-func (t *t1) decodeBit(raw bool, cx int) int {
-	if raw {
-		return t.raw.bit()
-	}
-	return t.mq.decode(cx)
-}
-
+// setSig makes coefficient i (data index di) significant with magnitude
+// val and tells its neighbours.
 func (t *t1) setSig(i, di int, neg bool, val int32) {
-	t.flags[i] |= fSig
 	s := t.stride
-	t.nb[i-s-1] |= nbSE
-	t.nb[i-s] |= nbS
-	t.nb[i-s+1] |= nbSW
-	t.nb[i-1] |= nbE
-	t.nb[i+1] |= nbW
-	t.nb[i+s-1] |= nbNE
-	t.nb[i+s] |= nbN
-	t.nb[i+s+1] |= nbNW
+	fl := t.flags[i-s-1 : i+s+2 : i+s+2]
+	c := s + 1 // i in fl
+	var nn uint32
 	if neg {
-		t.flags[i] |= fNeg
+		nn = 1
 		t.data[di] = -val
+		fl[c] |= fSig | fNeg
 	} else {
 		t.data[di] = val
+		fl[c] |= fSig
 	}
+	fl[0] |= nbSE
+	fl[1] |= nbS | nn*negS
+	fl[2] |= nbSW
+	fl[c-1] |= nbE | nn*negE
+	fl[c+1] |= nbW | nn*negW
+	fl[c+s-1] |= nbNE
+	fl[c+s] |= nbN | nn*negN
+	fl[c+s+1] |= nbNW
 }
 
 // sigPass is the significance propagation pass.
 func (t *t1) sigPass(bpp int, raw bool) {
+	if raw {
+		t.sigPassRaw(bpp)
+		return
+	}
 	oneplushalf := int32(1)<<bpp | int32(1)<<bpp>>1
+	zc := &zcTable[t.orient&3]
+	mq := &t.mq
+	s := t.stride
+	flags := t.flags
+	for y0 := 0; y0 < t.h; y0 += 4 {
+		y1 := min(y0+4, t.h)
+		for x := 0; x < t.w; x++ {
+			i0 := (y0+1)*s + x + 1
+			// Skip stripe columns with nothing significant around
+			// them, the common case.
+			if y1-y0 == 4 && (flags[i0]|flags[i0+s]|flags[i0+2*s]|flags[i0+3*s])&(nbAll|fSig) == 0 {
+				continue
+			}
+			for y := y0; y < y1; y++ {
+				i := (y+1)*s + x + 1
+				f := flags[i]
+				if t.vsc && y == y0+3 {
+					f &= causalMask
+				}
+				if f&fSig != 0 || f&nbAll == 0 {
+					continue
+				}
+				flags[i] |= fVisited
+				cx := int(zc[f&nbAll])
+				var bit int
+				e := &mqStates[mq.ctx[cx]]
+				if a := mq.a - e.qe; mq.c>>16 >= e.qe && a&0x8000 != 0 {
+					mq.a = a
+					mq.c -= e.qe << 16
+					bit = int(e.mps)
+				} else {
+					bit = mq.decodeSlow(cx)
+				}
+				if bit == 0 {
+					continue
+				}
+				t.setSig(i, y*t.w+x, t.decodeSign(f) == 1, oneplushalf)
+			}
+		}
+	}
+}
+
+func (t *t1) sigPassRaw(bpp int) {
+	oneplushalf := int32(1)<<bpp | int32(1)<<bpp>>1
+	s := t.stride
 	for y0 := 0; y0 < t.h; y0 += 4 {
 		for x := 0; x < t.w; x++ {
 			for y := y0; y < min(y0+4, t.h); y++ {
-				i := (y+1)*t.stride + x + 1
-				if t.flags[i]&fSig != 0 {
-					continue
+				i := (y+1)*s + x + 1
+				f := t.flags[i]
+				if t.vsc && y == y0+3 {
+					f &= causalMask
 				}
-				causal := t.vsc && y == y0+3
-				m := t.mask(i, causal)
-				if m == 0 {
+				if f&fSig != 0 || f&nbAll == 0 {
 					continue
 				}
 				t.flags[i] |= fVisited
-				if t.decodeBit(raw, int(zcTable[t.orient][m])) == 0 {
+				if t.raw.bit() == 0 {
 					continue
 				}
-				var sign int
-				if raw {
-					sign = t.raw.bit()
-				} else {
-					cx, xr := t.signContext(i, causal)
-					sign = t.mq.decode(cx) ^ xr
-				}
-				t.setSig(i, y*t.w+x, sign == 1, oneplushalf)
+				t.setSig(i, y*t.w+x, t.raw.bit() == 1, oneplushalf)
 			}
 		}
 	}
@@ -220,85 +260,125 @@ func (t *t1) sigPass(bpp int, raw bool) {
 // refPass is the magnitude refinement pass.
 func (t *t1) refPass(bpp int, raw bool) {
 	half := int32(1) << bpp >> 1
+	mq := &t.mq
+	s := t.stride
+	flags := t.flags
 	for y0 := 0; y0 < t.h; y0 += 4 {
+		y1 := min(y0+4, t.h)
 		for x := 0; x < t.w; x++ {
-			for y := y0; y < min(y0+4, t.h); y++ {
-				i := (y+1)*t.stride + x + 1
-				f := t.flags[i]
+			i0 := (y0+1)*s + x + 1
+			if y1-y0 == 4 && (flags[i0]|flags[i0+s]|flags[i0+2*s]|flags[i0+3*s])&fSig == 0 {
+				continue
+			}
+			for y := y0; y < y1; y++ {
+				i := (y+1)*s + x + 1
+				f := flags[i]
 				if f&(fSig|fVisited) != fSig {
 					continue
 				}
 				cx := ctxMR + 2
 				if f&fRefined == 0 {
+					if t.vsc && y == y0+3 {
+						f &= causalMask
+					}
 					cx = ctxMR
-					if t.mask(i, t.vsc && y == y0+3) != 0 {
+					if f&nbAll != 0 {
 						cx = ctxMR + 1
 					}
 				}
-				bit := t.decodeBit(raw, cx)
+				var bit int
+				if raw {
+					bit = t.raw.bit()
+				} else {
+					e := &mqStates[mq.ctx[cx]]
+					if a := mq.a - e.qe; mq.c>>16 >= e.qe && a&0x8000 != 0 {
+						mq.a = a
+						mq.c -= e.qe << 16
+						bit = int(e.mps)
+					} else {
+						bit = mq.decodeSlow(cx)
+					}
+				}
 				di := y*t.w + x
 				if (bit == 1) != (t.data[di] < 0) {
 					t.data[di] += half
 				} else {
 					t.data[di] -= half
 				}
-				t.flags[i] |= fRefined
+				flags[i] |= fRefined
 			}
 		}
 	}
 }
 
 // cleanupPass codes every coefficient the other passes left, with
-// run-length coding of all-insignificant stripe columns.
+// run-length coding of all-insignificant stripe columns, and clears the
+// visited marks of the significance pass as it goes.
 func (t *t1) cleanupPass(bpp int, segsym bool) {
 	oneplushalf := int32(1)<<bpp | int32(1)<<bpp>>1
+	zc := &zcTable[t.orient&3]
+	mq := &t.mq
 	s := t.stride
+	flags := t.flags
+	// The run-length test looks at the row below the stripe only
+	// through its last row, which vertically causal blocks mask.
+	last := ^uint32(0)
+	if t.vsc {
+		last = causalMask
+	}
 	for y0 := 0; y0 < t.h; y0 += 4 {
+		y1 := min(y0+4, t.h)
 		for x := 0; x < t.w; x++ {
 			start := y0
-			if y0+4 <= t.h {
-				run := true
-				for y := y0; y < y0+4 && run; y++ {
-					i := (y+1)*s + x + 1
-					if t.flags[i]&(fSig|fVisited) != 0 {
-						run = false
-						break
-					}
-					run = t.mask(i, t.vsc && y == y0+3) == 0
-				}
-				if run {
-					if t.mq.decode(ctxRL) == 0 {
+			if y1-y0 == 4 {
+				i := (y0+1)*s + x + 1
+				const busy = fSig | fVisited | nbAll
+				if (flags[i]|flags[i+s]|flags[i+2*s]|flags[i+3*s]&last)&busy == 0 {
+					if mq.decode(ctxRL) == 0 {
 						continue
 					}
-					r := t.mq.decode(ctxUNI) << 1
-					r |= t.mq.decode(ctxUNI)
+					r := mq.decode(ctxUNI) << 1
+					r |= mq.decode(ctxUNI)
 					y := y0 + r
 					i := (y+1)*s + x + 1
-					cx, xr := t.signContext(i, t.vsc && y == y0+3)
-					t.setSig(i, y*t.w+x, t.mq.decode(cx)^xr == 1, oneplushalf)
+					f := flags[i]
+					if y == y0+3 {
+						f &= last
+					}
+					t.setSig(i, y*t.w+x, t.decodeSign(f) == 1, oneplushalf)
 					start = y + 1
 				}
 			}
-			for y := start; y < min(y0+4, t.h); y++ {
+			for y := start; y < y1; y++ {
 				i := (y+1)*s + x + 1
-				if t.flags[i]&(fSig|fVisited) != 0 {
+				f := flags[i]
+				if f&(fSig|fVisited) != 0 {
+					flags[i] = f &^ fVisited
 					continue
 				}
-				causal := t.vsc && y == y0+3
-				if t.mq.decode(int(zcTable[t.orient][t.mask(i, causal)])) == 0 {
+				if t.vsc && y == y0+3 {
+					f &= causalMask
+				}
+				cx := int(zc[f&nbAll])
+				var bit int
+				e := &mqStates[mq.ctx[cx]]
+				if a := mq.a - e.qe; mq.c>>16 >= e.qe && a&0x8000 != 0 {
+					mq.a = a
+					mq.c -= e.qe << 16
+					bit = int(e.mps)
+				} else {
+					bit = mq.decodeSlow(cx)
+				}
+				if bit == 0 {
 					continue
 				}
-				cx, xr := t.signContext(i, causal)
-				t.setSig(i, y*t.w+x, t.mq.decode(cx)^xr == 1, oneplushalf)
+				t.setSig(i, y*t.w+x, t.decodeSign(f) == 1, oneplushalf)
 			}
 		}
 	}
-	for i := range t.flags {
-		t.flags[i] &^= fVisited
-	}
 	if segsym {
 		for k := 0; k < 4; k++ {
-			t.mq.decode(ctxUNI)
+			mq.decode(ctxUNI)
 		}
 	}
 }
