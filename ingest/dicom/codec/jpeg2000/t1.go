@@ -217,7 +217,7 @@ func (t *t1) sigPass(bpp int, raw bool) {
 				cx := int(zc[f&nbAll])
 				var bit int
 				e := &mqStates[mq.ctx[cx]]
-				if a := mq.a - e.qe; mq.c>>16 >= e.qe && a&0x8000 != 0 {
+				if a := mq.a - e.qe; (a>>15)&^((mq.c>>16-e.qe)>>31) != 0 {
 					mq.a = a
 					mq.c -= e.qe << 16
 					bit = int(e.mps)
@@ -291,7 +291,7 @@ func (t *t1) refPass(bpp int, raw bool) {
 					bit = t.raw.bit()
 				} else {
 					e := &mqStates[mq.ctx[cx]]
-					if a := mq.a - e.qe; mq.c>>16 >= e.qe && a&0x8000 != 0 {
+					if a := mq.a - e.qe; (a>>15)&^((mq.c>>16-e.qe)>>31) != 0 {
 						mq.a = a
 						mq.c -= e.qe << 16
 						bit = int(e.mps)
@@ -299,12 +299,13 @@ func (t *t1) refPass(bpp int, raw bool) {
 						bit = mq.decodeSlow(cx)
 					}
 				}
+				// Magnitude up by half on a 1 bit, down on a 0, the
+				// sign kept: without a branch, as the bit is a coin
+				// toss the predictor would miss half the time.
 				di := y*t.w + x
-				if (bit == 1) != (t.data[di] < 0) {
-					t.data[di] += half
-				} else {
-					t.data[di] -= half
-				}
+				v := t.data[di]
+				up := int32(uint32(bit) ^ uint32(v)>>31)
+				t.data[di] = v + (half<<1)&-up - half
 				flags[i] |= fRefined
 			}
 		}
@@ -362,7 +363,7 @@ func (t *t1) cleanupPass(bpp int, segsym bool) {
 				cx := int(zc[f&nbAll])
 				var bit int
 				e := &mqStates[mq.ctx[cx]]
-				if a := mq.a - e.qe; mq.c>>16 >= e.qe && a&0x8000 != 0 {
+				if a := mq.a - e.qe; (a>>15)&^((mq.c>>16-e.qe)>>31) != 0 {
 					mq.a = a
 					mq.c -= e.qe << 16
 					bit = int(e.mps)
