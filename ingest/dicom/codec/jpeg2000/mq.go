@@ -37,9 +37,9 @@ const (
 // in: state 2i+mps, so that a context is one byte and the exchange needs
 // no branch on the switch flag.
 type mqEntry struct {
-	qe         uint32
-	mps        uint8
-	nmps, nlps uint8
+	qe   uint32
+	mps  uint8
+	next [2]uint8 // after a more, a less probable symbol
 }
 
 // Sized 256 so that a uint8 index needs no bounds check.
@@ -50,7 +50,7 @@ var mqStates = func() (t [256]mqEntry) {
 			if q.sw {
 				lps = 1 - mps
 			}
-			t[2*i+mps] = mqEntry{qe: q.qe, mps: uint8(mps), nmps: 2*q.nmps + uint8(mps), nlps: 2*q.nlps + uint8(lps)}
+			t[2*i+mps] = mqEntry{qe: q.qe, mps: uint8(mps), next: [2]uint8{2*q.nmps + uint8(mps), 2*q.nlps + uint8(lps)}}
 		}
 	}
 	return
@@ -121,33 +121,22 @@ func (m *mqDecoder) decode(cx int) int {
 	return m.decodeSlow(cx)
 }
 
-// decodeSlow is decode's exchange and renormalisation (T.800 C.3.2).
+// decodeSlow is decode's exchange and renormalisation (T.800 C.3.2),
+// with masks in place of the data-dependent branches: whether C fell
+// below Qe (the LPS interval) and whether A fell below Qe (the exchange)
+// are coin tosses here.
 func (m *mqDecoder) decodeSlow(cx int) int {
 	s := &m.ctx[cx]
 	e := &mqStates[*s]
-	m.a -= e.qe
-	var d int
-	if m.c>>16 < e.qe {
-		if m.a < e.qe {
-			d = int(e.mps)
-			*s = e.nmps
-		} else {
-			d = 1 - int(e.mps)
-			*s = e.nlps
-		}
-		m.a = e.qe
-	} else {
-		m.c -= e.qe << 16
-		if m.a < e.qe {
-			d = 1 - int(e.mps)
-			*s = e.nlps
-		} else {
-			d = int(e.mps)
-			*s = e.nmps
-		}
-	}
+	qe := e.qe
+	a := m.a - qe
+	lps := (m.c>>16 - qe) >> 31 // 1: C in the LPS interval
+	swap := lps ^ (a-qe)>>31    // the decoded symbol is the LPS
+	*s = e.next[swap]
+	m.c -= qe << 16 & (lps - 1)
+	m.a = a ^ (a^qe)&-lps
 	m.renorm()
-	return d
+	return int(uint32(e.mps) ^ swap)
 }
 
 func (m *mqDecoder) renorm() {
