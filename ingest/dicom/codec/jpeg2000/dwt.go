@@ -209,21 +209,34 @@ func (d *decoder) reconstruct(tcs []*tileComp, p *params) error {
 // then columns, as OpenJPEG does (T.800 F.3.2).
 func idwt2[T int32 | float32](buf []T, w, rw, rh, sw, sh, xpar, ypar int, f func([]T, int)) {
 	tmp := make([]T, max(rw, rh))
-	line := make([]T, max(rw, rh))
 	for y := 0; y < rh; y++ {
 		row := buf[y*w : y*w+rw]
 		interleave(tmp[:rw], row, sw, xpar)
 		f(tmp[:rw], xpar)
 		copy(row, tmp[:rw])
 	}
-	for x := 0; x < rw; x++ {
+	// Columns go colBatch at a time, gathered and scattered a row at a
+	// time: one column alone would touch a cache line per sample.
+	const colBatch = 16
+	cols := make([]T, colBatch*rh)
+	for x0 := 0; x0 < rw; x0 += colBatch {
+		nb := min(colBatch, rw-x0)
 		for y := 0; y < rh; y++ {
-			line[y] = buf[y*w+x]
+			for k, v := range buf[y*w+x0 : y*w+x0+nb] {
+				cols[k*rh+y] = v
+			}
 		}
-		interleave(tmp[:rh], line[:rh], sh, ypar)
-		f(tmp[:rh], ypar)
+		for k := 0; k < nb; k++ {
+			col := cols[k*rh : (k+1)*rh]
+			interleave(tmp[:rh], col, sh, ypar)
+			f(tmp[:rh], ypar)
+			copy(col, tmp[:rh])
+		}
 		for y := 0; y < rh; y++ {
-			buf[y*w+x] = tmp[y]
+			row := buf[y*w+x0 : y*w+x0+nb]
+			for k := range row {
+				row[k] = cols[k*rh+y]
+			}
 		}
 	}
 }
