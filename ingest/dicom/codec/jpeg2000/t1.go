@@ -335,7 +335,16 @@ func (t *t1) cleanupPass(bpp int, segsym bool) {
 				i := (y0+1)*s + x + 1
 				const busy = fSig | fVisited | nbAll
 				if (flags[i]|flags[i+s]|flags[i+2*s]|flags[i+3*s]&last)&busy == 0 {
-					if mq.decode(ctxRL) == 0 {
+					// The run-length decision, decode inlined: most
+					// columns of the first bit-planes end here.
+					e := &mqStates[mq.ctx[ctxRL]]
+					if a := mq.a - e.qe; (a>>15)&^((mq.c>>16-e.qe)>>31) != 0 {
+						mq.a = a
+						mq.c -= e.qe << 16
+						if e.mps == 0 {
+							continue
+						}
+					} else if mq.decodeSlow(ctxRL) == 0 {
 						continue
 					}
 					r := mq.decode(ctxUNI) << 1
