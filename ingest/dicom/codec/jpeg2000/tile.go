@@ -284,20 +284,28 @@ func (d *decoder) progression(tcs []*tileComp, pc poc, tx0, ty0 int, fn func(l, 
 		res.next[pi] = l + 1
 		return fn(l, r, c, pi)
 	}
+	// layerRes emits layer l of resolution r of every component, in
+	// component then precinct order: the inner loops LRCP and RLCP share.
+	layerRes := func(l, r int) error {
+		for c := pc.c0; c < pc.c1; c++ {
+			if r >= len(tcs[c].res) {
+				continue
+			}
+			res := &tcs[c].res[r]
+			for pi := 0; pi < res.pw*res.ph; pi++ {
+				if err := emit(l, r, c, pi); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	switch pc.prog {
 	case 0: // LRCP
 		for l := 0; l < pc.l1; l++ {
 			for r := pc.r0; r < pc.r1; r++ {
-				for c := pc.c0; c < pc.c1; c++ {
-					if r >= len(tcs[c].res) {
-						continue
-					}
-					res := &tcs[c].res[r]
-					for pi := 0; pi < res.pw*res.ph; pi++ {
-						if err := emit(l, r, c, pi); err != nil {
-							return err
-						}
-					}
+				if err := layerRes(l, r); err != nil {
+					return err
 				}
 			}
 		}
@@ -305,16 +313,8 @@ func (d *decoder) progression(tcs []*tileComp, pc poc, tx0, ty0 int, fn func(l, 
 	case 1: // RLCP
 		for r := pc.r0; r < pc.r1; r++ {
 			for l := 0; l < pc.l1; l++ {
-				for c := pc.c0; c < pc.c1; c++ {
-					if r >= len(tcs[c].res) {
-						continue
-					}
-					res := &tcs[c].res[r]
-					for pi := 0; pi < res.pw*res.ph; pi++ {
-						if err := emit(l, r, c, pi); err != nil {
-							return err
-						}
-					}
+				if err := layerRes(l, r); err != nil {
+					return err
 				}
 			}
 		}
