@@ -96,18 +96,8 @@ func dataWaitResult(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	mi := shards.ModelInput(cfg.ModelInput)
-	m.ModelInput = &mi // what the model_input stage's pipeline records
-	manifest := filepath.Join(dir, shards.ManifestFile)
-	if err := m.Write(manifest); err != nil {
-		return Result{}, err
-	}
-	tok, err := tokenizer.Train([]string{"Describe the image.", "Synthetic."}, cfg.TokenizerVocab)
+	manifest, tokPath, err := writeModelReady(dir, m, cfg)
 	if err != nil {
-		return Result{}, err
-	}
-	tokPath := filepath.Join(dir, "tokenizer.json")
-	if err := tok.Save(tokPath); err != nil {
 		return Result{}, err
 	}
 	out := filepath.Join(dir, "run")
@@ -169,18 +159,8 @@ func startupResult(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	writeS := time.Since(t0).Seconds()
-	mi := shards.ModelInput(cfg.ModelInput)
-	m.ModelInput = &mi // what the model_input stage's pipeline records
-	manifest := filepath.Join(dir, shards.ManifestFile)
-	if err := m.Write(manifest); err != nil {
-		return Result{}, err
-	}
-	tok, err := tokenizer.Train([]string{"Describe the image.", "Synthetic."}, cfg.TokenizerVocab)
+	manifest, tokPath, err := writeModelReady(dir, m, cfg)
 	if err != nil {
-		return Result{}, err
-	}
-	tokPath := filepath.Join(dir, "tokenizer.json")
-	if err := tok.Save(tokPath); err != nil {
 		return Result{}, err
 	}
 	var times []float64
@@ -264,4 +244,22 @@ func boolFloat(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// writeModelReady writes m's manifest into dir as a model_input stage's
+// pipeline records it (cfg's geometry) and a small tokenizer beside it;
+// it returns both paths.
+func writeModelReady(dir string, m *shards.Manifest, cfg train.Config) (manifest, tokPath string, err error) {
+	mi := shards.ModelInput(cfg.ModelInput)
+	m.ModelInput = &mi
+	manifest = filepath.Join(dir, shards.ManifestFile)
+	if err := m.Write(manifest); err != nil {
+		return "", "", err
+	}
+	tok, err := tokenizer.Train([]string{"Describe the image.", "Synthetic."}, cfg.TokenizerVocab)
+	if err != nil {
+		return "", "", err
+	}
+	tokPath = filepath.Join(dir, "tokenizer.json")
+	return manifest, tokPath, tok.Save(tokPath)
 }
