@@ -93,11 +93,10 @@ func newS3Target(b *blob.Bucket, bucketURL string) *s3Target {
 		return nil
 	}
 	t := &s3Target{client: client, bucket: u.Host, prefix: u.Query().Get("prefix")}
-	// As gocloud's s3blob does through the transfer manager: a CRC-32 with
-	// every upload unless the client computes checksums only when an API
-	// requires them (what third-party S3-compatible stores expect).
-	if client.Options().RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired {
-		t.checksum = types.ChecksumAlgorithmCrc32
-	}
+	// A checksum with every upload (as gocloud's s3blob sends through the
+	// transfer manager), unless the client computes checksums only when an
+	// API requires them, what some third-party S3-compatible stores
+	// expect: see s3Integrity.
+	t.crc32c = client.Options().RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired
 	return t
 }

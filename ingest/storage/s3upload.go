@@ -3,14 +3,18 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -18,12 +22,74 @@ import (
 
 // s3Target is what FS needs to upload to an s3:// root with the S3 client
 // itself (see s3Writer): the client gocloud opened, the bucket, the
-// root's key prefix and the checksum the client adds to uploads.
+// root's key prefix, and whether uploads carry a CRC-32C of their own
+// (crc32c; see s3Integrity) or fall back to the SDK's signed payload.
 type s3Target struct {
-	client   *s3.Client
-	bucket   string
-	prefix   string
-	checksum types.ChecksumAlgorithm
+	client *s3.Client
+	bucket string
+	prefix string
+	crc32c bool
+}
+
+// s3Integrity is how an upload's bytes are protected on the way to the
+// store. There are two ways, and one is enough:
+//
+//   - crc32c (the default): medmd computes each part's (or small
+//     object's) CRC-32C (hash/crc32, Castagnoli, SSE4.2: tens of GB/s) and
+//     sends it as the x-amz-checksum-crc32c header, which S3 verifies
+//     before it stores the bytes; CreateMultipartUpload declares the
+//     algorithm and CompleteMultipartUpload lists each part's checksum,
+//     as S3 requires of an upload created with one. The payload is then
+//     sent as UNSIGNED-PAYLOAD (SigV4 signs the headers, checksum
+//     included, not the body). Without this the SDK, over plain http,
+//     hashes every byte with SHA-256 for the signature, on top of its own
+//     CRC-32 pass: the costliest thing the client did per byte. Amazon S3
+//     accepts UNSIGNED-PAYLOAD (the SigV4 header-based auth page), and so
+//     does MinIO, for PutObject and UploadPart (minio/minio#2038, which
+//     skips the SHA-256 for it).
+//   - signed payload: with request_checksum_calculation=when_required in
+//     the root's URL (gocloud's parameter, for S3-compatible stores that
+//     reject the newer checksum headers), no checksum is sent and the
+//     SDK keeps its default: over http it signs the payload's SHA-256,
+//     over https it sends UNSIGNED-PAYLOAD under TLS's integrity. Some
+//     S3-compatible servers refuse UNSIGNED-PAYLOAD altogether (gaul/s3proxy#184,
+//     greenplum-db/gpdb#1765 "some compatible S3 services don't support
+//     unsigned payload option"); they keep working through this setting.
+//
+// The checksum goes in a header, not a trailer: a part is in memory, so
+// its checksum is known before the request starts, and trailers need
+// aws-chunked encoding, which S3-compatible stores support unevenly.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// crc32cBase64 is the value of an x-amz-checksum-crc32c header for b: the
+// big-endian CRC-32C in base64.
+func crc32cBase64(b []byte) *string {
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.Checksum(b, castagnoli))
+	return aws.String(base64.StdEncoding.EncodeToString(sum[:]))
+}
+
+// unsignedPayload makes one request send UNSIGNED-PAYLOAD instead of the
+// payload's SHA-256; used only on requests that carry our CRC-32C.
+func unsignedPayload(o *s3.Options) {
+	o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+}
+
+// bodyOpts returns the per-request options and the checksum header value
+// for an upload request carrying body.
+func (t *s3Target) bodyOpts(body []byte) (crc *string, opts []func(*s3.Options)) {
+	if !t.crc32c {
+		return nil, nil
+	}
+	return crc32cBase64(body), []func(*s3.Options){unsignedPayload}
+}
+
+// algorithm is the checksum algorithm a multipart upload is created with.
+func (t *s3Target) algorithm() types.ChecksumAlgorithm {
+	if t.crc32c {
+		return types.ChecksumAlgorithmCrc32c
+	}
+	return ""
 }
 
 // s3Writer streams one object to S3: bytes fill a part buffer; a file that
@@ -130,7 +196,7 @@ func (w *s3Writer) sendPart() error {
 			var err error
 			out, err = w.t.client.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{
 				Bucket: &w.t.bucket, Key: &w.key, ContentType: aws.String("application/octet-stream"),
-				ChecksumAlgorithm: w.t.checksum})
+				ChecksumAlgorithm: w.t.algorithm()})
 			return s3Permanent(err)
 		})
 		if err != nil {
@@ -152,11 +218,12 @@ func (w *s3Writer) sendPart() error {
 		defer func() { <-w.sem }()
 		defer putPart(buf)
 		var out *s3.UploadPartOutput
+		crc, opts := w.t.bodyOpts(buf)
 		err := w.b.retry(w.ctx, func() error {
 			var err error
 			out, err = w.t.client.UploadPart(w.ctx, &s3.UploadPartInput{
 				Bucket: &w.t.bucket, Key: &w.key, UploadId: w.uploadID, PartNumber: aws.Int32(num),
-				Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))), ChecksumAlgorithm: w.t.checksum})
+				Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))), ChecksumCRC32C: crc}, opts...)
 			return s3Permanent(err)
 		})
 		w.mu.Lock()
@@ -167,9 +234,11 @@ func (w *s3Writer) sendPart() error {
 			}
 			return
 		}
-		w.parts = append(w.parts, types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag,
-			ChecksumCRC32: out.ChecksumCRC32, ChecksumCRC32C: out.ChecksumCRC32C, ChecksumCRC64NVME: out.ChecksumCRC64NVME,
-			ChecksumSHA1: out.ChecksumSHA1, ChecksumSHA256: out.ChecksumSHA256})
+		// The part's checksum as we computed and S3 verified it: S3
+		// requires it in CompleteMultipartUpload of an upload created
+		// with a checksum algorithm (a store that does not echo it in
+		// the part's response still gets it).
+		w.parts = append(w.parts, types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag, ChecksumCRC32C: crc})
 	}()
 	return nil
 }
@@ -185,10 +254,11 @@ func (w *s3Writer) complete() error {
 			}
 			w.buf = nil
 		}()
+		crc, opts := w.t.bodyOpts(body)
 		return w.b.retry(w.ctx, func() error {
 			_, err := w.t.client.PutObject(w.ctx, &s3.PutObjectInput{
 				Bucket: &w.t.bucket, Key: &w.key, ContentType: aws.String("application/octet-stream"),
-				Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ChecksumAlgorithm: w.t.checksum})
+				Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ChecksumCRC32C: crc}, opts...)
 			return s3Permanent(err)
 		})
 	}

@@ -3,9 +3,14 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,5 +108,105 @@ func TestS3WriterMissingBucket(t *testing.T) {
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("%d bytes into a missing bucket failed after %v: retried a permanent error", size, d)
 		}
+	}
+}
+
+// TestS3WriterIntegrity checks what protects an upload's bytes, as the
+// store would see it, for a single PUT and a multipart upload: by default
+// each body carries its own CRC-32C in x-amz-checksum-crc32c (checked
+// here against the bytes received) with an unsigned payload, the
+// multipart upload is created with the algorithm and completed with each
+// part's checksum; with request_checksum_calculation=when_required no
+// checksum header is sent and the payload's SHA-256 is signed instead.
+func TestS3WriterIntegrity(t *testing.T) {
+	const part = 5 << 20
+	data := make([]byte, 2*part+77)
+	for i := range data {
+		data[i] = byte(i*131 + i>>9)
+	}
+	tests := []struct {
+		name   string
+		params string // appended to the root's URL
+		size   int
+		signed bool // payload SHA-256 signed instead of a CRC-32C
+	}{
+		{"put", "", 1000, false},
+		{"multipart", "", len(data), false},
+		{"put/when_required", "&request_checksum_calculation=when_required", 1000, true},
+		{"multipart/when_required", "&request_checksum_calculation=when_required", len(data), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var problems []string
+			bodies, completeParts, created := 0, 0, ""
+			wrap := func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					q := r.URL.Query()
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case r.Method == http.MethodPut:
+						body, err := io.ReadAll(r.Body)
+						if err != nil {
+							t.Error(err)
+						}
+						r.Body = io.NopCloser(bytes.NewReader(body))
+						bodies++
+						sha := r.Header.Get("X-Amz-Content-Sha256")
+						crc := r.Header.Get("X-Amz-Checksum-Crc32c")
+						sum := sha256.Sum256(body)
+						if tc.signed {
+							if sha != hex.EncodeToString(sum[:]) || crc != "" {
+								problems = append(problems, fmt.Sprintf("PUT %s: x-amz-content-sha256 %q, crc32c %q; want the body's SHA-256 and no CRC-32C", q.Encode(), sha, crc))
+							}
+						} else if sha != "UNSIGNED-PAYLOAD" || crc != *crc32cBase64(body) {
+							problems = append(problems, fmt.Sprintf("PUT %s: x-amz-content-sha256 %q, crc32c %q; want UNSIGNED-PAYLOAD and %s", q.Encode(), sha, crc, *crc32cBase64(body)))
+						}
+					case r.Method == http.MethodPost && q.Has("uploads"):
+						created = r.Header.Get("X-Amz-Checksum-Algorithm")
+					case r.Method == http.MethodPost && q.Has("uploadId"):
+						body, err := io.ReadAll(r.Body)
+						if err != nil {
+							t.Error(err)
+						}
+						r.Body = io.NopCloser(bytes.NewReader(body))
+						completeParts = strings.Count(string(body), "<ChecksumCRC32C>")
+					}
+					h.ServeHTTP(w, r)
+				})
+			}
+			srv := s3test.StartWrapped(t, wrap, "corpus")
+			ctx := context.Background()
+			b, err := Open(ctx, srv.URL("corpus", "run")+tc.params, Options{PartSize: part})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if err := shards.PublishBytes(NewFS(ctx, b), "shard.arrow", data[:tc.size]); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := b.ReadAll(ctx, "shard.arrow", 0); err != nil || !bytes.Equal(got, data[:tc.size]) {
+				t.Errorf("read back %d bytes (%v), want %d", len(got), err, tc.size)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, p := range problems {
+				t.Error(p)
+			}
+			wantBodies := (tc.size + part - 1) / part
+			if bodies != wantBodies {
+				t.Errorf("%d upload requests, want %d", bodies, wantBodies)
+			}
+			if wantBodies > 1 {
+				wantAlg, wantParts := "CRC32C", wantBodies
+				if tc.signed {
+					wantAlg, wantParts = "", 0
+				}
+				if created != wantAlg || completeParts != wantParts {
+					t.Errorf("multipart upload created with checksum algorithm %q and completed with %d part checksums, want %q and %d", created, completeParts, wantAlg, wantParts)
+				}
+			}
+		})
 	}
 }

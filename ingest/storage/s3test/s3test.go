@@ -6,6 +6,7 @@ package s3test
 import (
 	"bytes"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -29,13 +30,24 @@ type Server struct {
 // ends.
 func Start(t testing.TB, buckets ...string) *Server {
 	t.Helper()
+	return StartWrapped(t, nil, buckets...)
+}
+
+// StartWrapped is Start with the server's handler passed through wrap (if
+// not nil), so a test can see or alter the requests the code sends.
+func StartWrapped(t testing.TB, wrap func(http.Handler) http.Handler, buckets ...string) *Server {
+	t.Helper()
 	be := s3mem.New()
 	for _, b := range buckets {
 		if err := be.CreateBucket(b); err != nil {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(gofakes3.New(be).Server())
+	h := gofakes3.New(be).Server()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &Server{Backend: be, Endpoint: srv.URL}
 }
