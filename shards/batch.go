@@ -229,6 +229,10 @@ func (b *batchBuilder) gather(p []byte) {
 
 const minGather = 1 << 20
 
+// singleRef reports whether the batch being built is one image
+// referenced from the caller's slice, which build does not copy.
+func (b *batchBuilder) singleRef() bool { return len(b.voxRefs) == 1 }
+
 // build returns the pending samples as one record batch and resets the
 // builder. The record borrows b's gather buffer (or the referenced voxel
 // slices): it must be written and released before the next add.

@@ -47,7 +47,7 @@ func BenchmarkCreateShard(b *testing.B) {
 			c0 := cpuTime()
 			for b.Loop() {
 				out := filepath.Join(dir, "corpus")
-				if _, err := WriteCorpus(out, "bench", "bench", SamplesOf(ss), WriteOptions{Parquet: layout}); err != nil {
+				if _, err := WriteCorpus(out, "bench", "bench", SamplesOf(ss), WriteOptions{Parquet: layout, Overlap: true}); err != nil {
 					b.Fatal(err)
 				}
 				os.RemoveAll(out)

@@ -4,8 +4,8 @@
 //
 // It is the foundation of the project and imports nothing else of it.
 //
-// This comment documents the on-disk format, schema version 2. Version 1
-// corpora still read, verify and load (see "Versions").
+// This comment documents the on-disk format, schema version 3. Version 1
+// and 2 corpora still read, verify and load (see "Versions").
 //
 // # Files
 //
@@ -17,7 +17,7 @@
 //	                         the corpus's Parquet layout, below; absent for "none"
 //	shard-00003.1.arrow      continuation part (and .1.parquet) when a cap was hit
 //	shard-00003.stats.json   written last: its presence marks the shard done
-//	manifest.json            every done shard: parts, samples, bytes, SHA-256,
+//	manifest.json            every done shard: parts, samples, bytes, checksum,
 //	                         schema version, Parquet layout, pipeline, config hash,
 //	                         per-source/task counts
 //
@@ -59,18 +59,37 @@
 //
 // Each file is hashed while it is written: hashWriter sits between the
 // Arrow/Parquet encoder and the file and hashes exactly the bytes it
-// forwards, so SHA-256 costs no second read. The Arrow file's hash runs
-// on its own goroutine (asyncHash), reading the voxel buffer in place
-// until the batch is done; the Parquet file's is computed inline
-// (pqarrow may reuse its buffers). Voxel buffers go from the
-// sample to the file without a copy when a sample fills a record batch
-// alone (see below). For "metadata", each image's SHA-256 is computed on
-// another goroutine beside the write and the file's hash, and the
-// location rows are
-// encoded into the Parquet file beside the next batch. For "full" the
-// whole Parquet encoder runs on another core beside the Arrow write
-// (pqarrow compresses a file's pages one after another, so one Parquet
-// file gets one extra core).
+// forwards, so a checksum costs no second read. Every voxel byte is
+// hashed once: each image's SHA-256 (its voxel_sha256) is computed on
+// its own goroutine, started before the batch is written so that it
+// runs beside the write, and the Arrow part's checksum takes those
+// SHA-256s in place of the voxel bytes (the tree digest, below). A part's
+// images are hashed on all cores; with WriteOptions.Overlap (the runner
+// sets it) a large sample's hashes may still run after Add returns,
+// beside the next sample's write. Parquet files are hashed inline
+// (pqarrow may reuse its buffers). Voxel buffers go from the sample to
+// the file without a copy when a sample fills a record batch alone (see
+// below). For "metadata" the location rows are encoded into the Parquet
+// file beside the next batch. For "full" the whole Parquet encoder runs
+// on another core beside the Arrow write (pqarrow compresses a file's
+// pages one after another, so one Parquet file gets one extra core).
+//
+// # Checksums
+//
+// stats.json and the manifest give every file's size and hex SHA-256.
+// For a Parquet part, and for any file written before version 3, it is
+// the SHA-256 of the file's bytes. For an Arrow part written at version
+// 3 ("digest": "sha256-voxel-tree", DigestVoxelTree) it is the SHA-256 of
+// the file's bytes in order with each image's voxel bytes replaced by
+// the 32 raw bytes of their SHA-256: a plain digest of a whole file is
+// one sequential stream, slower than writing the file on this format's
+// scale, while image digests are independent. Anyone can recompute it:
+// take each image's voxel_offset, voxel_bytes and voxel_sha256 from the
+// "metadata" Parquet (or the voxels column's offsets from any Arrow
+// reader), hash the bytes between images as they are and each image as
+// its digest. Verify, CheckShard and the loader do this from the Arrow
+// file's own IPC metadata, so a damaged voxel, a damaged offset or a
+// damaged footer all fail it.
 //
 // Files are written as NAME.<random>.tmp (StartPublish), fsynced, renamed,
 // and the directory fsynced; the stats file follows the same dance after
@@ -82,7 +101,7 @@
 //
 // # Schema
 //
-// One row per sample. Schema metadata: "medmd.schema_version" = "2",
+// One row per sample. Schema metadata: "medmd.schema_version" = "3",
 // "medmd.voxel_layout". These are the Arrow part's columns; a "full"
 // Parquet part has the same, a "metadata" one has the location fields
 // above instead of voxels. All fields are non-nullable; absent text is "".
@@ -159,10 +178,13 @@
 //
 // # Versions
 //
-// Version 2 (this one) added the Parquet layouts and made "metadata" the
-// default. Its Arrow parts have exactly version 1's columns, so
-// OpenShard, the loader, Iter, FindSample and Verify read both; a
-// version 1 manifest and its stats files record no layout and are
-// "full" (Manifest.ParquetLayout). testdata/v1corpus is a corpus written
-// by the version 1 writer, kept to test exactly that.
+// Version 3 (this one) computes the Arrow parts' checksums as the tree
+// digest (see "Checksums"); the columns are version 2's, and version 2
+// files keep their plain SHA-256 (FileStats.Digest ""). Version 2 added
+// the Parquet layouts and made "metadata" the default. Its Arrow parts
+// have exactly version 1's columns, so OpenShard, the loader, Iter,
+// FindSample and Verify read all three; a version 1 manifest and its
+// stats files record no layout and are "full" (Manifest.ParquetLayout).
+// testdata/v1corpus and testdata/v2corpus were written by the version 1
+// and 2 writers, kept to test exactly that.
 package shards

@@ -69,10 +69,31 @@ func CheckShardFS(fs FS, dir string, st *ShardStats, hash bool) []error {
 	return errs
 }
 
-// verifyFS reads path through fs and returns its size; a SHA-256 other
+// verifyFS reads path through fs and returns its size; a digest other
 // than want's is an ErrChecksum (checked only when the size agrees, so
-// the caller reports a size mismatch as such).
+// the caller reports a size mismatch as such). A tree digest needs the
+// whole file mapped, so a file of another FS is copied to a temporary
+// file first.
 func verifyFS(fs FS, path string, want FileStats) (int64, error) {
+	if _, local := fs.(osFS); local || want.Digest == DigestVoxelTree {
+		local := path
+		if _, ok := fs.(osFS); !ok {
+			tmp, err := copyToTemp(fs, path)
+			if err != nil {
+				return 0, err
+			}
+			defer os.Remove(tmp)
+			local = tmp
+		}
+		got, n, err := fileDigest(local, want)
+		if err != nil {
+			return n, err
+		}
+		if n == want.Bytes && got != want.SHA256 {
+			return n, fmt.Errorf("%s: %w: sha256 %s, stats say %s", path, ErrChecksum, got, want.SHA256)
+		}
+		return n, nil
+	}
 	f, err := fs.Open(path)
 	if err != nil {
 		return 0, err
@@ -87,4 +108,28 @@ func verifyFS(fs FS, path string, want FileStats) (int64, error) {
 		return n, fmt.Errorf("%s: %w: sha256 %s, stats say %s", path, ErrChecksum, got, want.SHA256)
 	}
 	return n, nil
+}
+
+// copyToTemp copies path from fs into a new temporary file and returns
+// its name; the caller removes it.
+func copyToTemp(fs FS, path string) (string, error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	tmp, err := os.CreateTemp("", "medmd-verify-*.arrow")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(tmp, f); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }

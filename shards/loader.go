@@ -711,7 +711,7 @@ func (l *Loader) verifyPart(p *loaderPart) error {
 		return nil
 	}
 	p.once.Do(func() {
-		if err := verifyFile(p.path, p.want); err != nil {
+		if err := verifyMapped(p.shard, p.want); err != nil {
 			p.err = fmt.Errorf("loader: refusing shard: %w", err)
 		}
 	})

@@ -1,12 +1,6 @@
 package shards
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"runtime"
-	"sync"
-	"sync/atomic"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -16,32 +10,6 @@ import (
 func voxelColumn(rec arrow.RecordBatch) *array.LargeBinary {
 	images := rec.Column(colImages).(*array.List)
 	return images.ListValues().(*array.Struct).Field(imVoxels).(*array.LargeBinary)
-}
-
-// hashImages writes the hex SHA-256 of every value of vox into sums,
-// spread over up to GOMAXPROCS goroutines (images are independent; a
-// batch of one large volume uses one goroutine, which runs beside the
-// caller's Arrow write).
-func hashImages(vox *array.LargeBinary, sums []string) {
-	n := vox.Len()
-	workers := min(n, runtime.GOMAXPROCS(0))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				sum := sha256.Sum256(vox.Value(i))
-				sums[i] = hex.EncodeToString(sum[:])
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // locationRecord returns rec as a row of a "metadata" Parquet part: the

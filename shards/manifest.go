@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -324,21 +323,9 @@ func (m *Manifest) Verify() error {
 }
 
 func verifyFile(path string, want FileStats) error {
-	f, err := os.Open(path)
+	got, n, err := fileDigest(path, want)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if n != want.Bytes {
-		return fmt.Errorf("%s: %w: %d bytes, manifest says %d", path, ErrChecksum, n, want.Bytes)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want.SHA256 {
-		return fmt.Errorf("%s: %w: sha256 %s, manifest says %s", path, ErrChecksum, got, want.SHA256)
-	}
-	return nil
+	return compareDigest(path, want, got, n)
 }

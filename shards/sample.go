@@ -6,7 +6,12 @@ package shards
 // Version 2 added the Parquet layouts (ParquetLayout): by default the
 // Parquet part holds no voxel bytes, only where they live in the Arrow
 // part. The Arrow IPC columns are those of version 1.
-const SchemaVersion = 2
+//
+// Version 3 changed how an Arrow part's checksum is computed
+// (DigestVoxelTree): each image's voxels enter it as their SHA-256. The
+// columns are those of version 2; readers of version 2 would report the
+// new checksums as mismatches, hence the bump.
+const SchemaVersion = 3
 
 // oldestSchemaVersion is the oldest version the readers still open.
 // Version 1 corpora are the "full" Parquet layout (see doc.go).

@@ -61,6 +61,14 @@ type WriteOptions struct {
 	Parquet ParquetLayout
 	// ParquetCompression is the Parquet page codec; "" means zstd.
 	ParquetCompression ParquetCompression
+	// Overlap lets the SHA-256s of a sample's voxels still run after Add
+	// returns, beside the next sample's write, so that a stream of large
+	// samples is hashed on two cores rather than one. The caller promises
+	// that the voxel bytes of a sample passed to Add stay unchanged and
+	// readable until the next Add, Close or Abort returns: true of samples
+	// nobody touches after Add, not of views into a shard that is closed
+	// or a buffer that is reused in between.
+	Overlap bool
 }
 
 func (o WriteOptions) withDefaults() WriteOptions {
@@ -104,6 +112,10 @@ type FileStats struct {
 	File   string `json:"file"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
+	// Digest says how SHA256 was computed: "" for the SHA-256 of the
+	// file's bytes, DigestVoxelTree for an Arrow part written at schema
+	// version 3 or later.
+	Digest string `json:"digest,omitempty"`
 }
 
 // PartStats describes one part of a shard: its samples written as Arrow
@@ -165,6 +177,7 @@ type ShardWriter struct {
 	stats ShardStats
 	err   error // sticky
 	state int   // 0 open, 1 closed, 2 aborted
+	kept  bool  // the last flush left its batch hashing (Overlap)
 }
 
 // CreateShard starts writing shard name (e.g. "shard-00003") into dir.
@@ -256,8 +269,16 @@ func (w *ShardWriter) Add(s *Sample) error {
 		}
 	}
 	vox := sampleVoxelBytes(s)
+	w.kept = false
 	if err := addBatched(w.bb, s, vox, w.opts, w.flush); err != nil {
 		return w.fail(err)
+	}
+	if !w.kept {
+		// INVARIANT: when Add returns, nothing reads the voxels of an
+		// earlier Add (Overlap's promise covers one Add).
+		if err := w.cur.settle(0); err != nil {
+			return w.fail(err)
+		}
 	}
 	w.cur.samples++
 	w.cur.bytes += sz
@@ -343,9 +364,7 @@ func (w *ShardWriter) Abort() error {
 	// orphan parts, never a done shard with missing parts.
 	errs = append(errs, w.fs.Remove(filepath.Join(w.dir, StatsFile(w.name))))
 	for _, p := range w.done {
-		if p.ah != nil {
-			p.ah.stop()
-		}
+		p.discard()
 		p.loc.wait() // its error is the one that failed the shard, or moot
 		for _, f := range p.sinks() {
 			// Abort is a no-op for a committed file; its final name goes.
@@ -361,71 +380,109 @@ func (w *ShardWriter) flush() error {
 	if w.bb.n == 0 {
 		return nil
 	}
+	// Only a batch written from the caller's one slice may be left
+	// hashing (Overlap): a gathered batch lives in the builder's buffer,
+	// which the next batch reuses.
+	keep := 0
+	if w.opts.Overlap && w.bb.singleRef() {
+		keep = 1
+	}
 	rec := w.bb.build()
 	defer rec.Release()
 	p := w.cur
-	err := p.write(rec, w.opts.Parquet)
+	err := p.write(rec, w.opts.Parquet, keep)
 	p.rows += rec.NumRows()
+	w.kept = keep > 0
 	return err
 }
 
 // write writes one record batch to the part's files.
 //
-// It spreads the work over cores where the layout has independent work:
-// the caller's goroutine writes the Arrow part while its SHA-256 runs on
-// another (asyncHash: one pass over exactly the bytes written). For
-// ParquetMetadata each image's SHA-256 is computed by other goroutines,
-// and the location rows are
-// encoded on the part's locWriter beside the next batch. For
-// ParquetFull one goroutine runs the Parquet encoder and its compression
-// (pqarrow compresses a file's pages sequentially, so one file gets at
-// most one extra core). Nothing is copied for this: every goroutine reads
-// the record's buffers, which stay valid until write returns.
-func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout) error {
-	// The Arrow file's hash runs on its own goroutine and reads the voxel
-	// buffer in place until the barrier, which comes before rec is
-	// released (flush) and before Add returns the caller's slices.
-	vox := voxelColumn(rec)
-	var data []byte
-	if vox.Len() > 0 {
-		data = vox.ValueBytes()
-	}
-	p.ah.borrow(data)
-	defer p.ah.barrier()
-	switch layout {
-	case ParquetNone:
-		return p.writeArrow(rec)
-	case ParquetFull:
-		perr := make(chan error, 1)
-		go func() { perr <- p.pq.Write(rec) }()
-		aerr := p.writeArrow(rec)
-		if err := <-perr; err != nil && aerr == nil {
-			aerr = fmt.Errorf("%s: %w", p.parquet.final, err)
-		}
-		return aerr
-	}
+// It spreads the work over cores: the images' SHA-256s run on their own
+// goroutines (startVoxelHashes) while the caller's goroutine writes the
+// Arrow part, whose digest takes those SHA-256s in place of the voxel
+// bytes (treeDigest: one pass over every voxel byte). For ParquetFull one
+// more goroutine runs the Parquet encoder and its compression (pqarrow
+// compresses a file's pages sequentially, so one file gets at most one
+// extra core). Nothing is copied for this: every goroutine reads the
+// record's buffers, retained until its hashes are done.
+//
+// The batch then waits in p.pending until its hashes are done, when its
+// location rows go to the Parquet part (ParquetMetadata). write returns
+// with at most keep batches pending, this one included.
+func (p *partWriter) write(rec arrow.RecordBatch, layout ParquetLayout, keep int) error {
 	if err := p.loc.failed(); err != nil {
 		return err
 	}
-	sums := make([]string, vox.Len())
-	p.arrow.hw.watch(data)
-	// Each image's SHA-256 on another goroutine, beside the write and
-	// the file's hash: two passes over the voxels, on the other cores.
-	hashed := make(chan struct{})
-	go func() { hashImages(vox, sums); close(hashed) }()
-	aerr := p.writeArrow(rec)
-	<-hashed
-	if aerr != nil {
-		return aerr
+	vh := startVoxelHashes(rec)
+	var data []byte
+	if vh.vox.Len() > 0 {
+		data = vh.vox.ValueBytes()
 	}
-	off, err := p.arrow.hw.watched(data)
+	p.arrow.hw.watch(data, vh)
+	var err error
+	if layout == ParquetFull {
+		perr := make(chan error, 1)
+		go func() { perr <- p.pq.Write(rec) }()
+		err = p.writeArrow(rec)
+		if e := <-perr; e != nil && err == nil {
+			err = fmt.Errorf("%s: %w", p.parquet.final, e)
+		}
+	} else {
+		err = p.writeArrow(rec)
+	}
+	rec.Retain()
+	b := &pendingBatch{vh: vh, rec: rec, firstRow: p.rows}
+	p.pending = append(p.pending, b)
+	if err == nil {
+		if b.off, err = p.arrow.hw.watched(data); err != nil {
+			err = fmt.Errorf("%s: %w", p.arrow.final, err)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", p.arrow.final, err)
+		p.discard()
+		return err
 	}
-	// The location rows go to the Parquet file on the part's location
-	// writer, beside the next batch's write and hashes: they share only
-	// the builder-owned columns of rec (retained), never voxel memory.
-	return p.loc.put(locationRecord(rec, filepath.Base(p.arrow.final), p.rows, off, sums))
+	return p.settle(keep)
+}
+
+// pendingBatch is a written record batch whose images may still be
+// being hashed.
+type pendingBatch struct {
+	vh       *voxelHashes
+	rec      arrow.RecordBatch // retained until settled
+	firstRow int64             // its first row in the Arrow part
+	off      int64             // where its voxel buffer starts in the file
+}
+
+// settle waits for pending batches, oldest first, until at most keep are
+// left: each one's SHA-256s join the part's digest and (ParquetMetadata)
+// its location rows go to the part's location writer, which encodes them
+// into the Parquet file beside the next batch. They share only the
+// builder-owned columns of the record, never voxel memory.
+func (p *partWriter) settle(keep int) error {
+	var first error
+	for len(p.pending) > keep {
+		b := p.pending[0]
+		p.pending = p.pending[1:]
+		b.vh.wait()
+		p.digest.settle(false)
+		if p.loc != nil && first == nil {
+			first = p.loc.put(locationRecord(b.rec, filepath.Base(p.arrow.final), b.firstRow, b.off, b.vh.hex()))
+		}
+		b.rec.Release()
+	}
+	return first
+}
+
+// discard waits for every pending batch's hashes (they read its memory)
+// and drops them: the part is failed or abandoned.
+func (p *partWriter) discard() {
+	for _, b := range p.pending {
+		b.vh.wait()
+		b.rec.Release()
+	}
+	p.pending = nil
 }
 
 func (p *partWriter) writeArrow(rec arrow.RecordBatch) error {
@@ -480,7 +537,9 @@ func startSink(fs FS, path string, h hash.Hash) (*sink, error) {
 	// while large voxel buffers go straight to the file (hashWriter.big):
 	// the buffer is flushed first, so no voxel byte is copied into it.
 	buf := bufio.NewWriterSize(pend, writeBufSize)
-	return &sink{final: path, pend: pend, buf: buf, hw: &hashWriter{w: buf, h: h, big: pend, buf: buf}}, nil
+	hw := &hashWriter{w: buf, h: h, big: pend, buf: buf}
+	hw.tree, _ = h.(*treeDigest)
+	return &sink{final: path, pend: pend, buf: buf, hw: hw}, nil
 }
 
 // finish flushes the buffer and returns the file's size and hash; the
@@ -492,13 +551,18 @@ func (f *sink) finish() (FileStats, error) {
 	if err := f.buf.Flush(); err != nil {
 		return FileStats{}, fmt.Errorf("%s: %w", f.final, err)
 	}
-	return FileStats{File: filepath.Base(f.final), Bytes: f.hw.n, SHA256: hex.EncodeToString(f.hw.h.Sum(nil))}, nil
+	st := FileStats{File: filepath.Base(f.final), Bytes: f.hw.n, SHA256: hex.EncodeToString(f.hw.h.Sum(nil))}
+	if f.hw.tree != nil {
+		st.Digest = DigestVoxelTree
+	}
+	return st, nil
 }
 
 type partWriter struct {
 	index          int
-	arrow, parquet *sink      // parquet is nil for ParquetNone
-	ah             *asyncHash // the Arrow file's hash
+	arrow, parquet *sink       // parquet is nil for ParquetNone
+	digest         *treeDigest // the Arrow file's digest
+	pending        []*pendingBatch
 	loc            *locWriter // ParquetMetadata: writes location rows to pq
 	ipc            *ipc.FileWriter
 	pq             *pqarrow.FileWriter
@@ -524,8 +588,8 @@ func (w *ShardWriter) startPart() error {
 	p := &partWriter{index: idx}
 	w.cur = p
 	var err error
-	p.ah = newAsyncHash()
-	if p.arrow, err = startSink(w.fs, base+".arrow", p.ah); err != nil {
+	p.digest = newTreeDigest()
+	if p.arrow, err = startSink(w.fs, base+".arrow", p.digest); err != nil {
 		return err
 	}
 	p.ipc, err = ipc.NewFileWriter(p.arrow.hw, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
@@ -556,6 +620,9 @@ func (w *ShardWriter) startPart() error {
 func (w *ShardWriter) finishPart() error {
 	p := w.cur
 	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := p.settle(0); err != nil {
 		return err
 	}
 	if err := p.ipc.Close(); err != nil {
@@ -591,12 +658,14 @@ const writeBufSize = 256 << 10
 // hashWriter hashes and counts what it forwards; its error is sticky.
 // It can also note the file offset at which one given buffer is written
 // (watch), which is how the writer learns where voxels land in the Arrow
-// file without parsing what arrow-go wrote.
+// file without parsing what arrow-go wrote; for an Arrow part (tree set)
+// that buffer enters the digest as its images' SHA-256s.
 type hashWriter struct {
-	w   io.Writer
-	h   hash.Hash
-	n   int64
-	err error
+	w    io.Writer
+	h    hash.Hash
+	tree *treeDigest // h, when it is an Arrow part's digest
+	n    int64
+	err  error
 
 	// big, when set, receives writes of at least writeBufSize bytes
 	// directly, after buf (which w writes through) is flushed.
@@ -604,14 +673,16 @@ type hashWriter struct {
 	buf *bufio.Writer
 
 	watchPtr *byte
+	watchLen int
+	watchVox *voxelHashes
 	watchAt  int64
 }
 
-// watch arms the writer to record the offset of the next Write whose
-// data starts at b's first byte (arrow-go writes each body buffer of a
-// record batch with one Write of the buffer itself).
-func (hw *hashWriter) watch(b []byte) {
-	hw.watchPtr, hw.watchAt = nil, -1
+// watch arms the writer to record the offset of the next Write of
+// exactly b (arrow-go writes each body buffer of a record batch with one
+// Write of the buffer itself); v holds b's images' SHA-256s.
+func (hw *hashWriter) watch(b []byte, v *voxelHashes) {
+	hw.watchPtr, hw.watchLen, hw.watchVox, hw.watchAt = nil, len(b), v, -1
 	if len(b) > 0 {
 		hw.watchPtr = &b[0]
 	}
@@ -632,15 +703,19 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 	if hw.err != nil {
 		return 0, hw.err
 	}
-	if hw.watchPtr != nil && len(p) > 0 && &p[0] == hw.watchPtr {
+	voxels := false
+	if hw.watchPtr != nil && len(p) == hw.watchLen && &p[0] == hw.watchPtr {
 		hw.watchAt, hw.watchPtr = hw.n, nil
+		voxels = hw.tree != nil
 	}
-	// Hash before writing: an asyncHash then hashes a borrowed voxel
-	// buffer on its own goroutine while the write system call copies it,
-	// instead of starting after the copy. A short or failed write makes
-	// hw.err sticky and the file is never published, so the hash of
-	// bytes that did not reach the file is never used.
-	hw.h.Write(p)
+	// A short or failed write makes hw.err sticky and the file is never
+	// published, so the hash of bytes that did not reach the file is
+	// never used.
+	if voxels {
+		hw.tree.voxels(hw.watchVox)
+	} else {
+		hw.h.Write(p)
+	}
 	var n int
 	var err error
 	if hw.big != nil && len(p) >= writeBufSize {

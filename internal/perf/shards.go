@@ -166,7 +166,7 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 			c0 := cpuTime()
 			t, err := timeIt(func() error {
 				var err error
-				m, err = shards.WriteCorpus(dir, "perf", "perf", shards.SamplesOf(ss), shards.WriteOptions{Parquet: c.layout, ParquetCompression: c.codec})
+				m, err = shards.WriteCorpus(dir, "perf", "perf", shards.SamplesOf(ss), shards.WriteOptions{Parquet: c.layout, ParquetCompression: c.codec, Overlap: true})
 				return err
 			})
 			if err != nil {

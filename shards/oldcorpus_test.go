@@ -7,30 +7,46 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
 
-// TestReadV1Corpus opens testdata/v1corpus, written by the schema
-// version 1 writer (voxels in both Arrow and Parquet, no layout in the
-// manifest or stats): every reader must still take it.
-func TestReadV1Corpus(t *testing.T) {
-	const dir = "testdata/v1corpus"
+// TestReadOldCorpora opens corpora written by earlier writers:
+// testdata/v1corpus (schema version 1: voxels in both Arrow and Parquet,
+// no layout in the manifest or stats) and testdata/v2corpus (version 2:
+// metadata Parquet, plain SHA-256 of every file). Every reader must still
+// take them.
+func TestReadOldCorpora(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		version int
+		layout  ParquetLayout
+	}{{"v1corpus", 1, ParquetFull}, {"v2corpus", 2, ParquetMetadata}} {
+		t.Run(tc.name, func(t *testing.T) { readOldCorpus(t, tc.name, tc.version, tc.layout) })
+	}
+}
+
+func readOldCorpus(t *testing.T, name string, version int, layout ParquetLayout) {
+	dir := filepath.Join("testdata", name)
 	m, err := ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.SchemaVersion != 1 || m.ParquetLayout() != ParquetFull || len(m.ParquetPaths()) != 2 {
-		t.Fatalf("v1 manifest: version %d layout %s parquet parts %d", m.SchemaVersion, m.ParquetLayout(), len(m.ParquetPaths()))
+	if m.SchemaVersion != version || m.ParquetLayout() != layout || len(m.ParquetPaths()) != 2 {
+		t.Fatalf("manifest: version %d layout %s parquet parts %d", m.SchemaVersion, m.ParquetLayout(), len(m.ParquetPaths()))
 	}
 	if err := m.Verify(); err != nil {
 		t.Fatal(err)
 	}
+	if errs := m.Problems(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
 	// The head output (Summarize of every sample) matches what was
 	// recorded when the corpus was written.
-	f, err := os.Open("testdata/v1corpus.head.jsonl")
+	f, err := os.Open(filepath.Join("testdata", name+".head.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,18 +87,18 @@ func TestReadV1Corpus(t *testing.T) {
 	if err != nil || len(s.Images) != 1 || Summarize(&s).Images[0].VoxelSHA256 != want[0].Images[0].VoxelSHA256 {
 		t.Fatalf("FindSample: %v %+v", err, s)
 	}
-	// The version 1 Parquet parts still read, voxels included.
+	// The Parquet parts still read (version 1: voxels included).
 	for _, p := range m.ParquetPaths() {
 		tbl := readParquet(t, p)
-		if !sameFields(tbl.Schema(), Schema()) {
+		if !sameFields(tbl.Schema(), ParquetSchema(layout)) {
 			t.Errorf("%s: schema %s", p, tbl.Schema())
 		}
 		tbl.Release()
 	}
-	// The stats files still read, so a v1 folder still builds a manifest.
-	bm, err := BuildManifest(dir, "v1", "v1cfg")
-	if err != nil || bm.Samples != 3 || bm.ParquetLayout() != ParquetFull {
-		t.Fatalf("BuildManifest over v1 stats: %v %+v", err, bm)
+	// The stats files still read, so an old folder still builds a manifest.
+	bm, err := BuildManifest(dir, m.Pipeline, m.ConfigHash)
+	if err != nil || bm.Samples != 3 || bm.ParquetLayout() != layout {
+		t.Fatalf("BuildManifest over old stats: %v %+v", err, bm)
 	}
 	// The loader serves every sample.
 	l, err := NewLoader([]*Manifest{m}, LoaderConfig{Epochs: 1}, nil)
