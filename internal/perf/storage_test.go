@@ -2,8 +2,24 @@ package perf
 
 import (
 	"context"
+	"os"
 	"testing"
 )
+
+// The storage group's S3 server process is this test binary running
+// TestS3ServerProcess.
+func init() { s3ServerArgs = []string{"-test.run=^TestS3ServerProcess$"} }
+
+// TestS3ServerProcess is the storage group's S3 server when this binary
+// runs as its child; otherwise it is skipped.
+func TestS3ServerProcess(t *testing.T) {
+	if os.Getenv(s3ServerEnv) == "" {
+		t.Skip("the storage group's S3 server process")
+	}
+	if err := serveS3(os.Stdin, os.Stdout); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestStorageQuick runs the storage group in quick mode: its result comes
 // back with numbers.
@@ -21,6 +37,9 @@ func TestStorageQuick(t *testing.T) {
 	for _, r := range rs {
 		if r.Value <= 0 || r.BaselineValue <= 0 {
 			t.Errorf("%s: value %v baseline %v", r.Name, r.Value, r.BaselineValue)
+		}
+		if r.Extra["cpu_MB_per_s"] <= 0 || r.Extra["server_cpu_MB_per_s"] <= 0 {
+			t.Errorf("%s: CPU rates of the writer and of the server process missing: %v", r.Name, r.Extra)
 		}
 		t.Logf("%s: %.4g %s vs %.4g (ratio %.2f, goal %.2f) %v", r.Name, r.Value, r.Unit, r.BaselineValue, r.Ratio, r.Goal, r.Extra)
 	}
