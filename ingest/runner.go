@@ -422,8 +422,11 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 		return err
 	}
 	dir := out.dir
+	// Overlap: a unit's samples are its own (decoded into fresh buffers)
+	// and nothing touches them after Add, so their voxels may still be
+	// hashed while the next sample is written.
 	w, err := shards.CreateShard(dir, ps.Name, shards.WriteOptions{MaxBytes: p.Output.MaxShardBytes, MaxSamples: p.Output.MaxShardSamples,
-		Parquet: p.Output.Parquet, ParquetCompression: p.Output.ParquetCompression, FS: out.fs})
+		Parquet: p.Output.Parquet, ParquetCompression: p.Output.ParquetCompression, FS: out.fs, Overlap: true})
 	if err != nil {
 		return fmt.Errorf("%s: %w", ps.Name, err)
 	}
