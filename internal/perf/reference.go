@@ -136,13 +136,18 @@ func repoFiles(patterns ...string) ([]string, error) {
 // zeroing) and can be ten times a steady run, for more than one run when
 // f allocates much.
 func MedianTime(n int, f func() error) (float64, error) {
+	return medianTime(n, f, time.Since)
+}
+
+// medianTime is MedianTime with the clock as a parameter (since).
+func medianTime(n int, f func() error, since func(time.Time) time.Duration) (float64, error) {
 	best := math.Inf(1)
 	for w := 0; w < maxWarmups; w++ {
 		t0 := time.Now()
 		if err := f(); err != nil {
 			return 0, err
 		}
-		d := time.Since(t0).Seconds()
+		d := since(t0).Seconds()
 		if w > 0 && d*warmSlack >= best {
 			break
 		}
@@ -154,7 +159,7 @@ func MedianTime(n int, f func() error) (float64, error) {
 		if err := f(); err != nil {
 			return 0, err
 		}
-		ts[i] = time.Since(t0).Seconds()
+		ts[i] = since(t0).Seconds()
 	}
 	return stats.Median(ts), nil
 }

@@ -18,16 +18,17 @@ func TestMedianTime(t *testing.T) {
 	// timed.
 	for _, slow := range []int{1, 2} {
 		calls = 0
+		var last time.Duration // what the fake clock says the last call took
 		f := func() error {
 			calls++
+			last = 2 * time.Millisecond
 			if calls <= slow {
-				time.Sleep(20 * time.Millisecond)
-			} else {
-				time.Sleep(2 * time.Millisecond)
+				last = 20 * time.Millisecond
 			}
 			return nil
 		}
-		if med, err := MedianTime(3, f); err != nil || med > 0.015 {
+		since := func(time.Time) time.Duration { return last }
+		if med, err := medianTime(3, f, since); err != nil || med != 0.002 {
 			t.Errorf("%d slow first runs: median %.3f s after %d calls, err %v", slow, med, calls, err)
 		}
 	}
