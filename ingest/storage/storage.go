@@ -97,10 +97,10 @@ type Options struct {
 	PageSize int
 	// PartSize is the size of one part of a multipart upload written
 	// through FS, and UploadConcurrency the parts of one file in flight
-	// at once (defaults 8 MiB and 2). A file smaller than the S3 client's
-	// multipart threshold (16 MiB) goes up in one PUT. An upload holds
-	// (UploadConcurrency+1)×PartSize of part buffers besides the 16 MiB
-	// it reads before deciding between PUT and multipart.
+	// at once (defaults 8 MiB and 2). A file shorter than one part goes
+	// up in one PUT. An upload to S3 holds at most
+	// (UploadConcurrency+1)×PartSize of part buffers, taken from a pool
+	// that all uploads share.
 	PartSize, UploadConcurrency int
 }
 
