@@ -838,6 +838,11 @@ func (nopHash) BlockSize() int              { return 1 }
 // bytes, no caller slices). Its first error is sticky: failed reports it
 // to the next write and wait returns it. The methods of a nil *locWriter
 // do nothing, for the layouts that have none.
+//
+// Location rows are small, so a part's rows share row groups
+// (WriteBuffered, up to the writer's row group length) instead of one
+// row group per record batch: every row group costs a footer entry per
+// column, and serialising those was a visible share of writing a shard.
 type locWriter struct {
 	q    chan arrow.RecordBatch
 	done chan struct{}
@@ -852,7 +857,7 @@ func newLocWriter(pq *pqarrow.FileWriter, file string) *locWriter {
 		defer close(l.done)
 		for rec := range q {
 			if l.failed() == nil {
-				if err := pq.Write(rec); err != nil {
+				if err := pq.WriteBuffered(rec); err != nil {
 					l.mu.Lock()
 					l.err = fmt.Errorf("%s: %w", file, err)
 					l.mu.Unlock()

@@ -58,7 +58,6 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 		defer os.RemoveAll(d)
 	}
 	path := filepath.Join(scratch, "perf-shard.arrow")
-	plain := filepath.Join(scratch, "perf-plain.bin")
 
 	timeIt := func(f func() error) (float64, error) {
 		t := time.Now()
@@ -68,9 +67,11 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 		return time.Since(t).Seconds(), nil
 	}
 	// plainRate times the baseline once: the voxel bytes written to a
-	// new file, fsynced, closed, removed. lastPlainCPU is its CPU time.
+	// new file in dir, fsynced, closed, removed. lastPlainCPU is its CPU
+	// time.
 	var lastPlainCPU float64
-	plainRate := func() (float64, error) {
+	plainRate := func(dir string) (float64, error) {
+		plain := filepath.Join(dir, "perf-plain.bin")
 		c0 := cpuTime()
 		defer func() { lastPlainCPU = (cpuTime() - c0).Seconds() }()
 		t, err := timeIt(func() error {
@@ -100,7 +101,7 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 		}
 		// Alternate so page-cache state and the load of whatever else
 		// runs on the machine favour neither.
-		b, err := plainRate()
+		b, err := plainRate(scratch)
 		if err != nil {
 			return nil, err
 		}
@@ -134,17 +135,22 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 	// per-image SHA-256 ("metadata"), Parquet, fsync/rename publish,
 	// stats and manifest. "metadata" (the default) has a goal: voxels are
 	// stored once, so creating a shard should run near write speed.
-	// The others are informational: "full" compresses every voxel.
+	// The others are informational: "full" compresses every voxel, and
+	// "metadata" on the output disk (o.TempDir, baseline written there
+	// too) is what a run writing to a local disk sees.
 	var creates []Result
 	for _, c := range []struct {
 		layout shards.ParquetLayout
 		codec  shards.ParquetCompression
 		goal   float64
+		dir    string
+		suffix string
 	}{
-		{shards.ParquetMetadata, "zstd", 0.5},
-		{shards.ParquetNone, "", 0},
-		{shards.ParquetFull, "zstd", 0},
-		{shards.ParquetFull, "zstd-fast", 0},
+		{shards.ParquetMetadata, "zstd", 0.5, scratch, ""},
+		{shards.ParquetNone, "", 0, scratch, ""},
+		{shards.ParquetFull, "zstd", 0, scratch, ""},
+		{shards.ParquetFull, "zstd-fast", 0, scratch, ""},
+		{shards.ParquetMetadata, "zstd", 0, o.TempDir, "_disk"},
 	} {
 		// Each row times its own baseline, alternating with its runs. CPU
 		// seconds (every thread's) go beside the wall-clock rates: on a
@@ -155,13 +161,13 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			b, err := plainRate()
+			b, err := plainRate(c.dir)
 			if err != nil {
 				return nil, err
 			}
 			baseRates = append(baseRates, b)
 			baseCPUs = append(baseCPUs, lastPlainCPU)
-			dir := filepath.Join(scratch, "perf-corpus")
+			dir := filepath.Join(c.dir, "perf-corpus")
 			var m *shards.Manifest
 			c0 := cpuTime()
 			t, err := timeIt(func() error {
@@ -186,6 +192,7 @@ func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
 		if c.codec != "" && c.layout != shards.ParquetMetadata {
 			name += "_" + string(c.codec)
 		}
+		name += c.suffix
 		res := Result{Name: "shards/" + name + "/" + key, Unit: "MB/s", Value: stats.Median(rates),
 			BaselineName: "os.File.Write+fsync of the same voxel bytes", BaselineValue: stats.Median(baseRates), Goal: c.goal,
 			Extra: map[string]float64{"shard_bytes_over_arrow_bytes": float64(disk) / float64(arrowBytes),
