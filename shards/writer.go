@@ -254,6 +254,13 @@ func (w *ShardWriter) Add(s *Sample) error {
 		return fmt.Errorf("shard %s: Add after Close/Abort", w.name)
 	}
 	if err := validate(s); err != nil {
+		// The shard goes on without s, but Overlap's promise for the
+		// previous sample still ends when this Add returns.
+		if w.cur != nil {
+			if serr := w.cur.settle(0); serr != nil {
+				return w.fail(serr)
+			}
+		}
 		return fmt.Errorf("shard %s: %w", w.name, err)
 	}
 	sz := sampleSize(s)
