@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 )
@@ -36,6 +37,10 @@ func RunAndPrint(ctx context.Context, groups []Group, o ReportOptions) error {
 	}
 	var failed []string
 	for _, g := range groups {
+		// Each group starts on a collected heap: otherwise the garbage of
+		// the group before (hundreds of MB for some) is collected during
+		// the next one's timings, which then measure that collection.
+		runtime.GC()
 		res, err := g.Run(ctx, o.Options)
 		if err != nil {
 			fmt.Fprintf(o.Err, "medmd: perf %s: %v\n", g.Name, err)
