@@ -430,41 +430,57 @@ func flipInPlace[T shards.Scalar](buf []T, o Orientation, in [3]int) {
 	}
 }
 
-// reverseCopy sets dst[x] = src[len-1-x]; bytes go eight at a time.
+// reverseCopy sets dst[x] = src[len-1-x]. Elements of 1, 2 or 4 bytes
+// go eight bytes at a time (reverseLanes).
 func reverseCopy[T shards.Scalar](dst, src []T) {
 	n := len(dst)
-	var z T
-	if unsafe.Sizeof(z) == 1 && n > 0 {
+	e := int(unsafe.Sizeof(dst[0:1][0]))
+	x := 0
+	if e < 8 && n > 0 {
 		d, s := shards.Bytes(dst), shards.Bytes(src[:n])
-		x := 0
-		for ; x+8 <= n; x += 8 {
-			binary.LittleEndian.PutUint64(d[x:], bits.ReverseBytes64(binary.LittleEndian.Uint64(s[n-8-x:])))
+		nb := n * e
+		for ; x+8 <= nb; x += 8 {
+			binary.LittleEndian.PutUint64(d[x:], reverseLanes(binary.LittleEndian.Uint64(s[nb-8-x:]), e))
 		}
-		for ; x < n; x++ {
-			d[x] = s[n-1-x]
-		}
-		return
+		x /= e
 	}
-	for x := range dst {
+	for ; x < n; x++ {
 		dst[x] = src[n-1-x]
 	}
 }
 
-// reverseInPlace reverses s; bytes go eight at a time from both ends.
+// reverseInPlace reverses s; elements of 1, 2 or 4 bytes go eight bytes
+// at a time from both ends (reverseLanes).
 func reverseInPlace[T shards.Scalar](s []T) {
 	n := len(s)
-	var z T
+	e := int(unsafe.Sizeof(s[0:1][0]))
 	a, b := 0, n
-	if unsafe.Sizeof(z) == 1 && n > 0 {
+	if e < 8 && n > 0 {
 		p := shards.Bytes(s)
-		for ; b-a >= 16; a, b = a+8, b-8 {
-			wa := binary.LittleEndian.Uint64(p[a:])
-			wb := binary.LittleEndian.Uint64(p[b-8:])
-			binary.LittleEndian.PutUint64(p[a:], bits.ReverseBytes64(wb))
-			binary.LittleEndian.PutUint64(p[b-8:], bits.ReverseBytes64(wa))
+		ab, bb := 0, n*e
+		for ; bb-ab >= 16; ab, bb = ab+8, bb-8 {
+			wa := binary.LittleEndian.Uint64(p[ab:])
+			wb := binary.LittleEndian.Uint64(p[bb-8:])
+			binary.LittleEndian.PutUint64(p[ab:], reverseLanes(wb, e))
+			binary.LittleEndian.PutUint64(p[bb-8:], reverseLanes(wa, e))
 		}
+		a, b = ab/e, bb/e
 	}
 	for b--; a < b; a, b = a+1, b-1 {
 		s[a], s[b] = s[b], s[a]
+	}
+}
+
+// reverseLanes reverses the order of the e-byte elements (e = 1, 2 or
+// 4) of the little-endian word x, keeping each element's bytes.
+func reverseLanes(x uint64, e int) uint64 {
+	switch e {
+	case 1:
+		return bits.ReverseBytes64(x)
+	case 2:
+		x = bits.RotateLeft64(x, 32)
+		return x&0x0000FFFF0000FFFF<<16 | x>>16&0x0000FFFF0000FFFF
+	default:
+		return bits.RotateLeft64(x, 32)
 	}
 }

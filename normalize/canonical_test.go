@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 )
 
@@ -57,4 +58,37 @@ func gatherRef(raw []byte, size int, o Orientation, in [3]int) []byte {
 		}
 	}
 	return dst
+}
+
+// TestReverse checks the word-at-a-time reversals against
+// slices.Reverse for every element size and lengths around the word
+// boundaries.
+func TestReverse(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		check := func(name string, f func(int) bool) {
+			if !f(n) {
+				t.Fatalf("%s n=%d", name, n)
+			}
+		}
+		check("u8", func(n int) bool { return revOK(n, func(i int) uint8 { return uint8(i*7 + 1) }) })
+		check("i16", func(n int) bool { return revOK(n, func(i int) int16 { return int16(i*977 - 5) }) })
+		check("f32", func(n int) bool { return revOK(n, func(i int) float32 { return float32(i) * 1.5 }) })
+		check("f64", func(n int) bool { return revOK(n, func(i int) float64 { return float64(i) * 2.5 }) })
+	}
+}
+
+func revOK[T interface {
+	~uint8 | ~int16 | ~float32 | ~float64
+}](n int, f func(int) T) bool {
+	src := make([]T, n)
+	for i := range src {
+		src[i] = f(i)
+	}
+	want := slices.Clone(src)
+	slices.Reverse(want)
+	got := slices.Clone(src)
+	reverseInPlace(got)
+	dst := make([]T, n)
+	reverseCopy(dst, src)
+	return slices.Equal(got, want) && slices.Equal(dst, want)
 }
