@@ -192,16 +192,6 @@ func sumCounts(m map[string]int) int {
 // units exceeds the pipeline's max_failure_fraction. The shards are written.
 var ErrTooManyFailures = errors.New("too many inputs failed")
 
-// QuarantineRecord is one line of a quarantine file: which unit (and
-// sample) failed at which stage, and why.
-type QuarantineRecord struct {
-	Unit   string   `json:"unit"`
-	Paths  []string `json:"paths,omitempty"`
-	Sample string   `json:"sample,omitempty"`
-	Stage  string   `json:"stage"`
-	Error  string   `json:"error"`
-}
-
 // Run builds this task's shards of the plan: shards already done are
 // skipped, the others are built with a worker pool and published
 // atomically. When every planned shard is done (always the case for a
@@ -391,7 +381,7 @@ func readCounts(out *output, plan *Plan, ps PlannedShard) (Counts, error) {
 	}
 	failed := map[string]bool{}
 	for _, line := range strings.Split(string(q), "\n") {
-		var r QuarantineRecord
+		var r shards.QuarantineRecord
 		if json.Unmarshal([]byte(line), &r) == nil && r.Sample == "" && r.Stage == "read" {
 			failed[r.Unit] = true
 		}
@@ -406,7 +396,7 @@ const quarantineDir = "quarantine"
 // plan order.
 type unitResult struct {
 	samples    []*shards.Sample
-	quarantine []QuarantineRecord
+	quarantine []shards.QuarantineRecord
 	dropped    map[string]int
 	failed     bool
 	class      string // QuarantineClass of a failed read
@@ -436,7 +426,7 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 		}
 	}()
 	units := plan.UnitsOf(ps)
-	var quarantine []QuarantineRecord
+	var quarantine []shards.QuarantineRecord
 	c := Counts{Dropped: map[string]int{}}
 	err = orderedMap(ctx, len(units), workers,
 		func(i int) unitResult { return processUnit(ctx, units[i], src, stages) },
@@ -505,7 +495,7 @@ func processUnit(ctx context.Context, u Unit, src Source, stages []NamedStage) (
 		// quarantined like any other bad input.
 		if v := recover(); v != nil {
 			r = unitResult{failed: true, dropped: map[string]int{},
-				quarantine: []QuarantineRecord{{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: fmt.Sprintf("panic: %v", v)}}}
+				quarantine: []shards.QuarantineRecord{{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: fmt.Sprintf("panic: %v", v)}}}
 		}
 	}()
 	samples, err := src.Read(ctx, u)
@@ -516,7 +506,7 @@ func processUnit(ctx context.Context, u Unit, src Source, stages []NamedStage) (
 	case errors.As(err, &part):
 		for _, pt := range part.Parts {
 			r.dropped[pt.Reason]++
-			r.quarantine = append(r.quarantine, QuarantineRecord{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: pt.Err.Error()})
+			r.quarantine = append(r.quarantine, shards.QuarantineRecord{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: pt.Err.Error()})
 		}
 		r.parts = len(part.Parts)
 	case errors.As(err, &drop):
@@ -525,7 +515,7 @@ func processUnit(ctx context.Context, u Unit, src Source, stages []NamedStage) (
 	default:
 		r.failed = true
 		r.class = QuarantineClass(err)
-		r.quarantine = append(r.quarantine, QuarantineRecord{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: err.Error()})
+		r.quarantine = append(r.quarantine, shards.QuarantineRecord{Unit: u.ID, Paths: u.Paths, Stage: "read", Error: err.Error()})
 		return r
 	}
 next:
@@ -537,7 +527,7 @@ next:
 				if errors.As(err, &drop) {
 					r.dropped[drop.Reason]++
 				} else {
-					r.quarantine = append(r.quarantine, QuarantineRecord{Unit: u.ID, Paths: u.Paths, Sample: s.ID, Stage: st.Name, Error: err.Error()})
+					r.quarantine = append(r.quarantine, shards.QuarantineRecord{Unit: u.ID, Paths: u.Paths, Sample: s.ID, Stage: st.Name, Error: err.Error()})
 				}
 				continue next
 			}
@@ -607,7 +597,7 @@ func orderedMap[R any](ctx context.Context, n, workers int, work func(int) R, co
 	return nil
 }
 
-func writeQuarantine(fsys shards.FS, path string, recs []QuarantineRecord) error {
+func writeQuarantine(fsys shards.FS, path string, recs []shards.QuarantineRecord) error {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	for _, r := range recs {

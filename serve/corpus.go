@@ -41,22 +41,12 @@ type Corpus struct {
 	// Bench is set for a RadBench split manifest (OUT_DIR/TASK/SPLIT).
 	Bench *BenchSplit
 	// Quarantine lists the ingest quarantine records (quarantine.jsonl).
-	Quarantine []QuarantineRecord
+	Quarantine []shards.QuarantineRecord
 }
 
 // BenchSplit names the RadBench output folder, task and split a corpus is.
 type BenchSplit struct {
 	Root, Task, Split string
-}
-
-// QuarantineRecord is one line of an ingest quarantine.jsonl (the fields
-// the ingest runner writes).
-type QuarantineRecord struct {
-	Unit   string   `json:"unit"`
-	Paths  []string `json:"paths,omitempty"`
-	Sample string   `json:"sample,omitempty"`
-	Stage  string   `json:"stage"`
-	Error  string   `json:"error"`
 }
 
 // manifestPaths expands one command-line argument: a manifest.json, a
@@ -150,17 +140,17 @@ func openCorpus(ctx context.Context, path, name string, log *slog.Logger) (*Corp
 
 // readQuarantine reads quarantine records; a bad line is logged and
 // skipped (the overview shows what could be read).
-func readQuarantine(path string, log *slog.Logger) []QuarantineRecord {
+func readQuarantine(path string, log *slog.Logger) []shards.QuarantineRecord {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var out []QuarantineRecord
+	var out []shards.QuarantineRecord
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for n := 1; sc.Scan(); n++ {
-		var q QuarantineRecord
+		var q shards.QuarantineRecord
 		if err := json.Unmarshal(sc.Bytes(), &q); err != nil {
 			log.Warn("serve: quarantine line skipped", "file", path, "line", n, "err", err)
 			continue

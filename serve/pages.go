@@ -110,7 +110,7 @@ type corpusView struct {
 	Source, Task, License, Split        []Count
 	Modality, DType, Shape, TextLen     []Count
 	Quarantine                          []Count
-	QuarantineExamples                  []QuarantineRecord
+	QuarantineExamples                  []shards.QuarantineRecord
 	Excluded                            []Count
 	Stats                               IndexStats
 }
