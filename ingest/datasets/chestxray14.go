@@ -150,34 +150,15 @@ func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel := relPath(b.opts.Root, file)
 	var imgs []*labelledImage
 	var bad []ingest.Unit
-	seenAt := map[string]int{}
+	rows := imageRows{file: file, rel: relPath(b.opts.Root, file), col: "Image Index", keep: b.opts.keep, seen: map[string]int{}, bad: &bad}
 	for _, r := range t.Rows {
-		id := rel + ":" + strconv.Itoa(r.Line)
-		name := t.get(r, "Image Index")
-		key := name
-		if key == "" {
-			key = id
-		}
-		if !b.opts.keep(key) {
+		name, id, ok := rows.admit(t, r)
+		if !ok {
 			continue
 		}
 		fail := func(err error) { bad = append(bad, errUnit(id, []string{file}, err)) }
-		if first, dup := seenAt[key]; dup && name != "" {
-			fail(rowErrorf(file, r.Line, "duplicate image %s (first at line %d)", key, first))
-			continue
-		}
-		seenAt[key] = r.Line
-		if r.Err != nil {
-			fail(r.Err)
-			continue
-		}
-		if name == "" {
-			fail(rowErrorf(file, r.Line, "no Image Index"))
-			continue
-		}
 		path, ok := idx[name]
 		if !ok {
 			fail(rowErrorf(file, r.Line, "image %s not found under images/ or images_*/images/", name))

@@ -226,32 +226,14 @@ func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
 		if err := t.require(append([]string{"Path", "No Finding"}, cheXpertLabels...)...); err != nil {
 			return nil, err
 		}
-		rel := relPath(b.opts.Root, file)
 		split := splitFromName(file)
+		rows := imageRows{file: file, rel: relPath(b.opts.Root, file), col: "Path", keep: b.opts.keep, seen: seenAt, bad: &bad}
 		for _, r := range t.Rows {
-			id := rel + ":" + strconv.Itoa(r.Line)
-			p := t.get(r, "Path")
-			key := p
-			if key == "" {
-				key = id
-			}
-			if !b.opts.keep(key) {
+			p, id, ok := rows.admit(t, r)
+			if !ok {
 				continue
 			}
 			fail := func(err error) { bad = append(bad, errUnit(id, []string{file}, err)) }
-			if first, dup := seenAt[key]; dup && p != "" {
-				fail(rowErrorf(file, r.Line, "duplicate image %s (first at line %d)", key, first))
-				continue
-			}
-			seenAt[key] = r.Line
-			if r.Err != nil {
-				fail(r.Err)
-				continue
-			}
-			if p == "" {
-				fail(rowErrorf(file, r.Line, "no Path"))
-				continue
-			}
 			img, err := s.resolve(p)
 			if err != nil {
 				fail(rowErrorf(file, r.Line, "%v", err))

@@ -27,6 +27,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/medmd/medmd/ingest"
@@ -425,4 +426,49 @@ func modalityCode(name string) string {
 		return "DX"
 	}
 	return ""
+}
+
+// imageRows admits the rows of an image-per-row label table (ChestX-ray14's
+// Data_Entry, CheXpert's train/valid CSVs) one at a time. A row is skipped
+// when its key (the image column, or the row's id when that is empty) is
+// not this run's (keep); it is quarantined, as a unit appended to bad, for
+// a CSV error, an image named twice (seen maps each image met, across
+// files, to its line) or an empty image column.
+type imageRows struct {
+	file, rel string // the table's path, and as the row ids name it
+	col       string // the image column
+	keep      func(string) bool
+	seen      map[string]int
+	bad       *[]ingest.Unit
+}
+
+// admit returns row r's image and id, and whether to read it.
+func (g imageRows) admit(t *csvTable, r csvRow) (name, id string, ok bool) {
+	id = g.rel + ":" + strconv.Itoa(r.Line)
+	name = t.get(r, g.col)
+	key := name
+	if key == "" {
+		key = id
+	}
+	if !g.keep(key) {
+		return "", "", false
+	}
+	var err error
+	first, dup := g.seen[key]
+	switch {
+	case dup && name != "":
+		err = rowErrorf(g.file, r.Line, "duplicate image %s (first at line %d)", key, first)
+	case r.Err != nil:
+		err = r.Err
+	case name == "":
+		err = rowErrorf(g.file, r.Line, "no %s", g.col)
+	}
+	if !dup {
+		g.seen[key] = r.Line
+	}
+	if err != nil {
+		*g.bad = append(*g.bad, errUnit(id, []string{g.file}, err))
+		return "", "", false
+	}
+	return name, id, true
 }
