@@ -28,25 +28,32 @@ func perfVolumes(n, d int) []shards.Sample {
 	return out
 }
 
+// ctVolumes is the corpus the shards and storage groups write: 32 int16
+// volumes of 64×256×256 (8 MiB each, 256 MiB in all), 8 of 16×256×256
+// with --quick; key names it in results, voxBytes is its voxel bytes.
+func ctVolumes(quick bool) (ss []shards.Sample, key string, voxBytes int64) {
+	n, d := 32, 64
+	if quick {
+		n, d = 8, 16
+	}
+	ss = perfVolumes(n, d)
+	for i := range ss {
+		voxBytes += int64(len(ss[i].Images[0].Voxels))
+	}
+	return ss, fmt.Sprintf("%dx%dx256x256_int16", n, d), voxBytes
+}
+
 // shardsGroup times the Arrow IPC shard writer and whole shards of each
 // Parquet layout against plain writes of the same voxel bytes, the heap a
 // zero-copy read allocates against a 1 MiB budget, and native-resolution
 // ingest of a CT series against dcm2niix with the bytes it leaves on disk
 // (nativeIngest).
 func shardsGroup(ctx context.Context, o Options) ([]Result, error) {
-	n, d, reps := 32, 64, o.Repeats // 32 × 8 MiB = 256 MiB
+	reps := max(o.Repeats, 1)
 	if o.Quick {
-		n, d, reps = 8, 16, 3 // 8 × 2 MiB
+		reps = 3
 	}
-	if reps < 1 {
-		reps = 1
-	}
-	ss := perfVolumes(n, d)
-	key := fmt.Sprintf("%dx%dx256x256_int16", n, d)
-	var voxBytes int64
-	for i := range ss {
-		voxBytes += int64(len(ss[i].Images[0].Voxels))
-	}
+	ss, key, voxBytes := ctVolumes(o.Quick)
 	// Both writers target tmpfs where there is one: the goal compares the
 	// CPU-side cost of the Arrow IPC writer with plain writes, and on a
 	// disk the writeback throttling of whichever runs second dominates.

@@ -175,19 +175,11 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 		// This process is the S3 server of a parent's storage group.
 		return nil, serveS3(os.Stdin, os.Stdout)
 	}
-	n, d, reps := 32, 64, o.Repeats // 32 × 8 MiB = 256 MiB
+	reps := max(o.Repeats, 1)
 	if o.Quick {
-		n, d, reps = 8, 16, 1 // 8 × 2 MiB
-	}
-	if reps < 1 {
 		reps = 1
 	}
-	ss := perfVolumes(n, d)
-	key := fmt.Sprintf("%dx%dx256x256_int16", n, d)
-	var voxBytes int64
-	for i := range ss {
-		voxBytes += int64(len(ss[i].Images[0].Voxels))
-	}
+	ss, key, voxBytes := ctVolumes(o.Quick)
 	srv, err := startChildS3(ctx)
 	if err != nil {
 		return nil, err
@@ -201,7 +193,7 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 	bfs := storage.NewFS(ctx, b)
 	// Four shards, so uploads of one overlap the encoding of the next as
 	// in a run.
-	opts := shards.WriteOptions{MaxSamples: max(1, n/4)}
+	opts := shards.WriteOptions{MaxSamples: max(1, len(ss)/4), Overlap: true}
 	// write returns the seconds of wall time, of this process's CPU time
 	// (the shard writer and the S3 client: what a run spends against a
 	// real bucket) and of the server process's CPU time (zero for the
