@@ -185,7 +185,7 @@ func TestNearIndexMatchesLinearScan(t *testing.T) {
 				}
 			}
 			id, _, ok := ix.query("", []PHash{h})
-			if ok != (want >= 0) || (ok && id != ix.entries[want].id) {
+			if ok != (want >= 0) || (ok && id != ix.ids[want]) {
 				t.Fatalf("t=%d: query %x = %q %v, linear scan says entry %d", thr, h, id, ok, want)
 			}
 		}
