@@ -199,3 +199,65 @@ func TestNearBandsPartitionBits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNearIndex replays a byte string as adds and queries and compares
+// every query with bruteNear. Each hash is a stored one (or zero, or 32
+// raw bytes) with a few bits flipped, so matches near the threshold are
+// common.
+func FuzzNearIndex(f *testing.F) {
+	f.Add(uint8(10), []byte{0, 1, 3, 1, 2, 3, 1, 1, 2, 0, 5})
+	f.Add(uint8(0), []byte{2, 0, 0, 3, 1, 0})
+	f.Add(uint8(33), []byte{4, 255, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 1, 1, 0})
+	f.Fuzz(runNearFuzz)
+}
+
+func runNearFuzz(t *testing.T, thr uint8, data []byte) {
+	scopes := []string{"", "a", "b\x00c", "d"}
+	{
+		th := int(thr % 41)
+		ix := newNearIndex(th)
+		var items []nearItem
+		var stored []PHash
+		next := func() byte {
+			if len(data) == 0 {
+				return 0
+			}
+			b := data[0]
+			data = data[1:]
+			return b
+		}
+		hash := func() PHash {
+			var h PHash
+			switch b := next(); {
+			case b == 255:
+				for i := range 32 {
+					h[i/8] |= uint64(next()) << (8 * (i % 8))
+				}
+			case b > 0 && len(stored) > 0:
+				h = stored[int(b-1)%len(stored)]
+			}
+			for range int(next()) % (th + 4) {
+				bit := next()
+				h[bit/64] ^= 1 << (bit % 64)
+			}
+			return h
+		}
+		for n := 0; len(data) > 0 && n < 500; n++ {
+			op := next()
+			it := nearItem{fmt.Sprint("e", n), scopes[op>>1&3], nil}
+			for range 1 + int(op>>3&1) {
+				it.hashes = append(it.hashes, hash())
+			}
+			id, dist, ok := ix.query(it.scope, it.hashes)
+			wid, wdist, wok := bruteNear(items, th, it.scope, it.hashes)
+			if id != wid || dist != wdist || ok != wok {
+				t.Fatalf("t=%d: query %q %x = %q %d %v, brute force %q %d %v", th, it.scope, it.hashes, id, dist, ok, wid, wdist, wok)
+			}
+			if op&1 == 1 {
+				ix.add(it.id, it.scope, it.hashes)
+				items = append(items, it)
+				stored = append(stored, it.hashes...)
+			}
+		}
+	}
+}
