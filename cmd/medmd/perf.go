@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"os"
+	"strconv"
 
 	"github.com/medmd/medmd/internal/perf"
 	"github.com/spf13/cobra"
@@ -21,8 +23,19 @@ func init() {
 			if err != nil {
 				return err
 			}
-			return perf.RunAndPrint(cmd.Context(), groups, perf.ReportOptions{
-				Options: perf.Options{Quick: quick, Repeats: repeats}, JSON: asJSON, Out: os.Stdout, Err: os.Stderr})
+			ro := perf.ReportOptions{Options: perf.Options{Quick: quick, Repeats: repeats}, JSON: asJSON, Out: os.Stdout, Err: os.Stderr}
+			if exe, err := os.Executable(); err == nil && len(groups) > 1 {
+				// One process per group: no group's heap or threads slow
+				// the next one's timings.
+				ro.Run = func(ctx context.Context, g perf.Group, o perf.Options) ([]perf.Result, error) {
+					args := []string{"perf", g.Name, "--json", "--repeats", strconv.Itoa(o.Repeats)}
+					if o.Quick {
+						args = append(args, "--quick")
+					}
+					return perf.RunInChild(ctx, exe, args, os.Stderr)
+				}
+			}
+			return perf.RunAndPrint(cmd.Context(), groups, ro)
 		},
 	}
 	cmd.Long = perf.Help()

@@ -3,6 +3,7 @@ package perf
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +60,19 @@ func TestRunReferenceJSON(t *testing.T) {
 	}
 	if _, err := RunReference(context.Background(), "sh", "-c", "echo oops >&2; exit 3"); err == nil || !strings.Contains(err.Error(), "oops") {
 		t.Errorf("err = %v, want stderr in it", err)
+	}
+}
+
+// TestRunInChild reads a child's --json lines, skips its other output and
+// reports a failed child.
+func TestRunInChild(t *testing.T) {
+	ctx := context.Background()
+	script := `echo 'noise'; echo '{"name":"g/a/k","unit":"s","value":2,"baseline_value":4,"ratio":2,"goal":1,"meets_goal":true}'`
+	res, err := RunInChild(ctx, "sh", []string{"-c", script}, io.Discard)
+	if err != nil || len(res) != 1 || res[0].Name != "g/a/k" || res[0].Ratio != 2 || !res[0].MeetsGoal {
+		t.Fatalf("res %+v, err %v", res, err)
+	}
+	if _, err := RunInChild(ctx, "sh", []string{"-c", "echo boom >&2; exit 3"}, io.Discard); err == nil {
+		t.Fatal("a failed child gave no error")
 	}
 }

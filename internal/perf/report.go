@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,10 @@ type ReportOptions struct {
 	JSON bool
 	// Out receives the results; Err one line per group that failed.
 	Out, Err io.Writer
+	// Run runs one group; nil means Group.Run in this process. `medmd
+	// perf` runs each of several groups in a process of its own
+	// (RunInChild).
+	Run func(ctx context.Context, g Group, o Options) ([]Result, error)
 }
 
 // RunAndPrint runs groups in order in a scratch folder of its own and
@@ -41,7 +46,11 @@ func RunAndPrint(ctx context.Context, groups []Group, o ReportOptions) error {
 		// the group before (hundreds of MB for some) is collected during
 		// the next one's timings, which then measure that collection.
 		runtime.GC()
-		res, err := g.Run(ctx, o.Options)
+		run := o.Run
+		if run == nil {
+			run = func(ctx context.Context, g Group, o Options) ([]Result, error) { return g.Run(ctx, o) }
+		}
+		res, err := run(ctx, g, o.Options)
 		if err != nil {
 			fmt.Fprintf(o.Err, "medmd: perf %s: %v\n", g.Name, err)
 			failed = append(failed, g.Name)
@@ -85,4 +94,31 @@ Groups:
 --json prints one object per line:
   {"name","unit","value","baseline_name","baseline_value","ratio","goal","meets_goal"}`)
 	return b.String()
+}
+
+// RunInChild runs group g in a new process, exe with args (which must
+// make it print g's results as --json lines), and returns its results.
+// The child's stderr goes to errOut. Groups measured one after another in
+// one process disturb each other: a group's large heap, runtime threads
+// and freed memory slow the timings of the next (reads of a few MB took
+// four times as long after the lm group as on their own).
+func RunInChild(ctx context.Context, exe string, args []string, errOut io.Writer) ([]Result, error) {
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Stderr = errOut
+	out, err := cmd.Output()
+	var res []Result
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var r Result
+		if jerr := json.Unmarshal([]byte(line), &r); jerr != nil {
+			return res, fmt.Errorf("reading the child's result %q: %w", line, jerr)
+		}
+		res = append(res, r)
+	}
+	if err != nil {
+		return res, fmt.Errorf("its process failed (%w); its own message is above", err)
+	}
+	return res, nil
 }
