@@ -11,10 +11,11 @@ import (
 func init() { s3ServerArgs = []string{"-test.run=^TestS3ServerProcess$"} }
 
 // TestS3ServerProcess is the storage group's S3 server when this binary
-// runs as its child; otherwise it is skipped.
+// runs as its child; otherwise it returns at once (not a skip: nothing
+// is missing, and the test report lists skips as missing tools).
 func TestS3ServerProcess(t *testing.T) {
 	if os.Getenv(s3ServerEnv) == "" {
-		t.Skip("the storage group's S3 server process")
+		return
 	}
 	if err := serveS3(os.Stdin, os.Stdout); err != nil {
 		t.Fatal(err)
