@@ -81,7 +81,8 @@ func Help() string {
 	b.WriteString(`perf times medmd against a baseline doing the same work in the same run
 (memcpy, plain file writes, a reference tool such as dcm2niix, nibabel,
 scipy or lxml) and prints ours/baseline, larger is better, beside its goal.
-Timings are medians of --repeats runs. With no arguments every group runs.
+Timings are medians of --repeats runs, after warm-up runs. With no
+arguments every group runs; several groups run each in a process of its own.
 Results are named group/measure/key. Run it inside the repository: the
 dicom and pmc groups measure on its test files.
 
