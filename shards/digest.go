@@ -44,26 +44,31 @@ func startVoxelHashes(rec arrow.RecordBatch) *voxelHashes {
 	rec.Retain()
 	vox := voxelColumn(rec)
 	v := &voxelHashes{vox: vox, rec: rec, sums: make([][sha256.Size]byte, vox.Len()), done: make(chan struct{})}
-	n := vox.Len()
-	workers := min(n, runtime.GOMAXPROCS(0))
-	if workers == 0 {
-		close(v.done)
+	go func() {
+		hashAll(v.sums, vox.Value)
 		rec.Release()
-		return v
-	}
+		close(v.done)
+	}()
+	return v
+}
+
+// hashAll sets sums[i] to the SHA-256 of value(i) for every i, on up to
+// GOMAXPROCS goroutines that take the values in order, and returns when
+// all are done.
+func hashAll(sums [][sha256.Size]byte, value func(int) []byte) {
+	n := len(sums)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	wg.Add(workers)
-	for range workers {
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				v.sums[i] = sha256.Sum256(vox.Value(i))
+				sums[i] = sha256.Sum256(value(i))
 			}
 		}()
 	}
-	go func() { wg.Wait(); rec.Release(); close(v.done) }()
-	return v
+	wg.Wait()
 }
 
 // wait returns once every image is hashed; rec is released by then.
@@ -203,18 +208,7 @@ func mappedDigest(s *Shard, want FileStats) (string, error) {
 		return "", fmt.Errorf("%s: %w", s.path, err)
 	}
 	sums := make([][sha256.Size]byte, len(runs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(len(runs), runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < len(runs); i = int(next.Add(1)) - 1 {
-				sums[i] = sha256.Sum256(s.data[runs[i].off : runs[i].off+runs[i].n])
-			}
-		}()
-	}
-	wg.Wait()
+	hashAll(sums, func(i int) []byte { return s.data[runs[i].off : runs[i].off+runs[i].n] })
 	h := sha256.New()
 	var at int64
 	for i, r := range runs {
