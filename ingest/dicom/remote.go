@@ -45,7 +45,7 @@ import (
 type remoteRoot struct {
 	url      string // storage.ObjectURL(root, "")
 	st       *storage.Bucket
-	archives map[string]int64 // zip and tar objects planned: key → listed size
+	archives map[string]*archiveIndex // zip and tar objects planned, by key
 }
 
 // planRoots is Plan's view of the roots: local ones to walk, and the
@@ -72,7 +72,7 @@ func readRemote(ctx context.Context, roots []string) (*planRoots, error) {
 		if err != nil {
 			return nil, err
 		}
-		rr := remoteRoot{url: storage.ObjectURL(root, ""), st: b, archives: map[string]int64{}}
+		rr := remoteRoot{url: storage.ObjectURL(root, ""), st: b, archives: map[string]*archiveIndex{}}
 		hs, err := rr.headers(ctx)
 		if err != nil {
 			return nil, err
@@ -82,6 +82,9 @@ func readRemote(ctx context.Context, roots []string) (*planRoots, error) {
 	}
 	return pr, nil
 }
+
+// archiveStreams is how many archive objects planning streams at once.
+const archiveStreams = 4
 
 // headers lists one root page by page while workers fetch headers, then
 // reads the archives found, one at a time, and returns the headers in URL
@@ -149,13 +152,27 @@ func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
 	for i, sc := range out {
 		res[i] = *sc
 	}
-	for _, a := range archives {
-		hs, err := rr.archiveHeaders(ctx, a.key, a.size)
-		if err != nil {
-			return nil, err
-		}
-		rr.archives[a.key] = a.size
-		res = append(res, hs...)
+	// Archives are streamed whole, a few at a time: each is one long GET,
+	// and their members' headers parse on the goroutine that streams them.
+	hs := make([][]scanned, len(archives))
+	idx := make([]*archiveIndex, len(archives))
+	errs := make([]error, len(archives))
+	sem := make(chan struct{}, archiveStreams)
+	for i, a := range archives {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			hs[i], idx[i], errs[i] = rr.archiveHeaders(ctx, a.key, a.size)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, a := range archives {
+		rr.archives[a.key] = idx[i]
+		res = append(res, hs[i]...)
 	}
 	sort.SliceStable(res, func(i, j int) bool { return res[i].ref.Path < res[j].ref.Path })
 	return res, nil

@@ -7,11 +7,14 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/medmd/medmd/ingest"
@@ -64,16 +67,7 @@ func remoteFixture(t testing.TB, slices int) (base string, srv *s3test.Server) {
 func TestSourceS3(t *testing.T) {
 	ctx := context.Background()
 	base, srv := remoteFixture(t, 7)
-	local := newTestSource(t, base, ingest.Params{"paths": []string{"in"}})
-	remote := newTestSource(t, base, ingest.Params{"paths": []string{srv.URL("dicom", "in")}})
-	lu, err := local.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ru, err := remote.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	local, remote, lu, ru := planBoth(t, base, "in", srv.URL("dicom", "in"))
 	if len(lu) < 10 || len(ru) != len(lu) {
 		t.Fatalf("%d units from the bucket, %d from disk", len(ru), len(lu))
 	}
@@ -220,6 +214,35 @@ func TestPlanS3WritesNothing(t *testing.T) {
 	}
 }
 
+// planBoth plans the same files from the folder dir under base and from
+// the bucket root url.
+func planBoth(t *testing.T, base, dir, url string) (local, remote *Source, lu, ru []ingest.Unit) {
+	t.Helper()
+	local = newTestSource(t, base, ingest.Params{"paths": []string{dir}})
+	remote = newTestSource(t, base, ingest.Params{"paths": []string{url}})
+	var err error
+	if lu, err = local.Plan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ru, err = remote.Plan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return local, remote, lu, ru
+}
+
+// putArchive stores an archive under key both in the bucket "dicom" and
+// as a file under base.
+func putArchive(t *testing.T, srv *s3test.Server, base, key string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(base, filepath.Dir(key)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, key), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv.Put(t, "dicom", key, data)
+}
+
 // archiveOf packs the files of dir (in name order, under prefix/) as a
 // zip (deflated), tar or gzipped tar, the three kinds a local walk reads.
 func archiveOf(t testing.TB, kind, dir, prefix string) []byte {
@@ -304,24 +327,8 @@ func TestSourceS3Archives(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			arch := archiveOf(t, kind, mr, "study")
-			if err := os.MkdirAll(filepath.Join(base, "arch"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(base, "arch", "study."+kind), arch, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			srv.Put(t, "dicom", "arch/study."+kind, arch)
-			local := newTestSource(t, base, ingest.Params{"paths": []string{"arch"}})
-			remote := newTestSource(t, base, ingest.Params{"paths": []string{srv.URL("dicom", "arch")}})
-			lu, err := local.Plan(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ru, err := remote.Plan(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			putArchive(t, srv, base, "arch/study."+kind, archiveOf(t, kind, mr, "study"))
+			local, remote, lu, ru := planBoth(t, base, "arch", srv.URL("dicom", "arch"))
 			if len(lu) == 0 || len(ru) != len(lu) {
 				t.Fatalf("%d units from the bucket, %d from disk", len(ru), len(lu))
 			}
@@ -394,4 +401,136 @@ func TestSourceS3ArchiveTruncated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSourceS3TarRanges: a series in a plain tar in a bucket is read by
+// range, its members' bytes and headers and little else, however much
+// else the archive holds (here CT series of 6 and 3 slices of 0.5 MB,
+// all under a name too long for a ustar header,
+// so each member has a PAX header before it), and the samples are
+// those read from the same tar on disk. An archive replaced after
+// planning by one with the same members in another order fails naming
+// its URL.
+func TestSourceS3TarRanges(t *testing.T) {
+	ctx := context.Background()
+	var served atomic.Int64
+	srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(countingWriter{w, &served}, r)
+		})
+	}, "dicom")
+	base := t.TempDir()
+	dir := filepath.Join(base, "series")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := os.ReadFile("testdata/octave_CT-MONO2-16-ankle.dcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSynthSeries(dir, tmpl, SynthOptions{Slices: 6, SeriesUID: "1.2.826.0.1.3680043.2.1125.8", SliceStep: 2}); err != nil {
+		t.Fatal(err)
+	}
+	smallDir := filepath.Join(base, "small")
+	if err := os.MkdirAll(smallDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSynthSeries(smallDir, tmpl, SynthOptions{Slices: 3, SeriesUID: "1.2.826.0.1.3680043.2.1125.9", SliceStep: 3}); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(smallDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if err := os.Rename(filepath.Join(smallDir, e.Name()), filepath.Join(dir, "small_"+e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prefix := "export/" + strings.Repeat("study-", 20)
+	arch := archiveOf(t, "tar", dir, prefix)
+	putArchive(t, srv, base, "arch/export.tar", arch)
+	local, remote, lu, ru := planBoth(t, base, "arch", srv.URL("dicom", "arch"))
+	if len(lu) != 2 || len(ru) != 2 {
+		t.Fatalf("%d units from disk, %d from the bucket, want the two series", len(lu), len(ru))
+	}
+	rename := func(s string) string { return strings.ReplaceAll(s, "s3://dicom/arch/", "arch/") }
+	for i := range ru {
+		served.Store(0)
+		rs, err := remote.Read(ctx, ru[i])
+		if err != nil {
+			t.Fatalf("unit %s: %v", ru[i].ID, err)
+		}
+		got := served.Load()
+		// Each member costs its bytes, its PAX and ustar headers (1.5 KiB)
+		// and its padding; a run may take in one gap of under tarGap.
+		limit := ru[i].Bytes + int64(len(ru[i].Paths))*2048 + tarGap
+		if got > limit || got >= int64(len(arch))-ru[1-i].Bytes/2 {
+			t.Errorf("unit %s (%d bytes of %d in the archive): %d bytes fetched, want at most %d", ru[i].ID, ru[i].Bytes, len(arch), got, limit)
+		}
+		ls, err := local.Read(ctx, lu[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range rs {
+			rs[k].Images[0].SourcePath = rename(rs[k].Images[0].SourcePath)
+		}
+		if len(rs) == 0 || !reflect.DeepEqual(rs, ls) {
+			t.Errorf("unit %s: samples differ between bucket and disk", lu[i].ID)
+		}
+	}
+
+	// The same members and bytes in the reverse order: each member now
+	// starts where another did.
+	ents, err = os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range ents {
+		if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(dir, fmt.Sprintf("z%02d_%s", len(ents)-i, e.Name()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shuffled := archiveOf(t, "tar", dir, prefix)
+	var named bytes.Buffer
+	tr := tar.NewReader(bytes.NewReader(shuffled))
+	tw := tar.NewWriter(&named)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.LastIndex(h.Name, "/")
+		h.Name = h.Name[:i+1] + h.Name[i+5:] // the original names, in reverse order
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Put(t, "dicom", "arch/export.tar", named.Bytes())
+	for _, u := range ru {
+		if _, err := remote.Read(ctx, u); err == nil || !strings.Contains(err.Error(), "s3://dicom/arch/export.tar") {
+			t.Errorf("unit %s of a replaced archive: err = %v, want one naming the archive", u.ID, err)
+		}
+	}
+}
+
+// countingWriter counts the bytes of the responses it writes.
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }

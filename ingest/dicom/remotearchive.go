@@ -3,12 +3,15 @@ package dicom
 import (
 	"archive/tar"
 	"archive/zip"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/medmd/medmd/ingest/storage"
@@ -26,10 +29,15 @@ import (
 //     flate's small reads do not each cost a round trip). Planning reads a
 //     member's header by reading the member; reading a series fetches only
 //     its members' ranges, not the whole archive.
-//   - a tar (or .tar.gz, .tgz) streamed: one GET of the whole object (a
-//     dropped connection is resumed from the byte it stopped at), its
-//     members read as they go past. A tar has no index, so reading a
-//     series streams the archive again up to its last member.
+//   - a tar (or .tar.gz, .tgz) streamed while planning: one GET of the
+//     whole object (a dropped connection is resumed from the byte it
+//     stopped at), its members read as they go past. Planning notes where
+//     each member's header and bytes start in a plain tar, so reading a
+//     series fetches only its members' ranges (runs of neighbouring
+//     members in one GET, each member's headers parsed again and checked
+//     against its planned name and size).
+//     A gzipped tar cannot be entered midway: reading a series streams it
+//     again up to its last member.
 //
 // Members are named url!member, as a local archive's are path!member. An
 // archive that cannot be read to its end (cut, not a zip, a gzip error,
@@ -37,8 +45,33 @@ import (
 // its members are planned, so a half-read archive never yields a partial
 // series.
 
-// zipBlock is how much of a zip object one ranged GET fetches.
-const zipBlock = 1 << 20
+const (
+	// zipBlock is how much of a zip object one ranged GET fetches.
+	zipBlock = 1 << 20
+	// tarGap is the most bytes between two members of a plain tar read
+	// in one GET rather than two: the padding and header blocks between
+	// neighbours, and long names' PAX headers, fit many times over.
+	tarGap = 64 << 10
+	// tarPiece bounds one ranged GET of a plain tar; tarAhead is how
+	// many run ahead of the copy, so a series held in memory at once is
+	// at most tarPiece×(tarAhead+2) bytes whatever its size.
+	tarPiece = 4 << 20
+	tarAhead = 4
+)
+
+// archiveIndex is what planning learnt of one archive object: the size it
+// was listed with and, for a plain tar, where each member lies.
+type archiveIndex struct {
+	size int64
+	at   map[string]tarSpan // by member; nil but for a plain tar
+}
+
+// tarSpan is where a plain tar member's header blocks and bytes start.
+type tarSpan struct{ hdr, at int64 }
+
+// isPlainTar reports a tar that is not compressed, whose members can be
+// read by range.
+func isPlainTar(name string) bool { return strings.HasSuffix(strings.ToLower(name), ".tar") }
 
 // objectReaderAt is an io.ReaderAt over one object of a known size, with a
 // one-block read-ahead cache. It is safe for concurrent use.
@@ -85,15 +118,19 @@ func (o *objectReaderAt) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // walkObjectArchive walks the archive object key of size bytes as Walk
-// walks a local one, its members named under the object's URL.
-func (rr remoteRoot) walkObjectArchive(ctx context.Context, key string, size int64, fn func(ref Ref, open func() (io.ReadCloser, error)) error) error {
+// walks a local one, its members named under the object's URL. at is
+// where a tar member lies in the uncompressed stream (tarMember); a zip
+// member's at is -1.
+func (rr remoteRoot) walkObjectArchive(ctx context.Context, key string, size int64, fn func(ref Ref, at tarSpan, open func() (io.ReadCloser, error)) error) error {
 	name := rr.url + key
 	if isZip(key) {
 		zr, err := zip.NewReader(&objectReaderAt{ctx: ctx, st: rr.st, key: key, name: name, size: size}, size)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		return walkZipReader(ctx, name, zr, fn)
+		return walkZipReader(ctx, name, zr, func(ref Ref, open func() (io.ReadCloser, error)) error {
+			return fn(ref, tarSpan{-1, -1}, open)
+		})
 	}
 	body, err := rr.st.NewReader(ctx, key)
 	if err != nil {
@@ -101,8 +138,8 @@ func (rr remoteRoot) walkObjectArchive(ctx context.Context, key string, size int
 	}
 	defer body.Close()
 	cr := &countingReader{r: body}
-	err = walkTarReader(ctx, name, cr, func(ref Ref, r io.Reader) error {
-		return fn(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
+	err = walkTarReader(ctx, name, cr, func(m tarMember) error {
+		return fn(m.ref, tarSpan{m.hdr, m.at}, func() (io.ReadCloser, error) { return io.NopCloser(m.r), nil })
 	})
 	if err != nil {
 		return err
@@ -118,36 +155,33 @@ func (rr remoteRoot) walkObjectArchive(ctx context.Context, key string, size int
 	return nil
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // archiveHeaders reads the headers of an archive object's members (see
-// above); an archive that fails anywhere is one entry naming its URL.
-func (rr remoteRoot) archiveHeaders(ctx context.Context, key string, size int64) ([]scanned, error) {
+// above) and indexes it; an archive that fails anywhere is one entry
+// naming its URL.
+func (rr remoteRoot) archiveHeaders(ctx context.Context, key string, size int64) ([]scanned, *archiveIndex, error) {
 	var out []scanned
-	err := rr.walkObjectArchive(ctx, key, size, func(ref Ref, open func() (io.ReadCloser, error)) error {
+	idx := &archiveIndex{size: size}
+	if isPlainTar(key) {
+		idx.at = map[string]tarSpan{}
+	}
+	err := rr.walkObjectArchive(ctx, key, size, func(ref Ref, at tarSpan, open func() (io.ReadCloser, error)) error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if idx.at != nil {
+			idx.at[ref.Member] = at
 		}
 		h, err := scanHeader(ref, open)
 		out = append(out, scanned{ref: ref, h: h, err: err})
 		return nil
 	})
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err != nil {
-		return []scanned{{ref: Ref{Path: rr.url + key, Size: size}, err: fmt.Errorf("archive not read: %w", err)}}, nil
+		return []scanned{{ref: Ref{Path: rr.url + key, Size: size}, err: fmt.Errorf("archive not read: %w", err)}}, idx, nil
 	}
-	return out, nil
+	return out, idx, nil
 }
 
 // extractMembers copies the members refs names (all of one archive
@@ -167,10 +201,11 @@ func (s *Source) extractMembers(ctx context.Context, refs []Ref, dir string) (st
 	key := url[len(rr.url):]
 	// The size listed at planning: an object replaced since then is caught
 	// by the zip reader's checks, a short read, or a member's size.
-	size, ok := rr.archives[key]
+	idx, ok := rr.archives[key]
 	if !ok {
 		return "", fmt.Errorf("%s: archive was not planned", url)
 	}
+	size := idx.size
 	want := map[string]int64{}
 	for _, r := range refs {
 		want[r.Member] = r.Size
@@ -223,9 +258,14 @@ func (s *Source) extractMembers(ctx context.Context, refs []Ref, dir string) (st
 		if err := zw.Close(); err != nil {
 			return "", err
 		}
+	} else if ms, ok := idx.members(refs); ok {
+		if err := rr.copyTarRanges(ctx, key, ms, tar.NewWriter(f)); err != nil {
+			return "", err
+		}
+		want = nil
 	} else {
 		tw := tar.NewWriter(f)
-		err := rr.walkObjectArchive(ctx, key, size, func(ref Ref, open func() (io.ReadCloser, error)) error {
+		err := rr.walkObjectArchive(ctx, key, size, func(ref Ref, _ tarSpan, open func() (io.ReadCloser, error)) error {
 			ok, err := take(ref.Member, ref.Size)
 			if !ok || err != nil {
 				return err
@@ -241,9 +281,12 @@ func (s *Source) extractMembers(ctx context.Context, refs []Ref, dir string) (st
 			if _, err := io.Copy(tw, rc); err != nil {
 				return fmt.Errorf("%s: %w", ref, err)
 			}
+			if len(want) == 0 {
+				return errAllRead // the rest of the stream is not needed
+			}
 			return nil
 		})
-		if err != nil {
+		if err != nil && !errors.Is(err, errAllRead) {
 			return "", err
 		}
 		if err := tw.Close(); err != nil {
@@ -270,4 +313,179 @@ func (s *Source) rootOf(url string) *remoteRoot {
 		}
 	}
 	return rr
+}
+
+// tarAt is one member of a plain tar object and where it lies.
+type tarAt struct {
+	ref Ref
+	tarSpan
+}
+
+// members is refs with their places in archive order, or false when the
+// archive is not a plain tar indexed while planning or a member's bytes
+// are not one run (sparse): the archive is then streamed.
+func (idx *archiveIndex) members(refs []Ref) ([]tarAt, bool) {
+	if idx.at == nil {
+		return nil, false
+	}
+	ms := make([]tarAt, 0, len(refs))
+	for _, r := range refs {
+		sp, ok := idx.at[r.Member]
+		if !ok || sp.hdr < 0 || sp.at < sp.hdr+512 {
+			return nil, false
+		}
+		ms = append(ms, tarAt{ref: r, tarSpan: sp})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].at < ms[j].at })
+	return ms, true
+}
+
+// span is the bytes [off, end) of an object.
+type span struct{ off, end int64 }
+
+// tarSpans is the ranged GETs that read members ms (in archive order),
+// their headers included: neighbours less than tarGap apart share a run,
+// and runs are cut into pieces of at most tarPiece bytes.
+func tarSpans(ms []tarAt) []span {
+	var runs []span
+	for _, m := range ms {
+		s := span{m.hdr, m.at + m.ref.Size}
+		if n := len(runs); n > 0 && s.off-runs[n-1].end <= tarGap {
+			runs[n-1].end = max(runs[n-1].end, s.end)
+			continue
+		}
+		runs = append(runs, s)
+	}
+	var out []span
+	for _, r := range runs {
+		for off := r.off; off < r.end; off += tarPiece {
+			out = append(out, span{off, min(off+tarPiece, r.end)})
+		}
+	}
+	return out
+}
+
+// copyTarRanges writes members ms of the plain tar object key to tw in
+// archive order, fetched by range (tarSpans), tarAhead GETs ahead of the
+// copy. Each member's headers are parsed again and must name the member
+// with its planned size: an object replaced or cut since planning fails,
+// naming its URL.
+func (rr remoteRoot) copyTarRanges(ctx context.Context, key string, ms []tarAt, tw *tar.Writer) error {
+	url := rr.url + key
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sr := &spanReader{spans: tarSpans(ms), url: url}
+	sr.pieces = prefetch(ctx, rr.st, key, sr.spans, tarAhead)
+	var hdr bytes.Buffer
+	for _, m := range ms {
+		hdr.Reset()
+		if err := sr.copyRange(&hdr, m.hdr, m.at-m.hdr); err != nil {
+			return err
+		}
+		h, err := tar.NewReader(&hdr).Next()
+		if err != nil || hdr.Len() != 0 || h.Size != m.ref.Size || !sameMember(h.Name, m.ref.Member) {
+			return fmt.Errorf("%s: no header of this %d-byte member at offset %d (archive replaced since planning)", m.ref, m.ref.Size, m.hdr)
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: m.ref.Member, Mode: 0o644, Size: m.ref.Size, Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if err := sr.copyRange(tw, m.at, m.ref.Size); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("%s: %w", url, err)
+	}
+	return nil
+}
+
+// sameMember reports whether a header's name is the member planned under
+// the cleaned name member.
+func sameMember(name, member string) bool {
+	n, ok := safeMember(name)
+	return ok && n == member
+}
+
+// piece is one ranged GET's bytes.
+type piece struct {
+	b   []byte
+	err error
+}
+
+// prefetch fetches spans of object key in order, at most ahead of them
+// waiting beyond the one being read, and hands them over in order. Cancel
+// ctx to stop it early.
+func prefetch(ctx context.Context, st *storage.Bucket, key string, spans []span, ahead int) <-chan chan piece {
+	out := make(chan chan piece, ahead)
+	go func() {
+		defer close(out)
+		for _, s := range spans {
+			c := make(chan piece, 1)
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				b, err := st.ReadRange(ctx, key, s.off, s.end-s.off)
+				c <- piece{b, err}
+			}()
+		}
+	}()
+	return out
+}
+
+// spanReader copies byte ranges of an object out of the pieces prefetch
+// hands over, in increasing order of offset.
+type spanReader struct {
+	url    string
+	spans  []span
+	pieces <-chan chan piece
+	next   int    // index of the next piece to take
+	cur    []byte // the piece taken last
+	off    int64  // its offset in the object
+}
+
+// copyRange writes bytes [off, off+n) of the object to w; they lie within
+// the spans, at or after every byte copied before.
+func (sr *spanReader) copyRange(w io.Writer, off, n int64) error {
+	for n > 0 {
+		for off >= sr.off+int64(len(sr.cur)) {
+			if err := sr.take(); err != nil {
+				return err
+			}
+		}
+		if off < sr.off {
+			return fmt.Errorf("%s: range at %d read out of order", sr.url, off)
+		}
+		k := off - sr.off
+		m := min(n, int64(len(sr.cur))-k)
+		if _, err := w.Write(sr.cur[k : k+m]); err != nil {
+			return err
+		}
+		off, n = off+m, n-m
+	}
+	return nil
+}
+
+// take moves to the next piece.
+func (sr *spanReader) take() error {
+	if sr.next >= len(sr.spans) {
+		return fmt.Errorf("%s: range read past the planned spans", sr.url)
+	}
+	s := sr.spans[sr.next]
+	c, ok := <-sr.pieces
+	if !ok {
+		return fmt.Errorf("%s: %w", sr.url, context.Canceled)
+	}
+	p := <-c
+	if p.err != nil {
+		return fmt.Errorf("%s: %w", sr.url, p.err)
+	}
+	if int64(len(p.b)) < s.end-s.off {
+		return fmt.Errorf("%s: object ended after %d bytes (cut since planning): %w", sr.url, s.off+int64(len(p.b)), io.ErrUnexpectedEOF)
+	}
+	sr.next++
+	sr.cur, sr.off = p.b, s.off
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -233,12 +234,23 @@ func walkTar(ctx context.Context, p string, fn func(ref Ref, r io.Reader) error)
 		return err
 	}
 	defer f.Close()
-	return walkTarReader(ctx, p, f, fn)
+	return walkTarReader(ctx, p, f, func(m tarMember) error { return fn(m.ref, m.r) })
+}
+
+// tarMember is one regular member as walkTarReader meets it.
+type tarMember struct {
+	ref Ref
+	r   io.Reader // its bytes, valid until the walk moves on
+	// hdr is where its header blocks (a PAX or GNU long-name header
+	// included) start in the uncompressed tar stream, at where its bytes
+	// start; at is -1 for a member whose bytes are not stored as one run
+	// there (a PAX sparse file).
+	hdr, at int64
 }
 
 // walkTarReader is walkTar over a stream (a file, or an object's body),
 // its members named under p; p's suffix says whether it is gzipped.
-func walkTarReader(ctx context.Context, p string, f io.Reader, fn func(ref Ref, r io.Reader) error) error {
+func walkTarReader(ctx context.Context, p string, f io.Reader, fn func(m tarMember) error) error {
 	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
 	if n := strings.ToLower(p); strings.HasSuffix(n, ".gz") || strings.HasSuffix(n, ".tgz") {
 		zr, err := gzip.NewReader(r)
@@ -248,12 +260,21 @@ func walkTarReader(ctx context.Context, p string, f io.Reader, fn func(ref Ref, 
 		defer zr.Close()
 		r = zr
 	}
-	tr := tar.NewReader(r)
+	// Counted between the buffer and the tar reader, the bytes read are
+	// the tar reader's position: it reads whole blocks and nothing ahead.
+	pos := &countingReader{r: r}
+	tr := tar.NewReader(pos)
 	n := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// The next header starts where the last member's bytes end,
+		// padded to a block (Next would read through them anyway).
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		hdr := (pos.n + 511) &^ 511
 		h, err := tr.Next()
 		if err == io.EOF {
 			return nil
@@ -271,10 +292,37 @@ func walkTarReader(ctx context.Context, p string, f io.Reader, fn func(ref Ref, 
 		if n++; n > maxMemberCount {
 			return fmt.Errorf("%s: more than %d members", p, maxMemberCount)
 		}
-		if err := fn(Ref{Path: p, Member: name, Size: h.Size}, io.LimitReader(tr, h.Size)); err != nil {
+		at := pos.n
+		if sparsePAX(h) {
+			at = -1
+		}
+		if err := fn(tarMember{ref: Ref{Path: p, Member: name, Size: h.Size}, r: io.LimitReader(tr, h.Size), hdr: hdr, at: at}); err != nil {
 			return err
 		}
 	}
+}
+
+// sparsePAX reports a member stored in the PAX sparse format: a regular
+// file whose stored bytes are a map followed by the non-hole runs.
+func sparsePAX(h *tar.Header) bool {
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // readRef reads a whole input into memory, reusing *buf's capacity when
@@ -317,6 +365,9 @@ func readRef(ref Ref, open func() (io.ReadCloser, error), buf *[]byte) ([]byte, 
 	return b, nil
 }
 
+// errAllRead stops an archive's walk once every member wanted is read.
+var errAllRead = errors.New("every member wanted is read")
+
 // ReadRefs reads the given inputs, calling fn with each one's bytes (or
 // the error reading it), in a single pass per archive; plain files are read
 // in the order given. The bytes passed to fn are only valid during the call.
@@ -355,7 +406,14 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 			}
 			delete(want, ref.Member)
 			data, err := readRef(ref, open, &buf)
-			return fn(ref, data, err)
+			if err := fn(ref, data, err); err != nil {
+				return err
+			}
+			if len(want) == 0 {
+				// A tar is read no further than its last member wanted.
+				return errAllRead
+			}
+			return nil
 		}
 		var err error
 		if isZip(a) {
@@ -365,7 +423,7 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 				return visit(ref, func() (io.ReadCloser, error) { return io.NopCloser(r), nil })
 			})
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, errAllRead) {
 			return err
 		}
 		missing := make([]string, 0, len(want))
