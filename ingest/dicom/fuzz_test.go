@@ -1,9 +1,13 @@
 package dicom
 
 import (
+	"archive/tar"
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -94,5 +98,49 @@ func FuzzRLE(f *testing.F) {
 		}
 		dst := make([]byte, rows*cols*samples*bps)
 		_ = decodeRLE(frame, dst, rows, cols, samples, bps)
+	})
+}
+
+// FuzzWalkTar walks arbitrary bytes as a tar: the walk must end in an
+// error or nil, never panic, and every member it places (tarMember.hdr,
+// .at) must lie where the ranged read of a bucket's tar will look for it:
+// its bytes at at, and its headers from hdr parsing again to its name and
+// size.
+func FuzzWalkTar(f *testing.F) {
+	for _, format := range []tar.Format{tar.FormatUSTAR, tar.FormatPAX, tar.FormatGNU} {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for i, name := range []string{"a/1.dcm", strings.Repeat("long/", 30) + "2.dcm", "b/3"} {
+			if format == tar.FormatUSTAR && len(name) > 100 {
+				continue
+			}
+			data := bytes.Repeat([]byte{byte(i + 1)}, 700*i)
+			if err := tw.WriteHeader(&tar.Header{Name: name, Size: int64(len(data)), Mode: 0o644, Typeflag: tar.TypeReg, Format: format}); err != nil {
+				f.Fatal(err)
+			}
+			if _, err := tw.Write(data); err != nil {
+				f.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = walkTarReader(context.Background(), "x.tar", bytes.NewReader(b), func(m tarMember) error {
+			data, err := io.ReadAll(m.r)
+			if err != nil || m.at < 0 {
+				return err
+			}
+			if m.hdr < 0 || m.at < m.hdr+512 || m.at+m.ref.Size > int64(len(b)) || !bytes.Equal(b[m.at:m.at+m.ref.Size], data) {
+				t.Fatalf("%s: placed at %d (headers at %d), not where its %d bytes are", m.ref, m.at, m.hdr, len(data))
+			}
+			h, err := tar.NewReader(bytes.NewReader(b[m.hdr:m.at])).Next()
+			if err != nil || h.Size != m.ref.Size || !sameMember(h.Name, m.ref.Member) {
+				t.Fatalf("%s: headers at %d parse to %v, %v", m.ref, m.hdr, h, err)
+			}
+			return nil
+		})
 	})
 }
