@@ -104,7 +104,9 @@ type SideReporter interface {
 	SideReports() (files map[string][]byte, summary string)
 }
 
-// Source plans and reads one kind of input.
+// Source plans and reads one kind of input. A source that keeps files or
+// connections between reads (local copies of archives) also implements
+// io.Closer: `medmd run` closes it when its runs are over.
 type Source interface {
 	// Plan lists the units in a stable order. It must not read bulk data
 	// (pixels, voxels): planning a million files has to stay cheap.

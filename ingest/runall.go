@@ -62,6 +62,13 @@ func RunPipelines(ctx context.Context, baseDir string, pipes []*Pipeline, o RunA
 		buildErrs = append(buildErrs, err)
 		builds = append(builds, built{src, stages})
 	}
+	defer func() {
+		for _, b := range builds {
+			if c, ok := b.src.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
 	if err := errors.Join(buildErrs...); err != nil {
 		return err
 	}

@@ -7,13 +7,13 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -403,26 +403,113 @@ func TestSourceS3ArchiveTruncated(t *testing.T) {
 	}
 }
 
-// TestSourceS3TarRanges: a series in a plain tar in a bucket is read by
-// range, its members' bytes and headers and little else, however much
-// else the archive holds (here CT series of 6 and 3 slices of 0.5 MB,
-// all under a name too long for a ustar header,
-// so each member has a PAX header before it), and the samples are
-// those read from the same tar on disk. An archive replaced after
-// planning by one with the same members in another order fails naming
-// its URL.
-func TestSourceS3TarRanges(t *testing.T) {
+// TestSourceS3Tars: a series in a tar in a bucket is read without
+// streaming the archive once per series, and its samples are those read
+// from the same tar on disk. The archive holds CT series of 6 and 3 slices
+// of 0.5 MB, all under a name too long for a ustar header, so each member
+// has a PAX header before it.
+//
+// A plain tar is read by range: a series costs its members' bytes and
+// headers and little else. A gzipped tar is downloaded once however many
+// series read it, at the same time or one after the other, and its local
+// copy is gone once the source is closed. An archive replaced after
+// planning by one with the same members in the reverse order (each member
+// now starts where another did) fails naming its URL.
+func TestSourceS3Tars(t *testing.T) {
 	ctx := context.Background()
-	var served atomic.Int64
-	srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h.ServeHTTP(countingWriter{w, &served}, r)
+	dir := twoSeries(t)
+	prefix := "export/" + strings.Repeat("study-", 20)
+	for _, kind := range []string{"tar", "tar.gz"} {
+		t.Run(kind, func(t *testing.T) {
+			var served atomic.Int64
+			srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.ServeHTTP(countingWriter{w, &served}, r)
+				})
+			}, "dicom")
+			base := t.TempDir()
+			key := "arch/export." + kind
+			arch := archiveOf(t, kind, dir, prefix)
+			putArchive(t, srv, base, key, arch)
+			local, remote, lu, ru := planBoth(t, base, "arch", srv.URL("dicom", "arch"))
+			if len(lu) != 2 || len(ru) != 2 {
+				t.Fatalf("%d units from disk, %d from the bucket, want the two series", len(lu), len(ru))
+			}
+			rename := func(s string) string { return strings.ReplaceAll(s, "s3://dicom/arch/", "arch/") }
+			read := func(i int) {
+				rs, err := remote.Read(ctx, ru[i])
+				if err != nil {
+					t.Errorf("unit %s: %v", ru[i].ID, err)
+					return
+				}
+				ls, err := local.Read(ctx, lu[i])
+				if err != nil {
+					t.Errorf("unit %s from disk: %v", lu[i].ID, err)
+					return
+				}
+				for k := range rs {
+					rs[k].Images[0].SourcePath = rename(rs[k].Images[0].SourcePath)
+				}
+				if len(rs) == 0 || !reflect.DeepEqual(rs, ls) {
+					t.Errorf("unit %s: samples differ between bucket and disk", lu[i].ID)
+				}
+			}
+			served.Store(0)
+			if kind == "tar" {
+				for i := range ru {
+					served.Store(0)
+					read(i)
+					// Each member costs its bytes, its PAX and ustar headers
+					// (1.5 KiB) and its padding; a run may take in one gap
+					// of under tarGap.
+					limit := ru[i].Bytes + int64(len(ru[i].Paths))*2048 + tarGap
+					if got := served.Load(); got > limit || got >= int64(len(arch))-ru[1-i].Bytes/2 {
+						t.Errorf("unit %s (%d bytes of %d in the archive): %d bytes fetched, want at most %d", ru[i].ID, ru[i].Bytes, len(arch), got, limit)
+					}
+				}
+			} else {
+				var wg sync.WaitGroup
+				for i := range ru {
+					wg.Add(1)
+					go func() { defer wg.Done(); read(i) }()
+				}
+				wg.Wait()
+				read(1)
+				read(0)
+				if got := served.Load(); got != int64(len(arch)) {
+					t.Errorf("%d bytes fetched for the series of a %d-byte archive, want the archive once", got, len(arch))
+				}
+				tmp := remote.tars.dir
+				if err := remote.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := os.Stat(tmp); tmp == "" || !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("inflated archives in %q after Close: %v", tmp, err)
+				}
+			}
+
+			_, remote, _, ru = planBoth(t, base, "arch", srv.URL("dicom", "arch"))
+			srv.Put(t, "dicom", key, reversed(t, kind, arch))
+			for _, u := range ru {
+				if _, err := remote.Read(ctx, u); err == nil || !strings.Contains(err.Error(), "s3://dicom/"+key) {
+					t.Errorf("unit %s of a replaced archive: err = %v, want one naming the archive", u.ID, err)
+				}
+			}
+			remote.Close()
 		})
-	}, "dicom")
+	}
+}
+
+// twoSeries is a folder holding two synthetic CT series of 6 and 3 slices.
+func twoSeries(t *testing.T) string {
+	t.Helper()
 	base := t.TempDir()
 	dir := filepath.Join(base, "series")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	small := filepath.Join(base, "small")
+	for _, d := range []string{dir, small} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tmpl, err := os.ReadFile("testdata/octave_CT-MONO2-16-ankle.dcm")
 	if err != nil {
@@ -431,70 +518,39 @@ func TestSourceS3TarRanges(t *testing.T) {
 	if err := WriteSynthSeries(dir, tmpl, SynthOptions{Slices: 6, SeriesUID: "1.2.826.0.1.3680043.2.1125.8", SliceStep: 2}); err != nil {
 		t.Fatal(err)
 	}
-	smallDir := filepath.Join(base, "small")
-	if err := os.MkdirAll(smallDir, 0o755); err != nil {
+	if err := WriteSynthSeries(small, tmpl, SynthOptions{Slices: 3, SeriesUID: "1.2.826.0.1.3680043.2.1125.9", SliceStep: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteSynthSeries(smallDir, tmpl, SynthOptions{Slices: 3, SeriesUID: "1.2.826.0.1.3680043.2.1125.9", SliceStep: 3}); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir(smallDir)
+	ents, err := os.ReadDir(small)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range ents {
-		if err := os.Rename(filepath.Join(smallDir, e.Name()), filepath.Join(dir, "small_"+e.Name())); err != nil {
+		if err := os.Rename(filepath.Join(small, e.Name()), filepath.Join(dir, "small_"+e.Name())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	prefix := "export/" + strings.Repeat("study-", 20)
-	arch := archiveOf(t, "tar", dir, prefix)
-	putArchive(t, srv, base, "arch/export.tar", arch)
-	local, remote, lu, ru := planBoth(t, base, "arch", srv.URL("dicom", "arch"))
-	if len(lu) != 2 || len(ru) != 2 {
-		t.Fatalf("%d units from disk, %d from the bucket, want the two series", len(lu), len(ru))
-	}
-	rename := func(s string) string { return strings.ReplaceAll(s, "s3://dicom/arch/", "arch/") }
-	for i := range ru {
-		served.Store(0)
-		rs, err := remote.Read(ctx, ru[i])
-		if err != nil {
-			t.Fatalf("unit %s: %v", ru[i].ID, err)
-		}
-		got := served.Load()
-		// Each member costs its bytes, its PAX and ustar headers (1.5 KiB)
-		// and its padding; a run may take in one gap of under tarGap.
-		limit := ru[i].Bytes + int64(len(ru[i].Paths))*2048 + tarGap
-		if got > limit || got >= int64(len(arch))-ru[1-i].Bytes/2 {
-			t.Errorf("unit %s (%d bytes of %d in the archive): %d bytes fetched, want at most %d", ru[i].ID, ru[i].Bytes, len(arch), got, limit)
-		}
-		ls, err := local.Read(ctx, lu[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for k := range rs {
-			rs[k].Images[0].SourcePath = rename(rs[k].Images[0].SourcePath)
-		}
-		if len(rs) == 0 || !reflect.DeepEqual(rs, ls) {
-			t.Errorf("unit %s: samples differ between bucket and disk", lu[i].ID)
-		}
-	}
+	return dir
+}
 
-	// The same members and bytes in the reverse order: each member now
-	// starts where another did.
-	ents, err = os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, e := range ents {
-		if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(dir, fmt.Sprintf("z%02d_%s", len(ents)-i, e.Name()))); err != nil {
+// reversed is the tar (or gzipped tar) arch with its members in the
+// reverse order.
+func reversed(t *testing.T, kind string, arch []byte) []byte {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(arch)
+	if kind == "tar.gz" {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
 			t.Fatal(err)
 		}
+		r = zr
 	}
-	shuffled := archiveOf(t, "tar", dir, prefix)
-	var named bytes.Buffer
-	tr := tar.NewReader(bytes.NewReader(shuffled))
-	tw := tar.NewWriter(&named)
+	type member struct {
+		h    *tar.Header
+		data []byte
+	}
+	var ms []member
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -503,24 +559,37 @@ func TestSourceS3TarRanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := strings.LastIndex(h.Name, "/")
-		h.Name = h.Name[:i+1] + h.Name[i+5:] // the original names, in reverse order
-		if err := tw.WriteHeader(h); err != nil {
+		data, err := io.ReadAll(tr)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.Copy(tw, tr); err != nil {
+		ms = append(ms, member{h, data})
+	}
+	var buf bytes.Buffer
+	var w io.Writer = &buf
+	var zw *gzip.Writer
+	if kind == "tar.gz" {
+		zw = gzip.NewWriter(&buf)
+		w = zw
+	}
+	tw := tar.NewWriter(w)
+	for i := len(ms) - 1; i >= 0; i-- {
+		if err := tw.WriteHeader(ms[i].h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(ms[i].data); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	srv.Put(t, "dicom", "arch/export.tar", named.Bytes())
-	for _, u := range ru {
-		if _, err := remote.Read(ctx, u); err == nil || !strings.Contains(err.Error(), "s3://dicom/arch/export.tar") {
-			t.Errorf("unit %s of a replaced archive: err = %v, want one naming the archive", u.ID, err)
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
 		}
 	}
+	return buf.Bytes()
 }
 
 // countingWriter counts the bytes of the responses it writes.

@@ -32,12 +32,13 @@ import (
 //   - a tar (or .tar.gz, .tgz) streamed while planning: one GET of the
 //     whole object (a dropped connection is resumed from the byte it
 //     stopped at), its members read as they go past. Planning notes where
-//     each member's header and bytes start in a plain tar, so reading a
-//     series fetches only its members' ranges (runs of neighbouring
-//     members in one GET, each member's headers parsed again and checked
-//     against its planned name and size).
-//     A gzipped tar cannot be entered midway: reading a series streams it
-//     again up to its last member.
+//     each member's headers and bytes start in the uncompressed stream,
+//     so reading a series copies only its members' ranges (runs of
+//     neighbouring members at once, each member's headers parsed again
+//     and checked against its planned name and size): from the object
+//     by ranged GETs for a plain tar; for a gzipped one, which cannot be
+//     entered midway, from a local inflated copy made once for all its
+//     series (tarcache.go).
 //
 // Members are named url!member, as a local archive's are path!member. An
 // archive that cannot be read to its end (cut, not a zip, a gzip error,
@@ -60,10 +61,12 @@ const (
 )
 
 // archiveIndex is what planning learnt of one archive object: the size it
-// was listed with and, for a plain tar, where each member lies.
+// was listed with and, for a tar, where each member lies in the
+// uncompressed stream.
 type archiveIndex struct {
 	size int64
-	at   map[string]tarSpan // by member; nil but for a plain tar
+	at   map[string]tarSpan // by member; nil but for a tar
+	end  int64              // where the last member's bytes end in a tar
 }
 
 // tarSpan is where a plain tar member's header blocks and bytes start.
@@ -161,7 +164,7 @@ func (rr remoteRoot) walkObjectArchive(ctx context.Context, key string, size int
 func (rr remoteRoot) archiveHeaders(ctx context.Context, key string, size int64) ([]scanned, *archiveIndex, error) {
 	var out []scanned
 	idx := &archiveIndex{size: size}
-	if isPlainTar(key) {
+	if isTar(key) {
 		idx.at = map[string]tarSpan{}
 	}
 	err := rr.walkObjectArchive(ctx, key, size, func(ref Ref, at tarSpan, open func() (io.ReadCloser, error)) error {
@@ -170,6 +173,7 @@ func (rr remoteRoot) archiveHeaders(ctx context.Context, key string, size int64)
 		}
 		if idx.at != nil {
 			idx.at[ref.Member] = at
+			idx.end = max(idx.end, at.at+ref.Size)
 		}
 		h, err := scanHeader(ref, open)
 		out = append(out, scanned{ref: ref, h: h, err: err})
@@ -259,7 +263,18 @@ func (s *Source) extractMembers(ctx context.Context, refs []Ref, dir string) (st
 			return "", err
 		}
 	} else if ms, ok := idx.members(refs); ok {
-		if err := rr.copyTarRanges(ctx, key, ms, tar.NewWriter(f)); err != nil {
+		fetch := rr.st.ReadRange
+		if !isPlainTar(key) {
+			e, err := s.tars.acquire(ctx, url, func(dst string) error { return rr.inflateTar(ctx, key, size, idx.end, dst) })
+			if err != nil {
+				return "", err
+			}
+			defer e.release()
+			if fetch, err = fileRanges(e.path); err != nil {
+				return "", err
+			}
+		}
+		if err := copyTarRanges(ctx, url, key, ms, fetch, tar.NewWriter(f)); err != nil {
 			return "", err
 		}
 		want = nil
@@ -365,17 +380,41 @@ func tarSpans(ms []tarAt) []span {
 	return out
 }
 
-// copyTarRanges writes members ms of the plain tar object key to tw in
-// archive order, fetched by range (tarSpans), tarAhead GETs ahead of the
-// copy. Each member's headers are parsed again and must name the member
-// with its planned size: an object replaced or cut since planning fails,
-// naming its URL.
-func (rr remoteRoot) copyTarRanges(ctx context.Context, key string, ms []tarAt, tw *tar.Writer) error {
-	url := rr.url + key
+// rangeFunc reads length bytes at offset of the object key (fewer where it
+// ends): Bucket.ReadRange, or fileRanges' local file.
+type rangeFunc func(ctx context.Context, key string, offset, length int64) ([]byte, error)
+
+// fileRanges reads ranges of a local file (an inflated tar); the file is
+// opened per read, so it needs no closing.
+func fileRanges(path string) (rangeFunc, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	return func(_ context.Context, _ string, off, n int64) ([]byte, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		b := make([]byte, n)
+		k, err := f.ReadAt(b, off)
+		if err == io.EOF {
+			err = nil
+		}
+		return b[:k], err
+	}, nil
+}
+
+// copyTarRanges writes members ms of the tar object key (named url in
+// errors) to tw in archive order, their ranges (tarSpans) read by fetch,
+// tarAhead ahead of the copy. Each member's headers are parsed again and
+// must name the member with its planned size: an object replaced or cut
+// since planning fails, naming its URL.
+func copyTarRanges(ctx context.Context, url, key string, ms []tarAt, fetch rangeFunc, tw *tar.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sr := &spanReader{spans: tarSpans(ms), url: url}
-	sr.pieces = prefetch(ctx, rr.st, key, sr.spans, tarAhead)
+	sr.pieces = prefetch(ctx, fetch, key, sr.spans, tarAhead)
 	var hdr bytes.Buffer
 	for _, m := range ms {
 		hdr.Reset()
@@ -415,7 +454,7 @@ type piece struct {
 // prefetch fetches spans of object key in order, at most ahead of them
 // waiting beyond the one being read, and hands them over in order. Cancel
 // ctx to stop it early.
-func prefetch(ctx context.Context, st *storage.Bucket, key string, spans []span, ahead int) <-chan chan piece {
+func prefetch(ctx context.Context, fetch rangeFunc, key string, spans []span, ahead int) <-chan chan piece {
 	out := make(chan chan piece, ahead)
 	go func() {
 		defer close(out)
@@ -427,7 +466,7 @@ func prefetch(ctx context.Context, st *storage.Bucket, key string, spans []span,
 				return
 			}
 			go func() {
-				b, err := st.ReadRange(ctx, key, s.off, s.end-s.off)
+				b, err := fetch(ctx, key, s.off, s.end-s.off)
 				c <- piece{b, err}
 			}()
 		}

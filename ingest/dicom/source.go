@@ -87,7 +87,11 @@ type Source struct {
 	deid        DeidOptions
 	report      *DeidReport  // set by Plan
 	remote      []remoteRoot // object-store roots among paths, set by Plan
+	tars        tarCache     // gzipped tars from those roots, inflated
 }
+
+// Close removes the local copies reading made of gzipped tar objects.
+func (s *Source) Close() error { return s.tars.Close() }
 
 // maskOrRel names a file for a sample: relative to the pipelines file,
 // patient segments masked.
