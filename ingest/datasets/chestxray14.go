@@ -3,8 +3,8 @@ package datasets
 import (
 	"bufio"
 	"context"
-	"os"
-	"path/filepath"
+	"errors"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,22 +68,25 @@ func newChestXray14(p ingest.Params, baseDir string) (ingest.Source, error) {
 
 // imageIndex maps image file names to their paths under root/images and
 // root/images_*/images, the two ways the archives are extracted.
-func imageIndex(root string) (map[string]string, error) {
+func imageIndex(ctx context.Context, t *tree, root string) (map[string]string, error) {
 	idx := map[string]string{}
-	dirs, _ := filepath.Glob(filepath.Join(root, "images_*", "images"))
+	dirs, err := t.glob(ctx, joinPath(root, "images_*", "images"))
+	if err != nil {
+		return nil, err
+	}
 	sort.Strings(dirs)
-	dirs = append([]string{filepath.Join(root, "images")}, dirs...)
+	dirs = append([]string{joinPath(root, "images")}, dirs...)
 	for _, d := range dirs {
-		ents, err := os.ReadDir(d)
+		ents, err := t.readDir(ctx, d)
 		if err != nil {
-			if os.IsNotExist(err) {
+			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			return nil, err
 		}
 		for _, e := range ents {
-			if _, dup := idx[e.Name()]; !dup && !e.IsDir() {
-				idx[e.Name()] = filepath.Join(d, e.Name())
+			if _, dup := idx[e.name]; !dup && !e.dir {
+				idx[e.name] = joinPath(d, e.name)
 			}
 		}
 	}
@@ -91,10 +94,10 @@ func imageIndex(root string) (map[string]string, error) {
 }
 
 // readList reads an official split list (one image name per line).
-func readList(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+func (t *tree) readList(ctx context.Context, path string) (map[string]bool, error) {
+	f, err := t.openFile(ctx, path)
 	if err != nil {
-		if os.IsNotExist(err) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
 		return nil, err
@@ -112,13 +115,13 @@ func readList(path string) (map[string]bool, error) {
 
 // labelFile returns the configured label CSV, or the newest release's
 // file found under root.
-func (s *chestXray14) labelFile() (string, error) {
+func (s *chestXray14) labelFile(ctx context.Context) (string, error) {
 	root := s.ls.b.opts.Root
 	if s.file != "" {
-		return filepath.Join(root, s.file), nil
+		return joinPath(root, s.file), nil
 	}
 	for _, f := range chestXray14Files {
-		if p := filepath.Join(root, f); exists(p) {
+		if p := joinPath(root, f); s.ls.b.fs.exists(ctx, p) {
 			return p, nil
 		}
 	}
@@ -127,26 +130,26 @@ func (s *chestXray14) labelFile() (string, error) {
 
 func (s *chestXray14) plan(ctx context.Context) ([]ingest.Unit, error) {
 	b := s.ls.b
-	file, err := s.labelFile()
+	file, err := s.labelFile(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t, err := readCSV(file, ',')
+	t, err := b.fs.readCSV(ctx, file, ',')
 	if err != nil {
 		return nil, err
 	}
 	if err := t.require("Image Index", "Finding Labels", "Patient ID"); err != nil {
 		return nil, err
 	}
-	idx, err := imageIndex(b.opts.Root)
+	idx, err := imageIndex(ctx, b.fs, b.opts.Root)
 	if err != nil {
 		return nil, err
 	}
-	trainVal, err := readList(filepath.Join(b.opts.Root, "train_val_list.txt"))
+	trainVal, err := b.fs.readList(ctx, joinPath(b.opts.Root, "train_val_list.txt"))
 	if err != nil {
 		return nil, err
 	}
-	test, err := readList(filepath.Join(b.opts.Root, "test_list.txt"))
+	test, err := b.fs.readList(ctx, joinPath(b.opts.Root, "test_list.txt"))
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -106,15 +104,15 @@ func newCheXpert(p ingest.Params, baseDir string) (ingest.Source, error) {
 // csvFiles finds the label CSVs: in the first of cheXpertCSVDirs holding
 // any of them. A missing file there is a warning (a download without
 // valid.csv still yields its training rows).
-func (s *cheXpert) csvFiles() ([]string, error) {
+func (s *cheXpert) csvFiles(ctx context.Context) ([]string, error) {
 	root := s.ls.b.opts.Root
 	var looked []string
 	for _, d := range cheXpertCSVDirs {
 		var found []string
 		for _, f := range s.files {
-			p := filepath.Join(root, d, f)
+			p := joinPath(root, d, f)
 			looked = append(looked, relPath(root, p))
-			if exists(p) {
+			if s.ls.b.fs.exists(ctx, p) {
 				found = append(found, p)
 			}
 		}
@@ -132,8 +130,8 @@ func (s *cheXpert) csvFiles() ([]string, error) {
 // indexPatients lists the patient folders of the batch layout: patientN/
 // directly in a batch folder (training batches), or under its train/,
 // valid/ or CheXpert-v1.0/{train,valid}/.
-func (s *cheXpert) indexPatients() error {
-	batches, err := filepath.Glob(filepath.Join(s.ls.b.opts.Root, cheXpertBatchGlob))
+func (s *cheXpert) indexPatients(ctx context.Context) error {
+	batches, err := s.ls.b.fs.glob(ctx, joinPath(s.ls.b.opts.Root, cheXpertBatchGlob))
 	if err != nil || len(batches) == 0 {
 		return err
 	}
@@ -144,17 +142,17 @@ func (s *cheXpert) indexPatients() error {
 			{"", "train"}, {"train", "train"}, {"valid", "valid"},
 			{"CheXpert-v1.0/train", "train"}, {"CheXpert-v1.0/valid", "valid"},
 		} {
-			ents, err := os.ReadDir(filepath.Join(b, sub.dir))
+			ents, err := s.ls.b.fs.readDir(ctx, joinPath(b, sub.dir))
 			if err != nil {
 				continue // this batch has no such level
 			}
 			for _, e := range ents {
-				if !e.IsDir() || !patientDirRE.MatchString(e.Name()) {
+				if !e.dir || !patientDirRE.MatchString(e.name) {
 					continue
 				}
-				key := sub.split + "/" + e.Name()
+				key := sub.split + "/" + e.name
 				if _, dup := s.patients[key]; !dup {
-					s.patients[key] = filepath.Join(b, sub.dir, e.Name())
+					s.patients[key] = joinPath(b, sub.dir, e.name)
 				}
 			}
 		}
@@ -169,10 +167,10 @@ var patientRe = regexp.MustCompile(`(?:^|/)(patient\d+)/`)
 
 // resolve finds the image a Path names: relative to the folder above root
 // (as published), or to root itself.
-func (s *cheXpert) resolve(p string) (string, error) {
+func (s *cheXpert) resolve(ctx context.Context, p string) (string, error) {
 	root := s.ls.b.opts.Root
 	var first string
-	for _, dir := range []string{filepath.Dir(root), root} {
+	for _, dir := range []string{dirPath(root), root} {
 		full, err := safeJoin(dir, p)
 		if err != nil {
 			return "", err
@@ -180,14 +178,14 @@ func (s *cheXpert) resolve(p string) (string, error) {
 		if first == "" {
 			first = full
 		}
-		if exists(full) {
+		if s.ls.b.fs.exists(ctx, full) {
 			return full, nil
 		}
 	}
 	// Path without its leading dataset folder, under root.
 	if i := strings.IndexByte(p, '/'); i > 0 {
 		full, err := safeJoin(root, p[i+1:])
-		if err == nil && exists(full) {
+		if err == nil && s.ls.b.fs.exists(ctx, full) {
 			return full, nil
 		}
 	}
@@ -211,15 +209,15 @@ func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
 	var imgs []*labelledImage
 	var bad []ingest.Unit
 	seenAt := map[string]int{}
-	files, err := s.csvFiles()
+	files, err := s.csvFiles(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.indexPatients(); err != nil {
+	if err := s.indexPatients(ctx); err != nil {
 		return nil, err
 	}
 	for _, file := range files {
-		t, err := readCSV(file, ',')
+		t, err := b.fs.readCSV(ctx, file, ',')
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +232,7 @@ func (s *cheXpert) plan(ctx context.Context) ([]ingest.Unit, error) {
 				continue
 			}
 			fail := func(err error) { bad = append(bad, errUnit(id, []string{file}, err)) }
-			img, err := s.resolve(p)
+			img, err := s.resolve(ctx, p)
 			if err != nil {
 				fail(rowErrorf(file, r.Line, "%v", err))
 				continue

@@ -98,41 +98,41 @@ func newCheXpertPlus(p ingest.Params, baseDir string) (ingest.Source, error) {
 		return nil, err
 	}
 	s := &cheXpertPlus{ls: &labelSet{b: b, vocab: cheXpertLabels, noFinding: "No finding", maxQuestions: p.Int("max_questions")},
-		csv: filepath.Join(b.opts.Root, p.String("csv")), images: filepath.Join(b.opts.Root, p.String("images")),
+		csv: joinPath(b.opts.Root, p.String("csv")), images: joinPath(b.opts.Root, p.String("images")),
 		uncertain: p.String("uncertain")}
 	if s.uncertain == "" {
 		s.uncertain = "ignore"
 	}
 	for _, l := range p.Strings("labels") {
-		s.labels = append(s.labels, filepath.Join(b.opts.Root, l))
+		s.labels = append(s.labels, joinPath(b.opts.Root, l))
 	}
 	return rowSource{s, b}, nil
 }
 
 // image finds the file of a path_to_image: the PNG under images, else the
 // recorded path under root.
-func (s *cheXpertPlus) image(rec string) (string, error) {
+func (s *cheXpertPlus) image(ctx context.Context, rec string) (string, error) {
 	png := strings.TrimSuffix(rec, path.Ext(rec)) + ".png"
 	p, err := safeJoin(s.images, png)
 	if err != nil {
 		return "", err
 	}
-	if exists(p) {
+	if s.ls.b.fs.exists(ctx, p) {
 		return p, nil
 	}
-	if q, err := safeJoin(s.ls.b.opts.Root, rec); err == nil && exists(q) {
+	if q, err := safeJoin(s.ls.b.opts.Root, rec); err == nil && s.ls.b.fs.exists(ctx, q) {
 		return q, nil
 	}
 	return p, nil // reported missing when read
 }
 
 // readLabels reads the first label file present: path_to_image → values.
-func (s *cheXpertPlus) readLabels() (string, map[string]map[string]*float64, error) {
+func (s *cheXpertPlus) readLabels(ctx context.Context) (string, map[string]map[string]*float64, error) {
 	for _, f := range s.labels {
-		if !exists(f) {
+		if !s.ls.b.fs.exists(ctx, f) {
 			continue
 		}
-		data, err := readJSONFile(f)
+		data, err := s.ls.b.fs.readJSONFile(ctx, f)
 		if err != nil {
 			return "", nil, err
 		}
@@ -173,17 +173,17 @@ func (s *cheXpertPlus) readLabels() (string, map[string]map[string]*float64, err
 
 func (s *cheXpertPlus) plan(ctx context.Context) ([]ingest.Unit, error) {
 	b := s.ls.b
-	if !exists(s.csv) {
+	if !s.ls.b.fs.exists(ctx, s.csv) {
 		return nil, layoutError(cheXpertPlusName, b.opts.Root, relPath(b.opts.Root, s.csv)+" (with "+relPath(b.opts.Root, s.images)+"/)")
 	}
-	t, err := readCSV(s.csv, ',')
+	t, err := s.ls.b.fs.readCSV(ctx, s.csv, ',')
 	if err != nil {
 		return nil, err
 	}
 	if err := t.require(cheXpertPlusColumns...); err != nil {
 		return nil, err
 	}
-	labelFile, labels, err := s.readLabels()
+	labelFile, labels, err := s.readLabels(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (s *cheXpertPlus) plan(ctx context.Context) ([]ingest.Unit, error) {
 			fail(rowErrorf(s.csv, r.Line, "no path_to_image"))
 			continue
 		}
-		img, err := s.image(p)
+		img, err := s.image(ctx, p)
 		if err != nil {
 			fail(rowErrorf(s.csv, r.Line, "%v", err))
 			continue
@@ -269,7 +269,7 @@ func (s *cheXpertPlus) plan(ctx context.Context) ([]ingest.Unit, error) {
 		sort.SliceStable(st.Images, func(i, j int) bool { return frontal[st.Images[i]] && !frontal[st.Images[j]] })
 		var size int64
 		for _, p := range st.Images {
-			size += fileSize(p)
+			size += s.ls.b.fs.size(p)
 		}
 		units = append(units, ingest.Unit{ID: rel + ":study:" + k, Paths: append([]string{s.csv}, st.Images...), Bytes: size, Data: st})
 	}
@@ -288,7 +288,7 @@ func (s *cheXpertPlus) read(ctx context.Context, u ingest.Unit) ([]shards.Sample
 	}
 	var ims []shards.Image
 	for _, p := range st.Images {
-		im, err := loadImages(ctx, p, relPath(b.opts.Root, p), "DX")
+		im, err := s.ls.b.fs.loadImages(ctx, p, relPath(b.opts.Root, p), "DX")
 		if err != nil {
 			return nil, imageError(st.File, st.Line, err)
 		}

@@ -19,13 +19,13 @@ package datasets
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -96,7 +96,7 @@ const (
 func commonFields(example, license string, labelled bool) []ingest.Field {
 	f := []ingest.Field{
 		{Name: pRoot, Type: ingest.TypeString, Required: true,
-			Description: "folder holding the dataset exactly as its publisher distributes it (relative to the pipelines file)",
+			Description: "folder holding the dataset exactly as its publisher distributes it (relative to the pipelines file), or the same tree in object storage (s3://bucket/prefix, gs://…, azblob://…)",
 			Example:     example},
 		{Name: pSampleRatio, Type: ingest.TypeFloat, Default: 1.0,
 			Description: "per-source down-sampling: keep this fraction of rows (0 < r ≤ 1), chosen by a hash of the row id so reruns keep the same rows",
@@ -145,9 +145,11 @@ func parseOptions(p ingest.Params, baseDir string) (options, error) {
 	if o.Root == "" {
 		return o, errors.New("root: required")
 	}
-	if !filepath.IsAbs(o.Root) {
-		o.Root = filepath.Join(baseDir, o.Root)
+	root, _, err := rootName(o.Root, baseDir)
+	if err != nil {
+		return o, fmt.Errorf("root: %w", err)
 	}
+	o.Root = root
 	if o.SampleRatio <= 0 || o.SampleRatio > 1 || math.IsNaN(o.SampleRatio) {
 		return o, fmt.Errorf("sample_ratio: %v not in (0, 1]", o.SampleRatio)
 	}
@@ -174,7 +176,7 @@ func newBuilder(source string, p ingest.Params, baseDir string) (*builder, error
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	return &builder{source: source, opts: o, tmpl: t}, nil
+	return &builder{source: source, opts: o, tmpl: t, fs: &tree{root: p.String(pRoot)}}, nil
 }
 
 // hash64 is the deterministic hash behind every seeded choice (template,
@@ -248,8 +250,8 @@ type csvRow struct {
 const maxIndexBytes = 2 << 30
 
 // openMaybeGzip opens path, transparently gunzipping a .gz file.
-func openMaybeGzip(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
+func (t *tree) openMaybeGzip(ctx context.Context, path string) (io.ReadCloser, error) {
+	f, err := t.openFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -270,8 +272,8 @@ func openMaybeGzip(path string) (io.ReadCloser, error) {
 // readCSV reads a whole CSV file. A row the CSV parser rejects (bad quoting,
 // wrong field count) is kept with Err set so it is quarantined on its own;
 // only an unreadable file or header fails the whole call.
-func readCSV(path string, comma rune) (*csvTable, error) {
-	rc, err := openMaybeGzip(path)
+func (fs *tree) readCSV(ctx context.Context, path string, comma rune) (*csvTable, error) {
+	rc, err := fs.openMaybeGzip(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -371,17 +373,7 @@ func safeJoin(dir, rel string) (string, error) {
 	if clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("image path %q leaves the dataset folder", rel)
 	}
-	return filepath.Join(dir, clean), nil
-}
-
-// fileSize returns the size of path, 0 when it cannot be stat'ed (the read
-// will then report the problem).
-func fileSize(path string) int64 {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return st.Size()
+	return joinPath(dir, clean), nil
 }
 
 // splitFromName maps a file or folder name to a split: train, val, test or

@@ -3,7 +3,9 @@ package datasets
 import (
 	"context"
 	"errors"
+	"os"
 	"regexp"
+	"strings"
 
 	"github.com/medmd/medmd/ingest/dicom"
 	"github.com/medmd/medmd/shards"
@@ -13,8 +15,28 @@ import (
 // with the project's DICOM reader, as a one-file series: rescale applied,
 // MONOCHROME1 kept as stored and recorded in Meta["photometric"], pixel
 // spacing and modality from the header. A multi-frame file keeps its first
-// volume.
-func decodeDICOM(ctx context.Context, path string) (shards.Image, error) {
+// volume. data is the file's bytes, read already: an object's are written
+// to a temporary file for the reader, which reads files.
+func (t *tree) decodeDICOM(ctx context.Context, path string, data []byte) (shards.Image, error) {
+	if _, remote := t.key(path); remote {
+		tmp, err := os.CreateTemp("", "medmd-dataset-*.dcm")
+		if err != nil {
+			return shards.Image{}, err
+		}
+		defer os.Remove(tmp.Name())
+		_, err = tmp.Write(data)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return shards.Image{}, err
+		}
+		im, err := t.decodeDICOM(ctx, tmp.Name(), nil)
+		if err != nil {
+			return im, &renamedError{msg: strings.ReplaceAll(err.Error(), tmp.Name(), path), err: err}
+		}
+		return im, nil
+	}
 	r, err := dicom.ReadImages(ctx, path, dicom.ImagesOptions{
 		Scan: dicom.ScanOptions{IncludeDerived: true, IncludeLocalizers: true},
 		Only: func(i int, _ *dicom.Series) bool { return i == 0 },
@@ -54,3 +76,14 @@ func classifySyntax(err error) error {
 	}
 	return &syntaxError{err: err, class: "unsupported transfer syntax " + m[1] + " (" + dicom.SyntaxName(m[1]) + ")"}
 }
+
+// renamedError is err with the temporary file's name in its text replaced
+// by the object's URL; errors.As still finds what it wraps (a
+// syntaxError's quarantine class).
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }

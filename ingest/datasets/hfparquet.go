@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -41,8 +42,8 @@ const hfDataFolder = "data"
 const hfLayout = "data/*.parquet (Hugging Face Parquet upload)"
 
 // findHFParquet lists root's data/*.parquet files in name order.
-func findHFParquet(root string) []string {
-	files, _ := filepath.Glob(filepath.Join(root, hfDataFolder, "*.parquet"))
+func (t *tree) findHFParquet(ctx context.Context, root string) []string {
+	files, _ := t.glob(ctx, joinPath(root, hfDataFolder, "*.parquet"))
 	slices.Sort(files)
 	return files
 }
@@ -104,9 +105,17 @@ func (h *hfParquet) plan(ctx context.Context, files []string) ([]ingest.Unit, er
 
 // openParquet opens one Parquet file for Arrow reads. The caller closes the
 // returned *file.Reader.
-func openParquet(path string) (*file.Reader, *pqarrow.FileReader, error) {
-	rdr, err := file.OpenParquetFile(path, false)
+func (t *tree) openParquet(ctx context.Context, path string) (*file.Reader, *pqarrow.FileReader, error) {
+	ra, err := t.readerAt(ctx, path)
 	if err != nil {
+		return nil, nil, err
+	}
+	// rdr.Close closes a local file; an object needs no closing.
+	rdr, err := file.NewParquetReader(ra)
+	if err != nil {
+		if c, ok := ra.(io.Closer); ok {
+			c.Close()
+		}
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
@@ -118,7 +127,7 @@ func openParquet(path string) (*file.Reader, *pqarrow.FileReader, error) {
 }
 
 func (h *hfParquet) planFile(ctx context.Context, path string) ([]ingest.Unit, error) {
-	rdr, fr, err := openParquet(path)
+	rdr, fr, err := h.b.fs.openParquet(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +279,7 @@ func yesNoWord(b bool) string {
 
 func (h *hfParquet) read(ctx context.Context, r *hfRow) ([]shards.Sample, error) {
 	rel := relPath(h.b.opts.Root, r.File)
-	imgs, err := h.cache.get(ctx, r.File, r.RowGroup)
+	imgs, err := h.cache.get(ctx, h.b.fs, r.File, r.RowGroup)
 	if err != nil {
 		return nil, imageError(rel, r.Row, err)
 	}
@@ -330,14 +339,14 @@ const rowGroupCacheSize = 8
 
 // get returns the image bytes of each row of one row group (nil for a null
 // image). The slices are owned by the cache and must not be modified.
-func (c *rowGroupCache) get(ctx context.Context, path string, rg int) ([][]byte, error) {
+func (c *rowGroupCache) get(ctx context.Context, t *tree, path string, rg int) ([][]byte, error) {
 	k := rgKey{path, rg}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if d, ok := c.data[k]; ok {
 		return d, nil
 	}
-	d, err := readImageColumn(ctx, path, rg)
+	d, err := t.readImageColumn(ctx, path, rg)
 	if err != nil {
 		return nil, err
 	}
@@ -355,8 +364,8 @@ func (c *rowGroupCache) get(ctx context.Context, path string, rg int) ([][]byte,
 
 // readImageColumn reads image.bytes of one row group, copying each value out
 // of the Arrow buffers so the table can be released.
-func readImageColumn(ctx context.Context, path string, rg int) ([][]byte, error) {
-	rdr, fr, err := openParquet(path)
+func (t *tree) readImageColumn(ctx context.Context, path string, rg int) ([][]byte, error) {
+	rdr, fr, err := t.openParquet(ctx, path)
 	if err != nil {
 		return nil, err
 	}

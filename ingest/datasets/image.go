@@ -43,8 +43,8 @@ func readBounded(path string, limit int64) ([]byte, error) {
 // Radiopaedia layout; see npy.go). rel is the path recorded on the image
 // (relative to the dataset root, so it is the same on every machine);
 // modality is recorded where the file does not say.
-func loadImages(ctx context.Context, path, rel, modality string) ([]shards.Image, error) {
-	data, err := readBounded(path, maxImageFileBytes)
+func (t *tree) loadImages(ctx context.Context, path, rel, modality string) ([]shards.Image, error) {
+	data, err := t.readFile(ctx, path, maxImageFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func loadImages(ctx context.Context, path, rel, modality string) ([]shards.Image
 		ims, err = decodeNIfTI(ctx, path, data)
 	case ext == ".dcm" || ext == ".dicom" || isDICOM(data):
 		var im shards.Image
-		im, err = decodeDICOM(ctx, path)
+		im, err = t.decodeDICOM(ctx, path, data)
 		ims = []shards.Image{im}
 	default:
 		var im shards.Image

@@ -71,7 +71,7 @@ func (ls *labelSet) units(imgs []*labelledImage, bad []ingest.Unit) []ingest.Uni
 	}
 	units := append([]ingest.Unit(nil), bad...)
 	for _, im := range kept {
-		units = append(units, ingest.Unit{ID: im.Key, Paths: []string{im.File, im.Image}, Bytes: fileSize(im.Image), Data: im})
+		units = append(units, ingest.Unit{ID: im.Key, Paths: []string{im.File, im.Image}, Bytes: ls.b.fs.size(im.Image), Data: im})
 	}
 	sort.SliceStable(units, func(a, b int) bool { return units[a].ID < units[b].ID })
 	return units
@@ -103,7 +103,7 @@ func displayLabel(l string) string { return strings.ReplaceAll(l, "_", " ") }
 // yes question per present label and a no question per chosen negative.
 func (ls *labelSet) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	im := u.Data.(*labelledImage)
-	ims, err := loadImages(ctx, im.Image, relPath(ls.b.opts.Root, im.Image), im.Modality)
+	ims, err := ls.b.fs.loadImages(ctx, im.Image, relPath(ls.b.opts.Root, im.Image), im.Modality)
 	if err != nil {
 		return nil, imageError(im.File, im.Line, err)
 	}

@@ -90,9 +90,9 @@ func newMedPix(p ingest.Params, baseDir string) (ingest.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &medPix{b: b, images: filepath.Join(b.opts.Root, p.String("images"))}
+	s := &medPix{b: b, images: joinPath(b.opts.Root, p.String("images"))}
 	for _, f := range p.Strings("files") {
-		s.files = append(s.files, filepath.Join(b.opts.Root, f))
+		s.files = append(s.files, joinPath(b.opts.Root, f))
 	}
 	if len(s.files) == 0 {
 		return nil, fmt.Errorf("files: none given")
@@ -112,10 +112,10 @@ func medPixGroup(names []string) string {
 }
 
 func (s *medPix) plan(ctx context.Context) ([]ingest.Unit, error) {
-	if dir := findMedPix2(s.b.opts.Root); dir != "" {
-		return s.planV2(dir)
+	if dir := s.b.fs.findMedPix2(ctx, s.b.opts.Root); dir != "" {
+		return s.planV2(ctx, dir)
 	}
-	files, missing := present(s.files)
+	files, missing := s.b.fs.present(ctx, s.files)
 	if len(files) == 0 {
 		looked := []string{strings.Join(medPix2Files, " + ") + " (MedPix 2.0, in root or " + medPix2Folder + "/)"}
 		for _, f := range missing {
@@ -128,7 +128,7 @@ func (s *medPix) plan(ctx context.Context) ([]ingest.Unit, error) {
 	}
 	var units []ingest.Unit
 	for _, file := range files {
-		t, err := readCSV(file, ',')
+		t, err := s.b.fs.readCSV(ctx, file, ',')
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +166,7 @@ func (s *medPix) plan(ctx context.Context) ([]ingest.Unit, error) {
 			}
 			var size int64
 			for _, p := range row.Images {
-				size += fileSize(p)
+				size += s.b.fs.size(p)
 			}
 			units = append(units, ingest.Unit{ID: id, Paths: append([]string{file}, row.Images...), Bytes: size, Data: row})
 		}
@@ -236,7 +236,7 @@ func (s *medPix) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 			mod = modalityCode(row.Text)
 		}
 		rel := relPath(s.b.opts.Root, p)
-		im, err := loadImages(ctx, p, rel, mod)
+		im, err := s.b.fs.loadImages(ctx, p, rel, mod)
 		if err != nil {
 			return nil, imageError(row.File, row.Line, err)
 		}

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -41,9 +42,9 @@ const medPix2Folder = "MedPix-2-0"
 
 // findMedPix2 returns the MedPix 2.0 folder under root (root itself or its
 // MedPix-2-0 folder, as a clone of the repository has it), or "".
-func findMedPix2(root string) string {
-	for _, dir := range []string{root, filepath.Join(root, medPix2Folder)} {
-		if exists(filepath.Join(dir, medPix2Files[0])) && exists(filepath.Join(dir, medPix2Files[1])) {
+func (t *tree) findMedPix2(ctx context.Context, root string) string {
+	for _, dir := range []string{root, joinPath(root, medPix2Folder)} {
+		if t.exists(ctx, joinPath(dir, medPix2Files[0])) && t.exists(ctx, joinPath(dir, medPix2Files[1])) {
 			return dir
 		}
 	}
@@ -98,12 +99,12 @@ var medPix2CaseFields = []struct{ key, kind string }{
 // and test lists (train_1 and train_2 are halves of train), or the U_ids of
 // data_{train,dev,test}.jsonl when the list is absent. No split files is a
 // warning: samples then carry no split.
-func medPix2Splits(dir string) (map[string]string, error) {
+func (t *tree) medPix2Splits(ctx context.Context, dir string) (map[string]string, error) {
 	splits := map[string]string{}
-	sd := filepath.Join(dir, "splitted_dataset")
+	sd := joinPath(dir, "splitted_dataset")
 	names := map[string]string{"train": "train", "dev": "val", "test": "test"}
-	if f := filepath.Join(sd, "uid_list.json"); exists(f) {
-		data, err := readJSONFile(f)
+	if f := joinPath(sd, "uid_list.json"); t.exists(ctx, f) {
+		data, err := t.readJSONFile(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -120,12 +121,12 @@ func medPix2Splits(dir string) (map[string]string, error) {
 	}
 	found := false
 	for key, split := range names {
-		f := filepath.Join(sd, "data_"+key+".jsonl")
-		if !exists(f) {
+		f := joinPath(sd, "data_"+key+".jsonl")
+		if !t.exists(ctx, f) {
 			continue
 		}
 		found = true
-		data, err := readJSONFile(f)
+		data, err := t.readJSONFile(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -150,12 +151,12 @@ func medPix2Splits(dir string) (map[string]string, error) {
 
 // planV2 plans a MedPix 2.0 folder: one unit per image and row type, one
 // per case and row type.
-func (s *medPix) planV2(dir string) ([]ingest.Unit, error) {
-	splits, err := medPix2Splits(dir)
+func (s *medPix) planV2(ctx context.Context, dir string) ([]ingest.Unit, error) {
+	splits, err := s.b.fs.medPix2Splits(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	images := filepath.Join(dir, "images")
+	images := joinPath(dir, "images")
 	var units []ingest.Unit
 	var rows []*medPixRow
 	add := func(file string, entry int, kind string, row *medPixRow, err error) {
@@ -169,7 +170,7 @@ func (s *medPix) planV2(dir string) ([]ingest.Unit, error) {
 		}
 		var size int64
 		for _, p := range row.Images {
-			size += fileSize(p)
+			size += s.b.fs.size(p)
 		}
 		rows = append(rows, row)
 		units = append(units, ingest.Unit{ID: id, Paths: append([]string{file}, row.Images...), Bytes: size, Data: row})
@@ -189,8 +190,8 @@ func (s *medPix) planV2(dir string) ([]ingest.Unit, error) {
 		return p, nil
 	}
 
-	descFile := filepath.Join(dir, "Descriptions.json")
-	list, err := readJSONList(descFile)
+	descFile := joinPath(dir, "Descriptions.json")
+	list, err := s.b.fs.readJSONList(ctx, descFile)
 	if err != nil {
 		return nil, err
 	}
@@ -253,8 +254,8 @@ func (s *medPix) planV2(dir string) ([]ingest.Unit, error) {
 		setNegatives(yn, lrows, s.b.opts.Seed)
 	}
 
-	caseFile := filepath.Join(dir, "Case_topic.json")
-	list, err = readJSONList(caseFile)
+	caseFile := joinPath(dir, "Case_topic.json")
+	list, err = s.b.fs.readJSONList(ctx, caseFile)
 	if err != nil {
 		return nil, err
 	}

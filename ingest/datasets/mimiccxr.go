@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -93,7 +93,7 @@ func newMIMIC(p ingest.Params, baseDir string) (ingest.Source, error) {
 	}
 	s := &mimic{b: b, maxImages: p.Int("max_images")}
 	if r := p.String("reports"); r != "" {
-		s.reports = filepath.Join(b.opts.Root, r)
+		s.reports = joinPath(b.opts.Root, r)
 	}
 	opt := func(name, def string) string {
 		v, set := p[name].(string)
@@ -103,7 +103,7 @@ func newMIMIC(p ingest.Params, baseDir string) (ingest.Source, error) {
 		if v == "" {
 			return ""
 		}
-		return filepath.Join(b.opts.Root, v)
+		return joinPath(b.opts.Root, v)
 	}
 	s.splitCSV = opt("split_csv", "mimic-cxr-2.0.0-split.csv.gz")
 	s.metadataCSV = opt("metadata_csv", "mimic-cxr-2.0.0-metadata.csv.gz")
@@ -120,13 +120,13 @@ var reportDirs = []string{".", "mimic-cxr-reports", "../mimic-cxr-reports",
 	"../../mimic-cxr/2.1.0", "../../mimic-cxr/2.0.0"}
 
 // hasReport reports whether dir/files holds at least one sNNN.txt.
-func hasReport(dir string) bool {
+func (t *tree) hasReport(ctx context.Context, dir string) bool {
 	found := false
-	filepath.WalkDir(filepath.Join(dir, "files"), func(path string, d fs.DirEntry, err error) error {
+	t.walkFiles(ctx, joinPath(dir, "files"), func(name string, err error) error {
 		if err != nil {
 			return nil // an unreadable branch: look elsewhere
 		}
-		if !d.IsDir() && mimicReportRe.MatchString(d.Name()) {
+		if mimicReportRe.MatchString(path.Base(filepath.ToSlash(name))) {
 			found = true
 			return fs.SkipAll
 		}
@@ -137,19 +137,19 @@ func hasReport(dir string) bool {
 
 // reportRoot finds the folder holding files/pXX/pNNN/sNNN.txt. MIMIC-CXR-JPG
 // alone has none: the error says where the reports are and what to set.
-func (s *mimic) reportRoot() (string, error) {
+func (s *mimic) reportRoot(ctx context.Context) (string, error) {
 	root := s.b.opts.Root
 	if s.reports != "" {
-		if !hasReport(s.reports) {
+		if !s.b.fs.hasReport(ctx, s.reports) {
 			return "", fmt.Errorf("%s: reports: no files/pXX/pNNN/sNNN.txt under %s", mimicName, s.reports)
 		}
 		return s.reports, nil
 	}
 	var looked []string
 	for _, d := range reportDirs {
-		dir := filepath.Clean(filepath.Join(root, d))
-		looked = append(looked, filepath.Join(d, "files"))
-		if hasReport(dir) {
+		dir := joinPath(root, d)
+		looked = append(looked, joinPath(d, "files"))
+		if s.b.fs.hasReport(ctx, dir) {
 			return dir, nil
 		}
 	}
@@ -175,11 +175,11 @@ func viewRank(view string, listed bool) int {
 
 // readViews reads dicom_id → ViewPosition from the metadata file; a missing
 // file leaves the dicom_id order.
-func (s *mimic) readViews() (map[string]string, error) {
-	if s.metadataCSV == "" || !exists(s.metadataCSV) {
+func (s *mimic) readViews(ctx context.Context) (map[string]string, error) {
+	if s.metadataCSV == "" || !s.b.fs.exists(ctx, s.metadataCSV) {
 		return nil, nil
 	}
-	t, err := readCSV(s.metadataCSV, ',')
+	t, err := s.b.fs.readCSV(ctx, s.metadataCSV, ',')
 	if err != nil {
 		return nil, err
 	}
@@ -200,11 +200,11 @@ type mimicLabelRow struct{ Pos, Uncertain []string }
 
 // readLabels reads study_id → labels from the CheXpert file. A malformed
 // cell leaves that study without labels (its report is still read).
-func (s *mimic) readLabels() (map[string]mimicLabelRow, error) {
-	if s.chexpertCSV == "" || !exists(s.chexpertCSV) {
+func (s *mimic) readLabels(ctx context.Context) (map[string]mimicLabelRow, error) {
+	if s.chexpertCSV == "" || !s.b.fs.exists(ctx, s.chexpertCSV) {
 		return nil, nil
 	}
-	t, err := readCSV(s.chexpertCSV, ',')
+	t, err := s.b.fs.readCSV(ctx, s.chexpertCSV, ',')
 	if err != nil {
 		return nil, err
 	}
@@ -243,21 +243,21 @@ var (
 )
 
 func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
-	reports, err := s.reportRoot()
+	reports, err := s.reportRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	views, err := s.readViews()
+	views, err := s.readViews(ctx)
 	if err != nil {
 		return nil, err
 	}
-	labels, err := s.readLabels()
+	labels, err := s.readLabels(ctx)
 	if err != nil {
 		return nil, err
 	}
 	split := map[string]string{} // study_id → split
-	if s.splitCSV != "" && exists(s.splitCSV) {
-		t, err := readCSV(s.splitCSV, ',')
+	if s.splitCSV != "" && s.b.fs.exists(ctx, s.splitCSV) {
+		t, err := s.b.fs.readCSV(ctx, s.splitCSV, ',')
 		if err != nil {
 			return nil, err
 		}
@@ -275,22 +275,19 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 		}
 	}
 	var units []ingest.Unit
-	filesDir := filepath.Join(reports, "files")
-	err = filepath.WalkDir(filesDir, func(path string, d fs.DirEntry, err error) error {
+	filesDir := joinPath(reports, "files")
+	err = s.b.fs.walkFiles(ctx, filesDir, func(path string, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() {
-			return nil
-		}
-		m := mimicReportRe.FindStringSubmatch(d.Name())
+		m := mimicReportRe.FindStringSubmatch(filepath.Base(path))
 		if m == nil {
 			return nil
 		}
-		subj := filepath.Base(filepath.Dir(path))
+		subj := filepath.Base(dirPath(path))
 		if !mimicSubject.MatchString(subj) {
 			return nil
 		}
@@ -304,7 +301,7 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 		}
 		// Listing the study folder is one directory read: cheap enough to
 		// plan, and it lets the plan name (and size) every image.
-		imgs, err := s.studyImages(reports, st)
+		imgs, err := s.studyImages(ctx, reports, st)
 		if err != nil {
 			return err
 		}
@@ -319,9 +316,9 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 			imgs = imgs[:s.maxImages]
 		}
 		st.Images = imgs
-		size := fileSize(path)
+		size := s.b.fs.size(path)
 		for _, p := range imgs {
-			size += fileSize(p)
+			size += s.b.fs.size(p)
 		}
 		units = append(units, ingest.Unit{ID: rel, Paths: append([]string{path}, imgs...), Bytes: size, Data: st})
 		return nil
@@ -335,21 +332,23 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 
 // studyImages lists a study's images: files/pXX/pNNN/sNNN/*.{dcm,jpg,png}
 // under root (the image tree may differ from the report tree).
-func (s *mimic) studyImages(reports string, st *mimicStudy) ([]string, error) {
-	relDir, err := filepath.Rel(reports, filepath.Join(filepath.Dir(st.Report), st.Study))
+func (s *mimic) studyImages(ctx context.Context, reports string, st *mimicStudy) ([]string, error) {
+	relDir, err := filepath.Rel(reports, joinPath(dirPath(st.Report), st.Study))
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, base := range []string{s.b.opts.Root, reports} {
-		ents, err := os.ReadDir(filepath.Join(base, relDir))
+		ents, err := s.b.fs.readDir(ctx, joinPath(base, relDir))
 		if err != nil {
 			continue
 		}
 		for _, e := range ents {
-			switch strings.ToLower(filepath.Ext(e.Name())) {
+			switch strings.ToLower(filepath.Ext(e.name)) {
 			case ".dcm", ".jpg", ".jpeg", ".png":
-				out = append(out, filepath.Join(base, relDir, e.Name()))
+				if !e.dir {
+					out = append(out, joinPath(base, relDir, e.name))
+				}
 			}
 		}
 		if len(out) > 0 {
@@ -367,7 +366,7 @@ func dicomID(path string) string {
 
 func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	st := u.Data.(*mimicStudy)
-	text, err := readBounded(st.Report, 1<<20)
+	text, err := s.b.fs.readFile(ctx, st.Report, 1<<20)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +385,7 @@ func (s *mimic) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 	var ims []shards.Image
 	var ids []string
 	for _, p := range paths {
-		im, err := loadImages(ctx, p, relPath(s.b.opts.Root, p), "DX")
+		im, err := s.b.fs.loadImages(ctx, p, relPath(s.b.opts.Root, p), "DX")
 		if err != nil {
 			return nil, err
 		}

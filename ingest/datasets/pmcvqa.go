@@ -92,13 +92,13 @@ func newPMCVQA(p ingest.Params, baseDir string) (ingest.Source, error) {
 
 // layout returns the question files to read with their figure folders:
 // the configured files, or the newest release with a file present.
-func (s *pmcVQA) layout() ([]pmcVQAFile, error) {
+func (s *pmcVQA) layout(ctx context.Context) ([]pmcVQAFile, error) {
 	root := s.b.opts.Root
 	folder := func(def string) string {
 		if s.images != "" {
-			return filepath.Join(root, s.images)
+			return joinPath(root, s.images)
 		}
-		return filepath.Join(root, def)
+		return joinPath(root, def)
 	}
 	var out []pmcVQAFile
 	if len(s.files) > 0 {
@@ -107,7 +107,7 @@ func (s *pmcVQA) layout() ([]pmcVQAFile, error) {
 			if strings.HasSuffix(strings.TrimSuffix(f, ".csv"), "_2") {
 				def = "figures"
 			}
-			out = append(out, pmcVQAFile{filepath.Join(root, f), folder(def)})
+			out = append(out, pmcVQAFile{joinPath(root, f), folder(def)})
 		}
 		return out, nil
 	}
@@ -115,7 +115,7 @@ func (s *pmcVQA) layout() ([]pmcVQAFile, error) {
 	for _, rel := range pmcVQAReleases {
 		for _, f := range rel.files {
 			looked = append(looked, f)
-			if p := filepath.Join(root, f); exists(p) {
+			if p := joinPath(root, f); s.b.fs.exists(ctx, p) {
 				out = append(out, pmcVQAFile{p, folder(rel.images)})
 			}
 		}
@@ -137,7 +137,7 @@ func choiceText(s string) string {
 }
 
 func (s *pmcVQA) plan(ctx context.Context) ([]ingest.Unit, error) {
-	files, err := s.layout()
+	files, err := s.layout(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (s *pmcVQA) plan(ctx context.Context) ([]ingest.Unit, error) {
 	captioned := map[string]bool{}
 	for _, f := range files {
 		file := f.path
-		t, err := readCSV(file, ',')
+		t, err := s.b.fs.readCSV(ctx, file, ',')
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func (s *pmcVQA) plan(ctx context.Context) ([]ingest.Unit, error) {
 					Meta: map[string]string{"row": id, "pmcid": row.Sample.Meta["pmcid"]}}
 				row.Caption = &cd
 			}
-			units = append(units, ingest.Unit{ID: id, Paths: []string{file, row.Image}, Bytes: fileSize(row.Image), Data: row})
+			units = append(units, ingest.Unit{ID: id, Paths: []string{file, row.Image}, Bytes: s.b.fs.size(row.Image), Data: row})
 		}
 	}
 	return units, nil
@@ -254,7 +254,7 @@ func (s *pmcVQA) row(t *csvTable, r csvRow, file, images, split, id string) (*pm
 
 func (s *pmcVQA) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error) {
 	row := u.Data.(*pmcVQARow)
-	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
+	ims, err := s.b.fs.loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
 	if err != nil {
 		return nil, imageError(row.File, row.Line, err)
 	}

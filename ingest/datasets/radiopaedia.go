@@ -130,7 +130,7 @@ func newRadiopaedia(p ingest.Params, baseDir string) (ingest.Source, error) {
 		var out []string
 		for _, v := range list {
 			if v != "" {
-				out = append(out, filepath.Join(b.opts.Root, v))
+				out = append(out, joinPath(b.opts.Root, v))
 			}
 		}
 		return out
@@ -155,7 +155,7 @@ func newRadiopaedia(p ingest.Params, baseDir string) (ingest.Source, error) {
 // resolve finds the local file of an image path recorded in file:row. It
 // returns the first candidate that exists (see the package comment above
 // for the order); an error lists what was tried.
-func (s *radiopaedia) resolve(file string, row int, recorded string) (string, error) {
+func (s *radiopaedia) resolve(ctx context.Context, file string, row int, recorded string) (string, error) {
 	rec := strings.TrimSpace(recorded)
 	if rec == "" {
 		return "", rowErrorf(file, row, "empty image path")
@@ -164,7 +164,7 @@ func (s *radiopaedia) resolve(file string, row int, recorded string) (string, er
 	var cands []string
 	for _, r := range s.rewrite {
 		if slash == r.from || strings.HasPrefix(slash, r.from+"/") {
-			if p, err := safeJoin(filepath.Join(s.b.opts.Root, r.to), strings.TrimPrefix(strings.TrimPrefix(slash, r.from), "/")); err == nil {
+			if p, err := safeJoin(joinPath(s.b.opts.Root, r.to), strings.TrimPrefix(strings.TrimPrefix(slash, r.from), "/")); err == nil {
 				cands = append(cands, p)
 			}
 			break
@@ -179,7 +179,7 @@ func (s *radiopaedia) resolve(file string, row int, recorded string) (string, er
 		}
 	}
 	for _, c := range cands {
-		if exists(c) {
+		if s.b.fs.exists(ctx, c) {
 			return c, nil
 		}
 	}
@@ -201,9 +201,9 @@ func recordedPrefix(slash string) string {
 }
 
 // present returns the files of list that exist and those missing.
-func present(list []string) (found, missing []string) {
+func (t *tree) present(ctx context.Context, list []string) (found, missing []string) {
 	for _, f := range list {
-		if exists(f) {
+		if t.exists(ctx, f) {
 			found = append(found, f)
 		} else {
 			missing = append(missing, f)
@@ -267,9 +267,9 @@ func radiopaediaCaseID(recorded string) string {
 }
 
 func (s *radiopaedia) plan(ctx context.Context) ([]ingest.Unit, error) {
-	caseFiles, m1 := present(s.cases)
-	modFiles, m2 := present(s.mod)
-	vqaFiles, m3 := present(s.vqa)
+	caseFiles, m1 := s.b.fs.present(ctx, s.cases)
+	modFiles, m2 := s.b.fs.present(ctx, s.mod)
+	vqaFiles, m3 := s.b.fs.present(ctx, s.vqa)
 	missing := slices.Concat(m1, m2, m3)
 	if len(caseFiles)+len(modFiles)+len(vqaFiles) == 0 {
 		var looked []string
@@ -286,7 +286,7 @@ func (s *radiopaedia) plan(ctx context.Context) ([]ingest.Unit, error) {
 	var cases []*rpCase
 	var rows []labelRow
 	for _, file := range caseFiles {
-		list, err := readJSONList(file)
+		list, err := s.b.fs.readJSONList(ctx, file)
 		if err != nil {
 			return nil, err
 		}
@@ -297,7 +297,7 @@ func (s *radiopaedia) plan(ctx context.Context) ([]ingest.Unit, error) {
 			if !s.b.opts.keep(id) {
 				continue
 			}
-			c, err := s.parseCase(file, raw, entry)
+			c, err := s.parseCase(ctx, file, raw, entry)
 			if err != nil {
 				units = append(units, errUnit(id, []string{file}, err))
 				continue
@@ -316,20 +316,20 @@ func (s *radiopaedia) plan(ctx context.Context) ([]ingest.Unit, error) {
 	for _, c := range cases {
 		var size int64
 		for _, p := range c.Images {
-			size += fileSize(p)
+			size += s.b.fs.size(p)
 		}
 		units = append(units, ingest.Unit{ID: relPath(s.b.opts.Root, c.File) + ":" + strconv.Itoa(c.Entry),
 			Paths: append([]string{c.File}, c.Images...), Bytes: size, Data: c})
 	}
 	for _, f := range modFiles {
-		u, err := s.planCSV(f, "modality")
+		u, err := s.planCSV(ctx, f, "modality")
 		if err != nil {
 			return nil, err
 		}
 		units = append(units, u...)
 	}
 	for _, f := range vqaFiles {
-		u, err := s.planCSV(f, "vqa")
+		u, err := s.planCSV(ctx, f, "vqa")
 		if err != nil {
 			return nil, err
 		}
@@ -353,7 +353,7 @@ func uniqueLabels(rows []labelRow) []string {
 	return out
 }
 
-func (s *radiopaedia) parseCase(file string, raw json.RawMessage, entry int) (*rpCase, error) {
+func (s *radiopaedia) parseCase(ctx context.Context, file string, raw json.RawMessage, entry int) (*rpCase, error) {
 	var rec map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return nil, rowErrorf(file, entry, "bad case: %v", err)
@@ -385,7 +385,7 @@ func (s *radiopaedia) parseCase(file string, raw json.RawMessage, entry int) (*r
 		return nil, rowErrorf(file, entry, "no finding, impression, radiographic_features or articles")
 	}
 	for _, p := range paths {
-		full, err := s.resolve(file, entry, p)
+		full, err := s.resolve(ctx, file, entry, p)
 		if err != nil {
 			return nil, err
 		}
@@ -399,8 +399,8 @@ func (s *radiopaedia) parseCase(file string, raw json.RawMessage, entry int) (*r
 	return c, nil
 }
 
-func (s *radiopaedia) planCSV(file, kind string) ([]ingest.Unit, error) {
-	t, err := readCSV(file, ',')
+func (s *radiopaedia) planCSV(ctx context.Context, file, kind string) ([]ingest.Unit, error) {
+	t, err := s.b.fs.readCSV(ctx, file, ',')
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ func (s *radiopaedia) planCSV(file, kind string) ([]ingest.Unit, error) {
 		}
 		var img string
 		if err == nil {
-			img, err = s.resolve(file, r.Line, ip)
+			img, err = s.resolve(ctx, file, r.Line, ip)
 		}
 		if err != nil {
 			units = append(units, errUnit(id, []string{file}, err))
@@ -449,7 +449,7 @@ func (s *radiopaedia) planCSV(file, kind string) ([]ingest.Unit, error) {
 			lrows = append(lrows, labelRow{ID: id, Pos: []string{a}})
 		}
 		rows = append(rows, row)
-		units = append(units, ingest.Unit{ID: id, Paths: []string{file, img}, Bytes: fileSize(img), Data: row})
+		units = append(units, ingest.Unit{ID: id, Paths: []string{file, img}, Bytes: s.b.fs.size(img), Data: row})
 	}
 	if kind == "modality" && s.b.opts.YesNo {
 		neg := negatives(lrows, uniqueLabels(lrows), s.b.opts.Seed)
@@ -473,7 +473,7 @@ func (s *radiopaedia) read(ctx context.Context, u ingest.Unit) ([]shards.Sample,
 func (s *radiopaedia) readCase(ctx context.Context, c *rpCase) ([]shards.Sample, error) {
 	var ims []shards.Image
 	for _, p := range c.Images {
-		im, err := loadImages(ctx, p, relPath(s.b.opts.Root, p), "")
+		im, err := s.b.fs.loadImages(ctx, p, relPath(s.b.opts.Root, p), "")
 		if err != nil {
 			return nil, imageError(c.File, c.Entry, err)
 		}
@@ -518,7 +518,7 @@ func (s *radiopaedia) readCase(ctx context.Context, c *rpCase) ([]shards.Sample,
 }
 
 func (s *radiopaedia) readRow(ctx context.Context, r *rpImageRow) ([]shards.Sample, error) {
-	ims, err := loadImages(ctx, r.Image, relPath(s.b.opts.Root, r.Image), modalityCode(r.Label))
+	ims, err := s.b.fs.loadImages(ctx, r.Image, relPath(s.b.opts.Root, r.Image), modalityCode(r.Label))
 	if err != nil {
 		return nil, imageError(r.File, r.Line, err)
 	}

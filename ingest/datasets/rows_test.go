@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ func TestImageRowsAdmit(t *testing.T) {
 	if err := os.WriteFile(file, []byte(csv), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tbl, err := readCSV(file, ',')
+	tbl, err := (&tree{}).readCSV(context.Background(), file, ',')
 	if err != nil {
 		t.Fatal(err)
 	}

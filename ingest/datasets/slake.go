@@ -72,13 +72,13 @@ func newSLAKE(p ingest.Params, baseDir string) (ingest.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &slake{b: b, images: filepath.Join(b.opts.Root, p.String("images")), langs: p.Strings("languages")}
+	s := &slake{b: b, images: joinPath(b.opts.Root, p.String("images")), langs: p.Strings("languages")}
 	files := p.Strings("files")
 	if len(files) == 0 {
 		files = slakeDefaultFiles
 	}
 	for _, f := range files {
-		s.files = append(s.files, filepath.Join(b.opts.Root, f))
+		s.files = append(s.files, joinPath(b.opts.Root, f))
 	}
 	if len(s.langs) == 0 {
 		s.langs = []string{"en"}
@@ -92,21 +92,21 @@ func newSLAKE(p ingest.Params, baseDir string) (ingest.Source, error) {
 // (a partial download still yields its splits); none found at all is an
 // error naming every name looked for (the caller first tries a Parquet
 // mirror).
-func (s *slake) present() ([]string, error) {
+func (s *slake) present(ctx context.Context) ([]string, error) {
 	var found, looked []string
 	for _, file := range s.files {
 		cands := []string{file}
 		if alt, ok := slakeAliases[filepath.Base(file)]; ok {
-			cands = append(cands, filepath.Join(filepath.Dir(file), alt))
+			cands = append(cands, joinPath(dirPath(file), alt))
 		}
 		hit := ""
 		for _, c := range cands {
 			looked = append(looked, relPath(s.b.opts.Root, c))
-			if hit == "" && exists(c) {
+			if hit == "" && s.b.fs.exists(ctx, c) {
 				hit = c
 			}
 		}
-		if hit == "" && len(found) == 0 && !s.anyList() {
+		if hit == "" && len(found) == 0 && !s.anyList(ctx) {
 			continue // no list at all: not this layout, no warning per file
 		}
 		if hit == "" {
@@ -123,12 +123,12 @@ func (s *slake) present() ([]string, error) {
 
 // anyList reports whether any configured question list (or its other
 // name) exists.
-func (s *slake) anyList() bool {
+func (s *slake) anyList(ctx context.Context) bool {
 	for _, file := range s.files {
-		if exists(file) {
+		if s.b.fs.exists(ctx, file) {
 			return true
 		}
-		if alt, ok := slakeAliases[filepath.Base(file)]; ok && exists(filepath.Join(filepath.Dir(file), alt)) {
+		if alt, ok := slakeAliases[filepath.Base(file)]; ok && s.b.fs.exists(ctx, joinPath(dirPath(file), alt)) {
 			return true
 		}
 	}
@@ -136,18 +136,18 @@ func (s *slake) anyList() bool {
 }
 
 func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
-	if !s.anyList() {
-		if files := findHFParquet(s.b.opts.Root); len(files) > 0 {
+	if !s.anyList(ctx) {
+		if files := s.b.fs.findHFParquet(ctx, s.b.opts.Root); len(files) > 0 {
 			return s.hf.plan(ctx, files)
 		}
 	}
-	files, err := s.present()
+	files, err := s.present(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var units []ingest.Unit
 	for _, file := range files {
-		list, err := readJSONList(file)
+		list, err := s.b.fs.readJSONList(ctx, file)
 		if err != nil {
 			return nil, err
 		}
@@ -209,7 +209,7 @@ func (s *slake) plan(ctx context.Context) ([]ingest.Unit, error) {
 				Meta: map[string]string{"qid": qid, "answer_type": rec.AnswerType, "content_type": rec.ContentType,
 					"location": rec.Location, "modality": rec.Modality, "lang": rec.QLang, "row": id},
 			}}
-			units = append(units, ingest.Unit{ID: id, Paths: []string{file, img}, Bytes: fileSize(img), Data: row})
+			units = append(units, ingest.Unit{ID: id, Paths: []string{file, img}, Bytes: s.b.fs.size(img), Data: row})
 		}
 	}
 	return units, nil
@@ -220,7 +220,7 @@ func (s *slake) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, error
 		return s.hf.read(ctx, r)
 	}
 	row := u.Data.(*slakeRow)
-	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), row.Modality)
+	ims, err := s.b.fs.loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), row.Modality)
 	if err != nil {
 		return nil, imageError(row.File, row.Entry, err)
 	}

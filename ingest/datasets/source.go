@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/medmd/medmd/ingest"
@@ -32,6 +31,9 @@ type rowSource struct {
 // error: a dataset root that yields nothing is a wrong root or a layout the
 // adapter does not know, never a successful run of an empty corpus.
 func (s rowSource) Plan(ctx context.Context) ([]ingest.Unit, error) {
+	if err := s.b.fs.open(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.b.source, err)
+	}
 	units, err := s.a.plan(ctx)
 	if err == nil && len(units) == 0 {
 		return nil, fmt.Errorf("%s: %s: %w", s.b.source, s.b.opts.Root, ErrNoRows)
@@ -56,6 +58,9 @@ func (s rowSource) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.b.fs.open(ctx); err != nil {
+		return nil, err
+	}
 	return s.a.read(ctx, u)
 }
 
@@ -66,8 +71,8 @@ var utf8BOM = []byte("\ufeff")
 // readJSONFile reads a whole JSON (or JSON Lines) index file without its
 // UTF-8 byte-order mark: encoding/json rejects a BOM as an invalid
 // character, as readCSV already strips it from a header.
-func readJSONFile(path string) ([]byte, error) {
-	data, err := readBounded(path, maxIndexBytes)
+func (t *tree) readJSONFile(ctx context.Context, path string) ([]byte, error) {
+	data, err := t.readFile(ctx, path, maxIndexBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +81,8 @@ func readJSONFile(path string) ([]byte, error) {
 
 // readJSONList reads a file holding one JSON array and returns its entries
 // undecoded, so a malformed entry can be reported (and quarantined) alone.
-func readJSONList(path string) ([]json.RawMessage, error) {
-	data, err := readJSONFile(path)
+func (t *tree) readJSONList(ctx context.Context, path string) ([]json.RawMessage, error) {
+	data, err := t.readJSONFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +115,4 @@ func jsonText(raw json.RawMessage) (string, bool) {
 		return "no", true
 	}
 	return "", false
-}
-
-// exists reports whether path exists.
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

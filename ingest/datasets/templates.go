@@ -98,7 +98,7 @@ func loadTemplates(path, baseDir string) (*Templates, error) {
 		return DefaultTemplates()
 	}
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(baseDir, path)
+		path = joinPath(baseDir, path)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -157,6 +157,7 @@ type builder struct {
 	source string
 	opts   options
 	tmpl   *Templates
+	fs     *tree // reads the files under opts.Root
 }
 
 // draft is what a source knows about one sample before templating.

@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -380,7 +381,7 @@ func TestModalityCode(t *testing.T) {
 func TestReadCSVQuarantinesBadRows(t *testing.T) {
 	p := t.TempDir() + "/t.csv"
 	os.WriteFile(p, []byte("a,b,c\n1,2,3\n4,\"5,6\n7,8,9\n"), 0o644)
-	tb, err := readCSV(p, ',')
+	tb, err := (&tree{}).readCSV(context.Background(), p, ',')
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +401,7 @@ func TestReadCSVQuarantinesBadRows(t *testing.T) {
 		t.Error("bad quoting not reported")
 	}
 	os.WriteFile(p, []byte("a,b,c\n1,2\n"), 0o644)
-	if tb, _ := readCSV(p, ','); len(tb.Rows) != 1 || tb.Rows[0].Err == nil || !strings.Contains(tb.Rows[0].Err.Error(), "t.csv:2: 2 fields, header has 3") {
+	if tb, _ := (&tree{}).readCSV(context.Background(), p, ','); len(tb.Rows) != 1 || tb.Rows[0].Err == nil || !strings.Contains(tb.Rows[0].Err.Error(), "t.csv:2: 2 fields, header has 3") {
 		t.Errorf("short row: %+v", tb.Rows)
 	}
 }
@@ -456,7 +457,7 @@ func TestReadJSONListBOM(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			list, err := readJSONList(path)
+			list, err := (&tree{}).readJSONList(context.Background(), path)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Errorf("err %v, want %q", err, c.wantErr)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -67,7 +66,7 @@ func newVinDr(p ingest.Params, baseDir string) (ingest.Source, error) {
 		files = []string{"annotations/image_labels_train.csv"}
 	}
 	for _, f := range files {
-		s.files = append(s.files, filepath.Join(b.opts.Root, f))
+		s.files = append(s.files, joinPath(b.opts.Root, f))
 	}
 	return rowSource{s, b}, nil
 }
@@ -85,7 +84,7 @@ func (s *vinDr) plan(ctx context.Context) ([]ingest.Unit, error) {
 	var order []string
 	byID := map[string]*vinDrImage{}
 	var bad []ingest.Unit
-	files, missing := present(s.files)
+	files, missing := s.ls.b.fs.present(ctx, s.files)
 	if len(files) == 0 {
 		var looked []string
 		for _, f := range missing {
@@ -97,7 +96,7 @@ func (s *vinDr) plan(ctx context.Context) ([]ingest.Unit, error) {
 		slog.Warn("vindr-cxr: label file missing, skipped", "root", b.opts.Root, "file", relPath(b.opts.Root, f))
 	}
 	for _, file := range files {
-		t, err := readCSV(file, ',')
+		t, err := s.ls.b.fs.readCSV(ctx, file, ',')
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +113,7 @@ func (s *vinDr) plan(ctx context.Context) ([]ingest.Unit, error) {
 			return nil, fmt.Errorf("%s: no label columns", file)
 		}
 		split := splitFromName(file)
-		imgDir := filepath.Join(b.opts.Root, split)
+		imgDir := joinPath(b.opts.Root, split)
 		rel := relPath(b.opts.Root, file)
 		for _, r := range t.Rows {
 			id := rel + ":" + strconv.Itoa(r.Line)

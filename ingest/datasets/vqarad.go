@@ -3,7 +3,6 @@ package datasets
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -55,20 +54,20 @@ func newVQARAD(p ingest.Params, baseDir string) (ingest.Source, error) {
 		return nil, err
 	}
 	return rowSource{&vqaRAD{b: b,
-		file:   filepath.Join(b.opts.Root, p.String("file")),
-		images: filepath.Join(b.opts.Root, p.String("images")),
+		file:   joinPath(b.opts.Root, p.String("file")),
+		images: joinPath(b.opts.Root, p.String("images")),
 		hf:     &hfParquet{b: b, dataset: vqaRADName}}, b}, nil
 }
 
 func (s *vqaRAD) plan(ctx context.Context) ([]ingest.Unit, error) {
-	if !exists(s.file) {
-		if files := findHFParquet(s.b.opts.Root); len(files) > 0 {
+	if !s.b.fs.exists(ctx, s.file) {
+		if files := s.b.fs.findHFParquet(ctx, s.b.opts.Root); len(files) > 0 {
 			return s.hf.plan(ctx, files)
 		}
 		return nil, layoutError(vqaRADName, s.b.opts.Root,
 			relPath(s.b.opts.Root, s.file)+" + "+relPath(s.b.opts.Root, s.images)+"/ (OSF release)", hfLayout)
 	}
-	list, err := readJSONList(s.file)
+	list, err := s.b.fs.readJSONList(ctx, s.file)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +130,7 @@ func (s *vqaRAD) plan(ctx context.Context) ([]ingest.Unit, error) {
 			Meta: map[string]string{"qid": qid, "answer_type": rec.AnswerType, "question_type": rec.QuestionType,
 				"phrase_type": rec.PhraseType, "organ": rec.Organ, "row": id},
 		}}
-		units = append(units, ingest.Unit{ID: id, Paths: []string{s.file, img}, Bytes: fileSize(img), Data: row})
+		units = append(units, ingest.Unit{ID: id, Paths: []string{s.file, img}, Bytes: s.b.fs.size(img), Data: row})
 	}
 	return units, nil
 }
@@ -141,7 +140,7 @@ func (s *vqaRAD) read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 		return s.hf.read(ctx, r)
 	}
 	row := u.Data.(*vqaRADRow)
-	ims, err := loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
+	ims, err := s.b.fs.loadImages(ctx, row.Image, relPath(s.b.opts.Root, row.Image), "")
 	if err != nil {
 		return nil, imageError(s.file, row.Entry, err)
 	}

@@ -12,9 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-
-	"github.com/medmd/medmd/ingest/storage"
 )
 
 // Zip and tar archives among an object-store root's objects.
@@ -23,10 +20,10 @@ import (
 // same member limits, unsafe names and non-DICOM names skipped, every
 // member read through readRef's size bound), without a local copy:
 //
-//   - a zip through an io.ReaderAt over the object: archive/zip reads the
-//     end record and central directory, then each member, at offsets, and
-//     each read is a ranged GET (a block of zipBlock bytes at a time, so
-//     flate's small reads do not each cost a round trip). Planning reads a
+//   - a zip through an io.ReaderAt over the object (storage.ReaderAt):
+//     archive/zip reads the end record and central directory, then each
+//     member, at offsets, and each read is a ranged GET of at least 1 MiB,
+//     so flate's small reads do not each cost a round trip. Planning reads a
 //     member's header by reading the member; reading a series fetches only
 //     its members' ranges, not the whole archive.
 //   - a tar (or .tar.gz, .tgz) streamed while planning: one GET of the
@@ -47,8 +44,6 @@ import (
 // series.
 
 const (
-	// zipBlock is how much of a zip object one ranged GET fetches.
-	zipBlock = 1 << 20
 	// tarGap is the most bytes between two members of a plain tar read
 	// in one GET rather than two: the padding and header blocks between
 	// neighbours, and long names' PAX headers, fit many times over.
@@ -76,50 +71,6 @@ type tarSpan struct{ hdr, at int64 }
 // read by range.
 func isPlainTar(name string) bool { return strings.HasSuffix(strings.ToLower(name), ".tar") }
 
-// objectReaderAt is an io.ReaderAt over one object of a known size, with a
-// one-block read-ahead cache. It is safe for concurrent use.
-type objectReaderAt struct {
-	ctx  context.Context
-	st   *storage.Bucket
-	key  string
-	name string // the object's URL, for errors
-	size int64
-
-	mu  sync.Mutex
-	off int64
-	buf []byte
-}
-
-func (o *objectReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("%s: negative offset", o.name)
-	}
-	n := 0
-	for n < len(p) {
-		at := off + int64(n)
-		if at >= o.size {
-			return n, io.EOF
-		}
-		o.mu.Lock()
-		if at < o.off || at >= o.off+int64(len(o.buf)) {
-			want := min(max(int64(len(p)-n), zipBlock), o.size-at)
-			b, err := o.st.ReadRange(o.ctx, o.key, at, want)
-			if err != nil {
-				o.mu.Unlock()
-				return n, fmt.Errorf("%s: %w", o.name, err)
-			}
-			if int64(len(b)) < want {
-				o.mu.Unlock()
-				return n, fmt.Errorf("%s: object ended after %d bytes, listed with %d: %w", o.name, at+int64(len(b)), o.size, io.ErrUnexpectedEOF)
-			}
-			o.off, o.buf = at, b
-		}
-		n += copy(p[n:], o.buf[at-o.off:])
-		o.mu.Unlock()
-	}
-	return n, nil
-}
-
 // walkObjectArchive walks the archive object key of size bytes as Walk
 // walks a local one, its members named under the object's URL. at is
 // where a tar member lies in the uncompressed stream (tarMember); a zip
@@ -127,7 +78,7 @@ func (o *objectReaderAt) ReadAt(p []byte, off int64) (int, error) {
 func (rr remoteRoot) walkObjectArchive(ctx context.Context, key string, size int64, fn func(ref Ref, at tarSpan, open func() (io.ReadCloser, error)) error) error {
 	name := rr.url + key
 	if isZip(key) {
-		zr, err := zip.NewReader(&objectReaderAt{ctx: ctx, st: rr.st, key: key, name: name, size: size}, size)
+		zr, err := zip.NewReader(rr.st.NewReaderAt(ctx, key, name, size), size)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -236,7 +187,7 @@ func (s *Source) extractMembers(ctx context.Context, refs []Ref, dir string) (st
 		return true, nil
 	}
 	if isZip(key) {
-		zr, err := zip.NewReader(&objectReaderAt{ctx: ctx, st: rr.st, key: key, name: url, size: size}, size)
+		zr, err := zip.NewReader(rr.st.NewReaderAt(ctx, key, url, size), size)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", url, err)
 		}

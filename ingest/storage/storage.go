@@ -80,6 +80,8 @@ type Object struct {
 	// MD5 is the content's MD5 in hex when the store knows it (S3's ETag of
 	// a single-part upload); "" otherwise.
 	MD5 string
+	// Dir marks a subfolder in a ListDir listing (Key ends in "/").
+	Dir bool
 }
 
 // Options tune a Bucket. Zero values take the defaults.
@@ -242,27 +244,45 @@ func (b *Bucket) Close() error { return b.b.Close() }
 // List implements Store. Each page is requested with retries; between
 // pages only the continuation token is kept.
 func (b *Bucket) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	return b.listPages(ctx, &blob.ListOptions{Prefix: prefix}, func(o *blob.ListObject) error {
+		if o.IsDir {
+			return nil
+		}
+		obj := Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}
+		if len(o.MD5) == 16 {
+			obj.MD5 = fmt.Sprintf("%x", o.MD5)
+		}
+		return fn(obj)
+	})
+}
+
+// ListDir calls fn for what a folder listing of prefix (which ends in "/"
+// or is "") shows, in ascending key order: each object directly under it,
+// and each "subfolder" (a key prefix ending in "/", Object.Dir set, Size
+// 0) under which objects lie.
+func (b *Bucket) ListDir(ctx context.Context, prefix string, fn func(Object) error) error {
+	return b.listPages(ctx, &blob.ListOptions{Prefix: prefix, Delimiter: "/"}, func(o *blob.ListObject) error {
+		return fn(Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir})
+	})
+}
+
+// listPages lists page by page, each page requested with retries, and
+// calls fn for each entry; an error from fn stops the listing.
+func (b *Bucket) listPages(ctx context.Context, opts *blob.ListOptions, fn func(*blob.ListObject) error) error {
 	token := blob.FirstPageToken
 	for {
 		var page []*blob.ListObject
 		var next []byte
 		err := b.retry(ctx, func() error {
 			var err error
-			page, next, err = b.b.ListPage(ctx, token, b.opt.PageSize, &blob.ListOptions{Prefix: prefix})
+			page, next, err = b.b.ListPage(ctx, token, b.opt.PageSize, opts)
 			return err
 		})
 		if err != nil {
-			return b.wrap("list", prefix, err)
+			return b.wrap("list", opts.Prefix, err)
 		}
 		for _, o := range page {
-			if o.IsDir {
-				continue
-			}
-			obj := Object{Key: o.Key, Size: o.Size, ModTime: o.ModTime}
-			if len(o.MD5) == 16 {
-				obj.MD5 = fmt.Sprintf("%x", o.MD5)
-			}
-			if err := fn(obj); err != nil {
+			if err := fn(o); err != nil {
 				return err
 			}
 		}
@@ -271,6 +291,25 @@ func (b *Bucket) List(ctx context.Context, prefix string, fn func(Object) error)
 		}
 		token = next
 	}
+}
+
+// Stat returns what the store holds of one object; a missing object is an
+// error wrapping ErrNotExist.
+func (b *Bucket) Stat(ctx context.Context, key string) (Object, error) {
+	var a *blob.Attributes
+	err := b.retry(ctx, func() error {
+		var err error
+		a, err = b.b.Attributes(ctx, key)
+		return err
+	})
+	if err != nil {
+		return Object{}, b.wrap("stat", key, err)
+	}
+	o := Object{Key: key, Size: a.Size, ModTime: a.ModTime}
+	if len(a.MD5) == 16 {
+		o.MD5 = fmt.Sprintf("%x", a.MD5)
+	}
+	return o, nil
 }
 
 // ReadAll implements Store. A body cut short is resumed from where it

@@ -3,8 +3,11 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +66,32 @@ func TestFolderReads(t *testing.T) {
 	}
 	if _, err := b.ReadAll(ctx, "nope", 0); !errors.Is(err, ErrNotExist) {
 		t.Errorf("missing object: %v, want ErrNotExist", err)
+	}
+	var entries []string
+	if err := b.ListDir(ctx, "", func(o Object) error {
+		entries = append(entries, fmt.Sprintf("%s:%v", o.Key, o.Dir))
+		return nil
+	}); err != nil || strings.Join(entries, " ") != "a/:true b/:true" {
+		t.Errorf("ListDir over pages of one: %v %v", entries, err)
+	}
+	if o, err := b.Stat(ctx, "a/2.txt"); err != nil || o.Size != 4 {
+		t.Errorf("Stat: %+v %v", o, err)
+	}
+	if _, err := b.Stat(ctx, "a"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Stat of a folder: %v, want ErrNotExist", err)
+	}
+	ra := b.NewReaderAt(ctx, "b/3.txt", "b/3.txt", 5)
+	buf := make([]byte, 3)
+	if n, err := ra.ReadAt(buf, 2); n != 3 || err != nil || string(buf) != "ree" {
+		t.Errorf("ReadAt: %q %d %v", buf, n, err)
+	}
+	if _, err := ra.Seek(-2, io.SeekEnd); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(ra); err != nil || string(got) != "ee" {
+		t.Errorf("Seek and Read: %q %v", got, err)
+	}
+	if _, err := b.NewReaderAt(ctx, "b/3.txt", "b/3.txt", 9).ReadAt(make([]byte, 9), 0); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("object shorter than listed: %v", err)
 	}
 }

@@ -1,0 +1,96 @@
+package datasets
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/ingest/storage/s3test"
+)
+
+// TestBucketRoots reads every dataset fixture (testdata/pipelines.yaml)
+// twice: from its folder, and with root the same tree in a loopback S3
+// bucket. The plans hold the same unit ids, the samples are equal (ids,
+// text, images, source paths relative to the root, SHA-256s), and the
+// same units fail with the same reasons, naming the object's URL instead
+// of the file's path. Units planned from a bucket do not know their
+// images' sizes (a request per image would be needed).
+func TestBucketRoots(t *testing.T) {
+	srv := s3test.Start(t, "ds")
+	srv.PutDir(t, "ds", "testdata/", "testdata")
+	data, err := os.ReadFile("testdata/pipelines.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := ingest.ParseConfig("testdata/pipelines.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootRe := regexp.MustCompile(`root: ([^,}]+)`)
+	remoteText := rootRe.ReplaceAllStringFunc(string(data), func(m string) string {
+		return `root: "` + srv.URL("ds", "testdata/"+strings.TrimSpace(strings.TrimPrefix(m, "root: "))) + `"`
+	})
+	remote, err := ingest.ParseConfig("testdata/pipelines.yaml", []byte(remoteText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range local.Pipelines {
+		if p.Source.Type == "labelled-mix" {
+			continue // its roots are the ones above
+		}
+		t.Run(p.Name, func(t *testing.T) {
+			rp, err := remote.Pipeline(p.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lsrc, _, err := p.Build(local.BaseDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rsrc, _, err := rp.Build(remote.BaseDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, r := readAll(t, lsrc), readAll(t, rsrc)
+			if len(l.units) == 0 || len(l.units) != len(r.units) {
+				t.Fatalf("%d units from the folder, %d from the bucket", len(l.units), len(r.units))
+			}
+			for i := range l.units {
+				if l.units[i].ID != r.units[i].ID {
+					t.Errorf("unit %d: %s from the folder, %s from the bucket", i, l.units[i].ID, r.units[i].ID)
+				}
+				for _, path := range r.units[i].Paths {
+					if !strings.HasPrefix(path, "s3://ds/testdata/") {
+						t.Errorf("unit %s from the bucket reads %s", r.units[i].ID, path)
+					}
+				}
+			}
+			if !reflect.DeepEqual(l.samples, r.samples) {
+				t.Errorf("%d samples from the folder, %d from the bucket, not equal", len(l.samples), len(r.samples))
+				for i := range min(len(l.samples), len(r.samples)) {
+					if !reflect.DeepEqual(l.samples[i], r.samples[i]) {
+						t.Errorf("first difference: sample %s / %s", l.samples[i].ID, r.samples[i].ID)
+						break
+					}
+				}
+			}
+			if len(l.failed) != len(r.failed) {
+				t.Errorf("%d units failed from the folder, %d from the bucket", len(l.failed), len(r.failed))
+			}
+			for id, lerr := range l.failed {
+				rerr := r.failed[id]
+				want := strings.ReplaceAll(lerr.Error(), abs+"/testdata/", "s3://ds/testdata/")
+				if rerr == nil || rerr.Error() != want {
+					t.Errorf("unit %s: from the bucket %v, want %s", id, rerr, want)
+				}
+			}
+		})
+	}
+}

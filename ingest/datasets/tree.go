@@ -1,0 +1,330 @@
+package datasets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/medmd/medmd/ingest/storage"
+)
+
+// A dataset's root is a local folder or an object-store prefix
+// (s3://bucket/prefix?…, gs://…, azblob://…, the https:// address of a
+// public S3 bucket; file:///abs/path is a local folder). Adapters name
+// files by full path either way — a local path, or the object's URL
+// without connection parameters (s3://bucket/prefix/images/x.png) — built
+// with joinPath and dirPath, and read them through the root's tree, so one
+// adapter serves both and unit ids and sample paths, relative to the root,
+// are the same in both.
+//
+// The tree opens the whole bucket rather than the root's prefix: the
+// publishers' layouts refer to folders beside the root (MIMIC-CXR's
+// reports beside MIMIC-CXR-JPG), and those are objects of the same
+// bucket.
+
+// tree reads a dataset root's files.
+type tree struct {
+	root string // the root as configured, for opening
+
+	once sync.Once
+	err  error
+	b    *storage.Bucket // the whole bucket; nil for a local root
+	base string          // the bucket's URL, "s3://bucket/": names are base+key
+}
+
+// rootName is the name files under root are joined to: the local path
+// (resolved against baseDir), or the URL without connection parameters.
+func rootName(root, baseDir string) (name string, remote bool, err error) {
+	if !storage.IsURL(root) {
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(baseDir, root)
+		}
+		return root, false, nil
+	}
+	bucketURL, local, err := storage.ParseRoot(root)
+	if err != nil {
+		return "", false, err
+	}
+	if local != "" {
+		return local, false, nil
+	}
+	u, err := url.Parse(bucketURL)
+	if err != nil {
+		return "", false, err
+	}
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+"/"+u.Query().Get("prefix"), "/"), true, nil
+}
+
+// open opens the bucket of a URL root, once; a local root needs nothing.
+func (t *tree) open(ctx context.Context) error {
+	t.once.Do(func() {
+		if !storage.IsURL(t.root) {
+			return
+		}
+		bucketURL, local, err := storage.ParseRoot(t.root)
+		if err != nil || local != "" {
+			t.err = err
+			return
+		}
+		u, err := url.Parse(bucketURL)
+		if err != nil {
+			t.err = err
+			return
+		}
+		q := u.Query()
+		q.Del("prefix")
+		u.RawQuery = q.Encode()
+		t.base = u.Scheme + "://" + u.Host + "/"
+		t.b, t.err = storage.Open(ctx, u.String(), storage.Options{})
+	})
+	return t.err
+}
+
+// key is name's object key, or false for a name outside the bucket (a
+// local path given to a bucket root's tree).
+func (t *tree) key(name string) (string, bool) {
+	if t.b == nil || !strings.HasPrefix(name, t.base) {
+		return "", false
+	}
+	return strings.TrimPrefix(name, t.base), true
+}
+
+// joinPath is filepath.Join for local paths and path.Join after the
+// bucket for object URLs (filepath.Join would turn s3:// into s3:/), never
+// climbing above the bucket.
+func joinPath(elem ...string) string {
+	if len(elem) == 0 {
+		return ""
+	}
+	scheme, rest, ok := strings.Cut(elem[0], "://")
+	if !ok {
+		return filepath.Join(elem...)
+	}
+	host, p, _ := strings.Cut(rest, "/")
+	parts := append([]string{"/", p}, elem[1:]...)
+	for i := range parts {
+		parts[i] = filepath.ToSlash(parts[i])
+	}
+	return scheme + "://" + host + path.Join(parts...)
+}
+
+// dirPath is filepath.Dir for local paths and object URLs alike.
+func dirPath(name string) string {
+	if !strings.Contains(name, "://") {
+		return filepath.Dir(name)
+	}
+	return joinPath(name, "..")
+}
+
+// notExist wraps fs.ErrNotExist naming name.
+func notExist(name string) error {
+	return fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+}
+
+// exists reports whether name is a file or a folder (for a bucket, an
+// object or a key prefix with objects under it).
+func (t *tree) exists(ctx context.Context, name string) bool {
+	k, ok := t.key(name)
+	if !ok {
+		_, err := os.Stat(name)
+		return err == nil
+	}
+	if _, err := t.b.Stat(ctx, k); err == nil {
+		return true
+	}
+	found := false
+	t.b.ListDir(ctx, strings.TrimSuffix(k, "/")+"/", func(storage.Object) error {
+		found = true
+		return errStop
+	})
+	return found
+}
+
+// errStop ends a listing early.
+var errStop = errors.New("stop")
+
+// size is the size of file name for packing shards, 0 when unknown. An
+// object's is not asked for: a request per image would make planning a
+// bucket cost one round trip per row.
+func (t *tree) size(name string) int64 {
+	if _, ok := t.key(name); ok {
+		return 0
+	}
+	st, err := os.Stat(name)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// readFile reads a whole file, refusing files over limit.
+func (t *tree) readFile(ctx context.Context, name string, limit int64) ([]byte, error) {
+	k, ok := t.key(name)
+	if !ok {
+		return readBounded(name, limit)
+	}
+	b, err := t.b.ReadAll(ctx, k, limit)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, notExist(name)
+	}
+	return b, err
+}
+
+// openFile streams a file.
+func (t *tree) openFile(ctx context.Context, name string) (io.ReadCloser, error) {
+	k, ok := t.key(name)
+	if !ok {
+		return os.Open(name)
+	}
+	r, err := t.b.NewReader(ctx, k)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil, notExist(name)
+	}
+	return r, err
+}
+
+// readerAt opens a file for random access (Parquet): a local one is an
+// *os.File to close when done; an object's needs no closing.
+func (t *tree) readerAt(ctx context.Context, name string) (readerAtSeeker, error) {
+	k, ok := t.key(name)
+	if !ok {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	o, err := t.b.Stat(ctx, k)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, notExist(name)
+		}
+		return nil, err
+	}
+	return t.b.NewReaderAt(ctx, k, name, o.Size), nil
+}
+
+// readerAtSeeker is what Parquet reads a file through.
+type readerAtSeeker interface {
+	io.ReaderAt
+	io.ReadSeeker
+}
+
+// dirEntry is one entry of a folder.
+type dirEntry struct {
+	name string
+	dir  bool
+}
+
+// readDir lists a folder in name order; a missing folder is an error
+// wrapping fs.ErrNotExist (for a bucket, a prefix with no objects).
+func (t *tree) readDir(ctx context.Context, name string) ([]dirEntry, error) {
+	k, ok := t.key(name)
+	if !ok {
+		ents, err := os.ReadDir(name)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]dirEntry, len(ents))
+		for i, e := range ents {
+			out[i] = dirEntry{e.Name(), e.IsDir()}
+		}
+		return out, nil
+	}
+	prefix := strings.TrimSuffix(k, "/") + "/"
+	var out []dirEntry
+	err := t.b.ListDir(ctx, prefix, func(o storage.Object) error {
+		n := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), "/")
+		if n != "" {
+			out = append(out, dirEntry{n, o.Dir})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, notExist(name)
+	}
+	return out, nil
+}
+
+// glob is filepath.Glob for names under a local root or a bucket: the
+// pattern's meta characters may be in any element after the root.
+func (t *tree) glob(ctx context.Context, pattern string) ([]string, error) {
+	if _, ok := t.key(pattern); !ok {
+		return filepath.Glob(pattern)
+	}
+	// Elements without meta characters are taken as they are; each one
+	// with them is matched against its folder's listing.
+	k, _ := t.key(pattern)
+	names := []string{t.base}
+	for _, el := range strings.Split(k, "/") {
+		var next []string
+		for _, dir := range names {
+			if !strings.ContainsAny(el, `*?[\`) {
+				next = append(next, joinPath(dir, el))
+				continue
+			}
+			ents, err := t.readDir(ctx, dir)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, err
+			}
+			for _, e := range ents {
+				if ok, err := path.Match(el, e.name); err != nil {
+					return nil, err
+				} else if ok {
+					next = append(next, joinPath(dir, e.name))
+				}
+			}
+		}
+		names = next
+	}
+	out := names[:0]
+	for _, n := range names {
+		if t.exists(ctx, n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// walkFiles calls fn with every file under folder dir, in name order
+// (folders themselves are not reported). fn may return fs.SkipAll to stop.
+// A missing or unreadable local folder is reported through fn's error
+// argument as filepath.WalkDir does; a bucket folder with no objects has
+// no files.
+func (t *tree) walkFiles(ctx context.Context, dir string, fn func(name string, err error) error) error {
+	k, ok := t.key(dir)
+	if !ok {
+		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fn(p, err)
+			}
+			if d.IsDir() {
+				return nil
+			}
+			return fn(p, nil)
+		})
+	}
+	err := t.b.List(ctx, strings.TrimSuffix(k, "/")+"/", func(o storage.Object) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(t.base+o.Key, nil)
+	})
+	if errors.Is(err, fs.SkipAll) {
+		return nil
+	}
+	return err
+}
