@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -30,7 +31,9 @@ import (
 const DefaultBaseURL = "https://ftp.ncbi.nlm.nih.gov/pub/pmc/"
 
 // Fetcher downloads files politely and resumably. Base is an http(s) URL,
-// a file:// URL or a local directory; for the latter two nothing is copied.
+// an object-store URL (s3://bucket/prefix?…, gs://…, azblob://…, read
+// through ingest/storage with its retries and resumption), a file:// URL
+// or a local directory; for the latter two nothing is copied.
 //
 // Downloads go to a temporary file beside the destination and are renamed
 // into place only after the body was complete and verified; a sidecar
@@ -66,6 +69,9 @@ type Fetcher struct {
 	sem  chan struct{}
 	lim  *limiter
 
+	bucketsMu sync.Mutex
+	buckets   map[string]*storage.Bucket // object-store roots opened, by root URL
+
 	// Counters, for logs and tests.
 	Downloads, CacheHits, RetryCount atomic.Int64
 }
@@ -100,9 +106,10 @@ func (f *Fetcher) init() {
 	})
 }
 
-// localBase returns the directory Base names, if it is not an http(s) URL.
+// localBase returns the directory Base names, if it is not an http(s) or
+// object-store URL.
 func localBase(base string) (string, bool) {
-	if strings.HasPrefix(base, "http://") || strings.HasPrefix(base, "https://") {
+	if strings.HasPrefix(base, "http://") || strings.HasPrefix(base, "https://") || objectStore(base) {
 		return "", false
 	}
 	if strings.HasPrefix(base, "file://") {
@@ -143,7 +150,11 @@ func (f *Fetcher) Package(ctx context.Context, rel string) (string, error) {
 		}
 		return p, nil
 	}
-	return f.download(ctx, joinURL(f.Base, rel), filepath.Join(f.CacheDir, filepath.FromSlash(rel)), f.verifyPackage)
+	dest := filepath.Join(f.CacheDir, filepath.FromSlash(rel))
+	if objectStore(f.Base) {
+		return f.fromBucket(ctx, f.Base, rel, dest, f.verifyPackage)
+	}
+	return f.download(ctx, joinURL(f.Base, rel), dest, f.verifyPackage)
 }
 
 // File returns a local copy of src: src itself when it is a local path,
@@ -161,7 +172,88 @@ func (f *Fetcher) File(ctx context.Context, src string) (string, error) {
 	if name == "" || name == "/" || name == "." {
 		name = "download"
 	}
-	return f.download(ctx, src, filepath.Join(f.CacheDir, "lists", u.Host, name), nil)
+	dest := filepath.Join(f.CacheDir, "lists", u.Host, name)
+	if objectStore(src) {
+		// The object's key is the URL's path; the bucket is the rest.
+		key := strings.TrimPrefix(u.Path, "/")
+		u.Path, u.RawPath = "", ""
+		return f.fromBucket(ctx, u.String(), key, dest, nil)
+	}
+	return f.download(ctx, src, dest, nil)
+}
+
+// objectStore reports an object-store URL, read through ingest/storage.
+func objectStore(u string) bool {
+	for _, s := range []string{"s3://", "gs://", "azblob://"} {
+		if strings.HasPrefix(u, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// fromBucket copies object key under the object-store root to dest, as
+// download does an HTTP file: kept when a verified copy is there already,
+// else streamed (storage resumes a broken body from where it stopped)
+// into a file published only once complete and verified, then marked
+// done.
+func (f *Fetcher) fromBucket(ctx context.Context, root, key, dest string, verify func(string) error) (string, error) {
+	if cached(dest) {
+		f.CacheHits.Add(1)
+		return dest, nil
+	}
+	name := storage.ObjectURL(root, key)
+	b, err := f.bucket(ctx, root)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return "", err
+	}
+	rc, err := b.NewReader(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	defer rc.Close()
+	pend, err := shards.StartPublish(nil, dest)
+	if err != nil {
+		return "", err
+	}
+	defer pend.Abort()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(pend, h), rc)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if verify != nil {
+		if err := verify(pend.TempPath()); err != nil {
+			return "", fmt.Errorf("%s: verify: %w", name, err)
+		}
+	}
+	if err := pend.Commit(); err != nil {
+		return "", err
+	}
+	f.Downloads.Add(1)
+	mark, _ := json.Marshal(doneMark{URL: name, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	return dest, shards.PublishBytes(nil, dest+".ok", mark)
+}
+
+// bucket opens an object-store root once.
+func (f *Fetcher) bucket(ctx context.Context, root string) (*storage.Bucket, error) {
+	f.bucketsMu.Lock()
+	defer f.bucketsMu.Unlock()
+	if b, ok := f.buckets[root]; ok {
+		return b, nil
+	}
+	b, err := storage.Open(ctx, root, storage.Options{Concurrency: f.Concurrency})
+	if err != nil {
+		return nil, err
+	}
+	if f.buckets == nil {
+		f.buckets = map[string]*storage.Bucket{}
+	}
+	f.buckets[root] = b
+	return b, nil
 }
 
 func joinURL(base, rel string) string {
