@@ -7,7 +7,10 @@
 // only, series.go) followed by ReadSeries (volume.go) for each series.
 // The ingest source calls the two steps apart, planning series before
 // reading them. Inputs are listed by Walk (walk.go): plain files, folders
-// searched recursively, zip and tar members streamed.
+// searched recursively, zip and tar members streamed. A member of a plain
+// tar is placed while planning (Ref.At), so reading its series seeks to
+// it rather than streaming the archive again; a gzipped tar is streamed
+// up to the series' last member.
 //
 // Parsing. github.com/suyashkumar/dicom (v1.0.7) parses the header
 // elements; medmd decodes pixels itself (its decoder is wrong for signed and

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -30,6 +31,11 @@ type Ref struct {
 	Path   string // the file, or the archive holding it
 	Member string // "" for a plain file
 	Size   int64
+	// Hdr and At place a member of a plain tar on disk: where its header
+	// blocks and its bytes start, so that reading it need not stream the
+	// archive from the start. Zero when unknown (a zip's members, a
+	// gzipped tar's, objects).
+	Hdr, At int64
 }
 
 // String is the name used in reports: path, or archive!member.
@@ -234,7 +240,13 @@ func walkTar(ctx context.Context, p string, fn func(ref Ref, r io.Reader) error)
 		return err
 	}
 	defer f.Close()
-	return walkTarReader(ctx, p, f, func(m tarMember) error { return fn(m.ref, m.r) })
+	plain := isPlainTar(p)
+	return walkTarReader(ctx, p, f, func(m tarMember) error {
+		if plain && m.at > 0 {
+			m.ref.Hdr, m.ref.At = m.hdr, m.at
+		}
+		return fn(m.ref, m.r)
+	})
 }
 
 // tarMember is one regular member as walkTarReader meets it.
@@ -416,7 +428,12 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 			return nil
 		}
 		var err error
-		if isZip(a) {
+		if ms, ok := placed(a, want, refs); ok {
+			err = readTarPlaced(ctx, a, ms, func(ref Ref, data []byte, err error) error {
+				delete(want, ref.Member)
+				return fn(ref, data, err)
+			}, &buf)
+		} else if isZip(a) {
 			err = walkZip(ctx, a, visit)
 		} else {
 			err = walkTar(ctx, a, func(ref Ref, r io.Reader) error {
@@ -435,6 +452,59 @@ func ReadRefs(ctx context.Context, refs []Ref, fn func(ref Ref, data []byte, err
 			if err := fn(Ref{Path: a, Member: m}, nil, fmt.Errorf("%s!%s: member not found", a, m)); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// placed returns the members of the plain tar a that refs name and want
+// lists, in archive order, when every one of them was placed while
+// planning (Ref.At); else false, and the archive is streamed.
+func placed(a string, want map[string]bool, refs []Ref) ([]Ref, bool) {
+	if !isPlainTar(a) {
+		return nil, false
+	}
+	var ms []Ref
+	for _, r := range refs {
+		if r.Path != a || !want[r.Member] {
+			continue
+		}
+		if r.At < r.Hdr+512 || r.Hdr < 0 {
+			return nil, false
+		}
+		ms = append(ms, r)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].At < ms[j].At })
+	return ms, len(ms) == len(want)
+}
+
+// readTarPlaced reads members ms of the plain tar a where planning placed
+// them, each member's headers parsed again and checked against its name
+// and size (an archive changed since planning fails naming the member),
+// and calls fn with each one's bytes in archive order.
+func readTarPlaced(ctx context.Context, a string, ms []Ref, fn func(ref Ref, data []byte, err error) error, buf *[]byte) error {
+	f, err := os.Open(a)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, m := range ms {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr := make([]byte, m.At-m.Hdr)
+		if _, err := f.ReadAt(hdr, m.Hdr); err != nil {
+			return fmt.Errorf("%s: header at %d: %w", m, m.Hdr, err)
+		}
+		h, err := tar.NewReader(bytes.NewReader(hdr)).Next()
+		if err != nil || h.Size != m.Size || !sameMember(h.Name, m.Member) {
+			return fmt.Errorf("%s: no header of this %d-byte member at offset %d (archive changed since planning)", m, m.Size, m.Hdr)
+		}
+		data, err := readRef(m, func() (io.ReadCloser, error) {
+			return io.NopCloser(io.NewSectionReader(f, m.At, m.Size)), nil
+		}, buf)
+		if err := fn(m, data, err); err != nil {
+			return err
 		}
 	}
 	return nil
