@@ -372,9 +372,8 @@ func copyTarRanges(ctx context.Context, url, key string, ms []tarAt, fetch range
 		if err := sr.copyRange(&hdr, m.hdr, m.at-m.hdr); err != nil {
 			return err
 		}
-		h, err := tar.NewReader(&hdr).Next()
-		if err != nil || hdr.Len() != 0 || h.Size != m.ref.Size || !sameMember(h.Name, m.ref.Member) {
-			return fmt.Errorf("%s: no header of this %d-byte member at offset %d (archive replaced since planning)", m.ref, m.ref.Size, m.hdr)
+		if err := checkMemberHeader(hdr.Bytes(), m.ref, m.hdr); err != nil {
+			return err
 		}
 		if err := tw.WriteHeader(&tar.Header{Name: m.ref.Member, Mode: 0o644, Size: m.ref.Size, Typeflag: tar.TypeReg}); err != nil {
 			return err
@@ -394,6 +393,18 @@ func copyTarRanges(ctx context.Context, url, key string, ms []tarAt, fetch range
 func sameMember(name, member string) bool {
 	n, ok := safeMember(name)
 	return ok && n == member
+}
+
+// checkMemberHeader parses the header blocks found at offset off, where
+// planning placed member ref of a tar: they must be whole and name it
+// with its planned size, else the archive changed since planning.
+func checkMemberHeader(hdr []byte, ref Ref, off int64) error {
+	r := bytes.NewReader(hdr)
+	h, err := tar.NewReader(r).Next()
+	if err != nil || r.Len() != 0 || h.Size != ref.Size || !sameMember(h.Name, ref.Member) {
+		return fmt.Errorf("%s: no header of this %d-byte member at offset %d (archive changed since planning)", ref, ref.Size, off)
+	}
+	return nil
 }
 
 // piece is one ranged GET's bytes.

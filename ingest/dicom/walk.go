@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -496,9 +495,8 @@ func readTarPlaced(ctx context.Context, a string, ms []Ref, fn func(ref Ref, dat
 		if _, err := f.ReadAt(hdr, m.Hdr); err != nil {
 			return fmt.Errorf("%s: header at %d: %w", m, m.Hdr, err)
 		}
-		h, err := tar.NewReader(bytes.NewReader(hdr)).Next()
-		if err != nil || h.Size != m.Size || !sameMember(h.Name, m.Member) {
-			return fmt.Errorf("%s: no header of this %d-byte member at offset %d (archive changed since planning)", m, m.Size, m.Hdr)
+		if err := checkMemberHeader(hdr, m, m.Hdr); err != nil {
+			return err
 		}
 		data, err := readRef(m, func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(f, m.At, m.Size)), nil
