@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"context"
 	"os"
 	"reflect"
 	"regexp"
@@ -92,5 +93,21 @@ func TestBucketRoots(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBucketRootErrors: a root in a bucket that does not exist, or with
+// no objects under it, fails the plan with an error naming it.
+func TestBucketRootErrors(t *testing.T) {
+	srv := s3test.Start(t, "ds")
+	srv.Put(t, "ds", "other/x.txt", []byte("x"))
+	for _, c := range []struct{ root, want string }{
+		{srv.URL("no-such-bucket", "vqa-rad"), "s3://no-such-bucket"},
+		{srv.URL("ds", "vqa-rad"), "s3://ds/vqa-rad: no objects under this root"},
+	} {
+		src := sourceAt(t, "vqa-rad", c.root)
+		if _, err := src.Plan(context.Background()); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("root %s: plan error %v, want one containing %q", c.root, err, c.want)
+		}
 	}
 }

@@ -81,10 +81,26 @@ func (t *tree) open(ctx context.Context) error {
 			return
 		}
 		q := u.Query()
+		prefix := q.Get("prefix")
 		q.Del("prefix")
 		u.RawQuery = q.Encode()
 		t.base = u.Scheme + "://" + u.Host + "/"
-		t.b, t.err = storage.Open(ctx, u.String(), storage.Options{})
+		if t.b, t.err = storage.Open(ctx, u.String(), storage.Options{}); t.err != nil {
+			return
+		}
+		// One listing now, so that a missing bucket or refused credentials
+		// fail the plan saying so, not as a root with no known layout.
+		found := false
+		t.err = t.b.ListDir(ctx, prefix, func(storage.Object) error {
+			found = true
+			return errStop
+		})
+		switch {
+		case errors.Is(t.err, errStop):
+			t.err = nil
+		case t.err == nil && !found:
+			t.err = fmt.Errorf("%s: no objects under this root", strings.TrimSuffix(t.base+prefix, "/"))
+		}
 	})
 	return t.err
 }
