@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 )
@@ -94,5 +96,47 @@ func TestRunToS3(t *testing.T) {
 				t.Errorf("rerun: built %d, read %d units, err %v; want nothing rebuilt", sum.ShardsBuilt, src.reads.Load(), err)
 			}
 		})
+	}
+}
+
+// TestAbortLeftUploads: a multipart upload left in the bucket by a killed
+// run is aborted when the task owning its shard starts again; one of
+// another task's shard is left alone, since that task may be uploading it.
+func TestAbortLeftUploads(t *testing.T) {
+	srv := s3test.Start(t, "corpus")
+	ctx := context.Background()
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.Endpoint), UsePathStyle: true,
+		Credentials: aws.AnonymousCredentials{}})
+	root := srv.URL("corpus", "left")
+	plan := testPlan(t, root, &synthSource{units: 18})
+	mine, other := plan.TaskShards(0, 2)[0].Name, plan.TaskShards(1, 2)[0].Name
+	for _, key := range []string{"left/" + mine + ".arrow", "left/quarantine/" + mine + ".jsonl", "left/" + other + ".arrow"} {
+		up, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("corpus"), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("corpus"), Key: aws.String(key), UploadId: up.UploadId,
+			PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte("half a shard"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := &synthSource{units: 18}
+	sum, err := Run(ctx, testPlan(t, root, src), src, synthStages, RunOptions{Workers: 2, Task: 0, Tasks: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.UploadsAborted != 2 || !strings.Contains(sum.String(), "2 uploads left by a killed run aborted") {
+		t.Errorf("aborted %d uploads, want 2: %s", sum.UploadsAborted, sum)
+	}
+	left, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("corpus"), Prefix: aws.String("left/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left.Uploads) != 1 || aws.ToString(left.Uploads[0].Key) != "left/"+other+".arrow" {
+		var keys []string
+		for _, u := range left.Uploads {
+			keys = append(keys, aws.ToString(u.Key))
+		}
+		t.Errorf("uploads left: %v, want only the other task's", keys)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -118,6 +119,9 @@ type Summary struct {
 	// differed from their stats: they were rebuilt (and are in
 	// ShardsBuilt).
 	ShardsRepaired int
+	// UploadsAborted counts the multipart uploads of this task's shards
+	// left in the bucket by a run that was killed, aborted at start.
+	UploadsAborted int
 	// Counts are this run's (excludes shards skipped as done).
 	Counts
 	Elapsed time.Duration
@@ -142,6 +146,9 @@ func (s *Summary) String() string {
 		line += fmt.Sprintf(" (%d damaged: files missing or changed)", s.ShardsRepaired)
 	}
 	line += fmt.Sprintf(", %d already done", s.ShardsSkipped)
+	if s.UploadsAborted > 0 {
+		line += fmt.Sprintf(", %d uploads left by a killed run aborted", s.UploadsAborted)
+	}
 	line += fmt.Sprintf(" in %s", s.Elapsed.Round(time.Millisecond))
 	if s.ShardsBuilt > 0 {
 		line += fmt.Sprintf(", %d units at %.1f MB/s", s.Units, float64(s.InputBytes)/1e6/max(s.Elapsed.Seconds(), 1e-9))
@@ -231,6 +238,9 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	defer func() { sum.Elapsed = time.Since(start) }() // also on error: the summary is printed
 	mine := plan.TaskShards(o.Task, o.Tasks)
+	if sum.UploadsAborted, err = abortLeftUploads(out, mine); err != nil {
+		return sum, err
+	}
 	todo, err := shardsToBuild(ctx, out, mine, o, sum)
 	if err != nil {
 		return sum, err
@@ -266,6 +276,27 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	sum.Corpus, sum.CorpusShards = corpus, n
 	return sum, checkFailures(plan, corpus)
+}
+
+// abortLeftUploads aborts the multipart uploads of the files of shards
+// mine that a killed run left in a bucket output (storage.FS.AbortUploads):
+// only this task writes those files, so no other task's upload is cut
+// off.
+func abortLeftUploads(out *output, mine []PlannedShard) (int, error) {
+	ab, ok := out.fs.(interface {
+		AbortUploads(mine func(name string) bool) (int, error)
+	})
+	if !ok || len(mine) == 0 {
+		return 0, nil
+	}
+	names := make(map[string]bool, len(mine))
+	for _, s := range mine {
+		names[s.Name] = true
+	}
+	return ab.AbortUploads(func(name string) bool {
+		shard, _, _ := strings.Cut(path.Base(name), ".")
+		return names[shard]
+	})
 }
 
 // shardsToBuild returns the shards of mine that are not done, or done but
@@ -804,6 +835,7 @@ type PipelineReport struct {
 	ShardsBuilt    int     `json:"shards_built"`
 	ShardsSkipped  int     `json:"shards_skipped"`
 	ShardsRepaired int     `json:"shards_repaired"`
+	UploadsAborted int     `json:"uploads_aborted"`
 	Seconds        float64 `json:"seconds"`
 	Run            Counts  `json:"run"`
 	Corpus         Counts  `json:"corpus"`
@@ -822,7 +854,7 @@ type PipelineReport struct {
 // Report returns the summary as a PipelineReport; err is the run's error.
 func (s *Summary) Report(err error) PipelineReport {
 	r := PipelineReport{Pipeline: s.Pipeline, Task: s.Task, Tasks: s.Tasks, ShardsBuilt: s.ShardsBuilt, ShardsSkipped: s.ShardsSkipped,
-		ShardsRepaired: s.ShardsRepaired, Seconds: s.Elapsed.Seconds(), Run: s.Counts, Corpus: s.Corpus,
+		ShardsRepaired: s.ShardsRepaired, UploadsAborted: s.UploadsAborted, Seconds: s.Elapsed.Seconds(), Run: s.Counts, Corpus: s.Corpus,
 		CorpusShards: s.CorpusShards, PlannedShards: s.PlannedShards, Manifest: s.Manifest,
 		UnlicensedSamples: sumCounts(s.Corpus.Unlicensed)}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -46,6 +47,7 @@ import (
 type FS struct {
 	ctx     context.Context
 	b       *Bucket
+	made    time.Time // uploads started before are AbortUploads' to abort
 	mu      sync.Mutex
 	pending map[string]*upload // temp key given to Create → its upload
 }
@@ -54,7 +56,7 @@ var _ shards.FS = (*FS)(nil)
 
 // NewFS returns the shards.FS view of b; ctx bounds every operation.
 func NewFS(ctx context.Context, b *Bucket) *FS {
-	return &FS{ctx: ctx, b: b, pending: map[string]*upload{}}
+	return &FS{ctx: ctx, b: b, made: time.Now(), pending: map[string]*upload{}}
 }
 
 // key maps a path to its object key.

@@ -18,6 +18,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // s3Target is what FS needs to upload to an s3:// root with the S3 client
@@ -320,4 +321,47 @@ func s3Permanent(err error) error {
 		}
 	}
 	return err
+}
+
+// AbortUploads aborts the multipart uploads left under the root by a
+// process that died mid-upload (kill -9, a node lost): those whose file
+// name (the key under the root) mine accepts and that were started before
+// this FS was made. Their parts are invisible to readers but billed until
+// aborted. A runner passes the names only its own task writes, so another
+// task's upload in flight is never cut off. It returns how many it
+// aborted; roots other than s3:// have none to abort (gs:// and azblob://
+// uploads are not left behind as parts).
+func (f *FS) AbortUploads(mine func(name string) bool) (int, error) {
+	t := f.b.s3
+	if t == nil {
+		return 0, nil
+	}
+	n := 0
+	in := &s3.ListMultipartUploadsInput{Bucket: &t.bucket, Prefix: aws.String(t.prefix)}
+	for {
+		out, err := t.client.ListMultipartUploads(f.ctx, in)
+		var ae smithy.APIError
+		if errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchUpload" || ae.ErrorCode() == "NotImplemented") {
+			// Some S3-compatible servers answer so for a bucket without
+			// uploads, or cannot list them: nothing to abort.
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("list uploads %s: %w", f.b.root, err)
+		}
+		for _, u := range out.Uploads {
+			name := strings.TrimPrefix(aws.ToString(u.Key), t.prefix)
+			if u.Initiated == nil || !u.Initiated.Before(f.made) || !mine(name) {
+				continue
+			}
+			if _, err := t.client.AbortMultipartUpload(f.ctx, &s3.AbortMultipartUploadInput{Bucket: &t.bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {
+				return n, fmt.Errorf("abort upload of %s: %w", f.url(name), err)
+			}
+			n++
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return n, nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
 }
