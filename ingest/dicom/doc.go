@@ -7,10 +7,10 @@
 // only, series.go) followed by ReadSeries (volume.go) for each series.
 // The ingest source calls the two steps apart, planning series before
 // reading them. Inputs are listed by Walk (walk.go): plain files, folders
-// searched recursively, zip and tar members streamed. A member of a plain
-// tar is placed while planning (Ref.At), so reading its series seeks to
-// it rather than streaming the archive again; a gzipped tar is streamed
-// up to the series' last member.
+// searched recursively, zip and tar members streamed. A tar's members are
+// placed while planning (Ref.At), so reading a series seeks to them rather
+// than streaming the archive again: in a plain tar directly, in a gzipped
+// one within an inflated copy the source keeps (tarcache.go).
 //
 // Parsing. github.com/suyashkumar/dicom (v1.0.7) parses the header
 // elements; medmd decodes pixels itself (its decoder is wrong for signed and

@@ -244,7 +244,7 @@ func (rr remoteRoot) header(ctx context.Context, key string, size int64) (*Heade
 // error naming the object's URL.
 func (s *Source) readSeriesFrom(ctx context.Context, se *Series) ([]*shards.Image, error) {
 	if len(se.Slices) == 0 || !storage.IsURL(se.Slices[0].Ref.Path) {
-		return ReadSeries(ctx, se, s.read)
+		return s.readLocal(ctx, se)
 	}
 	tmp, err := os.MkdirTemp("", "medmd-dicom-read-*")
 	if err != nil {
@@ -302,16 +302,24 @@ func (s *Source) readSeriesFrom(ctx context.Context, se *Series) ([]*shards.Imag
 	for i, a := range archives {
 		local[a] = found[i]
 	}
+	return s.readCopies(ctx, se, local)
+}
+
+// readCopies reads se with the files (and archives) that copies maps
+// read from their local copies instead; errors name the originals.
+func (s *Source) readCopies(ctx context.Context, se *Series, copies map[string]string) ([]*shards.Image, error) {
 	cp := *se
 	cp.Slices = append([]Slice(nil), se.Slices...)
 	for i := range cp.Slices {
-		cp.Slices[i].Ref.Path = local[cp.Slices[i].Ref.Path]
+		if c, ok := copies[cp.Slices[i].Ref.Path]; ok {
+			cp.Slices[i].Ref.Path = c
+		}
 	}
 	imgs, err := ReadSeries(ctx, &cp, s.read)
 	if err != nil {
 		msg := err.Error()
-		for u, p := range local {
-			msg = strings.ReplaceAll(msg, p, u)
+		for orig, c := range copies {
+			msg = strings.ReplaceAll(msg, c, orig)
 		}
 		return nil, &maskedError{msg: msg, err: err}
 	}

@@ -659,3 +659,83 @@ func TestLocalTarPlaced(t *testing.T) {
 		t.Errorf("archive rewritten since planning: err = %v, want one naming a member", err)
 	}
 }
+
+// TestLocalTarGz: the series of a gzipped tar on disk are read from one
+// inflated copy, inflated only as far as the series read so far need,
+// to the samples of the same archive uncompressed; the copy is gone after
+// Close. An archive rewritten since planning with its members in the
+// reverse order fails naming it.
+func TestLocalTarGz(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	dir := twoSeries(t)
+	prefix := "export/" + strings.Repeat("study-", 20)
+	gz := filepath.Join(base, "gz", "export.tar.gz")
+	plain := filepath.Join(base, "plain", "export.tar")
+	for p, kind := range map[string]string{gz: "tar.gz", plain: "tar"} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, archiveOf(t, kind, dir, prefix), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := newTestSource(t, base, ingest.Params{"paths": []string{"gz"}})
+	ref := newTestSource(t, base, ingest.Params{"paths": []string{"plain"}})
+	units, err := src.Plan(ctx)
+	if err != nil || len(units) != 2 {
+		t.Fatalf("plan: %d units, %v", len(units), err)
+	}
+	refUnits, err := ref.Plan(ctx)
+	if err != nil || len(refUnits) != 2 {
+		t.Fatalf("plan: %d units, %v", len(refUnits), err)
+	}
+	// Read the series nearer the archive's start first: the copy then
+	// holds its members and not the other series'.
+	end := func(u ingest.Unit) (e int64) {
+		for _, r := range u.Data.(*Series).Refs() {
+			e = max(e, r.At+r.Size)
+		}
+		return e
+	}
+	order := []int{0, 1}
+	if end(units[1]) < end(units[0]) {
+		order = []int{1, 0}
+	}
+	for k, i := range order {
+		got, err := src.Read(ctx, units[i])
+		if err != nil {
+			t.Fatalf("unit %s: %v", units[i].ID, err)
+		}
+		want, err := ref.Read(ctx, refUnits[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range got {
+			got[j].Images[0].SourcePath = strings.Replace(got[j].Images[0].SourcePath, "gz/export.tar.gz", "plain/export.tar", 1)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("unit %s: samples differ from the uncompressed archive's", units[i].ID)
+		}
+		if len(src.tars.entries) != 1 || src.tars.entries[0].grow.n != end(units[i]) {
+			t.Errorf("after reading series %d: %d copies, inflated to %d, want one inflated to %d", k, len(src.tars.entries), src.tars.entries[0].grow.n, end(units[i]))
+		}
+	}
+	tmp := src.tars.dir
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("inflated copies in %q after Close: %v", tmp, err)
+	}
+
+	if err := os.WriteFile(gz, reversed(t, "tar.gz", archiveOf(t, "tar.gz", dir, prefix)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range units {
+		if _, err := src.Read(ctx, u); err == nil || !strings.Contains(err.Error(), "export.tar.gz") || strings.Contains(err.Error(), "medmd-dicom-tars") {
+			t.Errorf("unit %s of a rewritten archive: err = %v, want one naming the archive", u.ID, err)
+		}
+	}
+	src.Close()
+}

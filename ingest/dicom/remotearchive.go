@@ -216,7 +216,7 @@ func (s *Source) extractMembers(ctx context.Context, refs []Ref, dir string) (st
 	} else if ms, ok := idx.members(refs); ok {
 		fetch := rr.st.ReadRange
 		if !isPlainTar(key) {
-			e, err := s.tars.acquire(ctx, url, func(dst string) error { return rr.inflateTar(ctx, key, size, idx.end, dst) })
+			e, err := s.tars.acquire(ctx, url, func(e *tarEntry) error { return rr.inflateTar(ctx, key, size, idx.end, e.path) })
 			if err != nil {
 				return "", err
 			}

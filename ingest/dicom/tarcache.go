@@ -1,6 +1,7 @@
 package dicom
 
 import (
+	"bufio"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -9,15 +10,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+
+	"github.com/medmd/medmd/shards"
 )
 
-// A gzipped tar in a bucket cannot be entered midway, and its series are
-// read one unit at a time: streamed again per series, an archive of n
-// series would cost about n/2 downloads. tarCache instead inflates the
-// last few gzipped tars read to local plain tars, once each, and series
-// are copied out of those by the offsets planning noted (copyTarRanges).
-// Units are planned in URL order, so an archive's series are read close
-// together and a short list holds the ones in use.
+// A gzipped tar cannot be entered midway, and its series are read one
+// unit at a time: streamed again per series, an archive of n series would
+// cost about n/2 downloads (from a bucket) or inflations (on disk).
+// tarCache instead keeps the last few gzipped tars read inflated to local
+// plain tars, and series are read out of those at the offsets planning
+// noted (copyTarRanges for objects, placed reads for files). An object is
+// inflated whole when first read; a file on disk only as far as the reads
+// so far have needed (inflation), so a series near the archive's start
+// does not wait for the rest. Units are planned in path order, so an
+// archive's series are read close together and a short list holds the
+// ones in use.
 
 // tarCacheSize is how many inflated archives are kept besides those in
 // use.
@@ -42,12 +49,15 @@ type tarEntry struct {
 	refs  int  // readers holding it
 	gone  bool // evicted: its file goes with the last reader
 	cache *tarCache
+	// grow, for a file on disk, is its inflation so far; nil for an
+	// object's copy, which is whole.
+	grow *inflation
 }
 
 // acquire returns the inflated copy of the archive url, calling fill to
-// make it (once, however many callers want it at the same time). The
-// caller releases it when done reading.
-func (c *tarCache) acquire(ctx context.Context, url string, fill func(dst string) error) (*tarEntry, error) {
+// make it at e.path (once, however many callers want it at the same time).
+// The caller releases it when done reading.
+func (c *tarCache) acquire(ctx context.Context, url string, fill func(e *tarEntry) error) (*tarEntry, error) {
 	c.mu.Lock()
 	if c.dir == "" {
 		d, err := os.MkdirTemp("", "medmd-dicom-tars-*")
@@ -74,7 +84,7 @@ func (c *tarCache) acquire(ctx context.Context, url string, fill func(dst string
 	e.refs++
 	c.mu.Unlock()
 	if owner {
-		e.err = fill(e.path)
+		e.err = fill(e)
 		c.mu.Lock()
 		if e.err != nil {
 			c.drop(e)
@@ -104,8 +114,17 @@ func (e *tarEntry) release() {
 	defer c.mu.Unlock()
 	e.refs--
 	if e.gone && e.refs == 0 {
-		os.Remove(e.path)
+		e.remove()
 	}
+}
+
+// remove deletes the entry's file (and closes its inflation). The cache's
+// lock is held and no reader holds the entry.
+func (e *tarEntry) remove() {
+	if e.grow != nil {
+		e.grow.close()
+	}
+	os.Remove(e.path)
 }
 
 // evict drops the least recently used entries not in use beyond
@@ -132,7 +151,7 @@ func (c *tarCache) drop(e *tarEntry) {
 	}
 	e.gone = true
 	if e.refs == 0 {
-		os.Remove(e.path)
+		e.remove()
 	}
 }
 
@@ -142,6 +161,9 @@ func (c *tarCache) Close() error {
 	defer c.mu.Unlock()
 	for _, e := range c.entries {
 		e.gone = true
+		if e.grow != nil {
+			e.grow.close()
+		}
 	}
 	c.entries = nil
 	if c.dir == "" {
@@ -186,4 +208,95 @@ func (rr remoteRoot) inflateTar(ctx context.Context, key string, size, end int64
 		return fmt.Errorf("%s: object of %d bytes, listed with %d (truncated or replaced since listing): %w", url, cr.n, size, io.ErrUnexpectedEOF)
 	}
 	return f.Close()
+}
+
+// inflation is a gzipped tar on disk inflated, into dst, as far as reads
+// have needed; the gzip reader waits where it stopped.
+type inflation struct {
+	mu  sync.Mutex
+	src *os.File // the .tar.gz
+	zr  *gzip.Reader
+	dst *os.File // the inflated prefix
+	n   int64    // bytes in dst
+	err error    // the error that stopped it, for every later read
+}
+
+// inflateFile starts the inflation of the gzipped tar src into dst.
+func inflateFile(src, dst string) (*inflation, error) {
+	f, err := os.Open(src)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	d, err := os.Create(dst)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &inflation{src: f, zr: zr, dst: d}, nil
+}
+
+// upTo inflates until the copy holds end bytes. A stream that ends or
+// breaks first fails naming the archive: it changed since planning.
+func (x *inflation) upTo(end int64) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.n < end && x.err == nil {
+		m, err := io.CopyN(x.dst, x.zr, end-x.n)
+		x.n += m
+		if err != nil {
+			x.err = fmt.Errorf("%s: inflated %d bytes of the %d planned (archive changed since planning): %w", x.src.Name(), x.n, end, err)
+		}
+	}
+	if x.n < end {
+		return x.err
+	}
+	return nil
+}
+
+func (x *inflation) close() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.src.Close()
+	x.dst.Close()
+	if x.err == nil {
+		x.err = fmt.Errorf("%s: inflation closed", x.src.Name())
+	}
+}
+
+// readLocal reads a series of files on disk. Members of gzipped tars are
+// read from their inflated copies (tarCache), at the offsets planning
+// placed them, the copies inflated as far as this series needs; errors
+// name the archive, not its copy.
+func (s *Source) readLocal(ctx context.Context, se *Series) ([]*shards.Image, error) {
+	end := map[string]int64{} // gzipped tar → where its last member wanted ends
+	for _, r := range se.Refs() {
+		if r.Member != "" && r.At > 0 && isTar(r.Path) && !isPlainTar(r.Path) {
+			end[r.Path] = max(end[r.Path], r.At+r.Size)
+		}
+	}
+	if len(end) == 0 {
+		return ReadSeries(ctx, se, s.read)
+	}
+	copies := map[string]string{} // archive → its inflated copy
+	for a, n := range end {
+		e, err := s.tars.acquire(ctx, "file:"+a, func(e *tarEntry) error {
+			var err error
+			e.grow, err = inflateFile(a, e.path)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer e.release()
+		if err := e.grow.upTo(n); err != nil {
+			return nil, err
+		}
+		copies[a] = e.path
+	}
+	return s.readCopies(ctx, se, copies)
 }

@@ -17,13 +17,13 @@ func TestTarCache(t *testing.T) {
 	ctx := context.Background()
 	var c tarCache
 	fills := map[string]int{}
-	fill := func(url string) func(string) error {
-		return func(dst string) error {
+	fill := func(url string) func(*tarEntry) error {
+		return func(e *tarEntry) error {
 			fills[url]++
 			if url == "bad" {
 				return errors.New("bad archive")
 			}
-			return os.WriteFile(dst, []byte(url), 0o644)
+			return os.WriteFile(e.path, []byte(url), 0o644)
 		}
 	}
 	get := func(url string) *tarEntry {

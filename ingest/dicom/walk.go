@@ -30,10 +30,10 @@ type Ref struct {
 	Path   string // the file, or the archive holding it
 	Member string // "" for a plain file
 	Size   int64
-	// Hdr and At place a member of a plain tar on disk: where its header
-	// blocks and its bytes start, so that reading it need not stream the
-	// archive from the start. Zero when unknown (a zip's members, a
-	// gzipped tar's, objects).
+	// Hdr and At place a member of a tar on disk: where its header blocks
+	// and its bytes start (in the inflated stream of a gzipped tar), so
+	// that reading it need not stream the archive from the start. Zero
+	// when unknown (a zip's members, objects).
 	Hdr, At int64
 }
 
@@ -239,9 +239,8 @@ func walkTar(ctx context.Context, p string, fn func(ref Ref, r io.Reader) error)
 		return err
 	}
 	defer f.Close()
-	plain := isPlainTar(p)
 	return walkTarReader(ctx, p, f, func(m tarMember) error {
-		if plain && m.at > 0 {
+		if m.at > 0 {
 			m.ref.Hdr, m.ref.At = m.hdr, m.at
 		}
 		return fn(m.ref, m.r)
