@@ -96,6 +96,19 @@ func TestBucketRoots(t *testing.T) {
 	}
 }
 
+// TestBucketRootWhole: a dataset may fill a bucket, its root the bucket
+// itself.
+func TestBucketRootWhole(t *testing.T) {
+	srv := s3test.Start(t, "vqa-rad", "chestxray14")
+	for _, typ := range []string{"vqa-rad", "chestxray14"} {
+		srv.PutDir(t, typ, "", "testdata/"+typ)
+		l, r := runAt(t, typ, "testdata/"+typ), runAt(t, typ, srv.URL(typ, ""))
+		if len(l.samples) == 0 || !reflect.DeepEqual(l.samples, r.samples) {
+			t.Errorf("%s: %d samples from the folder, %d from the bucket, not equal", typ, len(l.samples), len(r.samples))
+		}
+	}
+}
+
 // TestBucketRootErrors: a root in a bucket that does not exist, or with
 // no objects under it, fails the plan with an error naming it.
 func TestBucketRootErrors(t *testing.T) {

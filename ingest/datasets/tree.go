@@ -105,13 +105,28 @@ func (t *tree) open(ctx context.Context) error {
 	return t.err
 }
 
-// key is name's object key, or false for a name outside the bucket (a
-// local path given to a bucket root's tree).
+// key is name's object key ("" for the bucket itself), or false for a
+// name outside the bucket (a local path given to a bucket root's tree).
 func (t *tree) key(name string) (string, bool) {
-	if t.b == nil || !strings.HasPrefix(name, t.base) {
+	if t.b == nil {
+		return "", false
+	}
+	if name == strings.TrimSuffix(t.base, "/") {
+		return "", true
+	}
+	if !strings.HasPrefix(name, t.base) {
 		return "", false
 	}
 	return strings.TrimPrefix(name, t.base), true
+}
+
+// dirKey is the listing prefix of the folder with key k: k and "/", or ""
+// for the bucket itself.
+func dirKey(k string) string {
+	if k = strings.TrimSuffix(k, "/"); k == "" {
+		return ""
+	}
+	return k + "/"
 }
 
 // joinPath is filepath.Join for local paths and path.Join after the
@@ -158,7 +173,7 @@ func (t *tree) exists(ctx context.Context, name string) bool {
 		return true
 	}
 	found := false
-	t.b.ListDir(ctx, strings.TrimSuffix(k, "/")+"/", func(storage.Object) error {
+	t.b.ListDir(ctx, dirKey(k), func(storage.Object) error {
 		found = true
 		return errStop
 	})
@@ -256,7 +271,7 @@ func (t *tree) readDir(ctx context.Context, name string) ([]dirEntry, error) {
 		}
 		return out, nil
 	}
-	prefix := strings.TrimSuffix(k, "/") + "/"
+	prefix := dirKey(k)
 	var out []dirEntry
 	err := t.b.ListDir(ctx, prefix, func(o storage.Object) error {
 		n := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), "/")
@@ -333,7 +348,7 @@ func (t *tree) walkFiles(ctx context.Context, dir string, fn func(name string, e
 			return fn(p, nil)
 		})
 	}
-	err := t.b.List(ctx, strings.TrimSuffix(k, "/")+"/", func(o storage.Object) error {
+	err := t.b.List(ctx, dirKey(k), func(o storage.Object) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
