@@ -101,7 +101,8 @@ func TestRunToS3(t *testing.T) {
 
 // TestAbortLeftUploads: a multipart upload left in the bucket by a killed
 // run is aborted when the task owning its shard starts again; one of
-// another task's shard is left alone, since that task may be uploading it.
+// another task's shard is left alone, since that task may be uploading
+// it, and so is one of another output whose folder is below this one.
 func TestAbortLeftUploads(t *testing.T) {
 	srv := s3test.Start(t, "corpus")
 	ctx := context.Background()
@@ -110,7 +111,9 @@ func TestAbortLeftUploads(t *testing.T) {
 	root := srv.URL("corpus", "left")
 	plan := testPlan(t, root, &synthSource{units: 18})
 	mine, other := plan.TaskShards(0, 2)[0].Name, plan.TaskShards(1, 2)[0].Name
-	for _, key := range []string{"left/" + mine + ".arrow", "left/quarantine/" + mine + ".jsonl", "left/" + other + ".arrow"} {
+	// The third is another task's; the fourth another output's, in a
+	// folder below this one.
+	for _, key := range []string{"left/" + mine + ".arrow", "left/quarantine/" + mine + ".jsonl", "left/" + other + ".arrow", "left/nested/" + mine + ".arrow"} {
 		up, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("corpus"), Key: aws.String(key)})
 		if err != nil {
 			t.Fatal(err)
@@ -132,11 +135,11 @@ func TestAbortLeftUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left.Uploads) != 1 || aws.ToString(left.Uploads[0].Key) != "left/"+other+".arrow" {
+	if len(left.Uploads) != 2 || aws.ToString(left.Uploads[0].Key) != "left/nested/"+mine+".arrow" || aws.ToString(left.Uploads[1].Key) != "left/"+other+".arrow" {
 		var keys []string
 		for _, u := range left.Uploads {
 			keys = append(keys, aws.ToString(u.Key))
 		}
-		t.Errorf("uploads left: %v, want only the other task's", keys)
+		t.Errorf("uploads left: %v, want the other task's and the other output's", keys)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
+	"log/slog"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -238,9 +238,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	defer func() { sum.Elapsed = time.Since(start) }() // also on error: the summary is printed
 	mine := plan.TaskShards(o.Task, o.Tasks)
-	if sum.UploadsAborted, err = abortLeftUploads(out, mine); err != nil {
-		return sum, err
-	}
+	sum.UploadsAborted = abortLeftUploads(out, mine)
 	todo, err := shardsToBuild(ctx, out, mine, o, sum)
 	if err != nil {
 		return sum, err
@@ -281,22 +279,30 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 // abortLeftUploads aborts the multipart uploads of the files of shards
 // mine that a killed run left in a bucket output (storage.FS.AbortUploads):
 // only this task writes those files, so no other task's upload is cut
-// off.
-func abortLeftUploads(out *output, mine []PlannedShard) (int, error) {
+// off. A shard's files are shard-N.* at the output's top and
+// quarantine/shard-N.*; a name anywhere else (another output in a folder
+// below this one) is not this task's. Failing to list the uploads (a
+// role allowed to write but not to list them) only skips the clean-up.
+func abortLeftUploads(out *output, mine []PlannedShard) int {
 	ab, ok := out.fs.(interface {
 		AbortUploads(mine func(name string) bool) (int, error)
 	})
 	if !ok || len(mine) == 0 {
-		return 0, nil
+		return 0
 	}
 	names := make(map[string]bool, len(mine))
 	for _, s := range mine {
 		names[s.Name] = true
 	}
-	return ab.AbortUploads(func(name string) bool {
-		shard, _, _ := strings.Cut(path.Base(name), ".")
-		return names[shard]
+	n, err := ab.AbortUploads(func(name string) bool {
+		name = strings.TrimPrefix(name, quarantineDir+"/")
+		shard, _, _ := strings.Cut(name, ".")
+		return !strings.Contains(name, "/") && names[shard]
 	})
+	if err != nil {
+		slog.Warn("uploads a killed run left were not aborted; a bucket lifecycle rule AbortIncompleteMultipartUpload removes them", "err", err)
+	}
+	return n
 }
 
 // shardsToBuild returns the shards of mine that are not done, or done but

@@ -145,7 +145,7 @@ func parseOptions(p ingest.Params, baseDir string) (options, error) {
 	if o.Root == "" {
 		return o, errors.New("root: required")
 	}
-	root, _, err := rootName(o.Root, baseDir)
+	root, err := rootName(o.Root, baseDir)
 	if err != nil {
 		return o, fmt.Errorf("root: %w", err)
 	}
@@ -272,8 +272,8 @@ func (t *tree) openMaybeGzip(ctx context.Context, path string) (io.ReadCloser, e
 // readCSV reads a whole CSV file. A row the CSV parser rejects (bad quoting,
 // wrong field count) is kept with Err set so it is quarantined on its own;
 // only an unreadable file or header fails the whole call.
-func (fs *tree) readCSV(ctx context.Context, path string, comma rune) (*csvTable, error) {
-	rc, err := fs.openMaybeGzip(ctx, path)
+func (t *tree) readCSV(ctx context.Context, path string, comma rune) (*csvTable, error) {
+	rc, err := t.openMaybeGzip(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ func (fs *tree) readCSV(ctx context.Context, path string, comma rune) (*csvTable
 	r.Comma = comma
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = false
-	t := &csvTable{File: path, col: map[string]int{}}
+	tb := &csvTable{File: path, col: map[string]int{}}
 	header, err := r.Read()
 	if err != nil {
 		return nil, fmt.Errorf("%s: header: %w", path, err)
@@ -290,10 +290,10 @@ func (fs *tree) readCSV(ctx context.Context, path string, comma rune) (*csvTable
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
-	t.Header = header
+	tb.Header = header
 	for i, h := range header {
-		if _, dup := t.col[h]; !dup {
-			t.col[h] = i
+		if _, dup := tb.col[h]; !dup {
+			tb.col[h] = i
 		}
 	}
 	for {
@@ -305,7 +305,7 @@ func (fs *tree) readCSV(ctx context.Context, path string, comma rune) (*csvTable
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				t.Rows = append(t.Rows, csvRow{Line: pe.StartLine, Err: rowErrorf(path, pe.StartLine, "%v", pe.Err)})
+				tb.Rows = append(tb.Rows, csvRow{Line: pe.StartLine, Err: rowErrorf(path, pe.StartLine, "%v", pe.Err)})
 				continue
 			}
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -319,9 +319,9 @@ func (fs *tree) readCSV(ctx context.Context, path string, comma rune) (*csvTable
 			// broken row.
 			row.Err = rowErrorf(path, line, "%d fields, header has %d", len(rec), len(header))
 		}
-		t.Rows = append(t.Rows, row)
+		tb.Rows = append(tb.Rows, row)
 	}
-	return t, nil
+	return tb, nil
 }
 
 // has reports whether the header has column name.

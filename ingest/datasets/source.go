@@ -35,6 +35,10 @@ func (s rowSource) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		return nil, fmt.Errorf("%s: %w", s.b.source, err)
 	}
 	units, err := s.a.plan(ctx)
+	if perr := s.b.fs.probe(); err == nil && perr != nil {
+		// A file taken for missing may have been there.
+		err = fmt.Errorf("%s: %w", s.b.source, perr)
+	}
 	if err == nil && len(units) == 0 {
 		return nil, fmt.Errorf("%s: %s: %w", s.b.source, s.b.opts.Root, ErrNoRows)
 	}

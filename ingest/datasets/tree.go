@@ -39,29 +39,35 @@ type tree struct {
 	err  error
 	b    *storage.Bucket // the whole bucket; nil for a local root
 	base string          // the bucket's URL, "s3://bucket/": names are base+key
+
+	// probeErr is the first error of an exists that could not tell
+	// (throttled past its retries, credentials expired): planning fails
+	// with it rather than take the file for missing.
+	probeMu  sync.Mutex
+	probeErr error
 }
 
 // rootName is the name files under root are joined to: the local path
 // (resolved against baseDir), or the URL without connection parameters.
-func rootName(root, baseDir string) (name string, remote bool, err error) {
+func rootName(root, baseDir string) (string, error) {
 	if !storage.IsURL(root) {
 		if !filepath.IsAbs(root) {
 			root = filepath.Join(baseDir, root)
 		}
-		return root, false, nil
+		return root, nil
 	}
 	bucketURL, local, err := storage.ParseRoot(root)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	if local != "" {
-		return local, false, nil
+		return local, nil
 	}
 	u, err := url.Parse(bucketURL)
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
-	return strings.TrimSuffix(u.Scheme+"://"+u.Host+"/"+u.Query().Get("prefix"), "/"), true, nil
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+"/"+u.Query().Get("prefix"), "/"), nil
 }
 
 // open opens the bucket of a URL root, once; a local root needs nothing.
@@ -162,22 +168,47 @@ func notExist(name string) error {
 }
 
 // exists reports whether name is a file or a folder (for a bucket, an
-// object or a key prefix with objects under it).
+// object or a key prefix with objects under it). A bucket that cannot
+// tell records why (probe), and the answer is false.
 func (t *tree) exists(ctx context.Context, name string) bool {
 	k, ok := t.key(name)
 	if !ok {
 		_, err := os.Stat(name)
 		return err == nil
 	}
-	if _, err := t.b.Stat(ctx, k); err == nil {
+	_, err := t.b.Stat(ctx, k)
+	if err == nil {
 		return true
 	}
+	if !errors.Is(err, storage.ErrNotExist) {
+		t.failed(err)
+		return false
+	}
 	found := false
-	t.b.ListDir(ctx, dirKey(k), func(storage.Object) error {
+	err = t.b.ListDir(ctx, dirKey(k), func(storage.Object) error {
 		found = true
 		return errStop
 	})
+	if err != nil && !errors.Is(err, errStop) {
+		t.failed(err)
+	}
 	return found
+}
+
+// failed records the first error of a probe that could not tell.
+func (t *tree) failed(err error) {
+	t.probeMu.Lock()
+	defer t.probeMu.Unlock()
+	if t.probeErr == nil {
+		t.probeErr = err
+	}
+}
+
+// probe returns the first error exists could not answer through.
+func (t *tree) probe() error {
+	t.probeMu.Lock()
+	defer t.probeMu.Unlock()
+	return t.probeErr
 }
 
 // errStop ends a listing early.
@@ -286,6 +317,9 @@ func (t *tree) readDir(ctx context.Context, name string) ([]dirEntry, error) {
 	if len(out) == 0 {
 		return nil, notExist(name)
 	}
+	// Key order puts "a-b/" and "a.txt" before "a/"; a folder lists by
+	// name.
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
 }
 
@@ -330,8 +364,8 @@ func (t *tree) glob(ctx context.Context, pattern string) ([]string, error) {
 	return out, nil
 }
 
-// walkFiles calls fn with every file under folder dir, in name order
-// (folders themselves are not reported). fn may return fs.SkipAll to stop.
+// walkFiles calls fn with every file under folder dir, folders themselves
+// not reported: in the order of a walk locally, of keys in a bucket. fn may return fs.SkipAll to stop.
 // A missing or unreadable local folder is reported through fn's error
 // argument as filepath.WalkDir does; a bucket folder with no objects has
 // no files.

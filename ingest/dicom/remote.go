@@ -87,7 +87,7 @@ func readRemote(ctx context.Context, roots []string) (*planRoots, error) {
 const archiveStreams = 4
 
 // headers lists one root page by page while workers fetch headers, then
-// reads the archives found, one at a time, and returns the headers in URL
+// reads the archives found, archiveStreams at a time, and returns the headers in URL
 // order (an archive's members in archive order), as a walk of local files
 // orders its files.
 func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
@@ -167,6 +167,9 @@ func (rr remoteRoot) headers(ctx context.Context) ([]scanned, error) {
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -122,7 +122,9 @@ func (rr remoteRoot) archiveHeaders(ctx context.Context, key string, size int64)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if idx.at != nil {
+		if _, dup := idx.at[ref.Member]; idx.at != nil && !dup {
+			// A name met twice (an archive appended to with tar -r) is
+			// read as a streaming read finds it: its first copy.
 			idx.at[ref.Member] = at
 			idx.end = max(idx.end, at.at+ref.Size)
 		}
@@ -364,7 +366,7 @@ func fileRanges(path string) (rangeFunc, error) {
 func copyTarRanges(ctx context.Context, url, key string, ms []tarAt, fetch rangeFunc, tw *tar.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sr := &spanReader{spans: tarSpans(ms), url: url}
+	sr := &spanReader{ctx: ctx, spans: tarSpans(ms), url: url}
 	sr.pieces = prefetch(ctx, fetch, key, sr.spans, tarAhead)
 	var hdr bytes.Buffer
 	for _, m := range ms {
@@ -439,6 +441,7 @@ func prefetch(ctx context.Context, fetch rangeFunc, key string, spans []span, ah
 // spanReader copies byte ranges of an object out of the pieces prefetch
 // hands over, in increasing order of offset.
 type spanReader struct {
+	ctx    context.Context // prefetch's: why the pieces stopped
 	url    string
 	spans  []span
 	pieces <-chan chan piece
@@ -477,7 +480,7 @@ func (sr *spanReader) take() error {
 	s := sr.spans[sr.next]
 	c, ok := <-sr.pieces
 	if !ok {
-		return fmt.Errorf("%s: %w", sr.url, context.Canceled)
+		return fmt.Errorf("%s: %w", sr.url, context.Cause(sr.ctx))
 	}
 	p := <-c
 	if p.err != nil {

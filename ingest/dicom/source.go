@@ -85,9 +85,10 @@ type Source struct {
 	excluded    map[string]int
 	mask        *pathMasker // set by Plan
 	deid        DeidOptions
-	report      *DeidReport  // set by Plan
-	remote      []remoteRoot // object-store roots among paths, set by Plan
-	tars        tarCache     // gzipped tars from those roots, inflated
+	report      *DeidReport    // set by Plan
+	remote      []remoteRoot   // object-store roots among paths, set by Plan
+	tars        tarCache       // gzipped tars read by several series, inflated
+	seriesIn    map[string]int // archive → how many planned series read it
 }
 
 // Close removes the local copies reading made of gzipped tar objects.
@@ -152,6 +153,7 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 		return nil, fmt.Errorf("dicom: %w", err)
 	}
 	s.remote = pr.remote
+	s.seriesIn = map[string]int{}
 	res, err := scan(ctx, pr.local, pr.headers, s.scan)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: %w", err)
@@ -181,8 +183,13 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 			s.report.add(s.deid, sl.Hdr)
 		}
 		var paths []string
+		archives := map[string]bool{}
 		for _, r := range se.Refs() {
 			paths = append(paths, s.mask.ref(r))
+			if r.Member != "" && !archives[r.Path] {
+				archives[r.Path] = true
+				s.seriesIn[r.Path]++
+			}
 		}
 		units = append(units, ingest.Unit{ID: pseudoSeriesID(se), Paths: paths, Bytes: se.Bytes(), Data: se})
 	}

@@ -240,13 +240,19 @@ func inflateFile(src, dst string) (*inflation, error) {
 	return &inflation{src: f, zr: zr, dst: d}, nil
 }
 
+// inflateChunk is how much upTo inflates between looks at its context.
+const inflateChunk = 4 << 20
+
 // upTo inflates until the copy holds end bytes. A stream that ends or
 // breaks first fails naming the archive: it changed since planning.
-func (x *inflation) upTo(end int64) error {
+func (x *inflation) upTo(ctx context.Context, end int64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.n < end && x.err == nil {
-		m, err := io.CopyN(x.dst, x.zr, end-x.n)
+	for x.n < end && x.err == nil {
+		if err := ctx.Err(); err != nil {
+			return err // not sticky: another reader may go on
+		}
+		m, err := io.CopyN(x.dst, x.zr, min(end-x.n, inflateChunk))
 		x.n += m
 		if err != nil {
 			x.err = fmt.Errorf("%s: inflated %d bytes of the %d planned (archive changed since planning): %w", x.src.Name(), x.n, end, err)
@@ -268,16 +274,26 @@ func (x *inflation) close() {
 	}
 }
 
-// readLocal reads a series of files on disk. Members of gzipped tars are
-// read from their inflated copies (tarCache), at the offsets planning
-// placed them, the copies inflated as far as this series needs; errors
-// name the archive, not its copy.
+// readLocal reads a series of files on disk. Members of gzipped tars that
+// several planned series read are read from their inflated copies
+// (tarCache), at the offsets planning placed them, the copies inflated as
+// far as this series needs; errors name the archive, not its copy. An
+// archive of one series (a study per .tgz) is streamed once, as before,
+// and so is one with a member not placed (sparse).
 func (s *Source) readLocal(ctx context.Context, se *Series) ([]*shards.Image, error) {
 	end := map[string]int64{} // gzipped tar → where its last member wanted ends
+	unplaced := map[string]bool{}
 	for _, r := range se.Refs() {
-		if r.Member != "" && r.At > 0 && isTar(r.Path) && !isPlainTar(r.Path) {
-			end[r.Path] = max(end[r.Path], r.At+r.Size)
+		if r.Member == "" || !isTar(r.Path) || isPlainTar(r.Path) || s.seriesIn[r.Path] < 2 {
+			continue
 		}
+		if r.At <= 0 {
+			unplaced[r.Path] = true
+		}
+		end[r.Path] = max(end[r.Path], r.At+r.Size)
+	}
+	for a := range unplaced {
+		delete(end, a)
 	}
 	if len(end) == 0 {
 		return ReadSeries(ctx, se, s.read)
@@ -293,7 +309,7 @@ func (s *Source) readLocal(ctx context.Context, se *Series) ([]*shards.Image, er
 			return nil, err
 		}
 		defer e.release()
-		if err := e.grow.upTo(n); err != nil {
+		if err := e.grow.upTo(ctx, n); err != nil {
 			return nil, err
 		}
 		copies[a] = e.path

@@ -37,9 +37,6 @@ func (b *Bucket) NewReaderAt(ctx context.Context, key, name string, size int64) 
 	return &ReaderAt{ctx: ctx, b: b, key: key, name: name, size: size}
 }
 
-// Size is the object's size as listed.
-func (o *ReaderAt) Size() int64 { return o.size }
-
 func (o *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("%s: negative offset", o.name)
