@@ -2,10 +2,12 @@ package datasets
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/medmd/medmd/ingest"
@@ -122,5 +124,32 @@ func TestBucketRootErrors(t *testing.T) {
 		if _, err := src.Plan(context.Background()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("root %s: plan error %v, want one containing %q", c.root, err, c.want)
 		}
+	}
+}
+
+// TestBucketIndex: planning CheXpert from a bucket, which looks for each
+// row's image in up to three places, lists the root once instead of
+// asking for each place.
+func TestBucketIndex(t *testing.T) {
+	var heads, lists atomic.Int64
+	srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.Method == http.MethodHead:
+				heads.Add(1)
+			case r.Method == http.MethodGet && r.URL.Query().Has("list-type"):
+				lists.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}, "ds")
+	srv.PutDir(t, "ds", "", "testdata/chexpert")
+	src := sourceAt(t, "chexpert", srv.URL("ds", "CheXpert-v1.0-small"))
+	units, err := src.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(units) < 5 || heads.Load() != 0 || lists.Load() > 10 {
+		t.Errorf("%d units planned with %d HEAD and %d LIST requests, want no HEAD and a few LISTs", len(units), heads.Load(), lists.Load())
 	}
 }

@@ -45,6 +45,54 @@ type tree struct {
 	// with it rather than take the file for missing.
 	probeMu  sync.Mutex
 	probeErr error
+
+	prefix string   // the root's key prefix, "" or ending in "/"
+	index  keyIndex // what exists answers from, for names under prefix
+}
+
+// keyIndex is every key under a bucket root and every folder above them,
+// listed once by the first exists: CheXpert's and Radiopaedia's rows each
+// look for their image in up to three places, and a request per look
+// would make planning a bucket cost a round trip per row. A root of more
+// than maxIndexKeys objects is not indexed (its exists asks the store).
+type keyIndex struct {
+	once sync.Once
+	keys map[string]bool // key → is a folder; nil when not indexed
+}
+
+// maxIndexKeys bounds the keys held (a million keys is about 100 MB).
+const maxIndexKeys = 1 << 20
+
+// build lists the root once.
+func (x *keyIndex) build(ctx context.Context, t *tree) {
+	x.once.Do(func() {
+		keys := map[string]bool{}
+		err := t.b.List(ctx, t.prefix, func(o storage.Object) error {
+			if len(keys) >= maxIndexKeys {
+				return errStop
+			}
+			keys[o.Key] = false
+			for d := path.Dir(o.Key); d != "." && d != "/" && !keys[d]; d = path.Dir(d) {
+				keys[d] = true
+			}
+			return nil
+		})
+		if err == nil {
+			x.keys = keys
+		} else if !errors.Is(err, errStop) {
+			t.failed(err)
+		}
+	})
+}
+
+// lookup reports whether key k is a file or folder of the index, and
+// whether the index can tell.
+func (x *keyIndex) lookup(t *tree, k string) (found, known bool) {
+	if x.keys == nil || !strings.HasPrefix(k, t.prefix) {
+		return false, false
+	}
+	_, found = x.keys[strings.TrimSuffix(k, "/")]
+	return found, true
 }
 
 // rootName is the name files under root are joined to: the local path
@@ -88,6 +136,7 @@ func (t *tree) open(ctx context.Context) error {
 		}
 		q := u.Query()
 		prefix := q.Get("prefix")
+		t.prefix = prefix
 		q.Del("prefix")
 		u.RawQuery = q.Encode()
 		t.base = u.Scheme + "://" + u.Host + "/"
@@ -175,6 +224,10 @@ func (t *tree) exists(ctx context.Context, name string) bool {
 	if !ok {
 		_, err := os.Stat(name)
 		return err == nil
+	}
+	t.index.build(ctx, t)
+	if found, known := t.index.lookup(t, k); known {
+		return found
 	}
 	_, err := t.b.Stat(ctx, k)
 	if err == nil {
