@@ -468,7 +468,9 @@ func (b *builder) section(sec int32, level int) {
 	b.flush(false)
 	a.Sections[idx].End = b.runes
 	if a.Sections[idx].End < a.Sections[idx].Offset {
-		a.Sections[idx].End = a.Sections[idx].Offset
+		// No paragraph followed: an empty section where the text ends,
+		// not past it.
+		a.Sections[idx].Offset = a.Sections[idx].End
 	}
 }
 
@@ -654,6 +656,11 @@ func (b *builder) flush(heading bool) {
 		for _, s := range SplitSentences(clean) {
 			a.Sentences = append(a.Sentences, Span{start + s.Start, start + s.End})
 		}
+	}
+	if len(a.Sentences) == firstSent {
+		// Text without a sentence in it (a stray byte, a symbol): the
+		// paragraph is its one sentence, so a mention in it has a home.
+		a.Sentences = append(a.Sentences, Span{start, start + n})
 	}
 	sents := a.Sentences[firstSent:]
 	clamp := func(x int) int { return max(0, min(n, x-lead)) }

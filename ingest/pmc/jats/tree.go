@@ -243,7 +243,7 @@ func (d *doc) parseStartTag(s string) (node, bool, int) {
 		if strings.IndexByte(val, '&') >= 0 {
 			val = decodeEntities(val)
 		}
-		d.attrs = append(d.attrs, attr{aname, val})
+		d.attrs = append(d.attrs, attr{aname, validUTF8(val)})
 		j = k
 	}
 	n.attrHi = int32(len(d.attrs))
@@ -271,6 +271,7 @@ func (d *doc) addText(parent int32, s string, decode bool) {
 	if s == "" {
 		return
 	}
+	s = validUTF8(s)
 	// Merge with a preceding text sibling (CDATA next to text).
 	if l := d.nodes[parent].last; l >= 0 && d.nodes[l].kind == kindText {
 		d.nodes[l].name += s
@@ -365,3 +366,13 @@ func isNameByte(c byte) bool {
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+
+// validUTF8 is s with each byte that is not part of valid UTF-8 replaced
+// by U+FFFD: text goes into Arrow string columns, which must hold UTF-8,
+// and a mislabelled Latin-1 byte (0x94, a curly quote) is not rare.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
