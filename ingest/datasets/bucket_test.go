@@ -17,10 +17,10 @@ import (
 // TestBucketRoots reads every dataset fixture (testdata/pipelines.yaml)
 // twice: from its folder, and with root the same tree in a loopback S3
 // bucket. The plans hold the same unit ids, the samples are equal (ids,
-// text, images, source paths relative to the root, SHA-256s), and the
-// same units fail with the same reasons, naming the object's URL instead
-// of the file's path. Units planned from a bucket do not know their
-// images' sizes (a request per image would be needed).
+// text, images, source paths relative to the root, SHA-256s), the units
+// the same sizes (so shards are packed alike), and the same units fail
+// with the same reasons, naming the object's URL instead of the file's
+// path.
 func TestBucketRoots(t *testing.T) {
 	srv := s3test.Start(t, "ds")
 	srv.PutDir(t, "ds", "testdata/", "testdata")
@@ -66,8 +66,8 @@ func TestBucketRoots(t *testing.T) {
 				t.Fatalf("%d units from the folder, %d from the bucket", len(l.units), len(r.units))
 			}
 			for i := range l.units {
-				if l.units[i].ID != r.units[i].ID {
-					t.Errorf("unit %d: %s from the folder, %s from the bucket", i, l.units[i].ID, r.units[i].ID)
+				if l.units[i].ID != r.units[i].ID || l.units[i].Bytes != r.units[i].Bytes {
+					t.Errorf("unit %d: %s of %d bytes from the folder, %s of %d from the bucket", i, l.units[i].ID, l.units[i].Bytes, r.units[i].ID, r.units[i].Bytes)
 				}
 				for _, path := range r.units[i].Paths {
 					if !strings.HasPrefix(path, "s3://ds/testdata/") {
@@ -127,29 +127,33 @@ func TestBucketRootErrors(t *testing.T) {
 	}
 }
 
-// TestBucketIndex: planning CheXpert from a bucket, which looks for each
-// row's image in up to three places, lists the root once instead of
-// asking for each place.
+// TestBucketIndex: planning from a bucket costs a few listings, not a
+// request per row: CheXpert looks for each row's image in up to three
+// places, MIMIC-CXR lists each study's folder.
 func TestBucketIndex(t *testing.T) {
-	var heads, lists atomic.Int64
-	srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch {
-			case r.Method == http.MethodHead:
-				heads.Add(1)
-			case r.Method == http.MethodGet && r.URL.Query().Has("list-type"):
-				lists.Add(1)
-			}
-			h.ServeHTTP(w, r)
-		})
-	}, "ds")
-	srv.PutDir(t, "ds", "", "testdata/chexpert")
-	src := sourceAt(t, "chexpert", srv.URL("ds", "CheXpert-v1.0-small"))
-	units, err := src.Plan(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(units) < 5 || heads.Load() != 0 || lists.Load() > 10 {
-		t.Errorf("%d units planned with %d HEAD and %d LIST requests, want no HEAD and a few LISTs", len(units), heads.Load(), lists.Load())
+	for _, c := range []struct{ typ, dir, root string }{
+		{"chexpert", "chexpert", "CheXpert-v1.0-small"},
+		{"mimic-cxr", "mimic-cxr", "physionet.org/files/mimic-cxr-jpg/2.1.0"},
+	} {
+		var heads, lists atomic.Int64
+		srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.Method == http.MethodHead:
+					heads.Add(1)
+				case r.Method == http.MethodGet && r.URL.Query().Has("list-type"):
+					lists.Add(1)
+				}
+				h.ServeHTTP(w, r)
+			})
+		}, "ds")
+		srv.PutDir(t, "ds", "", "testdata/"+c.dir)
+		units, err := sourceAt(t, c.typ, srv.URL("ds", c.root)).Plan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(units) < 3 || heads.Load() != 0 || lists.Load() > 5 {
+			t.Errorf("%s: %d units planned with %d HEAD and %d LIST requests, want no HEAD and a few LISTs", c.typ, len(units), heads.Load(), lists.Load())
+		}
 	}
 }

@@ -122,7 +122,7 @@ var reportDirs = []string{".", "mimic-cxr-reports", "../mimic-cxr-reports",
 // hasReport reports whether dir/files holds at least one sNNN.txt.
 func (t *tree) hasReport(ctx context.Context, dir string) bool {
 	found := false
-	t.walkFiles(ctx, joinPath(dir, "files"), func(name string, err error) error {
+	t.walkFiles(ctx, joinPath(dir, "files"), func(name string, _ int64, err error) error {
 		if err != nil {
 			return nil // an unreadable branch: look elsewhere
 		}
@@ -276,7 +276,7 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 	}
 	var units []ingest.Unit
 	filesDir := joinPath(reports, "files")
-	err = s.b.fs.walkFiles(ctx, filesDir, func(path string, err error) error {
+	err = s.b.fs.walkFiles(ctx, filesDir, func(path string, reportSize int64, err error) error {
 		if err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *mimic) plan(ctx context.Context) ([]ingest.Unit, error) {
 			imgs = imgs[:s.maxImages]
 		}
 		st.Images = imgs
-		size := s.b.fs.size(path)
+		size := reportSize
 		for _, p := range imgs {
 			size += s.b.fs.size(p)
 		}

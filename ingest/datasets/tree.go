@@ -47,53 +47,87 @@ type tree struct {
 	probeErr error
 
 	prefix string   // the root's key prefix, "" or ending in "/"
-	index  keyIndex // what exists answers from, for names under prefix
+	index  keyIndex // the objects under prefix, listed when opened
 }
 
-// keyIndex is every key under a bucket root and every folder above them,
-// listed once by the first exists: CheXpert's and Radiopaedia's rows each
-// look for their image in up to three places, and a request per look
-// would make planning a bucket cost a round trip per row. A root of more
-// than maxIndexKeys objects is not indexed (its exists asks the store).
+// keyIndex is every object under a bucket root, listed once when the root
+// is opened: the datasets' planning looks for each row's image in up to
+// three places (CheXpert, Radiopaedia), lists a folder per study
+// (MIMIC-CXR) and sizes every image, and a request for each would make
+// planning a bucket cost round trips per row. From the listing, exists,
+// size, readDir and walkFiles answer without a request, and units know
+// their sizes as on disk. A root of more than maxIndexKeys objects is not
+// indexed: then each asks the store.
 type keyIndex struct {
-	once sync.Once
-	keys map[string]bool // key → is a folder; nil when not indexed
+	objs []indexed // sorted by key; nil when not indexed
 }
 
-// maxIndexKeys bounds the keys held: a million keys of 60 bytes hold
+type indexed struct {
+	key  string
+	size int64
+}
+
+// maxIndexKeys bounds the objects held: a million keys of 60 bytes hold
 // about 120 MiB of heap.
 const maxIndexKeys = 1 << 20
 
-// build lists the root once.
-func (x *keyIndex) build(ctx context.Context, t *tree) {
-	x.once.Do(func() {
-		keys := map[string]bool{}
-		err := t.b.List(ctx, t.prefix, func(o storage.Object) error {
-			if len(keys) >= maxIndexKeys {
-				return errStop
-			}
-			keys[o.Key] = false
-			for d := path.Dir(o.Key); d != "." && d != "/" && !keys[d]; d = path.Dir(d) {
-				keys[d] = true
-			}
-			return nil
-		})
-		if err == nil {
-			x.keys = keys
-		} else if !errors.Is(err, errStop) {
-			t.failed(err)
+// build lists the objects under prefix; it reports whether there is any.
+func (x *keyIndex) build(ctx context.Context, b *storage.Bucket, prefix string) (bool, error) {
+	var objs []indexed
+	err := b.List(ctx, prefix, func(o storage.Object) error {
+		if len(objs) >= maxIndexKeys {
+			return errStop
 		}
+		objs = append(objs, indexed{o.Key, o.Size})
+		return nil
 	})
+	if errors.Is(err, errStop) {
+		return true, nil // too many to hold: not indexed
+	}
+	if err != nil {
+		return false, err
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].key < objs[j].key })
+	x.objs = objs
+	return len(objs) > 0, nil
 }
 
-// lookup reports whether key k is a file or folder of the index, and
-// whether the index can tell.
-func (x *keyIndex) lookup(t *tree, k string) (found, known bool) {
-	if x.keys == nil || !strings.HasPrefix(k, t.prefix) {
-		return false, false
+// covers reports whether the index can answer for key k.
+func (x *keyIndex) covers(t *tree, k string) bool {
+	return x.objs != nil && strings.HasPrefix(k, t.prefix)
+}
+
+// from is the position of the first key at or after k.
+func (x *keyIndex) from(k string) int {
+	return sort.Search(len(x.objs), func(i int) bool { return x.objs[i].key >= k })
+}
+
+// stat reports whether k is an object (and its size) or a folder.
+func (x *keyIndex) stat(k string) (size int64, file, dir bool) {
+	if i := x.from(k); i < len(x.objs) && x.objs[i].key == k {
+		return x.objs[i].size, true, false
 	}
-	_, found = x.keys[strings.TrimSuffix(k, "/")]
-	return found, true
+	d := dirKey(k)
+	i := x.from(d)
+	return 0, false, i < len(x.objs) && strings.HasPrefix(x.objs[i].key, d)
+}
+
+// children lists folder k's entries in key order, each subfolder once.
+func (x *keyIndex) children(k string) []dirEntry {
+	d := dirKey(k)
+	var out []dirEntry
+	for i := x.from(d); i < len(x.objs) && strings.HasPrefix(x.objs[i].key, d); {
+		rest := x.objs[i].key[len(d):]
+		name, _, sub := strings.Cut(rest, "/")
+		out = append(out, dirEntry{name, sub})
+		if !sub {
+			i++
+			continue
+		}
+		// Past the subfolder's keys: "/"+1 is "0".
+		i = x.from(d + name + "0")
+	}
+	return out
 }
 
 // rootName is the name files under root are joined to: the local path
@@ -144,17 +178,13 @@ func (t *tree) open(ctx context.Context) error {
 		if t.b, t.err = storage.Open(ctx, u.String(), storage.Options{}); t.err != nil {
 			return
 		}
-		// One listing now, so that a missing bucket or refused credentials
+		// The listing also makes a missing bucket or refused credentials
 		// fail the plan saying so, not as a root with no known layout.
-		found := false
-		t.err = t.b.ListDir(ctx, prefix, func(storage.Object) error {
-			found = true
-			return errStop
-		})
+		found, err := t.index.build(ctx, t.b, prefix)
 		switch {
-		case errors.Is(t.err, errStop):
-			t.err = nil
-		case t.err == nil && !found:
+		case err != nil:
+			t.err = err
+		case !found:
 			t.err = fmt.Errorf("%s: no objects under this root", strings.TrimSuffix(t.base+prefix, "/"))
 		}
 	})
@@ -226,9 +256,9 @@ func (t *tree) exists(ctx context.Context, name string) bool {
 		_, err := os.Stat(name)
 		return err == nil
 	}
-	t.index.build(ctx, t)
-	if found, known := t.index.lookup(t, k); known {
-		return found
+	if t.index.covers(t, k) {
+		_, file, dir := t.index.stat(k)
+		return file || dir
 	}
 	_, err := t.b.Stat(ctx, k)
 	if err == nil {
@@ -268,12 +298,16 @@ func (t *tree) probe() error {
 // errStop ends a listing early.
 var errStop = errors.New("stop")
 
-// size is the size of file name for packing shards, 0 when unknown. An
-// object's is not asked for: a request per image would make planning a
-// bucket cost one round trip per row.
+// size is the size of file name for packing shards, 0 when unknown (an
+// object of a root too large to index: a request per image would make
+// planning cost a round trip per row).
 func (t *tree) size(name string) int64 {
-	if _, ok := t.key(name); ok {
-		return 0
+	if k, ok := t.key(name); ok {
+		if !t.index.covers(t, k) {
+			return 0
+		}
+		n, _, _ := t.index.stat(k)
+		return n
 	}
 	st, err := os.Stat(name)
 	if err != nil {
@@ -358,6 +392,14 @@ func (t *tree) readDir(ctx context.Context, name string) ([]dirEntry, error) {
 	}
 	prefix := dirKey(k)
 	var out []dirEntry
+	if t.index.covers(t, k) {
+		out = t.index.children(k)
+		if len(out) == 0 {
+			return nil, notExist(name)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+		return out, nil
+	}
 	err := t.b.ListDir(ctx, prefix, func(o storage.Object) error {
 		n := strings.TrimSuffix(strings.TrimPrefix(o.Key, prefix), "/")
 		if n != "" {
@@ -418,30 +460,44 @@ func (t *tree) glob(ctx context.Context, pattern string) ([]string, error) {
 	return out, nil
 }
 
-// walkFiles calls fn with every file under folder dir, folders themselves
-// not reported: in the order of a walk locally, of keys in a bucket. fn may return fs.SkipAll to stop.
-// A missing or unreadable local folder is reported through fn's error
-// argument as filepath.WalkDir does; a bucket folder with no objects has
-// no files.
-func (t *tree) walkFiles(ctx context.Context, dir string, fn func(name string, err error) error) error {
+// walkFiles calls fn with every file under folder dir and its size,
+// folders themselves not reported: in the order of a walk locally, of keys
+// in a bucket. fn may return fs.SkipAll to stop. A missing or unreadable
+// local folder is reported through fn's error argument as
+// filepath.WalkDir does; a bucket folder with no objects has no files.
+func (t *tree) walkFiles(ctx context.Context, dir string, fn func(name string, size int64, err error) error) error {
 	k, ok := t.key(dir)
 	if !ok {
 		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return fn(p, err)
+				return fn(p, 0, err)
 			}
 			if d.IsDir() {
 				return nil
 			}
-			return fn(p, nil)
+			var size int64 // of what a link points at, as reading it gets
+			if st, err := os.Stat(p); err == nil {
+				size = st.Size()
+			}
+			return fn(p, size, nil)
 		})
 	}
-	err := t.b.List(ctx, dirKey(k), func(o storage.Object) error {
-		if err := ctx.Err(); err != nil {
-			return err
+	var err error
+	if t.index.covers(t, k) {
+		d := dirKey(k)
+		for i := t.index.from(d); i < len(t.index.objs) && strings.HasPrefix(t.index.objs[i].key, d) && err == nil; i++ {
+			if err = ctx.Err(); err == nil {
+				err = fn(t.base+t.index.objs[i].key, t.index.objs[i].size, nil)
+			}
 		}
-		return fn(t.base+o.Key, nil)
-	})
+	} else {
+		err = t.b.List(ctx, dirKey(k), func(o storage.Object) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(t.base+o.Key, o.Size, nil)
+		})
+	}
 	if errors.Is(err, fs.SkipAll) {
 		return nil
 	}
