@@ -101,12 +101,13 @@ func MakePlan(ctx context.Context, p *Pipeline, src Source) (*Plan, error) {
 		units, err = src.Plan(ctx)
 	}
 	if err != nil {
-		// A source that reads only local paths stats the URL as a file
+		// A parameter read as a local path (one relative to root, such
+		// as files: or images:) was given a URL and stat'ed as a file
 		// name: say what to do instead of "no such file".
 		var pe *fs.PathError
 		if url := objectStorageURL(p.Source.Params); url != "" && errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) &&
 			strings.Contains(pe.Path, url[:strings.Index(url, "://")+2]) {
-			return nil, fmt.Errorf("pipeline %q: source %q: %s: object storage is not supported by this source yet; mount or sync it to a local folder (e.g. with rclone or gcsfuse) and give that path", p.Name, p.Source.Type, url)
+			return nil, fmt.Errorf("pipeline %q: source %q: %s: this parameter is a local path, or one relative to root: give the bucket as root (or paths) and this parameter relative to it, or sync the objects to a local folder (e.g. with rclone) and give that path", p.Name, p.Source.Type, url)
 		}
 		return nil, fmt.Errorf("pipeline %q: planning: %w", p.Name, err)
 	}
