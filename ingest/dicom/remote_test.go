@@ -729,6 +729,24 @@ func TestLocalTarGz(t *testing.T) {
 		t.Errorf("inflated copies in %q after Close: %v", tmp, err)
 	}
 
+	// Both series at once, as a run's workers read them: one copy,
+	// inflated as far as the later one needs.
+	var wg sync.WaitGroup
+	for _, u := range units {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := src.Read(ctx, u); err != nil {
+				t.Errorf("unit %s read concurrently: %v", u.ID, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(src.tars.entries) != 1 || src.tars.entries[0].grow.n != max(end(units[0]), end(units[1])) {
+		t.Errorf("after reading both at once: %d copies", len(src.tars.entries))
+	}
+	src.Close()
+
 	if err := os.WriteFile(gz, reversed(t, "tar.gz", archiveOf(t, "tar.gz", dir, prefix)), 0o644); err != nil {
 		t.Fatal(err)
 	}
