@@ -49,17 +49,40 @@ func drain(t *testing.T, l *Loader, k int) []served {
 		if err != nil {
 			t.Fatalf("batch %d: %v", i, err)
 		}
-		// Strings are views valid until Release (readable until Close):
-		// clone what outlives the batch.
-		ids := make([]string, len(b.IDs))
-		for i, id := range b.IDs {
-			ids[i] = strings.Clone(id)
-		}
-		out = append(out, served{b.Epoch, b.Index, ids})
-		checkBatch(t, b)
-		b.Release()
+		out = append(out, record(t, b))
 	}
 	return out
+}
+
+// drainAll takes batches until the loader's epochs end, and records them.
+func drainAll(t *testing.T, l *Loader) []served {
+	t.Helper()
+	var out []served
+	for {
+		b, err := l.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("batch %d: %v", len(out), err)
+		}
+		out = append(out, record(t, b))
+	}
+}
+
+// record checks and releases a batch, keeping what identifies it.
+func record(t *testing.T, b *Batch) served {
+	t.Helper()
+	// Strings are views valid until Release (readable until Close):
+	// clone what outlives the batch.
+	ids := make([]string, len(b.IDs))
+	for i, id := range b.IDs {
+		ids[i] = strings.Clone(id)
+	}
+	checkBatch(t, b)
+	s := served{b.Epoch, b.Index, ids}
+	b.Release()
+	return s
 }
 
 // checkBatch checks shape, mask and that Voxels matches the views.

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,16 +105,8 @@ func readOldCorpus(t *testing.T, name string, version int, layout ParquetLayout)
 	}
 	defer l.Close()
 	var ids []string
-	for {
-		b, err := l.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, b := range drainAll(t, l) {
 		ids = append(ids, b.IDs...)
-		b.Release()
 	}
 	slices.Sort(ids)
 	var wantIDs []string
