@@ -245,11 +245,29 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 	}
 	prog := newProgress(o.Progress, o.Interactive, p.Name, todo)
 	defer prog.stop()
+	// Each shard is published while the next one is read: publishing
+	// waits on the storage (fsyncs, completed uploads), reading on the
+	// sources and stages.
+	var pub shards.Publisher
 	for _, ps := range todo {
-		if err := buildShard(ctx, plan, ps, src, stages, o.Workers, sum, prog); err != nil {
+		publish, err := buildShard(ctx, plan, ps, src, stages, o.Workers, prog)
+		if err == nil {
+			err = pub.Go(func() error {
+				c, err := publish()
+				if err == nil {
+					sum.add(c) // not read by this loop until Wait
+					sum.ShardsBuilt++
+				}
+				return err
+			})
+		}
+		if err != nil {
+			pub.Wait()
 			return sum, err
 		}
-		sum.ShardsBuilt++
+	}
+	if err := pub.Wait(); err != nil {
+		return sum, err
 	}
 	prog.stop()
 	if done, err := allShardsDone(out, plan); err != nil {
@@ -441,12 +459,15 @@ type unitResult struct {
 }
 
 // buildShard reads the shard's units concurrently and writes their samples
-// in plan order, so the shard's bytes never depend on scheduling.
-func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, stages []NamedStage, workers int, sum *Summary, prog *progress) (err error) {
+// in plan order, so the shard's bytes never depend on scheduling. It
+// returns once the shard is written (ShardWriter.Finish); publish, which
+// the caller may run on another goroutine, publishes it and returns its
+// counts, or aborts it.
+func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, stages []NamedStage, workers int, prog *progress) (publish func() (Counts, error), err error) {
 	p := plan.Pipeline
 	out, err := plan.output()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dir := out.dir
 	// Overlap: a unit's samples are its own (decoded into fresh buffers)
@@ -455,7 +476,7 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 	w, err := shards.CreateShard(dir, ps.Name, shards.WriteOptions{MaxBytes: p.Output.MaxShardBytes, MaxSamples: p.Output.MaxShardSamples,
 		Parquet: p.Output.Parquet, ParquetCompression: p.Output.ParquetCompression, FS: out.fs, Overlap: true})
 	if err != nil {
-		return fmt.Errorf("%s: %w", ps.Name, err)
+		return nil, fmt.Errorf("%s: %w", ps.Name, err)
 	}
 	defer func() {
 		if err != nil {
@@ -501,25 +522,39 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 			return nil
 		})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if err := w.Finish(); err != nil {
+		return nil, fmt.Errorf("%s: %w", ps.Name, err)
+	}
+	return func() (Counts, error) {
+		if err := publishShard(out, ps, w, quarantine, c); err != nil {
+			w.Abort()
+			return Counts{}, err
+		}
+		return c, nil
+	}, nil
+}
+
+// publishShard publishes a finished shard with its quarantine records
+// and counts.
+func publishShard(out *output, ps PlannedShard, w *shards.ShardWriter, quarantine []shards.QuarantineRecord, c Counts) error {
 	// INVARIANT: the quarantine and counts files are published before the
 	// stats file, so a done shard always has its quarantine records and
 	// the counts the corpus's failure fraction is judged on.
-	if err := writeQuarantine(out.fs, filepath.Join(dir, quarantineDir, ps.Name+".jsonl"), quarantine); err != nil {
+	if err := writeQuarantine(out.fs, filepath.Join(out.dir, quarantineDir, ps.Name+".jsonl"), quarantine); err != nil {
 		return err
 	}
 	data, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	if err := shards.PublishBytes(out.fs, countsFile(dir, ps.Name), append(data, '\n')); err != nil {
+	if err := shards.PublishBytes(out.fs, countsFile(out.dir, ps.Name), append(data, '\n')); err != nil {
 		return err
 	}
-	if _, err := w.Close(); err != nil {
+	if _, err := w.Publish(); err != nil {
 		return fmt.Errorf("%s: %w", ps.Name, err)
 	}
-	sum.add(c)
 	return nil
 }
 

@@ -34,48 +34,71 @@ func WriteCorpus(dir, pipeline, configHash string, samples iter.Seq[*Sample], op
 		return nil, err
 	}
 	m := &Manifest{SchemaVersion: SchemaVersion, Pipeline: pipeline, ConfigHash: configHash, Parquet: opts.Parquet, Shards: []ShardStats{}, dir: dir}
-	var w *ShardWriter
-	inShard := 0
+	var (
+		w       *ShardWriter
+		pub     Publisher
+		made    int // shards created
+		inShard int
+	)
+	// Shards are published in order, each while the next is written; the
+	// manifest lists them once every publish is done.
 	closeShard := func() error {
-		st, err := w.Close()
-		if err != nil {
-			w.Abort()
+		sw := w
+		w, inShard = nil, 0
+		if err := sw.Finish(); err != nil {
+			sw.Abort()
 			return err
 		}
-		m.Shards = append(m.Shards, *st)
-		w, inShard = nil, 0
-		return nil
+		return pub.Go(func() error {
+			st, err := sw.Publish()
+			if err != nil {
+				sw.Abort()
+				return err
+			}
+			m.Shards = append(m.Shards, *st)
+			return nil
+		})
+	}
+	fail := func(err error) (*Manifest, error) {
+		if w != nil {
+			w.Abort()
+		}
+		pub.Wait()
+		return nil, err
 	}
 	for s := range samples {
 		if w == nil {
 			var err error
-			if w, err = CreateShard(dir, ShardName(len(m.Shards)), opts); err != nil {
-				return nil, err
+			if w, err = CreateShard(dir, ShardName(made), opts); err != nil {
+				return fail(err)
 			}
+			made++
 		}
 		if err := w.Add(s); err != nil {
-			w.Abort()
-			return nil, err
+			return fail(err)
 		}
 		inShard++
 		if inShard >= opts.MaxSamples {
 			if err := closeShard(); err != nil {
-				return nil, err
+				return fail(err)
 			}
 		}
 	}
-	if w == nil && len(m.Shards) == 0 {
+	if w == nil && made == 0 {
 		// An empty corpus still has one empty shard, so readers see the
 		// schema.
 		var err error
 		if w, err = CreateShard(dir, ShardName(0), opts); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 	if w != nil {
 		if err := closeShard(); err != nil {
-			return nil, err
+			return fail(err)
 		}
+	}
+	if err := pub.Wait(); err != nil {
+		return nil, err
 	}
 	m.recount()
 	if err := m.write(opts.FS, filepath.Join(dir, ManifestFile)); err != nil {

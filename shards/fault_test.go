@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -15,15 +16,20 @@ import (
 var errInjected = errors.New("injected fault")
 
 // faultFS fails the failAt-th operation (counting from 0) and every
-// operation after it, like a process that dies at that point.
+// operation after it, like a process that dies at that point. It may be
+// used from several goroutines (a shard published while the next is
+// written); the order of their operations is then the scheduler's.
 type faultFS struct {
 	FS
 	failAt int
+	mu     sync.Mutex
 	n      int
 	log    []string
 }
 
 func (f *faultFS) op(what string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.log = append(f.log, what)
 	f.n++
 	if f.n-1 >= f.failAt {

@@ -176,9 +176,19 @@ type ShardWriter struct {
 	done  []*partWriter
 	stats ShardStats
 	err   error // sticky
-	state int   // 0 open, 1 closed, 2 aborted
+	state writerState
 	kept  bool  // the last flush left its batch hashing (Overlap)
 }
+
+// writerState is where a ShardWriter is in its life.
+type writerState int
+
+const (
+	open     writerState = iota
+	finished             // Finish returned: written, not yet published
+	closed               // published: the stats file exists
+	aborted
+)
 
 // CreateShard starts writing shard name (e.g. "shard-00003") into dir.
 // It first withdraws any earlier stats file of that name, so a shard being
@@ -250,8 +260,8 @@ func (w *ShardWriter) Add(s *Sample) error {
 	if w.err != nil {
 		return w.err
 	}
-	if w.state != 0 {
-		return fmt.Errorf("shard %s: Add after Close/Abort", w.name)
+	if w.state != open {
+		return fmt.Errorf("shard %s: Add after Finish/Close/Abort", w.name)
 	}
 	if err := validate(s); err != nil {
 		// The shard goes on without s, but Overlap's promise for the
@@ -302,27 +312,57 @@ func (w *ShardWriter) fail(err error) error {
 	return w.err
 }
 
-// Close flushes, publishes every part (Pending.Commit: fsync → rename →
-// fsync dir) and then writes the stats file, which marks the shard done.
-// On error nothing is marked done; call Abort to remove what was written.
+// Close is Finish then Publish: on error nothing is marked done; call
+// Abort to remove what was written.
 func (w *ShardWriter) Close() (*ShardStats, error) {
-	if w.err != nil {
-		return nil, w.err
+	if err := w.Finish(); err != nil {
+		return nil, err
 	}
-	if w.state != 0 {
-		return nil, fmt.Errorf("shard %s: Close after Close/Abort", w.name)
+	return w.Publish()
+}
+
+// Finish writes what is left of the shard (the last batch, every part's
+// footer and Parquet file) under temp names, waiting for every SHA-256:
+// once it returns nothing reads the samples given to Add. Publish makes
+// the shard visible. The two are apart so that a caller may publish one
+// shard in the background while it writes the next (WriteCorpus and
+// medmd run do): publishing waits on the storage (fsync, or completing a
+// bucket's multipart uploads) and needs no CPU of its own.
+func (w *ShardWriter) Finish() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.state != open {
+		return fmt.Errorf("shard %s: Finish after Finish/Close/Abort", w.name)
 	}
 	if w.cur == nil && len(w.done) == 0 {
 		// An empty shard still gets one (empty) part so that every done
 		// shard has files to checksum.
 		if err := w.startPart(); err != nil {
-			return nil, w.fail(err)
+			return w.fail(err)
 		}
 	}
 	if w.cur != nil {
 		if err := w.finishPart(); err != nil {
-			return nil, w.fail(err)
+			return w.fail(err)
 		}
+	}
+	w.state = finished
+	w.bb.release()
+	return nil
+}
+
+// Publish publishes every part (Pending.Commit: fsync → rename → fsync
+// dir, or a completed upload) and then writes the stats file, which marks
+// the shard done. It follows Finish, and may run on another goroutine
+// than the writing did, while the caller writes another shard. On error
+// nothing is marked done; call Abort to remove what was written.
+func (w *ShardWriter) Publish() (*ShardStats, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.state != finished {
+		return nil, fmt.Errorf("shard %s: Publish without Finish", w.name)
 	}
 	// INVARIANT: final names appear only after the temp file is complete
 	// and fsynced (Commit); every rename's directory sync is done before
@@ -348,20 +388,21 @@ func (w *ShardWriter) Close() (*ShardStats, error) {
 	if err := PublishBytes(w.fs, filepath.Join(w.dir, StatsFile(w.name)), append(js, '\n')); err != nil {
 		return nil, w.fail(err)
 	}
-	w.state = 1
-	w.bb.release()
+	w.state = closed
 	st := w.stats
 	return &st, nil
 }
 
-// Abort abandons the shard: the stats file (if a failed Close got that
-// far), every part under its final or temp name. It is safe after a
-// failed Add or Close and a no-op after a successful Close.
+// Abort abandons the shard: the stats file (if a failed Publish got
+// that far), every part under its final or temp name. It is safe after a
+// failed Add, Finish, Publish or Close, and after a Finish whose shard
+// will not be published; a no-op after a successful Publish or Close.
 func (w *ShardWriter) Abort() error {
-	if w.state != 0 {
+	if w.state == closed || w.state == aborted {
 		return nil
 	}
-	w.state = 2
+	wasOpen := w.state == open
+	w.state = aborted
 	var errs []error
 	if w.cur != nil {
 		w.done = append(w.done, w.cur)
@@ -379,7 +420,9 @@ func (w *ShardWriter) Abort() error {
 		}
 	}
 	errs = append(errs, w.removeStale())
-	w.bb.release()
+	if wasOpen { // Finish released the builder
+		w.bb.release()
+	}
 	return errors.Join(errs...)
 }
 
