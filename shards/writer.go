@@ -177,7 +177,7 @@ type ShardWriter struct {
 	stats ShardStats
 	err   error // sticky
 	state writerState
-	kept  bool  // the last flush left its batch hashing (Overlap)
+	kept  bool // the last flush left its batch hashing (Overlap)
 }
 
 // writerState is where a ShardWriter is in its life.
