@@ -30,18 +30,34 @@ func SamplesOf(ss []Sample) iter.Seq[*Sample] {
 // progress is aborted.
 func WriteCorpus(dir, pipeline, configHash string, samples iter.Seq[*Sample], opts WriteOptions) (*Manifest, error) {
 	opts = opts.withDefaults()
+	st, err := WriteShards(dir, samples, opts)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{SchemaVersion: SchemaVersion, Pipeline: pipeline, ConfigHash: configHash, Parquet: opts.Parquet, Shards: st, dir: dir}
+	m.recount()
+	if err := m.write(opts.FS, filepath.Join(dir, ManifestFile)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// WriteShards writes the shards of WriteCorpus and returns their stats in
+// order, without a manifest: for a caller that publishes its own. Each
+// shard is published while the next is written (Publisher). On error the
+// shard in progress is aborted; shards published before it stay.
+func WriteShards(dir string, samples iter.Seq[*Sample], opts WriteOptions) ([]ShardStats, error) {
+	opts = opts.withDefaults()
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	m := &Manifest{SchemaVersion: SchemaVersion, Pipeline: pipeline, ConfigHash: configHash, Parquet: opts.Parquet, Shards: []ShardStats{}, dir: dir}
 	var (
 		w       *ShardWriter
 		pub     Publisher
-		made    int // shards created
+		done    = []ShardStats{} // appended by the publishes, read after Wait
+		made    int              // shards created
 		inShard int
 	)
-	// Shards are published in order, each while the next is written; the
-	// manifest lists them once every publish is done.
 	closeShard := func() error {
 		sw := w
 		w, inShard = nil, 0
@@ -55,11 +71,11 @@ func WriteCorpus(dir, pipeline, configHash string, samples iter.Seq[*Sample], op
 				sw.Abort()
 				return err
 			}
-			m.Shards = append(m.Shards, *st)
+			done = append(done, *st)
 			return nil
 		})
 	}
-	fail := func(err error) (*Manifest, error) {
+	fail := func(err error) ([]ShardStats, error) {
 		if w != nil {
 			w.Abort()
 		}
@@ -100,11 +116,7 @@ func WriteCorpus(dir, pipeline, configHash string, samples iter.Seq[*Sample], op
 	if err := pub.Wait(); err != nil {
 		return nil, err
 	}
-	m.recount()
-	if err := m.write(opts.FS, filepath.Join(dir, ManifestFile)); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return done, nil
 }
 
 // Iter iterates every sample of the manifest in corpus order (shards

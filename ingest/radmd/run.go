@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -228,44 +229,9 @@ func Run(ctx context.Context, inManifest, outDir string, opts Options) (*Result,
 // writeCorpus writes the kept samples as shards and returns their manifest
 // without publishing it (unlike shards.WriteCorpus), so that an input error
 // found mid-way never leaves a manifest of a partial corpus.
-func writeCorpus(dir, configHash string, samples func(func(*shards.Sample) bool), opts shards.WriteOptions) (*shards.Manifest, error) {
-	max := opts.MaxSamples
-	if max <= 0 {
-		max = shards.DefaultMaxSamples
-	}
-	var w *shards.ShardWriter
-	n, inShard := 0, 0
-	var werr error
-	for s := range samples {
-		if w == nil {
-			if w, werr = shards.CreateShard(dir, shards.ShardName(n), opts); werr != nil {
-				return nil, werr
-			}
-		}
-		if werr = w.Add(s); werr != nil {
-			w.Abort()
-			return nil, werr
-		}
-		if inShard++; inShard >= max {
-			if _, werr = w.Close(); werr != nil {
-				w.Abort()
-				return nil, werr
-			}
-			w, inShard = nil, 0
-			n++
-		}
-	}
-	if w == nil && n == 0 {
-		// An empty corpus still has one empty shard, so readers see the schema.
-		if w, werr = shards.CreateShard(dir, shards.ShardName(0), opts); werr != nil {
-			return nil, werr
-		}
-	}
-	if w != nil {
-		if _, werr = w.Close(); werr != nil {
-			w.Abort()
-			return nil, werr
-		}
+func writeCorpus(dir, configHash string, samples iter.Seq[*shards.Sample], opts shards.WriteOptions) (*shards.Manifest, error) {
+	if _, err := shards.WriteShards(dir, samples, opts); err != nil {
+		return nil, err
 	}
 	return shards.BuildManifest(dir, Pipeline, configHash)
 }
