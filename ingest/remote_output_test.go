@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -142,4 +145,60 @@ func TestAbortLeftUploads(t *testing.T) {
 		}
 		t.Errorf("uploads left: %v, want the other task's and the other output's", keys)
 	}
+}
+
+// TestRunPublishFailure: the bucket refuses the stats file of the second
+// shard, whose publish runs while the third shard is read. The run fails
+// naming that file, the shard is not left done, the shards around it
+// are; a rerun builds only what is missing and the bucket then equals a
+// local run's files.
+func TestRunPublishFailure(t *testing.T) {
+	ctx := context.Background()
+	local := t.TempDir()
+	src := &synthSource{units: 18}
+	if _, err := Run(ctx, testPlan(t, local, src), src, synthStages, RunOptions{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	want := shardFiles(t, local)
+
+	var refuse atomic.Bool
+	refuse.Store(true)
+	srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refuse.Load() && r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/shard-00001.stats.json") {
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}, "corpus")
+	root := srv.URL("corpus", "refused")
+	src = &synthSource{units: 18}
+	_, err := Run(ctx, testPlan(t, root, src), src, synthStages, RunOptions{Workers: 2})
+	if err == nil || !strings.Contains(err.Error(), "shard-00001") {
+		t.Fatalf("run with a refused stats file: err = %v, want one naming shard-00001", err)
+	}
+	got := bucketObjects(t, root)
+	if _, ok := got["shard-00001.stats.json"]; ok {
+		t.Error("the refused shard is marked done")
+	}
+	for _, k := range []string{"shard-00000.stats.json", "shard-00002.stats.json"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("%s missing: the shards around the refused one should be published", k)
+		}
+	}
+
+	refuse.Store(false)
+	src = &synthSource{units: 18}
+	sum, err := Run(ctx, testPlan(t, root, src), src, synthStages, RunOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.ShardsBuilt != 3 {
+		t.Errorf("rerun built %d shards, want 3 (shard-00001 and the two after shard-00002)", sum.ShardsBuilt)
+	}
+	got = bucketObjects(t, root)
+	delete(got, "plan.json")
+	compareFiles(t, got, want)
 }
