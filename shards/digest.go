@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/medmd/medmd/shards/internal/sha256x2"
 )
 
 // DigestVoxelTree names how the SHA-256 of an Arrow part written at
@@ -53,18 +54,23 @@ func startVoxelHashes(rec arrow.RecordBatch) *voxelHashes {
 }
 
 // hashAll sets sums[i] to the SHA-256 of value(i) for every i, on up to
-// GOMAXPROCS goroutines that take the values in order, and returns when
-// all are done.
+// GOMAXPROCS goroutines that take the values in order, two at a time
+// (sha256x2.Sum2 hashes a pair on one core about 1.5 times as fast as
+// one after the other), and returns when all are done.
 func hashAll(sums [][sha256.Size]byte, value func(int) []byte) {
 	n := len(sums)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(n, runtime.GOMAXPROCS(0)) {
+	for range min((n+1)/2, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				sums[i] = sha256.Sum256(value(i))
+			for i := int(next.Add(2)) - 2; i < n; i = int(next.Add(2)) - 2 {
+				if i+1 == n {
+					sums[i] = sha256.Sum256(value(i))
+				} else {
+					sums[i], sums[i+1] = sha256x2.Sum2(value(i), value(i+1))
+				}
 			}
 		}()
 	}
