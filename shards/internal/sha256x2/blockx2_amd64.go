@@ -17,5 +17,3 @@ var available = cpu.X86.HasAVX && hasSHA() && cpu.X86.HasSSE41 && cpu.X86.HasSSS
 func blockX2(h *[16]uint32, a, b *byte, n int)
 
 func hasSHA() bool
-
-
