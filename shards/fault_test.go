@@ -136,10 +136,57 @@ func checkVisible(t *testing.T, dir, step string) {
 	}
 }
 
-// TestFaultInjection fails operation i of writing a three-part shard for
-// i = 0, 1, 2… until a run succeeds. After each failure, the directory
-// is checked as if the process had died there; then Abort must leave
-// nothing of the shard, and a clean rerun must give byte-identical files.
+// faultRuns runs write into a fresh folder through a faultFS failing
+// operation i, for i = 0, 1, 2… until a run succeeds. Each failed run must
+// fail with the injected fault; cleanUp then checks what it left (as if
+// the process had died there) and must leave the folder empty, and write
+// on a healthy FS must give the files of a run that never failed.
+func faultRuns(t *testing.T, write func(dir string, fs FS) error, cleanUp func(i int, dir string, fs *faultFS)) {
+	t.Helper()
+	ref := t.TempDir()
+	if err := write(ref, OSFS); err != nil {
+		t.Fatal(err)
+	}
+	refNames, _ := OSFS.List(ref)
+	for i := 0; ; i++ {
+		if i > 10000 {
+			t.Fatal("no successful run after 10000 faults")
+		}
+		dir := t.TempDir()
+		fs := &faultFS{FS: OSFS, failAt: i}
+		err := write(dir, fs)
+		if err == nil {
+			if fs.n <= i {
+				t.Logf("clean run after %d injected faults (%d operations)", i, fs.n)
+				return
+			}
+			// The fault hit a step whose error is not fatal (none today).
+			t.Fatalf("fault at op %d (%s) was swallowed", i, fs.log[i])
+		}
+		if !errors.Is(err, errInjected) {
+			t.Fatalf("op %d: unexpected error %v", i, err)
+		}
+		cleanUp(i, dir, fs)
+		if names, _ := OSFS.List(dir); len(names) != 0 {
+			t.Fatalf("op %d (%s): still there after clean-up: %v", i, fs.log[i], names)
+		}
+		if err := write(dir, OSFS); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range refNames {
+			a, _ := os.ReadFile(filepath.Join(ref, n))
+			b, _ := os.ReadFile(filepath.Join(dir, n))
+			if !bytes.Equal(a, b) {
+				t.Fatalf("op %d: rerun %s differs from the reference", i, n)
+			}
+		}
+	}
+}
+
+// TestFaultInjection fails each operation of writing a three-part shard
+// in turn (faultRuns). After each failure, the directory is checked as if
+// the process had died there; then Abort must leave nothing of the shard,
+// and a clean rerun must give byte-identical files.
 func TestFaultInjection(t *testing.T) {
 	ss := testSamples(8)
 	opts := WriteOptions{MaxSamples: 3, BatchSamples: 2}
@@ -166,51 +213,15 @@ func TestFaultInjection(t *testing.T) {
 		_, err = w.Close()
 		return err
 	}
-	ref := t.TempDir()
-	if err := write(ref, OSFS); err != nil {
-		t.Fatal(err)
-	}
-	refNames, _ := OSFS.List(ref)
-	for i := 0; ; i++ {
-		if i > 10000 {
-			t.Fatal("no successful run after 10000 faults")
-		}
-		dir := t.TempDir()
-		fs := &faultFS{FS: OSFS, failAt: i}
-		err := write(dir, fs)
-		if err == nil {
-			if fs.n <= i {
-				t.Logf("clean run after %d injected faults (%d operations)", i, fs.n)
-				break
-			}
-			// The fault hit a step whose error is not fatal (none today).
-			t.Fatalf("fault at op %d (%s) was swallowed", i, fs.log[i])
-		}
-		if !errors.Is(err, errInjected) {
-			t.Fatalf("op %d: unexpected error %v", i, err)
-		}
+	faultRuns(t, write, func(i int, dir string, fs *faultFS) {
 		// Abort ran with a failing FS; a healthy Abort (restart) must
 		// clean up completely.
-		w, cerr := CreateShard(dir, "shard-00001", opts)
-		if cerr != nil {
-			t.Fatal(cerr)
-		}
-		w.Abort()
-		if names, _ := OSFS.List(dir); len(names) != 0 {
-			t.Fatalf("op %d (%s): after abort still visible: %v", i, fs.log[i], names)
-		}
-		// Rerun on a healthy FS gives the reference bytes.
-		if err := write(dir, OSFS); err != nil {
+		w, err := CreateShard(dir, "shard-00001", opts)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range refNames {
-			a, _ := os.ReadFile(filepath.Join(ref, n))
-			b, _ := os.ReadFile(filepath.Join(dir, n))
-			if !bytes.Equal(a, b) {
-				t.Fatalf("op %d: rerun %s differs from reference", i, n)
-			}
-		}
-	}
+		w.Abort()
+	})
 }
 
 // TestCrashLeavesTempOnly simulates a kill during writing (no Abort):

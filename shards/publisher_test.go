@@ -1,7 +1,6 @@
 package shards
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -95,42 +94,21 @@ func TestWriterLifecycle(t *testing.T) {
 	}
 }
 
-// TestWriteCorpusFaults fails operation i of writing a three-shard corpus
-// (each shard published while the next is written) for i = 0, 1, 2…
-// until a run succeeds. A failed run returns the error, leaves only
-// complete files under final names (no manifest unless whole) and no publish
-// still running (every file it left can be removed and stays removed);
-// a clean rerun gives the reference bytes.
+// TestWriteCorpusFaults fails each operation of writing a three-shard
+// corpus (each shard published while the next is written) in turn
+// (faultRuns). A failed run returns the error and leaves only complete
+// files under final names (no manifest unless whole) and no publish
+// still running: every file it left can be removed and stays removed.
 func TestWriteCorpusFaults(t *testing.T) {
 	ss := testSamples(8)
-	opts := WriteOptions{MaxSamples: 3, BatchSamples: 2}
-	ref := t.TempDir()
-	if _, err := WriteCorpus(ref, "p", "h", SamplesOf(ss), opts); err != nil {
-		t.Fatal(err)
+	write := func(dir string, fs FS) error {
+		_, err := WriteCorpus(dir, "p", "h", SamplesOf(ss), WriteOptions{MaxSamples: 3, BatchSamples: 2, FS: fs})
+		return err
 	}
-	refNames, _ := OSFS.List(ref)
-	for i := 0; ; i++ {
-		if i > 10000 {
-			t.Fatal("no successful run after 10000 faults")
-		}
-		dir := t.TempDir()
-		fs := &faultFS{FS: OSFS, failAt: i}
-		o := opts
-		o.FS = fs
-		_, err := WriteCorpus(dir, "p", "h", SamplesOf(ss), o)
-		if err == nil {
-			if fs.n <= i {
-				t.Logf("clean run after %d injected faults (%d operations)", i, fs.n)
-				break
-			}
-			t.Fatalf("fault at op %d (%s) was swallowed", i, fs.log[i])
-		}
-		if !errors.Is(err, errInjected) {
-			t.Fatalf("op %d: unexpected error %v", i, err)
-		}
+	faultRuns(t, write, func(i int, dir string, fs *faultFS) {
 		// The manifest is the last file; a fault after its rename (the
 		// directory sync) leaves it whole.
-		if _, serr := os.Stat(filepath.Join(dir, ManifestFile)); serr == nil {
+		if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err == nil {
 			m, err := ReadManifest(filepath.Join(dir, ManifestFile))
 			if err == nil {
 				err = m.Verify()
@@ -144,20 +122,7 @@ func TestWriteCorpusFaults(t *testing.T) {
 		for _, n := range names {
 			os.Remove(filepath.Join(dir, n))
 		}
-		if names, _ := OSFS.List(dir); len(names) != 0 {
-			t.Fatalf("op %d: files appear after WriteCorpus returned: %v", i, names)
-		}
-		if _, err := WriteCorpus(dir, "p", "h", SamplesOf(ss), opts); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range refNames {
-			a, _ := os.ReadFile(filepath.Join(ref, n))
-			b, _ := os.ReadFile(filepath.Join(dir, n))
-			if !bytes.Equal(a, b) {
-				t.Fatalf("op %d: rerun %s differs from reference", i, n)
-			}
-		}
-	}
+	})
 }
 
 // TestPublisher checks that publishes run one at a time, in order, and
