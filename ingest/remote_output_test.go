@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -15,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/ingest/storage/s3test"
+	"github.com/medmd/medmd/shards"
 )
 
 // bucketObjects returns key → bytes of every object under root.
@@ -201,4 +205,56 @@ func TestRunPublishFailure(t *testing.T) {
 	got = bucketObjects(t, root)
 	delete(got, "plan.json")
 	compareFiles(t, got, want)
+}
+
+// TestVerifyCorpusInBucket verifies a corpus in a bucket in place, by its
+// folder's and its manifest's URL, then with one Arrow part's byte
+// flipped, a Parquet part deleted and a stats object deleted: every
+// problem is listed, naming the shard and file, as for the same damage
+// on disk.
+func TestVerifyCorpusInBucket(t *testing.T) {
+	ctx := context.Background()
+	srv := s3test.Start(t, "corpus")
+	root := srv.URL("corpus", "v")
+	local := t.TempDir()
+	for _, out := range []string{root, local} {
+		src := &synthSource{units: 18}
+		if _, err := Run(ctx, testPlan(t, out, src), src, synthStages, RunOptions{Workers: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, query, _ := strings.Cut(root, "?")
+	for _, corpus := range []string{root, base + "/manifest.json?" + query} {
+		var out bytes.Buffer
+		if err := VerifyCorpus(ctx, corpus, &out); err != nil || !strings.HasPrefix(out.String(), "ok: 5 shards") {
+			t.Fatalf("verify %s: %v\n%s", corpus, err, out.String())
+		}
+	}
+
+	arrow := bucketObjects(t, root)["shard-00001.arrow"]
+	arrow[len(arrow)/2] ^= 0xff
+	// Deleted first, so the store keeps no checksum of the old bytes.
+	srv.Delete(t, "corpus", "v/shard-00001.arrow")
+	srv.Put(t, "corpus", "v/shard-00001.arrow", arrow)
+	srv.Delete(t, "corpus", "v/shard-00002.parquet")
+	srv.Delete(t, "corpus", "v/shard-00003.stats.json")
+	os.WriteFile(filepath.Join(local, "shard-00001.arrow"), arrow, 0o644)
+	os.Remove(filepath.Join(local, "shard-00002.parquet"))
+	os.Remove(filepath.Join(local, "shard-00003.stats.json"))
+
+	var inBucket, onDisk bytes.Buffer
+	err := VerifyCorpus(ctx, root, &inBucket)
+	if !errors.Is(err, shards.ErrChecksum) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("verify of a damaged bucket corpus: %v, want a checksum and a missing-file problem", err)
+	}
+	VerifyCorpus(ctx, local, &onDisk)
+	got, want := strings.Split(strings.TrimSpace(inBucket.String()), "\n"), strings.Split(strings.TrimSpace(onDisk.String()), "\n")
+	if len(got) != 3 || len(got) != len(want) || !strings.Contains(err.Error(), "verify s3://corpus/v: 3 problem(s)") {
+		t.Fatalf("%v\nbucket problems:\n%s\ndisk problems:\n%s", err, inBucket.String(), onDisk.String())
+	}
+	for i, frag := range []string{"shard shard-00001: checksum mismatch: shard-00001.arrow", "shard shard-00002: shard-00002.parquet", "shard-00003.stats.json is missing"} {
+		if !strings.Contains(got[i], frag) {
+			t.Errorf("problem %d: %q, want it to name %q", i, got[i], frag)
+		}
+	}
 }

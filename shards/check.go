@@ -46,14 +46,39 @@ func CheckShard(dir string, st *ShardStats, hash bool) []error {
 // corpus order (Verify stops at the first): missing files, sizes and
 // checksums other than the manifest's, and shards whose stats file is
 // gone from the folder.
-func (m *Manifest) Problems() []error {
+func (m *Manifest) Problems() []error { return m.ProblemsFS(OSFS) }
+
+// ProblemsFS is Problems with m's files read through fs (a corpus in a
+// bucket: see ReadManifestFS).
+func (m *Manifest) ProblemsFS(fs FS) []error {
+	fs = orOS(fs)
 	var errs []error
 	for i := range m.Shards {
 		s := &m.Shards[i]
-		if _, err := os.Stat(m.Path(StatsFile(s.Name))); errors.Is(err, os.ErrNotExist) {
+		if statsMissing(fs, m.Path(StatsFile(s.Name))) {
 			errs = append(errs, fmt.Errorf("shard %s: %s is missing (the shard is no longer marked done)", s.Name, m.Path(StatsFile(s.Name))))
 		}
-		errs = append(errs, CheckShard(m.dir, s, true)...)
+		if fs == OSFS {
+			errs = append(errs, CheckShard(m.dir, s, true)...)
+		} else {
+			errs = append(errs, CheckShardFS(fs, m.dir, s, true)...)
+		}
 	}
 	return errs
+}
+
+// statsMissing reports whether the stats file at path is known to be
+// gone (an error other than "not found" is left to the checks of the
+// shard's files, which meet it too).
+func statsMissing(fs FS, path string) bool {
+	var err error
+	if sz, ok := fs.(Sizer); ok {
+		_, err = sz.Size(path)
+	} else {
+		var f File
+		if f, err = fs.Open(path); err == nil {
+			f.Close()
+		}
+	}
+	return errors.Is(err, errNotExist) || isNotExist(err)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // The FS variants below let a runner keep a corpus somewhere other than
@@ -87,6 +88,9 @@ func verifyFS(fs FS, path string, want FileStats) (int64, error) {
 		}
 		got, n, err := fileDigest(local, want)
 		if err != nil {
+			if local != path {
+				err = Reworded(err, strings.ReplaceAll(err.Error(), local, path))
+			}
 			return n, err
 		}
 		if n == want.Bytes && got != want.SHA256 {

@@ -220,6 +220,22 @@ func ReadManifest(path string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
+	return parseManifest(b, path)
+}
+
+// ReadManifestFS reads the manifest at path (a manifest.json, not its
+// folder) through fs; the manifest's files are then named relative to
+// path's folder in fs.
+func ReadManifestFS(fs FS, path string) (*Manifest, error) {
+	b, err := readAll(orOS(fs), path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return parseManifest(b, path)
+}
+
+// parseManifest decodes and checks the manifest read from path.
+func parseManifest(b []byte, path string) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", path, err)

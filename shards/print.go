@@ -74,7 +74,14 @@ func clip(s string, n int) string {
 // and errors.As see through to each problem (e.g. ErrChecksum); or it
 // prints one ok line and returns nil.
 func (m *Manifest) WriteVerify(w io.Writer, name string) error {
-	if probs := m.Problems(); len(probs) > 0 {
+	return m.WriteProblems(w, name, m.Problems())
+}
+
+// WriteProblems prints problems found in m's files as WriteVerify does:
+// for a caller that checks the files itself (a corpus in a bucket,
+// fetched and checked a shard at a time).
+func (m *Manifest) WriteProblems(w io.Writer, name string, probs []error) error {
+	if len(probs) > 0 {
 		for _, p := range probs {
 			fmt.Fprintln(w, p)
 		}

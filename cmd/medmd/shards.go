@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/load"
 	"github.com/medmd/medmd/shards"
 	"github.com/spf13/cobra"
@@ -55,16 +56,18 @@ func init() {
 		Long: `verify re-hashes every file the manifest lists and reports every missing
 file, size and checksum mismatch (not just the first), then how to repair:
 rerunning the pipeline that built the corpus rebuilds exactly the damaged
-shards ('medmd run PIPELINE', with the same -f and --task/--tasks).`,
+shards ('medmd run PIPELINE', with the same -f and --task/--tasks).
+
+A corpus written to object storage is verified in place: give its URL
+(the output.dir of the pipeline, or its manifest.json), with the same
+connection parameters and credentials as the run. Its objects are
+streamed; each Arrow part passes through a temporary file.`,
 		Example: `  medmd shards verify out/nifti-sample/manifest.json
-  medmd shards verify out/nifti-sample`,
+  medmd shards verify out/nifti-sample
+  medmd shards verify 's3://my-bucket/corpora/ct-archive?region=eu-west-1'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.OpenCorpus(args[0])
-			if err != nil {
-				return err
-			}
-			return m.WriteVerify(cmd.OutOrStdout(), args[0])
+			return ingest.VerifyCorpus(cmd.Context(), args[0], cmd.OutOrStdout())
 		},
 	})
 	var headJSON bool

@@ -33,7 +33,7 @@ func (t *tree) decodeDICOM(ctx context.Context, path string, data []byte) (shard
 		}
 		im, err := t.decodeDICOM(ctx, tmp.Name(), nil)
 		if err != nil {
-			return im, &renamedError{msg: strings.ReplaceAll(err.Error(), tmp.Name(), path), err: err}
+			return im, shards.Reworded(err, strings.ReplaceAll(err.Error(), tmp.Name(), path))
 		}
 		return im, nil
 	}
@@ -76,14 +76,3 @@ func classifySyntax(err error) error {
 	}
 	return &syntaxError{err: err, class: "unsupported transfer syntax " + m[1] + " (" + dicom.SyntaxName(m[1]) + ")"}
 }
-
-// renamedError is err with the temporary file's name in its text replaced
-// by the object's URL; errors.As still finds what it wraps (a
-// syntaxError's quarantine class).
-type renamedError struct {
-	msg string
-	err error
-}
-
-func (e *renamedError) Error() string { return e.msg }
-func (e *renamedError) Unwrap() error { return e.err }

@@ -186,16 +186,6 @@ func (m *pathMasker) text(s string) string {
 	return b.String()
 }
 
-// maskedError is an error whose message went through a pathMasker; it
-// unwraps to the original so callers still branch on its kind.
-type maskedError struct {
-	msg string
-	err error
-}
-
-func (e *maskedError) Error() string { return e.msg }
-func (e *maskedError) Unwrap() error { return e.err }
-
 // Date handling of DeidOptions.Dates.
 const (
 	DatesRemove = "remove" // no date or time is written

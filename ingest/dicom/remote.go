@@ -324,7 +324,7 @@ func (s *Source) readCopies(ctx context.Context, se *Series, copies map[string]s
 		for orig, c := range copies {
 			msg = strings.ReplaceAll(msg, c, orig)
 		}
-		return nil, &maskedError{msg: msg, err: err}
+		return nil, shards.Reworded(err, msg)
 	}
 	return imgs, nil
 }

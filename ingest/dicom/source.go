@@ -271,7 +271,7 @@ func (s *Source) Read(ctx context.Context, u ingest.Unit) ([]shards.Sample, erro
 		if err != nil && s.mask != nil {
 			// Errors name files by their full path: the quarantine record
 			// gets them relative and masked.
-			return nil, &maskedError{msg: s.mask.text(err.Error()), err: err}
+			return nil, shards.Reworded(err, s.mask.text(err.Error()))
 		}
 		return smps, err
 	}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -222,9 +223,10 @@ func (u *upload) abort() {
 	u.w.abort()
 }
 
-// Open implements shards.FS: it reads the whole object (the files read
-// back through an FS are small: stats, plans, counts, quarantine records).
-// A missing object's error satisfies errors.Is(err, fs.ErrNotExist).
+// Open implements shards.FS: it streams the object (Bucket.NewReader,
+// resumed after a dropped connection), so checking a shard's parts holds
+// none of them in memory. A missing object's error satisfies
+// errors.Is(err, fs.ErrNotExist).
 func (f *FS) Open(name string) (shards.File, error) {
 	f.mu.Lock()
 	u, ok := f.pending[key(name)]
@@ -232,11 +234,11 @@ func (f *FS) Open(name string) (shards.File, error) {
 	if ok {
 		return nil, fmt.Errorf("open %s: being uploaded to %s; readable once published", f.url(name), f.url(u.key))
 	}
-	data, err := f.b.ReadAll(f.ctx, key(name), 0)
+	r, err := f.b.NewReader(f.ctx, key(name))
 	if err != nil {
 		return nil, err
 	}
-	return &memFile{r: strings.NewReader(string(data)), name: f.url(name)}, nil
+	return &objectFile{ReadCloser: r, name: f.url(name)}, nil
 }
 
 // Remove implements shards.FS: a pending upload (aborted) or an object;
@@ -302,15 +304,13 @@ func (f *FS) url(name string) string {
 	return strings.TrimSuffix(root, "/") + "/" + key(name)
 }
 
-// memFile is a read-only shards.File over an object's bytes.
-type memFile struct {
-	r    *strings.Reader
+// objectFile is a read-only shards.File over an object's stream.
+type objectFile struct {
+	io.ReadCloser
 	name string
 }
 
-func (m *memFile) Read(p []byte) (int, error) { return m.r.Read(p) }
-func (m *memFile) Write([]byte) (int, error) {
-	return 0, fmt.Errorf("write %s: opened for reading", m.name)
+func (o *objectFile) Write([]byte) (int, error) {
+	return 0, fmt.Errorf("write %s: opened for reading", o.name)
 }
-func (m *memFile) Close() error { return nil }
-func (m *memFile) Sync() error  { return nil }
+func (o *objectFile) Sync() error { return nil }

@@ -210,3 +210,52 @@ func TestS3WriterIntegrity(t *testing.T) {
 		})
 	}
 }
+
+// TestReadChecksumMismatch: an object whose bytes no longer match the
+// CRC-32C the store returns with them (the store's copy went bad) fails
+// its read with the SDK's checksum error, naming the key, once the whole
+// body came: no ranged GET is sent past its end to resume it.
+func TestReadChecksumMismatch(t *testing.T) {
+	var mu sync.Mutex
+	var ranged []string
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if rg := r.Header.Get("Range"); r.Method == http.MethodGet && rg != "" {
+				mu.Lock()
+				ranged = append(ranged, rg)
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	srv := s3test.StartWrapped(t, wrap, "corpus")
+	ctx := context.Background()
+	b, err := Open(ctx, srv.URL("corpus", "run"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	data := bytes.Repeat([]byte("voxels"), 1000)
+	if err := shards.PublishBytes(NewFS(ctx, b), "shard.arrow", data); err != nil {
+		t.Fatal(err)
+	}
+	// The in-memory backend keeps the object's metadata, its CRC-32C
+	// among it, when the object is overwritten behind the client's back.
+	bad := bytes.Clone(data)
+	bad[100] ^= 1
+	srv.Put(t, "corpus", "run/shard.arrow", bad)
+	f, err := NewFS(ctx, b).Open("shard.arrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = io.ReadAll(f)
+	if err == nil || !strings.Contains(err.Error(), "shard.arrow") || !strings.Contains(strings.ToLower(err.Error()), "checksum") {
+		t.Fatalf("read of a corrupted object: %v, want a checksum error naming it", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ranged) != 0 {
+		t.Errorf("ranged GETs after the whole body came: %v", ranged)
+	}
+}
