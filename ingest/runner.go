@@ -262,8 +262,7 @@ func Run(ctx context.Context, plan *Plan, src Source, stages []NamedStage, o Run
 			})
 		}
 		if err != nil {
-			pub.Wait()
-			return sum, err
+			return sum, errors.Join(err, pub.Wait())
 		}
 	}
 	if err := pub.Wait(); err != nil {

@@ -2,6 +2,7 @@ package shards
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"path/filepath"
@@ -44,8 +45,11 @@ func WriteCorpus(dir, pipeline, configHash string, samples iter.Seq[*Sample], op
 
 // WriteShards writes the shards of WriteCorpus and returns their stats in
 // order, without a manifest: for a caller that publishes its own. Each
-// shard is published while the next is written (Publisher). On error the
-// shard in progress is aborted; shards published before it stay.
+// shard is published while the next is written (Publisher), so opts.FS
+// is used from two goroutines at once. On error the shard in progress is
+// aborted; shards already published stay, and so may the one written
+// while a failed one was being published (Publisher.Go), so the shards
+// left are not always a prefix of the corpus: a rerun rewrites them all.
 func WriteShards(dir string, samples iter.Seq[*Sample], opts WriteOptions) ([]ShardStats, error) {
 	opts = opts.withDefaults()
 	if err := opts.check(); err != nil {
@@ -79,8 +83,7 @@ func WriteShards(dir string, samples iter.Seq[*Sample], opts WriteOptions) ([]Sh
 		if w != nil {
 			w.Abort()
 		}
-		pub.Wait()
-		return nil, err
+		return nil, errors.Join(err, pub.Wait())
 	}
 	for s := range samples {
 		if w == nil {

@@ -107,9 +107,9 @@
 // once Finish returns the samples are free and every file is written
 // under its temp name; Publish commits them and writes the stats file.
 // WriteCorpus and medmd run publish each shard in the background
-// (Publisher) while they write the next, so fsyncs (and, in a bucket,
-// completing the multipart uploads) no longer stall the writing. Shards
-// are still published in order, one at a time, each by the same steps.
+// (Publisher) while they write the next, so the writing does not wait on
+// fsyncs (or, in a bucket, on completing the multipart uploads). Shards
+// are published in order, one at a time, each by the steps above.
 //
 // # Schema
 //

@@ -24,6 +24,8 @@ type File interface {
 // in the manner of pebble's vfs: tests substitute a fault-injecting FS
 // and check that no partial shard ever becomes visible. Memory-mapped
 // reading (OpenShard) bypasses it: it only ever sees published files.
+// An FS must be safe for concurrent use: WriteCorpus and medmd run
+// publish one shard while they write the next.
 type FS interface {
 	// Create creates or truncates name for writing.
 	Create(name string) (File, error)

@@ -48,7 +48,8 @@ type WriteOptions struct {
 	MaxBytes int64
 	// MaxSamples caps the samples of one part file.
 	MaxSamples int
-	// FS is the filesystem written through; nil means OSFS.
+	// FS is the filesystem written through; nil means OSFS. It must be
+	// safe for concurrent use (see FS).
 	FS FS
 	// BatchBytes and BatchSamples close a record batch (see
 	// DefaultBatchBytes); zero means the defaults.
@@ -164,8 +165,10 @@ func partBase(name string, index int) string {
 }
 
 // ShardWriter writes one shard: one or more parts, each as an Arrow IPC
-// file and, unless the layout is ParquetNone, a Parquet file. Nothing is visible under final names until
-// Close. A ShardWriter is not safe for concurrent use.
+// file and, unless the layout is ParquetNone, a Parquet file. Nothing is
+// visible under final names until Publish (or Close). A ShardWriter is
+// not safe for concurrent use; it may be handed to another goroutine for
+// Publish (Publisher does) once Finish has returned.
 type ShardWriter struct {
 	opts  WriteOptions
 	fs    FS

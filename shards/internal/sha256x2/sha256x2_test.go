@@ -8,15 +8,15 @@ import (
 )
 
 // TestSum2 compares Sum2 with crypto/sha256 over lengths around block
-// boundaries and of unequal lengths, where one message goes on alone
-// after the shared blocks.
+// boundaries and the kernel's call size (maxBlocks), and of unequal
+// lengths, where one message goes on alone after the shared blocks.
 func TestSum2(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	buf := make([]byte, 1<<16)
+	buf := make([]byte, 3*maxBlocks*sha256.BlockSize+100)
 	for i := range buf {
 		buf[i] = byte(r.Uint32())
 	}
-	lens := []int{0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4096, 1<<16 - 1, 1 << 16}
+	lens := []int{0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 4096, 1<<16 - 1, 1 << 16, 1<<16 + 65, len(buf)}
 	for _, la := range lens {
 		for _, lb := range lens {
 			a, b := buf[:la], buf[len(buf)-lb:]
