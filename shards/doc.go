@@ -64,8 +64,8 @@
 // its own goroutine, started before the batch is written so that it
 // runs beside the write, and the Arrow part's checksum takes those
 // SHA-256s in place of the voxel bytes (the tree digest, below). A part's
-// images are hashed on all cores, and a batch's images two at a time per
-// core where the CPU has SHA-NI: internal/sha256x2 interleaves two
+// images are hashed on all cores, and a batch of more images than cores
+// two at a time per core where the CPU has SHA-NI: internal/sha256x2 interleaves two
 // messages' rounds, since one message's rounds wait on each other's
 // latency (2.5-2.7 GB/s per core against crypto/sha256's 1.7 on the
 // development machine). With WriteOptions.Overlap (the runner
