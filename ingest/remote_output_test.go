@@ -207,7 +207,8 @@ func TestRunPublishFailure(t *testing.T) {
 	compareFiles(t, got, want)
 }
 
-// TestVerifyCorpusInBucket verifies a corpus in a bucket in place, by its
+// TestVerifyCorpusInBucket opens a corpus in a bucket (its stats equal
+// those of the same corpus on disk) and verifies it in place, by its
 // folder's and its manifest's URL, then with one Arrow part's byte
 // flipped, a Parquet part deleted and a stats object deleted: every
 // problem is listed, naming the shard and file, as for the same damage
@@ -222,6 +223,21 @@ func TestVerifyCorpusInBucket(t *testing.T) {
 		if _, err := Run(ctx, testPlan(t, out, src), src, synthStages, RunOptions{Workers: 2}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	c, err := OpenCorpus(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenCorpus(ctx, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromBucket, fromDisk bytes.Buffer
+	c.WriteStats(&fromBucket)
+	d.WriteStats(&fromDisk)
+	c.Close()
+	if fromBucket.String() != fromDisk.String() || c.Name != "s3://corpus/v" {
+		t.Errorf("stats of %s:\n%s\nof the same corpus on disk:\n%s", c.Name, fromBucket.String(), fromDisk.String())
 	}
 	base, query, _ := strings.Cut(root, "?")
 	for _, corpus := range []string{root, base + "/manifest.json?" + query} {
@@ -243,7 +259,7 @@ func TestVerifyCorpusInBucket(t *testing.T) {
 	os.Remove(filepath.Join(local, "shard-00003.stats.json"))
 
 	var inBucket, onDisk bytes.Buffer
-	err := VerifyCorpus(ctx, root, &inBucket)
+	err = VerifyCorpus(ctx, root, &inBucket)
 	if !errors.Is(err, shards.ErrChecksum) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("verify of a damaged bucket corpus: %v, want a checksum and a missing-file problem", err)
 	}

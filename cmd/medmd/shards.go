@@ -18,16 +18,18 @@ func init() {
   medmd shards head out/nifti-sample --json -n 3`,
 	}
 	root.AddCommand(&cobra.Command{
-		Use:     "ls MANIFEST",
-		Short:   "List the shards and part files of a corpus",
-		Example: `  medmd shards ls out/nifti-sample/manifest.json`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "ls MANIFEST",
+		Short: "List the shards and part files of a corpus",
+		Example: `  medmd shards ls out/nifti-sample/manifest.json
+  medmd shards ls 's3://my-bucket/corpora/ct-archive?region=eu-west-1'`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.OpenCorpus(args[0])
+			c, err := ingest.OpenCorpus(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return m.WriteListing(os.Stdout)
+			defer c.Close()
+			return c.WriteListing(os.Stdout)
 		},
 	})
 	var statsJSON bool
@@ -35,17 +37,19 @@ func init() {
 		Use:   "stats MANIFEST",
 		Short: "Totals and sample counts per source and per task",
 		Example: `  medmd shards stats out/nifti-sample/manifest.json
-  medmd shards stats out/nifti-sample --json`,
+  medmd shards stats out/nifti-sample --json
+  medmd shards stats 's3://my-bucket/corpora/ct-archive?region=eu-west-1'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.OpenCorpus(args[0])
+			c, err := ingest.OpenCorpus(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
+			defer c.Close()
 			if statsJSON {
-				return m.WriteStatsJSON(os.Stdout)
+				return c.WriteStatsJSON(os.Stdout)
 			}
-			return m.WriteStats(os.Stdout)
+			return c.WriteStats(os.Stdout)
 		},
 	}
 	stats.Flags().BoolVar(&statsJSON, "json", false, "print one JSON object")
