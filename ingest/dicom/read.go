@@ -56,6 +56,15 @@ func ReadImages(ctx context.Context, path string, o ImagesOptions) (*Images, err
 		return nil, fmt.Errorf("%s: %w among %s", path, ErrNoSeries, msg)
 	}
 	out := &Images{Series: res.Series, Volumes: make([][]*shards.Image, len(res.Series)), Skipped: res.Skipped, Files: res.Files}
+	// Series of one gzipped tar are read from one inflated copy, as in a
+	// run (Source.readLocal), not each by inflating the archive again.
+	rd := &Source{read: o.Read, seriesIn: map[string]int{}}
+	defer rd.Close()
+	for i, se := range res.Series {
+		if o.Only == nil || o.Only(i, se) {
+			rd.countArchives(se)
+		}
+	}
 	for i, se := range res.Series {
 		if o.Only != nil && !o.Only(i, se) {
 			continue
@@ -63,7 +72,7 @@ func ReadImages(ctx context.Context, path string, o ImagesOptions) (*Images, err
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if out.Volumes[i], err = ReadSeries(ctx, se, o.Read); err != nil {
+		if out.Volumes[i], err = rd.readLocal(ctx, se); err != nil {
 			return nil, fmt.Errorf("%s: series %s: %w", path, se.ID, err)
 		}
 	}

@@ -309,7 +309,8 @@ func (s *Source) readSeriesFrom(ctx context.Context, se *Series) ([]*shards.Imag
 }
 
 // readCopies reads se with the files (and archives) that copies maps
-// read from their local copies instead; errors name the originals.
+// read from their local copies instead; errors and the images' source
+// paths name the originals.
 func (s *Source) readCopies(ctx context.Context, se *Series, copies map[string]string) ([]*shards.Image, error) {
 	cp := *se
 	cp.Slices = append([]Slice(nil), se.Slices...)
@@ -325,6 +326,9 @@ func (s *Source) readCopies(ctx context.Context, se *Series, copies map[string]s
 			msg = strings.ReplaceAll(msg, c, orig)
 		}
 		return nil, shards.Reworded(err, msg)
+	}
+	for _, im := range imgs {
+		im.SourcePath = se.Slices[0].Ref.String()
 	}
 	return imgs, nil
 }

@@ -757,3 +757,38 @@ func TestLocalTarGz(t *testing.T) {
 	}
 	src.Close()
 }
+
+// TestReadImagesTarGz: ReadImages (dicom2nii, inspect) of a gzipped tar
+// holding two series, which it reads from one inflated copy, gives the
+// images of the same archive uncompressed, source paths naming the
+// archive, not its copy, and leaves no copy behind.
+func TestReadImagesTarGz(t *testing.T) {
+	ctx := context.Background()
+	dir := twoSeries(t)
+	base := t.TempDir()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	read := func(kind string) *Images {
+		p := filepath.Join(base, "export."+kind)
+		if err := os.WriteFile(p, archiveOf(t, kind, dir, "export/"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		im, err := ReadImages(ctx, p, ImagesOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return im
+	}
+	gz, plain := read("tar.gz"), read("tar")
+	for _, v := range gz.Volumes {
+		for _, im := range v {
+			im.SourcePath = strings.Replace(im.SourcePath, "export.tar.gz", "export.tar", 1)
+		}
+	}
+	if len(gz.Volumes) != 2 || !reflect.DeepEqual(gz.Volumes, plain.Volumes) {
+		t.Errorf("images of the gzipped tar differ from the plain tar's (%d and %d series)", len(gz.Volumes), len(plain.Volumes))
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temporary folder: %v", left)
+	}
+}

@@ -183,14 +183,10 @@ func (s *Source) Plan(ctx context.Context) ([]ingest.Unit, error) {
 			s.report.add(s.deid, sl.Hdr)
 		}
 		var paths []string
-		archives := map[string]bool{}
 		for _, r := range se.Refs() {
 			paths = append(paths, s.mask.ref(r))
-			if r.Member != "" && !archives[r.Path] {
-				archives[r.Path] = true
-				s.seriesIn[r.Path]++
-			}
 		}
+		s.countArchives(se)
 		units = append(units, ingest.Unit{ID: pseudoSeriesID(se), Paths: paths, Bytes: se.Bytes(), Data: se})
 	}
 	for _, sk := range res.Skipped {

@@ -274,6 +274,17 @@ func (x *inflation) close() {
 	}
 }
 
+// countArchives counts se once for each archive it reads (seriesIn).
+func (s *Source) countArchives(se *Series) {
+	archives := map[string]bool{}
+	for _, r := range se.Refs() {
+		if r.Member != "" && !archives[r.Path] {
+			archives[r.Path] = true
+			s.seriesIn[r.Path]++
+		}
+	}
+}
+
 // readLocal reads a series of files on disk. Members of gzipped tars that
 // several planned series read are read from their inflated copies
 // (tarCache), at the offsets planning placed them, the copies inflated as
