@@ -8,9 +8,11 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -271,6 +273,116 @@ func TestVerifyCorpusInBucket(t *testing.T) {
 	for i, frag := range []string{"shard shard-00001: checksum mismatch: shard-00001.arrow", "shard shard-00002: shard-00002.parquet", "shard-00003.stats.json is missing"} {
 		if !strings.Contains(got[i], frag) {
 			t.Errorf("problem %d: %q, want it to name %q", i, got[i], frag)
+		}
+	}
+}
+
+// TestStageCorpus copies a corpus from a bucket to local disk: the copy's
+// files (its manifest too) equal a local run's and verify; staging again
+// downloads no part; a shard whose stats are gone from the copy and whose
+// part is cut short is downloaded again, alone, and so is one of an
+// earlier build; a damaged object fails the stage naming its URL, leaving
+// that shard without stats and no manifest.
+func TestStageCorpus(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	gets := map[string]int{}
+	srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ".arrow") {
+				mu.Lock()
+				gets[path.Base(r.URL.Path)]++
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	}, "corpus")
+	root := srv.URL("corpus", "st")
+	local := t.TempDir()
+	for _, out := range []string{root, local} {
+		src := &synthSource{units: 18}
+		if _, err := Run(ctx, testPlan(t, out, src), src, synthStages, RunOptions{Workers: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arrowGets := func() (n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, v := range gets {
+			n += v
+		}
+		clear(gets)
+		return n
+	}
+	arrowGets()
+
+	dir := t.TempDir()
+	m, err := StageCorpus(ctx, root, dir, nil)
+	if err != nil || m != filepath.Join(dir, shards.ManifestFile) {
+		t.Fatalf("stage: %q, %v", m, err)
+	}
+	if err := shards.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+	want := shardFiles(t, local)
+	for name, data := range shardFiles(t, dir) {
+		if !bytes.Equal(data, want[name]) {
+			t.Errorf("staged %s differs from the local run's", name)
+		}
+	}
+	if n := arrowGets(); n != 5 {
+		t.Errorf("staging 5 shards fetched Arrow parts %d times", n)
+	}
+	if _, err := StageCorpus(ctx, root, dir, nil); err != nil || arrowGets() != 0 {
+		t.Errorf("staging again: %v, or parts downloaded again", err)
+	}
+
+	os.Remove(filepath.Join(dir, "shard-00002.stats.json"))
+	os.Truncate(filepath.Join(dir, "shard-00002.arrow"), 100)
+	if _, err := StageCorpus(ctx, root, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := arrowGets(); n != 1 {
+		t.Errorf("resuming fetched Arrow parts %d times, want 1", n)
+	}
+	if err := shards.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+
+	// A staged shard of an earlier build of the corpus (its stats list
+	// other checksums) is replaced.
+	statsPath := filepath.Join(dir, "shard-00001.stats.json")
+	old, err := os.ReadFile(statsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, _ := shards.ReadShardStats(dir, "shard-00001")
+	stale := strings.Replace(string(old), st.Parts[0].Arrow.SHA256, strings.Repeat("0", 64), 1)
+	if err := os.WriteFile(statsPath, []byte(stale), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StageCorpus(ctx, root, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := arrowGets(); n != 1 {
+		t.Errorf("restaging over an earlier build's shard fetched Arrow parts %d times, want 1", n)
+	}
+	if now, _ := os.ReadFile(statsPath); !bytes.Equal(now, old) {
+		t.Error("the earlier build's stats file was kept")
+	}
+
+	arrow := bucketObjects(t, root)["shard-00003.arrow"]
+	arrow[len(arrow)-100] ^= 0xff
+	srv.Delete(t, "corpus", "st/shard-00003.arrow")
+	srv.Put(t, "corpus", "st/shard-00003.arrow", arrow)
+	bad := t.TempDir()
+	_, err = StageCorpus(ctx, root, bad, nil)
+	if err == nil || !strings.Contains(err.Error(), "s3://corpus/st") || !errors.Is(err, shards.ErrChecksum) {
+		t.Fatalf("staging a damaged corpus: %v, want a checksum error naming the bucket", err)
+	}
+	for _, f := range []string{"shard-00003.stats.json", shards.ManifestFile} {
+		if _, err := os.Stat(filepath.Join(bad, f)); err == nil {
+			t.Errorf("%s written for a damaged corpus", f)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/load"
+	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
 	"github.com/spf13/cobra"
 )
@@ -13,7 +14,7 @@ import (
 func init() {
 	root := &cobra.Command{
 		Use:   "shards",
-		Short: "Inspect, verify and export a shard corpus (ls, stats, verify, head, export)",
+		Short: "Inspect, verify, stage and export a shard corpus (ls, stats, verify, stage, head, export)",
 		Example: `  medmd shards stats out/nifti-sample/manifest.json
   medmd shards head out/nifti-sample --json -n 3`,
 	}
@@ -74,6 +75,34 @@ streamed; each Arrow part passes through a temporary file.`,
 			return ingest.VerifyCorpus(cmd.Context(), args[0], cmd.OutOrStdout())
 		},
 	})
+	var stageDir string
+	stage := &cobra.Command{
+		Use:   "stage URL [-o DIR]",
+		Short: "Copy a corpus from object storage to local disk, checked, for the tools that map shards",
+		Long: `stage copies the corpus that medmd run wrote to a bucket (its folder's URL
+or its manifest.json's) to DIR (default: a folder of the user's cache named
+by the URL) and prints the local manifest's path. Each shard's files are
+checked against the manifest's sizes and SHA-256s before its stats file is
+written, and the manifest goes last, so an interrupted copy is resumed by
+running it again, and shards already copied are not downloaded again.
+head, export, serve and train read the local copy (train stages by itself).`,
+		Example: `  medmd shards stage 's3://my-bucket/corpora/ct-archive?region=eu-west-1' -o /scratch/ct-archive
+  medmd shards head "$(medmd shards stage s3://my-bucket/corpora/ct-archive)"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !storage.IsURL(args[0]) {
+				return fmt.Errorf("stage: %s is not an object-store URL (s3://, gs://, azblob://); a corpus on disk needs no staging", args[0])
+			}
+			local, err := ingest.StageCorpus(cmd.Context(), args[0], stageDir, os.Stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Println(local)
+			return nil
+		},
+	}
+	stage.Flags().StringVarP(&stageDir, "output", "o", "", "folder to copy the corpus into (default: the user's cache)")
+	root.AddCommand(stage)
 	var headJSON bool
 	var headN int
 	head := &cobra.Command{

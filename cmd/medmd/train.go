@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/train"
 	"github.com/spf13/cobra"
 )
@@ -11,6 +12,7 @@ import (
 func init() {
 	var a train.TrainArgs
 	var params, plan bool
+	var stage string
 	cmd := &cobra.Command{
 		Use:   "train MANIFEST [--config FILE] [--preset tiny|small|radfm] [-o DIR]",
 		Short: "Train the 3D-ViT + Perceiver + LM model on a shard manifest (resumes from --out)",
@@ -22,9 +24,15 @@ and at exit, Ctrl-C included), OUT/metrics.jsonl and OUT/loss.png.
 Rerunning with the same -o resumes exactly where it stopped. A resume keeps
 the checkpoint's learning-rate schedule: it refuses another steps, lr,
 min_lr or warmup (--steps or --config), naming the key; to train further on
-a fresh schedule, start a new folder from the weights with --init.`,
+a fresh schedule, start a new folder from the weights with --init.
+
+MANIFEST (and --val) may be the object-store URL of a corpus that medmd run
+wrote to a bucket: it is first copied to --stage (default: a folder of the
+user's cache named by the URL), shard by shard, each checked against the
+manifest; a copy already there is reused, an interrupted one resumed.`,
 		Example: `  medmd train out/radmd-pmc/manifest.json --steps 20 -o out/train
   medmd train M --preset small --config my.yaml -o out/train-small
+  medmd train 's3://my-bucket/corpora/radmd?region=eu-west-1' --stage /scratch/radmd -o out/train
   medmd train --preset radfm --plan --device-memory 80`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,6 +62,14 @@ a fresh schedule, start a new folder from the weights with --init.`,
 			if a.Manifest == "" {
 				return fmt.Errorf("train: give the training corpus's manifest.json (or its folder) as MANIFEST")
 			}
+			// A corpus in a bucket is copied to local disk first: the
+			// loader maps its Arrow parts.
+			if a.Manifest, err = ingest.StageCorpus(cmd.Context(), a.Manifest, stage, os.Stderr); err != nil {
+				return err
+			}
+			if a.Val, err = ingest.StageCorpus(cmd.Context(), a.Val, "", os.Stderr); err != nil {
+				return err
+			}
 			if isTerminal(os.Stderr) && os.Getenv("CI") == "" {
 				a.Progress = os.Stderr
 			}
@@ -72,6 +88,7 @@ a fresh schedule, start a new folder from the weights with --init.`,
 	f.StringVar(&a.Manifest, "manifest", "", "the training corpus, as the positional MANIFEST")
 	f.MarkDeprecated("manifest", "give the manifest as the positional MANIFEST, like every other verb")
 	f.StringVar(&a.Val, "val", "", "held-out manifest.json for periodic validation loss")
+	f.StringVar(&stage, "stage", "", "folder to copy a corpus given by object-store URL into (default: the user's cache)")
 	f.StringVar(&a.ConfigFile, "config", "", "YAML config overriding preset keys (see train/presets.yaml)")
 	f.StringVar(&a.Preset, "preset", "tiny", "model preset: tiny, small or radfm")
 	f.StringVarP(&a.Out, "output", "o", "out/train", "output folder (checkpoints, metrics, tokenizer)")
