@@ -35,8 +35,8 @@ func (c *Corpus) Close() error {
 // output.dir set to a bucket), with the URL's connection parameters and
 // the environment's credentials.
 func OpenCorpus(ctx context.Context, corpus string) (*Corpus, error) {
-	if !storage.IsURL(corpus) {
-		m, err := shards.OpenCorpus(corpus)
+	if local, ok := localCorpus(corpus); ok {
+		m, err := shards.OpenCorpus(local)
 		if err != nil {
 			return nil, err
 		}

@@ -377,8 +377,11 @@ func TestStageCorpus(t *testing.T) {
 	srv.Put(t, "corpus", "st/shard-00003.arrow", arrow)
 	bad := t.TempDir()
 	_, err = StageCorpus(ctx, root, bad, nil)
-	if err == nil || !strings.Contains(err.Error(), "s3://corpus/st") || !errors.Is(err, shards.ErrChecksum) {
-		t.Fatalf("staging a damaged corpus: %v, want a checksum error naming the bucket", err)
+	if err == nil || !strings.Contains(err.Error(), "s3://corpus/st/shard-00003.arrow") || strings.Contains(err.Error(), bad) || !errors.Is(err, shards.ErrChecksum) {
+		t.Fatalf("staging a damaged corpus: %v, want a checksum error naming the object, not its copy", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(bad, "*.tmp")); len(left) != 0 {
+		t.Errorf("temp files left: %v", left)
 	}
 	for _, f := range []string{"shard-00003.stats.json", shards.ManifestFile} {
 		if _, err := os.Stat(filepath.Join(bad, f)); err == nil {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
@@ -29,8 +30,8 @@ import (
 // is in dir and whose files have the recorded sizes is not downloaded
 // again. progress, when not nil, gets a line per shard copied.
 func StageCorpus(ctx context.Context, corpus, dir string, progress io.Writer) (string, error) {
-	if !storage.IsURL(corpus) {
-		return corpus, nil
+	if local, ok := localCorpus(corpus); ok {
+		return local, nil
 	}
 	c, err := OpenCorpus(ctx, corpus)
 	if err != nil {
@@ -45,12 +46,20 @@ func StageCorpus(ctx context.Context, corpus, dir string, progress io.Writer) (s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
+	// INVARIANT: a manifest in dir describes files that are all there:
+	// the old one goes before any shard changes, the new one comes last.
+	local := filepath.Join(dir, shards.ManifestFile)
+	if err := shards.OSFS.Remove(local); err != nil {
+		return "", err
+	}
+	if err := shards.OSFS.SyncDir(dir); err != nil {
+		return "", err
+	}
 	for i := range c.Shards {
 		if err := stageShard(c, &c.Shards[i], dir, progress); err != nil {
 			return "", err
 		}
 	}
-	local := filepath.Join(dir, shards.ManifestFile)
 	if err := c.Manifest.Write(local); err != nil {
 		return "", err
 	}
@@ -76,7 +85,7 @@ func stageShard(c *Corpus, st *shards.ShardStats, dir string, progress io.Writer
 	}
 	// INVARIANT: the stats file goes first and comes back last, so a
 	// shard with stats in dir is whole and checked.
-	if err := os.Remove(filepath.Join(dir, shards.StatsFile(st.Name))); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := shards.RemoveShard(shards.OSFS, dir, st.Name); err != nil {
 		return err
 	}
 	var bytes int64
@@ -89,15 +98,53 @@ func stageShard(c *Corpus, st *shards.ShardStats, dir string, progress io.Writer
 		}
 	}
 	if probs := shards.CheckShard(dir, st, true); len(probs) > 0 {
-		return fmt.Errorf("stage %s: the copy does not match the manifest (run medmd shards verify on the bucket): %w", c.Name, errors.Join(probs...))
+		// Name the object, not its copy; the first problem, with a count.
+		err := shards.Reworded(probs[0], strings.ReplaceAll(probs[0].Error(), dir+string(filepath.Separator), c.Name+"/"))
+		return fmt.Errorf("stage: %w (%d file(s) of shard %s differ from the manifest; run medmd shards verify on the bucket)", err, len(probs), st.Name)
 	}
-	if err := copyObject(c.FS, shards.StatsFile(st.Name), filepath.Join(dir, shards.StatsFile(st.Name))); err != nil {
+	if err := copyStats(c, st, dir); err != nil {
 		return fmt.Errorf("stage %s: %w", storage.ObjectURL(c.Name, shards.StatsFile(st.Name)), err)
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "staged %s (%.1f MB) from %s\n", st.Name, float64(bytes)/1e6, c.Name)
 	}
 	return nil
+}
+
+// copyStats publishes the shard's stats object in dir once it lists the
+// files the manifest lists, so that the copy is reused by the next stage.
+func copyStats(c *Corpus, st *shards.ShardStats, dir string) error {
+	name := shards.StatsFile(st.Name)
+	r, err := c.FS.Open(name)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxStatsBytes+1))
+	if err != nil {
+		return err
+	}
+	var got shards.ShardStats
+	if len(data) > maxStatsBytes || json.Unmarshal(data, &got) != nil || !sameFiles(&got, st) {
+		return fmt.Errorf("%w: the stats object does not list the files the manifest lists for shard %s", shards.ErrChecksum, st.Name)
+	}
+	return shards.PublishBytes(shards.OSFS, filepath.Join(dir, name), data)
+}
+
+// maxStatsBytes bounds a stats object read whole (a shard's stats are a
+// few kilobytes).
+const maxStatsBytes = 16 << 20
+
+// localCorpus returns the local path of a corpus given as a path or a
+// file:// URL.
+func localCorpus(corpus string) (string, bool) {
+	if !storage.IsURL(corpus) {
+		return corpus, true
+	}
+	if _, local, err := storage.ParseRoot(corpus); err == nil && local != "" {
+		return local, true
+	}
+	return "", false
 }
 
 // copyObject publishes the object name of fs at path.

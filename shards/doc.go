@@ -65,10 +65,10 @@
 // runs beside the write, and the Arrow part's checksum takes those
 // SHA-256s in place of the voxel bytes (the tree digest, below). A part's
 // images are hashed on all cores, and a batch of more images than cores
-// two at a time per core where the CPU has SHA-NI: internal/sha256x2 interleaves two
-// messages' rounds, since one message's rounds wait on each other's
-// latency (2.5-2.7 GB/s per core against crypto/sha256's 1.7 on the
-// development machine). With WriteOptions.Overlap (the runner
+// two at a time per core where the CPU has SHA-NI: internal/sha256x2
+// interleaves two messages' rounds, since one message's rounds wait on
+// each other's latency (2.5-2.7 GB/s per core against crypto/sha256's
+// 1.7 on the development machine). With WriteOptions.Overlap (the runner
 // sets it) a large sample's hashes may still run after Add returns,
 // beside the next sample's write. Parquet files are hashed inline
 // (pqarrow may reuse its buffers). Voxel buffers go from the sample to

@@ -261,3 +261,32 @@ func TestManifestLayoutMismatch(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestBadNames: a manifest (one read from a bucket, say) whose
+// shard or file names would reach outside its folder is refused when
+// read.
+func TestManifestBadNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(m *Manifest)
+	}{
+		{"shard ..", func(m *Manifest) { m.Shards[0].Name = "../x" }},
+		{"shard slash", func(m *Manifest) { m.Shards[0].Name = "a/b" }},
+		{"shard empty", func(m *Manifest) { m.Shards[0].Name = "" }},
+		{"file ..", func(m *Manifest) { m.Shards[0].Parts[0].Arrow.File = "../x.arrow" }},
+		{"file absolute", func(m *Manifest) { m.Shards[0].Parts[0].Arrow.File = "/etc/x.arrow" }},
+	} {
+		dir := t.TempDir()
+		m, err := WriteCorpus(dir, "p", "h", SamplesOf(testSamples(2)), WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.edit(m)
+		if err := m.Write(filepath.Join(dir, ManifestFile)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadManifest(dir); err == nil || !strings.Contains(err.Error(), "bad") {
+			t.Errorf("%s: ReadManifest = %v", tc.name, err)
+		}
+	}
+}

@@ -250,6 +250,11 @@ func parseManifest(b []byte, path string) (*Manifest, error) {
 	}
 	m.dir = filepath.Dir(path)
 	for _, s := range m.Shards {
+		// Shard names become file names (stats, staged copies): a manifest
+		// from elsewhere must not reach outside its folder.
+		if s.Name == "" || strings.Contains(s.Name, "..") || strings.ContainsAny(s.Name, `/\`) {
+			return nil, fmt.Errorf("manifest %s: bad shard name %q", path, s.Name)
+		}
 		for _, p := range s.Parts {
 			// A part has a Parquet file exactly when the layout is not
 			// "none"; a manifest that says otherwise was edited or broken.

@@ -226,14 +226,32 @@ func CreateShard(dir, name string, opts WriteOptions) (*ShardWriter, error) {
 // by an earlier writer. It runs after the stats file is gone, so none of
 // them is part of a done shard: they are orphans of an interrupted
 // publish, or the previous version of a shard being rewritten.
-func (w *ShardWriter) removeStale() error {
-	names, err := w.fs.List(w.dir)
+func (w *ShardWriter) removeStale() error { return removeOwned(w.fs, w.dir, w.name) }
+
+// RemoveShard removes shard name from dir: its stats file first (synced,
+// so the shard is no longer done even after a crash), then every other
+// file of it, temp files included. A copier that rewrites a shard (a
+// corpus staged from a bucket) starts with it, as CreateShard does.
+func RemoveShard(fs FS, dir, name string) error {
+	fs = orOS(fs)
+	if err := fs.Remove(filepath.Join(dir, StatsFile(name))); err != nil {
+		return err
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return err
+	}
+	return removeOwned(fs, dir, name)
+}
+
+// removeOwned deletes every file of shard name in dir (ownedBy).
+func removeOwned(fs FS, dir, name string) error {
+	names, err := fs.List(dir)
 	if err != nil {
 		return err
 	}
 	for _, n := range names {
-		if ownedBy(n, w.name) {
-			if err := w.fs.Remove(filepath.Join(w.dir, n)); err != nil {
+		if ownedBy(n, name) {
+			if err := fs.Remove(filepath.Join(dir, n)); err != nil {
 				return err
 			}
 		}

@@ -90,14 +90,14 @@ head, export, serve and train read the local copy (train stages by itself).`,
   medmd shards head "$(medmd shards stage s3://my-bucket/corpora/ct-archive)"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !storage.IsURL(args[0]) {
-				return fmt.Errorf("stage: %s is not an object-store URL (s3://, gs://, azblob://); a corpus on disk needs no staging", args[0])
+			if _, local, err := storage.ParseRoot(args[0]); err == nil && local != "" {
+				return fmt.Errorf("stage: %s is on local disk and needs no staging; give an object-store URL (s3://, gs://, azblob://)", args[0])
 			}
 			local, err := ingest.StageCorpus(cmd.Context(), args[0], stageDir, os.Stderr)
 			if err != nil {
 				return err
 			}
-			fmt.Println(local)
+			fmt.Fprintln(cmd.OutOrStdout(), local)
 			return nil
 		},
 	}

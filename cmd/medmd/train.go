@@ -27,9 +27,10 @@ min_lr or warmup (--steps or --config), naming the key; to train further on
 a fresh schedule, start a new folder from the weights with --init.
 
 MANIFEST (and --val) may be the object-store URL of a corpus that medmd run
-wrote to a bucket: it is first copied to --stage (default: a folder of the
-user's cache named by the URL), shard by shard, each checked against the
-manifest; a copy already there is reused, an interrupted one resumed.`,
+wrote to a bucket: it is first copied to local disk (MANIFEST into --stage,
+by default like --val into a folder of the user's cache named by the URL),
+shard by shard, each checked against the manifest; a copy already there is
+reused, an interrupted one resumed.`,
 		Example: `  medmd train out/radmd-pmc/manifest.json --steps 20 -o out/train
   medmd train M --preset small --config my.yaml -o out/train-small
   medmd train 's3://my-bucket/corpora/radmd?region=eu-west-1' --stage /scratch/radmd -o out/train

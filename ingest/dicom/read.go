@@ -19,7 +19,8 @@ type ImagesOptions struct {
 	Read ReadOptions
 	// Only picks the series to decode by their index in scan order; the
 	// others are listed without images, so a caller that wants one series
-	// of a study reads only its pixels. Nil decodes every series.
+	// of a study reads only its pixels. Nil decodes every series. It is
+	// called more than once per series, so it must not have side effects.
 	Only func(i int, s *Series) bool
 }
 

@@ -425,7 +425,7 @@ func (rr *resumingReader) Read(p []byte) (int, error) {
 		// Every byte came (off == size) yet the body failed: a check at its
 		// end, such as the SDK's response checksum, which reading nothing
 		// again cannot fix.
-		if !Transient(err) || rr.off >= rr.size || rr.resumes >= rr.b.opt.Retries || rr.ctx.Err() != nil {
+		if !Transient(err) || rr.size >= 0 && rr.off >= rr.size || rr.resumes >= rr.b.opt.Retries || rr.ctx.Err() != nil {
 			return n, rr.b.wrap("read", rr.key, err)
 		}
 		// Reopen at rr.off, now or on the next Read if bytes came back.
