@@ -53,3 +53,43 @@ func FuzzOpenShard(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseManifest feeds mutated manifests to the parser that reads one
+// from a bucket (ReadManifestFS) or a folder: it must return an error or
+// a manifest whose every shard and file name stays inside its folder,
+// never panic.
+func FuzzParseManifest(f *testing.F) {
+	dir := f.TempDir()
+	if _, err := WriteCorpus(dir, "p", "h", SamplesOf(testSamples(3)), WriteOptions{MaxSamples: 2}); err != nil {
+		f.Fatal(err)
+	}
+	seed, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"schema_version":3,"shards":[{"name":"../x","parts":[]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseManifest(data, "c/manifest.json")
+		if err != nil {
+			return
+		}
+		for _, s := range m.Shards {
+			for _, name := range append([]string{StatsFile(s.Name)}, fileNames(&s)...) {
+				if p := m.Path(name); filepath.Dir(p) != "c" {
+					t.Fatalf("name %q of shard %q lands at %q, outside the manifest's folder", name, s.Name, p)
+				}
+			}
+		}
+	})
+}
+
+func fileNames(s *ShardStats) []string {
+	var out []string
+	for _, p := range s.Parts {
+		for _, f := range p.Files() {
+			out = append(out, f.File)
+		}
+	}
+	return out
+}
