@@ -15,6 +15,7 @@ import (
 type progress struct {
 	w          io.Writer
 	name       string
+	noun       string // what is counted: units, shards
 	totalUnits int
 	totalBytes int64
 	start      time.Time
@@ -27,11 +28,18 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, interactive bool, name string, todo []PlannedShard) *progress {
-	p := &progress{name: name, start: time.Now(), quit: make(chan struct{})}
+	var units int
+	var bytes int64
 	for _, s := range todo {
-		p.totalUnits += s.End - s.First
-		p.totalBytes += s.InputBytes
+		units += s.End - s.First
+		bytes += s.InputBytes
 	}
+	return startProgress(w, interactive, name, "units", units, bytes)
+}
+
+// startProgress counts total things called noun, of totalBytes bytes.
+func startProgress(w io.Writer, interactive bool, name, noun string, total int, totalBytes int64) *progress {
+	p := &progress{name: name, noun: noun, totalUnits: total, totalBytes: totalBytes, start: time.Now(), quit: make(chan struct{})}
 	if w == nil || !interactive || p.totalUnits == 0 {
 		return p
 	}
@@ -76,8 +84,8 @@ func (p *progress) draw(final bool) {
 	if rate > 0 {
 		eta = (time.Duration(float64(p.totalUnits-units)/rate) * time.Second).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s: %d/%d units  %.1f units/s  %.1f MB/s  ETA %s",
-		p.name, units, p.totalUnits, rate, float64(bytes)/1e6/max(el, 1e-9), eta)
+	fmt.Fprintf(p.w, "\r\033[K%s: %d/%d %s  %.1f %s/s  %.1f MB/s  ETA %s",
+		p.name, units, p.totalUnits, p.noun, rate, p.noun, float64(bytes)/1e6/max(el, 1e-9), eta)
 }
 
 // stop ends the redraw loop; safe to call more than once.

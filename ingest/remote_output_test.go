@@ -317,10 +317,11 @@ func TestStageCorpus(t *testing.T) {
 	arrowGets()
 
 	dir := t.TempDir()
-	m, err := StageCorpus(ctx, root, dir, nil)
-	if err != nil || m != filepath.Join(dir, shards.ManifestFile) {
-		t.Fatalf("stage: %q, %v", m, err)
+	st, err := StageCorpus(ctx, root, StageOptions{Dir: dir})
+	if err != nil || st.Manifest != filepath.Join(dir, shards.ManifestFile) || st.Copied != 5 || st.Shards != 5 {
+		t.Fatalf("stage: %+v, %v", st, err)
 	}
+	m := st.Manifest
 	if err := shards.Verify(m); err != nil {
 		t.Fatal(err)
 	}
@@ -333,14 +334,14 @@ func TestStageCorpus(t *testing.T) {
 	if n := arrowGets(); n != 5 {
 		t.Errorf("staging 5 shards fetched Arrow parts %d times", n)
 	}
-	if _, err := StageCorpus(ctx, root, dir, nil); err != nil || arrowGets() != 0 {
-		t.Errorf("staging again: %v, or parts downloaded again", err)
+	if st, err := StageCorpus(ctx, root, StageOptions{Dir: dir}); err != nil || st.Copied != 0 || arrowGets() != 0 {
+		t.Errorf("staging again: %v, or parts downloaded again (%+v)", err, st)
 	}
 
 	os.Remove(filepath.Join(dir, "shard-00002.stats.json"))
 	os.Truncate(filepath.Join(dir, "shard-00002.arrow"), 100)
-	if _, err := StageCorpus(ctx, root, dir, nil); err != nil {
-		t.Fatal(err)
+	if st, err := StageCorpus(ctx, root, StageOptions{Dir: dir}); err != nil || st.Copied != 1 {
+		t.Fatalf("resuming: %+v, %v", st, err)
 	}
 	if n := arrowGets(); n != 1 {
 		t.Errorf("resuming fetched Arrow parts %d times, want 1", n)
@@ -356,12 +357,12 @@ func TestStageCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _, _ := shards.ReadShardStats(dir, "shard-00001")
-	stale := strings.Replace(string(old), st.Parts[0].Arrow.SHA256, strings.Repeat("0", 64), 1)
+	ss, _, _ := shards.ReadShardStats(dir, "shard-00001")
+	stale := strings.Replace(string(old), ss.Parts[0].Arrow.SHA256, strings.Repeat("0", 64), 1)
 	if err := os.WriteFile(statsPath, []byte(stale), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StageCorpus(ctx, root, dir, nil); err != nil {
+	if _, err := StageCorpus(ctx, root, StageOptions{Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	if n := arrowGets(); n != 1 {
@@ -376,7 +377,7 @@ func TestStageCorpus(t *testing.T) {
 	srv.Delete(t, "corpus", "st/shard-00003.arrow")
 	srv.Put(t, "corpus", "st/shard-00003.arrow", arrow)
 	bad := t.TempDir()
-	_, err = StageCorpus(ctx, root, bad, nil)
+	_, err = StageCorpus(ctx, root, StageOptions{Dir: bad})
 	if err == nil || !strings.Contains(err.Error(), "s3://corpus/st/shard-00003.arrow") || strings.Contains(err.Error(), bad) || !errors.Is(err, shards.ErrChecksum) {
 		t.Fatalf("staging a damaged corpus: %v, want a checksum error naming the object, not its copy", err)
 	}

@@ -11,59 +11,102 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
 )
 
+// StageOptions tune StageCorpus. The zero value stages into StageDir's
+// folder, silently.
+type StageOptions struct {
+	// Dir is the folder to copy into; "" means StageDir(url).
+	Dir string
+	// Progress, with Interactive (a terminal), gets one line redrawn in
+	// place: shards copied, rate, ETA.
+	Progress    io.Writer
+	Interactive bool
+}
+
+// Staged is what StageCorpus did.
+type Staged struct {
+	Manifest string // the local manifest.json (or the corpus as given, on disk)
+	Dir      string // "" for a corpus on disk
+	Shards   int    // shards in the corpus
+	Copied   int    // shards downloaded; the others were in Dir already
+	Bytes    int64  // bytes downloaded
+	Elapsed  time.Duration
+}
+
+func (s *Staged) String() string {
+	return fmt.Sprintf("staged %d of %d shards (%.1f MB) into %s in %s; %d were there already",
+		s.Copied, s.Shards, float64(s.Bytes)/1e6, s.Dir, s.Elapsed.Round(time.Millisecond), s.Shards-s.Copied)
+}
+
 // StageCorpus makes a corpus readable from local disk, where the
 // training loader and the other readers map its Arrow parts: a corpus
 // on disk is returned as it is; one in a bucket (OpenCorpus) is copied
-// into dir, or into StageDir's folder for its URL when dir is "", and
-// the local manifest's path is returned.
+// into o.Dir, and the local manifest's path is returned.
 //
 // The copy follows the corpus's own publishing rule, so an interrupted
 // stage resumes and never leaves a shard that looks whole but is not:
-// each shard's part files are published (temp name, then rename), then
-// checked against the manifest's sizes and SHA-256s, and only then its
-// stats file is written; the manifest goes last. A shard whose stats file
-// is in dir and whose files have the recorded sizes is not downloaded
-// again. progress, when not nil, gets a line per shard copied.
-func StageCorpus(ctx context.Context, corpus, dir string, progress io.Writer) (string, error) {
+// the old local manifest goes first; each shard's part files are
+// published (temp name, then rename), then checked against the
+// manifest's sizes and SHA-256s, and only then its stats file is
+// written; the manifest goes last. A shard whose stats file in the
+// folder lists the manifest's files, with the recorded sizes, is not
+// downloaded again.
+func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, error) {
 	if local, ok := localCorpus(corpus); ok {
-		return local, nil
+		return &Staged{Manifest: local}, nil
 	}
+	start := time.Now()
 	c, err := OpenCorpus(ctx, corpus)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer c.Close()
+	dir := o.Dir
 	if dir == "" {
 		if dir, err = StageDir(c.Name); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return nil, err
 	}
 	// INVARIANT: a manifest in dir describes files that are all there:
 	// the old one goes before any shard changes, the new one comes last.
 	local := filepath.Join(dir, shards.ManifestFile)
 	if err := shards.OSFS.Remove(local); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := shards.OSFS.SyncDir(dir); err != nil {
-		return "", err
+		return nil, err
 	}
+	res := &Staged{Manifest: local, Dir: dir, Shards: len(c.Shards)}
+	prog := startProgress(o.Progress, o.Interactive, "stage "+c.Name, "shards", len(c.Shards), int64(c.Bytes))
+	defer prog.stop()
 	for i := range c.Shards {
-		if err := stageShard(c, &c.Shards[i], dir, progress); err != nil {
-			return "", err
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
+		n, err := stageShard(c, &c.Shards[i], dir)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			res.Copied++
+			res.Bytes += n
+		}
+		prog.add(n)
 	}
+	prog.stop()
 	if err := c.Manifest.Write(local); err != nil {
-		return "", err
+		return nil, err
 	}
-	return local, nil
+	res.Elapsed = time.Since(start)
+	return res, nil
 }
 
 // StageDir is where StageCorpus copies the corpus at url by default: a
@@ -78,21 +121,22 @@ func StageDir(url string) (string, error) {
 	return filepath.Join(cache, "medmd", "corpora", hex.EncodeToString(sum[:8])), nil
 }
 
-// stageShard copies one shard of c into dir unless it is there already.
-func stageShard(c *Corpus, st *shards.ShardStats, dir string, progress io.Writer) error {
+// stageShard copies one shard of c into dir unless it is there already,
+// and returns the bytes it downloaded.
+func stageShard(c *Corpus, st *shards.ShardStats, dir string) (int64, error) {
 	if have, done, err := shards.ReadShardStats(dir, st.Name); err == nil && done && sameFiles(have, st) && len(shards.CheckShard(dir, st, false)) == 0 {
-		return nil
+		return 0, nil
 	}
 	// INVARIANT: the stats file goes first and comes back last, so a
 	// shard with stats in dir is whole and checked.
 	if err := shards.RemoveShard(shards.OSFS, dir, st.Name); err != nil {
-		return err
+		return 0, err
 	}
 	var bytes int64
 	for _, p := range st.Parts {
 		for _, f := range p.Files() {
 			if err := copyObject(c.FS, f.File, filepath.Join(dir, f.File)); err != nil {
-				return fmt.Errorf("stage %s: %w", storage.ObjectURL(c.Name, f.File), err)
+				return 0, fmt.Errorf("stage %s: %w", storage.ObjectURL(c.Name, f.File), err)
 			}
 			bytes += f.Bytes
 		}
@@ -100,15 +144,12 @@ func stageShard(c *Corpus, st *shards.ShardStats, dir string, progress io.Writer
 	if probs := shards.CheckShard(dir, st, true); len(probs) > 0 {
 		// Name the object, not its copy; the first problem, with a count.
 		err := shards.Reworded(probs[0], strings.ReplaceAll(probs[0].Error(), dir+string(filepath.Separator), c.Name+"/"))
-		return fmt.Errorf("stage: %w (%d file(s) of shard %s differ from the manifest; run medmd shards verify on the bucket)", err, len(probs), st.Name)
+		return 0, fmt.Errorf("stage: %w (%d file(s) of shard %s differ from the manifest; run medmd shards verify on the bucket)", err, len(probs), st.Name)
 	}
 	if err := copyStats(c, st, dir); err != nil {
-		return fmt.Errorf("stage %s: %w", storage.ObjectURL(c.Name, shards.StatsFile(st.Name)), err)
+		return 0, fmt.Errorf("stage %s: %w", storage.ObjectURL(c.Name, shards.StatsFile(st.Name)), err)
 	}
-	if progress != nil {
-		fmt.Fprintf(progress, "staged %s (%.1f MB) from %s\n", st.Name, float64(bytes)/1e6, c.Name)
-	}
-	return nil
+	return bytes, nil
 }
 
 // copyStats publishes the shard's stats object in dir once it lists the

@@ -93,11 +93,13 @@ head, export, serve and train read the local copy (train stages by itself).`,
 			if _, local, err := storage.ParseRoot(args[0]); err == nil && local != "" {
 				return fmt.Errorf("stage: %s is on local disk and needs no staging; give an object-store URL (s3://, gs://, azblob://)", args[0])
 			}
-			local, err := ingest.StageCorpus(cmd.Context(), args[0], stageDir, os.Stderr)
+			st, err := ingest.StageCorpus(cmd.Context(), args[0], ingest.StageOptions{Dir: stageDir,
+				Progress: os.Stderr, Interactive: isTerminal(os.Stderr) && os.Getenv("CI") == ""})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), local)
+			fmt.Fprintln(os.Stderr, st)
+			fmt.Fprintln(cmd.OutOrStdout(), st.Manifest)
 			return nil
 		},
 	}

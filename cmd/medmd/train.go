@@ -65,11 +65,22 @@ reused, an interrupted one resumed.`,
 			}
 			// A corpus in a bucket is copied to local disk first: the
 			// loader maps its Arrow parts.
-			if a.Manifest, err = ingest.StageCorpus(cmd.Context(), a.Manifest, stage, os.Stderr); err != nil {
-				return err
-			}
-			if a.Val, err = ingest.StageCorpus(cmd.Context(), a.Val, "", os.Stderr); err != nil {
-				return err
+			for _, c := range []struct {
+				m   *string
+				dir string
+			}{{&a.Manifest, stage}, {&a.Val, ""}} {
+				if *c.m == "" {
+					continue
+				}
+				st, err := ingest.StageCorpus(cmd.Context(), *c.m, ingest.StageOptions{Dir: c.dir,
+					Progress: os.Stderr, Interactive: isTerminal(os.Stderr) && os.Getenv("CI") == ""})
+				if err != nil {
+					return err
+				}
+				if st.Dir != "" {
+					fmt.Fprintln(os.Stderr, st)
+				}
+				*c.m = st.Manifest
 			}
 			if isTerminal(os.Stderr) && os.Getenv("CI") == "" {
 				a.Progress = os.Stderr
