@@ -471,7 +471,7 @@ func buildShard(ctx context.Context, plan *Plan, ps PlannedShard, src Source, st
 	dir := out.dir
 	// Overlap: a unit's samples are its own (decoded into fresh buffers)
 	// and nothing touches them after Add, so their voxels may still be
-	// hashed while the next sample is written.
+	// hashed while the next samples are written.
 	w, err := shards.CreateShard(dir, ps.Name, shards.WriteOptions{MaxBytes: p.Output.MaxShardBytes, MaxSamples: p.Output.MaxShardSamples,
 		Parquet: p.Output.Parquet, ParquetCompression: p.Output.ParquetCompression, FS: out.fs, Overlap: true})
 	if err != nil {

@@ -33,24 +33,61 @@ const DigestVoxelTree = "sha256-voxel-tree"
 
 // voxelHashes are the SHA-256s of the images of one record batch,
 // computed on their own goroutines: min(images, GOMAXPROCS) of them pull
-// images in order. rec is retained until the hashes are done.
+// images in order. rec is retained until the hashes are done. They start
+// with start, startPair or the first wait, whichever comes first.
 type voxelHashes struct {
-	vox  *array.LargeBinary
-	rec  arrow.RecordBatch
-	sums [][sha256.Size]byte
-	done chan struct{}
+	vox     *array.LargeBinary
+	rec     arrow.RecordBatch
+	sums    [][sha256.Size]byte
+	started atomic.Bool
+	done    chan struct{}
 }
 
-func startVoxelHashes(rec arrow.RecordBatch) *voxelHashes {
+// newVoxelHashes prepares the hashes of rec's images without starting them.
+func newVoxelHashes(rec arrow.RecordBatch) *voxelHashes {
 	rec.Retain()
 	vox := voxelColumn(rec)
-	v := &voxelHashes{vox: vox, rec: rec, sums: make([][sha256.Size]byte, vox.Len()), done: make(chan struct{})}
+	return &voxelHashes{vox: vox, rec: rec, sums: make([][sha256.Size]byte, vox.Len()), done: make(chan struct{})}
+}
+
+// start starts hashing unless it has started.
+func (v *voxelHashes) start() {
+	if !v.started.CompareAndSwap(false, true) {
+		return
+	}
 	go func() {
-		hashAll(v.sums, vox.Value)
-		rec.Release()
-		close(v.done)
+		hashAll(v.sums, v.vox.Value)
+		v.end()
 	}()
-	return v
+}
+
+func (v *voxelHashes) end() {
+	v.rec.Release()
+	close(v.done)
+}
+
+// lone reports whether v is one image not yet being hashed: a candidate
+// for startPair.
+func (v *voxelHashes) lone() bool {
+	return len(v.sums) == 1 && !v.started.Load()
+}
+
+// startPair hashes the one image of a and of b together on one goroutine
+// (sha256x2.Sum2), or starts each on its own where either is not lone.
+// Like start and wait it is called from the writer's goroutine only.
+func startPair(a, b *voxelHashes) {
+	if !a.lone() || !b.lone() {
+		a.start()
+		b.start()
+		return
+	}
+	a.started.Store(true)
+	b.started.Store(true)
+	go func() {
+		a.sums[0], b.sums[0] = sha256x2.Sum2(a.vox.Value(0), b.vox.Value(0))
+		a.end()
+		b.end()
+	}()
 }
 
 // hashAll sets sums[i] to the SHA-256 of value(i) for every i, on up to
@@ -85,8 +122,12 @@ func hashAll(sums [][sha256.Size]byte, value func(int) []byte) {
 	wg.Wait()
 }
 
-// wait returns once every image is hashed; rec is released by then.
-func (v *voxelHashes) wait() { <-v.done }
+// wait returns once every image is hashed, starting the hashes if they
+// have not started; rec is released by then.
+func (v *voxelHashes) wait() {
+	v.start()
+	<-v.done
+}
 
 // ready reports, without blocking, whether wait would return at once.
 func (v *voxelHashes) ready() bool {

@@ -216,3 +216,87 @@ func TestVerifyUnknownDigest(t *testing.T) {
 		t.Fatalf("Verify: %v", err)
 	}
 }
+
+// TestOverlapPromise: with Overlap the writer reads a sample's voxels
+// until overlapWindow more Adds have returned, and never after; a sample
+// whose buffer the caller then scribbles over is still written as it was.
+// The stream mixes images hashed in pairs (alone in their batch, of equal
+// and of unequal sizes), gathered batches, a refused sample and part
+// rolls; the race detector sees any late read.
+func TestOverlapPromise(t *testing.T) {
+	var ss []Sample
+	for i := range 11 {
+		switch {
+		case i == 6:
+			ss = append(ss, testSample(i, 1, 2, 8, 8, Int16)) // gathered with the next
+		case i%4 == 3:
+			ss = append(ss, testSample(i, 1, 24, 64, 64, Int16)) // 192 KiB: an unequal pair
+		default:
+			ss = append(ss, testSample(i, 1, 16, 64, 64, Int16)) // 128 KiB: alone in its batch
+		}
+	}
+	bad := testSample(99, 1, 16, 64, 64, Int16)
+	bad.Images[0].Depth = 3 // refused: dims disagree with the bytes
+	opts := WriteOptions{MaxSamples: 5, BatchSamples: 3, RefBytes: 64 << 10}
+
+	ref := t.TempDir()
+	rw, err := CreateShard(ref, "shard-00000", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ss {
+		if err := rw.Add(&ss[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := rw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	opts.Overlap = true
+	w, err := CreateShard(dir, "shard-00000", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []*Sample
+	for i := range ss {
+		s := ss[i]
+		s.Images = slices.Clone(s.Images)
+		s.Images[0].Voxels = slices.Clone(s.Images[0].Voxels)
+		if err := w.Add(&s); err != nil {
+			t.Fatal(err)
+		}
+		added = append(added, &s)
+		if i == 7 {
+			if err := w.Add(&bad); err == nil {
+				t.Fatal("a sample whose dims disagree with its bytes was added")
+			}
+			// A refused Add ends the promise for every earlier sample.
+			for _, a := range added {
+				clear(a.Images[0].Voxels)
+			}
+			added = nil
+		}
+		if k := len(added) - 1 - overlapWindow; k >= 0 {
+			clear(added[k].Images[0].Voxels)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	got, done, err := ReadShardStats(dir, "shard-00000")
+	if err != nil || !done {
+		t.Fatalf("stats: %v", err)
+	}
+	if len(got.Parts) != len(want.Parts) || len(want.Parts) < 3 {
+		t.Fatalf("%d parts, reference %d", len(got.Parts), len(want.Parts))
+	}
+	for i := range want.Parts {
+		if got.Parts[i].Arrow.SHA256 != want.Parts[i].Arrow.SHA256 || got.Parts[i].Parquet.SHA256 != want.Parts[i].Parquet.SHA256 {
+			t.Fatalf("part %d differs from the reference written without Overlap", i)
+		}
+	}
+}

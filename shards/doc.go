@@ -70,7 +70,8 @@
 // each other's latency (2.5-2.7 GB/s per core against crypto/sha256's
 // 1.7 on the development machine). With WriteOptions.Overlap (the runner
 // sets it) a large sample's hashes may still run after Add returns,
-// beside the next sample's write. Parquet files are hashed inline
+// beside the next samples' writes, and a sample alone in its batch waits
+// for the next one so that the two images are hashed as a pair. Parquet files are hashed inline
 // (pqarrow may reuse its buffers). Voxel buffers go from the sample to
 // the file without a copy when a sample fills a record batch alone (see
 // below). For "metadata" the location rows are encoded into the Parquet
