@@ -12,30 +12,33 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/medmd/medmd/ingest/storage"
+	"github.com/medmd/medmd/internal/s3store"
 	"github.com/medmd/medmd/internal/stats"
 	"github.com/medmd/medmd/shards"
 )
 
-// loopbackS3 is an S3-compatible server (gofakes3 over its in-memory
-// backend, the fastest it has) on the loopback interface. The storage
-// group runs it in a child process (childS3), so that the server's CPU
-// time, which a real bucket spends on its own machines, is measured
-// apart from the writer's; both still share this machine's cores.
+// loopbackS3 is an S3-compatible server (gofakes3's protocol handling
+// over s3store, which stores an object with one copy and computes its
+// MD5 only when asked) on the loopback interface. The storage group runs
+// it in a child process (childS3), so that the server's CPU time, which
+// a real bucket spends on its own machines, is measured apart from the
+// writer's; both still share this machine's cores.
 type loopbackS3 struct {
 	srv *http.Server
 	ln  net.Listener
+	be  *s3store.Backend
 }
 
 func startLoopbackS3(buckets ...string) (*loopbackS3, error) {
-	be := s3mem.New()
+	be := s3store.New()
 	for _, b := range buckets {
 		if err := be.CreateBucket(b); err != nil {
 			return nil, err
@@ -47,7 +50,7 @@ func startLoopbackS3(buckets ...string) (*loopbackS3, error) {
 	}
 	srv := &http.Server{Handler: gofakes3.New(be).Server(), ReadHeaderTimeout: time.Minute}
 	go srv.Serve(ln)
-	return &loopbackS3{srv: srv, ln: ln}, nil
+	return &loopbackS3{srv: srv, ln: ln, be: be}, nil
 }
 
 func (s *loopbackS3) close() { s.srv.Close() }
@@ -71,13 +74,15 @@ var s3ServerArgs = []string{"perf", "storage", "--quick"}
 // The child's replies on stdout start with these words, so that anything
 // else the process prints there is skipped.
 const (
-	s3AddrReply = "medmd-perf-s3-addr"
-	s3CPUReply  = "medmd-perf-s3-cpu"
+	s3AddrReply  = "medmd-perf-s3-addr"
+	s3CPUReply   = "medmd-perf-s3-cpu"
+	s3ClearReply = "medmd-perf-s3-cleared"
 )
 
 // serveS3 is the child's side: it serves the bucket "corpus", writes its
 // address to out, answers each "cpu" line read from in with its CPU time
-// in nanoseconds, and stops when in ends (the parent closed it or died).
+// in nanoseconds, empties the bucket at each "clear" line, and stops when
+// in ends (the parent closed it or died).
 func serveS3(in io.Reader, out io.Writer) error {
 	srv, err := startLoopbackS3("corpus")
 	if err != nil {
@@ -89,8 +94,15 @@ func serveS3(in io.Reader, out io.Writer) error {
 	}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
-		if sc.Text() == "cpu" {
+		switch sc.Text() {
+		case "cpu":
 			if _, err := fmt.Fprintf(out, "%s %d\n", s3CPUReply, cpuTime()); err != nil {
+				return err
+			}
+		case "clear":
+			srv.be.Clear()
+			runtime.GC()
+			if _, err := fmt.Fprintf(out, "%s ok\n", s3ClearReply); err != nil {
 				return err
 			}
 		}
@@ -170,6 +182,15 @@ func (c *childS3) cpu() (time.Duration, error) {
 	}
 	ns, err := strconv.ParseInt(v, 10, 64)
 	return time.Duration(ns), err
+}
+
+// clear empties the child's bucket.
+func (c *childS3) clear() error {
+	if _, err := io.WriteString(c.in, "clear\n"); err != nil {
+		return err
+	}
+	_, err := c.reply(s3ClearReply)
+	return err
 }
 
 // close ends the child: its stdin closes, so it stops serving and exits.
@@ -254,7 +275,7 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 		}
 		// Drop the objects so the server's heap does not grow across
 		// repeats.
-		if err := b.List(ctx, "", func(ob storage.Object) error { return bfs.Remove(ob.Key) }); err != nil {
+		if err := srv.clear(); err != nil {
 			return nil, err
 		}
 		localRates, localCPU = append(localRates, mbps(lw)), append(localCPU, mbps(lc))
