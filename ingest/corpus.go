@@ -18,6 +18,7 @@ type Corpus struct {
 	// Name is how messages name the corpus: the path as given, or the
 	// URL without its connection parameters.
 	Name   string
+	root   string // the bucket URL, connection parameters included ("" on disk)
 	bucket *storage.Bucket
 }
 
@@ -57,7 +58,7 @@ func OpenCorpus(ctx context.Context, corpus string) (*Corpus, error) {
 		b.Close()
 		return nil, fmt.Errorf("corpus %s: %w", storage.ObjectURL(root, shards.ManifestFile), err)
 	}
-	return &Corpus{Manifest: m, FS: fs, Name: strings.TrimSuffix(storage.ObjectURL(root, ""), "/"), bucket: b}, nil
+	return &Corpus{Manifest: m, FS: fs, Name: storage.Location(root), root: root, bucket: b}, nil
 }
 
 // VerifyCorpus re-hashes every file of a corpus (OpenCorpus) and writes

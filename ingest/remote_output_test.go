@@ -390,3 +390,28 @@ func TestStageCorpus(t *testing.T) {
 		}
 	}
 }
+
+// TestStageDir: corpora under different prefixes or on different servers
+// are staged into different folders; the other connection parameters,
+// and how the prefix is written, do not change the folder.
+func TestStageDir(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := func(u string) string {
+		d, err := StageDir(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a := dir("s3://b/ct?region=eu-west-1")
+	for _, same := range []string{"s3://b/ct/?region=us-east-1", "s3://b?prefix=ct/&region=eu-west-1", "s3://b/ct"} {
+		if dir(same) != a {
+			t.Errorf("%s is staged apart from s3://b/ct", same)
+		}
+	}
+	for _, other := range []string{"s3://b/mr", "s3://b?prefix=mr/", "s3://b/ct?endpoint=http://127.0.0.1:9000", "gs://b/ct"} {
+		if dir(other) == a {
+			t.Errorf("%s shares s3://b/ct's stage folder", other)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +69,7 @@ func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, e
 	defer c.Close()
 	dir := o.Dir
 	if dir == "" {
-		if dir, err = StageDir(c.Name); err != nil {
+		if dir, err = StageDir(c.root); err != nil {
 			return nil, err
 		}
 	}
@@ -110,14 +111,20 @@ func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, e
 }
 
 // StageDir is where StageCorpus copies the corpus at url by default: a
-// folder of the user's cache named by the URL (without its connection
-// parameters).
-func StageDir(url string) (string, error) {
+// folder of the user's cache named by the URL's bucket and key prefix
+// (storage.Location) and its endpoint, if it has one, so that corpora
+// under different prefixes or on different servers get folders of their
+// own, whatever the other connection parameters.
+func StageDir(corpusURL string) (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no cache folder to stage %s into (%v); give one", url, err)
+		return "", fmt.Errorf("no cache folder to stage %s into (%v); give one", storage.Location(corpusURL), err)
 	}
-	sum := sha256.Sum256([]byte(url))
+	key := storage.Location(corpusURL)
+	if u, err := url.Parse(corpusURL); err == nil && u.Query().Get("endpoint") != "" {
+		key += " " + u.Query().Get("endpoint")
+	}
+	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(cache, "medmd", "corpora", hex.EncodeToString(sum[:8])), nil
 }
 

@@ -54,6 +54,7 @@ func TestFSPublishToS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	if got, _ := io.ReadAll(f); string(got) != "one\n" {
 		t.Errorf("read back %q", got)
 	}

@@ -95,3 +95,22 @@ func TestFolderReads(t *testing.T) {
 		t.Errorf("object shorter than listed: %v", err)
 	}
 }
+
+// TestObjectURL: names drop the connection parameters and keep the key
+// prefix, however the root gives it.
+func TestObjectURL(t *testing.T) {
+	for _, c := range []struct{ root, key, want string }{
+		{"s3://b/scans?region=x&endpoint=http://h:9000", "a/1.dcm", "s3://b/scans/a/1.dcm"},
+		{"s3://b/scans/", "a/1.dcm", "s3://b/scans/a/1.dcm"},
+		{"s3://b?prefix=scans/&region=x", "a/1.dcm", "s3://b/scans/a/1.dcm"},
+		{"s3://b?region=x", "a/1.dcm", "s3://b/a/1.dcm"},
+		{"gs://b/x?prefix=ignored/", "k", "gs://b/x/k"},
+		{"/data/scans", "a/1.dcm", "/data/scans/a/1.dcm"},
+		{"file:///data/scans", "k", "file:///data/scans/k"},
+		{"file:///", "k", "file:///k"}, {"/", "k", "/k"},
+	} {
+		if got := ObjectURL(c.root, c.key); got != c.want {
+			t.Errorf("ObjectURL(%q, %q) = %q, want %q", c.root, c.key, got, c.want)
+		}
+	}
+}
