@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,6 +288,28 @@ func TestManifestBadNames(t *testing.T) {
 		}
 		if _, err := ReadManifest(dir); err == nil || !strings.Contains(err.Error(), "bad") {
 			t.Errorf("%s: ReadManifest = %v", tc.name, err)
+		}
+	}
+}
+
+// TestStatsBadNames: a stats file (read back from a bucket by a rerun or
+// a merge, say) whose file names would reach outside its folder is
+// refused, not taken as a done shard.
+func TestStatsBadNames(t *testing.T) {
+	for _, bad := range []string{"../x.arrow", "/etc/x.arrow", `a\b.arrow`, ""} {
+		dir := t.TempDir()
+		m, err := WriteCorpus(dir, "p", "h", SamplesOf(testSamples(2)), WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := m.Shards[0]
+		st.Parts[0].Arrow.File = bad
+		data, _ := json.Marshal(st)
+		if err := os.WriteFile(filepath.Join(dir, StatsFile(st.Name)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, done, err := ReadShardStats(dir, st.Name); done || err == nil || !strings.Contains(err.Error(), "bad file name") {
+			t.Errorf("file %q: done %v, %v", bad, done, err)
 		}
 	}
 }

@@ -250,10 +250,8 @@ func parseManifest(b []byte, path string) (*Manifest, error) {
 	}
 	m.dir = filepath.Dir(path)
 	for _, s := range m.Shards {
-		// Shard names become file names (stats, staged copies): a manifest
-		// from elsewhere must not reach outside its folder.
-		if s.Name == "" || strings.Contains(s.Name, "..") || strings.ContainsAny(s.Name, `/\`) {
-			return nil, fmt.Errorf("manifest %s: bad shard name %q", path, s.Name)
+		if err := s.checkNames(); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", path, err)
 		}
 		for _, p := range s.Parts {
 			// A part has a Parquet file exactly when the layout is not
@@ -262,15 +260,32 @@ func parseManifest(b []byte, path string) (*Manifest, error) {
 				return nil, fmt.Errorf("manifest %s: shard %s: parquet layout %q but part %s %s a Parquet file", path, s.Name, m.ParquetLayout(), p.Arrow.File,
 					map[bool]string{true: "lacks", false: "has"}[p.Parquet == nil])
 			}
-			for _, fs := range p.Files() {
-				f := fs.File
-				if f == "" || filepath.IsAbs(f) || strings.Contains(f, "..") || strings.ContainsAny(f, `/\`) {
-					return nil, fmt.Errorf("manifest %s: shard %s: bad file name %q", path, s.Name, f)
-				}
-			}
 		}
 	}
 	return &m, nil
+}
+
+// checkNames refuses shard and file names that would reach outside the
+// corpus's folder: they become file names and object keys (stats, staged
+// copies, removals), and a manifest or stats file read from elsewhere (a
+// bucket) is not trusted.
+func (s *ShardStats) checkNames() error {
+	if !plainName(s.Name) {
+		return fmt.Errorf("bad shard name %q", s.Name)
+	}
+	for _, p := range s.Parts {
+		for _, f := range p.Files() {
+			if !plainName(f.File) {
+				return fmt.Errorf("shard %s: bad file name %q", s.Name, f.File)
+			}
+		}
+	}
+	return nil
+}
+
+// plainName reports whether n names a file directly in a folder.
+func plainName(n string) bool {
+	return n != "" && !filepath.IsAbs(n) && !strings.Contains(n, "..") && !strings.ContainsAny(n, `/\`)
 }
 
 // MergeManifests joins manifests of parallel tasks over the same folder.

@@ -853,6 +853,9 @@ func readShardStats(fs FS, dir, name string) (*ShardStats, bool, error) {
 	if st.Name != name {
 		return nil, false, fmt.Errorf("%s: stats name %q", path, st.Name)
 	}
+	if err := st.checkNames(); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
+	}
 	if !readableVersion(st.SchemaVersion) {
 		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d to %d", path, st.SchemaVersion, oldestSchemaVersion, SchemaVersion)
 	}
