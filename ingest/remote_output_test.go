@@ -372,6 +372,31 @@ func TestStageCorpus(t *testing.T) {
 		t.Error("the earlier build's stats file was kept")
 	}
 
+	// A partial stage (what head needs) copies the leading shards only
+	// and writes no manifest; a full stage then copies the rest, and a
+	// partial one after it leaves the whole corpus and its manifest.
+	part := t.TempDir()
+	first := shardStats(t, st.Manifest)[0]
+	st, err = StageCorpus(ctx, root, StageOptions{Dir: part, Samples: first.Samples})
+	if err != nil || st.Copied != 1 || st.Shards != 1 || st.Manifest != "" || len(st.Corpus.Shards) != 1 {
+		t.Fatalf("partial stage: %+v, %v", st, err)
+	}
+	if _, err := os.Stat(filepath.Join(part, shards.ManifestFile)); !os.IsNotExist(err) {
+		t.Errorf("a partial stage wrote a manifest (%v)", err)
+	}
+	if probs := st.Corpus.Problems(); len(probs) > 0 || arrowGets() != 1 {
+		t.Fatalf("partial stage: %v", probs)
+	}
+	if st, err = StageCorpus(ctx, root, StageOptions{Dir: part}); err != nil || st.Copied != 4 || arrowGets() != 4 {
+		t.Fatalf("full stage after a partial one: %+v, %v", st, err)
+	}
+	if st, err = StageCorpus(ctx, root, StageOptions{Dir: part, Samples: first.Samples + 1}); err != nil || st.Copied != 0 || st.Shards != 2 {
+		t.Fatalf("partial stage of a staged corpus: %+v, %v", st, err)
+	}
+	if err := shards.Verify(filepath.Join(part, shards.ManifestFile)); err != nil {
+		t.Errorf("a partial stage broke the staged corpus: %v", err)
+	}
+
 	arrow := bucketObjects(t, root)["shard-00003.arrow"]
 	arrow[len(arrow)-100] ^= 0xff
 	srv.Delete(t, "corpus", "st/shard-00003.arrow")
@@ -414,4 +439,14 @@ func TestStageDir(t *testing.T) {
 			t.Errorf("%s shares s3://b/ct's stage folder", other)
 		}
 	}
+}
+
+// shardStats returns the shards a manifest lists.
+func shardStats(t *testing.T, manifest string) []shards.ShardStats {
+	t.Helper()
+	m, err := shards.OpenCorpus(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Shards
 }

@@ -18,11 +18,16 @@ import (
 	"github.com/medmd/medmd/shards"
 )
 
-// StageOptions tune StageCorpus. The zero value stages into StageDir's
-// folder, silently.
+// StageOptions tune StageCorpus. The zero value stages the whole corpus
+// into StageDir's folder, silently.
 type StageOptions struct {
 	// Dir is the folder to copy into; "" means StageDir(url).
 	Dir string
+	// Samples, when above zero, stages only the leading shards that hold
+	// the corpus's first Samples samples (what `medmd shards head -n`
+	// prints). Such a partial stage writes no manifest: Staged.Corpus
+	// lists the shards it staged.
+	Samples int
 	// Progress, with Interactive (a terminal), gets one line redrawn in
 	// place: shards copied, rate, ETA.
 	Progress    io.Writer
@@ -31,17 +36,22 @@ type StageOptions struct {
 
 // Staged is what StageCorpus did.
 type Staged struct {
-	Manifest string // the local manifest.json (or the corpus as given, on disk)
-	Dir      string // "" for a corpus on disk
-	Shards   int    // shards in the corpus
-	Copied   int    // shards downloaded; the others were in Dir already
-	Bytes    int64  // bytes downloaded
-	Elapsed  time.Duration
+	// Manifest is the local manifest.json (the corpus as given, on disk);
+	// "" after a partial stage.
+	Manifest string
+	// Corpus lists the staged shards, its files in Dir; nil for a corpus
+	// on disk.
+	Corpus  *shards.Manifest
+	Dir     string // "" for a corpus on disk
+	Shards  int    // shards staged (all of the corpus's unless partial)
+	Copied  int    // shards downloaded; the others were in Dir already
+	Bytes   int64  // bytes downloaded
+	Elapsed time.Duration
 }
 
 func (s *Staged) String() string {
-	return fmt.Sprintf("staged %d of %d shards (%.1f MB) into %s in %s; %d were there already",
-		s.Copied, s.Shards, float64(s.Bytes)/1e6, s.Dir, s.Elapsed.Round(time.Millisecond), s.Shards-s.Copied)
+	return fmt.Sprintf("staged %d shards (%.1f MB) into %s in %s; %d were there already",
+		s.Copied, float64(s.Bytes)/1e6, s.Dir, s.Elapsed.Round(time.Millisecond), s.Shards-s.Copied)
 }
 
 // StageCorpus makes a corpus readable from local disk, where the
@@ -51,12 +61,13 @@ func (s *Staged) String() string {
 //
 // The copy follows the corpus's own publishing rule, so an interrupted
 // stage resumes and never leaves a shard that looks whole but is not:
-// the old local manifest goes first; each shard's part files are
-// published (temp name, then rename), then checked against the
-// manifest's sizes and SHA-256s, and only then its stats file is
-// written; the manifest goes last. A shard whose stats file in the
-// folder lists the manifest's files, with the recorded sizes, is not
-// downloaded again.
+// the old local manifest goes before the first shard that changes; each
+// shard's part files are published (temp name, then rename), then
+// checked against the manifest's sizes and SHA-256s, and only then its
+// stats file is written; the manifest goes last. A shard whose stats
+// file in the folder lists the manifest's files, with the recorded
+// sizes, is not downloaded again, so a partial stage (o.Samples) of a
+// corpus staged whole leaves it whole.
 func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, error) {
 	if local, ok := localCorpus(corpus); ok {
 		return &Staged{Manifest: local}, nil
@@ -76,38 +87,76 @@ func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, e
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	// INVARIANT: a manifest in dir describes files that are all there:
-	// the old one goes before any shard changes, the new one comes last.
-	local := filepath.Join(dir, shards.ManifestFile)
-	if err := shards.OSFS.Remove(local); err != nil {
-		return nil, err
+	todo := leadingShards(c.Shards, o.Samples)
+	res := &Staged{Dir: dir, Shards: len(todo)}
+	var bytes int64
+	for _, st := range todo {
+		bytes += st.Bytes
 	}
-	if err := shards.OSFS.SyncDir(dir); err != nil {
-		return nil, err
-	}
-	res := &Staged{Manifest: local, Dir: dir, Shards: len(c.Shards)}
-	prog := startProgress(o.Progress, o.Interactive, "stage "+c.Name, "shards", len(c.Shards), int64(c.Bytes))
+	prog := startProgress(o.Progress, o.Interactive, "stage "+c.Name, "shards", len(todo), bytes)
 	defer prog.stop()
-	for i := range c.Shards {
+	local := filepath.Join(dir, shards.ManifestFile)
+	manifestGone := false
+	for i := range todo {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, err := stageShard(c, &c.Shards[i], dir)
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
+		var n int64
+		if !isStaged(dir, &todo[i]) {
+			// INVARIANT: a manifest in dir describes files that are all
+			// there: the old one goes before any shard changes, the new
+			// one comes last.
+			if !manifestGone {
+				if err := removeManifest(dir); err != nil {
+					return nil, err
+				}
+				manifestGone = true
+			}
+			if n, err = stageShard(c, &todo[i], dir); err != nil {
+				return nil, err
+			}
 			res.Copied++
 			res.Bytes += n
 		}
 		prog.add(n)
 	}
 	prog.stop()
-	if err := c.Manifest.Write(local); err != nil {
-		return nil, err
+	staged := *c.Manifest
+	staged.SetDir(dir)
+	if len(todo) == len(c.Shards) {
+		if err := c.Manifest.Write(local); err != nil {
+			return nil, err
+		}
+		res.Manifest = local
+	} else {
+		staged.Shards = todo
 	}
+	res.Corpus = &staged
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// leadingShards returns the shards that hold the first n samples, all of
+// them when n <= 0.
+func leadingShards(all []shards.ShardStats, n int) []shards.ShardStats {
+	if n <= 0 {
+		return all
+	}
+	held := 0
+	for i := range all {
+		if held += all[i].Samples; held >= n {
+			return all[:i+1]
+		}
+	}
+	return all
+}
+
+// removeManifest removes dir's manifest, durably.
+func removeManifest(dir string) error {
+	if err := shards.OSFS.Remove(filepath.Join(dir, shards.ManifestFile)); err != nil {
+		return err
+	}
+	return shards.OSFS.SyncDir(dir)
 }
 
 // StageDir is where StageCorpus copies the corpus at url by default: a
@@ -128,12 +177,15 @@ func StageDir(corpusURL string) (string, error) {
 	return filepath.Join(cache, "medmd", "corpora", hex.EncodeToString(sum[:8])), nil
 }
 
-// stageShard copies one shard of c into dir unless it is there already,
-// and returns the bytes it downloaded.
+// isStaged reports whether dir holds shard st as the manifest lists it.
+func isStaged(dir string, st *shards.ShardStats) bool {
+	have, done, err := shards.ReadShardStats(dir, st.Name)
+	return err == nil && done && sameFiles(have, st) && len(shards.CheckShard(dir, st, false)) == 0
+}
+
+// stageShard copies one shard of c into dir and returns the bytes it
+// downloaded.
 func stageShard(c *Corpus, st *shards.ShardStats, dir string) (int64, error) {
-	if have, done, err := shards.ReadShardStats(dir, st.Name); err == nil && done && sameFiles(have, st) && len(shards.CheckShard(dir, st, false)) == 0 {
-		return 0, nil
-	}
 	// INVARIANT: the stats file goes first and comes back last, so a
 	// shard with stats in dir is whole and checked.
 	if err := shards.RemoveShard(shards.OSFS, dir, st.Name); err != nil {

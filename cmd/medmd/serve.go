@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/serve"
 )
 
@@ -24,6 +25,9 @@ the manifest (serve-index.gob) and rebuilt when the manifest changes. It keeps
 each image's dHash and each text's hash, so a sample page links the
 near-duplicates of the sample in every served corpus.
 
+A corpus given by object-store URL (its folder's or its manifest.json's) is
+staged first, as 'medmd shards stage' does into the user's cache.
+
 It listens on 127.0.0.1 unless --addr says otherwise, and is read-only unless
 --labels FILE is given: then each sample page has keep / drop / unsure buttons
 that append to FILE, for medmd radmd eval --labels FILE and medmd radmd
@@ -35,6 +39,13 @@ that append to FILE, for medmd radmd eval --labels FILE and medmd radmd
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
+			for i, a := range args {
+				st, err := stageCorpus(cmd, a, ingest.StageOptions{})
+				if err != nil {
+					return err
+				}
+				args[i] = st.Manifest
+			}
 			srv, err := serve.New(ctx, args, serve.Options{Labels: labels})
 			if err != nil {
 				return err

@@ -85,7 +85,9 @@ by the URL) and prints the local manifest's path. Each shard's files are
 checked against the manifest's sizes and SHA-256s before its stats file is
 written, and the manifest goes last, so an interrupted copy is resumed by
 running it again, and shards already copied are not downloaded again.
-head, export, serve and train read the local copy (train stages by itself).`,
+head, export, serve and train stage a corpus given by URL by themselves, into
+the default folder (train: --stage DIR); stage ahead of them to choose the
+folder or to copy while nothing else waits.`,
 		Example: `  medmd shards stage 's3://my-bucket/corpora/ct-archive?region=eu-west-1' -o /scratch/ct-archive
   medmd shards head "$(medmd shards stage s3://my-bucket/corpora/ct-archive)"`,
 		Args: cobra.ExactArgs(1),
@@ -110,13 +112,29 @@ head, export, serve and train read the local copy (train stages by itself).`,
 	head := &cobra.Command{
 		Use:   "head MANIFEST",
 		Short: "Print the first samples without voxel bytes (--json: one object per line)",
+		Long: `head prints the first samples of a corpus, without their voxel bytes. A corpus
+in a bucket (its folder's URL or its manifest.json's) is read from a local copy
+of the shards that hold those samples, staged as 'medmd shards stage' does into
+the user's cache.`,
 		Example: `  medmd shards head out/nifti-sample/manifest.json
-  medmd shards head out/nifti-sample --json -n -1 | jq -r .id`,
+  medmd shards head out/nifti-sample --json -n -1 | jq -r .id
+  medmd shards head 's3://my-bucket/corpora/ct-archive?region=eu-west-1' -n 3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := shards.OpenCorpus(args[0])
+			if headN == 0 {
+				return nil
+			}
+			// A corpus in a bucket: only the shards that hold the first
+			// samples are staged.
+			st, err := stageCorpus(cmd, args[0], ingest.StageOptions{Samples: max(headN, 0)})
 			if err != nil {
 				return err
+			}
+			m := st.Corpus
+			if m == nil {
+				if m, err = shards.OpenCorpus(st.Manifest); err != nil {
+					return err
+				}
 			}
 			return m.WriteHead(cmd.Context(), os.Stdout, shards.HeadOptions{N: headN, JSON: headJSON})
 		},
@@ -129,6 +147,9 @@ head, export, serve and train read the local copy (train stages by itself).`,
 	export := &cobra.Command{
 		Use:   "export MANIFEST --id ID [--image K] -o OUT.nii.gz",
 		Short: "Write one stored image back out as NIfTI with its affine",
+		Long: `export writes one stored image back out as NIfTI, with its affine. A corpus in
+a bucket is staged first, whole, as 'medmd shards stage' does into the user's
+cache (a later export, head or train reuses the copy).`,
 		Example: `  medmd shards export out/nifti-sample/manifest.json --id ID -o sample.nii.gz
   medmd shards export out/dicom-sample --id ID --image 1 -o second.nii.gz`,
 		Args: cobra.ExactArgs(1),
@@ -136,7 +157,11 @@ head, export, serve and train read the local copy (train stages by itself).`,
 			if id == "" || out == "" {
 				return fmt.Errorf("export: --id and -o are required")
 			}
-			m, err := shards.OpenCorpus(args[0])
+			st, err := stageCorpus(cmd, args[0], ingest.StageOptions{})
+			if err != nil {
+				return err
+			}
+			m, err := shards.OpenCorpus(st.Manifest)
 			if err != nil {
 				return err
 			}
@@ -155,4 +180,19 @@ head, export, serve and train read the local copy (train stages by itself).`,
 	export.Flags().MarkDeprecated("out", "use -o/--output, like every other verb")
 	root.AddCommand(export)
 	rootCmd.AddCommand(root)
+}
+
+// stageCorpus returns a corpus given on the command line on local disk:
+// as it is, or, for an object-store URL, staged (ingest.StageCorpus) with
+// progress on a terminal and a summary line on stderr.
+func stageCorpus(cmd *cobra.Command, corpus string, o ingest.StageOptions) (*ingest.Staged, error) {
+	o.Progress, o.Interactive = os.Stderr, isTerminal(os.Stderr) && os.Getenv("CI") == ""
+	st, err := ingest.StageCorpus(cmd.Context(), corpus, o)
+	if err != nil {
+		return nil, err
+	}
+	if st.Dir != "" {
+		fmt.Fprintln(os.Stderr, st)
+	}
+	return st, nil
 }

@@ -8,9 +8,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/nifti"
+	"github.com/medmd/medmd/ingest/storage/s3test"
 	"github.com/medmd/medmd/shards"
 )
 
@@ -54,6 +57,33 @@ func TestShardsCLI(t *testing.T) {
 	if string(got.Voxels) != string(ss[3].Images[0].Voxels) || got.Affine != ss[3].Images[0].Affine || got.DType != shards.Int16 {
 		t.Fatalf("exported image differs: %+v", got)
 	}
+	// From a bucket: head stages the leading shard only, export the
+	// whole corpus, into the user's cache.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	srv := s3test.Start(t, "corpus")
+	srv.PutDir(t, "corpus", "c/", dir)
+	url := srv.URL("corpus", "c")
+	stageDir, err := ingest.StageDir(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runShards("head", "-n", "1", url); err != nil {
+		t.Fatal(err)
+	}
+	if names := dirNames(t, stageDir); fmt.Sprint(names) != "[shard-00000.arrow shard-00000.parquet shard-00000.stats.json]" {
+		t.Errorf("head -n 1 staged %v", names)
+	}
+	fromBucket := filepath.Join(t.TempDir(), "s3.nii.gz")
+	if err := runShards("export", strings.Replace(url, "us-east-1", "eu-west-1", 1), "--id", "s3", "-o", fromBucket); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := readFile(t, out), readFile(t, fromBucket); a != b {
+		t.Error("the image exported from the bucket differs from the one exported from disk")
+	}
+	if err := shards.Verify(filepath.Join(stageDir, shards.ManifestFile)); err != nil {
+		t.Errorf("export did not stage the whole corpus: %v", err)
+	}
+
 	// verify must fail after one flipped byte.
 	arrow := filepath.Join(dir, "shard-00001.arrow")
 	b, _ := os.ReadFile(arrow)
@@ -95,4 +125,27 @@ func TestShardsExportFloat16(t *testing.T) {
 			t.Errorf("voxel %d = %v, want %v", i, v, w)
 		}
 	}
+}
+
+// dirNames returns the names in dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

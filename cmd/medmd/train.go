@@ -72,13 +72,9 @@ reused, an interrupted one resumed.`,
 				if *c.m == "" {
 					continue
 				}
-				st, err := ingest.StageCorpus(cmd.Context(), *c.m, ingest.StageOptions{Dir: c.dir,
-					Progress: os.Stderr, Interactive: isTerminal(os.Stderr) && os.Getenv("CI") == ""})
+				st, err := stageCorpus(cmd, *c.m, ingest.StageOptions{Dir: c.dir})
 				if err != nil {
 					return err
-				}
-				if st.Dir != "" {
-					fmt.Fprintln(os.Stderr, st)
 				}
 				*c.m = st.Manifest
 			}
