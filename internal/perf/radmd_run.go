@@ -43,7 +43,11 @@ func radmdRunGroup(ctx context.Context, o Options) ([]Result, error) {
 	if _, err := shards.WriteCorpus(in, "perf", "perf", shards.SamplesOf(ss), shards.WriteOptions{}); err != nil {
 		return nil, err
 	}
-	reps := max(o.Repeats, 3)
+	// Each round takes a tenth of a second and ends in fsyncs to the
+	// output disk, whose writeback stalls land on either side; the
+	// medians of at least seven rounds each keep one stall from deciding
+	// the ratio (three gave 0.57 and 1.16 on the same code).
+	reps := max(o.Repeats, 7)
 	var tRun, tCopy []float64
 	// Round 0 is a warm-up of both (page cache, the process's first
 	// allocations) and is not timed.
