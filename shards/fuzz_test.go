@@ -93,3 +93,35 @@ func fileNames(s *ShardStats) []string {
 	}
 	return out
 }
+
+// FuzzReadShardStats feeds mutated stats files to the reader that a rerun
+// or a merge uses on a bucket's objects (ReadShardStatsFS): it must
+// return an error or stats whose file names stay inside the folder, never
+// panic.
+func FuzzReadShardStats(f *testing.F) {
+	dir := f.TempDir()
+	if _, err := WriteCorpus(dir, "p", "h", SamplesOf(testSamples(2)), WriteOptions{}); err != nil {
+		f.Fatal(err)
+	}
+	seed, err := os.ReadFile(filepath.Join(dir, StatsFile("shard-00000")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"name":"shard-00000","schema_version":3,"parquet":"metadata","parts":[{"arrow":{"file":"../x"}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, StatsFile("shard-00000")), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, done, err := ReadShardStats(d, "shard-00000")
+		if err != nil || !done {
+			return
+		}
+		for _, name := range fileNames(st) {
+			if p := filepath.Join(d, name); filepath.Dir(p) != d {
+				t.Fatalf("file %q lands at %q, outside the folder", name, p)
+			}
+		}
+	})
+}

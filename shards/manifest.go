@@ -285,7 +285,7 @@ func (s *ShardStats) checkNames() error {
 
 // plainName reports whether n names a file directly in a folder.
 func plainName(n string) bool {
-	return n != "" && !filepath.IsAbs(n) && !strings.Contains(n, "..") && !strings.ContainsAny(n, `/\`)
+	return n != "" && n != "." && !filepath.IsAbs(n) && !strings.Contains(n, "..") && !strings.ContainsAny(n, `/\`)
 }
 
 // MergeManifests joins manifests of parallel tasks over the same folder.
