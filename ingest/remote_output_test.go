@@ -434,6 +434,12 @@ func TestStageDir(t *testing.T) {
 			t.Errorf("%s is staged apart from s3://b/ct", same)
 		}
 	}
+	if base := filepath.Base(a); !strings.HasPrefix(base, "ct-") || len(base) != len("ct-")+16 {
+		t.Errorf("stage folder %s: want ct- and 16 hex digits", base)
+	}
+	if base := filepath.Base(dir("s3://b/../..?region=x")); strings.Contains(base, "..") || filepath.Dir(dir("s3://b/../..")) != filepath.Dir(a) {
+		t.Errorf("stage folder %s of a hostile URL", base)
+	}
 	for _, other := range []string{"s3://b/mr", "s3://b?prefix=mr/", "s3://b/ct?endpoint=http://127.0.0.1:9000", "gs://b/ct"} {
 		if dir(other) == a {
 			t.Errorf("%s shares s3://b/ct's stage folder", other)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
@@ -163,18 +164,39 @@ func removeManifest(dir string) error {
 // folder of the user's cache named by the URL's bucket and key prefix
 // (storage.Location) and its endpoint, if it has one, so that corpora
 // under different prefixes or on different servers get folders of their
-// own, whatever the other connection parameters.
+// own, whatever the other connection parameters. The folder's name starts
+// with the bucket and the prefix's last folder, for people who list the
+// cache or read serve's corpus names ("ct-archive-3f9a0c1e2b4d5a6f").
 func StageDir(corpusURL string) (string, error) {
+	loc := storage.Location(corpusURL)
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no cache folder to stage %s into (%v); give one", storage.Location(corpusURL), err)
+		return "", fmt.Errorf("no cache folder to stage %s into (%v); give one", loc, err)
 	}
-	key := storage.Location(corpusURL)
+	key := loc
 	if u, err := url.Parse(corpusURL); err == nil && u.Query().Get("endpoint") != "" {
 		key += " " + u.Query().Get("endpoint")
 	}
 	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(cache, "medmd", "corpora", hex.EncodeToString(sum[:8])), nil
+	return filepath.Join(cache, "medmd", "corpora", readableName(loc)+hex.EncodeToString(sum[:8])), nil
+}
+
+// readableName returns the last path element of a location, reduced to
+// letters, digits, '-', '_' and '.', and a '-' after it; "" if nothing
+// is left.
+func readableName(loc string) string {
+	_, rest, _ := strings.Cut(loc, "://")
+	base := rest[strings.LastIndexByte(rest, '/')+1:]
+	var b strings.Builder
+	for _, r := range base {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.", r)) && b.Len() < 40 {
+			b.WriteRune(r)
+		}
+	}
+	if n := strings.Trim(b.String(), "."); n != "" {
+		return n + "-"
+	}
+	return ""
 }
 
 // isStaged reports whether dir holds shard st as the manifest lists it.
