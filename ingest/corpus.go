@@ -2,10 +2,16 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
 )
@@ -74,4 +80,77 @@ func VerifyCorpus(ctx context.Context, corpus string, w io.Writer) error {
 	}
 	defer c.Close()
 	return c.WriteProblems(w, c.Name, c.ProblemsFS(c.FS))
+}
+
+// ShardOf returns the shard of a corpus in a bucket that holds sample id,
+// reading only the id column of each part's Parquet file: its footer and
+// that column's pages, by ranged GETs. One sample of a large corpus is so
+// found without copying the corpus. found is false, with a nil error,
+// when no part names it; known is false when the corpus has no Parquet
+// parts to ask (layout "none"), or is on disk, where the Arrow parts are
+// as cheap to look through.
+func (c *Corpus) ShardOf(ctx context.Context, id string) (st *shards.ShardStats, known, found bool, err error) {
+	if c.bucket == nil || c.ParquetLayout() == shards.ParquetNone {
+		return nil, false, false, nil
+	}
+	for i := range c.Shards {
+		for _, p := range c.Shards[i].Parts {
+			if p.Parquet == nil {
+				return nil, false, false, nil
+			}
+			has, err := parquetHasID(ctx, c.bucket.NewReaderAt(ctx, p.Parquet.File, storage.ObjectURL(c.Name, p.Parquet.File), p.Parquet.Bytes), id)
+			if err != nil {
+				return nil, true, false, fmt.Errorf("%s: %w", storage.ObjectURL(c.Name, p.Parquet.File), err)
+			}
+			if has {
+				return &c.Shards[i], true, true, nil
+			}
+		}
+	}
+	return nil, true, false, nil
+}
+
+// parquetHasID reports whether the id column of a shard's Parquet part
+// holds id. The part is not checked against its checksum first, and
+// arrow-go panics on some malformed files: a panic is an error.
+func parquetHasID(ctx context.Context, ra parquet.ReaderAtSeeker, id string) (has bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			has, err = false, fmt.Errorf("malformed Parquet file: %v", p)
+		}
+	}()
+	rdr, err := file.NewParquetReader(ra)
+	if err != nil {
+		return false, err
+	}
+	defer rdr.Close()
+	col := rdr.MetaData().Schema.ColumnIndexByName("id")
+	if col < 0 {
+		return false, errors.New("no id column")
+	}
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		return false, err
+	}
+	cr, err := fr.GetColumn(ctx, col)
+	if err != nil {
+		return false, err
+	}
+	ids, err := cr.NextBatch(rdr.NumRows())
+	if err != nil {
+		return false, err
+	}
+	defer ids.Release()
+	for _, chunk := range ids.Chunks() {
+		s, ok := chunk.(*array.String)
+		if !ok {
+			return false, fmt.Errorf("id column of type %s", chunk.DataType())
+		}
+		for i := 0; i < s.Len(); i++ {
+			if s.IsValid(i) && s.Value(i) == id {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -377,7 +378,7 @@ func TestStageCorpus(t *testing.T) {
 	// partial one after it leaves the whole corpus and its manifest.
 	part := t.TempDir()
 	first := shardStats(t, st.Manifest)[0]
-	st, err = StageCorpus(ctx, root, StageOptions{Dir: part, Samples: first.Samples})
+	st, err = StageCorpus(ctx, root, StageOptions{Dir: part, Pick: FirstSamples(first.Samples)})
 	if err != nil || st.Copied != 1 || st.Shards != 1 || st.Manifest != "" || len(st.Corpus.Shards) != 1 {
 		t.Fatalf("partial stage: %+v, %v", st, err)
 	}
@@ -390,7 +391,7 @@ func TestStageCorpus(t *testing.T) {
 	if st, err = StageCorpus(ctx, root, StageOptions{Dir: part}); err != nil || st.Copied != 4 || arrowGets() != 4 {
 		t.Fatalf("full stage after a partial one: %+v, %v", st, err)
 	}
-	if st, err = StageCorpus(ctx, root, StageOptions{Dir: part, Samples: first.Samples + 1}); err != nil || st.Copied != 0 || st.Shards != 2 {
+	if st, err = StageCorpus(ctx, root, StageOptions{Dir: part, Pick: FirstSamples(first.Samples + 1)}); err != nil || st.Copied != 0 || st.Shards != 2 {
 		t.Fatalf("partial stage of a staged corpus: %+v, %v", st, err)
 	}
 	if err := shards.Verify(filepath.Join(part, shards.ManifestFile)); err != nil {
@@ -455,4 +456,59 @@ func shardStats(t *testing.T, manifest string) []shards.ShardStats {
 		t.Fatal(err)
 	}
 	return m.Shards
+}
+
+// TestShardOf: the shard that holds a sample is found from the Parquet
+// parts' id columns in the bucket, for each layout that has them; a
+// corpus without Parquet parts cannot say.
+func TestShardOf(t *testing.T) {
+	ctx := context.Background()
+	srv := s3test.Start(t, "corpus")
+	var ss []shards.Sample
+	for i := range 7 {
+		im := shards.Image{Modality: "CT", DType: shards.Uint8, Channels: 1, Depth: 2, Height: 4, Width: 4, Affine: shards.IdentityAffine()}
+		im.Voxels = bytes.Repeat([]byte{byte(i)}, 32)
+		ss = append(ss, shards.Sample{ID: fmt.Sprintf("s%d", i), Source: "t", Task: shards.TaskReport, Images: []shards.Image{im}})
+	}
+	for _, layout := range []shards.ParquetLayout{shards.ParquetMetadata, shards.ParquetFull, shards.ParquetNone} {
+		dir := t.TempDir()
+		if _, err := shards.WriteCorpus(dir, "p", "h", shards.SamplesOf(ss), shards.WriteOptions{MaxSamples: 3, Parquet: layout}); err != nil {
+			t.Fatal(err)
+		}
+		srv.PutDir(t, "corpus", string(layout)+"/", dir)
+		c, err := OpenCorpus(ctx, srv.URL("corpus", string(layout)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range ss {
+			st, known, found, err := c.ShardOf(ctx, s.ID)
+			if layout == shards.ParquetNone {
+				if known || err != nil {
+					t.Errorf("%s: known %v, %v", layout, known, err)
+				}
+				continue
+			}
+			if err != nil || !known || !found || st.Name != shards.ShardName(i/3) {
+				t.Errorf("%s: sample %s in %+v (known %v found %v, %v), want %s", layout, s.ID, st, known, found, err, shards.ShardName(i/3))
+			}
+		}
+		if _, known, found, err := c.ShardOf(ctx, "nope"); found || err != nil || known != (layout != shards.ParquetNone) {
+			t.Errorf("%s: a missing id: known %v found %v, %v", layout, known, found, err)
+		}
+		c.Close()
+	}
+
+	// A damaged Parquet part is an error naming it, not a panic.
+	pq := bucketObjects(t, srv.URL("corpus", "metadata"))["shard-00001.parquet"]
+	copy(pq[len(pq)-8:], "\xff\xff\xff\x7fPAR1") // a footer length past the file's start
+	srv.Delete(t, "corpus", "metadata/shard-00001.parquet")
+	srv.Put(t, "corpus", "metadata/shard-00001.parquet", pq)
+	c, err := OpenCorpus(ctx, srv.URL("corpus", "metadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, _, _, err := c.ShardOf(ctx, "s6"); err == nil || !strings.Contains(err.Error(), "s3://corpus/metadata/shard-00001.parquet") {
+		t.Errorf("damaged Parquet part: %v", err)
+	}
 }

@@ -24,11 +24,11 @@ import (
 type StageOptions struct {
 	// Dir is the folder to copy into; "" means StageDir(url).
 	Dir string
-	// Samples, when above zero, stages only the leading shards that hold
-	// the corpus's first Samples samples (what `medmd shards head -n`
-	// prints). Such a partial stage writes no manifest: Staged.Corpus
-	// lists the shards it staged.
-	Samples int
+	// Pick, when set, chooses the shards to stage (FirstSamples,
+	// SampleShard); nil stages them all. A stage of fewer shards than the
+	// corpus has writes no manifest: Staged.Corpus lists the shards it
+	// staged.
+	Pick func(context.Context, *Corpus) ([]shards.ShardStats, error)
 	// Progress, with Interactive (a terminal), gets one line redrawn in
 	// place: shards copied, rate, ETA.
 	Progress    io.Writer
@@ -67,7 +67,7 @@ func (s *Staged) String() string {
 // checked against the manifest's sizes and SHA-256s, and only then its
 // stats file is written; the manifest goes last. A shard whose stats
 // file in the folder lists the manifest's files, with the recorded
-// sizes, is not downloaded again, so a partial stage (o.Samples) of a
+// sizes, is not downloaded again, so a partial stage (o.Pick) of a
 // corpus staged whole leaves it whole.
 func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, error) {
 	if local, ok := localCorpus(corpus); ok {
@@ -88,7 +88,12 @@ func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, e
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	todo := leadingShards(c.Shards, o.Samples)
+	todo := c.Shards
+	if o.Pick != nil {
+		if todo, err = o.Pick(ctx, c); err != nil {
+			return nil, err
+		}
+	}
 	res := &Staged{Dir: dir, Shards: len(todo)}
 	var bytes int64
 	for _, st := range todo {
@@ -137,19 +142,39 @@ func StageCorpus(ctx context.Context, corpus string, o StageOptions) (*Staged, e
 	return res, nil
 }
 
-// leadingShards returns the shards that hold the first n samples, all of
-// them when n <= 0.
-func leadingShards(all []shards.ShardStats, n int) []shards.ShardStats {
-	if n <= 0 {
-		return all
-	}
-	held := 0
-	for i := range all {
-		if held += all[i].Samples; held >= n {
-			return all[:i+1]
+// FirstSamples picks the leading shards that hold a corpus's first n
+// samples (what `medmd shards head -n` prints), all of them when n <= 0.
+func FirstSamples(n int) func(context.Context, *Corpus) ([]shards.ShardStats, error) {
+	return func(_ context.Context, c *Corpus) ([]shards.ShardStats, error) {
+		if n <= 0 {
+			return c.Shards, nil
 		}
+		held := 0
+		for i := range c.Shards {
+			if held += c.Shards[i].Samples; held >= n {
+				return c.Shards[:i+1], nil
+			}
+		}
+		return c.Shards, nil
 	}
-	return all
+}
+
+// SampleShard picks the shard that holds sample id (Corpus.ShardOf), or
+// every shard where the corpus cannot say without them; a corpus that has
+// no such sample is an error.
+func SampleShard(id string) func(context.Context, *Corpus) ([]shards.ShardStats, error) {
+	return func(ctx context.Context, c *Corpus) ([]shards.ShardStats, error) {
+		st, known, found, err := c.ShardOf(ctx, id)
+		switch {
+		case err != nil:
+			return nil, err
+		case !known:
+			return c.Shards, nil
+		case !found:
+			return nil, fmt.Errorf("corpus %s: no sample with id %q", c.Name, id)
+		}
+		return []shards.ShardStats{*st}, nil
+	}
 }
 
 // removeManifest removes dir's manifest, durably.

@@ -126,7 +126,7 @@ the user's cache.`,
 			}
 			// A corpus in a bucket: only the shards that hold the first
 			// samples are staged.
-			st, err := stageCorpus(cmd, args[0], ingest.StageOptions{Samples: max(headN, 0)})
+			st, err := stageCorpus(cmd, args[0], ingest.StageOptions{Pick: ingest.FirstSamples(headN)})
 			if err != nil {
 				return err
 			}
@@ -147,9 +147,11 @@ the user's cache.`,
 	export := &cobra.Command{
 		Use:   "export MANIFEST --id ID [--image K] -o OUT.nii.gz",
 		Short: "Write one stored image back out as NIfTI with its affine",
-		Long: `export writes one stored image back out as NIfTI, with its affine. A corpus in
-a bucket is staged first, whole, as 'medmd shards stage' does into the user's
-cache (a later export, head or train reuses the copy).`,
+		Long: `export writes one stored image back out as NIfTI, with its affine. From a
+corpus in a bucket it stages the one shard that holds the sample, found from
+the id column of each shard's Parquet part (ranged reads, no voxel bytes), as
+'medmd shards stage' does into the user's cache (a later export, head or train
+reuses the copy); a corpus written with parquet: none is staged whole.`,
 		Example: `  medmd shards export out/nifti-sample/manifest.json --id ID -o sample.nii.gz
   medmd shards export out/dicom-sample --id ID --image 1 -o second.nii.gz`,
 		Args: cobra.ExactArgs(1),
@@ -157,13 +159,17 @@ cache (a later export, head or train reuses the copy).`,
 			if id == "" || out == "" {
 				return fmt.Errorf("export: --id and -o are required")
 			}
-			st, err := stageCorpus(cmd, args[0], ingest.StageOptions{})
+			// A corpus in a bucket: only the shard that holds the
+			// sample is staged.
+			st, err := stageCorpus(cmd, args[0], ingest.StageOptions{Pick: ingest.SampleShard(id)})
 			if err != nil {
 				return err
 			}
-			m, err := shards.OpenCorpus(st.Manifest)
-			if err != nil {
-				return err
+			m := st.Corpus
+			if m == nil {
+				if m, err = shards.OpenCorpus(st.Manifest); err != nil {
+					return err
+				}
 			}
 			note, err := load.ExportNIfTI(cmd.Context(), m, id, image, out)
 			if err != nil {

@@ -58,7 +58,7 @@ func TestShardsCLI(t *testing.T) {
 		t.Fatalf("exported image differs: %+v", got)
 	}
 	// From a bucket: head stages the leading shard only, export the
-	// whole corpus, into the user's cache.
+	// shard of its sample, into the user's cache.
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	srv := s3test.Start(t, "corpus")
 	srv.PutDir(t, "corpus", "c/", dir)
@@ -80,8 +80,13 @@ func TestShardsCLI(t *testing.T) {
 	if a, b := readFile(t, out), readFile(t, fromBucket); a != b {
 		t.Error("the image exported from the bucket differs from the one exported from disk")
 	}
-	if err := shards.Verify(filepath.Join(stageDir, shards.ManifestFile)); err != nil {
-		t.Errorf("export did not stage the whole corpus: %v", err)
+	// s3 is in the second shard: export staged it alone, found from the
+	// shards' Parquet parts.
+	if names := dirNames(t, stageDir); fmt.Sprint(names) != "[shard-00000.arrow shard-00000.parquet shard-00000.stats.json shard-00001.arrow shard-00001.parquet shard-00001.stats.json]" {
+		t.Errorf("after head -n 1 and export of s3, the stage folder holds %v", names)
+	}
+	if err := runShards("export", url, "--id", "nope", "-o", fromBucket); err == nil || !strings.Contains(err.Error(), `no sample with id "nope"`) {
+		t.Errorf("export of a missing id: %v", err)
 	}
 
 	// verify must fail after one flipped byte.
