@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	gcaws "gocloud.dev/aws"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
@@ -53,7 +55,10 @@ func (s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, er
 		q.Del("kmskeyid")
 		opts.KMSEncryptionID = v
 	}
-	clientOpts := []func(*s3.Options){func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }}
+	clientOpts := []func(*s3.Options){func(o *s3.Options) {
+		o.DisableLogOutputChecksumValidationSkipped = true
+		o.APIOptions = append(o.APIOptions, dropRangeChecksums)
+	}}
 	for _, key := range []string{"accelerate", "disable_https", "use_path_style", "s3ForcePathStyle"} {
 		v := q.Get(key)
 		if v == "" {
@@ -99,4 +104,28 @@ func newS3Target(b *blob.Bucket, bucketURL string) *s3Target {
 	// expect: see s3Integrity.
 	t.crc32c = client.Options().RequestChecksumCalculation != aws.RequestChecksumCalculationWhenRequired
 	return t
+}
+
+// dropRangeChecksums removes the x-amz-checksum-* headers from the
+// response to a GET of a byte range, before the SDK validates the body
+// against them. S3 sends none with a range, since the checksum it keeps
+// is the whole object's, but some S3-compatible servers (gofakes3) send
+// the stored one with every GET, and the SDK then fails every ranged read
+// of an object uploaded with a checksum: a DICOM header, a Parquet
+// footer. Whole-object GETs are still validated.
+func dropRangeChecksums(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("medmd:DropRangeChecksums",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			req, okReq := in.Request.(*smithyhttp.Request)
+			resp, okResp := out.RawResponse.(*smithyhttp.Response)
+			if okReq && okResp && req.Header.Get("Range") != "" {
+				for h := range resp.Header {
+					if strings.HasPrefix(strings.ToLower(h), "x-amz-checksum-") {
+						resp.Header.Del(h)
+					}
+				}
+			}
+			return out, md, err
+		}), middleware.After)
 }
