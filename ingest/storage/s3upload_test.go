@@ -245,10 +245,13 @@ func TestReadChecksumMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The in-memory backend keeps the object's metadata, its CRC-32C
-	// among it, when the object is overwritten behind the client's back.
+	// among it, when the object is overwritten in it directly, behind
+	// the server's back: the store's copy went bad.
 	bad := bytes.Clone(data)
 	bad[100] ^= 1
-	srv.Put(t, "corpus", "run/shard.arrow", bad)
+	if _, err := srv.Backend.PutObject("corpus", "run/shard.arrow", map[string]string{}, bytes.NewReader(bad), int64(len(bad)), nil); err != nil {
+		t.Fatal(err)
+	}
 	f, err := NewFS(ctx, b).Open("shard.arrow")
 	if err != nil {
 		t.Fatal(err)

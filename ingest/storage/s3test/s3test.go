@@ -5,12 +5,17 @@ package s3test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -65,11 +70,32 @@ func (s *Server) URL(bucket, prefix string) string {
 	return u + "?" + q.Encode()
 }
 
-// Put stores data under bucket/key.
+// Put uploads data to bucket/key with an HTTP PUT that carries the
+// bytes' CRC-32C (x-amz-checksum-crc32c), as current S3 clients do (the
+// AWS CLI adds a checksum to every upload): the server keeps it with the
+// object, and some servers (this one) send it back with every GET, byte
+// ranges included, which a reader has to cope with.
 func (s *Server) Put(t testing.TB, bucket, key string, data []byte) {
 	t.Helper()
-	if _, err := s.Backend.PutObject(bucket, key, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil); err != nil {
+	u := s.Endpoint + "/" + url.PathEscape(bucket)
+	for _, seg := range strings.Split(key, "/") {
+		u += "/" + url.PathEscape(seg)
+	}
+	req, err := http.NewRequest(http.MethodPut, u, bytes.NewReader(data))
+	if err != nil {
 		t.Fatalf("put %s/%s: %v", bucket, key, err)
+	}
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	req.Header.Set("x-amz-checksum-crc32c", base64.StdEncoding.EncodeToString(sum[:]))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("put %s/%s: %v", bucket, key, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("put %s/%s: %s: %s", bucket, key, resp.Status, body)
 	}
 }
 
