@@ -19,7 +19,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/medmd/medmd/ingest/storage"
+	"github.com/medmd/medmd/ingest/storage/gcstest"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 	"github.com/medmd/medmd/shards"
 )
@@ -510,5 +512,53 @@ func TestShardOf(t *testing.T) {
 	defer c.Close()
 	if _, _, _, err := c.ShardOf(ctx, "s6"); err == nil || !strings.Contains(err.Error(), "s3://corpus/metadata/shard-00001.parquet") {
 		t.Errorf("damaged Parquet part: %v", err)
+	}
+}
+
+// TestCorpusInGCS: a run whose output is a gs:// root (a GCS server on
+// the loopback interface) writes the bytes a local run writes; the corpus
+// verifies and stages from the bucket, and a damaged object is found.
+func TestCorpusInGCS(t *testing.T) {
+	ctx := context.Background()
+	srv := gcstest.Start(t, "medmd-corpus")
+	root := srv.URL("medmd-corpus", "ct/v1")
+	local := t.TempDir()
+	for _, out := range []string{root, local} {
+		src := &synthSource{units: 18}
+		if _, err := Run(ctx, testPlan(t, out, src), src, synthStages, RunOptions{Workers: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inBucket := bucketObjects(t, root)
+	want := shardFiles(t, local)
+	if len(inBucket) == 0 {
+		t.Fatal("nothing in the bucket")
+	}
+	for name, data := range want {
+		if !bytes.Equal(inBucket[name], data) {
+			t.Errorf("%s in the bucket differs from the local run's", name)
+		}
+	}
+	var out bytes.Buffer
+	if err := VerifyCorpus(ctx, root, &out); err != nil || !strings.HasPrefix(out.String(), "ok: 5 shards") {
+		t.Fatalf("verify %s: %v\n%s", root, err, out.String())
+	}
+	dir := t.TempDir()
+	st, err := StageCorpus(ctx, root, StageOptions{Dir: dir})
+	if err != nil || st.Copied != 5 {
+		t.Fatalf("stage: %+v, %v", st, err)
+	}
+	for name, data := range shardFiles(t, dir) {
+		if !bytes.Equal(data, want[name]) {
+			t.Errorf("staged %s differs from the local run's", name)
+		}
+	}
+
+	arrow := inBucket["shard-00001.arrow"]
+	arrow[len(arrow)/2] ^= 0xff
+	srv.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "medmd-corpus", Name: "ct/v1/shard-00001.arrow"}, Content: arrow})
+	out.Reset()
+	if err := VerifyCorpus(ctx, root, &out); !errors.Is(err, shards.ErrChecksum) || !strings.Contains(out.String(), "shard-00001.arrow") {
+		t.Fatalf("verify after a flipped byte: %v\n%s", err, out.String())
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/storage"
+	"github.com/medmd/medmd/ingest/storage/gcstest"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 )
 
@@ -65,16 +66,32 @@ func remoteFixture(t testing.TB, slices int) (base string, srv *s3test.Server) {
 // units in the same order, each failing or succeeding alike, and the same
 // samples but for the names of their files.
 func TestSourceS3(t *testing.T) {
-	ctx := context.Background()
 	base, srv := remoteFixture(t, 7)
-	local, remote, lu, ru := planBoth(t, base, "in", srv.URL("dicom", "in"))
+	checkSameAsDisk(t, base, srv.URL("dicom", "in"), "s3://dicom/in/")
+}
+
+// TestSourceGCS: the same from a gs:// root on a GCS server, whose
+// objects all carry their CRC-32C and MD5, as in GCS.
+func TestSourceGCS(t *testing.T) {
+	base, _ := remoteFixture(t, 7)
+	srv := gcstest.Start(t, "medmd-dicom")
+	srv.PutDir(t, "medmd-dicom", "in/", filepath.Join(base, "in"))
+	checkSameAsDisk(t, base, srv.URL("medmd-dicom", "in"), "gs://medmd-dicom/in/")
+}
+
+// checkSameAsDisk plans and reads the fixture under base from disk and
+// from root (whose objects are named url + their path under in/): the
+// same units, exclusions, errors and samples, the objects named by URL.
+func checkSameAsDisk(t *testing.T, base, root, url string) {
+	t.Helper()
+	ctx := context.Background()
+	local, remote, lu, ru := planBoth(t, base, "in", root)
 	if len(lu) < 10 || len(ru) != len(lu) {
 		t.Fatalf("%d units from the bucket, %d from disk", len(ru), len(lu))
 	}
 	if !reflect.DeepEqual(local.PlanExcluded(), remote.PlanExcluded()) {
 		t.Errorf("excluded: bucket %v, disk %v", remote.PlanExcluded(), local.PlanExcluded())
 	}
-	const url = "s3://dicom/in/"
 	rename := func(s string) string { return strings.ReplaceAll(s, url, "in/") }
 	read := 0
 	for i := range lu {
