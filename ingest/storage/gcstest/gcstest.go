@@ -8,13 +8,11 @@ package gcstest
 import (
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/medmd/medmd/internal/testtree"
 )
 
 // Server is a running loopback GCS server.
@@ -70,22 +68,5 @@ func (s *Server) Put(t testing.TB, bucket, key string, data []byte) {
 // in "/").
 func (s *Server) PutDir(t testing.TB, bucket, prefix, dir string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		s.Put(t, bucket, prefix+filepath.ToSlash(rel), data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testtree.Each(t, dir, func(rel string, data []byte) { s.Put(t, bucket, prefix+rel, data) })
 }

@@ -9,17 +9,15 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/medmd/medmd/internal/testtree"
 )
 
 // Server is a running loopback S3 server.
@@ -104,24 +102,7 @@ func (s *Server) Put(t testing.TB, bucket, key string, data []byte) {
 // in "/"), so a test can read the same files from a folder and a bucket.
 func (s *Server) PutDir(t testing.TB, bucket, prefix, dir string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		s.Put(t, bucket, prefix+filepath.ToSlash(rel), data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testtree.Each(t, dir, func(rel string, data []byte) { s.Put(t, bucket, prefix+rel, data) })
 }
 
 // Delete removes bucket/key behind the code's back.
