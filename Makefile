@@ -65,7 +65,8 @@ deps-apt:
 			|| echo "warning: could not install $$missing; the tests that compare against them skip and are listed at the end"; \
 	fi
 
-# DuckDB, Polars and apache-arrow for the shard interop test.
+# DuckDB, Polars and apache-arrow for the shard interop test; Azurite (the
+# Azure Storage emulator) for the azblob:// tests.
 deps-npm:
 	@if [ -f interop/package-lock.json ]; then npm ci --prefix interop --no-audit --no-fund --silent \
 		|| echo "warning: npm ci failed; the shard interop test will say so and skip"; fi

@@ -19,6 +19,7 @@ import (
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/storage"
+	"github.com/medmd/medmd/ingest/storage/azuretest"
 	"github.com/medmd/medmd/ingest/storage/gcstest"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 )
@@ -77,6 +78,14 @@ func TestSourceGCS(t *testing.T) {
 	srv := gcstest.Start(t, "medmd-dicom")
 	srv.PutDir(t, "medmd-dicom", "in/", filepath.Join(base, "in"))
 	checkSameAsDisk(t, base, srv.URL("medmd-dicom", "in"), "gs://medmd-dicom/in/")
+}
+
+// TestSourceAzure: the same from an azblob:// root on Azurite.
+func TestSourceAzure(t *testing.T) {
+	base, _ := remoteFixture(t, 7)
+	srv := azuretest.Start(t, "medmd-dicom")
+	srv.PutDir(t, "medmd-dicom", "in/", filepath.Join(base, "in"))
+	checkSameAsDisk(t, base, srv.URL("medmd-dicom", "in"), "azblob://medmd-dicom/in/")
 }
 
 // checkSameAsDisk plans and reads the fixture under base from disk and

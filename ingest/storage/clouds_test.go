@@ -6,19 +6,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/medmd/medmd/ingest/storage/azuretest"
 	"github.com/medmd/medmd/ingest/storage/gcstest"
 
 	"github.com/medmd/medmd/shards"
 )
 
-// TestGCSRoundTrip writes through FS to a gs:// root on a GCS server and
-// reads back as every reader does: a published file (large enough for
-// a resumable upload of several chunks) and a small one, a listing, a
-// whole read, a ranged read, attributes, and removal.
+// TestGCSRoundTrip and TestAzureRoundTrip write through FS to a root on
+// a GCS or Azure Blob server on the loopback interface (the S3 driver has
+// its own tests) and read back as every reader does: a published file
+// (several upload chunks or blocks) and a small one, a listing, a whole
+// read, a ranged read, attributes, removal, and a missing bucket.
 func TestGCSRoundTrip(t *testing.T) {
-	gcstest.Start(t, "medmd-corpus")
+	srv := gcstest.Start(t, "medmd-corpus")
+	roundTrip(t, srv.URL("medmd-corpus", "run1"), "gs://no-such-bucket/x", "gs://no-such-bucket")
+}
+
+func TestAzureRoundTrip(t *testing.T) {
+	srv := azuretest.Start(t, "medmd-corpus")
+	roundTrip(t, srv.URL("medmd-corpus", "run1"), srv.URL("no-such-container", "x"), "azblob://no-such-container")
+}
+
+func roundTrip(t *testing.T, root, missing, missingName string) {
 	ctx := context.Background()
-	b, err := Open(ctx, "gs://medmd-corpus/run1", Options{})
+	b, err := Open(ctx, root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +68,12 @@ func TestGCSRoundTrip(t *testing.T) {
 		t.Error("a removed object is still there")
 	}
 	// gocloud opens a root without I/O; the first listing names it.
-	nb, err := Open(ctx, "gs://no-such-bucket/x", Options{Retries: -1})
+	nb, err := Open(ctx, missing, Options{Retries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nb.Close()
-	if err := nb.List(ctx, "", func(Object) error { return nil }); err == nil || !strings.Contains(err.Error(), "gs://no-such-bucket") {
+	if err := nb.List(ctx, "", func(Object) error { return nil }); err == nil || !strings.Contains(err.Error(), missingName) {
 		t.Errorf("listing a missing bucket: %v", err)
 	}
 }
