@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/medmd/medmd/ingest"
+	"github.com/medmd/medmd/ingest/storage/azuretest"
+	"github.com/medmd/medmd/ingest/storage/gcstest"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 )
 
@@ -24,6 +26,28 @@ import (
 func TestBucketRoots(t *testing.T) {
 	srv := s3test.Start(t, "ds")
 	srv.PutDir(t, "ds", "testdata/", "testdata")
+	checkBucketRoots(t, func(prefix string) string { return srv.URL("ds", prefix) }, "s3://ds/")
+}
+
+// TestBucketRootsGCS and TestBucketRootsAzure: the same from gs:// and
+// azblob:// roots, on a GCS server and on Azurite.
+func TestBucketRootsGCS(t *testing.T) {
+	srv := gcstest.Start(t, "ds")
+	srv.PutDir(t, "ds", "testdata/", "testdata")
+	checkBucketRoots(t, func(prefix string) string { return srv.URL("ds", prefix) }, "gs://ds/")
+}
+
+func TestBucketRootsAzure(t *testing.T) {
+	srv := azuretest.Start(t, "medmd-ds") // container names have 3 to 63 characters
+	srv.PutDir(t, "medmd-ds", "testdata/", "testdata")
+	checkBucketRoots(t, func(prefix string) string { return srv.URL("medmd-ds", prefix) }, "azblob://medmd-ds/")
+}
+
+// checkBucketRoots compares every dataset fixture read from its folder
+// and from the bucket that holds testdata/ (rootURL gives the root of a
+// key prefix; objects are named name + key).
+func checkBucketRoots(t *testing.T, rootURL func(prefix string) string, name string) {
+	t.Helper()
 	data, err := os.ReadFile("testdata/pipelines.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +58,7 @@ func TestBucketRoots(t *testing.T) {
 	}
 	rootRe := regexp.MustCompile(`root: ([^,}]+)`)
 	remoteText := rootRe.ReplaceAllStringFunc(string(data), func(m string) string {
-		return `root: "` + srv.URL("ds", "testdata/"+strings.TrimSpace(strings.TrimPrefix(m, "root: "))) + `"`
+		return `root: "` + rootURL("testdata/"+strings.TrimSpace(strings.TrimPrefix(m, "root: "))) + `"`
 	})
 	remote, err := ingest.ParseConfig("testdata/pipelines.yaml", []byte(remoteText))
 	if err != nil {
@@ -70,7 +94,7 @@ func TestBucketRoots(t *testing.T) {
 					t.Errorf("unit %d: %s of %d bytes from the folder, %s of %d from the bucket", i, l.units[i].ID, l.units[i].Bytes, r.units[i].ID, r.units[i].Bytes)
 				}
 				for _, path := range r.units[i].Paths {
-					if !strings.HasPrefix(path, "s3://ds/testdata/") {
+					if !strings.HasPrefix(path, name+"testdata/") {
 						t.Errorf("unit %s from the bucket reads %s", r.units[i].ID, path)
 					}
 				}
@@ -89,7 +113,7 @@ func TestBucketRoots(t *testing.T) {
 			}
 			for id, lerr := range l.failed {
 				rerr := r.failed[id]
-				want := strings.ReplaceAll(lerr.Error(), abs+"/testdata/", "s3://ds/testdata/")
+				want := strings.ReplaceAll(lerr.Error(), abs+"/testdata/", name+"testdata/")
 				if rerr == nil || rerr.Error() != want {
 					t.Errorf("unit %s: from the bucket %v, want %s", id, rerr, want)
 				}
