@@ -10,6 +10,8 @@ import (
 
 	"github.com/medmd/medmd/ingest"
 	"github.com/medmd/medmd/ingest/storage"
+	"github.com/medmd/medmd/ingest/storage/azuretest"
+	"github.com/medmd/medmd/ingest/storage/gcstest"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 )
 
@@ -17,10 +19,31 @@ import (
 // through gocloud's s3blob) and from disk: the same units, and the same
 // samples but for the names of their files.
 func TestSourceS3(t *testing.T) {
-	ctx := context.Background()
 	srv := s3test.Start(t, "nifti")
 	srv.PutDir(t, "nifti", "mirror/testdata/", "testdata")
-	remote := newTestSource(t, ingest.Params{"paths": []string{srv.URL("nifti", "mirror")}, "volumes_4d": "all"})
+	checkSameAsDisk(t, srv.URL("nifti", "mirror"), "s3://nifti/mirror/")
+}
+
+// TestSourceGCS and TestSourceAzure: the same from gs:// and azblob://
+// roots, on a GCS server and on Azurite.
+func TestSourceGCS(t *testing.T) {
+	srv := gcstest.Start(t, "medmd-nifti")
+	srv.PutDir(t, "medmd-nifti", "mirror/testdata/", "testdata")
+	checkSameAsDisk(t, srv.URL("medmd-nifti", "mirror"), "gs://medmd-nifti/mirror/")
+}
+
+func TestSourceAzure(t *testing.T) {
+	srv := azuretest.Start(t, "medmd-nifti")
+	srv.PutDir(t, "medmd-nifti", "mirror/testdata/", "testdata")
+	checkSameAsDisk(t, srv.URL("medmd-nifti", "mirror"), "azblob://medmd-nifti/mirror/")
+}
+
+// checkSameAsDisk plans and reads testdata/ from disk and from root,
+// which holds it under testdata/, its objects named prefix + key.
+func checkSameAsDisk(t *testing.T, root, prefix string) {
+	t.Helper()
+	ctx := context.Background()
+	remote := newTestSource(t, ingest.Params{"paths": []string{root}, "volumes_4d": "all"})
 	local := newTestSource(t, ingest.Params{"paths": []string{"testdata"}, "volumes_4d": "all"})
 	ru, err := remote.Plan(ctx)
 	if err != nil {
@@ -30,7 +53,6 @@ func TestSourceS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const prefix = "s3://nifti/mirror/"
 	var rIDs, lIDs []string
 	for _, u := range ru {
 		rIDs = append(rIDs, strings.TrimPrefix(u.ID, prefix))

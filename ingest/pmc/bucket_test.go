@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medmd/medmd/ingest/storage/azuretest"
+	"github.com/medmd/medmd/ingest/storage/gcstest"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 	"github.com/medmd/medmd/normalize"
 )
@@ -14,14 +16,36 @@ import (
 // reads the same articles and samples as over HTTP, and a second run
 // takes every file from its cache.
 func TestPackagesFromBucket(t *testing.T) {
+	s3 := s3test.Start(t, "pmc")
+	checkPackagesFromBucket(t, func(key string, data []byte) { s3.Put(t, "pmc", key, data) },
+		func(prefix string) string { return s3.URL("pmc", prefix) })
+}
+
+// TestPackagesFromGCS and TestPackagesFromAzure: the same with the mirror
+// in gs:// and azblob:// roots, on a GCS server and on Azurite.
+func TestPackagesFromGCS(t *testing.T) {
+	srv := gcstest.Start(t, "medmd-pmc")
+	checkPackagesFromBucket(t, func(key string, data []byte) { srv.Put(t, "medmd-pmc", key, data) },
+		func(prefix string) string { return srv.URL("medmd-pmc", prefix) })
+}
+
+func TestPackagesFromAzure(t *testing.T) {
+	srv := azuretest.Start(t, "medmd-pmc")
+	checkPackagesFromBucket(t, func(key string, data []byte) { srv.Put(t, "medmd-pmc", key, data) },
+		func(prefix string) string { return srv.URL("medmd-pmc", prefix) })
+}
+
+// checkPackagesFromBucket puts the fake PMC's files under pub/pmc/ with
+// put and reads them back through rootURL's roots.
+func checkPackagesFromBucket(t *testing.T, put func(key string, data []byte), rootURL func(prefix string) string) {
+	t.Helper()
 	fake, srv := newFakePMC(t)
 	fake.behave = map[string][]string{} // the HTTP side's faults are another test's
-	s3 := s3test.Start(t, "pmc")
 	for p, data := range fake.files {
-		s3.Put(t, "pmc", "pub/pmc/"+p, data)
+		put("pub/pmc/"+p, data)
 	}
-	base := s3.URL("pmc", "pub/pmc")
-	list := s3.URL("pmc", "pub/pmc/oa_file_list.csv")
+	base := rootURL("pub/pmc")
+	list := rootURL("pub/pmc/oa_file_list.csv")
 	opts := SampleOptions{OA: true, Inline: true, CaseReport: true, MaxImagesInline: 3, MaxImagesCase: 8, Image: normalize.Image2DOptions{MaxPixels: 1 << 20}}
 	bucketSource := func(cache string) *Source {
 		f := &Fetcher{Base: base, CacheDir: cache, Concurrency: 3, Timeout: 10 * time.Second}
