@@ -153,7 +153,8 @@ the id column of each shard's Parquet part (ranged reads, no voxel bytes), as
 'medmd shards stage' does into the user's cache (a later export, head or train
 reuses the copy); a corpus written with parquet: none is staged whole.`,
 		Example: `  medmd shards export out/nifti-sample/manifest.json --id ID -o sample.nii.gz
-  medmd shards export out/dicom-sample --id ID --image 1 -o second.nii.gz`,
+  medmd shards export out/dicom-sample --id ID --image 1 -o second.nii.gz
+  medmd shards export 's3://my-bucket/corpora/ct-archive?region=eu-west-1' --id ID -o ct.nii.gz`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if id == "" || out == "" {
