@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/medmd/medmd/ingest/storage"
+	"github.com/medmd/medmd/ingest/storage/azuretest"
+	"github.com/medmd/medmd/ingest/storage/gcstest"
 	"github.com/medmd/medmd/ingest/storage/s3test"
 )
 
@@ -29,8 +31,35 @@ func TestClusterRunOnS3(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := medmdBinary(t)
 	srv := s3test.Start(t, "corpus")
+	clusterRun(t, srv.URL("corpus", "nifti"))
+}
+
+// TestClusterRunOnGCS and TestClusterRunOnAzure: the same with the output
+// in a gs:// or azblob:// root, on a GCS server and on Azurite (the task
+// processes inherit the emulators' environment), where a file is
+// published by completing a resumable upload or committing a block list.
+func TestClusterRunOnGCS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	srv := gcstest.Start(t, "medmd-corpus")
+	clusterRun(t, srv.URL("medmd-corpus", "nifti"))
+}
+
+func TestClusterRunOnAzure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	srv := azuretest.Start(t, "medmd-corpus")
+	clusterRun(t, srv.URL("medmd-corpus", "nifti"))
+}
+
+// clusterRun runs the 8 killed and restarted tasks and the merge into
+// remote, and compares the objects with a local run's files.
+func clusterRun(t *testing.T, remote string) {
+	t.Helper()
+	bin := medmdBinary(t)
 	dir := t.TempDir()
 	nifti := repoFile(t, "testdata/nifti")
 	pipes := func(out string) string {
@@ -54,7 +83,6 @@ pipelines:
 	local := filepath.Join(dir, "local")
 	medmd(t, dir, true, "run", "-f", pipes(local), "--workers", "1")
 
-	remote := srv.URL("corpus", "nifti")
 	rf := pipes(remote)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
