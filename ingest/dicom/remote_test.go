@@ -335,58 +335,97 @@ func archiveOf(t testing.TB, kind, dir, prefix string) []byte {
 // series, once from local disk and once from the loopback S3 server: the
 // same units and the same samples but for the names of their files.
 func TestSourceS3Archives(t *testing.T) {
-	ctx := context.Background()
 	for _, kind := range []string{"zip", "tar", "tar.gz"} {
 		t.Run(kind, func(t *testing.T) {
 			base, srv := remoteFixture(t, 5)
-			mr := filepath.Join(base, "in", "series")
-			files, err := filepath.Glob("testdata/dcmtk_mr_sv*.dcm")
-			if err != nil || len(files) == 0 {
-				t.Fatalf("testdata: %v", err)
-			}
-			for _, f := range files {
-				data, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(mr, filepath.Base(f)), data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			putArchive(t, srv, base, "arch/study."+kind, archiveOf(t, kind, mr, "study"))
-			local, remote, lu, ru := planBoth(t, base, "arch", srv.URL("dicom", "arch"))
-			if len(lu) == 0 || len(ru) != len(lu) {
-				t.Fatalf("%d units from the bucket, %d from disk", len(ru), len(lu))
-			}
-			const url = "s3://dicom/arch/"
-			rename := func(s string) string { return strings.ReplaceAll(s, url, "arch/") }
-			read := 0
-			for i := range lu {
-				if rename(ru[i].ID) != lu[i].ID || !reflect.DeepEqual(mapStrings(ru[i].Paths, rename), lu[i].Paths) || ru[i].Bytes != lu[i].Bytes {
-					t.Errorf("unit %d: bucket %s %q %d, disk %s %q %d", i, ru[i].ID, ru[i].Paths, ru[i].Bytes, lu[i].ID, lu[i].Paths, lu[i].Bytes)
-					continue
-				}
-				if !strings.HasPrefix(ru[i].Paths[0], url+"study."+kind+"!") {
-					t.Errorf("unit %s: path %q does not name the archive member", ru[i].ID, ru[i].Paths[0])
-				}
-				rs, rerr := remote.Read(ctx, ru[i])
-				ls, lerr := local.Read(ctx, lu[i])
-				if rerr != nil || lerr != nil {
-					t.Errorf("unit %s: bucket error %v, disk error %v", lu[i].ID, rerr, lerr)
-					continue
-				}
-				read++
-				for k := range rs {
-					rs[k].Images[0].SourcePath = rename(rs[k].Images[0].SourcePath)
-				}
-				if len(rs) == 0 || !reflect.DeepEqual(rs, ls) {
-					t.Errorf("unit %s: samples differ between bucket and disk", lu[i].ID)
-				}
-			}
-			if read != len(lu) {
-				t.Errorf("%d of %d units read", read, len(lu))
-			}
+			arch := studyArchive(t, base, kind)
+			putArchive(t, srv, base, "arch/study."+kind, arch)
+			checkArchiveSameAsDisk(t, base, kind, srv.URL("dicom", "arch"), "s3://dicom/arch/")
 		})
+	}
+}
+
+// TestSourceArchivesGCSAzure: the same from gs:// and azblob:// roots, on
+// a GCS server and on Azurite (zip members by ranged reads, tars by ranges
+// and streams).
+func TestSourceArchivesGCSAzure(t *testing.T) {
+	for _, kind := range []string{"zip", "tar", "tar.gz"} {
+		t.Run(kind, func(t *testing.T) {
+			base, _ := remoteFixture(t, 5)
+			arch := studyArchive(t, base, kind)
+			if err := os.MkdirAll(filepath.Join(base, "arch"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(base, "arch", "study."+kind), arch, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			gcs := gcstest.Start(t, "dicom")
+			gcs.Put(t, "dicom", "arch/study."+kind, arch)
+			checkArchiveSameAsDisk(t, base, kind, gcs.URL("dicom", "arch"), "gs://dicom/arch/")
+			az := azuretest.Start(t, "dicom")
+			az.Put(t, "dicom", "arch/study."+kind, arch)
+			checkArchiveSameAsDisk(t, base, kind, az.URL("dicom", "arch"), "azblob://dicom/arch/")
+		})
+	}
+}
+
+// studyArchive adds the dcmtk MR series to the fixture's series folder and
+// returns an archive (zip, tar or tar.gz) of that folder.
+func studyArchive(t *testing.T, base, kind string) []byte {
+	t.Helper()
+	mr := filepath.Join(base, "in", "series")
+	files, err := filepath.Glob("testdata/dcmtk_mr_sv*.dcm")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("testdata: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(mr, filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return archiveOf(t, kind, mr, "study")
+}
+
+// checkArchiveSameAsDisk plans and reads base/arch (one archive of kind)
+// from disk and from root, whose objects are named url + key: the same
+// units, each member named by the archive's URL, the same samples.
+func checkArchiveSameAsDisk(t *testing.T, base, kind, root, url string) {
+	t.Helper()
+	ctx := context.Background()
+	local, remote, lu, ru := planBoth(t, base, "arch", root)
+	if len(lu) == 0 || len(ru) != len(lu) {
+		t.Fatalf("%d units from the bucket, %d from disk", len(ru), len(lu))
+	}
+	rename := func(s string) string { return strings.ReplaceAll(s, url, "arch/") }
+	read := 0
+	for i := range lu {
+		if rename(ru[i].ID) != lu[i].ID || !reflect.DeepEqual(mapStrings(ru[i].Paths, rename), lu[i].Paths) || ru[i].Bytes != lu[i].Bytes {
+			t.Errorf("unit %d: bucket %s %q %d, disk %s %q %d", i, ru[i].ID, ru[i].Paths, ru[i].Bytes, lu[i].ID, lu[i].Paths, lu[i].Bytes)
+			continue
+		}
+		if !strings.HasPrefix(ru[i].Paths[0], url+"study."+kind+"!") {
+			t.Errorf("unit %s: path %q does not name the archive member", ru[i].ID, ru[i].Paths[0])
+		}
+		rs, rerr := remote.Read(ctx, ru[i])
+		ls, lerr := local.Read(ctx, lu[i])
+		if rerr != nil || lerr != nil {
+			t.Errorf("unit %s: bucket error %v, disk error %v", lu[i].ID, rerr, lerr)
+			continue
+		}
+		read++
+		for k := range rs {
+			rs[k].Images[0].SourcePath = rename(rs[k].Images[0].SourcePath)
+		}
+		if len(rs) == 0 || !reflect.DeepEqual(rs, ls) {
+			t.Errorf("unit %s: samples differ between bucket and disk", lu[i].ID)
+		}
+	}
+	if read != len(lu) {
+		t.Errorf("%d of %d units read", read, len(lu))
 	}
 }
 
