@@ -36,19 +36,7 @@ func remoteFixture(t testing.TB, slices int) (base string, srv *s3test.Server) {
 		t.Fatal(err)
 	}
 	if _, ok := t.(*testing.T); ok {
-		files, err := filepath.Glob("testdata/*.dcm")
-		if err != nil || len(files) == 0 {
-			t.Fatalf("testdata: %v", err)
-		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(in, filepath.Base(f)), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		copyFiles(t, "testdata/*.dcm", in)
 	}
 	tmpl, err := os.ReadFile("testdata/octave_CT-MONO2-16-ankle.dcm")
 	if err != nil {
@@ -374,20 +362,26 @@ func TestSourceArchivesGCSAzure(t *testing.T) {
 func studyArchive(t *testing.T, base, kind string) []byte {
 	t.Helper()
 	mr := filepath.Join(base, "in", "series")
-	files, err := filepath.Glob("testdata/dcmtk_mr_sv*.dcm")
+	copyFiles(t, "testdata/dcmtk_mr_sv*.dcm", mr)
+	return archiveOf(t, kind, mr, "study")
+}
+
+// copyFiles copies the files that match pattern into dir.
+func copyFiles(t testing.TB, pattern, dir string) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil || len(files) == 0 {
-		t.Fatalf("testdata: %v", err)
+		t.Fatalf("testdata %s: %v", pattern, err)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(mr, filepath.Base(f)), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return archiveOf(t, kind, mr, "study")
 }
 
 // checkArchiveSameAsDisk plans and reads base/arch (one archive of kind)
