@@ -3,6 +3,8 @@ package storage
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +53,30 @@ func roundTrip(t *testing.T, root, missing, missingName string) {
 	}
 	if len(keys) != 2 || keys[0] != "quarantine/a.jsonl" || keys[1] != "shard-00000.arrow" {
 		t.Errorf("listing: %v (no temp objects, nothing else)", keys)
+	}
+	// Listings in pages of 3 (continuation tokens, folder listings).
+	paged, err := Open(ctx, root, Options{PageSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer paged.Close()
+	for i := range 8 {
+		if err := shards.PublishBytes(fsys, fmt.Sprintf("many/%02d.json", i), []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var many, dirs []string
+	if err := paged.List(ctx, "many/", func(o Object) error { many = append(many, o.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := paged.ListDir(ctx, "", func(o Object) error { dirs = append(dirs, fmt.Sprintf("%s %v", o.Key, o.Dir)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(many) != 8 || many[0] != "many/00.json" || many[7] != "many/07.json" || !slices.IsSorted(many) {
+		t.Errorf("paged listing: %v", many)
+	}
+	if fmt.Sprint(dirs) != "[many/ true quarantine/ true shard-00000.arrow false]" {
+		t.Errorf("folder listing: %v", dirs)
 	}
 	if got, err := b.ReadAll(ctx, "shard-00000.arrow", 0); err != nil || !bytes.Equal(got, big) {
 		t.Errorf("read back %d bytes (%v), want %d", len(got), err, len(big))
