@@ -85,29 +85,29 @@ func VerifyCorpus(ctx context.Context, corpus string, w io.Writer) error {
 // ShardOf returns the shard of a corpus in a bucket that holds sample id,
 // reading only the id column of each part's Parquet file: its footer and
 // that column's pages, by ranged GETs. One sample of a large corpus is so
-// found without copying the corpus. found is false, with a nil error,
-// when no part names it; known is false when the corpus has no Parquet
-// parts to ask (layout "none"), or is on disk, where the Arrow parts are
-// as cheap to look through.
-func (c *Corpus) ShardOf(ctx context.Context, id string) (st *shards.ShardStats, known, found bool, err error) {
+// found without copying the corpus. st is nil, with a nil error, when no
+// part names it; known is false when the corpus has no Parquet parts to
+// ask (layout "none"), or is on disk, where the Arrow parts are as cheap
+// to look through.
+func (c *Corpus) ShardOf(ctx context.Context, id string) (st *shards.ShardStats, known bool, err error) {
 	if c.bucket == nil || c.ParquetLayout() == shards.ParquetNone {
-		return nil, false, false, nil
+		return nil, false, nil
 	}
 	for i := range c.Shards {
 		for _, p := range c.Shards[i].Parts {
 			if p.Parquet == nil {
-				return nil, false, false, nil
+				return nil, false, nil
 			}
 			has, err := parquetHasID(ctx, c.bucket.NewReaderAt(ctx, p.Parquet.File, storage.ObjectURL(c.Name, p.Parquet.File), p.Parquet.Bytes), id)
 			if err != nil {
-				return nil, true, false, fmt.Errorf("%s: %w", storage.ObjectURL(c.Name, p.Parquet.File), err)
+				return nil, true, fmt.Errorf("%s: %w", storage.ObjectURL(c.Name, p.Parquet.File), err)
 			}
 			if has {
-				return &c.Shards[i], true, true, nil
+				return &c.Shards[i], true, nil
 			}
 		}
 	}
-	return nil, true, false, nil
+	return nil, true, nil
 }
 
 // parquetHasID reports whether the id column of a shard's Parquet part

@@ -483,19 +483,19 @@ func TestShardOf(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, s := range ss {
-			st, known, found, err := c.ShardOf(ctx, s.ID)
+			st, known, err := c.ShardOf(ctx, s.ID)
 			if layout == shards.ParquetNone {
 				if known || err != nil {
 					t.Errorf("%s: known %v, %v", layout, known, err)
 				}
 				continue
 			}
-			if err != nil || !known || !found || st.Name != shards.ShardName(i/3) {
-				t.Errorf("%s: sample %s in %+v (known %v found %v, %v), want %s", layout, s.ID, st, known, found, err, shards.ShardName(i/3))
+			if err != nil || !known || st == nil || st.Name != shards.ShardName(i/3) {
+				t.Errorf("%s: sample %s in %+v (known %v, %v), want %s", layout, s.ID, st, known, err, shards.ShardName(i/3))
 			}
 		}
-		if _, known, found, err := c.ShardOf(ctx, "nope"); found || err != nil || known != (layout != shards.ParquetNone) {
-			t.Errorf("%s: a missing id: known %v found %v, %v", layout, known, found, err)
+		if st, known, err := c.ShardOf(ctx, "nope"); st != nil || err != nil || known != (layout != shards.ParquetNone) {
+			t.Errorf("%s: a missing id: %+v, known %v, %v", layout, st, known, err)
 		}
 		c.Close()
 	}
@@ -510,7 +510,7 @@ func TestShardOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, _, _, err := c.ShardOf(ctx, "s6"); err == nil || !strings.Contains(err.Error(), "s3://corpus/metadata/shard-00001.parquet") {
+	if _, _, err := c.ShardOf(ctx, "s6"); err == nil || !strings.Contains(err.Error(), "s3://corpus/metadata/shard-00001.parquet") {
 		t.Errorf("damaged Parquet part: %v", err)
 	}
 }

@@ -164,13 +164,13 @@ func FirstSamples(n int) func(context.Context, *Corpus) ([]shards.ShardStats, er
 // no such sample is an error.
 func SampleShard(id string) func(context.Context, *Corpus) ([]shards.ShardStats, error) {
 	return func(ctx context.Context, c *Corpus) ([]shards.ShardStats, error) {
-		st, known, found, err := c.ShardOf(ctx, id)
+		st, known, err := c.ShardOf(ctx, id)
 		switch {
 		case err != nil:
 			return nil, err
 		case !known:
 			return c.Shards, nil
-		case !found:
+		case st == nil:
 			return nil, fmt.Errorf("corpus %s: no sample with id %q", c.Name, id)
 		}
 		return []shards.ShardStats{*st}, nil
