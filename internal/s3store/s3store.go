@@ -1,18 +1,22 @@
 // Package s3store is an in-memory object store behind gofakes3, the S3
 // protocol server that `medmd perf` runs on the loopback interface in
-// place of a bucket. gofakes3's own in-memory backend (s3mem) copies an
-// object's bytes again when it stores them and computes their MD5 for
-// the ETag: for an object assembled from a multipart upload that is a
-// second MD5 pass over bytes whose parts gofakes3 has already hashed, and
-// a copy of hundreds of megabytes into fresh memory. On a machine where
-// the server shares the cores of the process it serves, those costs,
-// which a real store spends on machines of its own, were most of what a
-// benchmark of the client measured. Here storing an upload costs no copy
-// beyond gofakes3's own, and an ETag is what the S3 API promises and no
-// more: an opaque value that changes whenever the object is written
+// place of a bucket: a gofakes3.Backend and gofakes3.MultipartBackend,
+// so gofakes3 still parses and answers every request.
+//
+// gofakes3's own in-memory backend (s3mem) and multipart uploader copy an
+// object's bytes twice more after reading them (once to join its parts,
+// once to store it) and MD5-hash them twice (each part, then the object
+// for its ETag), part hashes under one lock shared by every upload. On a
+// machine where the server shares the cores of the process it serves,
+// those costs, which a real store spends on machines of its own, were
+// most of what a benchmark of the client measured. Here a body is read
+// once into memory of its declared size and kept as it came, parts of a
+// multipart upload included, and an ETag is what the S3 API promises and
+// no more: an opaque value that changes whenever the object is written
 // (S3's own ETags are not MD5s for multipart uploads either). It is 20
 // bytes, so no client takes it for an MD5: the write's sequence number,
-// the size and the bytes' CRC-32C (SSE4.2, tens of GB/s).
+// the size and a CRC-32C (SSE4.2, tens of GB/s) of the bytes, or for an
+// object uploaded in parts, of its parts' CRC-32Cs.
 //
 // Objects are not versioned.
 package s3store
@@ -35,8 +39,11 @@ import (
 type Backend struct {
 	mu      sync.RWMutex
 	buckets map[string]*bucket
-	writes  uint64 // objects stored so far: each ETag's sequence number
+	writes  uint64 // objects and parts stored so far: each ETag's sequence number
 	now     func() time.Time
+
+	uploads   map[gofakes3.UploadID]*upload // multipart uploads in progress
+	uploadSeq uint64                        // uploads created so far
 }
 
 var _ gofakes3.Backend = (*Backend)(nil)
@@ -47,27 +54,52 @@ type bucket struct {
 	keys    []string // sorted: listings walk it from a marker
 }
 
-// object is one stored object. Its body is never written after it is
-// stored, so readers share it without copies.
+// object is one stored object: its bytes are its parts' in order (one
+// part unless it was uploaded in many). They are never written after they
+// are stored, so readers share them without copies.
 type object struct {
 	meta     map[string]string
-	body     []byte
+	parts    [][]byte
+	size     int64
+	crc      uint32
 	modified time.Time
 	etag     []byte
 }
 
+// reader returns a reader of the n bytes of o from off.
+func (o *object) reader(off, n int64) io.Reader {
+	var rs []io.Reader
+	for _, p := range o.parts {
+		if n == 0 {
+			break
+		}
+		if off >= int64(len(p)) {
+			off -= int64(len(p))
+			continue
+		}
+		k := min(n, int64(len(p))-off)
+		rs = append(rs, bytes.NewReader(p[off:off+k]))
+		off, n = 0, n-k
+	}
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	return io.MultiReader(rs...)
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// etag returns the ETag of the seq-th write, of body with CRC-32C crc.
-func etag(seq uint64, body []byte, crc uint32) []byte {
+// etag returns the ETag of the seq-th write, of size bytes with CRC-32C
+// crc.
+func etag(seq uint64, size int, crc uint32) []byte {
 	e := binary.BigEndian.AppendUint64(nil, seq)
-	e = binary.BigEndian.AppendUint64(e, uint64(len(body)))
+	e = binary.BigEndian.AppendUint64(e, uint64(size))
 	return binary.BigEndian.AppendUint32(e, crc)
 }
 
 // New returns an empty store.
 func New() *Backend {
-	return &Backend{buckets: map[string]*bucket{}, now: time.Now}
+	return &Backend{buckets: map[string]*bucket{}, uploads: map[gofakes3.UploadID]*upload{}, now: time.Now}
 }
 
 func (b *Backend) ListBuckets() ([]gofakes3.BucketInfo, error) {
@@ -116,7 +148,7 @@ func (b *Backend) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3
 		} else {
 			o := bk.objects[key]
 			out.Add(&gofakes3.Content{Key: key, LastModified: gofakes3.NewContentTime(o.modified),
-				ETag: gofakes3.FormatETag(o.etag), Size: int64(len(o.body))})
+				ETag: gofakes3.FormatETag(o.etag), Size: o.size})
 		}
 		n++
 		if page.MaxKeys > 0 && n >= page.MaxKeys {
@@ -172,6 +204,11 @@ func (b *Backend) ForceDeleteBucket(name string) error {
 func (b *Backend) get(bucketName, key string) (*object, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	return b.getLocked(bucketName, key)
+}
+
+// getLocked is get with b.mu held.
+func (b *Backend) getLocked(bucketName, key string) (*object, error) {
 	bk := b.buckets[bucketName]
 	if bk == nil {
 		return nil, gofakes3.BucketNotFound(bucketName)
@@ -188,17 +225,16 @@ func (b *Backend) GetObject(bucketName, key string, rangeRequest *gofakes3.Objec
 	if err != nil {
 		return nil, err
 	}
-	size := int64(len(o.body))
-	rng, err := rangeRequest.Range(size)
+	rng, err := rangeRequest.Range(o.size)
 	if err != nil {
 		return nil, err
 	}
-	body := o.body
+	off, n := int64(0), o.size
 	if rng != nil {
-		body = body[rng.Start : rng.Start+rng.Length]
+		off, n = rng.Start, rng.Length
 	}
-	return &gofakes3.Object{Name: key, Metadata: o.meta, Size: size, Hash: o.etag, Range: rng,
-		Contents: io.NopCloser(bytes.NewReader(body))}, nil
+	return &gofakes3.Object{Name: key, Metadata: o.meta, Size: o.size, Hash: o.etag, Range: rng,
+		Contents: io.NopCloser(o.reader(off, n))}, nil
 }
 
 func (b *Backend) HeadObject(bucketName, key string) (*gofakes3.Object, error) {
@@ -206,7 +242,7 @@ func (b *Backend) HeadObject(bucketName, key string) (*gofakes3.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &gofakes3.Object{Name: key, Metadata: o.meta, Size: int64(len(o.body)), Hash: o.etag,
+	return &gofakes3.Object{Name: key, Metadata: o.meta, Size: o.size, Hash: o.etag,
 		Contents: io.NopCloser(bytes.NewReader(nil))}, nil
 }
 
@@ -236,38 +272,17 @@ func (b *Backend) DeleteMulti(bucketName string, keys ...string) (gofakes3.Multi
 	return out, nil
 }
 
-// PutObject stores size bytes read from input under key. An input that is a *bytes.Reader is taken
-// without a copy: gofakes3 hands over the body it assembles from a
-// multipart upload's parts as one, and never touches it again, and a
-// copy of hundreds of megabytes into fresh memory costs more than every
-// other step of storing them.
+// PutObject stores size bytes read from input under key.
 func (b *Backend) PutObject(bucketName, key string, meta map[string]string, input io.Reader, size int64, conditions *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
-	body, err := readBody(input, size)
+	body, err := gofakes3.ReadAll(input, size)
 	if err != nil {
 		return gofakes3.PutObjectResult{}, err
 	}
-	_, err = b.store(bucketName, key, body, meta, conditions)
+	crc := crc32.Checksum(body, castagnoli)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, err = b.storeLocked(bucketName, key, [][]byte{body}, crc, meta, conditions)
 	return gofakes3.PutObjectResult{}, err
-}
-
-// readBody returns the size bytes of input.
-func readBody(input io.Reader, size int64) ([]byte, error) {
-	br, ok := input.(*bytes.Reader)
-	if !ok || int64(br.Len()) != size {
-		return gofakes3.ReadAll(input, size)
-	}
-	var c capture
-	br.WriteTo(&c) // one Write of the reader's unread bytes
-	return c.b, nil
-}
-
-// capture keeps the slice it is written, against io.Writer's rule: see
-// PutObject for why that is safe here.
-type capture struct{ b []byte }
-
-func (c *capture) Write(p []byte) (int, error) {
-	c.b = p
-	return len(p), nil
 }
 
 // Clear deletes every object of every bucket.
@@ -277,13 +292,12 @@ func (b *Backend) Clear() {
 	for _, bk := range b.buckets {
 		bk.objects, bk.keys = map[string]*object{}, nil
 	}
+	clear(b.uploads)
 }
 
-// store puts body under key once conditions hold and returns the object.
-func (b *Backend) store(bucketName, key string, body []byte, meta map[string]string, conditions *gofakes3.PutConditions) (*object, error) {
-	crc := crc32.Checksum(body, castagnoli)
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// storeLocked puts parts, of CRC-32C crc, under key once conditions hold
+// and returns the object; b.mu is held.
+func (b *Backend) storeLocked(bucketName, key string, parts [][]byte, crc uint32, meta map[string]string, conditions *gofakes3.PutConditions) (*object, error) {
 	bk := b.buckets[bucketName]
 	if bk == nil {
 		return nil, gofakes3.BucketNotFound(bucketName)
@@ -302,17 +316,23 @@ func (b *Backend) store(bucketName, key string, body []byte, meta map[string]str
 		bk.keys = slices.Insert(bk.keys, i, key)
 	}
 	b.writes++
-	o := &object{meta: meta, body: body, modified: b.now(), etag: etag(b.writes, body, crc)}
+	var size int64
+	for _, p := range parts {
+		size += int64(len(p))
+	}
+	o := &object{meta: meta, parts: parts, size: size, crc: crc, modified: b.now(), etag: etag(b.writes, int(size), crc)}
 	bk.objects[key] = o
 	return o, nil
 }
 
 func (b *Backend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
-	src, err := b.get(srcBucket, srcKey)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	src, err := b.getLocked(srcBucket, srcKey)
 	if err != nil {
 		return gofakes3.CopyObjectResult{}, err
 	}
-	o, err := b.store(dstBucket, dstKey, src.body, meta, nil)
+	o, err := b.storeLocked(dstBucket, dstKey, src.parts, src.crc, meta, nil)
 	if err != nil {
 		return gofakes3.CopyObjectResult{}, err
 	}
