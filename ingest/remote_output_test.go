@@ -107,6 +107,19 @@ func TestRunToS3(t *testing.T) {
 			if err != nil || sum.ShardsBuilt != 0 || src.reads.Load() != 0 {
 				t.Errorf("rerun: built %d, read %d units, err %v; want nothing rebuilt", sum.ShardsBuilt, src.reads.Load(), err)
 			}
+			// A stats object that is not a shard's record (here cut short)
+			// makes its shard one to rebuild, not an error: the next run
+			// rebuilds it and the bucket is as before.
+			stats := shards.StatsFile(testPlan(t, root, src).Shards[1].Name)
+			srv.Put(t, "corpus", tc.name+"/"+stats, want[stats][:len(want[stats])/2])
+			src = &synthSource{units: 18}
+			sum, err = Run(ctx, testPlan(t, root, src), src, synthStages, RunOptions{Workers: 2})
+			if err != nil || sum.ShardsBuilt != 1 || sum.ShardsRepaired != 1 {
+				t.Errorf("rerun over a cut stats object: built %d, repaired %d, err %v; want 1 rebuilt", sum.ShardsBuilt, sum.ShardsRepaired, err)
+			}
+			if got := bucketObjects(t, root)[stats]; !bytes.Equal(got, want[stats]) {
+				t.Errorf("%s after the rebuild: %q", stats, got)
+			}
 		})
 	}
 }

@@ -323,10 +323,10 @@ func abortLeftUploads(out *output, mine []PlannedShard) int {
 }
 
 // shardsToBuild returns the shards of mine that are not done, or done but
-// damaged: a missing file, or a size or checksum other than the stats
-// record (checked with the worker pool; o.Rebuild takes every shard).
-// Damaged shards are counted in sum.ShardsRepaired and named on
-// o.Progress.
+// damaged: a stats file that cannot be read as one (shards.ErrBadStats),
+// a missing file, or a size or checksum other than the stats record
+// (checked with the worker pool; o.Rebuild takes every shard). Damaged
+// shards are counted in sum.ShardsRepaired and named on o.Progress.
 func shardsToBuild(ctx context.Context, out *output, mine []PlannedShard, o RunOptions, sum *Summary) ([]PlannedShard, error) {
 	type state struct {
 		done     bool
@@ -337,7 +337,12 @@ func shardsToBuild(ctx context.Context, out *output, mine []PlannedShard, o RunO
 	err := orderedMap(ctx, len(mine), o.Workers,
 		func(i int) state {
 			st, done, err := out.readStats(mine[i].Name)
-			if err != nil || !done || o.Rebuild {
+			switch {
+			case errors.Is(err, shards.ErrBadStats) && !o.Rebuild:
+				return state{done: true, problems: []error{err}}
+			case errors.Is(err, shards.ErrBadStats):
+				return state{}
+			case err != nil || !done || o.Rebuild:
 				return state{err: err}
 			}
 			return state{done: true, problems: out.check(st, true)}
@@ -388,10 +393,10 @@ func CorpusCounts(plan *Plan) (Counts, int, error) {
 	n := 0
 	for _, ps := range plan.Shards {
 		_, done, err := out.readStats(ps.Name)
-		if err != nil {
+		if err != nil && !errors.Is(err, shards.ErrBadStats) {
 			return c, n, fmt.Errorf("%s: %w", ps.Name, err)
 		}
-		if !done {
+		if !done { // a bad one counts once its task rebuilds it
 			continue
 		}
 		sc, err := readCounts(out, plan, ps)
@@ -776,7 +781,7 @@ func (pl *Plan) Changes() (reuse, build int, err error) {
 	}
 	for _, s := range now.Shards {
 		_, done, err := out.readStats(s.Name)
-		if err != nil {
+		if err != nil && !errors.Is(err, shards.ErrBadStats) { // a bad one is rebuilt
 			return 0, 0, err
 		}
 		if done && oldHash[s.Name] == s.UnitHash {
@@ -791,6 +796,9 @@ func (pl *Plan) Changes() (reuse, build int, err error) {
 func allShardsDone(out *output, plan *Plan) (bool, error) {
 	for _, s := range plan.Shards {
 		_, done, err := out.readStats(s.Name)
+		if errors.Is(err, shards.ErrBadStats) {
+			return false, nil // not done until its task rebuilds it
+		}
 		if err != nil || !done {
 			return false, err
 		}
@@ -810,7 +818,9 @@ func WriteManifest(plan *Plan) (string, error) {
 	var missing []string
 	var damaged []error
 	for _, s := range plan.Shards {
-		if st, done, err := out.readStats(s.Name); err != nil {
+		if st, done, err := out.readStats(s.Name); errors.Is(err, shards.ErrBadStats) {
+			damaged = append(damaged, err)
+		} else if err != nil {
 			return "", err
 		} else if !done {
 			missing = append(missing, s.Name)

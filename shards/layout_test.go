@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -308,8 +309,47 @@ func TestStatsBadNames(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, StatsFile(st.Name)), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, done, err := ReadShardStats(dir, st.Name); done || err == nil || !strings.Contains(err.Error(), "bad file name") {
+		if _, done, err := ReadShardStats(dir, st.Name); done || !errors.Is(err, ErrBadStats) || !strings.Contains(err.Error(), "bad file name") {
 			t.Errorf("file %q: done %v, %v", bad, done, err)
+		}
+	}
+}
+
+// TestStatsBad: a stats file that cannot be the shard's record is
+// ErrBadStats (to be rebuilt); one of a newer schema is another error (a
+// newer medmd wrote it); one of the current schema is read.
+func TestStatsBad(t *testing.T) {
+	dir := t.TempDir()
+	m, err := WriteCorpus(dir, "p", "h", SamplesOf(testSamples(2)), WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := m.Shards[0]
+	edit := func(f func(*ShardStats)) string {
+		st := good
+		f(&st)
+		data, _ := json.Marshal(st)
+		return string(data)
+	}
+	for _, c := range []struct {
+		name, data string
+		bad, done  bool
+	}{
+		{"as written", edit(func(*ShardStats) {}), false, true},
+		{"truncated", edit(func(*ShardStats) {})[:40], true, false},
+		{"not JSON", "\x00\x00garbage", true, false},
+		{"empty", "", true, false},
+		{"another shard's", edit(func(st *ShardStats) { st.Name = "shard-99999" }), true, false},
+		{"unknown layout", edit(func(st *ShardStats) { st.Parquet = "sometimes" }), true, false},
+		{"version 0", edit(func(st *ShardStats) { st.SchemaVersion = 0 }), true, false},
+		{"newer schema", edit(func(st *ShardStats) { st.SchemaVersion = SchemaVersion + 1 }), false, false},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, StatsFile(good.Name)), []byte(c.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, done, err := ReadShardStats(dir, good.Name)
+		if errors.Is(err, ErrBadStats) != c.bad || done != c.done || (err == nil) != c.done {
+			t.Errorf("%s: done %v, err %v; want done %v, ErrBadStats %v", c.name, done, err, c.done, c.bad)
 		}
 	}
 }

@@ -831,6 +831,13 @@ func (hw *hashWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ErrBadStats marks a stats file that is there but cannot be taken as the
+// shard's record (not JSON, another shard's, names that are not plain file
+// names, an unknown Parquet layout): the shard is to be rebuilt. A stats
+// file of a schema version this medmd does not read is not ErrBadStats: a
+// newer medmd wrote it, and rebuilding would downgrade its shard.
+var ErrBadStats = errors.New("unreadable shard stats")
+
 // ReadShardStats reads dir/NAME.stats.json. done is false (with a nil
 // error) when the shard has no stats file, i.e. it is not complete.
 func ReadShardStats(dir, name string) (*ShardStats, bool, error) {
@@ -848,22 +855,25 @@ func readShardStats(fs FS, dir, name string) (*ShardStats, bool, error) {
 	}
 	var st ShardStats
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", path, err)
+		return nil, false, fmt.Errorf("%s: %w: %w", path, ErrBadStats, err)
 	}
 	if st.Name != name {
-		return nil, false, fmt.Errorf("%s: stats name %q", path, st.Name)
+		return nil, false, fmt.Errorf("%s: %w: stats name %q", path, ErrBadStats, st.Name)
 	}
 	if err := st.checkNames(); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", path, err)
+		return nil, false, fmt.Errorf("%s: %w: %w", path, ErrBadStats, err)
+	}
+	if st.SchemaVersion > SchemaVersion {
+		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d to %d: a newer medmd wrote it", path, st.SchemaVersion, oldestSchemaVersion, SchemaVersion)
 	}
 	if !readableVersion(st.SchemaVersion) {
-		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d to %d", path, st.SchemaVersion, oldestSchemaVersion, SchemaVersion)
+		return nil, false, fmt.Errorf("%s: %w: schema version %d, this medmd reads %d to %d", path, ErrBadStats, st.SchemaVersion, oldestSchemaVersion, SchemaVersion)
 	}
 	if st.Parquet == "" && st.SchemaVersion == 1 {
 		st.Parquet = ParquetFull
 	}
 	if _, err := ParseParquetLayout(string(st.Parquet)); err != nil || st.Parquet == "" {
-		return nil, false, fmt.Errorf("%s: parquet layout %q", path, st.Parquet)
+		return nil, false, fmt.Errorf("%s: %w: parquet layout %q", path, ErrBadStats, st.Parquet)
 	}
 	return &st, true, nil
 }

@@ -40,8 +40,9 @@ func medmdExit(t *testing.T, dir string, stdin string, args ...string) (int, str
 
 // TestRunRebuildsDamagedShards: a deleted Parquet part and a flipped Arrow
 // byte are both reported by verify (every problem, with the repair
-// command) and both rebuilt by a plain rerun, after which the corpus
-// verifies and the rerun's summary still shows the corpus totals.
+// command) and both rebuilt by a plain rerun, with a third shard whose
+// stats file was cut short, after which the corpus verifies and the
+// rerun's summary still shows the corpus totals.
 func TestRunRebuildsDamagedShards(t *testing.T) {
 	skipShort(t)
 	pipes := repoFile(t, "pipelines.yaml")
@@ -72,9 +73,13 @@ func TestRunRebuildsDamagedShards(t *testing.T) {
 		t.Errorf("verify exit %d, want 1 and the repair command:\n%s", code, stderr)
 	}
 
+	stats := filepath.Join(corpus, "shard-00002.stats.json")
+	if err := os.Truncate(stats, 30); err != nil {
+		t.Fatal(err)
+	}
 	out := medmd(t, dir, true, "run", "nifti-sample", "-f", pipes)
-	if !strings.Contains(out, "2 shards built (2 damaged") {
-		t.Errorf("rerun did not rebuild the two damaged shards:\n%s", out)
+	if !strings.Contains(out, "3 shards built (3 damaged") || !strings.Contains(out, "unreadable shard stats") {
+		t.Errorf("rerun did not rebuild the three damaged shards:\n%s", out)
 	}
 	medmd(t, dir, true, "shards", "verify", manifest)
 
