@@ -83,24 +83,22 @@ func VerifyCorpus(ctx context.Context, corpus string, w io.Writer) error {
 }
 
 // ShardOf returns the shard of a corpus in a bucket that holds sample id,
-// reading only the id column of each part's Parquet file: its footer and
-// that column's pages, by ranged GETs. One sample of a large corpus is so
-// found without copying the corpus. st is nil, with a nil error, when no
-// part names it; known is false when the corpus has no Parquet parts to
-// ask (layout "none"), or is on disk, where the Arrow parts are as cheap
-// to look through.
+// reading only ids, by ranged GETs: each part's Parquet id column (its
+// footer and that column's pages), or for a part without Parquet
+// (layout "none") its Arrow file's footer and each record batch's
+// metadata and id buffers (shards.PartIDs). One sample of a large corpus
+// is so found without copying the corpus. st is nil, with a nil error,
+// when no part names it; known is false for a corpus on disk, where the
+// Arrow parts are as cheap to look through.
 func (c *Corpus) ShardOf(ctx context.Context, id string) (st *shards.ShardStats, known bool, err error) {
-	if c.bucket == nil || c.ParquetLayout() == shards.ParquetNone {
+	if c.bucket == nil {
 		return nil, false, nil
 	}
 	for i := range c.Shards {
 		for _, p := range c.Shards[i].Parts {
-			if p.Parquet == nil {
-				return nil, false, nil
-			}
-			has, err := parquetHasID(ctx, c.bucket.NewReaderAt(ctx, p.Parquet.File, storage.ObjectURL(c.Name, p.Parquet.File), p.Parquet.Bytes), id)
+			has, err := c.partHasID(ctx, p, id)
 			if err != nil {
-				return nil, true, fmt.Errorf("%s: %w", storage.ObjectURL(c.Name, p.Parquet.File), err)
+				return nil, true, err
 			}
 			if has {
 				return &c.Shards[i], true, nil
@@ -108,6 +106,29 @@ func (c *Corpus) ShardOf(ctx context.Context, id string) (st *shards.ShardStats,
 		}
 	}
 	return nil, true, nil
+}
+
+// partHasID reports whether part p holds sample id, from its Parquet
+// file where it has one, else from its Arrow file.
+func (c *Corpus) partHasID(ctx context.Context, p shards.PartStats, id string) (bool, error) {
+	if p.Parquet != nil {
+		url := storage.ObjectURL(c.Name, p.Parquet.File)
+		has, err := parquetHasID(ctx, c.bucket.NewReaderAt(ctx, p.Parquet.File, url, p.Parquet.Bytes), id)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", url, err)
+		}
+		return has, nil
+	}
+	url := storage.ObjectURL(c.Name, p.Arrow.File)
+	var has bool
+	err := shards.PartIDs(c.bucket.NewReaderAt(ctx, p.Arrow.File, url, p.Arrow.Bytes), p.Arrow.Bytes, func(got string) bool {
+		has = got == id
+		return !has
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", url, err)
+	}
+	return has, nil
 }
 
 // parquetHasID reports whether the id column of a shard's Parquet part

@@ -474,8 +474,8 @@ func shardStats(t *testing.T, manifest string) []shards.ShardStats {
 }
 
 // TestShardOf: the shard that holds a sample is found from the Parquet
-// parts' id columns in the bucket, for each layout that has them; a
-// corpus without Parquet parts cannot say.
+// parts' id columns in the bucket, or for layout "none" from the Arrow
+// parts' id buffers; a damaged part is an error naming its URL.
 func TestShardOf(t *testing.T) {
 	ctx := context.Background()
 	srv := s3test.Start(t, "corpus")
@@ -497,34 +497,34 @@ func TestShardOf(t *testing.T) {
 		}
 		for i, s := range ss {
 			st, known, err := c.ShardOf(ctx, s.ID)
-			if layout == shards.ParquetNone {
-				if known || err != nil {
-					t.Errorf("%s: known %v, %v", layout, known, err)
-				}
-				continue
-			}
 			if err != nil || !known || st == nil || st.Name != shards.ShardName(i/3) {
 				t.Errorf("%s: sample %s in %+v (known %v, %v), want %s", layout, s.ID, st, known, err, shards.ShardName(i/3))
 			}
 		}
-		if st, known, err := c.ShardOf(ctx, "nope"); st != nil || err != nil || known != (layout != shards.ParquetNone) {
+		if st, known, err := c.ShardOf(ctx, "nope"); st != nil || err != nil || !known {
 			t.Errorf("%s: a missing id: %+v, known %v, %v", layout, st, known, err)
 		}
 		c.Close()
 	}
 
-	// A damaged Parquet part is an error naming it, not a panic.
-	pq := bucketObjects(t, srv.URL("corpus", "metadata"))["shard-00001.parquet"]
-	copy(pq[len(pq)-8:], "\xff\xff\xff\x7fPAR1") // a footer length past the file's start
-	srv.Delete(t, "corpus", "metadata/shard-00001.parquet")
-	srv.Put(t, "corpus", "metadata/shard-00001.parquet", pq)
-	c, err := OpenCorpus(ctx, srv.URL("corpus", "metadata"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, _, err := c.ShardOf(ctx, "s6"); err == nil || !strings.Contains(err.Error(), "s3://corpus/metadata/shard-00001.parquet") {
-		t.Errorf("damaged Parquet part: %v", err)
+	// A damaged part is an error naming it, not a panic: a Parquet footer
+	// length past the file's start, an Arrow one past its end.
+	for _, d := range []struct{ layout, file, tail string }{
+		{"metadata", "shard-00001.parquet", "\xff\xff\xff\x7fPAR1"},
+		{"none", "shard-00001.arrow", "\xff\xff\xff\x00ARROW1"},
+	} {
+		data := bucketObjects(t, srv.URL("corpus", d.layout))[d.file]
+		copy(data[len(data)-len(d.tail):], d.tail)
+		srv.Delete(t, "corpus", d.layout+"/"+d.file)
+		srv.Put(t, "corpus", d.layout+"/"+d.file, data)
+		c, err := OpenCorpus(ctx, srv.URL("corpus", d.layout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.ShardOf(ctx, "s6"); err == nil || !strings.Contains(err.Error(), "s3://corpus/"+d.layout+"/"+d.file) {
+			t.Errorf("damaged %s: %v", d.file, err)
+		}
+		c.Close()
 	}
 }
 

@@ -7,12 +7,10 @@ import (
 	"testing"
 )
 
-// FuzzOpenShard feeds mutated shard files to OpenShard: it must return
-// an error or a shard whose every sample decodes, never panic or read
-// outside the mapping.
-func FuzzOpenShard(f *testing.F) {
-	dir := f.TempDir()
-	m, err := WriteCorpus(dir, "p", "h", SamplesOf(testSamples(5)), WriteOptions{BatchSamples: 2})
+// seedPart returns the Arrow part of a corpus of five test samples in
+// batches of two: the fuzzers' seed.
+func seedPart(f *testing.F, layout ParquetLayout) []byte {
+	m, err := WriteCorpus(f.TempDir(), "p", "h", SamplesOf(testSamples(5)), WriteOptions{BatchSamples: 2, Parquet: layout})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -20,6 +18,14 @@ func FuzzOpenShard(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	return seed
+}
+
+// FuzzOpenShard feeds mutated shard files to OpenShard: it must return
+// an error or a shard whose every sample decodes, never panic or read
+// outside the mapping.
+func FuzzOpenShard(f *testing.F) {
+	seed := seedPart(f, ParquetMetadata)
 	f.Add(seed)
 	f.Add(seed[:len(seed)/2])
 	f.Add([]byte("ARROW1\x00\x00"))
@@ -124,4 +130,31 @@ func FuzzReadShardStats(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzPartIDs feeds mutated Arrow parts to PartIDs, which reads the parts
+// of a corpus in a bucket by ranges to find a sample: it must return an
+// error or ids, never panic, read outside the part or allocate more than
+// its limits allow.
+func FuzzPartIDs(f *testing.F) {
+	seed := seedPart(f, ParquetNone)
+	f.Add(seed)
+	f.Add(seed[len(seed)/2:])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := &boundedReaderAt{t: t, data: data}
+		PartIDs(r, int64(len(data)), func(string) bool { return true })
+	})
+}
+
+// boundedReaderAt fails the test on a read outside data.
+type boundedReaderAt struct {
+	t    *testing.T
+	data []byte
+}
+
+func (b *boundedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(b.data)) {
+		b.t.Fatalf("read of %d bytes at %d in a part of %d", len(p), off, len(b.data))
+	}
+	return copy(p, b.data[off:]), nil
 }
