@@ -121,7 +121,7 @@ func (c *Corpus) partHasID(ctx context.Context, p shards.PartStats, id string) (
 	}
 	url := storage.ObjectURL(c.Name, p.Arrow.File)
 	var has bool
-	err := shards.PartIDs(c.bucket.NewReaderAt(ctx, p.Arrow.File, url, p.Arrow.Bytes), p.Arrow.Bytes, func(got string) bool {
+	err := shards.PartIDs(c.bucket.NewExactReaderAt(ctx, p.Arrow.File, url, p.Arrow.Bytes), p.Arrow.Bytes, func(got string) bool {
 		has = got == id
 		return !has
 	})

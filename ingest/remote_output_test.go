@@ -591,3 +591,56 @@ func checkCorpusInBucket(t *testing.T, root string, replace func(name string, da
 		t.Fatalf("verify after a flipped byte: %v\n%s", err, out.String())
 	}
 }
+
+// countingResponse counts the body bytes a handler writes.
+type countingResponse struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c countingResponse) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return c.ResponseWriter.Write(p)
+}
+
+// TestShardOfReadsIDs: finding the shard of the last sample of a
+// parquet:none corpus of volumes in a bucket downloads a few kilobytes a
+// volume, not the volumes.
+func TestShardOfReadsIDs(t *testing.T) {
+	ctx := context.Background()
+	var served atomic.Int64
+	srv := s3test.StartWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(countingResponse{w, &served}, r)
+		})
+	}, "corpus")
+	var ss []shards.Sample
+	for i := range 12 {
+		im := shards.Image{Modality: "CT", DType: shards.Uint8, Channels: 1, Depth: 16, Height: 256, Width: 256, Affine: shards.IdentityAffine()}
+		im.Voxels = bytes.Repeat([]byte{byte(i)}, im.NumVoxels()) // 1 MiB
+		ss = append(ss, shards.Sample{ID: fmt.Sprintf("s%d", i), Source: "t", Task: shards.TaskReport, Images: []shards.Image{im}})
+	}
+	dir := t.TempDir()
+	m, err := shards.WriteCorpus(dir, "p", "h", shards.SamplesOf(ss), shards.WriteOptions{MaxSamples: 4, Parquet: shards.ParquetNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.PutDir(t, "corpus", "none/", dir)
+	c, err := OpenCorpus(ctx, srv.URL("corpus", "none"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	served.Store(0)
+	st, known, err := c.ShardOf(ctx, "s11")
+	if err != nil || !known || st == nil || st.Name != shards.ShardName(2) {
+		t.Fatalf("s11 in %+v (known %v, %v), want %s", st, known, err, shards.ShardName(2))
+	}
+	var corpus int64
+	for _, s := range m.Shards {
+		corpus += s.Bytes
+	}
+	if n := served.Load(); n > int64(len(ss))*64<<10 {
+		t.Errorf("finding one sample downloaded %d bytes of a %d-byte corpus", n, corpus)
+	}
+}

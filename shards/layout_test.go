@@ -343,6 +343,11 @@ func TestStatsBad(t *testing.T) {
 		{"unknown layout", edit(func(st *ShardStats) { st.Parquet = "sometimes" }), true, false},
 		{"version 0", edit(func(st *ShardStats) { st.SchemaVersion = 0 }), true, false},
 		{"newer schema", edit(func(st *ShardStats) { st.SchemaVersion = SchemaVersion + 1 }), false, false},
+		{"newer schema, fields changed", `{"schema_version": 99, "name": "shard-00000", "samples": "many"}`, false, false},
+		{"newer schema, a file in a folder", edit(func(st *ShardStats) {
+			st.SchemaVersion = SchemaVersion + 1
+			st.Parts[0].Arrow.File = "sub/x.arrow"
+		}), false, false},
 	} {
 		if err := os.WriteFile(filepath.Join(dir, StatsFile(good.Name)), []byte(c.data), 0o644); err != nil {
 			t.Fatal(err)

@@ -33,14 +33,12 @@ func PartIDs(ra io.ReaderAt, size int64, each func(id string) bool) error {
 		return err
 	}
 	for i, b := range blocks {
-		ids, err := batchIDs(ra, b)
+		more, err := batchIDs(ra, b, each)
 		if err != nil {
 			return fmt.Errorf("record batch %d: %w", i, err)
 		}
-		for _, id := range ids {
-			if !each(id) {
-				return nil
-			}
+		if !more {
+			return nil
 		}
 	}
 	return nil
@@ -54,7 +52,8 @@ type block struct {
 
 // partBlocks reads an Arrow IPC file's footer and returns its record
 // batch blocks, each checked to lie between the leading magic and the
-// footer.
+// footer, after the one before it (as writers lay them out): so reading
+// them all reads no more than the file.
 func partBlocks(ra io.ReaderAt, size int64) ([]block, error) {
 	const magic = "ARROW1"
 	if size < 8+10 {
@@ -94,45 +93,47 @@ func partBlocks(ra io.ReaderAt, size int64) ([]block, error) {
 	}
 	count, _ := fb.u32(vec)
 	out := make([]block, count)
+	from := int64(8) // the first byte after the previous block
 	for i := range out {
 		p := fb.b[vec+4+24*int64(i):]
 		b := block{offset: int64(binary.LittleEndian.Uint64(p)), meta: int64(int32(binary.LittleEndian.Uint32(p[8:]))),
 			body: int64(binary.LittleEndian.Uint64(p[16:]))}
-		if b.offset < 8 || b.meta < 8 || b.meta > maxMessageBytes || b.body < 0 || b.body > end ||
+		if b.offset < from || b.meta < 8 || b.meta > maxMessageBytes || b.body < 0 || b.body > end ||
 			b.offset > end-b.meta-b.body {
-			return nil, fmt.Errorf("record batch %d: block %+v outside the file", i, b)
+			return nil, fmt.Errorf("record batch %d: block %+v outside the file or overlapping the one before", i, b)
 		}
-		out[i] = b
+		out[i], from = b, b.offset+b.meta+b.body
 	}
 	return out, nil
 }
 
-// batchIDs reads the ids of the record batch at b: its metadata and the
-// first idPeek bytes of its body in one read, then, if the id column's
-// buffers reach further, those.
-func batchIDs(ra io.ReaderAt, b block) ([]string, error) {
+// batchIDs calls each with the ids of the record batch at b, reading its
+// metadata and the first idPeek bytes of its body in one read, then, if
+// the id column's buffers reach further, those. more is false when each
+// returned false.
+func batchIDs(ra io.ReaderAt, b block, each func(string) bool) (more bool, err error) {
 	buf := make([]byte, b.meta+min(b.body, idPeek))
 	if _, err := ra.ReadAt(buf, b.offset); err != nil {
-		return nil, err
+		return false, err
 	}
 	rows, offs, data, err := idBuffers(buf[:b.meta], b.body)
-	if err != nil {
-		return nil, err
+	if err != nil || rows == 0 {
+		return err == nil, err
 	}
 	first, last := offs[0], max(offs[0]+offs[1], data[0]+data[1]) // offsets, then data
 	if last-first > maxIDBytes {
-		return nil, fmt.Errorf("id buffers %v and %v out of range", offs, data)
+		return false, fmt.Errorf("id buffers %v and %v out of range", offs, data)
 	}
 	body := buf[b.meta:]
 	if last > int64(len(body)) {
 		body = make([]byte, last-first)
 		if _, err := ra.ReadAt(body, b.offset+b.meta+first); err != nil {
-			return nil, err
+			return false, err
 		}
 	} else {
 		body = body[first:]
 	}
-	return decodeIDs(rows, body[offs[0]-first:][:offs[1]], body[data[0]-first:][:data[1]])
+	return eachID(rows, body[offs[0]-first:][:offs[1]], body[data[0]-first:][:data[1]], each)
 }
 
 // idBuffers parses a record batch's encapsulated IPC message (Message.fbs,
@@ -195,6 +196,9 @@ func idBuffers(msg []byte, bodyLen int64) (rows int64, offs, data [2]int64, err 
 			return 0, offs, data, fmt.Errorf("buffer %v outside a body of %d bytes", b, bodyLen)
 		}
 	}
+	if rows == 0 { // its buffers may be empty, even the offsets
+		return 0, offs, data, nil
+	}
 	if offs[1] < 4*(rows+1) || data[0] < offs[0] {
 		return 0, offs, data, fmt.Errorf("id offsets buffer %v for %d rows", offs, rows)
 	}
@@ -223,18 +227,20 @@ func structs(fb *fbuf, pos int64, i, k int) ([][2]int64, error) {
 	return out, nil
 }
 
-// decodeIDs returns the rows strings of a utf8 column from its int32
-// offsets and data buffers, checking the offsets.
-func decodeIDs(rows int64, offs, data []byte) ([]string, error) {
-	out := make([]string, rows)
+// eachID calls each with the rows strings of a utf8 column, from its
+// int32 offsets and data buffers, checking the offsets; more is false
+// when each returned false.
+func eachID(rows int64, offs, data []byte, each func(string) bool) (more bool, err error) {
 	prev := int64(int32(binary.LittleEndian.Uint32(offs)))
-	for i := range out {
-		next := int64(int32(binary.LittleEndian.Uint32(offs[4*(i+1):])))
+	for i := int64(1); i <= rows; i++ {
+		next := int64(int32(binary.LittleEndian.Uint32(offs[4*i:])))
 		if prev < 0 || next < prev || next > int64(len(data)) {
-			return nil, fmt.Errorf("id offsets %d..%d outside %d bytes", prev, next, len(data))
+			return false, fmt.Errorf("id offsets %d..%d outside %d bytes", prev, next, len(data))
 		}
-		out[i] = string(data[prev:next])
+		if !each(string(data[prev:next])) {
+			return false, nil
+		}
 		prev = next
 	}
-	return out, nil
+	return true, nil
 }

@@ -7,6 +7,11 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // countingReaderAt counts the reads and bytes read through it.
@@ -82,5 +87,37 @@ func TestPartIDs(t *testing.T) {
 		if err := PartIDs(bytes.NewReader(data[:cut]), int64(cut), func(string) bool { return true }); err == nil {
 			t.Errorf("a part cut to %d bytes read without error", cut)
 		}
+	}
+}
+
+// TestPartIDsEmptyBatch: a batch of no rows, whose id column arrow-go
+// writes without even an offsets buffer, holds no ids; the batches around
+// it are read.
+func TestPartIDsEmptyBatch(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}}, nil)
+	var buf bytes.Buffer
+	w, err := ipc.NewFileWriter(&buf, ipc.WithSchema(sc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := array.NewStringData(array.NewData(arrow.BinaryTypes.String, 0, []*memory.Buffer{nil, nil, nil}, nil, 0, 0))
+	for _, ids := range [][]string{{"a", "b"}, nil, {"c"}} {
+		col := arrow.Array(empty)
+		if ids != nil {
+			b := array.NewStringBuilder(memory.DefaultAllocator)
+			b.AppendValues(ids, nil)
+			col = b.NewArray()
+		}
+		if err := w.Write(array.NewRecordBatch(sc, []arrow.Array{col}, int64(col.Len()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = PartIDs(bytes.NewReader(buf.Bytes()), int64(buf.Len()), func(id string) bool { got = append(got, id); return true })
+	if err != nil || !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("ids %v, %v", got, err)
 	}
 }

@@ -853,6 +853,14 @@ func readShardStats(fs FS, dir, name string) (*ShardStats, bool, error) {
 		}
 		return nil, false, err
 	}
+	// The version first, alone: a newer medmd's stats may not decode as
+	// these, and must not be taken for damaged ones.
+	var version struct {
+		SchemaVersion int `json:"schema_version"`
+	}
+	if json.Unmarshal(b, &version) == nil && version.SchemaVersion > SchemaVersion {
+		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d to %d: a newer medmd wrote it", path, version.SchemaVersion, oldestSchemaVersion, SchemaVersion)
+	}
 	var st ShardStats
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, false, fmt.Errorf("%s: %w: %w", path, ErrBadStats, err)
@@ -862,9 +870,6 @@ func readShardStats(fs FS, dir, name string) (*ShardStats, bool, error) {
 	}
 	if err := st.checkNames(); err != nil {
 		return nil, false, fmt.Errorf("%s: %w: %w", path, ErrBadStats, err)
-	}
-	if st.SchemaVersion > SchemaVersion {
-		return nil, false, fmt.Errorf("%s: schema version %d, this medmd reads %d to %d: a newer medmd wrote it", path, st.SchemaVersion, oldestSchemaVersion, SchemaVersion)
 	}
 	if !readableVersion(st.SchemaVersion) {
 		return nil, false, fmt.Errorf("%s: %w: schema version %d, this medmd reads %d to %d", path, ErrBadStats, st.SchemaVersion, oldestSchemaVersion, SchemaVersion)

@@ -18,11 +18,12 @@ const readBlock = 1 << 20
 // least readBlock bytes kept as a one-block read-ahead. It is safe for
 // concurrent use; Seek moves only the offset that Read uses.
 type ReaderAt struct {
-	ctx  context.Context
-	b    *Bucket
-	key  string
-	name string // the object's URL, for errors
-	size int64
+	ctx   context.Context
+	b     *Bucket
+	key   string
+	name  string // the object's URL, for errors
+	size  int64
+	block int64 // the least one GET fetches
 
 	mu  sync.Mutex
 	off int64 // where buf starts
@@ -34,7 +35,17 @@ type ReaderAt struct {
 // names it in errors. A read finding the object shorter than size fails
 // with io.ErrUnexpectedEOF: the object was cut or replaced since listing.
 func (b *Bucket) NewReaderAt(ctx context.Context, key, name string, size int64) *ReaderAt {
-	return &ReaderAt{ctx: ctx, b: b, key: key, name: name, size: size}
+	return &ReaderAt{ctx: ctx, b: b, key: key, name: name, size: size, block: readBlock}
+}
+
+// NewExactReaderAt is NewReaderAt for a reader whose reads are sized to
+// what it needs (shards.PartIDs reads metadata and id buffers between
+// volumes): each read missing the last one's bytes is one ranged GET of
+// exactly its bytes.
+func (b *Bucket) NewExactReaderAt(ctx context.Context, key, name string, size int64) *ReaderAt {
+	r := b.NewReaderAt(ctx, key, name, size)
+	r.block = 0
+	return r
 }
 
 func (o *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
@@ -49,7 +60,7 @@ func (o *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		}
 		o.mu.Lock()
 		if at < o.off || at >= o.off+int64(len(o.buf)) {
-			want := min(max(int64(len(p)-n), readBlock), o.size-at)
+			want := min(max(int64(len(p)-n), o.block), o.size-at)
 			b, err := o.b.ReadRange(o.ctx, o.key, at, want)
 			if err != nil {
 				o.mu.Unlock()

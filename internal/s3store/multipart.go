@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,8 +95,13 @@ func (b *Backend) UploadPart(bucketName, key string, id gofakes3.UploadID, partN
 	if _, err := io.ReadFull(input, body); err != nil {
 		return "", gofakes3.ErrIncompleteBody
 	}
-	if n, _ := input.Read(make([]byte, 1)); n > 0 {
+	// The reader's end: more bytes than declared, or its own error there
+	// (gofakes3 checks a Content-MD5 when its reader reaches the end).
+	switch n, err := input.Read(make([]byte, 1)); {
+	case n > 0:
 		return "", gofakes3.ErrIncompleteBody
+	case err != nil && err != io.EOF:
+		return "", err
 	}
 	crc := crc32.Checksum(body, castagnoli)
 	b.mu.Lock()
@@ -157,7 +163,9 @@ func (b *Backend) AbortMultipartUpload(bucketName, key string, id gofakes3.Uploa
 
 // ListMultipartUploads lists the uploads in progress in bucketName whose
 // keys match prefix, by key and then by creation, after marker, at most
-// limit of them (uploads and common prefixes together).
+// limit entries (uploads and common prefixes together). As in
+// ListBucket, a key that rolls up into a common prefix at or before the
+// key marker was listed by an earlier page.
 func (b *Backend) ListMultipartUploads(bucketName string, marker *gofakes3.UploadListMarker, prefix gofakes3.Prefix, limit int64) (*gofakes3.ListMultipartUploadsResult, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -166,7 +174,9 @@ func (b *Backend) ListMultipartUploads(bucketName string, marker *gofakes3.Uploa
 	}
 	out := &gofakes3.ListMultipartUploadsResult{Bucket: bucketName, Delimiter: prefix.Delimiter,
 		Prefix: prefix.Prefix, MaxUploads: limit}
+	var keyMarker string
 	if marker != nil {
+		keyMarker = marker.Object
 		out.KeyMarker, out.UploadIDMarker = marker.Object, marker.UploadID
 	}
 	var match gofakes3.PrefixMatch
@@ -176,21 +186,22 @@ func (b *Backend) ListMultipartUploads(bucketName string, marker *gofakes3.Uploa
 		if !prefix.Match(u.key, &match) {
 			continue
 		}
-		if limit > 0 && n >= limit {
+		if match.CommonPrefix && ((keyMarker != "" && match.MatchedPart <= keyMarker) || (n > 0 && match.MatchedPart == lastCommon)) {
+			continue
+		}
+		if n >= limit {
 			out.IsTruncated = true
 			break
 		}
 		if match.CommonPrefix {
-			if match.MatchedPart == lastCommon {
-				continue
-			}
 			out.CommonPrefixes = append(out.CommonPrefixes, match.AsCommonPrefix())
 			lastCommon = match.MatchedPart
+			out.NextKeyMarker, out.NextUploadIDMarker = match.MatchedPart, ""
 		} else {
 			out.Uploads = append(out.Uploads, gofakes3.ListMultipartUploadItem{Key: u.key, UploadID: u.id,
 				StorageClass: "STANDARD", Initiated: gofakes3.NewContentTime(u.initiated)})
+			out.NextKeyMarker, out.NextUploadIDMarker = u.key, u.id
 		}
-		out.NextKeyMarker, out.NextUploadIDMarker = u.key, u.id
 		n++
 	}
 	if !out.IsTruncated {
@@ -201,24 +212,25 @@ func (b *Backend) ListMultipartUploads(bucketName string, marker *gofakes3.Uploa
 
 // sortedUploads returns bucketName's uploads after marker, by key and
 // then by creation; b.mu is held. S3's markers: a key alone starts after
-// every upload of that key, a key and an upload id after that upload.
+// every upload of that key, a key and an upload id after that upload
+// (whether or not it is still in progress: ids are creation numbers).
 func (b *Backend) sortedUploads(bucketName string, marker *gofakes3.UploadListMarker) []*upload {
-	var after *upload
-	if marker != nil && marker.UploadID != "" {
-		after = b.uploads[marker.UploadID]
+	var afterSeq uint64 // uploads of the marker's key up to this one are skipped
+	if marker != nil && marker.Object != "" {
+		afterSeq = math.MaxUint64
+		if marker.UploadID != "" {
+			if seq, err := strconv.ParseUint(string(marker.UploadID), 10, 64); err == nil {
+				afterSeq = seq
+			}
+		}
 	}
 	var out []*upload
 	for _, u := range b.uploads {
 		if u.bucket != bucketName {
 			continue
 		}
-		if marker != nil && marker.Object != "" {
-			switch {
-			case u.key < marker.Object:
-				continue
-			case u.key == marker.Object && (after == nil || u.seq <= after.seq):
-				continue
-			}
+		if marker != nil && marker.Object != "" && (u.key < marker.Object || (u.key == marker.Object && u.seq <= afterSeq)) {
+			continue
 		}
 		out = append(out, u)
 	}
@@ -247,7 +259,7 @@ func (b *Backend) ListParts(bucketName, key string, id gofakes3.UploadID, marker
 	}
 	slices.Sort(numbers)
 	for _, n := range numbers {
-		if limit > 0 && int64(len(out.Parts)) >= limit {
+		if int64(len(out.Parts)) >= limit {
 			out.IsTruncated = true
 			break
 		}

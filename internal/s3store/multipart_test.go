@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -68,6 +70,9 @@ func multipartScript(t *testing.T, c *s3.Client) []string {
 		}
 		tags[n] = p.ETag
 	}
+	_, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: bk, Key: aws.String("a/1"), UploadId: &first,
+		PartNumber: aws.Int32(4), Body: strings.NewReader("four"), ContentMD5: aws.String("1B2M2Y8AsgTpgAmY7PhCfg==")})
+	say("part with a wrong Content-MD5: %s", code(err))
 	for _, l := range []struct {
 		name string
 		in   s3.ListMultipartUploadsInput
@@ -136,7 +141,7 @@ func multipartScript(t *testing.T, c *s3.Client) []string {
 		_, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: bk, Key: aws.String("a/1"), UploadId: &first})
 		return err
 	}()))
-	_, err := c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bk, Key: aws.String("c"), UploadId: &ids["c"][0]})
+	_, err = c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bk, Key: aws.String("c"), UploadId: &ids["c"][0]})
 	say("abort: %s", code(err))
 	_, err = c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: bk, Key: aws.String("c"), UploadId: &ids["c"][0]})
 	say("abort again: %s", code(err))
@@ -181,6 +186,51 @@ func TestMultipartSameAsGofakes3(t *testing.T) {
 	}
 }
 
+// TestListUploadsPaging: listing uploads a page at a time returns each
+// upload or common prefix once, also when the upload a page ended on is
+// aborted before the next page is asked for (the cleanup loop of a client
+// that lists and aborts).
+func TestListUploadsPaging(t *testing.T) {
+	be := New()
+	be.CreateBucket("bk")
+	for _, k := range []string{"a/1", "a/2", "k", "k", "k", "z"} {
+		if _, err := be.CreateMultipartUpload("bk", k, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(delim string, abort bool) []string {
+		p := gofakes3.Prefix{HasDelimiter: delim != "", Delimiter: delim}
+		var got []string
+		var marker *gofakes3.UploadListMarker
+		for range 10 {
+			r, err := be.ListMultipartUploads("bk", marker, p, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range r.Uploads {
+				got = append(got, u.Key+"#"+string(u.UploadID))
+				if abort {
+					be.AbortMultipartUpload("bk", u.Key, u.UploadID)
+				}
+			}
+			for _, c := range r.CommonPrefixes {
+				got = append(got, c.Prefix)
+			}
+			if !r.IsTruncated {
+				break
+			}
+			marker = &gofakes3.UploadListMarker{Object: r.NextKeyMarker, UploadID: r.NextUploadIDMarker}
+		}
+		return got
+	}
+	if got, want := list("/", false), []string{"a/", "k#3", "k#4", "k#5", "z#6"}; !slices.Equal(got, want) {
+		t.Errorf("pages of one by /: %v, want %v", got, want)
+	}
+	if got, want := list("", true), []string{"a/1#1", "a/2#2", "k#3", "k#4", "k#5", "z#6"}; !slices.Equal(got, want) {
+		t.Errorf("pages of one, each aborted once listed: %v, want %v", got, want)
+	}
+}
+
 // TestMultipartRefusals: what gofakes3's own uploader lets through and S3
 // refuses: parts listed out of order, a declared length the body does not
 // have, a part number out of range.
@@ -211,6 +261,7 @@ func TestMultipartRefusals(t *testing.T) {
 		{"out of order", third(be.CompleteMultipartUpload("bk", "k", id, &gofakes3.CompleteMultipartUploadRequest{
 			Parts: []gofakes3.CompletedPart{{PartNumber: 2, ETag: tags[1]}, {PartNumber: 1, ETag: tags[0]}}})), gofakes3.ErrInvalidPartOrder},
 		{"other bucket", second(be.CreateMultipartUpload("nope", "k", nil)), gofakes3.ErrNoSuchBucket},
+		{"reader's own error at its end", second(be.UploadPart("bk", "k", id, 3, 3, io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(gofakes3.ErrBadDigest)))), gofakes3.ErrBadDigest},
 	} {
 		if !gofakes3.HasErrorCode(c.err, c.want) {
 			t.Errorf("%s: %v, want %s", c.name, c.err, c.want)

@@ -114,8 +114,10 @@ func (b *Backend) ListBuckets() ([]gofakes3.BucketInfo, error) {
 }
 
 // ListBucket lists the objects of bucket name that match prefix, in key
-// order, starting after page.Marker, at most page.MaxKeys of them (keys
-// and common prefixes together) where it is set.
+// order, after page.Marker, at most page.MaxKeys entries (keys and
+// common prefixes together) where it is set. As in S3, a key that rolls
+// up into a common prefix at or before the marker was listed by an
+// earlier page, and NextMarker is the last entry listed, key or prefix.
 func (b *Backend) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
 	if prefix == nil {
 		prefix = &gofakes3.Prefix{}
@@ -127,35 +129,38 @@ func (b *Backend) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3
 		return nil, gofakes3.BucketNotFound(name)
 	}
 	out := gofakes3.NewObjectList()
-	i, found := slices.BinarySearch(bk.keys, page.Marker)
-	if found {
-		i++
-	}
+	i, _ := slices.BinarySearch(bk.keys, page.Marker)
 	var match gofakes3.PrefixMatch
-	var lastCommon string
+	var last string // the last entry listed
 	var n int64
 	for ; i < len(bk.keys); i++ {
 		key := bk.keys[i]
 		if !prefix.Match(key, &match) {
 			continue
 		}
+		entry := key
 		if match.CommonPrefix {
-			if match.MatchedPart == lastCommon {
-				continue
-			}
-			out.AddPrefix(match.MatchedPart)
-			lastCommon = match.MatchedPart
+			entry = match.MatchedPart
+		}
+		if (page.Marker != "" && entry <= page.Marker) || (n > 0 && entry == last) {
+			continue
+		}
+		if page.MaxKeys > 0 && n >= page.MaxKeys {
+			out.IsTruncated = true
+			break
+		}
+		if match.CommonPrefix {
+			out.AddPrefix(entry)
 		} else {
 			o := bk.objects[key]
 			out.Add(&gofakes3.Content{Key: key, LastModified: gofakes3.NewContentTime(o.modified),
 				ETag: gofakes3.FormatETag(o.etag), Size: o.size})
 		}
+		last = entry
 		n++
-		if page.MaxKeys > 0 && n >= page.MaxKeys {
-			out.NextMarker = key
-			out.IsTruncated = i+1 < len(bk.keys)
-			break
-		}
+	}
+	if out.IsTruncated {
+		out.NextMarker = last
 	}
 	return out, nil
 }
