@@ -58,6 +58,10 @@ func (s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, er
 	clientOpts := []func(*s3.Options){func(o *s3.Options) {
 		o.DisableLogOutputChecksumValidationSkipped = true
 		o.APIOptions = append(o.APIOptions, dropRangeChecksums)
+		// Bucket.retry is the one retry layer (Options.Retries, Backoff):
+		// the SDK's own would multiply its attempts, with delays of up to
+		// 20 s that Options do not set.
+		o.Retryer = aws.NopRetryer{}
 	}}
 	for _, key := range []string{"accelerate", "disable_https", "use_path_style", "s3ForcePathStyle"} {
 		v := q.Get(key)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -198,7 +197,7 @@ func (w *s3Writer) sendPart() error {
 			out, err = w.t.client.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{
 				Bucket: &w.t.bucket, Key: &w.key, ContentType: aws.String("application/octet-stream"),
 				ChecksumAlgorithm: w.t.algorithm()})
-			return s3Permanent(err)
+			return err
 		})
 		if err != nil {
 			return err
@@ -225,7 +224,7 @@ func (w *s3Writer) sendPart() error {
 			out, err = w.t.client.UploadPart(w.ctx, &s3.UploadPartInput{
 				Bucket: &w.t.bucket, Key: &w.key, UploadId: w.uploadID, PartNumber: aws.Int32(num),
 				Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))), ChecksumCRC32C: crc}, opts...)
-			return s3Permanent(err)
+			return err
 		})
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -260,7 +259,7 @@ func (w *s3Writer) complete() error {
 			_, err := w.t.client.PutObject(w.ctx, &s3.PutObjectInput{
 				Bucket: &w.t.bucket, Key: &w.key, ContentType: aws.String("application/octet-stream"),
 				Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ChecksumCRC32C: crc}, opts...)
-			return s3Permanent(err)
+			return err
 		})
 	}
 	if len(w.buf) > 0 {
@@ -279,7 +278,7 @@ func (w *s3Writer) complete() error {
 		_, err := w.t.client.CompleteMultipartUpload(w.ctx, &s3.CompleteMultipartUploadInput{
 			Bucket: &w.t.bucket, Key: &w.key, UploadId: w.uploadID,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts}})
-		return s3Permanent(err)
+		return err
 	})
 	if err != nil {
 		w.abort()
@@ -309,20 +308,6 @@ func (w *s3Writer) abort() {
 	w.uploadID = nil
 }
 
-// s3Permanent marks an S3 client error no retry can fix: an HTTP 4xx
-// answer (a missing bucket, refused credentials, a bad request) other
-// than a timeout or throttling. The client has already retried what its
-// own retryer deems transient; Bucket.retry adds backoff for the rest.
-func s3Permanent(err error) error {
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		if c := re.HTTPStatusCode(); c >= 400 && c < 500 && c != 408 && c != 429 {
-			return &permanent{err}
-		}
-	}
-	return err
-}
-
 // AbortUploads aborts the multipart uploads left under the root by a
 // process that died mid-upload (kill -9, a node lost): those whose file
 // name (the key under the root) mine accepts and that were started before
@@ -339,7 +324,12 @@ func (f *FS) AbortUploads(mine func(name string) bool) (int, error) {
 	n := 0
 	in := &s3.ListMultipartUploadsInput{Bucket: &t.bucket, Prefix: aws.String(t.prefix)}
 	for {
-		out, err := t.client.ListMultipartUploads(f.ctx, in)
+		var out *s3.ListMultipartUploadsOutput
+		err := f.b.retry(f.ctx, func() error {
+			var err error
+			out, err = t.client.ListMultipartUploads(f.ctx, in)
+			return err
+		})
 		var ae smithy.APIError
 		if errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchUpload" || ae.ErrorCode() == "NotImplemented") {
 			// Some S3-compatible servers answer so for a bucket without
@@ -354,7 +344,11 @@ func (f *FS) AbortUploads(mine func(name string) bool) (int, error) {
 			if u.Initiated == nil || !u.Initiated.Before(f.made) || !mine(name) {
 				continue
 			}
-			if _, err := t.client.AbortMultipartUpload(f.ctx, &s3.AbortMultipartUploadInput{Bucket: &t.bucket, Key: u.Key, UploadId: u.UploadId}); err != nil {
+			err := f.b.retry(f.ctx, func() error {
+				_, err := t.client.AbortMultipartUpload(f.ctx, &s3.AbortMultipartUploadInput{Bucket: &t.bucket, Key: u.Key, UploadId: u.UploadId})
+				return err
+			})
+			if err != nil {
 				return n, fmt.Errorf("abort upload of %s: %w", f.url(name), err)
 			}
 			n++

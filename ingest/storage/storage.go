@@ -39,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
@@ -464,10 +465,11 @@ func (p *permanent) Unwrap() error { return p.err }
 
 // Transient reports whether err is worth retrying: throttling, server
 // errors, timeouts, dropped connections, truncated bodies. A missing
-// object, a refused credential or a cancelled context is not.
+// object, a refused credential, any other 4xx answer (the request's own
+// fault) or a cancelled context is not.
 func Transient(err error) bool {
 	var p *permanent
-	if err == nil || errors.As(err, &p) || errors.Is(err, context.Canceled) {
+	if err == nil || errors.As(err, &p) || errors.Is(err, context.Canceled) || clientFault(err) {
 		return false
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -476,6 +478,25 @@ func Transient(err error) bool {
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound, gcerrors.PermissionDenied, gcerrors.InvalidArgument,
 		gcerrors.Unimplemented, gcerrors.FailedPrecondition, gcerrors.Canceled, gcerrors.AlreadyExists:
+		return false
+	}
+	return true
+}
+
+// clientFault reports an HTTP 4xx answer that no retry can fix: not a
+// timeout (408, S3's RequestTimeout), throttling (429) or a clock skew
+// the client corrects from the answer (RequestTimeTooSkewed).
+func clientFault(err error) bool {
+	var hs interface{ HTTPStatusCode() int }
+	if !errors.As(err, &hs) {
+		return false
+	}
+	c := hs.HTTPStatusCode()
+	if c < 400 || c >= 500 || c == 408 || c == 429 {
+		return false
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && (ae.ErrorCode() == "RequestTimeout" || ae.ErrorCode() == "RequestTimeTooSkewed") {
 		return false
 	}
 	return true
