@@ -82,7 +82,7 @@ var groups = []Group{
 	{"radmd-run", "medmd radmd end to end vs an unfiltered copy of the same corpus", radmdRunGroup},
 	{"serve", "medmd serve on a synthetic 1,000,000-sample corpus: index build rate, filtered list page, sample page, 256×256×64 slice PNG, against their budgets (≥50,000 samples/s, <300 ms, <50 ms); index memory", serveGroup},
 	{"shards", "Arrow IPC write and shard creation per Parquet layout vs plain os.File.Write of the same bytes (on tmpfs when present); zero-copy read heap; native-resolution CT ingest (medmd run, no stages) vs dcm2niix -z n, and its bytes on disk vs its Arrow parts", shardsGroup},
-	{"storage", "writing a corpus of CT volumes to a loopback S3 server (gofakes3 over internal/s3store, in a child process on the same cores; its CPU reported apart) vs to a local folder", storageGroup},
+	{"storage", "writing a corpus of CT volumes to a loopback S3 server (gofakes3 over internal/s3store, in a child process on the same cores; its CPU reported apart) vs to a local folder; the same over gofakes3's own stores, informational", storageGroup},
 	{"train", "training data path (loader batch → host tensor) of the small preset's 2D 1×1×512² and 3D 1×64×256² uint8 geometry, samples/s vs memcpy of the same bytes; time to first step on a 100,000-sample manifest vs a 2 s budget; tiny preset's median data_wait_s vs 5% of its step_s", trainGroup},
 }
 

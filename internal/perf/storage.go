@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/internal/s3store"
@@ -25,24 +26,37 @@ import (
 	"github.com/medmd/medmd/shards"
 )
 
-// loopbackS3 is an S3-compatible server (gofakes3's protocol handling
-// over s3store, which stores an object with one copy and computes its
-// MD5 only when asked) on the loopback interface. The storage group runs
-// it in a child process (childS3), so that the server's CPU time, which
-// a real bucket spends on its own machines, is measured apart from the
-// writer's; both still share this machine's cores.
+// loopbackS3 is an S3-compatible server on the loopback interface:
+// gofakes3's protocol handling over s3store (which keeps a body as it
+// came, with CRC-32C ETags), or with stock set over gofakes3's own
+// in-memory backend and multipart uploader (which copy and MD5-hash every
+// body again), to show what the stand-in server costs. The storage group
+// runs both in a child process (childS3), so that the server's CPU time,
+// which a real bucket spends on its own machines, is measured apart from
+// the writer's; both still share this machine's cores.
 type loopbackS3 struct {
-	srv *http.Server
-	ln  net.Listener
-	be  *s3store.Backend
+	srv   *http.Server
+	ln    net.Listener
+	clear func() error // empties the bucket "corpus"
 }
 
-func startLoopbackS3(buckets ...string) (*loopbackS3, error) {
-	be := s3store.New()
-	for _, b := range buckets {
-		if err := be.CreateBucket(b); err != nil {
-			return nil, err
+func startLoopbackS3(stock bool) (*loopbackS3, error) {
+	var be gofakes3.Backend
+	var clear func() error
+	if stock {
+		mem := s3mem.New()
+		be, clear = mem, func() error {
+			if err := mem.ForceDeleteBucket("corpus"); err != nil {
+				return err
+			}
+			return mem.CreateBucket("corpus")
 		}
+	} else {
+		st := s3store.New()
+		be, clear = st, func() error { st.Clear(); return nil }
+	}
+	if err := be.CreateBucket("corpus"); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,7 +64,7 @@ func startLoopbackS3(buckets ...string) (*loopbackS3, error) {
 	}
 	srv := &http.Server{Handler: gofakes3.New(be).Server(), ReadHeaderTimeout: time.Minute}
 	go srv.Serve(ln)
-	return &loopbackS3{srv: srv, ln: ln, be: be}, nil
+	return &loopbackS3{srv: srv, ln: ln, clear: clear}, nil
 }
 
 func (s *loopbackS3) close() { s.srv.Close() }
@@ -79,17 +93,26 @@ const (
 	s3ClearReply = "medmd-perf-s3-cleared"
 )
 
-// serveS3 is the child's side: it serves the bucket "corpus", writes its
-// address to out, answers each "cpu" line read from in with its CPU time
-// in nanoseconds, empties the bucket at each "clear" line, and stops when
-// in ends (the parent closed it or died).
+// serveS3 is the child's side: it serves the bucket "corpus" twice, over
+// s3store and over gofakes3's own stores, writes their addresses to out,
+// answers each "cpu" line read from in with its CPU time in nanoseconds,
+// empties both buckets at each "clear" line, and stops when in ends (the
+// parent closed it or died).
 func serveS3(in io.Reader, out io.Writer) error {
-	srv, err := startLoopbackS3("corpus")
-	if err != nil {
-		return err
+	var srvs []*loopbackS3
+	defer func() {
+		for _, s := range srvs {
+			s.close()
+		}
+	}()
+	for _, stock := range []bool{false, true} {
+		s, err := startLoopbackS3(stock)
+		if err != nil {
+			return err
+		}
+		srvs = append(srvs, s)
 	}
-	defer srv.close()
-	if _, err := fmt.Fprintf(out, "%s %s\n", s3AddrReply, srv.ln.Addr()); err != nil {
+	if _, err := fmt.Fprintf(out, "%s %s %s\n", s3AddrReply, srvs[0].ln.Addr(), srvs[1].ln.Addr()); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(in)
@@ -100,7 +123,11 @@ func serveS3(in io.Reader, out io.Writer) error {
 				return err
 			}
 		case "clear":
-			srv.be.Clear()
+			for _, s := range srvs {
+				if err := s.clear(); err != nil {
+					return err
+				}
+			}
 			runtime.GC()
 			if _, err := fmt.Fprintf(out, "%s ok\n", s3ClearReply); err != nil {
 				return err
@@ -117,7 +144,8 @@ type childS3 struct {
 	in     io.WriteCloser
 	out    *bufio.Scanner
 	stderr bytes.Buffer
-	addr   string
+	// addr serves over s3store, stockAddr over gofakes3's own stores.
+	addr, stockAddr string
 }
 
 func startChildS3(ctx context.Context) (*childS3, error) {
@@ -139,10 +167,12 @@ func startChildS3(ctx context.Context) (*childS3, error) {
 	if err := c.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if c.addr, err = c.reply(s3AddrReply); err != nil {
+	addrs, err := c.reply(s3AddrReply)
+	if err != nil {
 		c.close()
 		return nil, err
 	}
+	c.addr, c.stockAddr, _ = strings.Cut(addrs, " ")
 	return c, nil
 }
 
@@ -202,9 +232,10 @@ func (c *childS3) close() {
 // storageGroup times writing a corpus of CT volumes (shards.WriteCorpus,
 // default options: Arrow parts hashed while written, metadata Parquet,
 // stats, manifest) into a bucket on a loopback S3 server against writing
-// the same corpus into a local folder, alternating the two in one run.
-// The server runs in a child process on the same cores: the wall times
-// (the row's ratio and goal) include its work, and its CPU time is
+// the same corpus into a local folder, taking turns in one run: the row
+// with the goal over s3store, an informational one over gofakes3's own
+// stores. The servers run in a child process on the same cores: the wall
+// times (the rows' ratios) include their work, and their CPU time is
 // reported apart from this process's.
 func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 	if os.Getenv(s3ServerEnv) != "" {
@@ -221,12 +252,16 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 		return nil, err
 	}
 	defer srv.close()
-	b, err := storage.Open(ctx, s3URL(srv.addr, "corpus", "perf"), storage.Options{})
-	if err != nil {
-		return nil, err
+	targets := []*s3Target{{name: "storage/write_shards_s3/" + key, addr: srv.addr, goal: 0.5},
+		{name: "storage/write_shards_s3_stock/" + key, addr: srv.stockAddr}}
+	for _, t := range targets {
+		b, err := storage.Open(ctx, s3URL(t.addr, "corpus", "perf"), storage.Options{})
+		if err != nil {
+			return nil, err
+		}
+		defer b.Close()
+		t.fs = storage.NewFS(ctx, b)
 	}
-	defer b.Close()
-	bfs := storage.NewFS(ctx, b)
 	// Four shards, so uploads of one overlap the encoding of the next as
 	// in a run.
 	opts := shards.WriteOptions{MaxSamples: max(1, len(ss)/4), Overlap: true}
@@ -259,7 +294,7 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 	}
 	mbps := func(sec float64) float64 { return float64(voxBytes) / sec / 1e6 }
 	local := filepath.Join(o.TempDir, "perf-storage-local")
-	var s3Rates, localRates, s3CPU, localCPU, serverCPU, bothCPU, serverShare []float64
+	var localRates, localCPU []float64
 	for r := 0; r < reps; r++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -269,32 +304,52 @@ func storageGroup(ctx context.Context, o Options) ([]Result, error) {
 			return nil, err
 		}
 		os.RemoveAll(local)
-		sw, sc, ssc, err := write(bfs, ".")
-		if err != nil {
-			return nil, err
-		}
-		// Drop the objects so the server's heap does not grow across
-		// repeats.
-		if err := srv.clear(); err != nil {
-			return nil, err
-		}
 		localRates, localCPU = append(localRates, mbps(lw)), append(localCPU, mbps(lc))
-		s3Rates, s3CPU, serverCPU = append(s3Rates, mbps(sw)), append(s3CPU, mbps(sc)), append(serverCPU, mbps(ssc))
-		bothCPU, serverShare = append(bothCPU, mbps(sc+ssc)), append(serverShare, ssc/(sc+ssc))
+		for _, t := range targets {
+			sw, sc, ssc, err := write(t.fs, ".")
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.name, err)
+			}
+			// Drop the objects so the server's heap does not grow across
+			// repeats.
+			if err := srv.clear(); err != nil {
+				return nil, err
+			}
+			t.rates, t.cpu, t.serverCPU = append(t.rates, mbps(sw)), append(t.cpu, mbps(sc)), append(t.serverCPU, mbps(ssc))
+			t.bothCPU, t.serverShare = append(t.bothCPU, mbps(sc+ssc)), append(t.serverShare, ssc/(sc+ssc))
+		}
 	}
-	res := Result{Name: "storage/write_shards_s3/" + key, Unit: "MB/s", Value: stats.Median(s3Rates),
+	var out []Result
+	for _, t := range targets {
+		out = append(out, t.result(stats.Median(localRates), stats.Median(localCPU)))
+	}
+	return out, nil
+}
+
+// s3Target is one loopback S3 server the storage group writes to, and
+// its measures, MB of voxels per second.
+type s3Target struct {
+	name, addr                                  string
+	goal                                        float64
+	fs                                          shards.FS
+	rates, cpu, serverCPU, bothCPU, serverShare []float64
+}
+
+// result is t's row against the local write's rate and CPU rate.
+func (t *s3Target) result(localRate, localCPU float64) Result {
+	res := Result{Name: t.name, Unit: "MB/s", Value: stats.Median(t.rates),
 		BaselineName:  "the same corpus written to a local folder (S3 server in a child process on the same cores)",
-		BaselineValue: stats.Median(localRates), Goal: 0.5,
+		BaselineValue: localRate, Goal: t.goal,
 		Extra: map[string]float64{
 			// This process alone (writer and S3 client) against the local
 			// write's CPU time.
-			"cpu_MB_per_s": stats.Median(s3CPU), "local_cpu_MB_per_s": stats.Median(localCPU),
-			"cpu_ratio": stats.Median(s3CPU) / stats.Median(localCPU),
+			"cpu_MB_per_s": stats.Median(t.cpu), "local_cpu_MB_per_s": localCPU,
+			"cpu_ratio": stats.Median(t.cpu) / localCPU,
 			// The server process, and both processes together (what the
 			// CPU rate measured when the server ran in this process).
-			"server_cpu_MB_per_s": stats.Median(serverCPU), "server_cpu_share": stats.Median(serverShare),
-			"with_server_cpu_MB_per_s": stats.Median(bothCPU),
-			"with_server_cpu_ratio":    stats.Median(bothCPU) / stats.Median(localCPU)}}
+			"server_cpu_MB_per_s": stats.Median(t.serverCPU), "server_cpu_share": stats.Median(t.serverShare),
+			"with_server_cpu_MB_per_s": stats.Median(t.bothCPU),
+			"with_server_cpu_ratio":    stats.Median(t.bothCPU) / localCPU}}
 	res.Finish(true)
-	return []Result{res}, nil
+	return res
 }
