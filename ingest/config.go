@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medmd/medmd/ingest/storage"
 	"github.com/medmd/medmd/shards"
 	"gopkg.in/yaml.v3"
 )
@@ -277,7 +278,11 @@ func (l *linter) pipeline(n *yaml.Node) *Pipeline {
 	if v, ok := m["output"]; ok {
 		om := l.mapping(v, what+" output", outputKeys)
 		if d, ok := om["dir"]; ok {
-			p.Output.Dir = d.Value
+			if err := storage.NoCredentials(d.Value); err != nil {
+				l.add(d, "%s output: dir: %v", what, err)
+			} else {
+				p.Output.Dir = d.Value
+			}
 		}
 		l.positiveInt(om, "shard_units", what, func(x int64) { p.Output.ShardUnits = int(x) })
 		l.positiveInt(om, "shard_input_bytes", what, func(x int64) { p.Output.ShardInputBytes = x })
@@ -411,6 +416,9 @@ func (l *linter) params(n *yaml.Node, what string, spec Spec) Params {
 			continue
 		}
 		val, err := decodeField(f, v)
+		if err == nil {
+			err = noCredentials(val)
+		}
 		if err != nil {
 			l.add(v, "%s: field %q: %v", what, f.Name, err)
 			continue
@@ -503,6 +511,21 @@ func decodeField(f Field, v *yaml.Node) (any, error) {
 		return mm, nil
 	}
 	return nil, fmt.Errorf("spec has unknown type %q", f.Type)
+}
+
+// noCredentials refuses a string value, or one of a list, that is a URL
+// carrying credentials (storage.NoCredentials), whatever the field.
+func noCredentials(val any) error {
+	vals, _ := val.([]string)
+	if s, ok := val.(string); ok {
+		vals = []string{s}
+	}
+	for _, s := range vals {
+		if err := storage.NoCredentials(s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

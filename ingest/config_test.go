@@ -59,6 +59,13 @@ pipelines:
 version: 2
 pipelins: []
 `, []string{`3:1: top level: unknown field "pipelins" (did you mean "pipelines"?)`, `version: want 1`, `missing "pipelines" list`}},
+		{"credentials in URLs", `
+pipelines:
+  - name: a
+    source: {type: lint-test, paths: [x, "s3://AKIAEXAMPLE:hunter2@scans/ct"]}
+    output: {dir: "s3://corpus/a?endpoint=http://minio:hunter2@127.0.0.1:9000"}
+`, []string{`field "paths": storage: root s3://AKIAEXAMPLE:xxxxx@scans/ct: credentials in a URL are not read`,
+			`output: dir: storage: root s3://corpus/a?endpoint=http%3A%2F%2Fminio%3Axxxxx%40127.0.0.1%3A9000: credentials in a URL are not read`}},
 		{"duplicate names", `
 pipelines:
   - {name: a, source: {type: lint-test, paths: [x]}}
@@ -77,6 +84,9 @@ pipelines:
 				if !strings.Contains(msg, w) {
 					t.Errorf("missing problem %q in:\n%s", w, msg)
 				}
+			}
+			if strings.Contains(msg, "hunter2") {
+				t.Errorf("a problem shows a password:\n%s", msg)
 			}
 			if len(le.Problems) != len(tt.want) {
 				t.Errorf("got %d problems, want %d:\n%s", len(le.Problems), len(tt.want), msg)

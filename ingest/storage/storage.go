@@ -183,6 +183,9 @@ func ParseRoot(root string) (bucketURL, local string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("storage: root %q: %w", root, err)
 	}
+	if err := noCredentials(u); err != nil {
+		return "", "", err
+	}
 	switch u.Scheme {
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
@@ -211,6 +214,40 @@ func ParseRoot(root string) (bucketURL, local string, err error) {
 	default:
 		return "", "", fmt.Errorf("storage: root %q: unsupported scheme %q (want a local path, file://, s3://, gs://, azblob:// or https://BUCKET.s3.amazonaws.com/)", root, u.Scheme)
 	}
+}
+
+// NoCredentials returns noCredentials' error for a root that is a URL
+// carrying credentials, and nil for any other (a local path, or a URL
+// that ParseRoot will judge). Configuration checks call it first, so that
+// no message repeats the credentials.
+func NoCredentials(root string) error {
+	if !IsURL(root) {
+		return nil
+	}
+	u, err := url.Parse(root)
+	if err != nil {
+		return nil
+	}
+	return noCredentials(u)
+}
+
+// noCredentials refuses a root that carries a user name or password, or
+// whose endpoint does: medmd takes credentials from each cloud's standard
+// environment and configuration files only, so that none is written into
+// a pipelines file, a plan, a log or a quarantine record. The error shows
+// the root with the password masked.
+func noCredentials(u *url.URL) error {
+	ep, _ := url.Parse(u.Query().Get("endpoint"))
+	if u.User == nil && (ep == nil || ep.User == nil) {
+		return nil
+	}
+	shown := *u
+	if ep != nil && ep.User != nil {
+		q := u.Query()
+		q.Set("endpoint", ep.Redacted())
+		shown.RawQuery = q.Encode()
+	}
+	return fmt.Errorf("storage: root %s: credentials in a URL are not read; give them in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY) or the cloud's configuration files", shown.Redacted())
 }
 
 // s3HTTPS recognises virtual-hosted (https://b.s3.amazonaws.com/p,

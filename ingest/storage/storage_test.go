@@ -26,11 +26,17 @@ func TestParseRoot(t *testing.T) {
 		{"https://example.org/pmc/", "", "", true},
 		{"ftp://ftp.ncbi.nlm.nih.gov/pub/pmc", "", "", true},
 		{"", "", "", true},
+		{"s3://AKIAEXAMPLE:hunter2@bucket/a", "", "", true},
+		{"s3://bucket/a?endpoint=http://minio:hunter2@127.0.0.1:9000", "", "", true},
+		{"gs://someone@bucket", "", "", true},
 	}
 	for _, tc := range tests {
 		u, l, err := ParseRoot(tc.root)
 		if (err != nil) != tc.wantErr || u != tc.url || l != tc.local {
 			t.Errorf("%q: %q %q %v; want %q %q err=%v", tc.root, u, l, err, tc.url, tc.local, tc.wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: the error shows the password: %v", tc.root, err)
 		}
 	}
 }
