@@ -43,6 +43,20 @@ func (osFS) Size(name string) (int64, error) {
 	return fi.Size(), nil
 }
 
+// Namer is an FS that names its files for people (an object's URL for a
+// bucket): CheckShardFS's problems name files so where fs has it.
+type Namer interface {
+	Name(path string) string
+}
+
+// nameIn returns path as fs names it for people.
+func nameIn(fs FS, path string) string {
+	if n, ok := fs.(Namer); ok {
+		return n.Name(path)
+	}
+	return path
+}
+
 // CheckShardFS is CheckShard through fs.
 func CheckShardFS(fs FS, dir string, st *ShardStats, hash bool) []error {
 	fs = orOS(fs)
@@ -59,11 +73,11 @@ func CheckShardFS(fs FS, dir string, st *ShardStats, hash bool) []error {
 			}
 			switch {
 			case errors.Is(err, errNotExist):
-				errs = append(errs, fmt.Errorf("shard %s: %s: %w", st.Name, path, errNotExist))
+				errs = append(errs, fmt.Errorf("shard %s: %s: %w", st.Name, nameIn(fs, path), errNotExist))
 			case err != nil:
 				errs = append(errs, fmt.Errorf("shard %s: %w", st.Name, err))
 			case size != f.Bytes:
-				errs = append(errs, fmt.Errorf("shard %s: %s: %w: %d bytes, stats say %d", st.Name, path, ErrChecksum, size, f.Bytes))
+				errs = append(errs, fmt.Errorf("shard %s: %s: %w: %d bytes, stats say %d", st.Name, nameIn(fs, path), ErrChecksum, size, f.Bytes))
 			}
 		}
 	}
@@ -89,12 +103,12 @@ func verifyFS(fs FS, path string, want FileStats) (int64, error) {
 		got, n, err := fileDigest(local, want)
 		if err != nil {
 			if local != path {
-				err = Reworded(err, strings.ReplaceAll(err.Error(), local, path))
+				err = Reworded(err, strings.ReplaceAll(err.Error(), local, nameIn(fs, path)))
 			}
 			return n, err
 		}
 		if n == want.Bytes && got != want.SHA256 {
-			return n, fmt.Errorf("%s: %w: sha256 %s, stats say %s", path, ErrChecksum, got, want.SHA256)
+			return n, fmt.Errorf("%s: %w: sha256 %s, stats say %s", nameIn(fs, path), ErrChecksum, got, want.SHA256)
 		}
 		return n, nil
 	}
@@ -106,10 +120,10 @@ func verifyFS(fs FS, path string, want FileStats) (int64, error) {
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return n, fmt.Errorf("%s: %w", path, err)
+		return n, fmt.Errorf("%s: %w", nameIn(fs, path), err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); n == want.Bytes && got != want.SHA256 {
-		return n, fmt.Errorf("%s: %w: sha256 %s, stats say %s", path, ErrChecksum, got, want.SHA256)
+		return n, fmt.Errorf("%s: %w: sha256 %s, stats say %s", nameIn(fs, path), ErrChecksum, got, want.SHA256)
 	}
 	return n, nil
 }

@@ -299,10 +299,10 @@ func (f *FS) Size(name string) (int64, error) {
 }
 
 // URL names a path in messages: the root and the key.
-func (f *FS) url(name string) string {
-	root, _, _ := strings.Cut(f.b.Root(), "?")
-	return strings.TrimSuffix(root, "/") + "/" + key(name)
-}
+func (f *FS) url(name string) string { return ObjectURL(f.b.Root(), key(name)) }
+
+// Name implements shards.Namer: a file's object URL, for messages.
+func (f *FS) Name(name string) string { return f.url(name) }
 
 // objectFile is a read-only shards.File over an object's stream.
 type objectFile struct {
