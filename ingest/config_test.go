@@ -64,8 +64,13 @@ pipelines:
   - name: a
     source: {type: lint-test, paths: [x, "s3://AKIAEXAMPLE:hunter2@scans/ct"]}
     output: {dir: "s3://corpus/a?endpoint=http://minio:hunter2@127.0.0.1:9000"}
-`, []string{`field "paths": storage: root s3://AKIAEXAMPLE:xxxxx@scans/ct: credentials in a URL are not read`,
-			`output: dir: storage: root s3://corpus/a?endpoint=http%3A%2F%2Fminio%3Axxxxx%40127.0.0.1%3A9000: credentials in a URL are not read`}},
+`, []string{`field "paths": storage: root s3://xxxxx@scans/ct: credentials in a URL are not read`,
+			`output: dir: storage: root s3://corpus/a?…: credentials in a URL are not read`}},
+		{"credentials in a URL that does not parse, and a URL of another scheme", `
+pipelines:
+  - name: a
+    source: {type: lint-test, paths: ["s3://AKIAEXAMPLE:hunter2/x+y@scans/ct", "mailto://someone@example.org"]}
+`, []string{`field "paths": storage: root s3://xxxxx@scans/ct: credentials in a URL are not read`}},
 		{"duplicate names", `
 pipelines:
   - {name: a, source: {type: lint-test, paths: [x]}}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/middleware"
@@ -58,10 +60,7 @@ func (s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, er
 	clientOpts := []func(*s3.Options){func(o *s3.Options) {
 		o.DisableLogOutputChecksumValidationSkipped = true
 		o.APIOptions = append(o.APIOptions, dropRangeChecksums)
-		// Bucket.retry is the one retry layer (Options.Retries, Backoff):
-		// the SDK's own would multiply its attempts, with delays of up to
-		// 20 s that Options do not set.
-		o.Retryer = aws.NopRetryer{}
+		o.Retryer = sdkRetryer(ctx)
 	}}
 	for _, key := range []string{"accelerate", "disable_https", "use_path_style", "s3ForcePathStyle"} {
 		v := q.Get(key)
@@ -91,6 +90,27 @@ func (s3Opener) OpenBucketURL(ctx context.Context, u *url.URL) (*blob.Bucket, er
 	// options, not the client (as s3blob.URLOpener sets it).
 	opts.RequestChecksumCalculation = cfg.RequestChecksumCalculation
 	return s3blob.OpenBucket(ctx, client, u.Host, &opts)
+}
+
+// retryOptionsKey carries the Options of the Bucket being opened to
+// s3Opener, which gocloud's URL mux calls with the context only.
+type retryOptionsKey struct{}
+
+// sdkRetryer is the S3 client's own retryer: the SDK's standard one
+// (three attempts; throttling, 5xx, timeouts, dropped connections, S3's
+// retryable codes at any status) with delays capped at the Options'
+// MaxBackoff and no retry quota, so that a storm does not end retries
+// early. Bucket.retry backs off on top of it for what it gives up on,
+// and it covers what Bucket.retry cannot repeat: gocloud's streaming
+// writer, a failed upload's abort.
+func sdkRetryer(ctx context.Context) aws.Retryer {
+	opt, _ := ctx.Value(retryOptionsKey{}).(Options)
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		if opt.MaxBackoff > 0 {
+			so.MaxBackoff = min(opt.MaxBackoff, retry.DefaultMaxBackoff)
+		}
+		so.RateLimiter = ratelimit.None
+	})
 }
 
 // newS3Target returns the S3 client behind b, opened from bucketURL, with

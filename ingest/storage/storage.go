@@ -36,9 +36,11 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -154,7 +156,7 @@ func Open(ctx context.Context, root string, opt Options) (*Bucket, error) {
 	case local != "":
 		b, err = fileblob.OpenBucket(local, nil)
 	case strings.HasPrefix(u, s3blob.Scheme+"://"):
-		b, err = s3Mux.OpenBucket(ctx, u)
+		b, err = s3Mux.OpenBucket(context.WithValue(ctx, retryOptionsKey{}, opt), u)
 	default:
 		b, err = blob.OpenBucket(ctx, u)
 	}
@@ -179,12 +181,12 @@ func ParseRoot(root string) (bucketURL, local string, err error) {
 		abs, err := filepath.Abs(root)
 		return "", abs, err
 	}
+	if err := NoCredentials(root); err != nil {
+		return "", "", err
+	}
 	u, err := url.Parse(root)
 	if err != nil {
 		return "", "", fmt.Errorf("storage: root %q: %w", root, err)
-	}
-	if err := noCredentials(u); err != nil {
-		return "", "", err
 	}
 	switch u.Scheme {
 	case "file":
@@ -216,39 +218,54 @@ func ParseRoot(root string) (bucketURL, local string, err error) {
 	}
 }
 
-// NoCredentials returns noCredentials' error for a root that is a URL
-// carrying credentials, and nil for any other (a local path, or a URL
-// that ParseRoot will judge). Configuration checks call it first, so that
-// no message repeats the credentials.
+// NoCredentials refuses a root that carries a user name or password, in
+// itself or in an endpoint= parameter: medmd takes credentials from each
+// cloud's standard environment and configuration files only, so that
+// none is written into a pipelines file, a plan, a log or a quarantine
+// record. Other strings (local paths, URLs of schemes ParseRoot does not
+// open) pass. A root that does not parse as a URL but has an "@" before
+// its query is refused too: a secret key with a "/" in it breaks the
+// parse. The error shows the root with what precedes the "@" masked and
+// without its query; configuration checks call this first, so that no
+// message repeats the credentials.
 func NoCredentials(root string) error {
-	if !IsURL(root) {
+	scheme, rest, ok := strings.Cut(root, "://")
+	if !ok || !slices.Contains(rootSchemes, strings.ToLower(scheme)) {
 		return nil
 	}
-	u, err := url.Parse(root)
-	if err != nil {
+	head, query, _ := strings.Cut(rest, "?")
+	inRoot := strings.Contains(head, "@")
+	if u, err := url.Parse(root); err == nil {
+		inRoot = u.User != nil
+	}
+	inEndpoint := false
+	q, _ := url.ParseQuery(query) // the pairs that parse
+	for _, ep := range q["endpoint"] {
+		_, after, found := strings.Cut(ep, "://")
+		if !found {
+			after = ep
+		}
+		host, _, _ := strings.Cut(after, "/")
+		inEndpoint = inEndpoint || strings.Contains(host, "@")
+	}
+	if strings.Contains(query, "@") && len(q["endpoint"]) == 0 && strings.Contains(query, "endpoint") {
+		inEndpoint = true // an endpoint parameter that does not parse
+	}
+	if !inRoot && !inEndpoint {
 		return nil
 	}
-	return noCredentials(u)
+	shown := scheme + "://" + head
+	if inRoot {
+		shown = scheme + "://xxxxx" + head[strings.LastIndex(head, "@"):]
+	}
+	if query != "" {
+		shown += "?…"
+	}
+	return fmt.Errorf("storage: root %s: credentials in a URL are not read; give them in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY) or the cloud's configuration files", shown)
 }
 
-// noCredentials refuses a root that carries a user name or password, or
-// whose endpoint does: medmd takes credentials from each cloud's standard
-// environment and configuration files only, so that none is written into
-// a pipelines file, a plan, a log or a quarantine record. The error shows
-// the root with the password masked.
-func noCredentials(u *url.URL) error {
-	ep, _ := url.Parse(u.Query().Get("endpoint"))
-	if u.User == nil && (ep == nil || ep.User == nil) {
-		return nil
-	}
-	shown := *u
-	if ep != nil && ep.User != nil {
-		q := u.Query()
-		q.Set("endpoint", ep.Redacted())
-		shown.RawQuery = q.Encode()
-	}
-	return fmt.Errorf("storage: root %s: credentials in a URL are not read; give them in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY) or the cloud's configuration files", shown.Redacted())
-}
+// rootSchemes are the URL schemes ParseRoot opens.
+var rootSchemes = []string{"file", "s3", "gs", "azblob", "http", "https"}
 
 // s3HTTPS recognises virtual-hosted (https://b.s3.amazonaws.com/p,
 // https://b.s3.us-east-1.amazonaws.com/p) and path-style
@@ -506,11 +523,14 @@ func (p *permanent) Unwrap() error { return p.err }
 // fault) or a cancelled context is not.
 func Transient(err error) bool {
 	var p *permanent
-	if err == nil || errors.As(err, &p) || errors.Is(err, context.Canceled) || clientFault(err) {
+	if err == nil || errors.As(err, &p) || errors.Is(err, context.Canceled) {
 		return false
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.ErrUnexpectedEOF) { // a body cut short, whatever its status
 		return true
+	}
+	if clientFault(err) {
+		return false
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.NotFound, gcerrors.PermissionDenied, gcerrors.InvalidArgument,
@@ -521,8 +541,10 @@ func Transient(err error) bool {
 }
 
 // clientFault reports an HTTP 4xx answer that no retry can fix: not a
-// timeout (408, S3's RequestTimeout), throttling (429) or a clock skew
-// the client corrects from the answer (RequestTimeTooSkewed).
+// timeout (408), throttling (429), an error code the AWS SDK retries at
+// any status (RequestTimeout, Throttling, SlowDown, …), a clock skew the
+// client corrects from the answer (RequestTimeTooSkewed) or S3's
+// OperationAborted ("try again").
 func clientFault(err error) bool {
 	var hs interface{ HTTPStatusCode() int }
 	if !errors.As(err, &hs) {
@@ -533,8 +555,13 @@ func clientFault(err error) bool {
 		return false
 	}
 	var ae smithy.APIError
-	if errors.As(err, &ae) && (ae.ErrorCode() == "RequestTimeout" || ae.ErrorCode() == "RequestTimeTooSkewed") {
-		return false
+	if errors.As(err, &ae) {
+		code := ae.ErrorCode()
+		_, retryable := retry.DefaultRetryableErrorCodes[code]
+		_, throttle := retry.DefaultThrottleErrorCodes[code]
+		if retryable || throttle || code == "RequestTimeTooSkewed" || code == "OperationAborted" {
+			return false
+		}
 	}
 	return true
 }

@@ -27,8 +27,13 @@ func TestParseRoot(t *testing.T) {
 		{"ftp://ftp.ncbi.nlm.nih.gov/pub/pmc", "", "", true},
 		{"", "", "", true},
 		{"s3://AKIAEXAMPLE:hunter2@bucket/a", "", "", true},
+		{"s3://AKIAEXAMPLE:hunter2/x+y@bucket/a", "", "", true}, // a "/" in the secret: no URL parse
 		{"s3://bucket/a?endpoint=http://minio:hunter2@127.0.0.1:9000", "", "", true},
+		{"s3://bucket/a?endpoint=minio:hunter2@127.0.0.1:9000", "", "", true},
+		{"s3://bucket/a?endpoint=http://127.0.0.1:9000&endpoint=http://minio:hunter2@127.0.0.1:9000", "", "", true},
+		{"s3://bucket/a?endpoint=http://minio:hunter2%zz@127.0.0.1", "", "", true},
 		{"gs://someone@bucket", "", "", true},
+		{"s3://bucket/user@site/", "s3://bucket?prefix=user%40site%2F", "", false}, // an "@" in a key prefix
 	}
 	for _, tc := range tests {
 		u, l, err := ParseRoot(tc.root)
