@@ -56,7 +56,7 @@ func (m *Manifest) ProblemsFS(fs FS) []error {
 	for i := range m.Shards {
 		s := &m.Shards[i]
 		if statsMissing(fs, m.Path(StatsFile(s.Name))) {
-			errs = append(errs, fmt.Errorf("shard %s: %s is missing (the shard is no longer marked done)", s.Name, m.Path(StatsFile(s.Name))))
+			errs = append(errs, fmt.Errorf("shard %s: %s is missing (the shard is no longer marked done)", s.Name, nameIn(fs, m.Path(StatsFile(s.Name)))))
 		}
 		if fs == OSFS {
 			errs = append(errs, CheckShard(m.dir, s, true)...)
