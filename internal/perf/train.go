@@ -30,9 +30,9 @@ type dataPathGeometry struct {
 // preset's 2D (1×1×512² uint8) and 3D (1×64×256² uint8) geometry, against
 // a memcpy of the images it delivered, in delivery order, into one
 // batch-sized buffer in the same run (as the loader group's rows).
-// The goals are absolute (≥ 2,000 2D and ≥ 250 3D samples/s);
-// they are reported in Extra beside the ratio, whose goal is the
-// loader's (0.5 of memcpy).
+// The absolute goals (≥ 2,000 2D and ≥ 250 3D samples/s, the small
+// preset's needs) are reported in Extra beside the ratio, whose goal is
+// the loader's (0.5 of memcpy).
 func trainGroup(ctx context.Context, o Options) ([]Result, error) {
 	reps := max(o.Repeats, 1)
 	geoms := []dataPathGeometry{
