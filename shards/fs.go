@@ -150,6 +150,7 @@ func PublishBytes(fs FS, path string, data []byte) error {
 type Pending struct {
 	fs         FS
 	f          File
+	w          io.Writer // f, or a bigWriter of it
 	tmp, path  string
 	werr       error // the first write error, returned again by Commit
 	closed     bool  // f is closed
@@ -167,7 +168,7 @@ func StartPublish(fs FS, path string) (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pending{fs: fs, f: f, tmp: tmp, path: path}, nil
+	return &Pending{fs: fs, f: f, w: newBigWriter(f), tmp: tmp, path: path}, nil
 }
 
 // Write writes to the temp file. Its first error is kept and returned
@@ -177,7 +178,7 @@ func (p *Pending) Write(b []byte) (int, error) {
 	if p.werr != nil {
 		return 0, p.werr
 	}
-	n, err := p.f.Write(b)
+	n, err := p.w.Write(b)
 	if err == nil && n < len(b) {
 		err = io.ErrShortWrite
 	}

@@ -910,7 +910,10 @@ func WriteIPC(w io.Writer, samples iter.Seq[*Sample], opts WriteOptions) (int64,
 	opts = opts.withDefaults()
 	bb := newBatchBuilder(memory.DefaultAllocator)
 	defer bb.release()
-	cw := &hashWriter{w: w, h: nopHash{}}
+	// Buffered like a shard part's file (startSink): the IPC writer's
+	// small writes would otherwise be a syscall each.
+	buf := bufio.NewWriterSize(w, writeBufSize)
+	cw := &hashWriter{w: buf, h: nopHash{}, big: newBigWriter(w), buf: buf}
 	iw, err := ipc.NewFileWriter(cw, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
 		return 0, err
@@ -934,8 +937,10 @@ func WriteIPC(w io.Writer, samples iter.Seq[*Sample], opts WriteOptions) (int64,
 	if err := flush(); err != nil {
 		return cw.n, err
 	}
-	err = iw.Close()
-	return cw.n, err
+	if err := iw.Close(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, buf.Flush()
 }
 
 // nopHash lets WriteIPC reuse hashWriter's counting without hashing.
