@@ -15,8 +15,8 @@ import (
 // once one is slow); a read-only file's error names it; pipes are
 // written as they are.
 func TestBigWriter(t *testing.T) {
-	const chunk = 1 << 20
-	sizes := []int{0, 1, 64 << 10, chunk - 1, chunk, chunk + 1, 3*chunk + 7}
+	const mib = 1 << 20
+	sizes := []int{0, 1, 64 << 10, mib - 1, mib, 4*mib - 1, 4 * mib, 4*mib + 1, 9*mib + 7}
 	var all []byte
 	for i, n := range sizes {
 		b := make([]byte, n)
@@ -57,7 +57,7 @@ func TestBigWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	n, err := newBigWriter(f).Write(make([]byte, 2*chunk))
+	n, err := newBigWriter(f).Write(make([]byte, 2*mib))
 	var pe *fs.PathError
 	if n != 0 || !errors.As(err, &pe) || pe.Path != ro {
 		t.Fatalf("write to a read-only file: %d, %v", n, err)

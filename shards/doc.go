@@ -80,7 +80,7 @@
 // pages one after another, so one Parquet file gets one extra core).
 // Small writes (IPC metadata, padding, the other columns) are buffered;
 // voxel buffers of a megabyte or more go to a regular file as raw write
-// syscalls of 1 MiB (bigWriter), so that the Go scheduler does not take
+// syscalls of up to 4 MiB (bigWriter), so that the Go scheduler does not take
 // the writer's core away mid-write while the images are hashed on the
 // others (measured: a third more CPU per byte written otherwise).
 //
