@@ -9,10 +9,11 @@ import (
 )
 
 // bigWriteChunk is the most one raw write syscall of a bigWriter hands
-// the kernel: about a millisecond into the page cache. Smaller chunks cost
-// more than they bound: with 1 MiB chunks `medmd radmd` ran about a fifth
-// slower to an ext4 disk on the development machine than with whole
-// writes, with 4 MiB chunks as fast.
+// the kernel: about a millisecond into the page cache. On the development
+// machine, separate runs of `medmd radmd` to an ext4 disk were a fifth
+// slower with 1 MiB chunks than with whole writes, and as fast with 4 MiB
+// chunks (interleaved in one process the three did not differ beyond
+// noise).
 const bigWriteChunk = 4 << 20
 
 // bigWriteMin is the smallest write a bigWriter makes raw: smaller ones
