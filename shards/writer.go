@@ -631,14 +631,21 @@ func startSink(fs FS, path string, h hash.Hash) (*sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The IPC writer issues one Write per buffer and per padding; a
-	// buffer in front of the file turns the small ones into few syscalls,
-	// while large voxel buffers go straight to the file (hashWriter.big):
-	// the buffer is flushed first, so no voxel byte is copied into it.
-	buf := bufio.NewWriterSize(pend, writeBufSize)
-	hw := &hashWriter{w: buf, h: h, big: pend, buf: buf}
+	hw := bufferedHashWriter(pend, pend, h)
 	hw.tree, _ = h.(*treeDigest)
-	return &sink{final: path, pend: pend, buf: buf, hw: hw}, nil
+	return &sink{final: path, pend: pend, buf: hw.buf, hw: hw}, nil
+}
+
+// bufferedHashWriter returns a hashWriter that writes to w through a
+// buffer, and writes of writeBufSize bytes or more to big (w itself, or a
+// writer of the same file that writes large buffers faster). The IPC
+// writer issues one Write per buffer and per padding; the buffer turns
+// the small ones into few syscalls, while large voxel buffers go straight
+// to the file: the buffer is flushed first, so no voxel byte is copied
+// into it. The caller flushes hw.buf at the end.
+func bufferedHashWriter(w, big io.Writer, h hash.Hash) *hashWriter {
+	buf := bufio.NewWriterSize(w, writeBufSize)
+	return &hashWriter{w: buf, h: h, big: big, buf: buf}
 }
 
 // finish flushes the buffer and returns the file's size and hash; the
@@ -911,10 +918,7 @@ func WriteIPC(w io.Writer, samples iter.Seq[*Sample], opts WriteOptions) (int64,
 	opts = opts.withDefaults()
 	bb := newBatchBuilder(memory.DefaultAllocator)
 	defer bb.release()
-	// Buffered like a shard part's file (startSink): the IPC writer's
-	// small writes would otherwise be a syscall each.
-	buf := bufio.NewWriterSize(w, writeBufSize)
-	cw := &hashWriter{w: buf, h: nopHash{}, big: newBigWriter(w), buf: buf}
+	cw := bufferedHashWriter(w, newBigWriter(w), nopHash{})
 	iw, err := ipc.NewFileWriter(cw, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
 		return 0, err
@@ -941,7 +945,7 @@ func WriteIPC(w io.Writer, samples iter.Seq[*Sample], opts WriteOptions) (int64,
 	if err := iw.Close(); err != nil {
 		return cw.n, err
 	}
-	return cw.n, buf.Flush()
+	return cw.n, cw.buf.Flush()
 }
 
 // nopHash lets WriteIPC reuse hashWriter's counting without hashing.
